@@ -1,0 +1,93 @@
+//! The `bind` line: `bind ADDR[,ADDR...] [param...]`.
+
+use std::path::PathBuf;
+
+use super::keywords::Line;
+use super::model::{Bind, Proxy};
+use super::proxy_kw::parse_u32;
+use crate::util::addr::BindAddr;
+
+/// An HTTP token (header names and the like): RFC 9110 tchar.
+pub fn is_token(s: &str) -> bool {
+    s.bytes().all(|b| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            )
+    })
+}
+
+/// The bind parameters fulcrum knows, for messages.
+const BIND_PARAMS: &str = "transparent, interface, v4v6, v6only, backlog, maxconn, name, \
+                           accept-proxy, defer-accept, ssl, crt, alpn";
+
+pub fn bind(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
+    let Some((addrs, params)) = l.args.split_first() else {
+        return Err("'bind' expects an address (e.g. 127.0.0.1:80 or :80)".into());
+    };
+    let addresses = addrs
+        .split(',')
+        .map(|a| a.parse::<BindAddr>().map_err(|e| format!("'bind': {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut b = Bind::new(addresses);
+    let mut it = params.iter();
+    let value = |it: &mut std::slice::Iter<String>, k: &str| {
+        it.next()
+            .cloned()
+            .ok_or_else(|| format!("'bind' parameter '{k}' expects a value"))
+    };
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "transparent" => b.transparent = true,
+            "interface" => b.interface = Some(value(&mut it, "interface")?),
+            "v4v6" => b.v4v6 = true,
+            "v6only" => b.v6only = true,
+            "backlog" => b.backlog = Some(parse_u32("bind backlog", &value(&mut it, "backlog")?)?),
+            "maxconn" => b.maxconn = Some(parse_u32("bind maxconn", &value(&mut it, "maxconn")?)?),
+            "name" => b.name = Some(value(&mut it, "name")?),
+            "accept-proxy" => b.accept_proxy = true,
+            "defer-accept" => b.defer_accept = true,
+            "ssl" => b.ssl = true,
+            "crt" => b.crt.push(PathBuf::from(value(&mut it, "crt")?)),
+            "alpn" => {
+                b.alpn = value(&mut it, "alpn")?
+                    .split(',')
+                    .map(str::to_string)
+                    .collect()
+            }
+            other => {
+                return Err(format!(
+                    "'bind {addrs}': unknown parameter '{other}' (supported: {BIND_PARAMS})"
+                ))
+            }
+        }
+    }
+    if b.v4v6 && b.v6only {
+        return Err("'bind': 'v4v6' and 'v6only' contradict each other".into());
+    }
+    if b.ssl && b.crt.is_empty() {
+        return Err(format!(
+            "'bind {addrs}': 'ssl' needs at least one 'crt FILE'"
+        ));
+    }
+    if !b.ssl && !b.crt.is_empty() {
+        l.warnings
+            .push(format!("'bind {addrs}': 'crt' without 'ssl' is ignored"));
+    }
+    p.bind.push(b);
+    Ok(())
+}

@@ -1,0 +1,509 @@
+//! [`Config`] back to haproxy.cfg text. Defaults are already folded into each
+//! proxy, so every proxy is written in full and no `defaults` section is
+//! needed. `parse_cfg(emit(c)) == c` for every valid model (tested).
+
+use std::fmt::Write;
+
+use super::model::{
+    AccessLog, Balance, Condition, Config, HttpCheckRule, HttpConnection, LogTarget, Mode, Proxy,
+    Server, SyslogTarget, Verify, DEFAULT_XFF,
+};
+use crate::util::time::TimeDisplay;
+
+/// Quotes a word so the lexer reads it back unchanged.
+pub fn quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'#' | b'\\' | b'\'' | b'"' | b'$'));
+    if plain {
+        return word.to_string();
+    }
+    let mut out = String::new();
+    if word.is_empty() {
+        return "''".into();
+    }
+    for c in word.chars() {
+        match c {
+            ' ' => out.push_str("\\ "),
+            '#' | '\\' | '\'' | '"' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\r' => out.push_str("\\r"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Writes the whole configuration.
+pub fn to_cfg(c: &Config) -> String {
+    let mut o = String::new();
+    global(&mut o, c);
+    for p in &c.proxies {
+        o.push('\n');
+        proxy(&mut o, p);
+    }
+    o
+}
+
+fn global(o: &mut String, c: &Config) {
+    let g = &c.global;
+    o.push_str("global\n");
+    for t in &g.log {
+        let _ = writeln!(o, "    log {}", log_words(t));
+    }
+    let mut kv = |k: &str, v: Option<String>| {
+        if let Some(v) = v {
+            let _ = writeln!(o, "    {k} {v}");
+        }
+    };
+    kv("maxconn", g.maxconn.map(|n| n.to_string()));
+    kv("nbthread", g.nbthread.map(|n| n.to_string()));
+    kv(
+        "pidfile",
+        g.pidfile.as_ref().map(|p| quote(&p.to_string_lossy())),
+    );
+    kv(
+        "stats timeout",
+        g.stats_timeout.map(|d| TimeDisplay(d).to_string()),
+    );
+    kv(
+        "hard-stop-after",
+        g.hard_stop_after.map(|d| TimeDisplay(d).to_string()),
+    );
+    kv("tune.bufsize", g.tune_bufsize.map(|n| n.to_string()));
+    kv("tune.maxrewrite", g.tune_maxrewrite.map(|n| n.to_string()));
+    kv(
+        "ca-base",
+        g.ca_base.as_ref().map(|p| quote(&p.to_string_lossy())),
+    );
+    kv(
+        "crt-base",
+        g.crt_base.as_ref().map(|p| quote(&p.to_string_lossy())),
+    );
+    kv(
+        "ssl-default-bind-ciphers",
+        g.ssl_default_bind_ciphers.as_deref().map(quote),
+    );
+    kv(
+        "ssl-default-bind-ciphersuites",
+        g.ssl_default_bind_ciphersuites.as_deref().map(quote),
+    );
+    if !g.ssl_default_bind_options.is_empty() {
+        kv(
+            "ssl-default-bind-options",
+            Some(words(&g.ssl_default_bind_options)),
+        );
+    }
+    for (k, v) in &g.ignored {
+        kv(k, Some(words(v)));
+    }
+    if g.daemon {
+        o.push_str("    daemon\n");
+    }
+    for s in &g.stats_socket {
+        let _ = write!(o, "    stats socket {}", quote(&s.address));
+        if let Some(m) = s.mode {
+            let _ = write!(o, " mode {m:o}");
+        }
+        if let Some(l) = s.level {
+            let l = match l {
+                super::model::StatsLevel::User => "user",
+                super::model::StatsLevel::Operator => "operator",
+                super::model::StatsLevel::Admin => "admin",
+            };
+            let _ = write!(o, " level {l}");
+        }
+        if !s.params.is_empty() {
+            let _ = write!(o, " {}", words(&s.params));
+        }
+        o.push('\n');
+    }
+}
+
+fn words(ws: &[String]) -> String {
+    ws.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ")
+}
+
+fn log_words(t: &LogTarget) -> String {
+    match t {
+        LogTarget::Global => "global".into(),
+        LogTarget::Syslog(SyslogTarget {
+            address,
+            len,
+            format,
+            facility,
+            level,
+            minlevel,
+        }) => {
+            let mut s = quote(&address.to_string());
+            if let Some(n) = len {
+                let _ = write!(s, " len {n}");
+            }
+            if let Some(f) = format {
+                let name = super::model::LogFormat::ALL
+                    .iter()
+                    .find(|(_, x)| x == f)
+                    .map(|(n, _)| *n)
+                    .unwrap_or("rfc3164");
+                let _ = write!(s, " format {name}");
+            }
+            let _ = write!(s, " {}", facility.name());
+            if let Some(l) = level {
+                let _ = write!(s, " {}", l.name());
+            }
+            if let Some(l) = minlevel {
+                let _ = write!(s, " {}", l.name());
+            }
+            s
+        }
+    }
+}
+
+fn cond_words(c: &Condition) -> String {
+    let mut s = String::from(if c.unless { "unless" } else { "if" });
+    for t in &c.terms {
+        let _ = write!(s, " {}{}", if t.negate { "!" } else { "" }, t.acl.name());
+    }
+    s
+}
+
+fn proxy(o: &mut String, p: &Proxy) {
+    let _ = writeln!(o, "{} {}", p.kind.name(), quote(&p.name));
+    let mut line = |s: String| {
+        o.push_str("    ");
+        o.push_str(&s);
+        o.push('\n');
+    };
+    if p.mode == Mode::Http {
+        line("mode http".into());
+    }
+    for b in &p.bind {
+        let addrs: Vec<String> = b.addresses.iter().map(|a| a.to_string()).collect();
+        let mut s = format!("bind {}", addrs.join(","));
+        if b.transparent {
+            s.push_str(" transparent");
+        }
+        if let Some(i) = &b.interface {
+            let _ = write!(s, " interface {}", quote(i));
+        }
+        if b.v4v6 {
+            s.push_str(" v4v6");
+        }
+        if b.v6only {
+            s.push_str(" v6only");
+        }
+        if let Some(n) = b.backlog {
+            let _ = write!(s, " backlog {n}");
+        }
+        if let Some(n) = b.maxconn {
+            let _ = write!(s, " maxconn {n}");
+        }
+        if let Some(n) = &b.name {
+            let _ = write!(s, " name {}", quote(n));
+        }
+        if b.accept_proxy {
+            s.push_str(" accept-proxy");
+        }
+        if b.defer_accept {
+            s.push_str(" defer-accept");
+        }
+        if b.ssl {
+            s.push_str(" ssl");
+        }
+        for c in &b.crt {
+            let _ = write!(s, " crt {}", quote(&c.to_string_lossy()));
+        }
+        if !b.alpn.is_empty() {
+            let _ = write!(s, " alpn {}", quote(&b.alpn.join(",")));
+        }
+        line(s);
+    }
+    if let Some(n) = p.maxconn {
+        line(format!("maxconn {n}"));
+    }
+    for t in &p.log {
+        line(format!("log {}", log_words(t)));
+    }
+    let op = &p.option;
+    match op.log_format {
+        Some(AccessLog::Tcplog) => line("option tcplog".into()),
+        Some(AccessLog::Httplog) => line("option httplog".into()),
+        Some(AccessLog::HttplogClf) => line("option httplog clf".into()),
+        None => {}
+    }
+    for (on, name) in [
+        (op.dontlognull, "dontlognull"),
+        (op.logasap, "logasap"),
+        (op.redispatch, "redispatch"),
+        (op.allbackups, "allbackups"),
+        (op.tcpka, "tcpka"),
+        (op.clitcpka, "clitcpka"),
+        (op.srvtcpka, "srvtcpka"),
+    ] {
+        if on {
+            line(format!("option {name}"));
+        }
+    }
+    match op.http_connection {
+        HttpConnection::KeepAlive => {}
+        HttpConnection::ServerClose => line("option http-server-close".into()),
+        HttpConnection::Close => line("option httpclose".into()),
+    }
+    if let Some(ff) = &op.forwardfor {
+        let mut s = String::from("option forwardfor");
+        if let Some(n) = ff.except {
+            let _ = write!(s, " except {n}");
+        }
+        if ff.header != DEFAULT_XFF {
+            let _ = write!(s, " header {}", quote(&ff.header));
+        }
+        if ff.if_none {
+            s.push_str(" if-none");
+        }
+        line(s);
+    }
+    if let Some(c) = &op.httpchk {
+        let mut ver = c.version.clone();
+        for (n, v) in &c.headers {
+            let _ = write!(ver, "\r\n{n}: {v}");
+        }
+        line(format!(
+            "option httpchk {} {} {}",
+            quote(&c.method),
+            quote(&c.uri),
+            quote(&ver)
+        ));
+    }
+    let t = &p.timeout;
+    for (name, v) in [
+        ("client", t.client),
+        ("client-fin", t.client_fin),
+        ("server", t.server),
+        ("server-fin", t.server_fin),
+        ("connect", t.connect),
+        ("queue", t.queue),
+        ("http-request", t.http_request),
+        ("http-keep-alive", t.http_keep_alive),
+        ("check", t.check),
+        ("tunnel", t.tunnel),
+        ("tarpit", t.tarpit),
+    ] {
+        if let Some(d) = v {
+            line(format!("timeout {name} {}", TimeDisplay(d)));
+        }
+    }
+    if p.balance != Balance::Roundrobin {
+        line(format!("balance {}", balance_words(&p.balance)));
+    }
+    if p.retries != 3 {
+        line(format!("retries {}", p.retries));
+    }
+    if let Some(c) = &p.cookie {
+        let mut s = format!("cookie {}", quote(&c.name));
+        if let Some(m) = c.method {
+            s.push_str(match m {
+                super::model::CookieMethod::Rewrite => " rewrite",
+                super::model::CookieMethod::Insert => " insert",
+                super::model::CookieMethod::Prefix => " prefix",
+            });
+        }
+        for (on, n) in [
+            (c.indirect, "indirect"),
+            (c.nocache, "nocache"),
+            (c.postonly, "postonly"),
+            (c.preserve, "preserve"),
+            (c.httponly, "httponly"),
+            (c.secure, "secure"),
+        ] {
+            if on {
+                let _ = write!(s, " {n}");
+            }
+        }
+        for d in &c.domain {
+            let _ = write!(s, " domain {}", quote(d));
+        }
+        if let Some(d) = c.maxidle {
+            let _ = write!(s, " maxidle {}", TimeDisplay(d));
+        }
+        if let Some(d) = c.maxlife {
+            let _ = write!(s, " maxlife {}", TimeDisplay(d));
+        }
+        line(s);
+    }
+    let st = &p.stats;
+    if st.enable {
+        line("stats enable".into());
+    }
+    if let Some(u) = &st.uri {
+        line(format!("stats uri {}", quote(u)));
+    }
+    if let Some(r) = &st.realm {
+        line(format!("stats realm {}", quote(r)));
+    }
+    for a in &st.auth {
+        line(format!(
+            "stats auth {}",
+            quote(&format!("{}:{}", a.user, a.password))
+        ));
+    }
+    if let Some(d) = st.refresh {
+        line(format!("stats refresh {}", TimeDisplay(d)));
+    }
+    if let Some(c) = &st.admin {
+        line(format!("stats admin {}", cond_words(c)));
+    }
+    if st.hide_version {
+        line("stats hide-version".into());
+    }
+    if st.show_legends {
+        line("stats show-legends".into());
+    }
+    for r in &p.http_check {
+        line(match r {
+            HttpCheckRule::Send(s) => {
+                let mut w = String::from("http-check send");
+                for (k, v) in [("meth", &s.meth), ("uri", &s.uri), ("ver", &s.ver)] {
+                    if let Some(v) = v {
+                        let _ = write!(w, " {k} {}", quote(v));
+                    }
+                }
+                for (n, v) in &s.hdr {
+                    let _ = write!(w, " hdr {} {}", quote(n), quote(v));
+                }
+                if let Some(b) = &s.body {
+                    let _ = write!(w, " body {}", quote(b));
+                }
+                w
+            }
+            HttpCheckRule::Expect(e) => format!(
+                "http-check expect {}{} {}",
+                if e.negate { "! " } else { "" },
+                e.matcher.name(),
+                quote(&e.pattern)
+            ),
+        });
+    }
+    for (code, file) in &p.errorfile {
+        line(format!(
+            "errorfile {code} {}",
+            quote(&file.to_string_lossy())
+        ));
+    }
+    if let Some(b) = &p.default_backend {
+        line(format!("default_backend {}", quote(b)));
+    }
+    for u in &p.use_backend {
+        let mut s = format!("use_backend {}", quote(&u.backend));
+        if let Some(c) = &u.cond {
+            let _ = write!(s, " {}", cond_words(c));
+        }
+        line(s);
+    }
+    for s in &p.server {
+        line(server_words(s));
+    }
+}
+
+fn balance_words(b: &Balance) -> String {
+    match b {
+        Balance::Roundrobin => "roundrobin".into(),
+        Balance::StaticRr => "static-rr".into(),
+        Balance::Leastconn => "leastconn".into(),
+        Balance::First => "first".into(),
+        Balance::Source => "source".into(),
+        Balance::Uri(h) => {
+            let mut s = String::from("uri");
+            if let Some(n) = h.len {
+                let _ = write!(s, " len {n}");
+            }
+            if let Some(n) = h.depth {
+                let _ = write!(s, " depth {n}");
+            }
+            if h.whole {
+                s.push_str(" whole");
+            }
+            if h.path_only {
+                s.push_str(" path-only");
+            }
+            s
+        }
+        Balance::UrlParam { param } => format!("url_param {}", quote(param)),
+        Balance::Hdr {
+            name,
+            use_domain_only,
+        } => {
+            let mut s = format!("hdr({name})");
+            if *use_domain_only {
+                s.push_str(" use_domain_only");
+            }
+            s
+        }
+        Balance::Random { draws } => format!("random({draws})"),
+    }
+}
+
+fn server_words(s: &Server) -> String {
+    let mut w = format!("server {} {}", quote(&s.name), s.address);
+    for (on, n) in [
+        (s.check, "check"),
+        (s.backup, "backup"),
+        (s.disabled, "disabled"),
+        (s.ssl, "ssl"),
+        (s.send_proxy, "send-proxy"),
+    ] {
+        if on {
+            let _ = write!(w, " {n}");
+        }
+    }
+    if let Some(t) = &s.track {
+        let _ = write!(w, " track {}", quote(&t.to_string()));
+    }
+    if s.weight != super::model::DEFAULT_WEIGHT {
+        let _ = write!(w, " weight {}", s.weight);
+    }
+    for (n, v) in [
+        ("inter", s.inter),
+        ("fastinter", s.fastinter),
+        ("downinter", s.downinter),
+    ] {
+        if let Some(d) = v {
+            let _ = write!(w, " {n} {}", TimeDisplay(d));
+        }
+    }
+    if s.rise != super::model::DEFAULT_RISE {
+        let _ = write!(w, " rise {}", s.rise);
+    }
+    if s.fall != super::model::DEFAULT_FALL {
+        let _ = write!(w, " fall {}", s.fall);
+    }
+    if let Some(p) = s.port {
+        let _ = write!(w, " port {p}");
+    }
+    if let Some(a) = s.addr {
+        let _ = write!(w, " addr {a}");
+    }
+    if let Some(n) = s.maxconn {
+        let _ = write!(w, " maxconn {n}");
+    }
+    if let Some(c) = &s.cookie {
+        let _ = write!(w, " cookie {}", quote(c));
+    }
+    if let Some(v) = s.verify {
+        w.push_str(match v {
+            Verify::None => " verify none",
+            Verify::Required => " verify required",
+        });
+    }
+    if let Some(f) = &s.ca_file {
+        let _ = write!(w, " ca-file {}", quote(&f.to_string_lossy()));
+    }
+    w
+}

@@ -1,0 +1,137 @@
+//! Parsers of the `global` section's keywords.
+
+use std::path::PathBuf;
+
+use super::keywords::Line;
+use super::model::{Global, StatsLevel, StatsSocket};
+use super::proxy_kw::{parse_duration, parse_log, parse_u32};
+
+type R = Result<(), String>;
+
+pub fn log(g: &mut Global, l: &mut Line) -> R {
+    let t = parse_log("log", l.args)?;
+    if t == super::model::LogTarget::Global {
+        return Err("'log global' is only meaningful in a proxy or defaults section".into());
+    }
+    g.log.push(t);
+    Ok(())
+}
+
+pub fn maxconn(g: &mut Global, l: &mut Line) -> R {
+    g.maxconn = Some(parse_u32("maxconn", l.one("a number of connections")?)?);
+    Ok(())
+}
+
+pub fn nbthread(g: &mut Global, l: &mut Line) -> R {
+    let n = parse_u32("nbthread", l.one("a number of threads")?)?;
+    if !(1..=4096).contains(&n) {
+        return Err(format!("'nbthread' must be between 1 and 4096, got {n}"));
+    }
+    g.nbthread = Some(n);
+    Ok(())
+}
+
+pub fn daemon(g: &mut Global, l: &mut Line) -> R {
+    l.none()?;
+    g.daemon = true;
+    Ok(())
+}
+
+pub fn pidfile(g: &mut Global, l: &mut Line) -> R {
+    g.pidfile = Some(PathBuf::from(l.one("a file name")?));
+    Ok(())
+}
+
+pub fn stats_socket(g: &mut Global, l: &mut Line) -> R {
+    let Some((addr, params)) = l.args.split_first() else {
+        return Err("'stats socket' expects a path or an address".into());
+    };
+    let mut s = StatsSocket {
+        address: addr.clone(),
+        mode: None,
+        level: None,
+        params: Vec::new(),
+    };
+    let mut it = params.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "mode" => {
+                let v = it
+                    .next()
+                    .ok_or("'stats socket mode' expects an octal mode")?;
+                s.mode = Some(u32::from_str_radix(v, 8).map_err(|_| {
+                    format!("'stats socket mode' expects an octal mode, got '{v}'")
+                })?);
+            }
+            "level" => {
+                s.level = Some(match it.next().map(String::as_str) {
+                    Some("user") => StatsLevel::User,
+                    Some("operator") => StatsLevel::Operator,
+                    Some("admin") => StatsLevel::Admin,
+                    other => {
+                        return Err(format!(
+                            "'stats socket level' expects user, operator or admin, got '{}'",
+                            other.unwrap_or("")
+                        ))
+                    }
+                })
+            }
+            // Kept as written; the runtime API arrives in a later issue.
+            _ => s.params.push(a.clone()),
+        }
+    }
+    g.stats_socket.push(s);
+    Ok(())
+}
+
+pub fn stats_timeout(g: &mut Global, l: &mut Line) -> R {
+    g.stats_timeout = Some(parse_duration("stats timeout", l.one("a time value")?)?);
+    Ok(())
+}
+
+pub fn hard_stop_after(g: &mut Global, l: &mut Line) -> R {
+    g.hard_stop_after = Some(parse_duration("hard-stop-after", l.one("a time value")?)?);
+    Ok(())
+}
+
+pub fn tune_bufsize(g: &mut Global, l: &mut Line) -> R {
+    let n = parse_u32("tune.bufsize", l.one("a size in bytes")?)?;
+    if n < 1024 {
+        return Err(format!("'tune.bufsize' must be at least 1024, got {n}"));
+    }
+    g.tune_bufsize = Some(n);
+    Ok(())
+}
+
+pub fn tune_maxrewrite(g: &mut Global, l: &mut Line) -> R {
+    g.tune_maxrewrite = Some(parse_u32("tune.maxrewrite", l.one("a size in bytes")?)?);
+    Ok(())
+}
+
+pub fn ca_base(g: &mut Global, l: &mut Line) -> R {
+    g.ca_base = Some(PathBuf::from(l.one("a directory")?));
+    Ok(())
+}
+
+pub fn crt_base(g: &mut Global, l: &mut Line) -> R {
+    g.crt_base = Some(PathBuf::from(l.one("a directory")?));
+    Ok(())
+}
+
+pub fn ssl_default_bind_ciphers(g: &mut Global, l: &mut Line) -> R {
+    g.ssl_default_bind_ciphers = Some(l.one("a cipher list")?.to_string());
+    Ok(())
+}
+
+pub fn ssl_default_bind_ciphersuites(g: &mut Global, l: &mut Line) -> R {
+    g.ssl_default_bind_ciphersuites = Some(l.one("a ciphersuite list")?.to_string());
+    Ok(())
+}
+
+pub fn ssl_default_bind_options(g: &mut Global, l: &mut Line) -> R {
+    if l.args.is_empty() {
+        return Err("'ssl-default-bind-options' expects at least one option".into());
+    }
+    g.ssl_default_bind_options = l.args.to_vec();
+    Ok(())
+}

@@ -1,0 +1,330 @@
+//! THE keyword tables: every keyword fulcrum accepts, the sections it may
+//! appear in (the manual's section 4.1 matrix), and the function that parses
+//! it. The global keywords that mean nothing for fulcrum live here too,
+//! in [`IGNORED_GLOBAL`], each with the reason given in its warning.
+
+use super::global_kw as g;
+use super::model::{Global, Options, Proxy};
+use super::proxy_kw as p;
+
+/// The sections a proxy keyword may appear in, as in the manual's matrix
+/// (columns defaults, frontend, listen, backend).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caps {
+    /// Allowed in `defaults`.
+    pub defaults: bool,
+    /// Means something in a frontend.
+    pub frontend: bool,
+    /// Means something in a backend.
+    pub backend: bool,
+}
+
+/// defaults, frontend, listen, backend.
+pub const DFLB: Caps = Caps {
+    defaults: true,
+    frontend: true,
+    backend: true,
+};
+/// defaults, frontend, listen.
+pub const DFL: Caps = Caps {
+    defaults: true,
+    frontend: true,
+    backend: false,
+};
+/// defaults, listen, backend.
+pub const DLB: Caps = Caps {
+    defaults: true,
+    frontend: false,
+    backend: true,
+};
+/// frontend, listen.
+pub const FL: Caps = Caps {
+    defaults: false,
+    frontend: true,
+    backend: false,
+};
+/// listen, backend.
+pub const LB: Caps = Caps {
+    defaults: false,
+    frontend: false,
+    backend: true,
+};
+/// frontend, listen, backend.
+pub const FLB: Caps = Caps {
+    defaults: false,
+    frontend: true,
+    backend: true,
+};
+
+/// What a keyword handler gets: the keyword as written in full (for
+/// messages), its arguments, and room for warnings.
+pub struct Line<'a> {
+    /// "timeout client", "bind", ...
+    pub kw: &'a str,
+    /// The words after the keyword.
+    pub args: &'a [String],
+    /// Warnings to report at this line.
+    pub warnings: Vec<String>,
+}
+
+impl Line<'_> {
+    /// Exactly one argument, or an error naming what was expected.
+    pub fn one(&self, what: &str) -> Result<&str, String> {
+        match self.args {
+            [a] => Ok(a),
+            [] => Err(format!("'{}' expects {what}", self.kw)),
+            _ => Err(format!(
+                "'{}' expects only {what}, got extra argument '{}'",
+                self.kw, self.args[1]
+            )),
+        }
+    }
+
+    /// No argument at all.
+    pub fn none(&self) -> Result<(), String> {
+        match self.args.first() {
+            None => Ok(()),
+            Some(a) => Err(format!("'{}' takes no argument, got '{a}'", self.kw)),
+        }
+    }
+}
+
+/// A proxy keyword handler.
+pub type ProxyFn = fn(&mut Proxy, &mut Line) -> Result<(), String>;
+/// A global keyword handler.
+pub type GlobalFn = fn(&mut Global, &mut Line) -> Result<(), String>;
+
+/// One proxy keyword.
+pub struct ProxyKeyword {
+    /// The keyword, with its second word for families (`timeout client`).
+    pub name: &'static str,
+    /// Where it may appear.
+    pub caps: Caps,
+    /// Its parser.
+    pub parse: ProxyFn,
+}
+
+const fn kw(name: &'static str, caps: Caps, parse: ProxyFn) -> ProxyKeyword {
+    ProxyKeyword { name, caps, parse }
+}
+
+/// Keywords whose second word selects the keyword (`timeout client`).
+pub const FAMILIES: [&str; 4] = ["option", "timeout", "stats", "http-check"];
+
+/// Every proxy keyword except the boolean options (see [`BOOL_OPTIONS`]).
+pub static PROXY_KEYWORDS: &[ProxyKeyword] = &[
+    kw("mode", DFLB, p::mode),
+    kw("bind", FL, super::bind_kw::bind),
+    kw("server", LB, super::server_kw::server),
+    kw("balance", DLB, p::balance),
+    kw("log", DFLB, p::log),
+    kw("retries", DLB, p::retries),
+    kw("maxconn", DFL, p::maxconn),
+    kw("default_backend", DFL, p::default_backend),
+    kw("use_backend", FL, p::use_backend),
+    kw("cookie", DLB, p::cookie),
+    kw("errorfile", DFLB, p::errorfile),
+    kw("option httplog", DFL, p::option_httplog),
+    kw("option forwardfor", DFLB, p::option_forwardfor),
+    kw("option httpchk", DLB, p::option_httpchk),
+    kw("option redispatch", DLB, p::option_redispatch),
+    kw("timeout client", DFL, p::timeout_client),
+    kw("timeout client-fin", DFL, p::timeout_client_fin),
+    kw("timeout server", DLB, p::timeout_server),
+    kw("timeout server-fin", DLB, p::timeout_server_fin),
+    kw("timeout connect", DLB, p::timeout_connect),
+    kw("timeout queue", DLB, p::timeout_queue),
+    kw("timeout http-request", DFLB, p::timeout_http_request),
+    kw("timeout http-keep-alive", DFLB, p::timeout_http_keep_alive),
+    kw("timeout check", DLB, p::timeout_check),
+    kw("timeout tunnel", DLB, p::timeout_tunnel),
+    kw("timeout tarpit", DFLB, p::timeout_tarpit),
+    kw("stats enable", DFLB, p::stats_enable),
+    kw("stats uri", DFLB, p::stats_uri),
+    kw("stats realm", DFLB, p::stats_realm),
+    kw("stats auth", DFLB, p::stats_auth),
+    kw("stats refresh", DFLB, p::stats_refresh),
+    kw("stats admin", FLB, p::stats_admin),
+    kw("stats hide-version", DFLB, p::stats_hide_version),
+    kw("stats show-legends", DFLB, p::stats_show_legends),
+    kw("http-check send", DLB, p::http_check_send),
+    kw("http-check expect", DLB, p::http_check_expect),
+];
+
+/// A boolean option: `option NAME` sets it, `no option NAME` clears it.
+pub struct BoolOption {
+    /// The option's name.
+    pub name: &'static str,
+    /// Where it may appear.
+    pub caps: Caps,
+    /// Sets or clears it.
+    pub set: fn(&mut Options, bool),
+}
+
+const fn opt(name: &'static str, caps: Caps, set: fn(&mut Options, bool)) -> BoolOption {
+    BoolOption { name, caps, set }
+}
+
+/// The boolean options, all of which `no option` may clear.
+pub static BOOL_OPTIONS: &[BoolOption] = &[
+    opt("tcplog", DFLB, p::set_tcplog),
+    opt("dontlognull", DFL, |o, v| o.dontlognull = v),
+    opt("logasap", DFL, |o, v| o.logasap = v),
+    opt("http-server-close", DFLB, p::set_http_server_close),
+    opt("httpclose", DFLB, p::set_httpclose),
+    opt("http-keep-alive", DFLB, p::set_http_keep_alive),
+    opt("allbackups", DLB, |o, v| o.allbackups = v),
+    opt("tcpka", DFLB, |o, v| o.tcpka = v),
+    opt("clitcpka", DFL, |o, v| o.clitcpka = v),
+    opt("srvtcpka", DLB, |o, v| o.srvtcpka = v),
+];
+
+/// Options that take arguments but may still be cleared with `no option`
+/// (HAProxy refuses `no` for httplog, forwardfor and httpchk).
+pub const CLEARABLE_OPTIONS: [&str; 1] = ["redispatch"];
+
+/// One global keyword.
+pub struct GlobalKeyword {
+    /// The keyword (`stats socket` has two words).
+    pub name: &'static str,
+    /// Its parser.
+    pub parse: GlobalFn,
+}
+
+const fn gkw(name: &'static str, parse: GlobalFn) -> GlobalKeyword {
+    GlobalKeyword { name, parse }
+}
+
+/// Every global keyword that fulcrum acts on.
+pub static GLOBAL_KEYWORDS: &[GlobalKeyword] = &[
+    gkw("log", g::log),
+    gkw("maxconn", g::maxconn),
+    gkw("nbthread", g::nbthread),
+    gkw("daemon", g::daemon),
+    gkw("pidfile", g::pidfile),
+    gkw("stats socket", g::stats_socket),
+    gkw("stats timeout", g::stats_timeout),
+    gkw("hard-stop-after", g::hard_stop_after),
+    gkw("tune.bufsize", g::tune_bufsize),
+    gkw("tune.maxrewrite", g::tune_maxrewrite),
+    gkw("ca-base", g::ca_base),
+    gkw("crt-base", g::crt_base),
+    gkw("ssl-default-bind-ciphers", g::ssl_default_bind_ciphers),
+    gkw(
+        "ssl-default-bind-ciphersuites",
+        g::ssl_default_bind_ciphersuites,
+    ),
+    gkw("ssl-default-bind-options", g::ssl_default_bind_options),
+];
+
+/// Global keywords that mean nothing for fulcrum: accepted, kept in the model
+/// so `convert` loses nothing, and reported with a one-line warning giving
+/// the reason. This is the one list; README's table is taken from it.
+pub static IGNORED_GLOBAL: &[(&str, &str)] = &[
+    (
+        "chroot",
+        "fulcrum does not chroot itself; use systemd's RootDirectory= or a container",
+    ),
+    (
+        "user",
+        "fulcrum does not change user; start it as the user it should run as (systemd User=)",
+    ),
+    (
+        "group",
+        "fulcrum does not change group; start it with the group it should run as (systemd Group=)",
+    ),
+    (
+        "uid",
+        "fulcrum does not change user; start it as the user it should run as (systemd User=)",
+    ),
+    (
+        "gid",
+        "fulcrum does not change group; start it with the group it should run as (systemd Group=)",
+    ),
+    (
+        "ulimit-n",
+        "fulcrum does not raise its file limit; set LimitNOFILE= in the systemd unit",
+    ),
+    (
+        "tune.ssl.default-dh-param",
+        "rustls has no finite-field Diffie-Hellman parameters to size",
+    ),
+    (
+        "ssl-dh-param-file",
+        "rustls has no finite-field Diffie-Hellman parameters",
+    ),
+    (
+        "master-worker",
+        "fulcrum reloads in-process and has no master process",
+    ),
+    (
+        "noepoll",
+        "fulcrum's event loop is tokio's; poller selection does not apply",
+    ),
+    (
+        "nopoll",
+        "fulcrum's event loop is tokio's; poller selection does not apply",
+    ),
+    ("insecure-fork-wanted", "fulcrum never forks"),
+];
+
+/// The sections fulcrum does not support yet (accepted by HAProxy).
+pub const UNSUPPORTED_SECTIONS: [&str; 8] = [
+    "userlist",
+    "peers",
+    "resolvers",
+    "mailers",
+    "program",
+    "http-errors",
+    "ring",
+    "cache",
+];
+
+/// The closest known keyword to a misspelt one, when close enough to help.
+pub fn suggest<'a>(word: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let mut best: Option<(usize, &str)> = None;
+    for k in known {
+        let d = edit_distance(word, k);
+        if d <= 2.max(word.len() / 4) && best.is_none_or(|(bd, _)| d < bd) {
+            best = Some((d, k));
+        }
+    }
+    best.map(|(_, k)| k)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions() {
+        let known = ["option", "timeout", "balance"];
+        assert_eq!(suggest("optoin", known.iter().copied()), Some("option"));
+        assert_eq!(suggest("timout", known.iter().copied()), Some("timeout"));
+        assert_eq!(suggest("zzz", known.iter().copied()), None);
+    }
+
+    #[test]
+    fn keyword_names_are_unique() {
+        let mut names: Vec<&str> = PROXY_KEYWORDS.iter().map(|k| k.name).collect();
+        names.extend(BOOL_OPTIONS.iter().map(|o| o.name));
+        let n = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(n, names.len());
+    }
+}

@@ -1,0 +1,731 @@
+//! Parsers of the proxy keywords (frontend, backend, listen, defaults),
+//! except `bind` and `server` which have files of their own.
+//! Each takes the proxy being built and the line's arguments; the section
+//! checks were done by the caller from the keyword table.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use super::keywords::Line;
+use super::model::{
+    AccessLog, AclTerm, Balance, Condition, Cookie, CookieMethod, Credentials, ExpectMatch,
+    ForwardFor, HttpCheckExpect, HttpCheckRule, HttpCheckSend, HttpChk, HttpConnection, LogAddress,
+    LogFormat, LogTarget, Mode, Options, PredefinedAcl, Proxy, SyslogTarget, UriHash, UseBackend,
+    DEFAULT_XFF,
+};
+use super::model::{Facility, Level};
+use crate::util::time::parse_time;
+
+type R = Result<(), String>;
+
+/// A non-negative integer argument.
+pub fn parse_u32(kw: &str, s: &str) -> Result<u32, String> {
+    if !s.bytes().all(|b| b.is_ascii_digit()) || s.is_empty() {
+        return Err(format!("'{kw}' expects a non-negative integer, got '{s}'"));
+    }
+    s.parse()
+        .map_err(|_| format!("'{kw}': value '{s}' is too large"))
+}
+
+/// A time argument, as in `timeout client 30s`.
+pub fn parse_duration(kw: &str, s: &str) -> Result<std::time::Duration, String> {
+    parse_time(s).map_err(|e| format!("'{kw}': {e}"))
+}
+
+pub fn mode(p: &mut Proxy, l: &mut Line) -> R {
+    p.mode = match l.one("'tcp' or 'http'")? {
+        "tcp" => Mode::Tcp,
+        "http" => Mode::Http,
+        other => return Err(format!("'mode' expects 'tcp' or 'http', got '{other}'")),
+    };
+    Ok(())
+}
+
+pub fn balance(p: &mut Proxy, l: &mut Line) -> R {
+    let Some((algo, rest)) = l.args.split_first() else {
+        return Err(
+            "'balance' expects an algorithm: roundrobin, static-rr, leastconn, first, \
+                    source, uri, url_param, hdr(NAME) or random"
+                .into(),
+        );
+    };
+    let no_more = |rest: &[String]| match rest.first() {
+        None => Ok(()),
+        Some(a) => Err(format!("'balance {algo}' takes no argument, got '{a}'")),
+    };
+    p.balance = match algo.as_str() {
+        "roundrobin" => no_more(rest).map(|_| Balance::Roundrobin)?,
+        "static-rr" => no_more(rest).map(|_| Balance::StaticRr)?,
+        "leastconn" => no_more(rest).map(|_| Balance::Leastconn)?,
+        "first" => no_more(rest).map(|_| Balance::First)?,
+        "source" => no_more(rest).map(|_| Balance::Source)?,
+        "uri" => Balance::Uri(uri_hash(rest)?),
+        "url_param" => match rest {
+            [param] => Balance::UrlParam {
+                param: param.clone(),
+            },
+            [] => return Err("'balance url_param' expects a parameter name".into()),
+            [_, extra, ..] => {
+                return Err(format!(
+                    "'balance url_param' expects one parameter name, got extra argument '{extra}'"
+                ))
+            }
+        },
+        a if a.starts_with("hdr(") => {
+            let name = a
+                .strip_prefix("hdr(")
+                .and_then(|s| s.strip_suffix(')'))
+                .filter(|n| !n.is_empty() && super::bind_kw::is_token(n))
+                .ok_or_else(|| format!("'balance {a}': expected hdr(NAME) with a header name"))?;
+            let use_domain_only = match rest {
+                [] => false,
+                [o] if o == "use_domain_only" => true,
+                [o, ..] => {
+                    return Err(format!(
+                        "'balance hdr()' accepts only 'use_domain_only', got '{o}'"
+                    ))
+                }
+            };
+            Balance::Hdr {
+                name: name.to_string(),
+                use_domain_only,
+            }
+        }
+        "random" => no_more(rest).map(|_| Balance::Random { draws: 2 })?,
+        a if a.starts_with("random(") => {
+            let n = a
+                .strip_prefix("random(")
+                .and_then(|s| s.strip_suffix(')'))
+                .ok_or_else(|| format!("'balance {a}': expected random(DRAWS)"))?;
+            let draws = parse_u32("balance random", n)?;
+            if draws == 0 {
+                return Err("'balance random(N)': N must be at least 1".into());
+            }
+            no_more(rest)?;
+            Balance::Random { draws }
+        }
+        other => {
+            return Err(format!(
+                "unknown balance algorithm '{other}' (expected roundrobin, static-rr, leastconn, \
+                 first, source, uri, url_param, hdr(NAME) or random)"
+            ))
+        }
+    };
+    Ok(())
+}
+
+fn uri_hash(args: &[String]) -> Result<UriHash, String> {
+    let mut h = UriHash::default();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "len" | "depth" => {
+                let v = it
+                    .next()
+                    .ok_or_else(|| format!("'balance uri {a}' expects a number"))?;
+                let n = parse_u32(&format!("balance uri {a}"), v)?;
+                if a == "len" {
+                    h.len = Some(n);
+                } else {
+                    h.depth = Some(n);
+                }
+            }
+            "whole" => h.whole = true,
+            "path-only" => h.path_only = true,
+            other => {
+                return Err(format!(
+                    "'balance uri': unknown parameter '{other}' (expected len, depth, whole or path-only)"
+                ))
+            }
+        }
+    }
+    Ok(h)
+}
+
+/// Parses the arguments of a `log` line (global or proxy).
+pub fn parse_log(kw: &str, args: &[String]) -> Result<LogTarget, String> {
+    let Some((addr, mut rest)) = args.split_first() else {
+        return Err(format!(
+            "'{kw}' expects 'global' or ADDRESS FACILITY [LEVEL [MINLEVEL]]"
+        ));
+    };
+    if addr == "global" {
+        if let Some(a) = rest.first() {
+            return Err(format!("'{kw} global' takes no other argument, got '{a}'"));
+        }
+        return Ok(LogTarget::Global);
+    }
+    let address: LogAddress = addr.parse().map_err(|e| format!("'{kw}': {e}"))?;
+    let mut len = None;
+    let mut format = None;
+    loop {
+        match rest {
+            [k, v, tail @ ..] if k == "len" => {
+                len = Some(parse_u32("log len", v)?);
+                rest = tail;
+            }
+            [k, v, tail @ ..] if k == "format" => {
+                format = Some(
+                    LogFormat::ALL
+                        .iter()
+                        .find(|(n, _)| n == v)
+                        .map(|(_, f)| *f)
+                        .ok_or_else(|| {
+                            format!("'{kw}': unknown log format '{v}' (expected rfc3164, rfc5424, raw, short, priority, timed, iso or local)")
+                        })?,
+                );
+                rest = tail;
+            }
+            [k] if k == "len" || k == "format" => {
+                return Err(format!("'{kw} {k}' expects a value"));
+            }
+            _ => break,
+        }
+    }
+    let (facility, rest) = match rest.split_first() {
+        Some((f, r)) => (
+            Facility::from_name(f).ok_or_else(|| {
+                format!("'{kw}': unknown facility '{f}' (expected kern, user, daemon, local0-local7, ...)")
+            })?,
+            r,
+        ),
+        None => return Err(format!("'{kw}' expects a facility after the address")),
+    };
+    let level_of = |s: &String| {
+        Level::from_name(s).ok_or_else(|| {
+            format!("'{kw}': unknown level '{s}' (expected emerg, alert, crit, err, warning, notice, info or debug)")
+        })
+    };
+    let level = rest.first().map(level_of).transpose()?;
+    let minlevel = rest.get(1).map(level_of).transpose()?;
+    if let Some(extra) = rest.get(2) {
+        return Err(format!(
+            "'{kw}': unexpected argument '{extra}' after the levels"
+        ));
+    }
+    Ok(LogTarget::Syslog(SyslogTarget {
+        address,
+        len,
+        format,
+        facility,
+        level,
+        minlevel,
+    }))
+}
+
+pub fn log(p: &mut Proxy, l: &mut Line) -> R {
+    p.log.push(parse_log("log", l.args)?);
+    Ok(())
+}
+
+pub fn retries(p: &mut Proxy, l: &mut Line) -> R {
+    p.retries = parse_u32("retries", l.one("a number of retries")?)?;
+    Ok(())
+}
+
+pub fn maxconn(p: &mut Proxy, l: &mut Line) -> R {
+    p.maxconn = Some(parse_u32("maxconn", l.one("a number of connections")?)?);
+    Ok(())
+}
+
+pub fn default_backend(p: &mut Proxy, l: &mut Line) -> R {
+    p.default_backend = Some(l.one("a backend name")?.to_string());
+    Ok(())
+}
+
+pub fn use_backend(p: &mut Proxy, l: &mut Line) -> R {
+    let Some((name, rest)) = l.args.split_first() else {
+        return Err("'use_backend' expects a backend name".into());
+    };
+    let cond = match rest {
+        [] => None,
+        _ => Some(parse_condition("use_backend", rest)?),
+    };
+    p.use_backend.push(UseBackend {
+        backend: name.clone(),
+        cond,
+        origin: None,
+    });
+    Ok(())
+}
+
+/// Parses `if|unless TERM...` where each term is a predefined ACL.
+pub fn parse_condition(kw: &str, args: &[String]) -> Result<Condition, String> {
+    let (unless, terms) = match args.split_first() {
+        Some((w, t)) if w == "if" => (false, t),
+        Some((w, t)) if w == "unless" => (true, t),
+        Some((w, _)) => {
+            return Err(format!(
+                "'{kw}': expected 'if' or 'unless' before a condition, got '{w}'"
+            ))
+        }
+        None => return Err(format!("'{kw}' expects a condition")),
+    };
+    if terms.is_empty() {
+        return Err(format!("'{kw}': missing condition after '{}'", args[0]));
+    }
+    let mut out = Vec::new();
+    let mut negate_next = false;
+    for t in terms {
+        if t == "!" {
+            negate_next = !negate_next;
+            continue;
+        }
+        if t == "or" || t == "||" {
+            return Err(format!(
+                "'{kw}': 'or' between ACLs is not supported yet (only all-of predefined ACLs)"
+            ));
+        }
+        let (neg, name) = match t.strip_prefix('!') {
+            Some(n) => (true, n),
+            None => (false, t.as_str()),
+        };
+        let acl = PredefinedAcl::ALL
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, a)| *a)
+            .ok_or_else(|| {
+                format!(
+                    "'{kw}': unknown ACL '{name}' (named ACLs are not supported yet; the predefined \
+                     ACLs TRUE, FALSE and LOCALHOST are)"
+                )
+            })?;
+        out.push(AclTerm {
+            negate: neg ^ negate_next,
+            acl,
+        });
+        negate_next = false;
+    }
+    if negate_next {
+        return Err(format!("'{kw}': '!' must be followed by an ACL"));
+    }
+    Ok(Condition { unless, terms: out })
+}
+
+pub fn cookie(p: &mut Proxy, l: &mut Line) -> R {
+    let Some((name, rest)) = l.args.split_first() else {
+        return Err("'cookie' expects a cookie name".into());
+    };
+    let mut c = Cookie {
+        name: name.clone(),
+        method: None,
+        indirect: false,
+        nocache: false,
+        postonly: false,
+        preserve: false,
+        httponly: false,
+        secure: false,
+        domain: Vec::new(),
+        maxidle: None,
+        maxlife: None,
+    };
+    let mut it = rest.iter();
+    while let Some(a) = it.next() {
+        let method = match a.as_str() {
+            "rewrite" => Some(CookieMethod::Rewrite),
+            "insert" => Some(CookieMethod::Insert),
+            "prefix" => Some(CookieMethod::Prefix),
+            _ => None,
+        };
+        if let Some(m) = method {
+            if c.method.is_some_and(|old| old != m) {
+                return Err(
+                    "'cookie': only one of 'rewrite', 'insert' or 'prefix' may be given".into(),
+                );
+            }
+            c.method = Some(m);
+            continue;
+        }
+        match a.as_str() {
+            "indirect" => c.indirect = true,
+            "nocache" => c.nocache = true,
+            "postonly" => c.postonly = true,
+            "preserve" => c.preserve = true,
+            "httponly" => c.httponly = true,
+            "secure" => c.secure = true,
+            "domain" => c.domain.push(
+                it.next()
+                    .ok_or("'cookie domain' expects a domain name")?
+                    .clone(),
+            ),
+            "maxidle" | "maxlife" => {
+                let v = it
+                    .next()
+                    .ok_or_else(|| format!("'cookie {a}' expects a time"))?;
+                let d = parse_duration(&format!("cookie {a}"), v)?;
+                if a == "maxidle" {
+                    c.maxidle = Some(d);
+                } else {
+                    c.maxlife = Some(d);
+                }
+            }
+            other => return Err(format!(
+                "'cookie': unknown option '{other}' (expected rewrite, insert, prefix, indirect, \
+                     nocache, postonly, preserve, httponly, secure, domain, maxidle or maxlife)"
+            )),
+        }
+    }
+    if c.postonly && c.method != Some(CookieMethod::Insert) {
+        return Err("'cookie': 'postonly' only makes sense with 'insert'".into());
+    }
+    p.cookie = Some(c);
+    Ok(())
+}
+
+/// Status codes `errorfile` may replace (HAProxy's list).
+pub const ERRORFILE_CODES: [u16; 17] = [
+    200, 400, 401, 403, 404, 405, 407, 408, 410, 413, 425, 429, 500, 501, 502, 503, 504,
+];
+
+pub fn errorfile(p: &mut Proxy, l: &mut Line) -> R {
+    let [code, file] = l.args else {
+        return Err("'errorfile' expects a status code and a file name".into());
+    };
+    let n: u16 = code
+        .parse()
+        .ok()
+        .filter(|c| ERRORFILE_CODES.contains(c))
+        .ok_or_else(|| {
+            format!("'errorfile': status code '{code}' cannot be customized (expected one of {ERRORFILE_CODES:?})")
+        })?;
+    p.errorfile.insert(n, PathBuf::from(file));
+    Ok(())
+}
+
+pub fn option_httplog(p: &mut Proxy, l: &mut Line) -> R {
+    p.option.log_format = Some(match l.args {
+        [] => AccessLog::Httplog,
+        [c] if c == "clf" => AccessLog::HttplogClf,
+        [a, ..] => return Err(format!("'option httplog' accepts only 'clf', got '{a}'")),
+    });
+    Ok(())
+}
+
+pub fn set_tcplog(o: &mut Options, on: bool) {
+    if on {
+        o.log_format = Some(AccessLog::Tcplog);
+    } else if o.log_format == Some(AccessLog::Tcplog) {
+        o.log_format = None;
+    }
+}
+
+fn set_connection(o: &mut Options, mode: HttpConnection, on: bool) {
+    if on {
+        o.http_connection = mode;
+    } else if o.http_connection == mode {
+        o.http_connection = HttpConnection::KeepAlive;
+    }
+}
+
+pub fn set_http_server_close(o: &mut Options, on: bool) {
+    set_connection(o, HttpConnection::ServerClose, on)
+}
+pub fn set_httpclose(o: &mut Options, on: bool) {
+    set_connection(o, HttpConnection::Close, on)
+}
+pub fn set_http_keep_alive(o: &mut Options, on: bool) {
+    set_connection(o, HttpConnection::KeepAlive, on)
+}
+
+pub fn option_forwardfor(p: &mut Proxy, l: &mut Line) -> R {
+    let mut ff = ForwardFor {
+        except: None,
+        header: DEFAULT_XFF.to_string(),
+        if_none: false,
+    };
+    let mut it = l.args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "except" => {
+                let net = it
+                    .next()
+                    .ok_or("'option forwardfor except' expects a network (e.g. 127.0.0.0/8)")?;
+                ff.except = Some(parse_net(net).map_err(|e| format!("'option forwardfor except': {e}"))?);
+            }
+            "header" => {
+                let h = it
+                    .next()
+                    .ok_or("'option forwardfor header' expects a header name")?;
+                if h.is_empty() || !super::bind_kw::is_token(h) {
+                    return Err(format!("'option forwardfor header': invalid header name '{h}'"));
+                }
+                ff.header = h.clone();
+            }
+            "if-none" => ff.if_none = true,
+            other => {
+                return Err(format!(
+                    "'option forwardfor': unknown parameter '{other}' (expected except, header or if-none)"
+                ))
+            }
+        }
+    }
+    p.option.forwardfor = Some(ff);
+    Ok(())
+}
+
+/// A network `10.0.0.0/8`, or a single address standing for its /32 or /128.
+pub fn parse_net(s: &str) -> Result<ipnet::IpNet, String> {
+    if let Ok(n) = s.parse::<ipnet::IpNet>() {
+        return Ok(n.trunc());
+    }
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Ok(ip.into());
+    }
+    // HAProxy also takes a dotted netmask: 10.0.0.0/255.0.0.0.
+    if let Some((a, m)) = s.split_once('/') {
+        if let (Ok(ip), Ok(IpAddr::V4(mask))) = (a.parse::<IpAddr>(), m.parse::<IpAddr>()) {
+            let bits = u32::from(mask);
+            if bits.leading_ones() + bits.trailing_zeros() == 32 {
+                return ipnet::IpNet::new(ip, bits.leading_ones() as u8)
+                    .map(|n| n.trunc())
+                    .map_err(|e| e.to_string());
+            }
+        }
+    }
+    Err(format!(
+        "invalid network '{s}' (expected ADDR[/PREFIX], e.g. 127.0.0.0/8)"
+    ))
+}
+
+pub fn option_httpchk(p: &mut Proxy, l: &mut Line) -> R {
+    let mut chk = HttpChk::default();
+    match l.args {
+        [] => {}
+        [uri] => chk.uri = uri.clone(),
+        [meth, uri] => {
+            chk.method = meth.clone();
+            chk.uri = uri.clone();
+        }
+        [meth, uri, ver] => {
+            chk.method = meth.clone();
+            chk.uri = uri.clone();
+            // The old way to add headers: "HTTP/1.1\r\nHost:\ example.com".
+            let mut parts = ver.split("\r\n");
+            chk.version = parts.next().unwrap_or_default().to_string();
+            for h in parts.filter(|h| !h.is_empty()) {
+                let (n, v) = h.split_once(':').ok_or_else(|| {
+                    format!("'option httpchk': header '{h}' after the version has no ':'")
+                })?;
+                chk.headers
+                    .push((n.trim().to_string(), v.trim().to_string()));
+            }
+        }
+        [_, _, _, extra, ..] => {
+            return Err(format!(
+                "'option httpchk' expects at most METHOD URI VERSION, got extra argument '{extra}'"
+            ))
+        }
+    }
+    for (what, v) in [
+        ("method", &chk.method),
+        ("uri", &chk.uri),
+        ("version", &chk.version),
+    ] {
+        if v.is_empty()
+            || v.bytes()
+                .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+        {
+            return Err(format!(
+                "'option httpchk': invalid {what} '{}'",
+                v.escape_debug()
+            ));
+        }
+    }
+    p.option.httpchk = Some(chk);
+    Ok(())
+}
+
+pub fn option_redispatch(p: &mut Proxy, l: &mut Line) -> R {
+    // `option redispatch [interval]`: only the default interval (the last retry) exists here.
+    match l.args {
+        [] => {}
+        [n] if n == "-1" => {}
+        [n] => {
+            return Err(format!(
+                "'option redispatch {n}': only the default (redispatch on the last retry) is supported yet"
+            ))
+        }
+        [_, extra, ..] => return Err(format!("'option redispatch' got extra argument '{extra}'")),
+    }
+    p.option.redispatch = true;
+    Ok(())
+}
+
+macro_rules! timeout_kw {
+    ($($fn:ident => $field:ident, $kw:literal;)*) => {$(
+        pub fn $fn(p: &mut Proxy, l: &mut Line) -> R {
+            p.timeout.$field = Some(parse_duration($kw, l.one("a time value (e.g. 30s)")?)?);
+            Ok(())
+        }
+    )*};
+}
+timeout_kw! {
+    timeout_client => client, "timeout client";
+    timeout_client_fin => client_fin, "timeout client-fin";
+    timeout_server => server, "timeout server";
+    timeout_server_fin => server_fin, "timeout server-fin";
+    timeout_connect => connect, "timeout connect";
+    timeout_queue => queue, "timeout queue";
+    timeout_http_request => http_request, "timeout http-request";
+    timeout_http_keep_alive => http_keep_alive, "timeout http-keep-alive";
+    timeout_check => check, "timeout check";
+    timeout_tunnel => tunnel, "timeout tunnel";
+    timeout_tarpit => tarpit, "timeout tarpit";
+}
+
+pub fn stats_enable(p: &mut Proxy, l: &mut Line) -> R {
+    l.none()?;
+    p.stats.enable = true;
+    Ok(())
+}
+
+pub fn stats_uri(p: &mut Proxy, l: &mut Line) -> R {
+    let uri = l.one("a URI prefix (e.g. /stats)")?;
+    if uri.is_empty()
+        || uri
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+    {
+        return Err(format!("'stats uri': invalid URI '{}'", uri.escape_debug()));
+    }
+    p.stats.uri = Some(uri.to_string());
+    p.stats.enable = true;
+    Ok(())
+}
+
+pub fn stats_realm(p: &mut Proxy, l: &mut Line) -> R {
+    let realm = l.one("a realm (write spaces as '\\ ')")?;
+    if realm.contains('"') || realm.bytes().any(|b| b.is_ascii_control()) {
+        return Err("'stats realm': a realm may not contain quotes or control characters".into());
+    }
+    p.stats.realm = Some(realm.to_string());
+    p.stats.enable = true;
+    Ok(())
+}
+
+pub fn stats_auth(p: &mut Proxy, l: &mut Line) -> R {
+    let a = l.one("USER:PASSWORD")?;
+    let (user, password) = a
+        .split_once(':')
+        .ok_or_else(|| format!("'stats auth' expects USER:PASSWORD, got '{a}' (no ':')"))?;
+    if user.is_empty() {
+        return Err("'stats auth': empty user name".into());
+    }
+    p.stats.auth.push(Credentials {
+        user: user.to_string(),
+        password: password.to_string(),
+    });
+    p.stats.enable = true;
+    Ok(())
+}
+
+pub fn stats_refresh(p: &mut Proxy, l: &mut Line) -> R {
+    p.stats.refresh = Some(parse_duration(
+        "stats refresh",
+        l.one("a time value (e.g. 10s)")?,
+    )?);
+    p.stats.enable = true;
+    Ok(())
+}
+
+pub fn stats_admin(p: &mut Proxy, l: &mut Line) -> R {
+    if l.args.is_empty() {
+        return Err("'stats admin' expects a condition: 'if' or 'unless' followed by ACLs (e.g. 'stats admin if TRUE')".into());
+    }
+    p.stats.admin = Some(parse_condition("stats admin", l.args)?);
+    Ok(())
+}
+
+pub fn stats_hide_version(p: &mut Proxy, l: &mut Line) -> R {
+    l.none()?;
+    p.stats.hide_version = true;
+    p.stats.enable = true;
+    Ok(())
+}
+
+pub fn stats_show_legends(p: &mut Proxy, l: &mut Line) -> R {
+    l.none()?;
+    p.stats.show_legends = true;
+    p.stats.enable = true;
+    Ok(())
+}
+
+pub fn http_check_send(p: &mut Proxy, l: &mut Line) -> R {
+    let mut s = HttpCheckSend::default();
+    let mut it = l.args.iter();
+    let value = |it: &mut std::slice::Iter<String>, k: &str| {
+        it.next()
+            .cloned()
+            .ok_or_else(|| format!("'http-check send {k}' expects a value"))
+    };
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "meth" => s.meth = Some(value(&mut it, "meth")?),
+            "uri" => s.uri = Some(value(&mut it, "uri")?),
+            "ver" => s.ver = Some(value(&mut it, "ver")?),
+            "body" => s.body = Some(value(&mut it, "body")?),
+            "hdr" => {
+                let n = value(&mut it, "hdr")?;
+                let v = it
+                    .next()
+                    .cloned()
+                    .ok_or("'http-check send hdr' expects a name and a value")?;
+                if !super::bind_kw::is_token(&n) || n.is_empty() {
+                    return Err(format!("'http-check send hdr': invalid header name '{n}'"));
+                }
+                s.hdr.push((n, v));
+            }
+            other => {
+                return Err(format!(
+                    "'http-check send': unknown parameter '{other}' (expected meth, uri, ver, hdr or body)"
+                ))
+            }
+        }
+    }
+    p.http_check.push(HttpCheckRule::Send(s));
+    Ok(())
+}
+
+pub fn http_check_expect(p: &mut Proxy, l: &mut Line) -> R {
+    let (negate, rest) = match l.args.split_first() {
+        Some((b, r)) if b == "!" => (true, r),
+        _ => (false, l.args),
+    };
+    let [m, pattern] = rest else {
+        return Err("'http-check expect' expects [!] status|rstatus|string|rstring PATTERN".into());
+    };
+    let matcher = ExpectMatch::ALL
+        .iter()
+        .find(|(n, _)| n == m)
+        .map(|(_, x)| *x)
+        .ok_or_else(|| {
+            format!("'http-check expect': unknown match '{m}' (expected status, rstatus, string or rstring)")
+        })?;
+    if matcher == ExpectMatch::Status {
+        parse_status_list(pattern).map_err(|e| format!("'http-check expect status': {e}"))?;
+    }
+    p.http_check.push(HttpCheckRule::Expect(HttpCheckExpect {
+        negate,
+        matcher,
+        pattern: pattern.clone(),
+    }));
+    Ok(())
+}
+
+/// `200`, `200-299`, or a comma-separated list of those.
+pub fn parse_status_list(s: &str) -> Result<Vec<(u16, u16)>, String> {
+    s.split(',')
+        .map(|part| {
+            let code = |c: &str| {
+                c.parse::<u16>()
+                    .ok()
+                    .filter(|n| (100..=599).contains(n))
+                    .ok_or_else(|| format!("invalid status code '{c}' (expected 100-599)"))
+            };
+            match part.split_once('-') {
+                Some((a, b)) => Ok((code(a)?, code(b)?)),
+                None => code(part).map(|c| (c, c)),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,133 @@
+//! The `server` line: `server NAME ADDR[:PORT] [param...]`.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use super::keywords::Line;
+use super::model::{Proxy, Server, Track, Verify, MAX_WEIGHT};
+use super::proxy_kw::{parse_duration, parse_u32};
+use crate::util::addr::ServerAddr;
+
+/// The server parameters fulcrum knows, for messages.
+const SERVER_PARAMS: &str = "check, backup, track, weight, inter, fastinter, downinter, rise, \
+                             fall, port, addr, maxconn, disabled, enabled, cookie, ssl, verify, \
+                             ca-file, send-proxy";
+
+pub fn server(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
+    let (name, addr, params) = match l.args {
+        [name, addr, params @ ..] => (name, addr, params),
+        [_] => {
+            return Err("'server' expects a name and an address (server NAME ADDR[:PORT])".into())
+        }
+        [] => return Err("'server' expects a name and an address".into()),
+    };
+    if name.is_empty() || name.contains('/') {
+        return Err(format!("'server': invalid server name '{name}'"));
+    }
+    let address: ServerAddr = addr.parse().map_err(|e| format!("'server {name}': {e}"))?;
+    let mut s = Server::new(name.clone(), address);
+    let mut it = params.iter();
+    let value = |it: &mut std::slice::Iter<String>, k: &str| {
+        it.next()
+            .cloned()
+            .ok_or_else(|| format!("'server {name}': '{k}' expects a value"))
+    };
+    let positive_time = |k: &str, v: &str| {
+        let d = parse_duration(&format!("server {name} {k}"), v)?;
+        if d.is_zero() {
+            return Err(format!("'server {name}': '{k}' must be greater than zero"));
+        }
+        Ok(d)
+    };
+    let at_least_one = |k: &str, v: &str| {
+        let n = parse_u32(&format!("server {name} {k}"), v)?;
+        if n == 0 {
+            return Err(format!("'server {name}': '{k}' must be at least 1"));
+        }
+        Ok(n)
+    };
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "check" => s.check = true,
+            "no-check" => s.check = false,
+            "backup" => s.backup = true,
+            "disabled" => s.disabled = true,
+            "enabled" => s.disabled = false,
+            "ssl" => s.ssl = true,
+            "send-proxy" => s.send_proxy = true,
+            "track" => {
+                let t = value(&mut it, "track")?;
+                s.track = Some(match t.split_once('/') {
+                    Some((b, srv)) if !b.is_empty() && !srv.is_empty() => Track {
+                        backend: Some(b.to_string()),
+                        server: srv.to_string(),
+                    },
+                    None if !t.is_empty() => Track {
+                        backend: None,
+                        server: t,
+                    },
+                    _ => return Err(format!(
+                        "'server {name}': invalid track target '{t}' (expected [BACKEND/]SERVER)"
+                    )),
+                });
+            }
+            "weight" => {
+                let v = value(&mut it, "weight")?;
+                let w = parse_u32(&format!("server {name} weight"), &v)?;
+                if w > MAX_WEIGHT {
+                    return Err(format!(
+                        "'server {name}': weight {w} is out of range (0-{MAX_WEIGHT})"
+                    ));
+                }
+                s.weight = w;
+            }
+            "inter" => s.inter = Some(positive_time("inter", &value(&mut it, "inter")?)?),
+            "fastinter" => {
+                s.fastinter = Some(positive_time("fastinter", &value(&mut it, "fastinter")?)?)
+            }
+            "downinter" => {
+                s.downinter = Some(positive_time("downinter", &value(&mut it, "downinter")?)?)
+            }
+            "rise" => s.rise = at_least_one("rise", &value(&mut it, "rise")?)?,
+            "fall" => s.fall = at_least_one("fall", &value(&mut it, "fall")?)?,
+            "port" => {
+                let v = value(&mut it, "port")?;
+                s.port = Some(v.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
+                    format!("'server {name}': invalid port '{v}' (expected 1-65535)")
+                })?);
+            }
+            "addr" => {
+                let v = value(&mut it, "addr")?;
+                s.addr = Some(v.parse::<IpAddr>().map_err(|_| {
+                    format!("'server {name}': invalid check address '{v}' (expected an IP address)")
+                })?);
+            }
+            "maxconn" => {
+                s.maxconn = Some(parse_u32(
+                    &format!("server {name} maxconn"),
+                    &value(&mut it, "maxconn")?,
+                )?)
+            }
+            "cookie" => s.cookie = Some(value(&mut it, "cookie")?),
+            "verify" => {
+                s.verify = Some(match value(&mut it, "verify")?.as_str() {
+                    "none" => Verify::None,
+                    "required" => Verify::Required,
+                    v => {
+                        return Err(format!(
+                            "'server {name}': 'verify' expects 'none' or 'required', got '{v}'"
+                        ))
+                    }
+                })
+            }
+            "ca-file" => s.ca_file = Some(PathBuf::from(value(&mut it, "ca-file")?)),
+            other => {
+                return Err(format!(
+                    "'server {name}': unknown parameter '{other}' (supported: {SERVER_PARAMS})"
+                ))
+            }
+        }
+    }
+    p.server.push(s);
+    Ok(())
+}

@@ -1,0 +1,410 @@
+//! Cross-reference checks over a whole [`Config`], after parsing: names,
+//! targets, tracking chains, mode compatibility, and the settings HAProxy
+//! ignores in `mode tcp` (with the warning it gives). Pure over the model;
+//! [`check_environment`] is the part that looks at files and resolves names.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::diag::{Diagnostics, Span};
+use super::model::{
+    AccessLog, Balance, Config, HttpCheckRule, LogTarget, Mode, Proxy, ProxyKind, Verify,
+};
+use crate::util::addr::Host;
+
+fn span_of(p: &Proxy, keyword: &str) -> Span {
+    p.span_of(keyword).cloned().unwrap_or_else(|| {
+        let f: Arc<str> = format!("{} '{}'", p.kind.name(), p.name).into();
+        Span::file(&f)
+    })
+}
+
+/// "frontend 'x'", "backend 'x'" or "proxy 'x'" (a listen), as HAProxy says it.
+fn describe(p: &Proxy) -> String {
+    match p.kind {
+        ProxyKind::Listen => format!("proxy '{}'", p.name),
+        k => format!("{} '{}'", k.name(), p.name),
+    }
+}
+
+/// Checks everything that needs the whole model. Returns errors and warnings.
+pub fn validate(c: &Config) -> Diagnostics {
+    let mut d = Diagnostics::default();
+    names(c, &mut d);
+    for p in &c.proxies {
+        structure(p, &mut d);
+        routing(c, p, &mut d);
+        tracking(c, p, &mut d);
+        mode_tcp(p, &mut d);
+        timeouts(p, &mut d);
+        servers(p, &mut d);
+    }
+    d
+}
+
+/// True when the configuration listens somewhere (HAProxy exits 2 on `-c` otherwise).
+pub fn has_listener(c: &Config) -> bool {
+    c.proxies
+        .iter()
+        .any(|p| p.kind.has_frontend() && !p.bind.is_empty())
+}
+
+fn names(c: &Config, d: &mut Diagnostics) {
+    for (i, p) in c.proxies.iter().enumerate() {
+        // A frontend and a backend may share a name; anything else may not.
+        let clash = c.proxies[..i].iter().find(|q| {
+            q.name == p.name
+                && ((q.kind.has_frontend() && p.kind.has_frontend())
+                    || (q.kind.has_backend() && p.kind.has_backend()))
+        });
+        if let Some(q) = clash {
+            d.error(
+                span_of(p, ""),
+                format!(
+                    "{} has the same name as {} declared at {}",
+                    describe(p),
+                    describe(q),
+                    span_of(q, "")
+                ),
+            );
+        }
+        let mut seen: HashMap<&str, Option<&Span>> = HashMap::new();
+        for s in &p.server {
+            if let Some(first) = seen.insert(&s.name, s.origin.as_ref()) {
+                let at = first.map(|f| format!(" at {f}")).unwrap_or_default();
+                d.error(
+                    s.origin.clone().unwrap_or_else(|| span_of(p, "")),
+                    format!(
+                        "{}: another server named '{}' was already declared{at}; use distinct names",
+                        describe(p),
+                        s.name
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// What the YAML form could put where the cfg reader would not.
+fn structure(p: &Proxy, d: &mut Diagnostics) {
+    if p.name.is_empty() {
+        d.error(span_of(p, ""), format!("a {} needs a name", p.kind.name()));
+    }
+    if !p.kind.has_frontend() && !p.bind.is_empty() {
+        d.warning(
+            span_of(p, "bind"),
+            format!(
+                "'bind' ignored because {} has no frontend capability",
+                describe(p)
+            ),
+        );
+    }
+    if !p.kind.has_backend() && !p.server.is_empty() {
+        d.error(
+            span_of(p, "server"),
+            format!(
+                "'server' not allowed because {} has no backend capability",
+                describe(p)
+            ),
+        );
+    }
+    if p.kind.has_frontend() && p.bind.is_empty() {
+        d.warning(
+            span_of(p, ""),
+            format!(
+                "{} has no 'bind' line: it will not listen (declare it as a backend if that was meant)",
+                describe(p)
+            ),
+        );
+    }
+    for b in &p.bind {
+        if b.ssl && b.crt.is_empty() {
+            d.error(
+                span_of(p, "bind"),
+                format!(
+                    "{}: a 'bind ... ssl' needs a certificate ('crt FILE')",
+                    describe(p)
+                ),
+            );
+        }
+    }
+}
+
+fn routing(c: &Config, p: &Proxy, d: &mut Diagnostics) {
+    if !p.kind.has_frontend() {
+        return;
+    }
+    let mut target = |name: &str, span: Span, what: &str| {
+        match c.backend(name) {
+        None => d.error(
+            span,
+            format!(
+                "{}: {what} '{name}' does not name a backend or listen section",
+                describe(p)
+            ),
+        ),
+        Some(b) if p.mode == Mode::Http && b.mode == Mode::Tcp => d.error(
+            span,
+            format!(
+                "http {} cannot use tcp backend '{name}' (declared at {}) as its {what}: set 'mode http' on the backend",
+                describe(p),
+                span_of(b, "")
+            ),
+        ),
+        Some(_) => {}
+    }
+    };
+    if let Some(b) = &p.default_backend {
+        target(b, span_of(p, "default_backend"), "default_backend");
+    }
+    for u in &p.use_backend {
+        let span = u
+            .origin
+            .clone()
+            .unwrap_or_else(|| span_of(p, "use_backend"));
+        target(&u.backend, span, "use_backend");
+    }
+}
+
+fn tracking(c: &Config, p: &Proxy, d: &mut Diagnostics) {
+    for s in &p.server {
+        let Some(t) = &s.track else { continue };
+        let span = s.origin.clone().unwrap_or_else(|| span_of(p, "server"));
+        let here = format!("server '{}/{}'", p.name, s.name);
+        if s.check {
+            d.error(
+                span.clone(),
+                format!("{here}: 'check' and 'track' cannot be used together"),
+            );
+        }
+        // Follow the chain; a chain longer than the number of servers loops.
+        let limit = c.proxies.iter().map(|q| q.server.len()).sum::<usize>() + 1;
+        let mut cur_backend = p.name.as_str();
+        let mut cur = t.clone();
+        for _ in 0..limit {
+            let be_name = cur.backend.as_deref().unwrap_or(cur_backend);
+            let Some(be) = c.backend(be_name) else {
+                d.error(
+                    span.clone(),
+                    format!("{here}: cannot track '{cur}': there is no backend '{be_name}'"),
+                );
+                break;
+            };
+            let Some(target) = be.server.iter().find(|x| x.name == cur.server) else {
+                d.error(
+                    span.clone(),
+                    format!(
+                        "{here}: cannot track '{cur}': backend '{be_name}' has no server '{}'",
+                        cur.server
+                    ),
+                );
+                break;
+            };
+            if be.name == p.name && target.name == s.name {
+                d.error(
+                    span.clone(),
+                    format!(
+                        "{here}: cannot track '{t}': the tracking chain loops back to this server"
+                    ),
+                );
+                break;
+            }
+            match &target.track {
+                Some(next) => {
+                    cur_backend = &be.name;
+                    cur = next.clone();
+                }
+                None if !target.check => {
+                    d.error(
+                        span.clone(),
+                        format!(
+                            "{here}: cannot track '{be_name}/{}': it has no 'check' enabled",
+                            target.name
+                        ),
+                    );
+                    break;
+                }
+                None => break,
+            }
+        }
+    }
+}
+
+/// The HTTP-only settings in a `mode tcp` proxy: HAProxy accepts them and
+/// ignores them with a warning; so does fulcrum, with the same facts.
+fn mode_tcp(p: &Proxy, d: &mut Diagnostics) {
+    if p.mode != Mode::Tcp {
+        return;
+    }
+    let who = describe(p);
+    if p.option.forwardfor.is_some() {
+        d.warning(
+            span_of(p, "option forwardfor"),
+            format!("'option forwardfor' ignored for {who}: it requires 'mode http'"),
+        );
+    }
+    if matches!(
+        p.option.log_format,
+        Some(AccessLog::Httplog | AccessLog::HttplogClf)
+    ) {
+        d.warning(
+            span_of(p, "option httplog"),
+            format!("'option httplog' not usable with {who} (needs 'mode http'): 'option tcplog' is used instead"),
+        );
+    }
+    if p.stats.enable {
+        d.warning(
+            span_of(p, "stats enable"),
+            format!("'stats' ignored for {who}: the stats page requires 'mode http'"),
+        );
+    }
+    if p.kind.has_backend()
+        && matches!(
+            p.balance,
+            Balance::Uri(_) | Balance::UrlParam { .. } | Balance::Hdr { .. }
+        )
+    {
+        d.warning(
+            span_of(p, "balance"),
+            format!("layer 7 hashing is not possible for {who} (needs 'mode http'): roundrobin is used instead"),
+        );
+    }
+    if p.kind.has_backend() && p.cookie.is_some() {
+        d.warning(
+            span_of(p, "cookie"),
+            format!("'cookie' ignored for {who} (needs 'mode http')"),
+        );
+    }
+}
+
+fn timeouts(p: &Proxy, d: &mut Diagnostics) {
+    let set = |t: Option<std::time::Duration>| t.is_some_and(|t| !t.is_zero());
+    let fe_missing = p.kind.has_frontend() && !set(p.timeout.client);
+    let be_missing = p.kind.has_backend() && (!set(p.timeout.connect) || !set(p.timeout.server));
+    if fe_missing || be_missing {
+        d.warning(
+            span_of(p, ""),
+            format!(
+                "missing timeouts for {}: set 'timeout client', 'timeout connect' and 'timeout server' to non-zero values, or idle connections are kept forever",
+                describe(p)
+            ),
+        );
+    }
+    let checks = p.option.httpchk.is_some();
+    if p.kind.has_backend() && !checks && !p.http_check.is_empty() {
+        let span = span_of(p, "http-check send")
+            .line
+            .map(|_| span_of(p, "http-check send"))
+            .unwrap_or_else(|| span_of(p, "http-check expect"));
+        d.warning(
+            span,
+            format!(
+                "{} has 'http-check' rules without 'option httpchk': the rules are ignored",
+                describe(p)
+            ),
+        );
+    }
+    if p.http_check
+        .iter()
+        .filter(|r| matches!(r, HttpCheckRule::Send(_)))
+        .count()
+        > 1
+    {
+        d.error(
+            span_of(p, "http-check send"),
+            format!("{}: only one 'http-check send' is supported (sequences with 'http-check connect' are not yet)", describe(p)),
+        );
+    }
+    for l in &p.log {
+        if let LogTarget::Syslog(s) = l {
+            if let (Some(a), Some(b)) = (s.level, s.minlevel) {
+                if b > a {
+                    d.error(
+                        span_of(p, "log"),
+                        format!(
+                            "'log': minimum level '{}' is less urgent than the level '{}'",
+                            b.name(),
+                            a.name()
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn servers(p: &Proxy, d: &mut Diagnostics) {
+    for s in &p.server {
+        let span = s.origin.clone().unwrap_or_else(|| span_of(p, "server"));
+        if s.ssl && s.verify != Some(Verify::None) && s.ca_file.is_none() {
+            d.error(
+                span.clone(),
+                format!(
+                    "server '{}/{}': 'ssl' verifies the server's certificate by default but no 'ca-file' is given; add 'ca-file FILE', or 'verify none' on a network you trust",
+                    p.name, s.name
+                ),
+            );
+        }
+        if s.cookie.is_some() && p.cookie.is_none() && p.mode == Mode::Http {
+            d.warning(
+                span.clone(),
+                format!(
+                    "server '{}/{}' has a 'cookie' value but backend '{}' has no 'cookie' line: it is not used",
+                    p.name, s.name, p.name
+                ),
+            );
+        }
+    }
+}
+
+/// Checks against the machine: files named by the configuration exist, and
+/// server host names resolve (as HAProxy resolves them at start-up).
+pub fn check_environment(c: &Config) -> Diagnostics {
+    let mut d = Diagnostics::default();
+    for p in &c.proxies {
+        for (code, f) in &p.errorfile {
+            if let Err(e) = std::fs::metadata(f) {
+                d.error(
+                    span_of(p, "errorfile"),
+                    format!("'errorfile {code}': cannot read '{}': {e}", f.display()),
+                );
+            }
+        }
+        for b in &p.bind {
+            for crt in &b.crt {
+                let path = match &c.global.crt_base {
+                    Some(base) if crt.is_relative() => base.join(crt),
+                    _ => crt.clone(),
+                };
+                if let Err(e) = std::fs::metadata(&path) {
+                    d.error(
+                        span_of(p, "bind"),
+                        format!(
+                            "'bind ... crt': cannot read certificate '{}': {e}",
+                            path.display()
+                        ),
+                    );
+                }
+            }
+        }
+        for s in &p.server {
+            if let Host::Name(n) = &s.address.host {
+                use std::net::ToSocketAddrs;
+                if (n.as_str(), 0)
+                    .to_socket_addrs()
+                    .map(|mut a| a.next().is_none())
+                    .unwrap_or(true)
+                {
+                    d.error(
+                        s.origin.clone().unwrap_or_else(|| span_of(p, "server")),
+                        format!(
+                            "server '{}/{}': could not resolve address '{n}'",
+                            p.name, s.name
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    d
+}

@@ -1,0 +1,23 @@
+//! fulcrum: a layer-4 / layer-7 load balancer that runs existing haproxy.cfg files.
+//!
+//! ```text
+//!  config text ──parse──▶ Config ──validate──▶ Config ──compile(prev)──▶ Runtime
+//!  (haproxy.cfg│yaml)     (plain serde data)             (resolved, live state attached)
+//!                                                              │
+//!                                             ArcSwap<Runtime> ◀── reload (SIGHUP)
+//!                                                              │ load() per connection / request
+//!  client ─▶ listener ─▶ frontend ─▶ (stats? routing) ─▶ backend ─▶ balancer ─▶ server
+//! ```
+//!
+//! Today the crate holds the configuration layer ([`config`]): the haproxy.cfg
+//! and YAML readers, validation with `file:line` diagnostics, and the writers
+//! behind `fulcrum convert`. The data path follows DESIGN.md's layers.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod util;
+
+/// fulcrum's version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,154 @@
+//! The `fulcrum` command: HAProxy's basic flags, `convert`, exit codes.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{ArgAction, Parser, Subcommand, ValueEnum};
+use fulcrum::config::{self, Diagnostics, Format};
+
+/// fulcrum: a load balancer that runs your haproxy.cfg.
+#[derive(Parser, Debug)]
+#[command(
+    name = "fulcrum",
+    disable_version_flag = true,
+    after_help = "Examples:\n  fulcrum -c -f /etc/haproxy/haproxy.cfg    check a configuration\n  fulcrum -f conf/haproxy.cfg               run in the foreground\n  fulcrum convert haproxy.cfg > fulcrum.yaml\n  fulcrum convert fulcrum.yaml --to cfg"
+)]
+struct Cli {
+    /// Configuration file or directory (its *.cfg files in order); repeatable.
+    /// A file ending in .yaml or .yml is read as YAML.
+    #[arg(short = 'f', value_name = "FILE", action = ArgAction::Append)]
+    files: Vec<PathBuf>,
+    /// Check the configuration and exit: 0 if valid, 1 with file:line errors,
+    /// 2 if valid but nothing would listen.
+    #[arg(short = 'c')]
+    check: bool,
+    /// Debug: stay in the foreground and log at debug level.
+    #[arg(short = 'd')]
+    debug: bool,
+    /// Run as a daemon in the background.
+    #[arg(short = 'D')]
+    daemon: bool,
+    /// Write the process id to this file.
+    #[arg(short = 'p', value_name = "PIDFILE")]
+    pidfile: Option<PathBuf>,
+    /// Print the version (-vv: and build details) and exit.
+    #[arg(short = 'v', action = ArgAction::Count)]
+    version: u8,
+    /// Quiet: print nothing but errors.
+    #[arg(short = 'q')]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Convert a configuration between haproxy.cfg and YAML (to standard output).
+    Convert {
+        /// The configuration to read (.yaml/.yml is YAML, anything else haproxy.cfg).
+        file: PathBuf,
+        /// Output format (default: the other one).
+        #[arg(long = "to", value_enum)]
+        to: Option<Target>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Target {
+    Yaml,
+    Cfg,
+}
+
+fn print_diags(d: &Diagnostics, quiet: bool) {
+    for diag in &d.0 {
+        if quiet && diag.severity != config::Severity::Error {
+            continue;
+        }
+        eprintln!("{diag}");
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if cli.version > 0 {
+        println!("fulcrum version {}", fulcrum::VERSION);
+        if cli.version > 1 {
+            println!(
+                "configuration language: HAProxy {} (haproxy.cfg) and YAML",
+                config::cond::HAPROXY_COMPAT_VERSION
+            );
+            println!(
+                "built for {}-{}",
+                std::env::consts::ARCH,
+                std::env::consts::OS
+            );
+        }
+        return ExitCode::SUCCESS;
+    }
+    let filter = if cli.debug {
+        "debug"
+    } else if cli.quiet {
+        "error"
+    } else {
+        "info"
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("FULCRUM_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter)),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    if let Some(Command::Convert { file, to }) = &cli.command {
+        return convert(file, *to);
+    }
+    if cli.files.is_empty() {
+        eprintln!("fulcrum: no configuration file given (use -f FILE); see fulcrum --help");
+        return ExitCode::from(1);
+    }
+    let (config, diags) = config::check(&cli.files);
+    print_diags(&diags, cli.quiet);
+    let Some(config) = config else {
+        if !cli.quiet {
+            eprintln!("fulcrum: errors found in configuration");
+        }
+        return ExitCode::from(1);
+    };
+    if cli.check {
+        if !config::validate::has_listener(&config) {
+            if !cli.quiet {
+                eprintln!("Configuration file has no error but will not start (no listener)");
+            }
+            return ExitCode::from(2);
+        }
+        if !cli.quiet {
+            println!("Configuration file is valid");
+        }
+        return ExitCode::SUCCESS;
+    }
+    let _ = (cli.daemon, &cli.pidfile);
+    eprintln!(
+        "fulcrum: the configuration is valid, but the proxy engine is not built yet; \
+         use -c to check a configuration"
+    );
+    ExitCode::from(1)
+}
+
+fn convert(file: &PathBuf, to: Option<Target>) -> ExitCode {
+    let parsed = config::load(std::slice::from_ref(file));
+    print_diags(&parsed.diags, false);
+    if parsed.diags.has_errors() {
+        return ExitCode::from(1);
+    }
+    let to = to.unwrap_or(match Format::of(file) {
+        Format::Cfg => Target::Yaml,
+        Format::Yaml => Target::Cfg,
+    });
+    let text = match to {
+        Target::Yaml => config::yaml::to_yaml(&parsed.config),
+        Target::Cfg => config::emit::to_cfg(&parsed.config),
+    };
+    print!("{text}");
+    ExitCode::SUCCESS
+}

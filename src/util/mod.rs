@@ -1,0 +1,4 @@
+//! Layer 0: small typed values shared by every layer. No `crate::` imports here.
+
+pub mod addr;
+pub mod time;
