@@ -452,6 +452,17 @@ impl PartialEq for Origins {
     }
 }
 
+/// Where one line was written, for diagnostics; like [`Origins`], not part
+/// of the model's identity.
+#[derive(Debug, Clone, Default)]
+pub struct Origin(pub Option<Span>);
+
+impl PartialEq for Origin {
+    fn eq(&self, _: &Origin) -> bool {
+        true
+    }
+}
+
 impl Origins {
     /// Where `keyword` was set, if it came from a file.
     pub fn get(&self, keyword: &str) -> Option<&Span> {
@@ -953,7 +964,7 @@ pub struct UseBackend {
     pub cond: Option<Condition>,
     /// Where the rule was written (not serialized).
     #[serde(skip)]
-    pub origin: Option<Span>,
+    pub origin: Origin,
 }
 
 /// The `stats ...` settings: the statistics page.
@@ -1219,7 +1230,7 @@ pub struct Server {
     pub send_proxy: bool,
     /// Where the line was written (not serialized).
     #[serde(skip)]
-    pub origin: Option<Span>,
+    pub origin: Origin,
 }
 
 /// Built-in server defaults, from the manual.
@@ -1274,7 +1285,7 @@ impl Server {
             verify: None,
             ca_file: None,
             send_proxy: false,
-            origin: None,
+            origin: Origin::default(),
         }
     }
 }

@@ -469,6 +469,18 @@ impl<'e> Reader<'e> {
             p.http_check.clear();
             self.inherited_http_check = false;
         }
+        // Like HAProxy, addresses expand `${NAME}` even outside double quotes.
+        let expanded;
+        let args = match (k.name, args) {
+            ("bind", [a, ..]) | ("server", [_, a, ..]) if a.contains("${") => {
+                let i = if k.name == "bind" { 0 } else { 1 };
+                let mut v = args.to_vec();
+                v[i] = expand_address_vars(a, self.env);
+                expanded = v;
+                &expanded[..]
+            }
+            _ => args,
+        };
         let mut line = Line {
             kw: k.name,
             args,
@@ -484,12 +496,12 @@ impl<'e> Reader<'e> {
                 match k.name {
                     "server" => {
                         if let Some(s) = p.server.last_mut() {
-                            s.origin = Some(span.clone());
+                            s.origin = super::model::Origin(Some(span.clone()));
                         }
                     }
                     "use_backend" => {
                         if let Some(u) = p.use_backend.last_mut() {
-                            u.origin = Some(span.clone());
+                            u.origin = super::model::Origin(Some(span.clone()));
                         }
                     }
                     _ => {}
@@ -635,6 +647,33 @@ impl<'e> Reader<'e> {
             diags: self.diags,
         }
     }
+}
+
+/// Replaces each `${NAME}` whose variable is set; others stay as written so
+/// the address parser names them in its error.
+fn expand_address_vars(text: &str, env: &dyn Fn(&str) -> Option<String>) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        match after.find('}') {
+            Some(end) => {
+                let name = &after[..end];
+                match env(name) {
+                    Some(v) => out.push_str(&v),
+                    None => out.push_str(&rest[start..start + 3 + end]),
+                }
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.push_str(&rest[start..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Drops what a proxy inherited from defaults that means nothing for its

@@ -244,7 +244,7 @@ pub fn use_backend(p: &mut Proxy, l: &mut Line) -> R {
     p.use_backend.push(UseBackend {
         backend: name.clone(),
         cond,
-        origin: None,
+        origin: Default::default(),
     });
     Ok(())
 }
@@ -359,10 +359,12 @@ pub fn cookie(p: &mut Proxy, l: &mut Line) -> R {
                     c.maxlife = Some(d);
                 }
             }
-            other => return Err(format!(
+            other => {
+                return Err(format!(
                 "'cookie': unknown option '{other}' (expected rewrite, insert, prefix, indirect, \
                      nocache, postonly, preserve, httponly, secure, domain, maxidle or maxlife)"
-            )),
+            ))
+            }
         }
     }
     if c.postonly && c.method != Some(CookieMethod::Insert) {

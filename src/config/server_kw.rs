@@ -66,9 +66,11 @@ pub fn server(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
                         backend: None,
                         server: t,
                     },
-                    _ => return Err(format!(
+                    _ => {
+                        return Err(format!(
                         "'server {name}': invalid track target '{t}' (expected [BACKEND/]SERVER)"
-                    )),
+                    ))
+                    }
                 });
             }
             "weight" => {

@@ -70,10 +70,10 @@ fn names(c: &Config, d: &mut Diagnostics) {
         }
         let mut seen: HashMap<&str, Option<&Span>> = HashMap::new();
         for s in &p.server {
-            if let Some(first) = seen.insert(&s.name, s.origin.as_ref()) {
+            if let Some(first) = seen.insert(&s.name, s.origin.0.as_ref()) {
                 let at = first.map(|f| format!(" at {f}")).unwrap_or_default();
                 d.error(
-                    s.origin.clone().unwrap_or_else(|| span_of(p, "")),
+                    s.origin.0.clone().unwrap_or_else(|| span_of(p, "")),
                     format!(
                         "{}: another server named '{}' was already declared{at}; use distinct names",
                         describe(p),
@@ -160,6 +160,7 @@ fn routing(c: &Config, p: &Proxy, d: &mut Diagnostics) {
     for u in &p.use_backend {
         let span = u
             .origin
+            .0
             .clone()
             .unwrap_or_else(|| span_of(p, "use_backend"));
         target(&u.backend, span, "use_backend");
@@ -169,7 +170,7 @@ fn routing(c: &Config, p: &Proxy, d: &mut Diagnostics) {
 fn tracking(c: &Config, p: &Proxy, d: &mut Diagnostics) {
     for s in &p.server {
         let Some(t) = &s.track else { continue };
-        let span = s.origin.clone().unwrap_or_else(|| span_of(p, "server"));
+        let span = s.origin.0.clone().unwrap_or_else(|| span_of(p, "server"));
         let here = format!("server '{}/{}'", p.name, s.name);
         if s.check {
             d.error(
@@ -335,7 +336,7 @@ fn timeouts(p: &Proxy, d: &mut Diagnostics) {
 
 fn servers(p: &Proxy, d: &mut Diagnostics) {
     for s in &p.server {
-        let span = s.origin.clone().unwrap_or_else(|| span_of(p, "server"));
+        let span = s.origin.0.clone().unwrap_or_else(|| span_of(p, "server"));
         if s.ssl && s.verify != Some(Verify::None) && s.ca_file.is_none() {
             d.error(
                 span.clone(),
@@ -396,7 +397,7 @@ pub fn check_environment(c: &Config) -> Diagnostics {
                     .unwrap_or(true)
                 {
                     d.error(
-                        s.origin.clone().unwrap_or_else(|| span_of(p, "server")),
+                        s.origin.0.clone().unwrap_or_else(|| span_of(p, "server")),
                         format!(
                             "server '{}/{}': could not resolve address '{n}'",
                             p.name, s.name
