@@ -326,7 +326,8 @@ proptest! {
 
 #[test]
 fn seed_configs_round_trip() {
-    for text in [include_str!("data/seed003.cfg")] {
+    {
+        let text = include_str!("data/seed003.cfg");
         let m1 = parse_sources(
             &[Source {
                 name: "s.cfg".into(),
