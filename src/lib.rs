@@ -21,3 +21,9 @@ pub mod util;
 
 /// fulcrum's version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub mod balance;
+pub mod control;
+pub mod listen;
+pub mod proxy;
+pub mod runtime;
+pub mod state;

@@ -98,6 +98,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter)),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 
     if let Some(Command::Convert { file, to }) = &cli.command {
@@ -127,12 +128,68 @@ fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    let _ = (cli.daemon, &cli.pidfile);
-    eprintln!(
-        "fulcrum: the configuration is valid, but the proxy engine is not built yet; \
-         use -c to check a configuration"
-    );
-    ExitCode::from(1)
+    run(config, &cli)
+}
+
+/// Compiles the configuration, starts the workers, and waits for a signal.
+fn run(config: config::Config, cli: &Cli) -> ExitCode {
+    if cli.daemon || config.global.daemon {
+        // Detaching needs fork(), which the control thread design replaces
+        // with a service manager (systemd Type=exec); see README.
+        tracing::warn!("daemon mode is not supported yet: running in the foreground");
+    }
+    let rt = match fulcrum::runtime::compile(&config, None) {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("fulcrum: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let workers = match fulcrum::control::workers::start(rt) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("fulcrum: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let pidfile = cli.pidfile.clone().or(config.global.pidfile.clone());
+    if let Some(p) = &pidfile {
+        if let Err(e) = std::fs::write(p, format!("{}\n", std::process::id())) {
+            eprintln!("fulcrum: cannot write pidfile {}: {e}", p.display());
+            return ExitCode::from(1);
+        }
+    }
+    tracing::info!(pid = std::process::id(), "fulcrum started");
+    // The control thread: wait for a stop signal.
+    let stop = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map(|rt| {
+            rt.block_on(async {
+                use tokio::signal::unix::{signal, SignalKind};
+                let (Ok(mut term), Ok(mut int)) = (
+                    signal(SignalKind::terminate()),
+                    signal(SignalKind::interrupt()),
+                ) else {
+                    return "signal handlers unavailable";
+                };
+                tokio::select! {
+                    _ = term.recv() => "SIGTERM",
+                    _ = int.recv() => "SIGINT",
+                }
+            })
+        });
+    match stop {
+        Ok(sig) => tracing::info!(signal = sig, "stopping"),
+        Err(e) => {
+            tracing::error!(error = %e, "control thread failed; serving until killed");
+            workers.join();
+        }
+    }
+    if let Some(p) = &pidfile {
+        let _ = std::fs::remove_file(p);
+    }
+    ExitCode::SUCCESS
 }
 
 fn convert(file: &PathBuf, to: Option<Target>) -> ExitCode {

@@ -1,0 +1,3 @@
+//! The control plane: starting the workers, signals, (later) reloads.
+
+pub mod workers;

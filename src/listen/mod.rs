@@ -1,0 +1,3 @@
+//! Listening sockets.
+
+pub mod socket;

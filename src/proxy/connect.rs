@@ -1,0 +1,130 @@
+//! Choosing a server and connecting to it: the server's `maxconn` queue,
+//! `timeout connect`, `retries`, and `option redispatch` (the last retry goes
+//! to another server), with HAProxy's turn-around pause of min(1s,
+//! `timeout connect`) before retrying after a refused connection.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+use tokio::net::TcpStream;
+use tokio::sync::OwnedSemaphorePermit;
+
+use crate::balance::RequestKey;
+use crate::runtime::Backend;
+use crate::state::SessionGuard;
+
+/// A connection to a server, with what keeps its slot counted.
+#[derive(Debug)]
+pub struct Connected {
+    /// The connection.
+    pub stream: TcpStream,
+    /// The server's index in its backend.
+    pub server: usize,
+    /// Counts the session on the server until dropped.
+    pub session: SessionGuard,
+    /// The server's `maxconn` slot, if it has a limit.
+    pub slot: Option<OwnedSemaphorePermit>,
+    /// The connection came from the idle pool (it may have been closed
+    /// by the server meanwhile: a request may be retried once on a new one).
+    pub reused: bool,
+}
+
+/// Why no server connection could be had.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// Every server is down, in maintenance or has weight 0.
+    #[error("no server available")]
+    NoServer,
+    /// The server stayed full for `timeout queue`.
+    #[error("timeout in queue")]
+    QueueTimeout,
+    /// Every attempt failed.
+    #[error("connection to server failed: {0}")]
+    Failed(std::io::Error),
+}
+
+/// Connects to a server of `be` for a client that reached us on `local_port`.
+/// With `reuse`, an idle pooled connection to the chosen server is taken first.
+pub async fn connect(
+    be: &Backend,
+    key: &RequestKey<'_>,
+    local_port: u16,
+    reuse: bool,
+) -> Result<Connected, ConnectError> {
+    let mut server = be.balancer.pick(key, None).ok_or(ConnectError::NoServer)?;
+    let mut last_err = None;
+    for attempt in 0..=be.retries {
+        if attempt > 0 {
+            be.servers[server].state.retries.fetch_add(1, Relaxed);
+            if be.redispatch && attempt == be.retries {
+                if let Some(other) = be.balancer.pick(key, Some(server)) {
+                    if other != server {
+                        be.servers[server].state.redispatches.fetch_add(1, Relaxed);
+                        server = other;
+                    }
+                }
+            }
+        }
+        let s = &be.servers[server];
+        let slot = match &s.limit {
+            None => None,
+            Some(limit) => {
+                let wait = limit.clone().acquire_owned();
+                let permit = match be.timeout_queue {
+                    Some(t) => tokio::time::timeout(t, wait)
+                        .await
+                        .map_err(|_| ConnectError::QueueTimeout)?,
+                    None => wait.await,
+                };
+                // The semaphore is never closed; a closed one means no slot.
+                Some(permit.map_err(|_| ConnectError::NoServer)?)
+            }
+        };
+        let target = s.target(local_port);
+        if reuse && attempt == 0 {
+            if let Some(stream) = super::pool::take(target) {
+                return Ok(Connected {
+                    stream,
+                    server,
+                    session: s.state.session(),
+                    slot,
+                    reused: true,
+                });
+            }
+        }
+        let attempt_result = match be.timeout_connect {
+            Some(t) => tokio::time::timeout(t, TcpStream::connect(target))
+                .await
+                .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into())),
+            None => TcpStream::connect(target).await,
+        };
+        match attempt_result {
+            Ok(stream) => {
+                let _ = stream.set_nodelay(true);
+                return Ok(Connected {
+                    stream,
+                    server,
+                    session: s.state.session(),
+                    slot,
+                    reused: false,
+                });
+            }
+            Err(e) => {
+                s.state.connect_errors.fetch_add(1, Relaxed);
+                tracing::debug!(backend = %be.name, server = %s.name, %target, error = %e, "connect failed");
+                let timed_out = e.kind() == std::io::ErrorKind::TimedOut;
+                last_err = Some(e);
+                if attempt < be.retries && !timed_out {
+                    let pause = be
+                        .timeout_connect
+                        .unwrap_or(Duration::from_secs(1))
+                        .min(Duration::from_secs(1));
+                    tokio::time::sleep(pause).await;
+                }
+            }
+        }
+    }
+    Err(ConnectError::Failed(
+        last_err.unwrap_or_else(|| std::io::ErrorKind::Other.into()),
+    ))
+}

@@ -1,0 +1,242 @@
+//! Message bodies, streamed by their framing and never held whole: at most
+//! one buffer of a body is in memory at a time. Chunked bodies are checked
+//! as they pass (sizes, CRLFs, trailers) and forwarded byte for byte.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+use super::buf::{ReadError, RecvBuf};
+use super::head::BodyKind;
+
+/// Why a body could not be passed on.
+#[derive(Debug)]
+pub enum BodyError {
+    /// The sender stopped sending before the end (or timed out).
+    Read(ReadError),
+    /// The sender closed before the end of the body.
+    Truncated,
+    /// The chunked framing is invalid.
+    Malformed,
+    /// The receiver could not take the bytes.
+    Write(std::io::Error),
+    /// The receiver did not take the bytes in time.
+    WriteTimeout,
+}
+
+/// Where a body goes and how long each step may take.
+pub struct Flow<'a> {
+    /// Read timeout on the sender.
+    pub read_timeout: Option<Duration>,
+    /// Write timeout on the receiver.
+    pub write_timeout: Option<Duration>,
+    /// Counters of bytes moved.
+    pub counters: [&'a AtomicU64; 3],
+}
+
+async fn write(dst: &mut TcpStream, bytes: &[u8], flow: &Flow<'_>) -> Result<(), BodyError> {
+    let w = dst.write_all(bytes);
+    match flow.write_timeout {
+        Some(t) => tokio::time::timeout(t, w)
+            .await
+            .map_err(|_| BodyError::WriteTimeout)?,
+        None => w.await,
+    }
+    .map_err(BodyError::Write)?;
+    for c in flow.counters {
+        c.fetch_add(bytes.len() as u64, Relaxed);
+    }
+    Ok(())
+}
+
+async fn more(src: &mut TcpStream, buf: &mut RecvBuf, flow: &Flow<'_>) -> Result<(), BodyError> {
+    match buf.fill(src, flow.read_timeout).await {
+        Ok(0) => Err(BodyError::Truncated),
+        Ok(_) => Ok(()),
+        Err(e) => Err(BodyError::Read(e)),
+    }
+}
+
+/// Copies one body of framing `kind` from `src` (after what `buf` holds) to `dst`.
+/// Bytes after the body stay in `buf` (a pipelined next message).
+pub async fn copy(
+    kind: BodyKind,
+    src: &mut TcpStream,
+    buf: &mut RecvBuf,
+    dst: &mut TcpStream,
+    flow: &Flow<'_>,
+) -> Result<(), BodyError> {
+    match kind {
+        BodyKind::None => Ok(()),
+        BodyKind::Length(mut left) => {
+            while left > 0 {
+                if buf.is_empty() {
+                    more(src, buf, flow).await?;
+                }
+                let n = (buf.filled().len() as u64).min(left) as usize;
+                write(dst, &buf.filled()[..n], flow).await?;
+                buf.consume(n);
+                left -= n as u64;
+            }
+            Ok(())
+        }
+        BodyKind::UntilClose => loop {
+            if !buf.is_empty() {
+                let n = buf.filled().len();
+                write(dst, buf.filled(), flow).await?;
+                buf.consume(n);
+            }
+            match buf.fill(src, flow.read_timeout).await {
+                Ok(0) => return Ok(()),
+                Ok(_) => {}
+                Err(e) => return Err(BodyError::Read(e)),
+            }
+        },
+        BodyKind::Chunked => chunked(src, buf, dst, flow).await,
+    }
+}
+
+/// Longest chunk-size or trailer line accepted.
+const MAX_LINE: usize = 4096;
+
+#[derive(Debug, Clone, Copy)]
+enum State {
+    Size,
+    Data(u64),
+    DataEnd,
+    Trailer,
+    Done,
+}
+
+/// Parses a chunk-size line (without its CRLF): hex size, then extensions.
+fn chunk_size(line: &[u8]) -> Option<u64> {
+    let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+    if digits == 0 || digits > 16 {
+        return None;
+    }
+    let rest = &line[digits..];
+    let ext_ok = rest.is_empty() || rest.trim_ascii_start().first().is_some_and(|&b| b == b';');
+    if !ext_ok || rest.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0) {
+        return None;
+    }
+    u64::from_str_radix(std::str::from_utf8(&line[..digits]).ok()?, 16).ok()
+}
+
+/// How far the bytes in `data` can be forwarded from `state`, and the new state.
+/// Returns Err on malformed framing.
+fn advance(mut state: State, data: &[u8]) -> Result<(usize, State), ()> {
+    let mut pos = 0;
+    loop {
+        let rest = &data[pos..];
+        match state {
+            State::Done => return Ok((pos, state)),
+            State::Size | State::Trailer => {
+                let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") else {
+                    if rest.len() > MAX_LINE || rest.contains(&b'\n') {
+                        return Err(());
+                    }
+                    return Ok((pos, state));
+                };
+                let line = &rest[..eol];
+                if line.len() > MAX_LINE || line.contains(&b'\n') || line.contains(&b'\r') {
+                    return Err(());
+                }
+                pos += eol + 2;
+                state = match state {
+                    State::Size => match chunk_size(line).ok_or(())? {
+                        0 => State::Trailer,
+                        n => State::Data(n),
+                    },
+                    _ if line.is_empty() => State::Done,
+                    _ => State::Trailer,
+                };
+            }
+            State::Data(left) => {
+                if rest.is_empty() {
+                    return Ok((pos, state));
+                }
+                let n = (rest.len() as u64).min(left) as usize;
+                pos += n;
+                state = if left == n as u64 {
+                    State::DataEnd
+                } else {
+                    State::Data(left - n as u64)
+                };
+            }
+            State::DataEnd => {
+                if rest.len() < 2 {
+                    if rest.first().is_some_and(|&b| b != b'\r') {
+                        return Err(());
+                    }
+                    return Ok((pos, state));
+                }
+                if &rest[..2] != b"\r\n" {
+                    return Err(());
+                }
+                pos += 2;
+                state = State::Size;
+            }
+        }
+    }
+}
+
+async fn chunked(
+    src: &mut TcpStream,
+    buf: &mut RecvBuf,
+    dst: &mut TcpStream,
+    flow: &Flow<'_>,
+) -> Result<(), BodyError> {
+    let mut state = State::Size;
+    loop {
+        let (n, next) = advance(state, buf.filled()).map_err(|_| BodyError::Malformed)?;
+        if n > 0 {
+            write(dst, &buf.filled()[..n], flow).await?;
+            buf.consume(n);
+        }
+        state = next;
+        if matches!(state, State::Done) {
+            return Ok(());
+        }
+        if buf.is_full() {
+            return Err(BodyError::Malformed);
+        }
+        more(src, buf, flow).await?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(data: &[u8]) -> Result<(usize, bool), ()> {
+        let (n, st) = advance(State::Size, data)?;
+        Ok((n, matches!(st, State::Done)))
+    }
+
+    #[test]
+    fn chunked_framing() {
+        let body = b"5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\n\r\nGET /next";
+        assert_eq!(run(body), Ok((body.len() - 9, true)));
+        let with_trailer = b"1\r\na\r\n0\r\nX-T: 1\r\n\r\n";
+        assert_eq!(run(with_trailer), Ok((with_trailer.len(), true)));
+        // Partial input stops at what is known to be valid.
+        assert_eq!(run(b"5\r\nhel"), Ok((6, false)));
+        assert_eq!(run(b"5\r"), Ok((0, false)));
+    }
+
+    #[test]
+    fn chunked_refusals() {
+        for bad in [
+            &b"x\r\n"[..],
+            b"5\nhello\r\n",
+            b"5\r\nhelloXX",
+            b"11111111111111111\r\n",
+            b"5 junk\r\n",
+            b"-5\r\n",
+        ] {
+            assert!(run(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+        }
+    }
+}

@@ -1,0 +1,335 @@
+//! Request and response heads: parsed with httparse, validated strictly, and
+//! described by byte ranges into the receive buffer so that nothing is copied
+//! until the head is rewritten for the other side.
+//!
+//! The request rules keep smuggling out: one unambiguous body length (no
+//! Content-Length with Transfer-Encoding, no differing Content-Lengths, a
+//! Transfer-Encoding whose last coding is chunked), no bare LF or CR, no NUL,
+//! no obs-fold, valid header names, one Host on HTTP/1.1, a bounded head.
+
+use std::ops::Range;
+
+use super::reply::Status;
+
+/// The most headers a head may have (HAProxy's tune.http.maxhdr default).
+pub const MAX_HEADERS: usize = 101;
+
+/// How a message body is framed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    /// No body.
+    None,
+    /// Exactly this many bytes.
+    Length(u64),
+    /// Chunked transfer coding.
+    Chunked,
+    /// Until the server closes (responses only).
+    UntilClose,
+}
+
+/// One header: name and value as ranges into the head's buffer.
+#[derive(Debug, Clone)]
+pub struct Header {
+    /// Name range.
+    pub name: Range<usize>,
+    /// Value range.
+    pub value: Range<usize>,
+}
+
+/// A parsed, validated request head.
+#[derive(Debug, Clone)]
+pub struct RequestHead {
+    /// Length of the head in the buffer, blank line included.
+    pub len: usize,
+    /// Method range.
+    pub method: Range<usize>,
+    /// Request-target range.
+    pub target: Range<usize>,
+    /// HTTP/1.x minor version.
+    pub minor: u8,
+    /// Headers, in order.
+    pub headers: Vec<Header>,
+    /// Body framing.
+    pub body: BodyKind,
+    /// The client asked to close after this exchange (or is HTTP/1.0 without keep-alive).
+    pub close: bool,
+    /// `Expect: 100-continue`.
+    pub expect_continue: bool,
+    /// An `Upgrade` was asked for (with `Connection: upgrade`).
+    pub upgrade: bool,
+}
+
+/// Why a head could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeadError {
+    /// More bytes are needed.
+    Partial,
+    /// The peer's head is malformed: answer with this status and close.
+    Bad(Status),
+}
+
+fn range_of(buf: &[u8], part: &[u8]) -> Range<usize> {
+    let start = part.as_ptr() as usize - buf.as_ptr() as usize;
+    start..start + part.len()
+}
+
+/// Rejects bare CR, bare LF and NUL anywhere in the head.
+fn check_line_endings(head: &[u8]) -> bool {
+    let mut prev = 0u8;
+    for (i, &b) in head.iter().enumerate() {
+        match b {
+            0 => return false,
+            b'\n' if prev != b'\r' => return false,
+            b'\r' if head.get(i + 1) != Some(&b'\n') => return false,
+            _ => {}
+        }
+        prev = b;
+    }
+    true
+}
+
+fn has_token(value: &[u8], token: &str) -> bool {
+    value
+        .split(|&b| b == b',')
+        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
+}
+
+/// Parses a request head from the start of `buf`.
+/// `full` says the buffer cannot grow: a partial head is then too large.
+pub fn parse_request(buf: &[u8], full: bool) -> Result<RequestHead, HeadError> {
+    let mut raw = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut raw);
+    let len = match req.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) if full => {
+            // No end of request line yet: the URI is what is too long.
+            let line_done = buf.windows(2).any(|w| w == b"\r\n");
+            return Err(HeadError::Bad(if line_done {
+                Status::HeaderTooLarge
+            } else {
+                Status::UriTooLong
+            }));
+        }
+        Ok(httparse::Status::Partial) => {
+            // Refuse bare line endings early rather than wait for more.
+            if buf.contains(&0) || buf.windows(2).any(|w| w[1] == b'\n' && w[0] != b'\r') {
+                return Err(HeadError::Bad(Status::BadRequest));
+            }
+            return Err(HeadError::Partial);
+        }
+        Err(httparse::Error::TooManyHeaders) => return Err(HeadError::Bad(Status::BadRequest)),
+        Err(_) => return Err(HeadError::Bad(Status::BadRequest)),
+    };
+    let bad = Err(HeadError::Bad(Status::BadRequest));
+    if !check_line_endings(&buf[..len]) {
+        return bad;
+    }
+    let (Some(method), Some(path), Some(minor)) = (req.method, req.path, req.version) else {
+        return bad;
+    };
+    if path.is_empty() {
+        return bad;
+    }
+    let mut headers = Vec::with_capacity(req.headers.len());
+    let mut content_length: Option<u64> = None;
+    let mut te_seen = false;
+    let mut chunked_last = false;
+    let mut hosts = 0;
+    let mut close = minor == 0;
+    let mut expect_continue = false;
+    let mut conn_upgrade = false;
+    let mut upgrade_hdr = false;
+    for h in req.headers.iter() {
+        let name = h.name.as_bytes();
+        if name.is_empty() {
+            return bad;
+        }
+        let value = h.value;
+        if name.eq_ignore_ascii_case(b"content-length") {
+            let v = value.trim_ascii();
+            if v.is_empty() || !v.iter().all(u8::is_ascii_digit) || v.len() > 18 {
+                return bad;
+            }
+            let n: u64 = std::str::from_utf8(v)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .ok_or(HeadError::Bad(Status::BadRequest))?;
+            if content_length.is_some_and(|c| c != n) {
+                return bad;
+            }
+            content_length = Some(n);
+        } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+            if minor == 0 {
+                return bad;
+            }
+            for coding in value.split(|&b| b == b',') {
+                let c = coding.trim_ascii();
+                if c.is_empty() {
+                    continue;
+                }
+                // "chunked" may appear once, and only last.
+                if chunked_last {
+                    return bad;
+                }
+                chunked_last = c.eq_ignore_ascii_case(b"chunked");
+            }
+            te_seen = true;
+        } else if name.eq_ignore_ascii_case(b"host") {
+            hosts += 1;
+        } else if name.eq_ignore_ascii_case(b"connection") {
+            if has_token(value, "close") {
+                close = true;
+            } else if has_token(value, "keep-alive") && minor == 0 {
+                close = false;
+            }
+            conn_upgrade |= has_token(value, "upgrade");
+        } else if name.eq_ignore_ascii_case(b"expect") {
+            if value.trim_ascii().eq_ignore_ascii_case(b"100-continue") {
+                expect_continue = true;
+            }
+        } else if name.eq_ignore_ascii_case(b"upgrade") {
+            upgrade_hdr = true;
+        }
+        headers.push(Header {
+            name: range_of(buf, name),
+            value: range_of(buf, value),
+        });
+    }
+    if te_seen && (content_length.is_some() || !chunked_last) {
+        return bad;
+    }
+    if hosts > 1 || (minor == 1 && hosts == 0) {
+        return bad;
+    }
+    let body = if te_seen {
+        BodyKind::Chunked
+    } else {
+        match content_length {
+            Some(0) | None => BodyKind::None,
+            Some(n) => BodyKind::Length(n),
+        }
+    };
+    Ok(RequestHead {
+        len,
+        method: range_of(buf, method.as_bytes()),
+        target: range_of(buf, path.as_bytes()),
+        minor,
+        headers,
+        body,
+        close,
+        expect_continue,
+        upgrade: conn_upgrade && upgrade_hdr,
+    })
+}
+
+/// A parsed response head.
+#[derive(Debug, Clone)]
+pub struct ResponseHead {
+    /// Length of the head, blank line included.
+    pub len: usize,
+    /// Status code.
+    pub status: u16,
+    /// HTTP/1.x minor version.
+    pub minor: u8,
+    /// Headers, in order.
+    pub headers: Vec<Header>,
+    /// Body framing, given the request it answers.
+    pub body: BodyKind,
+    /// The server will close after this response.
+    pub close: bool,
+}
+
+/// Parses a response head; `head_request` and `connect` say what it answers.
+pub fn parse_response(
+    buf: &[u8],
+    full: bool,
+    head_request: bool,
+    connect: bool,
+) -> Result<ResponseHead, HeadError> {
+    let mut raw = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut resp = httparse::Response::new(&mut raw);
+    let len = match resp.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) if full => return Err(HeadError::Bad(Status::BadGateway)),
+        Ok(httparse::Status::Partial) => return Err(HeadError::Partial),
+        Err(_) => return Err(HeadError::Bad(Status::BadGateway)),
+    };
+    let bad = Err(HeadError::Bad(Status::BadGateway));
+    let (Some(status), Some(minor)) = (resp.code, resp.version) else {
+        return bad;
+    };
+    if buf[..len].contains(&0) {
+        return bad;
+    }
+    let mut headers = Vec::with_capacity(resp.headers.len());
+    let mut content_length: Option<u64> = None;
+    let mut chunked = false;
+    let mut te = false;
+    let mut close = minor == 0;
+    for h in resp.headers.iter() {
+        let name = h.name.as_bytes();
+        let value = h.value;
+        if name.eq_ignore_ascii_case(b"content-length") {
+            let v = value.trim_ascii();
+            let n: u64 = std::str::from_utf8(v)
+                .ok()
+                .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|s| s.parse().ok())
+                .ok_or(HeadError::Bad(Status::BadGateway))?;
+            if content_length.is_some_and(|c| c != n) {
+                return bad;
+            }
+            content_length = Some(n);
+        } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+            te = true;
+            chunked = value
+                .split(|&b| b == b',')
+                .rfind(|c| !c.trim_ascii().is_empty())
+                .is_some_and(|c| c.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+        } else if name.eq_ignore_ascii_case(b"connection") {
+            if has_token(value, "close") {
+                close = true;
+            } else if has_token(value, "keep-alive") && minor == 0 {
+                close = false;
+            }
+        }
+        headers.push(Header {
+            name: range_of(buf, name),
+            value: range_of(buf, value),
+        });
+    }
+    let body = if head_request
+        || (100..200).contains(&status)
+        || status == 204
+        || status == 304
+        || (connect && (200..300).contains(&status))
+    {
+        BodyKind::None
+    } else if te {
+        // Transfer-Encoding wins over Content-Length (RFC 9112 6.3).
+        if chunked {
+            BodyKind::Chunked
+        } else {
+            BodyKind::UntilClose
+        }
+    } else {
+        match content_length {
+            Some(n) => BodyKind::Length(n),
+            None => BodyKind::UntilClose,
+        }
+    };
+    if body == BodyKind::UntilClose {
+        close = true;
+    }
+    Ok(ResponseHead {
+        len,
+        status,
+        minor,
+        headers,
+        body,
+        close,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,388 @@
+//! `mode http`: HTTP/1.0 and 1.1, request by request on one client
+//! connection (keep-alive and pipelining answered in order), each request
+//! balanced on its own, bodies streamed by their framing, `Upgrade` and
+//! `CONNECT` turned into tunnels.
+
+pub mod body;
+pub mod buf;
+pub mod head;
+pub mod reply;
+pub mod rewrite;
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use self::body::{BodyError, Flow};
+use self::buf::{ReadError, RecvBuf};
+use self::head::{BodyKind, HeadError, RequestHead};
+pub use self::reply::Status;
+use super::connect::{connect, ConnectError, Connected};
+use crate::balance::RequestKey;
+use crate::config::model::HttpConnection;
+use crate::runtime::{Backend, Frontend, Runtime};
+
+/// How an exchange ended for the client connection.
+enum Next {
+    KeepAlive,
+    Close,
+}
+
+async fn send(client: &mut TcpStream, bytes: &[u8], timeout: Option<Duration>) -> bool {
+    let w = client.write_all(bytes);
+    match timeout {
+        Some(t) => matches!(tokio::time::timeout(t, w).await, Ok(Ok(()))),
+        None => w.await.is_ok(),
+    }
+}
+
+/// Answers with an error page and closes.
+async fn reply(client: &mut TcpStream, status: Status, fe: &Frontend) {
+    fe.counters.proxy_errors.fetch_add(1, Relaxed);
+    let _ = send(client, &status.response(), fe.timeout_client).await;
+    let _ = client.shutdown().await;
+}
+
+/// Serves one client connection in `mode http`.
+pub async fn serve(mut client: TcpStream, peer: SocketAddr, fe: &Frontend, rt: &Runtime) {
+    let mut cbuf = RecvBuf::new(rt.global.bufsize);
+    let local_port = client.local_addr().map(|a| a.port()).unwrap_or(0);
+    let mut first = true;
+    loop {
+        let head = match read_request(&mut client, &mut cbuf, fe, first).await {
+            Ok(h) => h,
+            Err(None) => return,
+            Err(Some(status)) => {
+                if status != Status::RequestTimeout {
+                    fe.counters.request_errors.fetch_add(1, Relaxed);
+                }
+                reply(&mut client, status, fe).await;
+                return;
+            }
+        };
+        first = false;
+        match exchange(&mut client, &mut cbuf, &head, peer, local_port, fe, rt).await {
+            Next::KeepAlive => continue,
+            Next::Close => {
+                let _ = client.shutdown().await;
+                return;
+            }
+        }
+    }
+}
+
+/// Reads one request head. Err(None): the client went away quietly (or an
+/// idle keep-alive connection expired); Err(Some(s)): answer `s` and close.
+async fn read_request(
+    client: &mut TcpStream,
+    cbuf: &mut RecvBuf,
+    fe: &Frontend,
+    first: bool,
+) -> Result<RequestHead, Option<Status>> {
+    // The request timer starts at accept for the first request, and at the
+    // first byte of later ones; before that, keep-alive idleness applies.
+    let mut deadline = (first || !cbuf.is_empty())
+        .then(|| fe.timeout_http_request.map(|t| Instant::now() + t))
+        .flatten();
+    loop {
+        if !cbuf.is_empty() {
+            match head::parse_request(cbuf.filled(), cbuf.is_full()) {
+                Ok(h) => return Ok(h),
+                Err(HeadError::Bad(s)) => return Err(Some(s)),
+                Err(HeadError::Partial) => {}
+            }
+        }
+        let idle = cbuf.is_empty() && !first;
+        let wait = if idle {
+            fe.timeout_http_keep_alive
+        } else {
+            deadline.map(|d| d.saturating_duration_since(Instant::now()))
+        };
+        match cbuf.fill(client, wait).await {
+            Ok(0) if cbuf.is_empty() => return Err(None),
+            // Closed in the middle of a head: nothing to answer to.
+            Ok(0) => return Err(None),
+            Ok(_) => {
+                if idle {
+                    deadline = fe.timeout_http_request.map(|t| Instant::now() + t);
+                }
+            }
+            Err(ReadError::Timeout) if idle => return Err(None),
+            Err(ReadError::Timeout) => return Err(Some(Status::RequestTimeout)),
+            Err(ReadError::Io(_)) => return Err(None),
+        }
+    }
+}
+
+fn header_value<'a>(buf: &'a [u8], head: &RequestHead, name: &str) -> Option<&'a [u8]> {
+    head.headers
+        .iter()
+        .find(|h| buf[h.name.clone()].eq_ignore_ascii_case(name.as_bytes()))
+        .map(|h| &buf[h.value.clone()])
+}
+
+/// One request and its response.
+async fn exchange(
+    client: &mut TcpStream,
+    cbuf: &mut RecvBuf,
+    head: &RequestHead,
+    peer: SocketAddr,
+    local_port: u16,
+    fe: &Frontend,
+    rt: &Runtime,
+) -> Next {
+    let Some(be) = fe
+        .choose_backend(peer.ip())
+        .and_then(|b| rt.backends.get(b))
+    else {
+        reply(client, Status::Unavailable, fe).await;
+        return Next::Close;
+    };
+    let be: &Backend = be;
+    let buf = cbuf.filled();
+    let method = &buf[head.method.clone()];
+    let is_head = method == b"HEAD";
+    let is_connect = method == b"CONNECT";
+    // Hashing balancers read the request; the others need nothing from it.
+    let (uri, hdr): (Option<String>, Option<Vec<u8>>) = if be.hashes_request {
+        (
+            std::str::from_utf8(&buf[head.target.clone()])
+                .ok()
+                .map(str::to_owned),
+            be.hash_header
+                .as_deref()
+                .and_then(|n| header_value(buf, head, n))
+                .map(<[u8]>::to_vec),
+        )
+    } else {
+        (None, None)
+    };
+    let key = RequestKey {
+        client: Some(peer.ip()),
+        uri: uri.as_deref(),
+        header: hdr.as_deref(),
+    };
+    let server_close = fe.http_connection != HttpConnection::KeepAlive
+        || be.http_connection != HttpConnection::KeepAlive;
+    let client_close_mode =
+        fe.http_connection == HttpConnection::Close || be.http_connection == HttpConnection::Close;
+    let has_body = head.body != BodyKind::None;
+    let answer_continue = head.expect_continue && has_body && head.minor == 1;
+    let edit = rewrite::RequestEdit {
+        forwardfor: fe.forwardfor.as_ref().or(be.forwardfor.as_ref()),
+        client: peer.ip(),
+        server_close,
+        drop_expect: answer_continue,
+    };
+    let out_head = rewrite::request(buf, head, &edit);
+    cbuf.consume(head.len);
+
+    // A request without a body may go on an idle pooled connection; if that
+    // one turns out closed before answering, it is replayed once on a new one.
+    let mut reuse = !has_body && !head.upgrade && !is_connect;
+    let mut sbuf = RecvBuf::new(rt.global.bufsize);
+    let (mut conn, resp) = loop {
+        let mut conn = match connect(be, &key, local_port, reuse).await {
+            Ok(c) => c,
+            Err(e) => {
+                be.counters.proxy_errors.fetch_add(1, Relaxed);
+                tracing::info!(backend = %be.name, error = %e, "no server connection");
+                let status = match e {
+                    ConnectError::NoServer
+                    | ConnectError::QueueTimeout
+                    | ConnectError::Failed(_) => Status::Unavailable,
+                };
+                reply(client, status, fe).await;
+                return Next::Close;
+            }
+        };
+        let srv = &be.servers[conn.server];
+        if !send(&mut conn.stream, &out_head, be.timeout_server).await {
+            if conn.reused {
+                reuse = false;
+                continue;
+            }
+            srv.state.response_errors.fetch_add(1, Relaxed);
+            reply(client, Status::BadGateway, fe).await;
+            return Next::Close;
+        }
+        if answer_continue
+            && !send(client, b"HTTP/1.1 100 Continue\r\n\r\n", fe.timeout_client).await
+        {
+            return Next::Close;
+        }
+        // Request body, client -> server.
+        let up = Flow {
+            read_timeout: fe.timeout_client,
+            write_timeout: be.timeout_server,
+            counters: [
+                &fe.counters.bytes_in,
+                &be.counters.bytes_in,
+                &srv.state.bytes_in,
+            ],
+        };
+        if let Err(e) = body::copy(head.body, client, cbuf, &mut conn.stream, &up).await {
+            match e {
+                BodyError::Malformed => {
+                    fe.counters.request_errors.fetch_add(1, Relaxed);
+                    reply(client, Status::BadRequest, fe).await;
+                }
+                BodyError::Write(_) | BodyError::WriteTimeout => {
+                    srv.state.response_errors.fetch_add(1, Relaxed);
+                    reply(client, Status::BadGateway, fe).await;
+                }
+                BodyError::Read(ReadError::Timeout) => {
+                    reply(client, Status::RequestTimeout, fe).await
+                }
+                BodyError::Read(_) | BodyError::Truncated => {}
+            }
+            return Next::Close;
+        }
+        match read_response(
+            client, &mut conn, &mut sbuf, head, is_head, is_connect, fe, be,
+        )
+        .await
+        {
+            Ok(r) => break (conn, r),
+            // A pooled connection closed by the server before it answered.
+            Err(None) if conn.reused => {
+                reuse = false;
+                continue;
+            }
+            Err(status) => {
+                srv.state.response_errors.fetch_add(1, Relaxed);
+                reply(client, status.unwrap_or(Status::BadGateway), fe).await;
+                return Next::Close;
+            }
+        }
+    };
+    let srv = &be.servers[conn.server];
+    let tunnel =
+        (resp.status == 101 && head.upgrade) || (is_connect && (200..300).contains(&resp.status));
+    let client_close =
+        head.close || resp.close || client_close_mode || resp.body == BodyKind::UntilClose;
+    let out = rewrite::response(sbuf.filled(), &resp, head.minor, client_close && !tunnel);
+    sbuf.consume(resp.len);
+    if !send(client, &out, fe.timeout_client).await {
+        return Next::Close;
+    }
+    if tunnel {
+        return self::tunnel(client, cbuf, &mut conn, &mut sbuf, fe, be).await;
+    }
+    let down = Flow {
+        read_timeout: be.timeout_server,
+        write_timeout: fe.timeout_client,
+        counters: [
+            &fe.counters.bytes_out,
+            &be.counters.bytes_out,
+            &srv.state.bytes_out,
+        ],
+    };
+    if let Err(e) = body::copy(resp.body, &mut conn.stream, &mut sbuf, client, &down).await {
+        srv.state.response_errors.fetch_add(1, Relaxed);
+        tracing::debug!(server = %srv.name, error = ?e, "response body aborted");
+        return Next::Close;
+    }
+    if !resp.close && !server_close && sbuf.is_empty() {
+        super::pool::put(srv.target(local_port), conn.stream);
+    }
+    if client_close {
+        Next::Close
+    } else {
+        Next::KeepAlive
+    }
+}
+
+/// Reads the final response head, passing interim 1xx answers to the client.
+/// Err(None): the server closed before sending a byte (a pooled connection
+/// may be retried); Err(Some(s)): answer `s`.
+#[allow(clippy::too_many_arguments)]
+async fn read_response(
+    client: &mut TcpStream,
+    conn: &mut Connected,
+    sbuf: &mut RecvBuf,
+    req: &RequestHead,
+    is_head: bool,
+    is_connect: bool,
+    fe: &Frontend,
+    be: &Backend,
+) -> Result<head::ResponseHead, Option<Status>> {
+    let mut got_bytes = false;
+    loop {
+        if !sbuf.is_empty() {
+            match head::parse_response(sbuf.filled(), sbuf.is_full(), is_head, is_connect) {
+                Ok(r) if (100..200).contains(&r.status) && r.status != 101 => {
+                    let out = rewrite::response(sbuf.filled(), &r, req.minor, false);
+                    sbuf.consume(r.len);
+                    if req.minor == 1 && !send(client, &out, fe.timeout_client).await {
+                        return Err(Some(Status::BadGateway));
+                    }
+                    continue;
+                }
+                Ok(r) => return Ok(r),
+                Err(HeadError::Bad(s)) => return Err(Some(s)),
+                Err(HeadError::Partial) => {}
+            }
+        }
+        match sbuf.fill(&mut conn.stream, be.timeout_server).await {
+            Ok(0) | Err(ReadError::Io(_)) if !got_bytes => return Err(None),
+            Ok(0) | Err(ReadError::Io(_)) => return Err(Some(Status::BadGateway)),
+            Ok(_) => got_bytes = true,
+            Err(ReadError::Timeout) => {
+                tracing::info!(backend = %be.name, server = %be.servers[conn.server].name, "timeout waiting for the server's response");
+                return Err(Some(Status::GatewayTimeout));
+            }
+        }
+    }
+}
+
+/// After `101 Switching Protocols` or a successful CONNECT: bytes both ways.
+async fn tunnel(
+    client: &mut TcpStream,
+    cbuf: &mut RecvBuf,
+    conn: &mut Connected,
+    sbuf: &mut RecvBuf,
+    fe: &Frontend,
+    be: &Backend,
+) -> Next {
+    // Bytes that arrived with the heads belong to the tunnel.
+    if !cbuf.is_empty() && send(&mut conn.stream, cbuf.filled(), be.timeout_server).await {
+        let n = cbuf.filled().len();
+        cbuf.consume(n);
+    }
+    if !sbuf.is_empty() && send(client, sbuf.filled(), fe.timeout_client).await {
+        let n = sbuf.filled().len();
+        sbuf.consume(n);
+    }
+    let srv = &be.servers[conn.server];
+    let idle = match be.timeout_tunnel {
+        Some(t) => super::tcp::Idle {
+            client: Some(t),
+            server: Some(t),
+        },
+        None => super::tcp::Idle {
+            client: fe.timeout_client,
+            server: be.timeout_server,
+        },
+    };
+    let up = super::tcp::Counters {
+        sinks: [
+            &fe.counters.bytes_in,
+            &be.counters.bytes_in,
+            &srv.state.bytes_in,
+        ],
+    };
+    let down = super::tcp::Counters {
+        sinks: [
+            &fe.counters.bytes_out,
+            &be.counters.bytes_out,
+            &srv.state.bytes_out,
+        ],
+    };
+    let _ = super::tcp::pump(client, &mut conn.stream, idle, up, down).await;
+    Next::Close
+}

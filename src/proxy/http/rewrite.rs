@@ -1,0 +1,103 @@
+//! What changes in a head as it crosses the proxy: hop-by-hop headers
+//! (Connection, Keep-Alive, Proxy-Connection) are dropped and replaced with
+//! our own connection choice; `option forwardfor` appends the client's
+//! address; `Expect: 100-continue` is answered by us and not forwarded.
+//! Every other byte goes out as it came.
+
+use std::io::Write;
+use std::net::IpAddr;
+
+use super::head::{Header, RequestHead, ResponseHead};
+use crate::config::model::ForwardFor;
+
+fn is(name: &[u8], what: &str) -> bool {
+    name.eq_ignore_ascii_case(what.as_bytes())
+}
+
+fn hop_by_hop(name: &[u8]) -> bool {
+    is(name, "connection") || is(name, "keep-alive") || is(name, "proxy-connection")
+}
+
+fn push_header(out: &mut Vec<u8>, buf: &[u8], h: &Header) {
+    out.extend_from_slice(&buf[h.name.clone()]);
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(&buf[h.value.clone()]);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// How the request head is to be rewritten.
+pub struct RequestEdit<'a> {
+    /// `option forwardfor` in force (frontend's, else backend's).
+    pub forwardfor: Option<&'a ForwardFor>,
+    /// The client's address.
+    pub client: IpAddr,
+    /// Close the server connection after this response.
+    pub server_close: bool,
+    /// We answered the 100-continue ourselves.
+    pub drop_expect: bool,
+}
+
+/// The request head as sent to the server.
+pub fn request(buf: &[u8], head: &RequestHead, edit: &RequestEdit) -> Vec<u8> {
+    let mut out = Vec::with_capacity(head.len + 64);
+    out.extend_from_slice(&buf[head.method.clone()]);
+    out.push(b' ');
+    out.extend_from_slice(&buf[head.target.clone()]);
+    let _ = write!(out, " HTTP/1.{}\r\n", head.minor);
+    let xff = edit
+        .forwardfor
+        .filter(|ff| ff.except.is_none_or(|net| !net.contains(&edit.client)));
+    let mut xff_present = false;
+    for h in &head.headers {
+        let name = &buf[h.name.clone()];
+        if hop_by_hop(name) || (edit.drop_expect && is(name, "expect")) {
+            continue;
+        }
+        if let Some(ff) = xff {
+            xff_present |= name.eq_ignore_ascii_case(ff.header.as_bytes());
+        }
+        push_header(&mut out, buf, h);
+    }
+    if let Some(ff) = xff {
+        if !(ff.if_none && xff_present) {
+            let _ = write!(out, "{}: {}\r\n", ff.header, edit.client);
+        }
+    }
+    if head.upgrade {
+        out.extend_from_slice(b"Connection: upgrade\r\n");
+    } else if edit.server_close {
+        out.extend_from_slice(b"Connection: close\r\n");
+    } else if head.minor == 0 {
+        out.extend_from_slice(b"Connection: keep-alive\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+/// The response head as sent to the client.
+pub fn response(buf: &[u8], head: &ResponseHead, client_minor: u8, client_close: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(head.len + 32);
+    // The status line goes out as the server wrote it.
+    let line_end = buf[..head.len]
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .unwrap_or(0);
+    out.extend_from_slice(&buf[..line_end + 2]);
+    let switching = head.status == 101;
+    for h in &head.headers {
+        let name = &buf[h.name.clone()];
+        if hop_by_hop(name) && !switching {
+            continue;
+        }
+        push_header(&mut out, buf, h);
+    }
+    if !switching {
+        if client_close && client_minor == 1 {
+            out.extend_from_slice(b"Connection: close\r\n");
+        } else if !client_close && client_minor == 0 {
+            out.extend_from_slice(b"Connection: keep-alive\r\n");
+        }
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}

@@ -1,0 +1,8 @@
+//! The data path: accepting, choosing and connecting to a server, and moving
+//! bytes (`mode tcp`) or HTTP messages (`mode http`).
+
+pub mod accept;
+pub mod connect;
+pub mod http;
+pub mod pool;
+pub mod tcp;

@@ -1,0 +1,161 @@
+//! `mode tcp`: bytes both ways until both sides have closed.
+//!
+//! Each direction is its own loop, so a FIN from one side is passed on
+//! (half-close) while the other direction goes on. The session expires when
+//! neither direction has moved for its timeout (`timeout tunnel` when set,
+//! else `timeout client` on the client side and `timeout server` on the
+//! server side), as HAProxy's inactivity timeouts do.
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use super::connect::connect;
+use crate::balance::RequestKey;
+use crate::runtime::{Backend, Frontend};
+
+/// Buffer per direction: bounded memory whatever the volume.
+pub const BUF_SIZE: usize = 16 * 1024;
+
+/// How a pump ended badly.
+#[derive(Debug, thiserror::Error)]
+pub enum PumpError {
+    /// Neither side moved for the timeout.
+    #[error("inactivity timeout")]
+    Timeout,
+    /// A read or write failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Byte counters a direction adds to.
+pub struct Counters<'a> {
+    /// Each counter gets every byte moved in this direction.
+    pub sinks: [&'a AtomicU64; 3],
+}
+
+/// Copies `r` to `w` until EOF (then shuts `w`'s write side), with the
+/// session's shared activity clock.
+pub async fn copy_one_way<R, W>(
+    r: &mut R,
+    w: &mut W,
+    idle: Option<Duration>,
+    activity: &Cell<Instant>,
+    counters: Counters<'_>,
+) -> Result<u64, PumpError>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let mut buf = vec![0u8; BUF_SIZE];
+    let mut total = 0u64;
+    loop {
+        let n = match idle {
+            None => r.read(&mut buf).await?,
+            Some(t) => loop {
+                let deadline = activity.get() + t;
+                match tokio::time::timeout_at(deadline, r.read(&mut buf)).await {
+                    Ok(res) => break res?,
+                    // The other direction may have moved meanwhile.
+                    Err(_) if activity.get() + t > Instant::now() => continue,
+                    Err(_) => return Err(PumpError::Timeout),
+                }
+            },
+        };
+        if n == 0 {
+            let _ = w.shutdown().await;
+            return Ok(total);
+        }
+        activity.set(Instant::now());
+        match idle {
+            None => w.write_all(&buf[..n]).await?,
+            Some(t) => tokio::time::timeout(t, w.write_all(&buf[..n]))
+                .await
+                .map_err(|_| PumpError::Timeout)??,
+        }
+        activity.set(Instant::now());
+        total += n as u64;
+        for c in counters.sinks {
+            c.fetch_add(n as u64, Relaxed);
+        }
+    }
+}
+
+/// Timeouts of a TCP session.
+#[derive(Debug, Clone, Copy)]
+pub struct Idle {
+    /// Client side.
+    pub client: Option<Duration>,
+    /// Server side.
+    pub server: Option<Duration>,
+}
+
+/// Pumps both ways between `client` and `server` until both are closed.
+/// Returns (bytes client->server, bytes server->client).
+pub async fn pump(
+    client: &mut TcpStream,
+    server: &mut TcpStream,
+    idle: Idle,
+    up: Counters<'_>,
+    down: Counters<'_>,
+) -> Result<(u64, u64), PumpError> {
+    let (mut cr, mut cw) = client.split();
+    let (mut sr, mut sw) = server.split();
+    let activity = Cell::new(Instant::now());
+    let upstream = copy_one_way(&mut cr, &mut sw, idle.client, &activity, up);
+    let downstream = copy_one_way(&mut sr, &mut cw, idle.server, &activity, down);
+    tokio::try_join!(upstream, downstream)
+}
+
+/// Serves one `mode tcp` session: pick, connect, pump.
+pub async fn serve(mut client: TcpStream, peer: SocketAddr, fe: &Frontend, be: Arc<Backend>) {
+    let local_port = client.local_addr().map(|a| a.port()).unwrap_or(0);
+    let key = RequestKey {
+        client: Some(peer.ip()),
+        ..Default::default()
+    };
+    let mut conn = match connect(&be, &key, local_port, false).await {
+        Ok(c) => c,
+        Err(e) => {
+            be.counters.proxy_errors.fetch_add(1, Relaxed);
+            tracing::info!(frontend = %fe.name, backend = %be.name, client = %peer, error = %e, "session refused");
+            return;
+        }
+    };
+    let srv = &be.servers[conn.server];
+    let idle = match be.timeout_tunnel {
+        Some(t) => Idle {
+            client: Some(t),
+            server: Some(t),
+        },
+        None => Idle {
+            client: fe.timeout_client,
+            server: be.timeout_server,
+        },
+    };
+    let up = Counters {
+        sinks: [
+            &fe.counters.bytes_in,
+            &be.counters.bytes_in,
+            &srv.state.bytes_in,
+        ],
+    };
+    let down = Counters {
+        sinks: [
+            &fe.counters.bytes_out,
+            &be.counters.bytes_out,
+            &srv.state.bytes_out,
+        ],
+    };
+    let res = pump(&mut client, &mut conn.stream, idle, up, down).await;
+    if let Err(e) = res {
+        tracing::debug!(frontend = %fe.name, server = %srv.name, client = %peer, error = %e, "session ended");
+    }
+}

@@ -1,0 +1,190 @@
+//! Config -> Runtime. Resolves names to indices and host names to addresses,
+//! fills in HAProxy's defaults, and carries each server's live state over
+//! from the previous Runtime by (backend, server) name.
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+
+use super::{Backend, Frontend, Global, Runtime, Server};
+use crate::balance::{Balancer, Candidate};
+use crate::config::model::{Balance, Config, Mode};
+use crate::state::{ProxyCounters, ServerState};
+use crate::util::addr::Host;
+
+/// Why a validated Config could not become a Runtime.
+#[derive(Debug, thiserror::Error)]
+pub enum CompileError {
+    /// A server's host name did not resolve.
+    #[error("{at}server '{backend}/{server}': could not resolve address '{host}'")]
+    Resolve {
+        /// Where the server line is, as "file:line: ".
+        at: String,
+        /// Backend name.
+        backend: String,
+        /// Server name.
+        server: String,
+        /// The host.
+        host: String,
+    },
+    /// A backend reference that validation should have caught.
+    #[error("frontend '{frontend}': no backend '{backend}'")]
+    NoBackend {
+        /// Frontend name.
+        frontend: String,
+        /// Missing backend.
+        backend: String,
+    },
+}
+
+fn resolve(host: &Host) -> Option<SocketAddr> {
+    match host {
+        Host::Ip(ip) => Some(SocketAddr::new(*ip, 0)),
+        Host::Name(n) => (n.as_str(), 0).to_socket_addrs().ok()?.next(),
+    }
+}
+
+/// Builds a Runtime; `prev` lends its servers' live state to same-named servers.
+pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileError> {
+    let mut old_states: HashMap<(&str, &str), Arc<ServerState>> = HashMap::new();
+    if let Some(prev) = prev {
+        for b in &prev.backends {
+            for s in &b.servers {
+                old_states.insert((b.name.as_str(), s.name.as_str()), s.state.clone());
+            }
+        }
+    }
+    let mut backends = Vec::new();
+    let mut backend_index = HashMap::new();
+    for p in c.proxies.iter().filter(|p| p.kind.has_backend()) {
+        let mut servers = Vec::new();
+        let mut candidates = Vec::new();
+        for s in &p.server {
+            let addr = resolve(&s.address.host).ok_or_else(|| CompileError::Resolve {
+                at: s
+                    .origin
+                    .0
+                    .as_ref()
+                    .map(|o| format!("{o}: "))
+                    .unwrap_or_default(),
+                backend: p.name.clone(),
+                server: s.name.clone(),
+                host: s.address.host.to_string(),
+            })?;
+            let state = old_states
+                .get(&(p.name.as_str(), s.name.as_str()))
+                .cloned()
+                .unwrap_or_else(|| Arc::new(ServerState::new(s.disabled)));
+            candidates.push(Candidate {
+                weight: s.weight,
+                backup: s.backup,
+                maxconn: s.maxconn.filter(|&m| m > 0),
+                state: state.clone(),
+            });
+            servers.push(Server {
+                name: s.name.clone(),
+                addr,
+                port: s.address.port,
+                limit: s
+                    .maxconn
+                    .filter(|&m| m > 0)
+                    .map(|m| Arc::new(Semaphore::new(m as usize))),
+                send_proxy: s.send_proxy,
+                state,
+            });
+        }
+        let http = p.mode == Mode::Http;
+        let hash_header = match &p.balance {
+            Balance::Hdr { name, .. } if http => Some(name.to_ascii_lowercase()),
+            _ => None,
+        };
+        backend_index.insert(p.name.clone(), backends.len());
+        backends.push(Arc::new(Backend {
+            name: p.name.clone(),
+            mode: p.mode,
+            balancer: Balancer::new(&p.balance, candidates, p.option.allbackups, http),
+            servers,
+            hashes_request: http
+                && matches!(
+                    p.balance,
+                    Balance::Uri(_) | Balance::UrlParam { .. } | Balance::Hdr { .. }
+                ),
+            hash_header,
+            retries: p.retries,
+            redispatch: p.option.redispatch,
+            timeout_connect: p.timeout.connect.filter(|d| !d.is_zero()),
+            timeout_server: p.timeout.server.filter(|d| !d.is_zero()),
+            timeout_queue: p
+                .timeout
+                .queue
+                .or(p.timeout.connect)
+                .filter(|d| !d.is_zero()),
+            timeout_tunnel: p.timeout.tunnel.filter(|d| !d.is_zero()),
+            forwardfor: p.option.forwardfor.clone().filter(|_| http),
+            http_connection: p.option.http_connection,
+            counters: Arc::new(ProxyCounters::default()),
+        }));
+    }
+    let mut frontends = Vec::new();
+    for p in c.proxies.iter().filter(|p| p.kind.has_frontend()) {
+        let lookup = |name: &str| {
+            backend_index
+                .get(name)
+                .copied()
+                .ok_or_else(|| CompileError::NoBackend {
+                    frontend: p.name.clone(),
+                    backend: name.to_string(),
+                })
+        };
+        // A listen is its own default backend.
+        let default_backend = match (&p.default_backend, p.kind.has_backend()) {
+            (_, true) => Some(lookup(&p.name)?),
+            (Some(b), false) => Some(lookup(b)?),
+            (None, false) => None,
+        };
+        let mut use_backend = Vec::new();
+        for u in &p.use_backend {
+            use_backend.push((u.clone(), lookup(&u.backend)?));
+        }
+        let http = p.mode == Mode::Http;
+        frontends.push(Frontend {
+            name: p.name.clone(),
+            mode: p.mode,
+            binds: p.bind.clone(),
+            maxconn: p.maxconn.filter(|&m| m > 0),
+            timeout_client: p.timeout.client.filter(|d| !d.is_zero()),
+            timeout_http_request: p
+                .timeout
+                .http_request
+                .or(p.timeout.client)
+                .filter(|d| !d.is_zero()),
+            timeout_http_keep_alive: p
+                .timeout
+                .http_keep_alive
+                .or(p.timeout.http_request)
+                .or(p.timeout.client)
+                .filter(|d| !d.is_zero()),
+            forwardfor: p.option.forwardfor.clone().filter(|_| http),
+            http_connection: p.option.http_connection,
+            default_backend,
+            use_backend,
+            stats: (http && p.stats.enable).then(|| p.stats.clone()),
+            counters: Arc::new(ProxyCounters::default()),
+        });
+    }
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    Ok(Runtime {
+        frontends,
+        backends,
+        global: Global {
+            nbthread: c.global.nbthread.map(|n| n as usize).unwrap_or(cores),
+            maxconn: c.global.maxconn.filter(|&m| m > 0),
+            bufsize: c.global.tune_bufsize.map(|n| n as usize).unwrap_or(16384),
+            maxrewrite: c.global.tune_maxrewrite.map(|n| n as usize).unwrap_or(1024),
+        },
+    })
+}

@@ -1,0 +1,141 @@
+//! The Runtime: what the data path reads. Built from a validated Config by
+//! [`compile`], immutable afterwards, swapped whole through an ArcSwap.
+//! Every default is resolved here: no `Option` that "must be Some" is left.
+
+mod compile;
+mod route;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+
+use crate::balance::Balancer;
+use crate::config::model::{Bind, ForwardFor, HttpConnection, Mode, Stats};
+use crate::state::{ProxyCounters, ServerState};
+use crate::util::addr::ServerPort;
+
+pub use compile::{compile, CompileError};
+
+/// A timeout that may be infinite (HAProxy's "unset").
+pub type Timeout = Option<Duration>;
+
+/// The whole running configuration.
+#[derive(Debug)]
+pub struct Runtime {
+    /// Frontends and the frontend side of listens, in configuration order.
+    pub frontends: Vec<Frontend>,
+    /// Backends and the backend side of listens.
+    pub backends: Vec<Arc<Backend>>,
+    /// Process-wide settings.
+    pub global: Global,
+}
+
+/// Process-wide settings.
+#[derive(Debug, Clone)]
+pub struct Global {
+    /// Data-plane threads.
+    pub nbthread: usize,
+    /// Process-wide connection limit.
+    pub maxconn: Option<u32>,
+    /// Request/response head buffer (`tune.bufsize`, default 16384).
+    pub bufsize: usize,
+    /// Room kept for rewrites (`tune.maxrewrite`, default 1024).
+    pub maxrewrite: usize,
+}
+
+/// A frontend as the data path sees it.
+#[derive(Debug)]
+pub struct Frontend {
+    /// Name.
+    pub name: String,
+    /// tcp or http.
+    pub mode: Mode,
+    /// Bind lines.
+    pub binds: Vec<Bind>,
+    /// `maxconn` of the frontend.
+    pub maxconn: Option<u32>,
+    /// Inactivity timeout on the client side.
+    pub timeout_client: Timeout,
+    /// Time for a whole request head.
+    pub timeout_http_request: Timeout,
+    /// Time to wait for the next request on a kept-alive connection.
+    pub timeout_http_keep_alive: Timeout,
+    /// `option forwardfor` of the frontend.
+    pub forwardfor: Option<ForwardFor>,
+    /// Connection mode of the frontend.
+    pub http_connection: HttpConnection,
+    /// Backend when no rule matches.
+    pub default_backend: Option<usize>,
+    /// `use_backend` rules: (condition holds for the client?, backend index).
+    pub use_backend: Vec<(crate::config::model::UseBackend, usize)>,
+    /// The stats page, when enabled here.
+    pub stats: Option<Stats>,
+    /// Live counters.
+    pub counters: Arc<ProxyCounters>,
+}
+
+/// A backend as the data path sees it.
+#[derive(Debug)]
+pub struct Backend {
+    /// Name.
+    pub name: String,
+    /// tcp or http.
+    pub mode: Mode,
+    /// Servers, in configuration order (the balancer's indices).
+    pub servers: Vec<Server>,
+    /// Server choice.
+    pub balancer: Balancer,
+    /// The balancer hashes on the request (uri, url_param, hdr).
+    pub hashes_request: bool,
+    /// The header `balance hdr(NAME)` hashes on.
+    pub hash_header: Option<String>,
+    /// `retries`.
+    pub retries: u32,
+    /// `option redispatch`.
+    pub redispatch: bool,
+    /// `timeout connect`.
+    pub timeout_connect: Timeout,
+    /// `timeout server`.
+    pub timeout_server: Timeout,
+    /// `timeout queue` (defaults to `timeout connect`, as in HAProxy).
+    pub timeout_queue: Timeout,
+    /// `timeout tunnel`.
+    pub timeout_tunnel: Timeout,
+    /// `option forwardfor` of the backend.
+    pub forwardfor: Option<ForwardFor>,
+    /// Connection mode of the backend.
+    pub http_connection: HttpConnection,
+    /// Live counters.
+    pub counters: Arc<ProxyCounters>,
+}
+
+/// A server as the data path sees it.
+#[derive(Debug)]
+pub struct Server {
+    /// Name.
+    pub name: String,
+    /// Resolved address (its port is meaningless unless `port` is Fixed).
+    pub addr: SocketAddr,
+    /// How the port is chosen.
+    pub port: ServerPort,
+    /// `maxconn`: a semaphore with that many permits; excess requests queue.
+    pub limit: Option<Arc<Semaphore>>,
+    /// `send-proxy`.
+    pub send_proxy: bool,
+    /// Live state (carried across reloads).
+    pub state: Arc<ServerState>,
+}
+
+impl Server {
+    /// The address to connect to for a client that reached us on `local_port`.
+    pub fn target(&self, local_port: u16) -> SocketAddr {
+        let port = match self.port {
+            ServerPort::Fixed(p) => p,
+            ServerPort::SameAsClient => local_port,
+            ServerPort::Offset(o) => (i32::from(local_port) + o).clamp(1, 65535) as u16,
+        };
+        SocketAddr::new(self.addr.ip(), port)
+    }
+}

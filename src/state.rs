@@ -1,0 +1,136 @@
+//! Live per-server state: health and counters, shared by every worker and
+//! the control thread through atomics. A reload carries these objects over
+//! by (backend, server) name, so health and counters survive it.
+//!
+//! Locking choice: nothing here takes a lock. Counters are relaxed atomics
+//! (they are statistics; no other memory depends on their order).
+
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::Relaxed};
+use std::sync::Arc;
+
+/// A server's operational status, in HAProxy's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Status {
+    /// Takes traffic.
+    Up = 0,
+    /// Failed its checks.
+    Down = 1,
+    /// Put in maintenance (`disabled`, or by an operator).
+    Maint = 2,
+    /// Takes no new sessions but finishes current ones (operator).
+    Drain = 3,
+}
+
+impl Status {
+    fn from_u8(v: u8) -> Status {
+        match v {
+            0 => Status::Up,
+            1 => Status::Down,
+            2 => Status::Maint,
+            _ => Status::Drain,
+        }
+    }
+
+    /// HAProxy's word for it.
+    pub fn word(self) -> &'static str {
+        match self {
+            Status::Up => "UP",
+            Status::Down => "DOWN",
+            Status::Maint => "MAINT",
+            Status::Drain => "DRAIN",
+        }
+    }
+}
+
+/// Live state of one server.
+#[derive(Debug)]
+pub struct ServerState {
+    status: AtomicU8,
+    /// Sessions currently using this server.
+    pub cur_sessions: AtomicU64,
+    /// Highest `cur_sessions` seen.
+    pub max_sessions: AtomicU64,
+    /// Sessions ever sent to this server.
+    pub total_sessions: AtomicU64,
+    /// Bytes received from clients and sent to this server.
+    pub bytes_in: AtomicU64,
+    /// Bytes received from this server and sent to clients.
+    pub bytes_out: AtomicU64,
+    /// Failed connection attempts.
+    pub connect_errors: AtomicU64,
+    /// Errors while reading or writing a response.
+    pub response_errors: AtomicU64,
+    /// Connection retries.
+    pub retries: AtomicU64,
+    /// Sessions moved to another server after failures here.
+    pub redispatches: AtomicU64,
+}
+
+impl ServerState {
+    /// A new server state: UP, or MAINT when the server starts `disabled`.
+    pub fn new(disabled: bool) -> ServerState {
+        ServerState {
+            status: AtomicU8::new(if disabled { Status::Maint } else { Status::Up } as u8),
+            cur_sessions: AtomicU64::new(0),
+            max_sessions: AtomicU64::new(0),
+            total_sessions: AtomicU64::new(0),
+            bytes_in: AtomicU64::new(0),
+            bytes_out: AtomicU64::new(0),
+            connect_errors: AtomicU64::new(0),
+            response_errors: AtomicU64::new(0),
+            retries: AtomicU64::new(0),
+            redispatches: AtomicU64::new(0),
+        }
+    }
+
+    /// Current status.
+    pub fn status(&self) -> Status {
+        Status::from_u8(self.status.load(Relaxed))
+    }
+
+    /// Sets the status.
+    pub fn set_status(&self, s: Status) {
+        self.status.store(s as u8, Relaxed);
+    }
+
+    /// True when new sessions may go here.
+    pub fn usable(&self) -> bool {
+        self.status() == Status::Up
+    }
+
+    /// Counts a session starting on this server; the guard counts its end.
+    pub fn session(self: &Arc<Self>) -> SessionGuard {
+        let cur = self.cur_sessions.fetch_add(1, Relaxed) + 1;
+        self.max_sessions.fetch_max(cur, Relaxed);
+        self.total_sessions.fetch_add(1, Relaxed);
+        SessionGuard(self.clone())
+    }
+}
+
+/// Decrements the current session count when dropped.
+#[derive(Debug)]
+pub struct SessionGuard(Arc<ServerState>);
+
+impl Drop for SessionGuard {
+    fn drop(&mut self) {
+        self.0.cur_sessions.fetch_sub(1, Relaxed);
+    }
+}
+
+/// Live counters of a frontend or a backend.
+#[derive(Debug, Default)]
+pub struct ProxyCounters {
+    /// Sessions currently open.
+    pub cur_sessions: AtomicU64,
+    /// Sessions ever opened.
+    pub total_sessions: AtomicU64,
+    /// Bytes from clients.
+    pub bytes_in: AtomicU64,
+    /// Bytes to clients.
+    pub bytes_out: AtomicU64,
+    /// Requests refused as malformed.
+    pub request_errors: AtomicU64,
+    /// Requests answered with an error by the proxy itself.
+    pub proxy_errors: AtomicU64,
+}
