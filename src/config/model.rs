@@ -611,6 +611,9 @@ pub struct Bind {
     /// `alpn LIST`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alpn: Vec<String>,
+    /// Where the line was written (not serialized).
+    #[serde(skip)]
+    pub origin: Origin,
 }
 
 impl Bind {
@@ -630,6 +633,7 @@ impl Bind {
             ssl: false,
             crt: Vec::new(),
             alpn: Vec::new(),
+            origin: Origin::default(),
         }
     }
 }

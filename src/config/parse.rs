@@ -112,10 +112,11 @@ impl<'e> Reader<'e> {
     }
 
     fn file(&mut self, src: &Source) {
-        let mut last_line = 0;
+        // The last line is the last one with text: a final newline ends it.
+        let last_line =
+            u32::try_from(src.text.trim_end_matches('\n').split('\n').count()).unwrap_or(u32::MAX);
         for (idx, raw) in src.text.split('\n').enumerate() {
             let lineno = u32::try_from(idx + 1).unwrap_or(u32::MAX);
-            last_line = lineno;
             let span = Span::new(&src.name, lineno);
             let words = match split_line(raw, self.env) {
                 Ok(w) => w,
@@ -436,6 +437,10 @@ impl<'e> Reader<'e> {
         }
         let second = words.get(1).map(String::as_str).unwrap_or("");
         let family = FAMILIES.contains(&first.as_str());
+        if family && words.len() < 2 {
+            self.unknown(&first, "", true, span, section_name);
+            return;
+        }
         let full = if family {
             format!("{first} {second}")
         } else {
@@ -502,6 +507,18 @@ impl<'e> Reader<'e> {
                     "use_backend" => {
                         if let Some(u) = p.use_backend.last_mut() {
                             u.origin = super::model::Origin(Some(span.clone()));
+                        }
+                    }
+                    "bind" => {
+                        if let Some(b) = p.bind.last_mut() {
+                            b.origin = super::model::Origin(Some(span.clone()));
+                        }
+                    }
+                    "errorfile" => {
+                        if let Some(code) = args.first() {
+                            p.origins
+                                .0
+                                .insert(format!("errorfile {code}"), span.clone());
                         }
                     }
                     _ => {}

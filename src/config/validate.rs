@@ -7,9 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::diag::{Diagnostics, Span};
-use super::model::{
-    AccessLog, Balance, Config, HttpCheckRule, LogTarget, Mode, Proxy, ProxyKind, Verify,
-};
+use super::model::{AccessLog, Balance, Config, HttpCheckRule, Mode, Proxy, ProxyKind, Verify};
 use crate::util::addr::Host;
 
 fn span_of(p: &Proxy, keyword: &str) -> Span {
@@ -120,7 +118,7 @@ fn structure(p: &Proxy, d: &mut Diagnostics) {
     for b in &p.bind {
         if b.ssl && b.crt.is_empty() {
             d.error(
-                span_of(p, "bind"),
+                b.origin.0.clone().unwrap_or_else(|| span_of(p, "bind")),
                 format!(
                     "{}: a 'bind ... ssl' needs a certificate ('crt FILE')",
                     describe(p)
@@ -316,22 +314,6 @@ fn timeouts(p: &Proxy, d: &mut Diagnostics) {
             format!("{}: only one 'http-check send' is supported (sequences with 'http-check connect' are not yet)", describe(p)),
         );
     }
-    for l in &p.log {
-        if let LogTarget::Syslog(s) = l {
-            if let (Some(a), Some(b)) = (s.level, s.minlevel) {
-                if b > a {
-                    d.error(
-                        span_of(p, "log"),
-                        format!(
-                            "'log': minimum level '{}' is less urgent than the level '{}'",
-                            b.name(),
-                            a.name()
-                        ),
-                    );
-                }
-            }
-        }
-    }
 }
 
 fn servers(p: &Proxy, d: &mut Diagnostics) {
@@ -366,7 +348,7 @@ pub fn check_environment(c: &Config) -> Diagnostics {
         for (code, f) in &p.errorfile {
             if let Err(e) = std::fs::metadata(f) {
                 d.error(
-                    span_of(p, "errorfile"),
+                    span_of(p, &format!("errorfile {code}")),
                     format!("'errorfile {code}': cannot read '{}': {e}", f.display()),
                 );
             }
@@ -379,7 +361,7 @@ pub fn check_environment(c: &Config) -> Diagnostics {
                 };
                 if let Err(e) = std::fs::metadata(&path) {
                     d.error(
-                        span_of(p, "bind"),
+                        b.origin.0.clone().unwrap_or_else(|| span_of(p, "bind")),
                         format!(
                             "'bind ... crt': cannot read certificate '{}': {e}",
                             path.display()
@@ -389,6 +371,23 @@ pub fn check_environment(c: &Config) -> Diagnostics {
             }
         }
         for s in &p.server {
+            if let Some(ca) = &s.ca_file {
+                let path = match &c.global.ca_base {
+                    Some(base) if ca.is_relative() => base.join(ca),
+                    _ => ca.clone(),
+                };
+                if let Err(e) = std::fs::metadata(&path) {
+                    d.error(
+                        s.origin.0.clone().unwrap_or_else(|| span_of(p, "server")),
+                        format!(
+                            "server '{}/{}': cannot read 'ca-file' '{}': {e}",
+                            p.name,
+                            s.name,
+                            path.display()
+                        ),
+                    );
+                }
+            }
             if let Host::Name(n) = &s.address.host {
                 use std::net::ToSocketAddrs;
                 if (n.as_str(), 0)

@@ -1,0 +1,104 @@
+//! Helpers shared by the end-to-end tests that run the built `fulcrum` binary:
+//! temporary configuration files (removed on drop) and `fulcrum -c` runs.
+
+pub mod net;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// A file or directory under the temp dir, removed when dropped.
+pub struct TempPath(PathBuf);
+
+impl TempPath {
+    /// A fresh, unused path: `fulcrum-test-PID-N-TAG`.
+    fn unique(tag: &str) -> PathBuf {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let tag: String = tag
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        std::env::temp_dir().join(format!("fulcrum-test-{}-{n}-{tag}", std::process::id()))
+    }
+
+    /// Writes `text` to a new file named after `tag` (with a `.cfg` suffix).
+    pub fn file(tag: &str, text: &str) -> TempPath {
+        let mut p = Self::unique(tag).into_os_string();
+        p.push(".cfg");
+        let p = PathBuf::from(p);
+        std::fs::write(&p, text).expect("write temp config");
+        TempPath(p)
+    }
+
+    /// Creates a new empty directory named after `tag`.
+    pub fn dir(tag: &str) -> TempPath {
+        let p = Self::unique(tag);
+        std::fs::create_dir(&p).expect("create temp dir");
+        TempPath(p)
+    }
+
+    /// The path.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// The path as fulcrum prints it in diagnostics.
+    pub fn name(&self) -> String {
+        self.0.display().to_string()
+    }
+}
+
+impl Drop for TempPath {
+    fn drop(&mut self) {
+        if self.0.is_dir() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        } else {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}
+
+/// What one run of the binary gave.
+pub struct Run {
+    /// The exit code (None when killed by a signal).
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `fulcrum -c -f P1 -f P2 ...`.
+pub fn check(paths: &[&Path]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fulcrum"));
+    // Keep stderr to the diagnostics: no log filter from the caller's
+    // environment, and a panic reported in one line, not a backtrace.
+    cmd.env_remove("FULCRUM_LOG").env("RUST_BACKTRACE", "0");
+    cmd.arg("-c");
+    for p in paths {
+        cmd.arg("-f").arg(p);
+    }
+    let out = cmd.output().expect("run fulcrum");
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The stderr lines that are errors (not warnings) reported at `file:line`.
+pub fn errors_at<'a>(stderr: &'a str, file: &str, line: u32) -> Vec<&'a str> {
+    let prefix = format!("{file}:{line}: ");
+    stderr
+        .lines()
+        .filter(|l| {
+            l.strip_prefix(&prefix)
+                .is_some_and(|rest| !rest.starts_with("warning:"))
+        })
+        .collect()
+}
+
+/// The stderr lines that are warnings reported at `file:line`.
+pub fn warnings_at<'a>(stderr: &'a str, file: &str, line: u32) -> Vec<&'a str> {
+    let prefix = format!("{file}:{line}: warning: ");
+    stderr.lines().filter(|l| l.starts_with(&prefix)).collect()
+}

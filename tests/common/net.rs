@@ -1,0 +1,396 @@
+//! Fixtures for end-to-end proxy tests: the built binary as a child process
+//! on ports from bind(:0), and small backends written here that record what
+//! they receive. Every wait is bounded and waits on readiness, not sleeps.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::TempPath;
+
+/// A port that was free a moment ago (bound to :0, then released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind :0")
+}
+
+/// A running fulcrum, killed when dropped.
+pub struct Fulcrum {
+    child: Child,
+    _cfg: TempPath,
+    /// Lines fulcrum wrote on stderr so far.
+    pub log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Fulcrum {
+    /// Starts `fulcrum -f CFG` and waits (up to 20 s) until it says it started.
+    pub fn start(cfg: &str) -> Fulcrum {
+        Self::try_start(cfg).unwrap_or_else(|log| panic!("fulcrum did not start:\n{log}"))
+    }
+
+    /// Like `start`, but returns the log when fulcrum exits or does not start.
+    pub fn try_start(cfg: &str) -> Result<Fulcrum, String> {
+        let file = TempPath::file("proxy", cfg);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_fulcrum"))
+            .arg("-f")
+            .arg(file.path())
+            .env("FULCRUM_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn fulcrum");
+        let stderr = child.stderr.take().expect("stderr");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = mpsc::channel();
+        let sink = log.clone();
+        thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.contains("fulcrum started") {
+                    let _ = tx.send(());
+                }
+                sink.lock().expect("log lock").push(line);
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if rx.recv_timeout(Duration::from_millis(50)).is_ok() {
+                return Ok(Fulcrum {
+                    child,
+                    _cfg: file,
+                    log,
+                });
+            }
+            if let Ok(Some(_)) = child.try_wait() {
+                thread::sleep(Duration::from_millis(50));
+                return Err(log.lock().expect("log").join("\n"));
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                return Err(format!("timeout\n{}", log.lock().expect("log").join("\n")));
+            }
+        }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Resident memory in KiB, from /proc.
+    pub fn rss_kib(&self) -> u64 {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Fulcrum {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What a backend answers.
+#[derive(Clone)]
+pub enum Answer {
+    /// 200 with this body.
+    Text(String),
+    /// This status and body.
+    Status(u16, String),
+    /// Read the request, then never answer.
+    Never,
+}
+
+/// One request as a backend received it.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    /// The head, as received.
+    pub head: String,
+    /// The body, as received (de-chunked framing kept raw).
+    pub body: Vec<u8>,
+    /// The connection's index on this backend.
+    pub conn: usize,
+}
+
+/// A small HTTP/1.1 backend that records what it receives.
+pub struct HttpBackend {
+    /// Its address.
+    pub addr: SocketAddr,
+    /// Requests received.
+    pub seen: Arc<Mutex<Vec<Seen>>>,
+    /// Connections accepted.
+    pub conns: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+}
+
+impl HttpBackend {
+    /// Answers every request with 200 and `name` as the body.
+    pub fn start(name: &str) -> HttpBackend {
+        Self::with(Answer::Text(name.to_string()))
+    }
+
+    /// Answers every request with `answer`.
+    pub fn with(answer: Answer) -> HttpBackend {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind backend");
+        let addr = l.local_addr().expect("addr");
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let conns = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (s, c, st) = (seen.clone(), conns.clone(), stop.clone());
+        thread::spawn(move || {
+            for stream in l.incoming() {
+                if st.load(Ordering::Relaxed) {
+                    break;
+                }
+                let Ok(stream) = stream else { continue };
+                let n = c.fetch_add(1, Ordering::Relaxed);
+                let (s, a) = (s.clone(), answer.clone());
+                thread::spawn(move || serve_http(stream, n, &s, &a));
+            }
+        });
+        HttpBackend {
+            addr,
+            seen,
+            conns,
+            stop,
+        }
+    }
+
+    /// The requests seen so far.
+    pub fn requests(&self) -> Vec<Seen> {
+        self.seen.lock().expect("seen").clone()
+    }
+}
+
+impl Drop for HttpBackend {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = TcpStream::connect(self.addr);
+    }
+}
+
+fn find(h: &[u8], pat: &[u8]) -> Option<usize> {
+    h.windows(pat.len()).position(|w| w == pat)
+}
+
+fn serve_http(mut s: TcpStream, conn: usize, seen: &Mutex<Vec<Seen>>, answer: &Answer) {
+    let _ = s.set_read_timeout(Some(Duration::from_secs(30)));
+    let mut buf = Vec::new();
+    let mut tmp = [0u8; 65536];
+    loop {
+        let end = loop {
+            if let Some(i) = find(&buf, b"\r\n\r\n") {
+                break i + 4;
+            }
+            match s.read(&mut tmp) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&tmp[..n]),
+            }
+        };
+        let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+        buf.drain(..end);
+        let lower = head.to_ascii_lowercase();
+        let mut body = Vec::new();
+        if let Some(cl) = lower
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse::<usize>().ok())
+        {
+            while buf.len() < cl {
+                match s.read(&mut tmp) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => buf.extend_from_slice(&tmp[..n]),
+                }
+            }
+            body = buf.drain(..cl).collect();
+        } else if lower.contains("transfer-encoding: chunked") {
+            // Read until the last chunk; count sizes without keeping the data.
+            loop {
+                if let Some(i) = find(&buf, b"0\r\n\r\n") {
+                    if i == 0 || buf[i - 1] == b'\n' {
+                        body.extend(buf.drain(..i + 5));
+                        break;
+                    }
+                }
+                match s.read(&mut tmp) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => {
+                        buf.extend_from_slice(&tmp[..n]);
+                        // Keep memory bounded for huge uploads: only the tail matters.
+                        if buf.len() > 1 << 20 {
+                            let keep = buf.split_off(buf.len() - 16);
+                            body.extend_from_slice(b"...");
+                            buf = keep;
+                        }
+                    }
+                }
+            }
+        }
+        let body_len = body.len();
+        seen.lock().expect("seen").push(Seen {
+            head: head.clone(),
+            body,
+            conn,
+        });
+        let _ = body_len;
+        let (status, text) = match answer {
+            Answer::Text(t) => (200, t.clone()),
+            Answer::Status(c, t) => (*c, t.clone()),
+            Answer::Never => {
+                thread::sleep(Duration::from_secs(60));
+                return;
+            }
+        };
+        let close = lower.contains("connection: close")
+            || head.starts_with("GET / HTTP/1.0") && !lower.contains("keep-alive");
+        let resp = format!(
+            "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n{}\r\n{text}",
+            text.len(),
+            if close { "Connection: close\r\n" } else { "" }
+        );
+        if s.write_all(resp.as_bytes()).is_err() || close {
+            let _ = s.shutdown(Shutdown::Both);
+            return;
+        }
+    }
+}
+
+/// A TCP echo server (half-close aware: it shuts its write side after EOF).
+pub fn echo_server() -> SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind echo");
+    let addr = l.local_addr().expect("addr");
+    thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            thread::spawn(move || {
+                let mut buf = vec![0u8; 65536];
+                loop {
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => {
+                            let _ = s.shutdown(Shutdown::Write);
+                            return;
+                        }
+                        Ok(n) => {
+                            if s.write_all(&buf[..n]).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// Connects to 127.0.0.1:port, retrying briefly while the listener comes up.
+pub fn connect(port: u16) -> TcpStream {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match TcpStream::connect(("127.0.0.1", port)) {
+            Ok(s) => {
+                let _ = s.set_read_timeout(Some(Duration::from_secs(30)));
+                return s;
+            }
+            Err(e) if Instant::now() > deadline => panic!("connect {port}: {e}"),
+            Err(_) => thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}
+
+/// A parsed response.
+#[derive(Debug)]
+pub struct Response {
+    /// Status code.
+    pub status: u16,
+    /// Head, as received.
+    pub head: String,
+    /// Body.
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Reads one response (Content-Length bodies, or until close) from `s`.
+pub fn read_response(s: &mut TcpStream, pending: &mut Vec<u8>) -> Option<Response> {
+    let mut tmp = [0u8; 65536];
+    let end = loop {
+        if let Some(i) = find(pending, b"\r\n\r\n") {
+            break i + 4;
+        }
+        match s.read(&mut tmp) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => pending.extend_from_slice(&tmp[..n]),
+        }
+    };
+    let head = String::from_utf8_lossy(&pending[..end]).into_owned();
+    pending.drain(..end);
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    let cl = head
+        .to_ascii_lowercase()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("content-length:")
+                .map(|v| v.trim().to_string())
+        })
+        .and_then(|v| v.parse::<usize>().ok());
+    let no_body = (100..200).contains(&status) || status == 204 || status == 304;
+    let body = match cl {
+        _ if no_body => Vec::new(),
+        Some(n) => {
+            while pending.len() < n {
+                match s.read(&mut tmp) {
+                    Ok(0) | Err(_) => return None,
+                    Ok(k) => pending.extend_from_slice(&tmp[..k]),
+                }
+            }
+            pending.drain(..n).collect()
+        }
+        None => {
+            loop {
+                match s.read(&mut tmp) {
+                    Ok(0) | Err(_) => break,
+                    Ok(k) => pending.extend_from_slice(&tmp[..k]),
+                }
+            }
+            std::mem::take(pending)
+        }
+    };
+    Some(Response { status, head, body })
+}
+
+/// Sends `req` on a new connection and reads one response.
+pub fn request(port: u16, req: &str) -> Option<Response> {
+    let mut s = connect(port);
+    s.write_all(req.as_bytes()).ok()?;
+    read_response(&mut s, &mut Vec::new())
+}
+
+/// GET `path` with Connection: close.
+pub fn get(port: u16, path: &str) -> Response {
+    request(
+        port,
+        &format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"),
+    )
+    .expect("a response")
+}

@@ -1,0 +1,116 @@
+//! `mode tcp` end to end: echo, half-close, a large stream with bounded memory.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener};
+use std::thread;
+use std::time::Duration;
+
+use common::net::{connect, echo_server, free_port, Fulcrum};
+
+fn tcp_config(port: u16, server: std::net::SocketAddr) -> String {
+    format!(
+        "global
+    nbthread 1
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+listen raw
+    bind 127.0.0.1:{port}
+    server s1 {server}
+"
+    )
+}
+
+#[test]
+fn echo_and_half_close() {
+    let port = free_port();
+    let _f = Fulcrum::start(&tcp_config(port, echo_server()));
+    let mut c = connect(port);
+    c.write_all(b"hello through fulcrum").expect("write");
+    // Half-close: our FIN reaches the server, which echoes and then closes.
+    c.shutdown(Shutdown::Write).expect("shutdown");
+    let mut got = Vec::new();
+    c.read_to_end(&mut got).expect("read to EOF");
+    assert_eq!(got, b"hello through fulcrum");
+}
+
+#[test]
+fn server_side_half_close_reaches_client_while_client_still_sends() {
+    // A server that sends a greeting and closes its write side at once,
+    // then keeps reading: the client must see EOF and still be able to send.
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = l.local_addr().expect("addr");
+    let received = thread::spawn(move || {
+        let (mut s, _) = l.accept().expect("accept");
+        s.write_all(b"bye").expect("greet");
+        s.shutdown(Shutdown::Write).expect("shutdown");
+        let mut v = Vec::new();
+        s.read_to_end(&mut v).expect("read");
+        v
+    });
+    let port = free_port();
+    let _f = Fulcrum::start(&tcp_config(port, addr));
+    let mut c = connect(port);
+    let mut got = Vec::new();
+    c.read_to_end(&mut got).expect("read greeting to EOF");
+    assert_eq!(got, b"bye");
+    c.write_all(b"still here").expect("client can still send");
+    c.shutdown(Shutdown::Write).expect("shutdown");
+    assert_eq!(received.join().expect("server"), b"still here");
+}
+
+#[test]
+fn one_gib_streams_with_bounded_memory() {
+    const TOTAL: u64 = 1 << 30;
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind sink");
+    let addr = l.local_addr().expect("addr");
+    let sink = thread::spawn(move || {
+        let (mut s, _) = l.accept().expect("accept");
+        let mut buf = vec![0u8; 1 << 16];
+        let mut n = 0u64;
+        loop {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => return n,
+                Ok(k) => n += k as u64,
+            }
+        }
+    });
+    let port = free_port();
+    let f = Fulcrum::start(&tcp_config(port, addr));
+    let mut c = connect(port);
+    let chunk = vec![0x5au8; 1 << 20];
+    let mut max_rss = 0;
+    for i in 0..(TOTAL >> 20) {
+        c.write_all(&chunk).expect("write");
+        if i % 64 == 0 {
+            max_rss = max_rss.max(f.rss_kib());
+        }
+    }
+    c.shutdown(Shutdown::Write).expect("shutdown");
+    let got = sink.join().expect("sink");
+    max_rss = max_rss.max(f.rss_kib());
+    assert_eq!(got, TOTAL);
+    assert!(
+        max_rss > 0 && max_rss < 64 * 1024,
+        "fulcrum RSS reached {max_rss} KiB"
+    );
+}
+
+#[test]
+fn refused_server_closes_the_client() {
+    let dead = free_port();
+    let port = free_port();
+    let cfg = tcp_config(port, format!("127.0.0.1:{dead}").parse().expect("addr"))
+        .replace("timeout connect 5s", "timeout connect 5s\n    retries 0");
+    let _f = Fulcrum::start(&cfg);
+    let mut c = connect(port);
+    c.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut got = Vec::new();
+    let r = c.read_to_end(&mut got);
+    assert!(got.is_empty(), "{r:?}");
+}
