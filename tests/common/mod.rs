@@ -1,6 +1,8 @@
 //! Helpers shared by the end-to-end tests that run the built `fulcrum` binary:
 //! temporary configuration files (removed on drop) and `fulcrum -c` runs.
 
+#![allow(dead_code)]
+
 pub mod net;
 
 use std::path::{Path, PathBuf};
