@@ -1,0 +1,160 @@
+//! Balancing through the built binary: exact rotation, weights, leastconn,
+//! source and uri hashing, and a refused server skipped by redispatch.
+
+mod common;
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::time::Duration;
+
+use common::net::{connect, free_port, get, Answer, Fulcrum, HttpBackend};
+
+fn config(port: u16, balance: &str, extra: &str, servers: &[(String, &str)]) -> String {
+    let mut s = format!(
+        "global
+    nbthread 1
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 30s
+    timeout server 30s
+listen web
+    bind 127.0.0.1:{port}
+    balance {balance}
+{extra}
+"
+    );
+    for (i, (addr, params)) in servers.iter().enumerate() {
+        s.push_str(&format!("    server s{i} {addr} {params}\n"));
+    }
+    s
+}
+
+fn who(port: u16, path: &str) -> String {
+    let r = get(port, path);
+    assert_eq!(r.status, 200, "{}", r.head);
+    r.text()
+}
+
+#[test]
+fn roundrobin_rotates_exactly_over_three_servers() {
+    let b: Vec<HttpBackend> = ["a", "b", "c"]
+        .iter()
+        .map(|n| HttpBackend::start(n))
+        .collect();
+    let port = free_port();
+    let servers: Vec<(String, &str)> = b.iter().map(|x| (x.addr.to_string(), "")).collect();
+    let _f = Fulcrum::start(&config(port, "roundrobin", "", &servers));
+    let order: Vec<String> = (0..9).map(|_| who(port, "/")).collect();
+    assert_eq!(order, ["a", "b", "c", "a", "b", "c", "a", "b", "c"]);
+}
+
+#[test]
+fn weights_1_2_3_give_that_ratio_over_600_requests() {
+    let b: Vec<HttpBackend> = ["a", "b", "c"]
+        .iter()
+        .map(|n| HttpBackend::start(n))
+        .collect();
+    let port = free_port();
+    let servers = vec![
+        (b[0].addr.to_string(), "weight 1"),
+        (b[1].addr.to_string(), "weight 2"),
+        (b[2].addr.to_string(), "weight 3"),
+    ];
+    let _f = Fulcrum::start(&config(port, "roundrobin", "", &servers));
+    // One keep-alive connection: 600 requests, each balanced on its own.
+    let mut c = connect(port);
+    let mut pending = Vec::new();
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for _ in 0..600 {
+        c.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            .expect("write");
+        let r = common::net::read_response(&mut c, &mut pending).expect("response");
+        *counts.entry(r.text()).or_default() += 1;
+    }
+    assert_eq!((counts["a"], counts["b"], counts["c"]), (100, 200, 300));
+}
+
+#[test]
+fn leastconn_avoids_the_busy_server() {
+    let busy = HttpBackend::with(Answer::Never);
+    let b = HttpBackend::start("b");
+    let c = HttpBackend::start("c");
+    let port = free_port();
+    let servers = vec![
+        (busy.addr.to_string(), ""),
+        (b.addr.to_string(), ""),
+        (c.addr.to_string(), ""),
+    ];
+    let _f = Fulcrum::start(&config(port, "leastconn", "", &servers));
+    // Park a request on the server that never answers.
+    let mut parked = connect(port);
+    parked
+        .write_all(b"GET /park HTTP/1.1\r\nHost: t\r\n\r\n")
+        .expect("write");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while busy.requests().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the parked request never reached the busy server"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let picks: Vec<String> = (0..10).map(|_| who(port, "/")).collect();
+    assert!(picks.iter().all(|p| p == "b" || p == "c"), "{picks:?}");
+    assert!(
+        picks.contains(&"b".to_string()) && picks.contains(&"c".to_string()),
+        "{picks:?}"
+    );
+}
+
+#[test]
+fn source_hash_keeps_a_client_on_one_server() {
+    let b: Vec<HttpBackend> = ["a", "b", "c"]
+        .iter()
+        .map(|n| HttpBackend::start(n))
+        .collect();
+    let port = free_port();
+    let servers: Vec<(String, &str)> = b.iter().map(|x| (x.addr.to_string(), "")).collect();
+    let _f = Fulcrum::start(&config(port, "source", "", &servers));
+    let first = who(port, "/");
+    for _ in 0..10 {
+        assert_eq!(who(port, "/"), first);
+    }
+}
+
+#[test]
+fn uri_hash_keeps_a_uri_on_one_server_and_spreads_uris() {
+    let b: Vec<HttpBackend> = ["a", "b", "c"]
+        .iter()
+        .map(|n| HttpBackend::start(n))
+        .collect();
+    let port = free_port();
+    let servers: Vec<(String, &str)> = b.iter().map(|x| (x.addr.to_string(), "")).collect();
+    let _f = Fulcrum::start(&config(port, "uri", "", &servers));
+    let mut seen = HashMap::new();
+    for i in 0..30 {
+        let path = format!("/item/{i}");
+        let s = who(port, &path);
+        assert_eq!(who(port, &format!("{path}?again")), s, "{path}");
+        seen.insert(s, ());
+    }
+    assert!(seen.len() >= 2, "uris spread over servers: {seen:?}");
+}
+
+#[test]
+fn refused_server_is_skipped_with_retries_and_redispatch() {
+    let live = HttpBackend::start("live");
+    let dead = format!("127.0.0.1:{}", free_port());
+    let port = free_port();
+    let servers = vec![(dead, ""), (live.addr.to_string(), "")];
+    let _f = Fulcrum::start(&config(
+        port,
+        "roundrobin",
+        "    retries 3\n    option redispatch\n    timeout connect 200ms",
+        &servers,
+    ));
+    for _ in 0..4 {
+        assert_eq!(who(port, "/"), "live");
+    }
+}
