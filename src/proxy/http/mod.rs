@@ -265,8 +265,29 @@ async fn exchange(
         (resp.status == 101 && head.upgrade) || (is_connect && (200..300).contains(&resp.status));
     let client_close =
         head.close || resp.close || client_close_mode || resp.body == BodyKind::UntilClose;
-    let out = rewrite::response(sbuf.filled(), &resp, head.minor, client_close && !tunnel);
+    let mut out = rewrite::response(sbuf.filled(), &resp, head.minor, client_close && !tunnel);
     sbuf.consume(resp.len);
+    // A body that arrived with the head leaves in the same write.
+    let mut body_kind = resp.body;
+    if let BodyKind::Length(n) = resp.body {
+        let have = sbuf
+            .filled()
+            .len()
+            .min(usize::try_from(n).unwrap_or(usize::MAX));
+        out.extend_from_slice(&sbuf.filled()[..have]);
+        sbuf.consume(have);
+        for c in [
+            &fe.counters.bytes_out,
+            &be.counters.bytes_out,
+            &srv.state.bytes_out,
+        ] {
+            c.fetch_add(have as u64, Relaxed);
+        }
+        body_kind = BodyKind::Length(n - have as u64);
+        if n == have as u64 {
+            body_kind = BodyKind::None;
+        }
+    }
     if !send(client, &out, fe.timeout_client).await {
         return Next::Close;
     }
@@ -282,7 +303,7 @@ async fn exchange(
             &srv.state.bytes_out,
         ],
     };
-    if let Err(e) = body::copy(resp.body, &mut conn.stream, &mut sbuf, client, &down).await {
+    if let Err(e) = body::copy(body_kind, &mut conn.stream, &mut sbuf, client, &down).await {
         srv.state.response_errors.fetch_add(1, Relaxed);
         tracing::debug!(server = %srv.name, error = ?e, "response body aborted");
         return Next::Close;
