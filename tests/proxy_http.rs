@@ -268,3 +268,156 @@ fn head_and_204_have_no_body() {
     assert_eq!(text.matches("HTTP/1.1 200").count(), 2, "{text}");
     assert_eq!(text.matches("hello").count(), 1, "{text}");
 }
+
+#[test]
+fn websocket_upgrade_becomes_a_tunnel() {
+    use std::net::TcpListener;
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = l.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        let (mut s, _) = l.accept().expect("accept");
+        let mut head = Vec::new();
+        let mut b = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            if s.read(&mut b).unwrap_or(0) == 0 {
+                return;
+            }
+            head.push(b[0]);
+        }
+        s.write_all(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n").expect("101");
+        let mut buf = [0u8; 1024];
+        while let Ok(n) = s.read(&mut buf) {
+            if n == 0 || s.write_all(&buf[..n]).is_err() {
+                return;
+            }
+        }
+    });
+    let port = free_port();
+    let cfg = format!(
+        "defaults\n    mode http\n    timeout connect 2s\n    timeout client 10s\n    timeout server 10s\n    timeout tunnel 1h\nlisten web\n    bind 127.0.0.1:{port}\n    server s1 {addr}\n"
+    );
+    let _f = Fulcrum::start(&cfg);
+    let mut c = connect(port);
+    c.write_all(
+        b"GET /chat HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+    )
+    .expect("upgrade");
+    let mut pending = Vec::new();
+    let r = read_response(&mut c, &mut pending).expect("101");
+    assert_eq!(r.status, 101);
+    assert!(r.head.contains("Upgrade: websocket"), "{}", r.head);
+    for msg in [&b"frame one"[..], b"frame two"] {
+        c.write_all(msg).expect("send frame");
+        let mut got = vec![0u8; msg.len()];
+        c.read_exact(&mut got).expect("echoed frame");
+        assert_eq!(got, msg);
+    }
+}
+
+#[test]
+fn server_maxconn_queues_then_timeout_queue_gives_503() {
+    let b = HttpBackend::with(Answer::Never);
+    let port = free_port();
+    let cfg = format!(
+        "defaults\n    mode http\n    timeout connect 2s\n    timeout client 30s\n    timeout server 30s\n    timeout queue 500ms\nlisten web\n    bind 127.0.0.1:{port}\n    server s1 {} maxconn 1\n",
+        b.addr
+    );
+    let _f = Fulcrum::start(&cfg);
+    let mut parked = connect(port);
+    parked
+        .write_all(b"GET /park HTTP/1.1\r\nHost: t\r\n\r\n")
+        .expect("write");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while b.requests().is_empty() {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let t = Instant::now();
+    let r = get(port, "/second");
+    assert_eq!(r.status, 503);
+    assert!(
+        t.elapsed() >= Duration::from_millis(450),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_eq!(
+        b.requests().len(),
+        1,
+        "the queued request never reached the full server"
+    );
+}
+
+#[test]
+fn http_server_close_closes_each_server_connection() {
+    let b = HttpBackend::start("a");
+    let port = free_port();
+    let _f = Fulcrum::start(&http_config(port, "    option http-server-close", &[&b]));
+    let mut c = connect(port);
+    let mut pending = Vec::new();
+    for _ in 0..3 {
+        c.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            .expect("write");
+        let r = read_response(&mut c, &mut pending).expect("client connection kept alive");
+        assert_eq!(r.status, 200);
+    }
+    assert_eq!(b.conns.load(std::sync::atomic::Ordering::Relaxed), 3);
+    assert!(b
+        .requests()
+        .iter()
+        .all(|s| s.head.contains("Connection: close")));
+}
+
+#[test]
+fn httpclose_closes_the_client_connection() {
+    let b = HttpBackend::start("a");
+    let port = free_port();
+    let _f = Fulcrum::start(&http_config(port, "    option httpclose", &[&b]));
+    let mut c = connect(port);
+    c.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        .expect("write");
+    let r = read_response(&mut c, &mut Vec::new()).expect("response");
+    assert!(r.head.contains("Connection: close"), "{}", r.head);
+    let mut rest = Vec::new();
+    assert_eq!(c.read_to_end(&mut rest).expect("EOF"), 0);
+}
+
+#[test]
+fn frontend_maxconn_holds_extra_clients_in_the_backlog() {
+    let b = HttpBackend::start("a");
+    let port = free_port();
+    let _f = Fulcrum::start(&http_config(port, "    maxconn 1", &[&b]));
+    let mut first = connect(port);
+    first
+        .write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        .expect("write");
+    assert_eq!(
+        read_response(&mut first, &mut Vec::new())
+            .expect("first")
+            .status,
+        200
+    );
+    // The second client connects (kernel backlog) but is not served...
+    let mut second = connect(port);
+    second
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .expect("timeout");
+    second
+        .write_all(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .expect("write");
+    let mut byte = [0u8; 1];
+    assert!(
+        second.read(&mut byte).is_err(),
+        "served while the first held the only slot"
+    );
+    // ...until the first one leaves.
+    drop(first);
+    second
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    assert_eq!(
+        read_response(&mut second, &mut Vec::new())
+            .expect("second")
+            .status,
+        200
+    );
+}

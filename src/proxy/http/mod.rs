@@ -263,8 +263,9 @@ async fn exchange(
     let srv = &be.servers[conn.server];
     let tunnel =
         (resp.status == 101 && head.upgrade) || (is_connect && (200..300).contains(&resp.status));
-    let client_close =
-        head.close || resp.close || client_close_mode || resp.body == BodyKind::UntilClose;
+    // The server closing its side does not close the client's, unless the
+    // body is delimited by that close.
+    let client_close = head.close || client_close_mode || resp.body == BodyKind::UntilClose;
     let mut out = rewrite::response(sbuf.filled(), &resp, head.minor, client_close && !tunnel);
     sbuf.consume(resp.len);
     // A body that arrived with the head leaves in the same write.
