@@ -23,6 +23,7 @@ pub mod util;
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub mod balance;
 pub mod control;
+pub mod health;
 pub mod listen;
 pub mod proxy;
 pub mod runtime;

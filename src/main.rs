@@ -160,27 +160,9 @@ fn run(config: config::Config, cli: &Cli) -> ExitCode {
         }
     }
     tracing::info!(pid = std::process::id(), "fulcrum started");
-    // The control thread: wait for a stop signal.
-    let stop = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map(|rt| {
-            rt.block_on(async {
-                use tokio::signal::unix::{signal, SignalKind};
-                let (Ok(mut term), Ok(mut int)) = (
-                    signal(SignalKind::terminate()),
-                    signal(SignalKind::interrupt()),
-                ) else {
-                    return "signal handlers unavailable";
-                };
-                tokio::select! {
-                    _ = term.recv() => "SIGTERM",
-                    _ = int.recv() => "SIGINT",
-                }
-            })
-        });
-    match stop {
-        Ok(sig) => tracing::info!(signal = sig, "stopping"),
+    // The control thread: health checks, then the wait for a stop signal.
+    match fulcrum::control::run(workers.shared.clone()) {
+        Ok(sig) => tracing::info!(signal = ?sig, "stopping"),
         Err(e) => {
             tracing::error!(error = %e, "control thread failed; serving until killed");
             workers.join();

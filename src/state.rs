@@ -2,11 +2,14 @@
 //! the control thread through atomics. A reload carries these objects over
 //! by (backend, server) name, so health and counters survive it.
 //!
-//! Locking choice: nothing here takes a lock. Counters are relaxed atomics
-//! (they are statistics; no other memory depends on their order).
+//! Locking choice: the data path takes no lock here. Counters are relaxed
+//! atomics (they are statistics; no other memory depends on their order).
+//! The last check's details sit behind a Mutex written only by the control
+//! thread and read only by the stats page: never on the request path.
 
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::Relaxed};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 /// A server's operational status, in HAProxy's words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +68,27 @@ pub struct ServerState {
     pub retries: AtomicU64,
     /// Sessions moved to another server after failures here.
     pub redispatches: AtomicU64,
+    /// Failed checks.
+    pub check_failures: AtomicU64,
+    /// Transitions to DOWN.
+    pub down_transitions: AtomicU64,
+    /// The last check and the health phase (control plane only).
+    pub check: Mutex<CheckRecord>,
+}
+
+/// The last check of a server, as the stats page shows it.
+#[derive(Debug, Clone, Default)]
+pub struct CheckRecord {
+    /// "L7OK", "L4CON", ...; empty before the first check.
+    pub status: &'static str,
+    /// HTTP status of the last layer-7 check.
+    pub code: Option<u16>,
+    /// How long the last check took.
+    pub duration: Duration,
+    /// "UP", "UP 1/3", "DOWN 1/2", ... as HAProxy shows it.
+    pub phase: String,
+    /// When the status last changed.
+    pub last_change: Option<SystemTime>,
 }
 
 impl ServerState {
@@ -81,6 +105,9 @@ impl ServerState {
             response_errors: AtomicU64::new(0),
             retries: AtomicU64::new(0),
             redispatches: AtomicU64::new(0),
+            check_failures: AtomicU64::new(0),
+            down_transitions: AtomicU64::new(0),
+            check: Mutex::new(CheckRecord::default()),
         }
     }
 

@@ -1323,3 +1323,21 @@ pub enum Verify {
     /// Verify against `ca-file`.
     Required,
 }
+
+/// `200`, `200-299`, or a comma-separated list of those.
+pub fn parse_status_list(s: &str) -> Result<Vec<(u16, u16)>, String> {
+    s.split(',')
+        .map(|part| {
+            let code = |c: &str| {
+                c.parse::<u16>()
+                    .ok()
+                    .filter(|n| (100..=599).contains(n))
+                    .ok_or_else(|| format!("invalid status code '{c}' (expected 100-599)"))
+            };
+            match part.split_once('-') {
+                Some((a, b)) => Ok((code(a)?, code(b)?)),
+                None => code(part).map(|c| (c, c)),
+            }
+        })
+        .collect()
+}

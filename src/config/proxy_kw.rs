@@ -703,8 +703,17 @@ pub fn http_check_expect(p: &mut Proxy, l: &mut Line) -> R {
         .ok_or_else(|| {
             format!("'http-check expect': unknown match '{m}' (expected status, rstatus, string or rstring)")
         })?;
-    if matcher == ExpectMatch::Status {
-        parse_status_list(pattern).map_err(|e| format!("'http-check expect status': {e}"))?;
+    match matcher {
+        ExpectMatch::Status => {
+            super::model::parse_status_list(pattern)
+                .map_err(|e| format!("'http-check expect status': {e}"))?;
+        }
+        ExpectMatch::Rstatus | ExpectMatch::Rstring => {
+            regex::Regex::new(pattern).map_err(|e| {
+                format!("'http-check expect {m}': invalid regular expression '{pattern}': {e}")
+            })?;
+        }
+        ExpectMatch::String => {}
     }
     p.http_check.push(HttpCheckRule::Expect(HttpCheckExpect {
         negate,
@@ -712,22 +721,4 @@ pub fn http_check_expect(p: &mut Proxy, l: &mut Line) -> R {
         pattern: pattern.clone(),
     }));
     Ok(())
-}
-
-/// `200`, `200-299`, or a comma-separated list of those.
-pub fn parse_status_list(s: &str) -> Result<Vec<(u16, u16)>, String> {
-    s.split(',')
-        .map(|part| {
-            let code = |c: &str| {
-                c.parse::<u16>()
-                    .ok()
-                    .filter(|n| (100..=599).contains(n))
-                    .ok_or_else(|| format!("invalid status code '{c}' (expected 100-599)"))
-            };
-            match part.split_once('-') {
-                Some((a, b)) => Ok((code(a)?, code(b)?)),
-                None => code(part).map(|c| (c, c)),
-            }
-        })
-        .collect()
 }

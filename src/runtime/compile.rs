@@ -8,11 +8,12 @@ use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 
-use super::{Backend, Frontend, Global, Runtime, Server};
+use super::check::HttpCheck;
+use super::{Backend, Frontend, Global, Runtime, Server, ServerCheck};
 use crate::balance::{Balancer, Candidate};
 use crate::config::model::{Balance, Config, Mode};
 use crate::state::{ProxyCounters, ServerState};
-use crate::util::addr::Host;
+use crate::util::addr::{Host, ServerPort};
 
 /// Why a validated Config could not become a Runtime.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +29,14 @@ pub enum CompileError {
         server: String,
         /// The host.
         host: String,
+    },
+    /// An `http-check expect` regular expression does not compile.
+    #[error("backend '{backend}': {source}")]
+    Check {
+        /// Backend name.
+        backend: String,
+        /// The error.
+        source: super::check::ExpectError,
     },
     /// A backend reference that validation should have caught.
     #[error("frontend '{frontend}': no backend '{backend}'")]
@@ -83,9 +92,29 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
                 maxconn: s.maxconn.filter(|&m| m > 0),
                 state: state.clone(),
             });
+            let check = s.check.then(|| {
+                let inter = s.inter.unwrap_or(super::check::DEFAULT_INTER);
+                let port = s.port.unwrap_or(match s.address.port {
+                    ServerPort::Fixed(p) => p,
+                    // No port of its own: checks go to the port clients use most, 80.
+                    _ => 80,
+                });
+                ServerCheck {
+                    target: SocketAddr::new(s.addr.unwrap_or(addr.ip()), port),
+                    inter,
+                    fastinter: s.fastinter.unwrap_or(inter),
+                    downinter: s.downinter.unwrap_or(inter),
+                    rise: s.rise,
+                    fall: s.fall,
+                }
+            });
             servers.push(Server {
                 name: s.name.clone(),
                 addr,
+                backup: s.backup,
+                check,
+                track: None,
+                trackers: Vec::new(),
                 port: s.address.port,
                 limit: s
                     .maxconn
@@ -100,8 +129,20 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
             Balance::Hdr { name, .. } if http => Some(name.to_ascii_lowercase()),
             _ => None,
         };
+        let http_check = match &p.option.httpchk {
+            Some(chk) => Some(Arc::new(HttpCheck::new(chk, &p.http_check).map_err(
+                |source| CompileError::Check {
+                    backend: p.name.clone(),
+                    source,
+                },
+            )?)),
+            None => None,
+        };
         backend_index.insert(p.name.clone(), backends.len());
-        backends.push(Arc::new(Backend {
+        backends.push(Backend {
+            http_check,
+            timeout_check: p.timeout.check.filter(|d| !d.is_zero()),
+            allbackups: p.option.allbackups,
             name: p.name.clone(),
             mode: p.mode,
             balancer: Balancer::new(&p.balance, candidates, p.option.allbackups, http),
@@ -125,8 +166,10 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
             forwardfor: p.option.forwardfor.clone().filter(|_| http),
             http_connection: p.option.http_connection,
             counters: Arc::new(ProxyCounters::default()),
-        }));
+        });
     }
+    link_tracking(c, &mut backends, &backend_index);
+    let backends: Vec<Arc<Backend>> = backends.into_iter().map(Arc::new).collect();
     let mut frontends = Vec::new();
     for p in c.proxies.iter().filter(|p| p.kind.has_frontend()) {
         let lookup = |name: &str| {
@@ -187,4 +230,33 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
             maxrewrite: c.global.tune_maxrewrite.map(|n| n as usize).unwrap_or(1024),
         },
     })
+}
+
+/// Resolves each `track` to indices, and records the reverse links. A
+/// tracking server shares nothing with the tracked one but its health,
+/// which the checker copies along the links.
+fn link_tracking(c: &Config, backends: &mut [Backend], index: &HashMap<String, usize>) {
+    let mut links = Vec::new();
+    for p in c.proxies.iter().filter(|p| p.kind.has_backend()) {
+        let Some(&bi) = index.get(&p.name) else {
+            continue;
+        };
+        for (si, s) in p.server.iter().enumerate() {
+            let Some(t) = &s.track else { continue };
+            let tb = t.backend.as_deref().unwrap_or(&p.name);
+            let Some(&tbi) = index.get(tb) else { continue };
+            let Some(tsi) = backends[tbi]
+                .servers
+                .iter()
+                .position(|x| x.name == t.server)
+            else {
+                continue;
+            };
+            links.push(((bi, si), (tbi, tsi)));
+        }
+    }
+    for ((bi, si), (tbi, tsi)) in links {
+        backends[bi].servers[si].track = Some((tbi, tsi));
+        backends[tbi].servers[tsi].trackers.push((bi, si));
+    }
 }

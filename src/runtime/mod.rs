@@ -2,6 +2,7 @@
 //! [`compile`], immutable afterwards, swapped whole through an ArcSwap.
 //! Every default is resolved here: no `Option` that "must be Some" is left.
 
+pub mod check;
 mod compile;
 mod route;
 
@@ -16,6 +17,7 @@ use crate::config::model::{Bind, ForwardFor, HttpConnection, Mode, Stats};
 use crate::state::{ProxyCounters, ServerState};
 use crate::util::addr::ServerPort;
 
+pub use check::ServerCheck;
 pub use compile::{compile, CompileError};
 
 /// A timeout that may be infinite (HAProxy's "unset").
@@ -109,6 +111,12 @@ pub struct Backend {
     pub http_connection: HttpConnection,
     /// Live counters.
     pub counters: Arc<ProxyCounters>,
+    /// The HTTP check of this backend (`option httpchk`), else TCP checks.
+    pub http_check: Option<Arc<check::HttpCheck>>,
+    /// `timeout check`.
+    pub timeout_check: Timeout,
+    /// `option allbackups`.
+    pub allbackups: bool,
 }
 
 /// A server as the data path sees it.
@@ -124,6 +132,14 @@ pub struct Server {
     pub limit: Option<Arc<Semaphore>>,
     /// `send-proxy`.
     pub send_proxy: bool,
+    /// `backup`.
+    pub backup: bool,
+    /// Its health check, when it has `check`.
+    pub check: Option<check::ServerCheck>,
+    /// The server it tracks, as (backend index, server index).
+    pub track: Option<(usize, usize)>,
+    /// The servers that track this one, as (backend index, server index).
+    pub trackers: Vec<(usize, usize)>,
     /// Live state (carried across reloads).
     pub state: Arc<ServerState>,
 }

@@ -127,7 +127,9 @@ pub struct Seen {
     pub conn: usize,
 }
 
-/// A small HTTP/1.1 backend that records what it receives.
+/// A small HTTP/1.1 backend that records what it receives. Requests for a
+/// health URL (a path containing "health" or "get_local_host") get the
+/// status in `health` (200 unless changed).
 pub struct HttpBackend {
     /// Its address.
     pub addr: SocketAddr,
@@ -135,7 +137,11 @@ pub struct HttpBackend {
     pub seen: Arc<Mutex<Vec<Seen>>>,
     /// Connections accepted.
     pub conns: Arc<AtomicUsize>,
+    /// Status answered to health checks.
+    pub health: Arc<std::sync::atomic::AtomicU16>,
+    answer: Answer,
     stop: Arc<AtomicBool>,
+    accept_thread: Option<thread::JoinHandle<()>>,
 }
 
 impl HttpBackend {
@@ -146,29 +152,72 @@ impl HttpBackend {
 
     /// Answers every request with `answer`.
     pub fn with(answer: Answer) -> HttpBackend {
-        let l = TcpListener::bind("127.0.0.1:0").expect("bind backend");
+        Self::listen_on("127.0.0.1:0".parse().expect("addr"), answer)
+    }
+
+    fn listen_on(addr: SocketAddr, answer: Answer) -> HttpBackend {
+        let l = TcpListener::bind(addr).expect("bind backend");
         let addr = l.local_addr().expect("addr");
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let conns = Arc::new(AtomicUsize::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (s, c, st) = (seen.clone(), conns.clone(), stop.clone());
-        thread::spawn(move || {
-            for stream in l.incoming() {
-                if st.load(Ordering::Relaxed) {
-                    break;
-                }
-                let Ok(stream) = stream else { continue };
-                let n = c.fetch_add(1, Ordering::Relaxed);
-                let (s, a) = (s.clone(), answer.clone());
-                thread::spawn(move || serve_http(stream, n, &s, &a));
-            }
-        });
-        HttpBackend {
+        let mut b = HttpBackend {
             addr,
-            seen,
-            conns,
-            stop,
+            seen: Arc::new(Mutex::new(Vec::new())),
+            conns: Arc::new(AtomicUsize::new(0)),
+            health: Arc::new(std::sync::atomic::AtomicU16::new(200)),
+            answer,
+            stop: Arc::new(AtomicBool::new(false)),
+            accept_thread: None,
+        };
+        b.spawn(l);
+        b
+    }
+
+    fn spawn(&mut self, l: TcpListener) {
+        l.set_nonblocking(true).expect("nonblocking");
+        let (s, c, st, h, a) = (
+            self.seen.clone(),
+            self.conns.clone(),
+            self.stop.clone(),
+            self.health.clone(),
+            self.answer.clone(),
+        );
+        self.accept_thread = Some(thread::spawn(move || {
+            while !st.load(Ordering::Relaxed) {
+                match l.accept() {
+                    Ok((stream, _)) => {
+                        let _ = stream.set_nonblocking(false);
+                        let n = c.fetch_add(1, Ordering::Relaxed);
+                        let (s, a, h, st) = (s.clone(), a.clone(), h.clone(), st.clone());
+                        thread::spawn(move || serve_http(stream, n, &s, &a, &h, &st));
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        thread::sleep(Duration::from_millis(5))
+                    }
+                    Err(_) => thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        }));
+    }
+
+    /// Stops listening and drops every open connection (a killed server).
+    pub fn kill(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.accept_thread.take() {
+            let _ = t.join();
         }
+    }
+
+    /// Listens again on the same address after `kill`.
+    pub fn revive(&mut self) {
+        self.stop = Arc::new(AtomicBool::new(false));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let l = loop {
+            match TcpListener::bind(self.addr) {
+                Ok(l) => break l,
+                Err(e) if Instant::now() > deadline => panic!("rebind {}: {e}", self.addr),
+                Err(_) => thread::sleep(Duration::from_millis(20)),
+            }
+        };
+        self.spawn(l);
     }
 
     /// The requests seen so far.
@@ -179,8 +228,7 @@ impl HttpBackend {
 
 impl Drop for HttpBackend {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        let _ = TcpStream::connect(self.addr);
+        self.kill();
     }
 }
 
@@ -188,18 +236,48 @@ fn find(h: &[u8], pat: &[u8]) -> Option<usize> {
     h.windows(pat.len()).position(|w| w == pat)
 }
 
-fn serve_http(mut s: TcpStream, conn: usize, seen: &Mutex<Vec<Seen>>, answer: &Answer) {
-    let _ = s.set_read_timeout(Some(Duration::from_secs(30)));
+fn serve_http(
+    mut s: TcpStream,
+    conn: usize,
+    seen: &Mutex<Vec<Seen>>,
+    answer: &Answer,
+    health: &std::sync::atomic::AtomicU16,
+    stop: &AtomicBool,
+) {
+    // Short read timeouts so that a killed backend drops its connections.
+    let _ = s.set_read_timeout(Some(Duration::from_millis(50)));
     let mut buf = Vec::new();
     let mut tmp = [0u8; 65536];
+    let mut read_more = |s: &mut TcpStream, buf: &mut Vec<u8>| -> bool {
+        loop {
+            if stop.load(Ordering::Relaxed) {
+                return false;
+            }
+            match s.read(&mut tmp) {
+                Ok(0) => return false,
+                Ok(n) => {
+                    buf.extend_from_slice(&tmp[..n]);
+                    return true;
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    continue
+                }
+                Err(_) => return false,
+            }
+        }
+    };
     loop {
         let end = loop {
             if let Some(i) = find(&buf, b"\r\n\r\n") {
                 break i + 4;
             }
-            match s.read(&mut tmp) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&tmp[..n]),
+            if !read_more(&mut s, &mut buf) {
+                return;
             }
         };
         let head = String::from_utf8_lossy(&buf[..end]).into_owned();
@@ -212,9 +290,8 @@ fn serve_http(mut s: TcpStream, conn: usize, seen: &Mutex<Vec<Seen>>, answer: &A
             .and_then(|v| v.trim().parse::<usize>().ok())
         {
             while buf.len() < cl {
-                match s.read(&mut tmp) {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => buf.extend_from_slice(&tmp[..n]),
+                if !read_more(&mut s, &mut buf) {
+                    return;
                 }
             }
             body = buf.drain(..cl).collect();
@@ -227,17 +304,14 @@ fn serve_http(mut s: TcpStream, conn: usize, seen: &Mutex<Vec<Seen>>, answer: &A
                         break;
                     }
                 }
-                match s.read(&mut tmp) {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => {
-                        buf.extend_from_slice(&tmp[..n]);
-                        // Keep memory bounded for huge uploads: only the tail matters.
-                        if buf.len() > 1 << 20 {
-                            let keep = buf.split_off(buf.len() - 16);
-                            body.extend_from_slice(b"...");
-                            buf = keep;
-                        }
-                    }
+                if !read_more(&mut s, &mut buf) {
+                    return;
+                }
+                // Keep memory bounded for huge uploads: only the tail matters.
+                if buf.len() > 1 << 20 {
+                    let keep = buf.split_off(buf.len() - 16);
+                    body.extend_from_slice(b"...");
+                    buf = keep;
                 }
             }
         }
@@ -248,11 +322,18 @@ fn serve_http(mut s: TcpStream, conn: usize, seen: &Mutex<Vec<Seen>>, answer: &A
             conn,
         });
         let _ = body_len;
+        let path = head.split(' ').nth(1).unwrap_or("");
+        let is_health = path.contains("health") || path.contains("get_local_host");
         let (status, text) = match answer {
+            _ if is_health => (health.load(Ordering::Relaxed), "health\n".to_string()),
             Answer::Text(t) => (200, t.clone()),
             Answer::Status(c, t) => (*c, t.clone()),
             Answer::Never => {
-                thread::sleep(Duration::from_secs(60));
+                // Hold the connection until killed or 60 s pass.
+                let until = Instant::now() + Duration::from_secs(60);
+                while Instant::now() < until && !stop.load(Ordering::Relaxed) {
+                    thread::sleep(Duration::from_millis(20));
+                }
                 return;
             }
         };

@@ -1,0 +1,144 @@
+//! `option httpchk`: one HTTP request on a new connection, judged by its
+//! status (2xx and 3xx pass unless `http-check expect` says otherwise) or
+//! by its body.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::outcome::{CheckStatus, Outcome};
+use crate::runtime::check::{Expect, HttpCheck};
+
+/// The most of a response a check reads (HAProxy reads one buffer).
+const MAX_RESPONSE: usize = 16 * 1024;
+
+/// Parses "HTTP/1.x CODE REASON" at the start of `buf`, once the line is complete.
+fn status_line(buf: &[u8]) -> Option<Result<(u16, String), ()>> {
+    let end = buf.windows(2).position(|w| w == b"\r\n")?;
+    let line = std::str::from_utf8(&buf[..end]).map_err(|_| ()).ok();
+    let parsed = line.and_then(|l| {
+        let mut parts = l.splitn(3, ' ');
+        let ver = parts.next()?;
+        let code = parts.next()?;
+        if !ver.starts_with("HTTP/1.") || code.len() != 3 {
+            return None;
+        }
+        let code: u16 = code.parse().ok().filter(|c| (100..=599).contains(c))?;
+        Some((code, parts.next().unwrap_or("").to_string()))
+    });
+    Some(parsed.ok_or(()))
+}
+
+fn body_of(buf: &[u8]) -> &[u8] {
+    match buf.windows(4).position(|w| w == b"\r\n\r\n") {
+        Some(i) => &buf[i + 4..],
+        None => &[],
+    }
+}
+
+/// Runs one HTTP check: connect within `connect_timeout`, then the whole
+/// exchange within `read_timeout`.
+pub async fn check(
+    target: SocketAddr,
+    spec: &HttpCheck,
+    connect_timeout: Duration,
+    read_timeout: Duration,
+) -> Outcome {
+    let (conn, start) = super::tcp::connect(target, connect_timeout).await;
+    let mut s = match conn {
+        Ok(s) => s,
+        Err(o) => return o,
+    };
+    let out = |status, code, info| Outcome {
+        status,
+        code,
+        info,
+        duration: start.elapsed(),
+    };
+    let exchange = async {
+        s.write_all(&spec.request).await?;
+        let mut buf = Vec::with_capacity(1024);
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = s.read(&mut chunk).await?;
+            buf.extend_from_slice(&chunk[..n]);
+            let have_status = status_line(&buf).is_some();
+            let done = n == 0
+                || buf.len() >= MAX_RESPONSE
+                || (have_status
+                    && (!needs_body(spec) || spec.head)
+                    && buf.windows(2).any(|w| w == b"\r\n"));
+            if done {
+                return Ok::<Vec<u8>, std::io::Error>(buf);
+            }
+        }
+    };
+    let buf = match tokio::time::timeout(read_timeout, exchange).await {
+        Err(_) => return out(CheckStatus::L7Tout, None, None),
+        Ok(Err(e)) => return out(CheckStatus::L7Rsp, None, Some(super::tcp::io_words(&e))),
+        Ok(Ok(b)) => b,
+    };
+    let (code, reason) = match status_line(&buf) {
+        Some(Ok(x)) => x,
+        Some(Err(())) | None if buf.is_empty() => {
+            return out(CheckStatus::L7Rsp, None, Some("empty response".into()))
+        }
+        _ => return out(CheckStatus::L7Rsp, None, Some("invalid response".into())),
+    };
+    if spec.expect.is_empty() {
+        let status = if (200..400).contains(&code) {
+            CheckStatus::L7Ok
+        } else {
+            CheckStatus::L7Sts
+        };
+        return out(status, Some(code), Some(reason));
+    }
+    let body = body_of(&buf);
+    for (negate, e) in &spec.expect {
+        let (matched, on_status) = match e {
+            Expect::Status(ranges) => (ranges.iter().any(|(a, b)| (*a..=*b).contains(&code)), true),
+            Expect::Rstatus(re) => (re.is_match(&code.to_string()), true),
+            Expect::String(s) => (
+                body.windows(s.len().max(1)).any(|w| w == s.as_bytes()),
+                false,
+            ),
+            Expect::Rstring(re) => (re.is_match(&String::from_utf8_lossy(body)), false),
+        };
+        if matched == *negate {
+            let status = if on_status {
+                CheckStatus::L7Sts
+            } else {
+                CheckStatus::L7Rsp
+            };
+            let info = if on_status {
+                reason
+            } else {
+                "TCPCHK did not match content".into()
+            };
+            return out(status, Some(code), Some(info));
+        }
+    }
+    out(CheckStatus::L7Ok, Some(code), Some(reason))
+}
+
+fn needs_body(spec: &HttpCheck) -> bool {
+    spec.expect
+        .iter()
+        .any(|(_, e)| matches!(e, Expect::String(_) | Expect::Rstring(_)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_lines() {
+        assert_eq!(
+            status_line(b"HTTP/1.1 503 Service Unavailable\r\n"),
+            Some(Ok((503, "Service Unavailable".into())))
+        );
+        assert_eq!(status_line(b"HTTP/1.1 200"), None);
+        assert_eq!(status_line(b"SSH-2.0\r\n"), Some(Err(())));
+    }
+}

@@ -1,0 +1,87 @@
+//! What one check found, in HAProxy's vocabulary (the stats page and the
+//! logs show these words).
+
+use std::time::Duration;
+
+/// The result codes HAProxy shows for a check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckStatus {
+    /// Layer 4 connect succeeded (TCP check).
+    L4Ok,
+    /// Layer 4 connect timed out.
+    L4Tout,
+    /// Layer 4 connection problem (refused, reset, unreachable).
+    L4Con,
+    /// Layer 7 answer as expected.
+    L7Ok,
+    /// Layer 7 answer with an unexpected status.
+    L7Sts,
+    /// Layer 7 answer invalid or not matching the expected content.
+    L7Rsp,
+    /// Layer 7 answer did not come in time.
+    L7Tout,
+}
+
+impl CheckStatus {
+    /// The short code: "L4OK", "L7STS", ...
+    pub fn code(self) -> &'static str {
+        match self {
+            CheckStatus::L4Ok => "L4OK",
+            CheckStatus::L4Tout => "L4TOUT",
+            CheckStatus::L4Con => "L4CON",
+            CheckStatus::L7Ok => "L7OK",
+            CheckStatus::L7Sts => "L7STS",
+            CheckStatus::L7Rsp => "L7RSP",
+            CheckStatus::L7Tout => "L7TOUT",
+        }
+    }
+
+    /// The words HAProxy logs: "Layer7 wrong status", ...
+    pub fn reason(self) -> &'static str {
+        match self {
+            CheckStatus::L4Ok => "Layer4 check passed",
+            CheckStatus::L4Tout => "Layer4 timeout",
+            CheckStatus::L4Con => "Layer4 connection problem",
+            CheckStatus::L7Ok => "Layer7 check passed",
+            CheckStatus::L7Sts => "Layer7 wrong status",
+            CheckStatus::L7Rsp => "Layer7 invalid response",
+            CheckStatus::L7Tout => "Layer7 timeout",
+        }
+    }
+
+    /// True for the passing results.
+    pub fn passed(self) -> bool {
+        matches!(self, CheckStatus::L4Ok | CheckStatus::L7Ok)
+    }
+}
+
+/// One check's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// The result code.
+    pub status: CheckStatus,
+    /// HTTP status code, for layer-7 answers.
+    pub code: Option<u16>,
+    /// Extra information (reason phrase, system error).
+    pub info: Option<String>,
+    /// How long the check took.
+    pub duration: Duration,
+}
+
+impl Outcome {
+    /// "reason: Layer7 wrong status, code: 503, info: \"Service Unavailable\", check duration: 1ms"
+    pub fn describe(&self) -> String {
+        let mut s = format!("reason: {}", self.status.reason());
+        if let Some(c) = self.code {
+            s.push_str(&format!(", code: {c}"));
+        }
+        if let Some(i) = &self.info {
+            s.push_str(&format!(", info: \"{i}\""));
+        }
+        s.push_str(&format!(
+            ", check duration: {}ms",
+            self.duration.as_millis()
+        ));
+        s
+    }
+}

@@ -1,0 +1,196 @@
+//! What a server's health check is, compiled once with the Runtime: the
+//! exact request bytes HAProxy 2.6 sends for the same configuration (header
+//! names in lower case, `connection: close` on HTTP/1.1, no Host unless one
+//! is configured), the expectations, and the intervals.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use regex::Regex;
+
+use crate::config::model::{ExpectMatch, HttpCheckRule, HttpChk};
+
+/// How often and how a server is checked.
+#[derive(Debug, Clone)]
+pub struct ServerCheck {
+    /// Where the check connects (`addr`/`port` or the server's address).
+    pub target: SocketAddr,
+    /// `inter`.
+    pub inter: Duration,
+    /// `fastinter` (defaults to `inter`).
+    pub fastinter: Duration,
+    /// `downinter` (defaults to `inter`).
+    pub downinter: Duration,
+    /// `rise`.
+    pub rise: u32,
+    /// `fall`.
+    pub fall: u32,
+}
+
+/// The default `inter`.
+pub const DEFAULT_INTER: Duration = Duration::from_secs(2);
+
+/// One `http-check expect` rule, compiled.
+#[derive(Debug, Clone)]
+pub enum Expect {
+    /// Status among ranges.
+    Status(Vec<(u16, u16)>),
+    /// Status matches a regex.
+    Rstatus(Regex),
+    /// Body contains.
+    String(String),
+    /// Body matches a regex.
+    Rstring(Regex),
+}
+
+/// A compiled HTTP check: the exact bytes to send and what to expect.
+#[derive(Debug, Clone)]
+pub struct HttpCheck {
+    /// The request, ready to write.
+    pub request: Vec<u8>,
+    /// The rules, each with its `!`.
+    pub expect: Vec<(bool, Expect)>,
+    /// The method is HEAD: there is no body to read.
+    pub head: bool,
+}
+
+/// Why an HTTP check could not be compiled.
+#[derive(Debug, thiserror::Error)]
+#[error("http-check expect: invalid regular expression '{pattern}': {source}")]
+pub struct ExpectError {
+    /// The pattern.
+    pub pattern: String,
+    /// The regex error.
+    pub source: regex::Error,
+}
+
+impl HttpCheck {
+    /// Builds the check of a backend from `option httpchk` and its `http-check` rules.
+    pub fn new(chk: &HttpChk, rules: &[HttpCheckRule]) -> Result<HttpCheck, ExpectError> {
+        let (mut meth, mut uri, mut ver) =
+            (chk.method.clone(), chk.uri.clone(), chk.version.clone());
+        let mut headers: Vec<(String, String)> = chk.headers.clone();
+        let mut body = None;
+        let mut expect = Vec::new();
+        for r in rules {
+            match r {
+                HttpCheckRule::Send(s) => {
+                    if let Some(m) = &s.meth {
+                        meth = m.clone();
+                    }
+                    if let Some(u) = &s.uri {
+                        uri = u.clone();
+                    }
+                    if let Some(v) = &s.ver {
+                        ver = v.clone();
+                    }
+                    headers.extend(s.hdr.iter().cloned());
+                    body = s.body.clone();
+                }
+                HttpCheckRule::Expect(e) => {
+                    let re = |p: &str| {
+                        Regex::new(p).map_err(|source| ExpectError {
+                            pattern: p.to_string(),
+                            source,
+                        })
+                    };
+                    let x = match e.matcher {
+                        ExpectMatch::Status => Expect::Status(
+                            crate::config::model::parse_status_list(&e.pattern).unwrap_or_default(),
+                        ),
+                        ExpectMatch::Rstatus => Expect::Rstatus(re(&e.pattern)?),
+                        ExpectMatch::String => Expect::String(e.pattern.clone()),
+                        ExpectMatch::Rstring => Expect::Rstring(re(&e.pattern)?),
+                    };
+                    expect.push((e.negate, x));
+                }
+            }
+        }
+        let mut req = format!("{meth} {uri} {ver}\r\n");
+        for (n, v) in &headers {
+            req.push_str(&format!("{}: {v}\r\n", n.to_ascii_lowercase()));
+        }
+        if let Some(b) = &body {
+            req.push_str(&format!("content-length: {}\r\n", b.len()));
+        }
+        if ver.eq_ignore_ascii_case("HTTP/1.1") {
+            req.push_str("connection: close\r\n");
+        }
+        req.push_str("\r\n");
+        if let Some(b) = &body {
+            req.push_str(b);
+        }
+        Ok(HttpCheck {
+            request: req.into_bytes(),
+            expect,
+            head: meth.eq_ignore_ascii_case("HEAD"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::model::{HttpCheckExpect, HttpCheckSend};
+
+    fn req(chk: HttpChk, rules: &[HttpCheckRule]) -> String {
+        String::from_utf8(HttpCheck::new(&chk, rules).unwrap().request).unwrap()
+    }
+    #[test]
+    fn request_bytes_match_haproxy_2_6() {
+        let c = |m: &str, u: &str, v: &str| HttpChk {
+            method: m.into(),
+            uri: u.into(),
+            version: v.into(),
+            headers: vec![],
+        };
+        assert_eq!(
+            req(
+                c("GET", "/servlet/x?command=get_local_host", "HTTP/1.0"),
+                &[]
+            ),
+            "GET /servlet/x?command=get_local_host HTTP/1.0\r\n\r\n"
+        );
+        assert_eq!(req(HttpChk::default(), &[]), "OPTIONS / HTTP/1.0\r\n\r\n");
+        let send = HttpCheckRule::Send(HttpCheckSend {
+            hdr: vec![
+                ("Host".into(), "www.example.com".into()),
+                ("X-A".into(), "1".into()),
+            ],
+            ..Default::default()
+        });
+        assert_eq!(
+            req(c("HEAD", "/h", "HTTP/1.1"), &[send]),
+            "HEAD /h HTTP/1.1\r\nhost: www.example.com\r\nx-a: 1\r\nconnection: close\r\n\r\n"
+        );
+        let legacy = HttpChk {
+            headers: vec![("Host".into(), "legacy.example".into())],
+            ..c("GET", "/x", "HTTP/1.1")
+        };
+        assert_eq!(
+            req(legacy, &[]),
+            "GET /x HTTP/1.1\r\nhost: legacy.example\r\nconnection: close\r\n\r\n"
+        );
+        let post = HttpCheckRule::Send(HttpCheckSend {
+            meth: Some("POST".into()),
+            uri: Some("/p".into()),
+            ver: Some("HTTP/1.1".into()),
+            body: Some("hello".into()),
+            ..Default::default()
+        });
+        assert_eq!(
+            req(HttpChk::default(), &[post]),
+            "POST /p HTTP/1.1\r\ncontent-length: 5\r\nconnection: close\r\n\r\nhello"
+        );
+    }
+
+    #[test]
+    fn bad_regex_is_refused() {
+        let e = HttpCheckRule::Expect(HttpCheckExpect {
+            negate: false,
+            matcher: ExpectMatch::Rstring,
+            pattern: "(".into(),
+        });
+        assert!(HttpCheck::new(&HttpChk::default(), &[e]).is_err());
+    }
+}

@@ -1,0 +1,282 @@
+//! Health checks, `track` and `backup` end to end: the seed 003
+//! active/standby pair on loopback ports fails over and back by itself.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use common::net::{free_port, get, Fulcrum, HttpBackend};
+
+const CHECK_URI: &str = "/servlet/com.requestec.smg.servlets.Brora?command=get_local_host";
+
+/// The seed 003 pair: an HTTP listen with httpchk and a backup, and a TCP
+/// listen whose servers track the HTTP ones.
+fn pair_config(
+    http: u16,
+    tcp: u16,
+    as1: &HttpBackend,
+    as2: &HttpBackend,
+    inter: &str,
+    extra: &str,
+) -> String {
+    format!(
+        "global
+    nbthread 1
+defaults
+    mode tcp
+    retries 3
+    timeout connect 1s
+    timeout client 30s
+    timeout server 30s
+listen gvg-as
+    bind 127.0.0.1:{http}
+    mode http
+    option forwardfor
+    option redispatch
+    option httpchk GET {CHECK_URI} HTTP/1.0
+{extra}
+    server gvg-as1 {a1} check {inter}
+    server gvg-as2 {a2} check {inter} backup
+listen gvg-as-https
+    bind 127.0.0.1:{tcp}
+    option redispatch
+    server gvg-as1 {a1} track gvg-as/gvg-as1
+    server gvg-as2 {a2} track gvg-as/gvg-as2 backup
+",
+        a1 = as1.addr,
+        a2 = as2.addr
+    )
+}
+
+/// Which backend a TCP connection through the passthrough listen reaches.
+fn tcp_who(port: u16) -> String {
+    let mut s = common::net::connect(port);
+    s.write_all(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .expect("write");
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out.rsplit("\r\n\r\n").next().unwrap_or("").to_string()
+}
+
+/// Polls `f` every 20 ms until it returns true, at most `limit`.
+fn eventually(limit: Duration, what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting: {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn checks_send_exactly_the_configured_bytes_at_the_interval() {
+    let as1 = HttpBackend::start("as1");
+    let as2 = HttpBackend::start("as2");
+    let (http, tcp) = (free_port(), free_port());
+    let _f = Fulcrum::start(&pair_config(http, tcp, &as1, &as2, "inter 200ms", ""));
+    let t0 = Instant::now();
+    eventually(Duration::from_secs(10), "five checks", || {
+        as1.requests().len() >= 5
+    });
+    let elapsed = t0.elapsed();
+    for r in as1.requests() {
+        assert_eq!(r.head, format!("GET {CHECK_URI} HTTP/1.0\r\n\r\n"));
+    }
+    // Five checks at 200 ms take at least 4 intervals (loosely: the first is
+    // spread at random within the first interval).
+    assert!(elapsed >= Duration::from_millis(700), "{elapsed:?}");
+    // Every check opens its own connection.
+    assert!(as1.conns.load(Ordering::Relaxed) >= 5);
+}
+
+#[test]
+fn http_check_send_and_expect_shape_the_request() {
+    let b = HttpBackend::start("a");
+    let port = free_port();
+    let cfg = format!(
+        "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten web\n    bind 127.0.0.1:{port}\n    option httpchk HEAD /health HTTP/1.1\n    http-check send hdr Host www.example.com\n    http-check expect status 200\n    server s1 {} check inter 200ms\n",
+        b.addr
+    );
+    let _f = Fulcrum::start(&cfg);
+    eventually(Duration::from_secs(10), "a check", || {
+        !b.requests().is_empty()
+    });
+    assert_eq!(
+        b.requests()[0].head,
+        "HEAD /health HTTP/1.1\r\nhost: www.example.com\r\nconnection: close\r\n\r\n"
+    );
+}
+
+#[test]
+fn the_pair_fails_over_and_back_on_both_ports() {
+    let mut as1 = HttpBackend::start("as1");
+    let as2 = HttpBackend::start("as2");
+    let (http, tcp) = (free_port(), free_port());
+    let _f = Fulcrum::start(&pair_config(
+        http,
+        tcp,
+        &as1,
+        &as2,
+        "inter 200ms rise 2 fall 2",
+        "",
+    ));
+    // Both ports start on the active server.
+    eventually(Duration::from_secs(10), "checks running", || {
+        as1.requests()
+            .iter()
+            .any(|r| r.head.contains("get_local_host"))
+    });
+    assert_eq!(get(http, "/").text(), "as1");
+    assert_eq!(tcp_who(tcp), "as1");
+
+    // Kill the active server: after `fall` failed checks, both ports go to the backup.
+    as1.kill();
+    eventually(
+        Duration::from_secs(10),
+        "HTTP failover to the backup",
+        || get(http, "/").text() == "as2",
+    );
+    eventually(
+        Duration::from_secs(10),
+        "TCP failover through track",
+        || tcp_who(tcp) == "as2",
+    );
+
+    // Bring it back: after `rise` good checks, new sessions go to it again.
+    as1.revive();
+    eventually(Duration::from_secs(10), "HTTP back on the active", || {
+        get(http, "/").text() == "as1"
+    });
+    eventually(Duration::from_secs(10), "TCP back on the active", || {
+        tcp_who(tcp) == "as1"
+    });
+}
+
+#[test]
+fn a_server_answering_503_is_down() {
+    let as1 = HttpBackend::start("as1");
+    let as2 = HttpBackend::start("as2");
+    as1.health.store(503, Ordering::Relaxed);
+    let (http, tcp) = (free_port(), free_port());
+    let f = Fulcrum::start(&pair_config(http, tcp, &as1, &as2, "inter 200ms", ""));
+    eventually(Duration::from_secs(10), "traffic on the backup", || {
+        get(http, "/").text() == "as2"
+    });
+    let log = f.log.lock().expect("log").join("\n");
+    assert!(
+        log.contains("Server gvg-as/gvg-as1 is DOWN, reason: Layer7 wrong status, code: 503"),
+        "{log}"
+    );
+    assert!(log.contains("0 active and 1 backup servers left"), "{log}");
+}
+
+#[test]
+fn a_server_that_never_answers_is_down_after_timeout_check() {
+    // Accepts connections and reads, but never answers.
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let silent = l.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in l.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    let as2 = HttpBackend::start("as2");
+    let port = free_port();
+    let cfg = format!(
+        "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n    timeout check 300ms\nlisten web\n    bind 127.0.0.1:{port}\n    option httpchk GET /health\n    server s1 {silent} check inter 500ms\n    server s2 {} check backup\n",
+        as2.addr
+    );
+    let f = Fulcrum::start(&cfg);
+    eventually(Duration::from_secs(10), "the silent server DOWN", || {
+        f.log
+            .lock()
+            .expect("log")
+            .iter()
+            .any(|l| l.contains("Server web/s1 is DOWN, reason: Layer7 timeout"))
+    });
+    assert_eq!(get(port, "/").text(), "as2");
+}
+
+#[test]
+fn allbackups_spreads_over_backups_and_without_it_only_the_first() {
+    let dead = format!("127.0.0.1:{}", free_port());
+    let b1 = HttpBackend::start("b1");
+    let b2 = HttpBackend::start("b2");
+    for (opt, want_both) in [("    option allbackups", true), ("", false)] {
+        let port = free_port();
+        let cfg = format!(
+            "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten web\n    bind 127.0.0.1:{port}\n{opt}\n    server a {dead} check inter 200ms\n    server b1 {} backup\n    server b2 {} backup\n",
+            b1.addr, b2.addr
+        );
+        let _f = Fulcrum::start(&cfg);
+        eventually(Duration::from_secs(10), "active down", || {
+            get(port, "/").text().starts_with('b')
+        });
+        let seen: std::collections::HashSet<String> =
+            (0..10).map(|_| get(port, "/").text()).collect();
+        if want_both {
+            assert_eq!(seen.len(), 2, "{seen:?}");
+        } else {
+            assert_eq!(seen.into_iter().collect::<Vec<_>>(), ["b1"]);
+        }
+    }
+}
+
+#[test]
+fn failover_under_load_loses_no_request_once_detected() {
+    let mut as1 = HttpBackend::start("as1");
+    let as2 = HttpBackend::start("as2");
+    let (http, tcp) = (free_port(), free_port());
+    let f = Fulcrum::start(&pair_config(
+        http,
+        tcp,
+        &as1,
+        &as2,
+        "inter 200ms fall 2",
+        "    timeout connect 200ms",
+    ));
+    eventually(Duration::from_secs(10), "checks running", || {
+        !as1.requests().is_empty()
+    });
+    let mut failed_before = 0;
+    let mut failed_after = 0;
+    let mut detected_at = None;
+    let start = Instant::now();
+    let mut killed = false;
+    while start.elapsed() < Duration::from_secs(6) {
+        if !killed && start.elapsed() > Duration::from_millis(500) {
+            as1.kill();
+            killed = true;
+        }
+        let detected = f
+            .log
+            .lock()
+            .expect("log")
+            .iter()
+            .any(|l| l.contains("gvg-as/gvg-as1 is DOWN"));
+        if detected && detected_at.is_none() {
+            detected_at = Some(start.elapsed());
+        }
+        let ok = common::net::request(
+            http,
+            "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        )
+        .is_some_and(|r| r.status == 200);
+        if !ok {
+            if detected {
+                failed_after += 1;
+            } else {
+                failed_before += 1;
+            }
+        }
+    }
+    eprintln!("failover: {failed_before} failed before detection, {failed_after} after; detected at {detected_at:?}");
+    assert!(detected_at.is_some(), "the failure was never detected");
+    assert_eq!(
+        failed_after, 0,
+        "requests failed after the failure was detected"
+    );
+}
