@@ -28,3 +28,4 @@ pub mod listen;
 pub mod proxy;
 pub mod runtime;
 pub mod state;
+pub mod stats;

@@ -117,6 +117,8 @@ pub struct Backend {
     pub timeout_check: Timeout,
     /// `option allbackups`.
     pub allbackups: bool,
+    /// The `balance` algorithm's name, for the stats page.
+    pub algo: &'static str,
 }
 
 /// A server as the data path sees it.
@@ -134,6 +136,8 @@ pub struct Server {
     pub send_proxy: bool,
     /// `backup`.
     pub backup: bool,
+    /// `maxconn`, if any.
+    pub maxconn: Option<u32>,
     /// Its health check, when it has `check`.
     pub check: Option<check::ServerCheck>,
     /// The server it tracks, as (backend index, server index).

@@ -135,6 +135,26 @@ async fn exchange(
     fe: &Frontend,
     rt: &Runtime,
 ) -> Next {
+    // The stats page is answered here, before any backend is chosen.
+    if let Some(stats) = &fe.stats {
+        let buf = cbuf.filled();
+        if let Some(ask) = std::str::from_utf8(&buf[head.target.clone()])
+            .ok()
+            .and_then(|t| crate::stats::matches(stats, t))
+        {
+            let auth = header_value(buf, head, "authorization");
+            let out =
+                crate::stats::respond(stats, rt, ask, auth, &buf[head.method.clone()] == b"HEAD");
+            let unauthorized = out.starts_with(b"HTTP/1.1 401");
+            let has_body = head.body != BodyKind::None;
+            let close = head.close || unauthorized || has_body;
+            cbuf.consume(head.len);
+            if !send(client, &out, fe.timeout_client).await || close {
+                return Next::Close;
+            }
+            return Next::KeepAlive;
+        }
+    }
     let Some(be) = fe
         .choose_backend(peer.ip())
         .and_then(|b| rt.backends.get(b))

@@ -1,0 +1,115 @@
+//! The statistics page, served by the HTTP path itself when a request on a
+//! frontend or listen with `stats enable` begins with `stats uri`, before
+//! any backend is chosen, exactly where HAProxy serves it.
+//!
+//! Suffixes after the URI, as in HAProxy: `;csv` (HAProxy's CSV columns),
+//! `;json`, `;up` (hide servers that are not UP), `;norefresh`.
+
+pub mod auth;
+pub mod csv;
+pub mod html;
+pub mod json;
+pub mod snapshot;
+
+use crate::config::model::{Stats, DEFAULT_STATS_REALM, DEFAULT_STATS_URI};
+use crate::runtime::Runtime;
+
+/// The views of the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// The HTML page.
+    Html,
+    /// HAProxy's CSV.
+    Csv,
+    /// JSON.
+    Json,
+}
+
+/// What the request asks of the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ask {
+    /// Which view.
+    pub view: View,
+    /// `;up`.
+    pub up_only: bool,
+    /// `;norefresh`.
+    pub norefresh: bool,
+}
+
+/// Whether `target` is for the stats page of `stats`, and what it asks.
+pub fn matches(stats: &Stats, target: &str) -> Option<Ask> {
+    let uri = stats.uri.as_deref().unwrap_or(DEFAULT_STATS_URI);
+    let rest = target.strip_prefix(uri)?;
+    let mut ask = Ask {
+        view: View::Html,
+        up_only: false,
+        norefresh: false,
+    };
+    // Options come as ";csv;up", possibly before a query string.
+    let opts = rest.split(['?', '#']).next().unwrap_or("");
+    for o in opts.split(';') {
+        match o {
+            "csv" => ask.view = View::Csv,
+            "json" => ask.view = View::Json,
+            "up" => ask.up_only = true,
+            "norefresh" => ask.norefresh = true,
+            _ => {}
+        }
+    }
+    Some(ask)
+}
+
+/// The 401 answer: no byte of the page, a Basic challenge for the realm.
+pub fn unauthorized(stats: &Stats) -> Vec<u8> {
+    let realm = stats.realm.as_deref().unwrap_or(DEFAULT_STATS_REALM);
+    let body = "<html><body><h1>401 Unauthorized</h1>\nYou need a valid user and password to access this content.\n</body></html>\n";
+    format!(
+        "HTTP/1.1 401 Unauthorized\r\ncontent-length: {}\r\ncache-control: no-cache\r\ncontent-type: text/html\r\nwww-authenticate: Basic realm=\"{realm}\"\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// The whole answer to a stats request: 401 unless the credentials are
+/// good (when `stats auth` is set), else the page in the asked view.
+pub fn respond(
+    stats: &Stats,
+    rt: &Runtime,
+    ask: Ask,
+    authorization: Option<&[u8]>,
+    head_only: bool,
+) -> Vec<u8> {
+    if !stats.auth.is_empty() && !auth::allowed(authorization, &stats.auth) {
+        return unauthorized(stats);
+    }
+    let rows = snapshot::take(rt);
+    let (ctype, body) = match ask.view {
+        View::Csv => ("text/plain", csv::render(&rows)),
+        View::Json => ("application/json", json::render(&rows)),
+        View::Html => (
+            "text/html; charset=utf-8",
+            html::render(
+                &rows,
+                &html::Page {
+                    refresh: stats
+                        .refresh
+                        .filter(|_| !ask.norefresh)
+                        .map(|d| d.as_secs().max(1)),
+                    show_version: !stats.hide_version,
+                    show_legends: stats.show_legends,
+                    up_only: ask.up_only,
+                    uri: stats.uri.as_deref().unwrap_or(DEFAULT_STATS_URI),
+                },
+            ),
+        ),
+    };
+    let mut out = format!(
+        "HTTP/1.1 200 OK\r\ncache-control: no-cache\r\ncontent-type: {ctype}\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    if !head_only {
+        out.extend_from_slice(body.as_bytes());
+    }
+    out
+}

@@ -1,0 +1,197 @@
+//! The stats page end to end: credentials, the CSV that HAProxy tools read,
+//! and server state changes showing up on it.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use common::net::{free_port, request, Fulcrum, HttpBackend};
+
+fn config(port: u16, a: &HttpBackend, b: &HttpBackend) -> String {
+    format!(
+        "defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+listen gvg-as
+    bind 127.0.0.1:{port}
+    option httpchk GET /health HTTP/1.0
+    stats enable
+    stats uri /pstats
+    stats realm Haproxy\\ Statistics
+    stats auth admin:s3cret
+    stats auth ops:other
+    server gvg-as1 {} check inter 200ms
+    server gvg-as2 {} check inter 200ms backup
+",
+        a.addr, b.addr
+    )
+}
+
+fn basic(cred: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(cred)
+    )
+}
+
+fn get_with(port: u16, path: &str, auth: Option<&str>) -> common::net::Response {
+    let auth = auth
+        .map(|a| format!("Authorization: {a}\r\n"))
+        .unwrap_or_default();
+    request(
+        port,
+        &format!("GET {path} HTTP/1.1\r\nHost: t\r\n{auth}Connection: close\r\n\r\n"),
+    )
+    .expect("a response")
+}
+
+#[test]
+fn bad_credentials_get_401_and_not_a_byte_of_the_page() {
+    let (a, b) = (HttpBackend::start("as1"), HttpBackend::start("as2"));
+    let port = free_port();
+    let _f = Fulcrum::start(&config(port, &a, &b));
+    let nul = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(b"admin:s3cret\0")
+    );
+    let cases: Vec<(&str, Option<String>)> = vec![
+        ("missing header", None),
+        ("wrong password", Some(basic("admin:wrong"))),
+        ("wrong user", Some(basic("root:s3cret"))),
+        ("password prefix", Some(basic("admin:s3cre"))),
+        ("password with NUL", Some(nul)),
+        ("malformed base64", Some("Basic %%%not base64%%%".into())),
+        (
+            "bearer token",
+            Some(format!(
+                "Bearer {}",
+                base64::engine::general_purpose::STANDARD.encode("admin:s3cret")
+            )),
+        ),
+        ("empty basic", Some("Basic ".into())),
+        ("other user's password", Some(basic("ops:s3cret"))),
+    ];
+    for (name, auth) in cases {
+        let r = get_with(port, "/pstats", auth.as_deref());
+        assert_eq!(r.status, 401, "{name}");
+        assert!(
+            r.head
+                .contains("www-authenticate: Basic realm=\"Haproxy Statistics\""),
+            "{name}: {}",
+            r.head
+        );
+        assert!(!r.text().contains("gvg-as1"), "{name}: the page leaked");
+    }
+    // Too large for the request buffer: refused before any check, as HAProxy does.
+    let huge = format!("Basic {}", "A".repeat(20000));
+    let r = get_with(port, "/pstats", Some(&huge));
+    assert!(matches!(r.status, 400 | 431), "{}", r.status);
+    assert!(!r.text().contains("gvg-as1"));
+}
+
+#[test]
+fn good_credentials_get_the_page_csv_and_json() {
+    let (a, b) = (HttpBackend::start("as1"), HttpBackend::start("as2"));
+    let port = free_port();
+    let _f = Fulcrum::start(&config(port, &a, &b));
+    for cred in ["admin:s3cret", "ops:other"] {
+        let r = get_with(port, "/pstats", Some(&basic(cred)));
+        assert_eq!(r.status, 200);
+        assert!(r.text().contains("data-server=\"gvg-as1\""), "{}", r.text());
+    }
+    let csv = get_with(port, "/pstats;csv", Some(&basic("admin:s3cret")));
+    assert_eq!(csv.status, 200);
+    let text = csv.text();
+    let header = text.lines().next().unwrap_or("");
+    assert!(header.starts_with("# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight,act,bck,chkfail,chkdown,lastchg,downtime,qlimit,pid,iid,sid,throttle,lbtot,tracked,type,"), "{header}");
+    let names: Vec<String> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').take(2).collect::<Vec<_>>().join("/"))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "gvg-as/FRONTEND",
+            "gvg-as/gvg-as1",
+            "gvg-as/gvg-as2",
+            "gvg-as/BACKEND"
+        ]
+    );
+    // Every line has as many fields as the header.
+    let n = header.split(',').count();
+    assert!(text.lines().all(|l| l.split(',').count() == n));
+    let json = get_with(port, "/pstats;json", Some(&basic("admin:s3cret")));
+    assert!(
+        json.text().starts_with("[{\"pxname\":\"gvg-as\""),
+        "{}",
+        json.text()
+    );
+    // Requests not for the page still go to the servers.
+    assert_eq!(get_with(port, "/app", None).text(), "as1");
+}
+
+fn csv_status(port: u16, server: &str) -> String {
+    csv_field(port, server, "status")
+}
+
+fn csv_field(port: u16, server: &str, column: &str) -> String {
+    let csv = get_with(port, "/pstats;csv", Some(&basic("admin:s3cret"))).text();
+    let header: Vec<&str> = csv
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim_start_matches("# ")
+        .split(',')
+        .collect();
+    let col = header.iter().position(|c| *c == column).expect("column");
+    csv.lines()
+        .find(|l| l.split(',').nth(1) == Some(server))
+        .and_then(|l| l.split(',').nth(col).map(str::to_string))
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_killed_server_turns_down_on_the_page_within_its_checks() {
+    let (mut a, b) = (HttpBackend::start("as1"), HttpBackend::start("as2"));
+    let port = free_port();
+    let _f = Fulcrum::start(&config(port, &a, &b));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    // Wait for a passed check, so that the server is fully UP (a server
+    // that was never checked goes DOWN at its first failure).
+    while csv_status(port, "gvg-as1") != "UP"
+        || csv_field(port, "gvg-as1", "check_status") != "L7OK"
+    {
+        assert!(
+            Instant::now() < deadline,
+            "never checked UP: {}",
+            csv_status(port, "gvg-as1")
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    a.kill();
+    let killed = Instant::now();
+    while csv_status(port, "gvg-as1") != "DOWN" {
+        assert!(
+            killed.elapsed() < Duration::from_secs(5),
+            "still {}",
+            csv_status(port, "gvg-as1")
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // fall 3 at 200 ms: DOWN after three failed checks, not at the first.
+    assert!(
+        killed.elapsed() >= Duration::from_millis(350),
+        "{:?}",
+        killed.elapsed()
+    );
+    assert_eq!(csv_field(port, "gvg-as1", "check_status"), "L4CON");
+    let page = get_with(port, "/pstats", Some(&basic("admin:s3cret"))).text();
+    assert!(
+        page.contains("data-server=\"gvg-as1\" data-status=\"DOWN\""),
+        "{page}"
+    );
+}
