@@ -46,10 +46,25 @@ impl Status {
     }
 }
 
+/// What an operator set (the stats page's admin form, `disabled`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Admin {
+    /// Normal operation: health decides.
+    Ready = 0,
+    /// Maintenance: no traffic at all.
+    Maint = 1,
+    /// Draining: no new sessions.
+    Drain = 2,
+}
+
 /// Live state of one server.
 #[derive(Debug)]
 pub struct ServerState {
-    status: AtomicU8,
+    /// Health as the checks see it: Up or Down.
+    health: AtomicU8,
+    /// What an operator set.
+    admin: AtomicU8,
     /// Sessions currently using this server.
     pub cur_sessions: AtomicU64,
     /// Highest `cur_sessions` seen.
@@ -92,10 +107,11 @@ pub struct CheckRecord {
 }
 
 impl ServerState {
-    /// A new server state: UP, or MAINT when the server starts `disabled`.
+    /// A new server state: UP, and in maintenance when it starts `disabled`.
     pub fn new(disabled: bool) -> ServerState {
         ServerState {
-            status: AtomicU8::new(if disabled { Status::Maint } else { Status::Up } as u8),
+            health: AtomicU8::new(Status::Up as u8),
+            admin: AtomicU8::new(if disabled { Admin::Maint } else { Admin::Ready } as u8),
             cur_sessions: AtomicU64::new(0),
             max_sessions: AtomicU64::new(0),
             total_sessions: AtomicU64::new(0),
@@ -111,19 +127,43 @@ impl ServerState {
         }
     }
 
-    /// Current status.
+    /// The status HAProxy shows: MAINT or DRAIN when an operator said so,
+    /// else what the checks say.
     pub fn status(&self) -> Status {
-        Status::from_u8(self.status.load(Relaxed))
+        match self.admin() {
+            Admin::Maint => Status::Maint,
+            Admin::Drain => Status::Drain,
+            Admin::Ready => self.health(),
+        }
     }
 
-    /// Sets the status.
-    pub fn set_status(&self, s: Status) {
-        self.status.store(s as u8, Relaxed);
+    /// Health alone (Up or Down).
+    pub fn health(&self) -> Status {
+        Status::from_u8(self.health.load(Relaxed))
+    }
+
+    /// Sets health (the checker's verdict): Up or Down.
+    pub fn set_health(&self, s: Status) {
+        self.health.store(s as u8, Relaxed);
+    }
+
+    /// The operator's setting.
+    pub fn admin(&self) -> Admin {
+        match self.admin.load(Relaxed) {
+            1 => Admin::Maint,
+            2 => Admin::Drain,
+            _ => Admin::Ready,
+        }
+    }
+
+    /// Sets the operator's setting.
+    pub fn set_admin(&self, a: Admin) {
+        self.admin.store(a as u8, Relaxed);
     }
 
     /// True when new sessions may go here.
     pub fn usable(&self) -> bool {
-        self.status() == Status::Up
+        self.admin() == Admin::Ready && self.health() == Status::Up
     }
 
     /// Counts a session starting on this server; the guard counts its end.

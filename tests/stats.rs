@@ -195,3 +195,57 @@ fn a_killed_server_turns_down_on_the_page_within_its_checks() {
         "{page}"
     );
 }
+
+fn post(port: u16, body: &str) -> common::net::Response {
+    request(
+        port,
+        &format!(
+            "POST /pstats HTTP/1.1\r\nHost: t\r\nAuthorization: {}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            basic("admin:s3cret"),
+            body.len()
+        ),
+    )
+    .expect("a response")
+}
+
+#[test]
+fn stats_admin_puts_servers_in_maint_and_back() {
+    let (a, b) = (HttpBackend::start("as1"), HttpBackend::start("as2"));
+    let port = free_port();
+    let cfg = config(port, &a, &b).replace(
+        "    stats auth ops:other\n",
+        "    stats auth ops:other\n    stats admin if TRUE\n",
+    );
+    let _f = Fulcrum::start(&cfg);
+    let page = get_with(port, "/pstats", Some(&basic("admin:s3cret"))).text();
+    assert!(
+        page.contains("<select name=\"action\">"),
+        "the admin form is shown"
+    );
+    let r = post(port, "s=gvg-as1&action=maint&b=gvg-as");
+    assert_eq!(r.status, 303);
+    assert!(r.head.contains("location: /pstats;st=DONE"), "{}", r.head);
+    assert_eq!(csv_status(port, "gvg-as1"), "MAINT");
+    // At once: new traffic goes to the backup.
+    assert_eq!(get_with(port, "/", None).text(), "as2");
+    let r = post(port, "s=gvg-as1&action=ready&b=gvg-as");
+    assert!(r.head.contains("st=DONE"), "{}", r.head);
+    assert_eq!(get_with(port, "/", None).text(), "as1");
+    let r = post(port, "s=nosuch&action=drain&b=gvg-as");
+    assert!(!r.head.contains("st=DONE"), "{}", r.head);
+    let page = get_with(port, "/pstats;st=DONE", Some(&basic("admin:s3cret"))).text();
+    assert!(page.contains("Action processed successfully."));
+}
+
+#[test]
+fn without_stats_admin_there_is_no_form_and_posts_are_refused() {
+    let (a, b) = (HttpBackend::start("as1"), HttpBackend::start("as2"));
+    let port = free_port();
+    let _f = Fulcrum::start(&config(port, &a, &b));
+    let page = get_with(port, "/pstats", Some(&basic("admin:s3cret"))).text();
+    assert!(!page.contains("<form"), "no admin form");
+    let r = post(port, "s=gvg-as1&action=maint&b=gvg-as");
+    assert!(r.head.contains("st=DENY"), "{}", r.head);
+    assert_ne!(csv_status(port, "gvg-as1"), "MAINT");
+    assert_eq!(get_with(port, "/", None).text(), "as1");
+}

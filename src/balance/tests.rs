@@ -57,16 +57,16 @@ fn down_servers_are_skipped_and_backups_used_last() {
     s[2].backup = true;
     s[3].backup = true;
     let b = Balancer::new(&Balance::Roundrobin, s, false, true);
-    b.servers()[0].state.set_status(Status::Down);
+    b.servers()[0].state.set_health(Status::Down);
     for _ in 0..4 {
         assert_eq!(b.pick(&RequestKey::default(), None), Some(1));
     }
-    b.servers()[1].state.set_status(Status::Down);
+    b.servers()[1].state.set_health(Status::Down);
     // Only the first backup, without allbackups.
     for _ in 0..4 {
         assert_eq!(b.pick(&RequestKey::default(), None), Some(2));
     }
-    b.servers()[1].state.set_status(Status::Up);
+    b.servers()[1].state.set_health(Status::Up);
     assert_eq!(b.pick(&RequestKey::default(), None), Some(1));
 }
 
@@ -76,7 +76,7 @@ fn allbackups_spreads_over_backups() {
     s[1].backup = true;
     s[2].backup = true;
     let b = Balancer::new(&Balance::Roundrobin, s, true, true);
-    b.servers()[0].state.set_status(Status::Down);
+    b.servers()[0].state.set_health(Status::Down);
     let c = counts(&b, 10, |_| RequestKey::default());
     assert_eq!((c[&1], c[&2]), (5, 5));
 }

@@ -121,9 +121,6 @@ fn apply(
 ) {
     let be = &rt.backends[bi];
     let srv = &be.servers[si];
-    if srv.state.status() == Status::Maint {
-        return;
-    }
     let why = match (outcome, via) {
         (Some(o), _) => format!(", {}", o.describe()),
         (None, Some((vb, vs))) => format!(
@@ -134,7 +131,7 @@ fn apply(
     };
     match flip {
         Flip::Down => {
-            srv.state.set_status(Status::Down);
+            srv.state.set_health(Status::Down);
             srv.state.down_transitions.fetch_add(1, Relaxed);
             let (a, b) = remaining(be);
             let cur = srv.state.cur_sessions.load(Relaxed);
@@ -147,7 +144,7 @@ fn apply(
             }
         }
         Flip::Up => {
-            srv.state.set_status(Status::Up);
+            srv.state.set_health(Status::Up);
             let (a, b) = remaining(be);
             tracing::warn!(
                 "Server {}/{} is UP{why}. {a} active and {b} backup servers online. 0 sessions requeued, 0 total in queue.",

@@ -19,6 +19,7 @@ use crate::util::addr::ServerPort;
 
 pub use check::ServerCheck;
 pub use compile::{compile, CompileError};
+pub use route::holds;
 
 /// A timeout that may be infinite (HAProxy's "unset").
 pub type Timeout = Option<Duration>;

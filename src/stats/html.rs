@@ -18,6 +18,10 @@ pub struct Page<'a> {
     pub up_only: bool,
     /// The URI of the page, for its links.
     pub uri: &'a str,
+    /// Show the admin form (`stats admin` holds for this client).
+    pub admin: bool,
+    /// The outcome of the last admin action, to show.
+    pub notice: Option<&'a str>,
 }
 
 fn esc(s: &str) -> String {
@@ -121,6 +125,9 @@ pub fn render(rows: &[Row], page: &Page) -> String {
         if page.refresh.is_some() { "Stop refreshing" } else { "Reload" },
         u = esc(page.uri),
     );
+    if let Some(n) = page.notice {
+        let _ = writeln!(o, "<p class=\"notice\"><b>{}</b></p>", esc(n));
+    }
     if page.show_legends {
         o.push_str("<table class=\"lgd\"><tr><td class=\"active_up\">active UP</td><td class=\"backup_up\">backup UP</td>\
 <td class=\"active_going_down\">active UP, going down</td><td class=\"backup_going_down\">backup UP, going down</td>\
@@ -137,14 +144,19 @@ pub fn render(rows: &[Row], page: &Page) -> String {
             .map(|n| i + n)
             .unwrap_or(rows.len());
         let group = &rows[i..end];
+        let form = page.admin && group.iter().any(|r| r.kind == Kind::Server);
+        if form {
+            let _ = write!(o, "<form method=\"post\" action=\"{}\"><input type=\"hidden\" name=\"b\" value=\"{}\">", esc(page.uri), esc(px));
+        }
         let _ = write!(
             o,
-            "<table class=\"tbl\" id=\"{id}\"><tr><th class=\"pxname\" colspan=\"20\">{name}</th></tr>\n\
-<tr class=\"titre\"><th>Name</th><th>Status</th><th>Last check</th><th>Weight</th><th>Act</th><th>Bck</th>\
+            "<table class=\"tbl\" id=\"{id}\"><tr><th class=\"pxname\" colspan=\"21\">{name}</th></tr>\n\
+<tr class=\"titre\">{sel}<th>Name</th><th>Status</th><th>Last check</th><th>Weight</th><th>Act</th><th>Bck</th>\
 <th>Sessions cur</th><th>max</th><th>limit</th><th>total</th><th>Bytes in</th><th>out</th>\
 <th>Errors req</th><th>conn</th><th>resp</th><th>Retries</th><th>Redispatches</th><th>Chk fail</th><th>Down</th><th>Last change</th></tr>\n",
             id = esc(px),
-            name = esc(px)
+            name = esc(px),
+            sel = if form { "<th></th>" } else { "" },
         );
         for r in group {
             if page.up_only && r.kind == Kind::Server && r.get("status") != "UP" {
@@ -166,9 +178,17 @@ pub fn render(rows: &[Row], page: &Page) -> String {
                 "" => r.get("status").to_string(),
                 t => format!("{} (via {t})", r.get("status")),
             };
+            let select = match (form, r.kind) {
+                (true, Kind::Server) => format!(
+                    "<td><input type=\"checkbox\" name=\"s\" value=\"{}\"></td>",
+                    esc(r.get("svname"))
+                ),
+                (true, _) => "<td></td>".to_string(),
+                _ => String::new(),
+            };
             let _ = write!(
                 o,
-                "<tr class=\"{cls}\" data-proxy=\"{px}\" data-server=\"{sv}\" data-status=\"{st}\"><td class=\"name\">{sv}</td><td class=\"ac\">{status}</td><td class=\"ac\">{lc}</td>",
+                "<tr class=\"{cls}\" data-proxy=\"{px}\" data-server=\"{sv}\" data-status=\"{st}\">{select}<td class=\"name\">{sv}</td><td class=\"ac\">{status}</td><td class=\"ac\">{lc}</td>",
                 cls = class(r),
                 px = esc(px),
                 sv = esc(r.get("svname")),
@@ -185,6 +205,12 @@ pub fn render(rows: &[Row], page: &Page) -> String {
             o.push_str("</tr>\n");
         }
         o.push_str("</table>\n");
+        if form {
+            o.push_str("<p>Choose the action to perform on the checked servers: <select name=\"action\">\
+<option value=\"\"></option><option value=\"ready\">Set state to READY</option>\
+<option value=\"drain\">Set state to DRAIN</option><option value=\"maint\">Set state to MAINT</option></select> \
+<input type=\"submit\" value=\"Apply\"></p></form>\n");
+        }
         i = end;
     }
     o.push_str("</body></html>\n");

@@ -5,6 +5,7 @@
 //! Suffixes after the URI, as in HAProxy: `;csv` (HAProxy's CSV columns),
 //! `;json`, `;up` (hide servers that are not UP), `;norefresh`.
 
+pub mod admin;
 pub mod auth;
 pub mod csv;
 pub mod html;
@@ -26,7 +27,7 @@ pub enum View {
 }
 
 /// What the request asks of the page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ask {
     /// Which view.
     pub view: View,
@@ -34,6 +35,21 @@ pub struct Ask {
     pub up_only: bool,
     /// `;norefresh`.
     pub norefresh: bool,
+    /// `;st=CODE`: the outcome of an admin action, to show.
+    pub outcome: Option<String>,
+}
+
+/// One request for the page.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// GET, HEAD, POST...
+    pub method: &'a [u8],
+    /// The `Authorization` header.
+    pub authorization: Option<&'a [u8]>,
+    /// The client's address (for `stats admin if COND`).
+    pub client: std::net::IpAddr,
+    /// A POST's form body.
+    pub body: Option<&'a [u8]>,
 }
 
 /// Whether `target` is for the stats page of `stats`, and what it asks.
@@ -44,6 +60,7 @@ pub fn matches(stats: &Stats, target: &str) -> Option<Ask> {
         view: View::Html,
         up_only: false,
         norefresh: false,
+        outcome: None,
     };
     // Options come as ";csv;up", possibly before a query string.
     let opts = rest.split(['?', '#']).next().unwrap_or("");
@@ -53,6 +70,7 @@ pub fn matches(stats: &Stats, target: &str) -> Option<Ask> {
             "json" => ask.view = View::Json,
             "up" => ask.up_only = true,
             "norefresh" => ask.norefresh = true,
+            o if o.starts_with("st=") => ask.outcome = Some(o[3..].to_string()),
             _ => {}
         }
     }
@@ -70,17 +88,30 @@ pub fn unauthorized(stats: &Stats) -> Vec<u8> {
     .into_bytes()
 }
 
+/// True when `stats admin` holds for this client.
+pub fn admin_allowed(stats: &Stats, client: std::net::IpAddr) -> bool {
+    stats
+        .admin
+        .as_ref()
+        .is_some_and(|c| crate::runtime::holds(c, client))
+}
+
 /// The whole answer to a stats request: 401 unless the credentials are
-/// good (when `stats auth` is set), else the page in the asked view.
-pub fn respond(
-    stats: &Stats,
-    rt: &Runtime,
-    ask: Ask,
-    authorization: Option<&[u8]>,
-    head_only: bool,
-) -> Vec<u8> {
-    if !stats.auth.is_empty() && !auth::allowed(authorization, &stats.auth) {
+/// good (when `stats auth` is set); for a POST, the admin action and a 303
+/// back to the page; else the page in the asked view.
+pub fn respond(stats: &Stats, rt: &Runtime, ask: &Ask, req: Request) -> Vec<u8> {
+    if !stats.auth.is_empty() && !auth::allowed(req.authorization, &stats.auth) {
         return unauthorized(stats);
+    }
+    let uri = stats.uri.as_deref().unwrap_or(DEFAULT_STATS_URI);
+    let admin = admin_allowed(stats, req.client);
+    if req.method == b"POST" {
+        let outcome = match (admin, req.body) {
+            (false, _) => admin::Outcome::Deny,
+            (true, Some(body)) => admin::apply(rt, body),
+            (true, None) => admin::Outcome::Error,
+        };
+        return admin::redirect(uri, outcome);
     }
     let rows = snapshot::take(rt);
     let (ctype, body) = match ask.view {
@@ -98,7 +129,9 @@ pub fn respond(
                     show_version: !stats.hide_version,
                     show_legends: stats.show_legends,
                     up_only: ask.up_only,
-                    uri: stats.uri.as_deref().unwrap_or(DEFAULT_STATS_URI),
+                    uri,
+                    admin,
+                    notice: ask.outcome.as_deref().and_then(admin::Outcome::message),
                 },
             ),
         ),
@@ -108,7 +141,7 @@ pub fn respond(
         body.len()
     )
     .into_bytes();
-    if !head_only {
+    if req.method != b"HEAD" {
         out.extend_from_slice(body.as_bytes());
     }
     out

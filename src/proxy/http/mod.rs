@@ -137,22 +137,11 @@ async fn exchange(
 ) -> Next {
     // The stats page is answered here, before any backend is chosen.
     if let Some(stats) = &fe.stats {
-        let buf = cbuf.filled();
-        if let Some(ask) = std::str::from_utf8(&buf[head.target.clone()])
+        let ask = std::str::from_utf8(&cbuf.filled()[head.target.clone()])
             .ok()
-            .and_then(|t| crate::stats::matches(stats, t))
-        {
-            let auth = header_value(buf, head, "authorization");
-            let out =
-                crate::stats::respond(stats, rt, ask, auth, &buf[head.method.clone()] == b"HEAD");
-            let unauthorized = out.starts_with(b"HTTP/1.1 401");
-            let has_body = head.body != BodyKind::None;
-            let close = head.close || unauthorized || has_body;
-            cbuf.consume(head.len);
-            if !send(client, &out, fe.timeout_client).await || close {
-                return Next::Close;
-            }
-            return Next::KeepAlive;
+            .and_then(|t| crate::stats::matches(stats, t));
+        if let Some(ask) = ask {
+            return stats_page(client, cbuf, head, peer, fe, rt, stats, &ask).await;
         }
     }
     let Some(be) = fe
@@ -337,6 +326,61 @@ async fn exchange(
     } else {
         Next::KeepAlive
     }
+}
+
+/// The most of a POST body the stats page reads (an admin form).
+const MAX_FORM: u64 = 64 * 1024;
+
+/// Answers a request for the stats page.
+#[allow(clippy::too_many_arguments)]
+async fn stats_page(
+    client: &mut TcpStream,
+    cbuf: &mut RecvBuf,
+    head: &RequestHead,
+    peer: SocketAddr,
+    fe: &Frontend,
+    rt: &Runtime,
+    stats: &crate::config::model::Stats,
+    ask: &crate::stats::Ask,
+) -> Next {
+    let method = cbuf.filled()[head.method.clone()].to_vec();
+    let auth = header_value(cbuf.filled(), head, "authorization").map(<[u8]>::to_vec);
+    cbuf.consume(head.len);
+    // A form body is small and framed by Content-Length; read it whole.
+    let body = match head.body {
+        BodyKind::None => None,
+        BodyKind::Length(n) if n <= MAX_FORM => {
+            while (cbuf.filled().len() as u64) < n {
+                match cbuf.fill(client, fe.timeout_client).await {
+                    Ok(k) if k > 0 => {}
+                    _ => return Next::Close,
+                }
+            }
+            let b = cbuf.filled()[..n as usize].to_vec();
+            cbuf.consume(n as usize);
+            Some(b)
+        }
+        _ => {
+            reply(client, Status::BadRequest, fe).await;
+            return Next::Close;
+        }
+    };
+    let out = crate::stats::respond(
+        stats,
+        rt,
+        ask,
+        crate::stats::Request {
+            method: &method,
+            authorization: auth.as_deref(),
+            client: peer.ip(),
+            body: body.as_deref(),
+        },
+    );
+    let close = head.close || out.starts_with(b"HTTP/1.1 401") || out.starts_with(b"HTTP/1.1 303");
+    if !send(client, &out, fe.timeout_client).await || close {
+        return Next::Close;
+    }
+    Next::KeepAlive
 }
 
 /// Reads the final response head, passing interim 1xx answers to the client.
