@@ -249,3 +249,28 @@ fn without_stats_admin_there_is_no_form_and_posts_are_refused() {
     assert_ne!(csv_status(port, "gvg-as1"), "MAINT");
     assert_eq!(get_with(port, "/", None).text(), "as1");
 }
+
+#[test]
+fn the_page_shows_response_time_percentiles() {
+    let (a, b) = (HttpBackend::start("as1"), HttpBackend::start("as2"));
+    let port = free_port();
+    let _f = Fulcrum::start(&config(port, &a, &b));
+    for _ in 0..20 {
+        assert_eq!(get_with(port, "/x", None).status, 200);
+    }
+    let json = get_with(port, "/pstats;json", Some(&basic("admin:s3cret"))).text();
+    let row = json
+        .split("},{")
+        .find(|r| r.contains("\"svname\":\"gvg-as1\""))
+        .expect("gvg-as1 row");
+    for key in [
+        "resp_time_p50_us",
+        "resp_time_p90_us",
+        "resp_time_p99_us",
+        "resp_time_max_us",
+    ] {
+        assert!(row.contains(key), "{key} missing in {row}");
+    }
+    let page = get_with(port, "/pstats", Some(&basic("admin:s3cret"))).text();
+    assert!(page.contains("<th>Resp. p50 ms</th>"));
+}

@@ -95,6 +95,7 @@ pub fn start(rt: Runtime) -> Result<Workers, StartError> {
         let t = std::thread::Builder::new()
             .name(format!("fulcrum-worker-{i}"))
             .spawn(move || {
+                crate::state::latency::set_worker(i);
                 let rt = match tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()

@@ -150,10 +150,11 @@ pub fn render(rows: &[Row], page: &Page) -> String {
         }
         let _ = write!(
             o,
-            "<table class=\"tbl\" id=\"{id}\"><tr><th class=\"pxname\" colspan=\"21\">{name}</th></tr>\n\
+            "<table class=\"tbl\" id=\"{id}\"><tr><th class=\"pxname\" colspan=\"25\">{name}</th></tr>\n\
 <tr class=\"titre\">{sel}<th>Name</th><th>Status</th><th>Last check</th><th>Weight</th><th>Act</th><th>Bck</th>\
 <th>Sessions cur</th><th>max</th><th>limit</th><th>total</th><th>Bytes in</th><th>out</th>\
-<th>Errors req</th><th>conn</th><th>resp</th><th>Retries</th><th>Redispatches</th><th>Chk fail</th><th>Down</th><th>Last change</th></tr>\n",
+<th>Errors req</th><th>conn</th><th>resp</th><th>Retries</th><th>Redispatches</th><th>Chk fail</th><th>Down</th><th>Last change</th>\
+<th>Resp. p50 ms</th><th>p90</th><th>p99</th><th>max</th></tr>\n",
             id = esc(px),
             name = esc(px),
             sel = if form { "<th></th>" } else { "" },
@@ -201,6 +202,14 @@ pub fn render(rows: &[Row], page: &Page) -> String {
                 "econ", "eresp", "wretr", "wredis", "chkfail", "chkdown", "lastchg",
             ] {
                 let _ = write!(o, "<td>{}</td>", esc(r.get(col)));
+            }
+            match r.latency.filter(|p| p.count > 0) {
+                Some(p) => {
+                    for v in [p.p50, p.p90, p.p99, p.max] {
+                        let _ = write!(o, "<td>{:.1}</td>", v as f64 / 1000.0);
+                    }
+                }
+                None => o.push_str("<td></td><td></td><td></td><td></td>"),
             }
             o.push_str("</tr>\n");
         }

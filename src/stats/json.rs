@@ -35,6 +35,12 @@ pub fn render(rows: &[Row]) -> String {
             first = false;
             out.push_str(&format!("\"{}\":\"{}\"", escape(c), escape(v)));
         }
+        if let Some(p) = r.latency.filter(|p| p.count > 0) {
+            out.push_str(&format!(
+                ",\"resp_time_p50_us\":\"{}\",\"resp_time_p90_us\":\"{}\",\"resp_time_p99_us\":\"{}\",\"resp_time_max_us\":\"{}\"",
+                p.p50, p.p90, p.p99, p.max
+            ));
+        }
         out.push('}');
     }
     out.push_str("]\n");

@@ -7,6 +7,7 @@ use std::time::SystemTime;
 
 use crate::config::model::Mode;
 use crate::runtime::{Backend, Runtime};
+use crate::state::latency::{percentiles, Percentiles};
 use crate::state::{ProxyCounters, Status};
 
 /// HAProxy 2.6's CSV columns, in order (the "-" separates the generic
@@ -185,6 +186,8 @@ pub struct Row {
     pub look: Look,
     /// The values, one per column of [`COLUMNS`].
     pub values: Vec<String>,
+    /// Response-time percentiles (servers and backends).
+    pub latency: Option<Percentiles>,
 }
 
 impl Row {
@@ -204,6 +207,7 @@ impl Row {
             backup: false,
             look: Look::Plain,
             values,
+            latency: None,
         }
     }
 
@@ -355,6 +359,11 @@ fn backend_rows(rt: &Runtime, bi: usize, iid: usize, rows: &mut Vec<Row>) {
     );
     r.set("mode", mode(be.mode));
     r.set("algo", be.algo);
+    let mut merged = None;
+    for s in &be.servers {
+        s.state.latency.merge_into(&mut merged);
+    }
+    r.latency = Some(percentiles(merged.as_ref()));
     rows.push(r);
 }
 
@@ -372,6 +381,7 @@ fn server_row(rt: &Runtime, be: &Backend, si: usize, iid: usize, sid: usize) -> 
     let st = &s.state;
     let mut r = Row::new(Kind::Server, &be.name, &s.name);
     r.backup = s.backup;
+    r.latency = Some(st.latency.percentiles());
     r.set("qcur", 0);
     r.set("qmax", 0);
     r.set("scur", st.cur_sessions.load(Relaxed));

@@ -210,6 +210,7 @@ async fn exchange(
             }
         };
         let srv = &be.servers[conn.server];
+        let sent_at = Instant::now();
         if !send(&mut conn.stream, &out_head, be.timeout_server).await {
             if conn.reused {
                 reuse = false;
@@ -256,7 +257,10 @@ async fn exchange(
         )
         .await
         {
-            Ok(r) => break (conn, r),
+            Ok(r) => {
+                srv.state.latency.record(sent_at.elapsed());
+                break (conn, r);
+            }
             // A pooled connection closed by the server before it answered.
             Err(None) if conn.reused => {
                 reuse = false;

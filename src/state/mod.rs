@@ -7,6 +7,8 @@
 //! The last check's details sit behind a Mutex written only by the control
 //! thread and read only by the stats page: never on the request path.
 
+pub mod latency;
+
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -89,6 +91,8 @@ pub struct ServerState {
     pub down_transitions: AtomicU64,
     /// The last check and the health phase (control plane only).
     pub check: Mutex<CheckRecord>,
+    /// Response times (time to the response head), for percentiles.
+    pub latency: latency::Latency,
 }
 
 /// The last check of a server, as the stats page shows it.
@@ -124,6 +128,7 @@ impl ServerState {
             check_failures: AtomicU64::new(0),
             down_transitions: AtomicU64::new(0),
             check: Mutex::new(CheckRecord::default()),
+            latency: latency::Latency::default(),
         }
     }
 
