@@ -156,6 +156,15 @@ fn condition() -> impl Strategy<Value = Condition> {
                 acl: PredefinedAcl::ALL[i].1,
             })
             .collect(),
+        anonymous: if unless {
+            vec![]
+        } else {
+            vec![AnonymousAcl {
+                negate: false,
+                fetch: Fetch::Path,
+                values: vec!["/metrics".into()],
+            }]
+        },
     })
 }
 

@@ -274,3 +274,31 @@ fn the_page_shows_response_time_percentiles() {
     let page = get_with(port, "/pstats", Some(&basic("admin:s3cret"))).text();
     assert!(page.contains("<th>Resp. p50 ms</th>"));
 }
+
+#[test]
+fn prometheus_exporter_as_haproxy_wires_it() {
+    let (a, b) = (HttpBackend::start("as1"), HttpBackend::start("as2"));
+    let port = free_port();
+    let cfg = config(port, &a, &b).replace(
+        "    stats enable\n",
+        "    stats enable\n    http-request use-service prometheus-exporter if { path /metrics }\n",
+    );
+    let _f = Fulcrum::start(&cfg);
+    let r = get_with(port, "/metrics", None);
+    assert_eq!(r.status, 200);
+    let text = r.text();
+    assert!(
+        text.contains("# TYPE haproxy_server_status gauge"),
+        "{text}"
+    );
+    assert!(
+        text.contains("haproxy_server_status{proxy=\"gvg-as\",server=\"gvg-as1\",state=\"UP\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("haproxy_frontend_sessions_total{proxy=\"gvg-as\"}"),
+        "{text}"
+    );
+    // Other paths still reach the servers.
+    assert_eq!(get_with(port, "/metrics/x", None).text(), "as1");
+}

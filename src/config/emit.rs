@@ -172,6 +172,16 @@ fn cond_words(c: &Condition) -> String {
     for t in &c.terms {
         let _ = write!(s, " {}{}", if t.negate { "!" } else { "" }, t.acl.name());
     }
+    for a in &c.anonymous {
+        let values: Vec<String> = a.values.iter().map(|v| quote(v)).collect();
+        let _ = write!(
+            s,
+            " {}{{ {} {} }}",
+            if a.negate { "!" } else { "" },
+            a.fetch.name(),
+            values.join(" ")
+        );
+    }
     s
 }
 
@@ -399,6 +409,13 @@ fn proxy(o: &mut String, p: &Proxy) {
     }
     if let Some(b) = &p.default_backend {
         line(format!("default_backend {}", quote(b)));
+    }
+    for r in &p.http_request {
+        let mut s = String::from("http-request use-service prometheus-exporter");
+        if let Some(c) = &r.cond {
+            let _ = write!(s, " {}", cond_words(c));
+        }
+        line(s);
     }
     for u in &p.use_backend {
         let mut s = format!("use_backend {}", quote(&u.backend));

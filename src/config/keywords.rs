@@ -122,6 +122,7 @@ pub static PROXY_KEYWORDS: &[ProxyKeyword] = &[
     kw("maxconn", DFL, p::maxconn),
     kw("default_backend", DFL, p::default_backend),
     kw("use_backend", FL, p::use_backend),
+    kw("http-request", FLB, p::http_request),
     kw("cookie", DLB, p::cookie),
     kw("errorfile", DFLB, p::errorfile),
     kw("option httplog", DFL, p::option_httplog),

@@ -511,6 +511,9 @@ pub struct Proxy {
     /// `use_backend` rules, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub use_backend: Vec<UseBackend>,
+    /// `http-request` rules, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub http_request: Vec<HttpRequestRule>,
     /// `stats ...` settings.
     #[serde(default, skip_serializing_if = "is_default")]
     pub stats: Stats,
@@ -554,6 +557,7 @@ impl Proxy {
             retries: 3,
             default_backend: None,
             use_backend: Vec::new(),
+            http_request: Vec::new(),
             stats: Stats::default(),
             http_check: Vec::new(),
             cookie: None,
@@ -912,6 +916,62 @@ pub struct Condition {
     pub unless: bool,
     /// ACL terms, all of which must hold (OR-groups come with named ACLs).
     pub terms: Vec<AclTerm>,
+    /// Anonymous ACLs (`{ path /metrics }`), which must hold as well.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub anonymous: Vec<AnonymousAcl>,
+}
+
+/// An anonymous ACL between braces: a fetch and the values it matches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnonymousAcl {
+    /// `!` before the braces.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub negate: bool,
+    /// What is tested.
+    pub fetch: Fetch,
+    /// It holds when any value matches.
+    pub values: Vec<String>,
+}
+
+/// The sample fetches fulcrum's anonymous ACLs know so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fetch {
+    /// `path`: the request path equals a value.
+    Path,
+    /// `path_beg`: the request path begins with a value.
+    PathBeg,
+}
+
+impl Fetch {
+    /// The fetch's name in a configuration.
+    pub fn name(self) -> &'static str {
+        match self {
+            Fetch::Path => "path",
+            Fetch::PathBeg => "path_beg",
+        }
+    }
+}
+
+/// `http-request ACTION [if|unless COND]`; only the action HAProxy's
+/// Prometheus exporter is wired with is supported yet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct HttpRequestRule {
+    /// The action.
+    pub action: HttpRequestAction,
+    /// When; always when absent.
+    #[serde(default, rename = "if", skip_serializing_if = "Option::is_none")]
+    pub cond: Option<Condition>,
+}
+
+/// `http-request` actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HttpRequestAction {
+    /// `use-service prometheus-exporter`: answer with metrics.
+    UsePrometheusExporter,
 }
 
 /// One term of a condition: a predefined ACL, maybe negated with `!`.

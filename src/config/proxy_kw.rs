@@ -8,12 +8,12 @@ use std::path::PathBuf;
 
 use super::keywords::Line;
 use super::model::{
-    AccessLog, AclTerm, Balance, Condition, Cookie, CookieMethod, Credentials, ExpectMatch,
-    ForwardFor, HttpCheckExpect, HttpCheckRule, HttpCheckSend, HttpChk, HttpConnection, LogAddress,
-    LogFormat, LogTarget, Mode, Options, PredefinedAcl, Proxy, SyslogTarget, UriHash, UseBackend,
-    DEFAULT_XFF,
+    AccessLog, AclTerm, AnonymousAcl, Balance, Condition, Cookie, CookieMethod, Credentials,
+    ExpectMatch, ForwardFor, HttpCheckExpect, HttpCheckRule, HttpCheckSend, HttpChk,
+    HttpConnection, LogAddress, LogFormat, LogTarget, Mode, Options, PredefinedAcl, Proxy,
+    SyslogTarget, UriHash, UseBackend, DEFAULT_XFF,
 };
-use super::model::{Facility, Level};
+use super::model::{Facility, Fetch, HttpRequestAction, HttpRequestRule, Level};
 use crate::util::time::parse_time;
 
 type R = Result<(), String>;
@@ -265,8 +265,10 @@ pub fn parse_condition(kw: &str, args: &[String]) -> Result<Condition, String> {
         return Err(format!("'{kw}': missing condition after '{}'", args[0]));
     }
     let mut out = Vec::new();
+    let mut anonymous = Vec::new();
     let mut negate_next = false;
-    for t in terms {
+    let mut it = terms.iter();
+    while let Some(t) = it.next() {
         if t == "!" {
             negate_next = !negate_next;
             continue;
@@ -275,6 +277,41 @@ pub fn parse_condition(kw: &str, args: &[String]) -> Result<Condition, String> {
             return Err(format!(
                 "'{kw}': 'or' between ACLs is not supported yet (only all-of predefined ACLs)"
             ));
+        }
+        if t == "{" || t == "!{" {
+            // `{ FETCH VALUE... }`: an anonymous ACL.
+            let negate = negate_next ^ (t == "!{");
+            negate_next = false;
+            let fetch = match it.next().map(String::as_str) {
+                Some("path") => Fetch::Path,
+                Some("path_beg") => Fetch::PathBeg,
+                Some(f) => {
+                    return Err(format!(
+                        "'{kw}': anonymous ACLs on '{f}' are not supported yet (only path and path_beg)"
+                    ))
+                }
+                None => return Err(format!("'{kw}': '{{' must be followed by a fetch and values")),
+            };
+            let mut values = Vec::new();
+            loop {
+                match it.next() {
+                    Some(v) if v == "}" => break,
+                    Some(v) => values.push(v.clone()),
+                    None => return Err(format!("'{kw}': missing '}}' after the anonymous ACL")),
+                }
+            }
+            if values.is_empty() {
+                return Err(format!(
+                    "'{kw}': the anonymous ACL on '{}' has no value",
+                    fetch.name()
+                ));
+            }
+            anonymous.push(AnonymousAcl {
+                negate,
+                fetch,
+                values,
+            });
+            continue;
         }
         let (neg, name) = match t.strip_prefix('!') {
             Some(n) => (true, n),
@@ -287,7 +324,7 @@ pub fn parse_condition(kw: &str, args: &[String]) -> Result<Condition, String> {
             .ok_or_else(|| {
                 format!(
                     "'{kw}': unknown ACL '{name}' (named ACLs are not supported yet; the predefined \
-                     ACLs TRUE, FALSE and LOCALHOST are)"
+                     ACLs TRUE, FALSE and LOCALHOST are, and anonymous '{{ path VALUE }}')"
                 )
             })?;
         out.push(AclTerm {
@@ -299,7 +336,31 @@ pub fn parse_condition(kw: &str, args: &[String]) -> Result<Condition, String> {
     if negate_next {
         return Err(format!("'{kw}': '!' must be followed by an ACL"));
     }
-    Ok(Condition { unless, terms: out })
+    Ok(Condition {
+        unless,
+        terms: out,
+        anonymous,
+    })
+}
+
+pub fn http_request(p: &mut Proxy, l: &mut Line) -> R {
+    let (action, rest) = match l.args {
+        [a, s, rest @ ..] if a == "use-service" && s == "prometheus-exporter" => {
+            (HttpRequestAction::UsePrometheusExporter, rest)
+        }
+        [a, ..] => {
+            return Err(format!(
+                "'http-request {a}' is not supported yet (only 'use-service prometheus-exporter')"
+            ))
+        }
+        [] => return Err("'http-request' expects an action".into()),
+    };
+    let cond = match rest {
+        [] => None,
+        _ => Some(parse_condition("http-request", rest)?),
+    };
+    p.http_request.push(HttpRequestRule { action, cond });
+    Ok(())
 }
 
 pub fn cookie(p: &mut Proxy, l: &mut Line) -> R {

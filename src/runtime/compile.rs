@@ -225,6 +225,11 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
             http_connection: p.option.http_connection,
             default_backend,
             use_backend,
+            http_request: if http {
+                p.http_request.clone()
+            } else {
+                Vec::new()
+            },
             stats: (http && p.stats.enable).then(|| p.stats.clone()),
             counters: Arc::new(ProxyCounters::default()),
         });

@@ -73,6 +73,8 @@ pub struct Frontend {
     pub default_backend: Option<usize>,
     /// `use_backend` rules: (condition holds for the client?, backend index).
     pub use_backend: Vec<(crate::config::model::UseBackend, usize)>,
+    /// `http-request` rules.
+    pub http_request: Vec<crate::config::model::HttpRequestRule>,
     /// The stats page, when enabled here.
     pub stats: Option<Stats>,
     /// Live counters.

@@ -4,11 +4,12 @@
 use std::net::IpAddr;
 
 use super::Frontend;
-use crate::config::model::{Condition, PredefinedAcl};
+use crate::config::model::{Condition, Fetch, PredefinedAcl};
 
-/// Evaluates a condition made of predefined ACLs for a client.
-pub fn holds(cond: &Condition, client: IpAddr) -> bool {
-    let all = cond.terms.iter().all(|t| {
+/// Evaluates a condition for a client and, in HTTP, the request's path
+/// (the target without its query string).
+pub fn holds(cond: &Condition, client: IpAddr, path: Option<&str>) -> bool {
+    let predefined = cond.terms.iter().all(|t| {
         let v = match t.acl {
             PredefinedAcl::True => true,
             PredefinedAcl::False => false,
@@ -16,7 +17,17 @@ pub fn holds(cond: &Condition, client: IpAddr) -> bool {
         };
         v != t.negate
     });
-    all != cond.unless
+    let anonymous = cond.anonymous.iter().all(|a| {
+        let v = path.is_some_and(|p| {
+            let p = p.split('?').next().unwrap_or(p);
+            a.values.iter().any(|v| match a.fetch {
+                Fetch::Path => p == v,
+                Fetch::PathBeg => p.starts_with(v.as_str()),
+            })
+        });
+        v != a.negate
+    });
+    (predefined && anonymous) != cond.unless
 }
 
 impl Frontend {
@@ -24,7 +35,7 @@ impl Frontend {
     pub fn choose_backend(&self, client: IpAddr) -> Option<usize> {
         self.use_backend
             .iter()
-            .find(|(u, _)| u.cond.as_ref().is_none_or(|c| holds(c, client)))
+            .find(|(u, _)| u.cond.as_ref().is_none_or(|c| holds(c, client, None)))
             .map(|(_, b)| *b)
             .or(self.default_backend)
     }

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod csv;
 pub mod html;
 pub mod json;
+pub mod prometheus;
 pub mod snapshot;
 
 use crate::config::model::{Stats, DEFAULT_STATS_REALM, DEFAULT_STATS_URI};
@@ -93,7 +94,7 @@ pub fn admin_allowed(stats: &Stats, client: std::net::IpAddr) -> bool {
     stats
         .admin
         .as_ref()
-        .is_some_and(|c| crate::runtime::holds(c, client))
+        .is_some_and(|c| crate::runtime::holds(c, client, None))
 }
 
 /// The whole answer to a stats request: 401 unless the credentials are

@@ -135,6 +135,28 @@ async fn exchange(
     fe: &Frontend,
     rt: &Runtime,
 ) -> Next {
+    // `http-request use-service prometheus-exporter if ...`: metrics.
+    if !fe.http_request.is_empty() {
+        let path = std::str::from_utf8(&cbuf.filled()[head.target.clone()]).ok();
+        let hit = fe.http_request.iter().find(|r| {
+            r.cond
+                .as_ref()
+                .is_none_or(|c| crate::runtime::holds(c, peer.ip(), path))
+        });
+        if hit.is_some() {
+            let body = crate::stats::prometheus::render(rt);
+            let out = format!(
+                "HTTP/1.1 200 OK\r\ncache-control: no-cache\r\ncontent-type: text/plain; version=0.0.4\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            let close = head.close || head.body != BodyKind::None;
+            cbuf.consume(head.len);
+            if !send(client, out.as_bytes(), fe.timeout_client).await || close {
+                return Next::Close;
+            }
+            return Next::KeepAlive;
+        }
+    }
     // The stats page is answered here, before any backend is chosen.
     if let Some(stats) = &fe.stats {
         let ask = std::str::from_utf8(&cbuf.filled()[head.target.clone()])
