@@ -160,13 +160,10 @@ fn run(config: config::Config, cli: &Cli) -> ExitCode {
         }
     }
     tracing::info!(pid = std::process::id(), "fulcrum started");
-    // The control thread: health checks, then the wait for a stop signal.
-    match fulcrum::control::run(workers.shared.clone()) {
-        Ok(sig) => tracing::info!(signal = ?sig, "stopping"),
-        Err(e) => {
-            tracing::error!(error = %e, "control thread failed; serving until killed");
-            workers.join();
-        }
+    // The control thread: health checks, reloads, and the stop signals.
+    match fulcrum::control::run(workers, cli.files.clone(), config.global.hard_stop_after) {
+        Ok(sig) => tracing::info!(signal = ?sig, "stopped"),
+        Err(e) => tracing::error!(error = %e, "control thread failed"),
     }
     if let Some(p) = &pidfile {
         let _ = std::fs::remove_file(p);

@@ -1,12 +1,20 @@
-//! The control plane: starting the workers, health checks, signals (and,
-//! later, reloads). It talks to the workers only through the Runtime swap
-//! point and the servers' live state.
+//! The control plane: the workers, health checks, signals and reloads. It
+//! talks to the workers only through the Runtime swap point, the servers'
+//! live state, and the listener commands.
+//!
+//! Signals, as HAProxy's: SIGHUP reloads; SIGUSR1 stops softly (no new
+//! connections, the open ones finish, then exit); SIGTERM and SIGINT stop
+//! accepting and wait for open connections at most `hard-stop-after`
+//! (not at all when it is unset).
 
+pub mod reload;
 pub mod workers;
 
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::{Duration, Instant};
 
-use crate::proxy::accept::Shared;
+use self::workers::Workers;
 
 /// Why the control thread returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,12 +23,18 @@ pub enum Stop {
     Terminate,
     /// SIGINT.
     Interrupt,
+    /// SIGUSR1, once every connection had finished.
+    Soft,
 }
 
-/// Runs the control thread: health checks of the current Runtime, and the
-/// wait for a stop signal. Returns the signal, or an error if the control
-/// runtime or the signal handlers cannot be set up.
-pub fn run(shared: Arc<Shared>) -> std::io::Result<Stop> {
+/// Runs the control thread until a stop signal has been handled. `paths`
+/// are the configuration files, read again on SIGHUP; `hard_stop_after`
+/// bounds how long a stop waits for open connections.
+pub fn run(
+    mut workers: Workers,
+    paths: Vec<PathBuf>,
+    hard_stop_after: Option<Duration>,
+) -> std::io::Result<Stop> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -28,10 +42,44 @@ pub fn run(shared: Arc<Shared>) -> std::io::Result<Stop> {
         use tokio::signal::unix::{signal, SignalKind};
         let mut term = signal(SignalKind::terminate())?;
         let mut int = signal(SignalKind::interrupt())?;
-        let _checks = crate::health::start(shared.runtime.load_full());
-        Ok(tokio::select! {
-            _ = term.recv() => Stop::Terminate,
-            _ = int.recv() => Stop::Interrupt,
-        })
+        let mut hup = signal(SignalKind::hangup())?;
+        let mut usr1 = signal(SignalKind::user_defined1())?;
+        let mut checks = crate::health::Checks::default();
+        checks.reconcile(&workers.shared);
+        let stop = loop {
+            tokio::select! {
+                _ = term.recv() => break Stop::Terminate,
+                _ = int.recv() => break Stop::Interrupt,
+                _ = usr1.recv() => break Stop::Soft,
+                _ = hup.recv() => {
+                    match reload::reload(&paths, &mut workers) {
+                        Ok(summary) => {
+                            checks.reconcile(&workers.shared);
+                            if summary.changes.is_empty() {
+                                tracing::info!("reloaded: nothing changed");
+                            } else {
+                                tracing::info!("reloaded: {}", summary.changes.join("; "));
+                            }
+                        }
+                        Err(e) => tracing::error!("reload refused, the previous configuration keeps running: {e}"),
+                    }
+                }
+            }
+        };
+        workers.stop_accepting();
+        let wait = match stop {
+            Stop::Soft => hard_stop_after,
+            _ => Some(hard_stop_after.unwrap_or(Duration::ZERO)),
+        };
+        let started = Instant::now();
+        tracing::info!(signal = ?stop, active = workers.shared.active.load(Relaxed), "stopping: no new connections");
+        while workers.shared.active.load(Relaxed) > 0 {
+            if wait.is_some_and(|w| started.elapsed() >= w) {
+                tracing::warn!(active = workers.shared.active.load(Relaxed), "hard-stop-after reached: closing the remaining connections");
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(stop)
     })
 }

@@ -1,19 +1,30 @@
 //! Data-plane workers: `nbthread` threads, each with its own current-thread
 //! tokio runtime and its own SO_REUSEPORT copy of every listener, so that a
 //! connection lives and dies on one core with no cross-thread wake-ups.
+//!
+//! Listeners are keyed by (frontend, address, bind options). On reload the
+//! control thread opens the new ones first (a bind error refuses the reload
+//! with nothing changed), then tells each worker to start accepting on them
+//! and to stop accepting on the removed ones; connections already accepted
+//! are not touched.
 
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use arc_swap::ArcSwap;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
 use tokio::sync::Semaphore;
 
+use crate::config::model::Bind;
 use crate::listen::socket::{self, BindError, DEFAULT_BACKLOG};
 use crate::proxy::accept::{accept_loop, Shared};
 use crate::runtime::Runtime;
 
-/// Why the workers could not start.
+/// Why listeners or workers could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     /// A listener could not be opened.
@@ -24,9 +35,54 @@ pub enum StartError {
         /// The bind failure.
         source: BindError,
     },
-    /// The runtime of a worker could not be built.
+    /// A worker thread or its runtime could not be built.
     #[error("cannot start worker thread: {0}")]
     Thread(std::io::Error),
+}
+
+/// What identifies a listener across reloads.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ListenerKey {
+    /// The frontend it feeds.
+    pub frontend: Arc<str>,
+    /// The address.
+    pub addr: SocketAddr,
+    /// The bind options that shape the socket.
+    pub options: String,
+}
+
+fn options(b: &Bind, backlog: u32) -> String {
+    format!(
+        "transparent={} interface={:?} v4v6={} v6only={} backlog={backlog}",
+        b.transparent, b.interface, b.v4v6, b.v6only
+    )
+}
+
+/// Every listener a Runtime wants, with what is needed to open it.
+fn wanted(rt: &Runtime) -> Vec<(ListenerKey, Bind, u32)> {
+    let mut v = Vec::new();
+    for fe in &rt.frontends {
+        let name: Arc<str> = fe.name.as_str().into();
+        for bind in &fe.binds {
+            let backlog = bind.backlog.or(fe.maxconn).unwrap_or(DEFAULT_BACKLOG);
+            for a in &bind.addresses {
+                for addr in a.socket_addrs() {
+                    let key = ListenerKey {
+                        frontend: name.clone(),
+                        addr,
+                        options: options(bind, backlog),
+                    };
+                    v.push((key, bind.clone(), backlog));
+                }
+            }
+        }
+    }
+    v
+}
+
+enum Cmd {
+    Open(Vec<(ListenerKey, std::net::TcpListener)>),
+    Close(Vec<ListenerKey>),
 }
 
 /// Running workers.
@@ -35,71 +91,71 @@ pub struct Workers {
     /// What the workers share (the Runtime swap point among it).
     pub shared: Arc<Shared>,
     threads: Vec<JoinHandle<()>>,
+    senders: Vec<UnboundedSender<Cmd>>,
+    open: HashSet<ListenerKey>,
 }
 
-impl Workers {
-    /// Waits for the worker threads (they run until the process exits).
-    pub fn join(self) {
-        for t in self.threads {
-            let _ = t.join();
+impl std::fmt::Debug for Cmd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Cmd::Open(v) => write!(f, "Open({})", v.len()),
+            Cmd::Close(v) => write!(f, "Close({})", v.len()),
         }
     }
 }
 
+/// Opens one copy per worker of each listener; all or nothing.
+fn open_copies(
+    items: &[(ListenerKey, Bind, u32)],
+    workers: usize,
+) -> Result<Vec<Vec<(ListenerKey, std::net::TcpListener)>>, StartError> {
+    let mut per_worker: Vec<Vec<_>> = (0..workers).map(|_| Vec::new()).collect();
+    for (key, bind, backlog) in items {
+        for copies in per_worker.iter_mut() {
+            let l = socket::open(key.addr, bind, *backlog).map_err(|source| StartError::Bind {
+                frontend: key.frontend.to_string(),
+                source,
+            })?;
+            copies.push((key.clone(), l));
+        }
+    }
+    Ok(per_worker)
+}
+
 /// Opens every listener of `rt` once per worker and starts the workers.
-/// Returns once every worker listens, or with the first error.
+/// Returns once every worker accepts, or with the first error.
 pub fn start(rt: Runtime) -> Result<Workers, StartError> {
     let nbthread = rt.global.nbthread.max(1);
+    let items = wanted(&rt);
+    // Bind every copy first: a bind error stops the start before any worker
+    // runs, with the address and the reason.
+    let per_worker = open_copies(&items, nbthread)?;
+    for (key, _, _) in &items {
+        tracing::info!(frontend = %key.frontend, addr = %key.addr, workers = nbthread, "listening");
+    }
     let shared = Arc::new(Shared {
         global_limit: rt
             .global
             .maxconn
             .map(|m| Arc::new(Semaphore::new(m as usize))),
-        frontend_limits: rt
-            .frontends
-            .iter()
-            .map(|f| f.maxconn.map(|m| Arc::new(Semaphore::new(m as usize))))
-            .collect(),
         runtime: ArcSwap::from_pointee(rt),
+        active: AtomicU64::new(0),
     });
-    // Bind every copy on this thread first: a bind error stops the start
-    // before any worker runs, with the address and the reason.
-    let rt = shared.runtime.load_full();
-    let mut per_worker: Vec<Vec<(std::net::TcpListener, usize)>> =
-        (0..nbthread).map(|_| Vec::new()).collect();
-    for (fi, fe) in rt.frontends.iter().enumerate() {
-        for bind in &fe.binds {
-            let backlog = bind.backlog.or(fe.maxconn).unwrap_or(DEFAULT_BACKLOG);
-            for addr in bind
-                .addresses
-                .iter()
-                .flat_map(|a| a.socket_addrs().collect::<Vec<_>>())
-            {
-                for listeners in per_worker.iter_mut() {
-                    let l =
-                        socket::open(addr, bind, backlog).map_err(|source| StartError::Bind {
-                            frontend: fe.name.clone(),
-                            source,
-                        })?;
-                    listeners.push((l, fi));
-                }
-                tracing::info!(frontend = %fe.name, %addr, workers = nbthread, "listening");
-            }
-        }
-    }
     let (ready_tx, ready_rx) = mpsc::channel();
     let mut threads = Vec::new();
+    let mut senders = Vec::new();
     for (i, listeners) in per_worker.into_iter().enumerate() {
         let shared = shared.clone();
         let ready = ready_tx.clone();
+        let (tx, mut rx) = unbounded_channel::<Cmd>();
+        // The first command is the initial listener set.
+        let _ = tx.send(Cmd::Open(listeners));
+        senders.push(tx);
         let t = std::thread::Builder::new()
             .name(format!("fulcrum-worker-{i}"))
             .spawn(move || {
                 crate::state::latency::set_worker(i);
-                let rt = match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
+                let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                     Ok(rt) => rt,
                     Err(e) => {
                         let _ = ready.send(Err(StartError::Thread(e)));
@@ -108,21 +164,42 @@ pub fn start(rt: Runtime) -> Result<Workers, StartError> {
                 };
                 let local = tokio::task::LocalSet::new();
                 local.block_on(&rt, async move {
-                    let mut ok = true;
-                    for (l, fe) in listeners {
-                        match tokio::net::TcpListener::from_std(l) {
-                            Ok(l) => {
-                                tokio::task::spawn_local(accept_loop(l, fe, shared.clone()));
+                    let mut accepting: HashMap<ListenerKey, tokio::task::JoinHandle<()>> = HashMap::new();
+                    let mut first = true;
+                    while let Some(cmd) = rx.recv().await {
+                        match cmd {
+                            Cmd::Open(ls) => {
+                                for (key, l) in ls {
+                                    match tokio::net::TcpListener::from_std(l) {
+                                        Ok(l) => {
+                                            let h = tokio::task::spawn_local(accept_loop(
+                                                l,
+                                                key.frontend.clone(),
+                                                shared.clone(),
+                                            ));
+                                            if let Some(old) = accepting.insert(key, h) {
+                                                old.abort();
+                                            }
+                                        }
+                                        Err(e) => tracing::error!(addr = %key.addr, error = %e, "cannot register listener"),
+                                    }
+                                }
+                                if first {
+                                    first = false;
+                                    let _ = ready.send(Ok(()));
+                                }
                             }
-                            Err(e) => {
-                                ok = false;
-                                let _ = ready.send(Err(StartError::Thread(e)));
+                            Cmd::Close(keys) => {
+                                // Aborting the accept task drops (closes) its socket.
+                                for k in keys {
+                                    if let Some(h) = accepting.remove(&k) {
+                                        h.abort();
+                                    }
+                                }
                             }
                         }
                     }
-                    if ok {
-                        let _ = ready.send(Ok(()));
-                    }
+                    // The control thread is gone: keep serving what is open.
                     std::future::pending::<()>().await;
                 });
             })
@@ -137,5 +214,62 @@ pub fn start(rt: Runtime) -> Result<Workers, StartError> {
             Err(_) => return Err(StartError::Thread(std::io::ErrorKind::BrokenPipe.into())),
         }
     }
-    Ok(Workers { shared, threads })
+    let open = items.into_iter().map(|(k, _, _)| k).collect();
+    Ok(Workers {
+        shared,
+        threads,
+        senders,
+        open,
+    })
+}
+
+/// What a listener update did.
+#[derive(Debug, Default, Clone)]
+pub struct ListenerChanges {
+    /// Listeners opened.
+    pub opened: Vec<ListenerKey>,
+    /// Listeners closed.
+    pub closed: Vec<ListenerKey>,
+}
+
+impl Workers {
+    /// Waits for the worker threads (they run until the process exits).
+    pub fn join(self) {
+        for t in self.threads {
+            let _ = t.join();
+        }
+    }
+
+    /// Opens the listeners `rt` adds (all or nothing) and closes the ones it
+    /// drops; unchanged ones keep their sockets.
+    pub fn update_listeners(&mut self, rt: &Runtime) -> Result<ListenerChanges, StartError> {
+        let items = wanted(rt);
+        let keys: HashSet<ListenerKey> = items.iter().map(|(k, _, _)| k.clone()).collect();
+        let new: Vec<(ListenerKey, Bind, u32)> = items
+            .into_iter()
+            .filter(|(k, _, _)| !self.open.contains(k))
+            .collect();
+        let per_worker = open_copies(&new, self.senders.len())?;
+        let closed: Vec<ListenerKey> = self
+            .open
+            .iter()
+            .filter(|k| !keys.contains(*k))
+            .cloned()
+            .collect();
+        for (tx, ls) in self.senders.iter().zip(per_worker) {
+            let _ = tx.send(Cmd::Open(ls));
+            let _ = tx.send(Cmd::Close(closed.clone()));
+        }
+        let opened: Vec<ListenerKey> = new.into_iter().map(|(k, _, _)| k).collect();
+        self.open = keys;
+        Ok(ListenerChanges { opened, closed })
+    }
+
+    /// Stops accepting everywhere (soft stop); open connections go on.
+    pub fn stop_accepting(&mut self) {
+        let all: Vec<ListenerKey> = self.open.drain().collect();
+        for tx in &self.senders {
+            let _ = tx.send(Cmd::Close(all.clone()));
+        }
+    }
 }

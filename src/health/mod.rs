@@ -10,27 +10,90 @@ pub mod http;
 pub mod outcome;
 pub mod tcp;
 
+use std::collections::HashMap;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use self::fsm::{Flip, Health, Phase, Verdict};
 use self::outcome::Outcome;
-use crate::runtime::{Backend, Runtime};
-use crate::state::Status;
+use crate::runtime::{Backend, Runtime, Shared};
+use crate::state::{ServerState, Status};
 
-/// Starts the checks of every checked server of `rt` on the current
-/// (control) runtime. The tasks stop when the handles are dropped/aborted.
-pub fn start(rt: Arc<Runtime>) -> Vec<tokio::task::JoinHandle<()>> {
-    let mut tasks = Vec::new();
-    for (bi, be) in rt.backends.iter().enumerate() {
-        for (si, s) in be.servers.iter().enumerate() {
-            if s.check.is_some() && s.track.is_none() {
-                tasks.push(tokio::spawn(check_loop(rt.clone(), bi, si)));
+/// The running checks, one task per checked server, keyed by
+/// (backend, server) name and reconciled against each new Runtime.
+#[derive(Debug, Default)]
+pub struct Checks {
+    tasks: HashMap<(String, String), (String, tokio::task::JoinHandle<()>)>,
+}
+
+impl Checks {
+    /// Starts, keeps, restarts or stops checks to match the current Runtime:
+    /// a server whose check is unchanged keeps its task and so its rise/fall
+    /// progress; a changed one restarts; a removed one stops. Must run on
+    /// the control thread's runtime.
+    pub fn reconcile(&mut self, shared: &Arc<Shared>) {
+        let rt = shared.runtime.load_full();
+        let mut wanted = HashMap::new();
+        for be in &rt.backends {
+            for s in &be.servers {
+                let (Some(spec), None) = (&s.check, s.track) else {
+                    continue;
+                };
+                // Everything the task captured: if any of it changed, restart.
+                let fingerprint = format!(
+                    "{spec:?}|{:?}|{:?}|{:?}|{:p}",
+                    be.http_check,
+                    be.timeout_check,
+                    be.timeout_connect,
+                    Arc::as_ptr(&s.state)
+                );
+                let probe = Probe {
+                    spec: spec.clone(),
+                    http: be.http_check.clone(),
+                    timeout_check: be.timeout_check,
+                    timeout_connect: be.timeout_connect,
+                };
+                wanted.insert(
+                    (be.name.clone(), s.name.clone()),
+                    (fingerprint, probe, s.state.clone()),
+                );
             }
         }
+        self.tasks.retain(|key, (fp, handle)| {
+            let keep = wanted.get(key).is_some_and(|(w, _, _)| w == fp);
+            if !keep {
+                handle.abort();
+            }
+            keep
+        });
+        for (key, (fp, probe, state)) in wanted {
+            if self.tasks.contains_key(&key) {
+                continue;
+            }
+            let task = tokio::spawn(check_loop(shared.clone(), key.clone(), probe, state));
+            self.tasks.insert(key, (fp, task));
+        }
     }
-    tasks
+
+    /// Number of running check tasks.
+    pub fn len(&self) -> usize {
+        self.tasks.len()
+    }
+
+    /// True when no server is checked.
+    pub fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+    }
+}
+
+/// What a check task needs to probe, captured when it starts.
+#[derive(Debug, Clone)]
+struct Probe {
+    spec: crate::runtime::ServerCheck,
+    http: Option<Arc<crate::runtime::check::HttpCheck>>,
+    timeout_check: Option<Duration>,
+    timeout_connect: Option<Duration>,
 }
 
 fn jitter(max: Duration) -> Duration {
@@ -42,28 +105,40 @@ fn jitter(max: Duration) -> Duration {
     Duration::from_millis(u64::from(nanos) % ms)
 }
 
-async fn check_loop(rt: Arc<Runtime>, bi: usize, si: usize) {
-    let be = &rt.backends[bi];
-    let srv = &be.servers[si];
-    let Some(spec) = srv.check.clone() else {
-        return;
-    };
+async fn check_loop(
+    shared: Arc<Shared>,
+    key: (String, String),
+    probe: Probe,
+    state: Arc<ServerState>,
+) {
+    let spec = &probe.spec;
     let mut health = Health::new(spec.rise, spec.fall);
+    // A server that is already DOWN (kept across a reload) stays DOWN until
+    // `rise` checks pass, rather than starting UP again.
+    if state.health() == Status::Down {
+        health.observe(Verdict::Fail);
+    }
     tokio::time::sleep(jitter(spec.inter)).await;
     loop {
-        let outcome = probe(be, &spec).await;
+        let outcome = run_probe(&probe).await;
         let verdict = if outcome.status.passed() {
             Verdict::Pass
         } else {
             Verdict::Fail
         };
         if verdict == Verdict::Fail {
-            srv.state.check_failures.fetch_add(1, Relaxed);
+            state.check_failures.fetch_add(1, Relaxed);
         }
         let flip = health.observe(verdict);
-        record(&rt, bi, si, &outcome, &health, flip);
+        record(&state, &outcome, &health, flip);
         if let Some(flip) = flip {
-            apply(&rt, bi, si, flip, Some(&outcome), None);
+            // The topology (counts, trackers) is read from the current Runtime.
+            let rt = shared.runtime.load_full();
+            if let Some(bi) = rt.backends.iter().position(|b| b.name == key.0) {
+                if let Some(si) = rt.backends[bi].servers.iter().position(|s| s.name == key.1) {
+                    apply(&rt, bi, si, flip, Some(&outcome), None);
+                }
+            }
         }
         let wait = match health.phase() {
             Phase::Up => spec.inter,
@@ -77,21 +152,21 @@ async fn check_loop(rt: Arc<Runtime>, bi: usize, si: usize) {
 /// One check with HAProxy's timeouts: with `timeout check`, the connect
 /// may take min(`timeout connect`, `inter`) and the answer `timeout check`;
 /// without it, `inter` bounds both.
-async fn probe(be: &Backend, spec: &crate::runtime::ServerCheck) -> Outcome {
-    let (connect, read) = match be.timeout_check {
-        Some(t) => (be.timeout_connect.unwrap_or(spec.inter).min(spec.inter), t),
+async fn run_probe(p: &Probe) -> Outcome {
+    let spec = &p.spec;
+    let (connect, read) = match p.timeout_check {
+        Some(t) => (p.timeout_connect.unwrap_or(spec.inter).min(spec.inter), t),
         None => (spec.inter, spec.inter),
     };
-    match &be.http_check {
+    match &p.http {
         Some(h) => http::check(spec.target, h, connect, read).await,
         None => tcp::check(spec.target, connect).await,
     }
 }
 
-fn record(rt: &Runtime, bi: usize, si: usize, o: &Outcome, h: &Health, flip: Option<Flip>) {
-    let srv = &rt.backends[bi].servers[si];
+fn record(state: &ServerState, o: &Outcome, h: &Health, flip: Option<Flip>) {
     // Control plane only; the data path never takes this lock.
-    if let Ok(mut c) = srv.state.check.lock() {
+    if let Ok(mut c) = state.check.lock() {
         c.status = o.status.code();
         c.code = o.code;
         c.duration = o.duration;

@@ -1,43 +1,41 @@
 //! Accepting connections the way HAProxy does: a `maxconn` slot (global and
 //! frontend) is taken *before* `accept()`, so excess connections wait in the
 //! kernel's backlog; an out-of-descriptors error backs off instead of spinning.
+//!
+//! A listener knows its frontend by name, not by index, so that a reload
+//! that adds or removes other frontends does not disturb it: each accepted
+//! connection looks its frontend up in the Runtime current at that moment.
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument;
 
 use crate::config::model::Mode;
-use crate::runtime::Runtime;
+pub use crate::runtime::Shared;
 
-/// What every worker shares: the Runtime swap point and the process limits.
-#[derive(Debug)]
-pub struct Shared {
-    /// The one swap point.
-    pub runtime: ArcSwap<Runtime>,
-    /// Global `maxconn`.
-    pub global_limit: Option<Arc<Semaphore>>,
-    /// Each frontend's `maxconn`, by frontend index.
-    pub frontend_limits: Vec<Option<Arc<Semaphore>>>,
-}
-
-async fn slot(limit: &Option<Arc<Semaphore>>) -> Option<OwnedSemaphorePermit> {
+async fn slot(limit: Option<Arc<Semaphore>>) -> Option<OwnedSemaphorePermit> {
     match limit {
-        Some(s) => s.clone().acquire_owned().await.ok(),
+        Some(s) => s.acquire_owned().await.ok(),
         None => None,
     }
 }
 
-/// Accepts on `listener` for frontend `fe` until the task is dropped.
-pub async fn accept_loop(listener: TcpListener, fe: usize, shared: Arc<Shared>) {
+/// Accepts on `listener` for the frontend named `frontend` until the task
+/// is aborted (which closes the listening socket).
+pub async fn accept_loop(listener: TcpListener, frontend: Arc<str>, shared: Arc<Shared>) {
     loop {
-        let global = slot(&shared.global_limit).await;
-        let local = slot(shared.frontend_limits.get(fe).unwrap_or(&None)).await;
+        let global = slot(shared.global_limit.clone()).await;
+        let limit = shared
+            .runtime
+            .load()
+            .frontend(&frontend)
+            .and_then(|f| f.limit.clone());
+        let local = slot(limit).await;
         let (sock, peer) = match listener.accept().await {
             Ok(x) => x,
             Err(e) => {
@@ -48,17 +46,22 @@ pub async fn accept_loop(listener: TcpListener, fe: usize, shared: Arc<Shared>) 
             }
         };
         let shared = shared.clone();
+        let frontend = frontend.clone();
+        shared.active.fetch_add(1, Relaxed);
         tokio::task::spawn_local(async move {
-            session(sock, peer, fe, &shared).await;
+            session(sock, peer, &frontend, &shared).await;
+            shared.active.fetch_sub(1, Relaxed);
             drop((global, local));
         });
     }
 }
 
-async fn session(sock: TcpStream, peer: SocketAddr, fe_index: usize, shared: &Shared) {
+async fn session(sock: TcpStream, peer: SocketAddr, frontend: &str, shared: &Shared) {
     let _ = sock.set_nodelay(true);
+    // The Runtime current at accept: a TCP session finishes on it, an HTTP
+    // one takes the newest at each request (see proxy::http).
     let rt = shared.runtime.load_full();
-    let Some(fe) = rt.frontends.get(fe_index) else {
+    let Some(fe) = rt.frontend(frontend) else {
         return;
     };
     fe.counters.cur_sessions.fetch_add(1, Relaxed);
@@ -73,7 +76,7 @@ async fn session(sock: TcpStream, peer: SocketAddr, fe_index: usize, shared: &Sh
                 Some(be) => super::tcp::serve(sock, peer, fe, be.clone()).await,
                 None => tracing::info!("no backend for this session: closing"),
             },
-            Mode::Http => super::http::serve(sock, peer, fe, &rt).await,
+            Mode::Http => super::http::serve(sock, peer, frontend, shared).await,
         }
     }
     .instrument(span)

@@ -11,7 +11,7 @@ use regex::Regex;
 use crate::config::model::{ExpectMatch, HttpCheckRule, HttpChk};
 
 /// How often and how a server is checked.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerCheck {
     /// Where the check connects (`addr`/`port` or the server's address).
     pub target: SocketAddr,

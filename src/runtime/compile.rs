@@ -12,7 +12,7 @@ use super::check::HttpCheck;
 use super::{Backend, Frontend, Global, Runtime, Server, ServerCheck};
 use crate::balance::{Balancer, Candidate};
 use crate::config::model::{Balance, Config, Mode};
-use crate::state::{ProxyCounters, ServerState};
+use crate::state::ServerState;
 use crate::util::addr::{Host, ServerPort};
 
 /// Why a validated Config could not become a Runtime.
@@ -57,11 +57,11 @@ fn resolve(host: &Host) -> Option<SocketAddr> {
 
 /// Builds a Runtime; `prev` lends its servers' live state to same-named servers.
 pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileError> {
-    let mut old_states: HashMap<(&str, &str), Arc<ServerState>> = HashMap::new();
+    let mut old_servers: HashMap<(&str, &str), &Server> = HashMap::new();
     if let Some(prev) = prev {
         for b in &prev.backends {
             for s in &b.servers {
-                old_states.insert((b.name.as_str(), s.name.as_str()), s.state.clone());
+                old_servers.insert((b.name.as_str(), s.name.as_str()), s);
             }
         }
     }
@@ -82,32 +82,40 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
                 server: s.name.clone(),
                 host: s.address.host.to_string(),
             })?;
-            let state = old_states
-                .get(&(p.name.as_str(), s.name.as_str()))
-                .cloned()
-                .unwrap_or_else(|| Arc::new(ServerState::new(s.disabled)));
+            // Live state (health, counters) survives a reload, unless what
+            // it describes changed: then the server starts fresh, and we say why.
+            let old = old_servers.get(&(p.name.as_str(), s.name.as_str()));
+            let fresh = || Arc::new(ServerState::new(s.disabled));
+            let new_check = s.check.then(|| check_spec(s, addr));
+            let state = match old {
+                None => fresh(),
+                Some(o) if o.addr.ip() != addr.ip() || o.port != s.address.port => {
+                    tracing::info!(
+                        "server {}/{}: address changed from {} to {}: its state starts fresh",
+                        p.name,
+                        s.name,
+                        o.addr.ip(),
+                        s.address
+                    );
+                    fresh()
+                }
+                Some(o) if o.check != new_check => {
+                    tracing::info!(
+                        "server {}/{}: check settings changed: its state starts fresh",
+                        p.name,
+                        s.name
+                    );
+                    fresh()
+                }
+                Some(o) => o.state.clone(),
+            };
             candidates.push(Candidate {
                 weight: s.weight,
                 backup: s.backup,
                 maxconn: s.maxconn.filter(|&m| m > 0),
                 state: state.clone(),
             });
-            let check = s.check.then(|| {
-                let inter = s.inter.unwrap_or(super::check::DEFAULT_INTER);
-                let port = s.port.unwrap_or(match s.address.port {
-                    ServerPort::Fixed(p) => p,
-                    // No port of its own: checks go to the port clients use most, 80.
-                    _ => 80,
-                });
-                ServerCheck {
-                    target: SocketAddr::new(s.addr.unwrap_or(addr.ip()), port),
-                    inter,
-                    fastinter: s.fastinter.unwrap_or(inter),
-                    downinter: s.downinter.unwrap_or(inter),
-                    rise: s.rise,
-                    fall: s.fall,
-                }
-            });
+            let check = new_check;
             servers.push(Server {
                 name: s.name.clone(),
                 addr,
@@ -177,7 +185,10 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
             timeout_tunnel: p.timeout.tunnel.filter(|d| !d.is_zero()),
             forwardfor: p.option.forwardfor.clone().filter(|_| http),
             http_connection: p.option.http_connection,
-            counters: Arc::new(ProxyCounters::default()),
+            counters: prev
+                .and_then(|r| r.backends.iter().find(|b| b.name == p.name))
+                .map(|b| b.counters.clone())
+                .unwrap_or_default(),
         });
     }
     link_tracking(c, &mut backends, &backend_index);
@@ -231,7 +242,17 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
                 Vec::new()
             },
             stats: (http && p.stats.enable).then(|| p.stats.clone()),
-            counters: Arc::new(ProxyCounters::default()),
+            counters: prev
+                .and_then(|r| r.frontend(&p.name))
+                .map(|f| f.counters.clone())
+                .unwrap_or_default(),
+            limit: match prev.and_then(|r| r.frontend(&p.name)) {
+                Some(f) if f.maxconn == p.maxconn.filter(|&m| m > 0) => f.limit.clone(),
+                _ => p
+                    .maxconn
+                    .filter(|&m| m > 0)
+                    .map(|m| Arc::new(Semaphore::new(m as usize))),
+            },
         });
     }
     let cores = std::thread::available_parallelism()
@@ -275,5 +296,23 @@ fn link_tracking(c: &Config, backends: &mut [Backend], index: &HashMap<String, u
     for ((bi, si), (tbi, tsi)) in links {
         backends[bi].servers[si].track = Some((tbi, tsi));
         backends[tbi].servers[tsi].trackers.push((bi, si));
+    }
+}
+
+/// A server's check, with HAProxy's defaults filled in.
+fn check_spec(s: &crate::config::model::Server, addr: SocketAddr) -> ServerCheck {
+    let inter = s.inter.unwrap_or(super::check::DEFAULT_INTER);
+    let port = s.port.unwrap_or(match s.address.port {
+        ServerPort::Fixed(p) => p,
+        // No port of its own: checks go to the port clients use most, 80.
+        _ => 80,
+    });
+    ServerCheck {
+        target: SocketAddr::new(s.addr.unwrap_or(addr.ip()), port),
+        inter,
+        fastinter: s.fastinter.unwrap_or(inter),
+        downinter: s.downinter.unwrap_or(inter),
+        rise: s.rise,
+        fall: s.fall,
     }
 }

@@ -21,6 +21,18 @@ pub use check::ServerCheck;
 pub use compile::{compile, CompileError};
 pub use route::holds;
 
+/// What every worker and the control thread share: the Runtime swap point
+/// and the process-wide limits.
+#[derive(Debug)]
+pub struct Shared {
+    /// The one swap point.
+    pub runtime: arc_swap::ArcSwap<Runtime>,
+    /// Global `maxconn`.
+    pub global_limit: Option<Arc<Semaphore>>,
+    /// Client connections open now, across workers (for graceful stops).
+    pub active: std::sync::atomic::AtomicU64,
+}
+
 /// A timeout that may be infinite (HAProxy's "unset").
 pub type Timeout = Option<Duration>;
 
@@ -77,8 +89,17 @@ pub struct Frontend {
     pub http_request: Vec<crate::config::model::HttpRequestRule>,
     /// The stats page, when enabled here.
     pub stats: Option<Stats>,
-    /// Live counters.
+    /// Live counters (carried across reloads by name).
     pub counters: Arc<ProxyCounters>,
+    /// `maxconn` slots (carried across reloads while `maxconn` is unchanged).
+    pub limit: Option<Arc<Semaphore>>,
+}
+
+impl Runtime {
+    /// The frontend of this name.
+    pub fn frontend(&self, name: &str) -> Option<&Frontend> {
+        self.frontends.iter().find(|f| f.name == name)
+    }
 }
 
 /// A backend as the data path sees it.

@@ -21,6 +21,7 @@ use self::body::{BodyError, Flow};
 use self::buf::{ReadError, RecvBuf};
 use self::head::{BodyKind, HeadError, RequestHead};
 pub use self::reply::Status;
+use super::accept::Shared;
 use super::connect::{connect, ConnectError, Connected};
 use crate::balance::RequestKey;
 use crate::config::model::HttpConnection;
@@ -47,12 +48,18 @@ async fn reply(client: &mut TcpStream, status: Status, fe: &Frontend) {
     let _ = client.shutdown().await;
 }
 
-/// Serves one client connection in `mode http`.
-pub async fn serve(mut client: TcpStream, peer: SocketAddr, fe: &Frontend, rt: &Runtime) {
-    let mut cbuf = RecvBuf::new(rt.global.bufsize);
+/// Serves one client connection in `mode http`. Each request takes the
+/// Runtime current when it arrives, so a kept-alive connection moves to a
+/// reloaded configuration at its next request.
+pub async fn serve(mut client: TcpStream, peer: SocketAddr, frontend: &str, shared: &Shared) {
     let local_port = client.local_addr().map(|a| a.port()).unwrap_or(0);
+    let mut rt = shared.runtime.load_full();
+    let mut cbuf = RecvBuf::new(rt.global.bufsize);
     let mut first = true;
     loop {
+        let Some(fe) = rt.frontend(frontend) else {
+            return;
+        };
         let head = match read_request(&mut client, &mut cbuf, fe, first).await {
             Ok(h) => h,
             Err(None) => return,
@@ -65,7 +72,13 @@ pub async fn serve(mut client: TcpStream, peer: SocketAddr, fe: &Frontend, rt: &
             }
         };
         first = false;
-        match exchange(&mut client, &mut cbuf, &head, peer, local_port, fe, rt).await {
+        // A reload may have happened while we waited for this request.
+        rt = shared.runtime.load_full();
+        let Some(fe) = rt.frontend(frontend) else {
+            let _ = client.shutdown().await;
+            return;
+        };
+        match exchange(&mut client, &mut cbuf, &head, peer, local_port, fe, &rt).await {
             Next::KeepAlive => continue,
             Next::Close => {
                 let _ = client.shutdown().await;

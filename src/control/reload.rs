@@ -1,0 +1,130 @@
+//! SIGHUP: read, parse, validate, compile against the current Runtime,
+//! open the new listeners, swap. A failure at any step changes nothing: the
+//! errors are logged with their file:line and the old Runtime keeps serving.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::workers::Workers;
+use crate::config;
+use crate::runtime::{compile, Runtime};
+
+/// Why a reload was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    /// The configuration has errors.
+    #[error("configuration refused:\n{0}")]
+    Config(config::Diagnostics),
+    /// It could not be compiled (e.g. a host name does not resolve).
+    #[error("{0}")]
+    Compile(#[from] crate::runtime::CompileError),
+    /// A new listener could not be opened.
+    #[error("{0}")]
+    Listen(#[from] super::workers::StartError),
+}
+
+/// What a reload changed, for its log line.
+#[derive(Debug, Default)]
+pub struct Summary {
+    /// Lines like "frontend www added".
+    pub changes: Vec<String>,
+}
+
+fn diff(kind: &str, old: &BTreeSet<String>, new: &BTreeSet<String>, out: &mut Vec<String>) {
+    for n in new.difference(old) {
+        out.push(format!("{kind} {n} added"));
+    }
+    for n in old.difference(new) {
+        out.push(format!("{kind} {n} removed"));
+    }
+}
+
+fn describe(old: &Runtime, new: &Runtime) -> Vec<String> {
+    let mut out = Vec::new();
+    let names = |v: Vec<&String>| v.into_iter().cloned().collect::<BTreeSet<String>>();
+    diff(
+        "frontend",
+        &names(old.frontends.iter().map(|f| &f.name).collect()),
+        &names(new.frontends.iter().map(|f| &f.name).collect()),
+        &mut out,
+    );
+    diff(
+        "backend",
+        &names(old.backends.iter().map(|b| &b.name).collect()),
+        &names(new.backends.iter().map(|b| &b.name).collect()),
+        &mut out,
+    );
+    let servers = |rt: &Runtime| -> BTreeSet<String> {
+        rt.backends
+            .iter()
+            .flat_map(|b| {
+                b.servers
+                    .iter()
+                    .map(move |s| format!("{}/{}", b.name, s.name))
+            })
+            .collect()
+    };
+    diff("server", &servers(old), &servers(new), &mut out);
+    for nb in &new.backends {
+        let Some(ob) = old.backends.iter().find(|b| b.name == nb.name) else {
+            continue;
+        };
+        for ns in &nb.servers {
+            let Some(os) = ob.servers.iter().find(|s| s.name == ns.name) else {
+                continue;
+            };
+            let (ow, nw) = (weight(ob, os), weight(nb, ns));
+            if ow != nw {
+                out.push(format!(
+                    "server {}/{} weight {ow} -> {nw}",
+                    nb.name, ns.name
+                ));
+            }
+            if os.addr != ns.addr || os.port != ns.port {
+                out.push(format!("server {}/{} address changed", nb.name, ns.name));
+            }
+        }
+    }
+    out
+}
+
+fn weight(be: &crate::runtime::Backend, s: &crate::runtime::Server) -> u32 {
+    be.balancer
+        .servers()
+        .iter()
+        .find(|c| Arc::ptr_eq(&c.state, &s.state))
+        .map(|c| c.weight)
+        .unwrap_or(0)
+}
+
+/// Reloads from `paths`. On success the new Runtime is live.
+pub fn reload(paths: &[PathBuf], workers: &mut Workers) -> Result<Summary, ReloadError> {
+    let start = Instant::now();
+    let (cfg, diags) = config::check(paths);
+    for d in diags.warnings() {
+        tracing::warn!("{d}");
+    }
+    let Some(cfg) = cfg else {
+        return Err(ReloadError::Config(config::Diagnostics(
+            diags.errors().cloned().collect(),
+        )));
+    };
+    let old = workers.shared.runtime.load_full();
+    let new = compile(&cfg, Some(&old))?;
+    let listeners = workers.update_listeners(&new)?;
+    let mut changes = describe(&old, &new);
+    for k in &listeners.opened {
+        changes.push(format!("listener {} ({}) opened", k.addr, k.frontend));
+    }
+    for k in &listeners.closed {
+        changes.push(format!("listener {} ({}) closed", k.addr, k.frontend));
+    }
+    workers.shared.runtime.store(Arc::new(new));
+    tracing::info!(
+        elapsed_ms = start.elapsed().as_millis() as u64,
+        "reload done"
+    );
+    Ok(Summary { changes })
+}
