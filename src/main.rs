@@ -159,7 +159,6 @@ fn run(config: config::Config, cli: &Cli) -> ExitCode {
             return ExitCode::from(1);
         }
     }
-    tracing::info!(pid = std::process::id(), "fulcrum started");
     // The control thread: health checks, reloads, and the stop signals.
     match fulcrum::control::run(workers, cli.files.clone(), config.global.hard_stop_after) {
         Ok(sig) => tracing::info!(signal = ?sig, "stopped"),

@@ -46,6 +46,9 @@ pub fn run(
         let mut usr1 = signal(SignalKind::user_defined1())?;
         let mut checks = crate::health::Checks::default();
         checks.reconcile(&workers.shared);
+        // Only now are the signals ours (before, SIGHUP or SIGUSR1 would
+        // kill the process): this is the line that says we are ready.
+        tracing::info!(pid = std::process::id(), "fulcrum started");
         let stop = loop {
             tokio::select! {
                 _ = term.recv() => break Stop::Terminate,
@@ -60,6 +63,13 @@ pub fn run(
                             } else {
                                 tracing::info!("reloaded: {}", summary.changes.join("; "));
                             }
+                        }
+                        Err(reload::ReloadError::Config(d)) => {
+                            // One line per problem, file:line first, then the verdict.
+                            for e in d.errors() {
+                                tracing::error!("{e}");
+                            }
+                            tracing::error!("reload refused, the previous configuration keeps running");
                         }
                         Err(e) => tracing::error!("reload refused, the previous configuration keeps running: {e}"),
                     }

@@ -82,7 +82,8 @@ fn wanted(rt: &Runtime) -> Vec<(ListenerKey, Bind, u32)> {
 
 enum Cmd {
     Open(Vec<(ListenerKey, std::net::TcpListener)>),
-    Close(Vec<ListenerKey>),
+    /// Close these; then answer on the channel, if any.
+    Close(Vec<ListenerKey>, Option<mpsc::Sender<()>>),
 }
 
 /// Running workers.
@@ -99,7 +100,7 @@ impl std::fmt::Debug for Cmd {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Cmd::Open(v) => write!(f, "Open({})", v.len()),
-            Cmd::Close(v) => write!(f, "Close({})", v.len()),
+            Cmd::Close(v, _) => write!(f, "Close({})", v.len()),
         }
     }
 }
@@ -189,12 +190,18 @@ pub fn start(rt: Runtime) -> Result<Workers, StartError> {
                                     let _ = ready.send(Ok(()));
                                 }
                             }
-                            Cmd::Close(keys) => {
-                                // Aborting the accept task drops (closes) its socket.
+                            Cmd::Close(keys, ack) => {
+                                // Aborting the accept task drops (closes) its
+                                // socket once the task is polled; yield so
+                                // that happens before we acknowledge.
                                 for k in keys {
                                     if let Some(h) = accepting.remove(&k) {
                                         h.abort();
+                                        let _ = h.await;
                                     }
+                                }
+                                if let Some(ack) = ack {
+                                    let _ = ack.send(());
                                 }
                             }
                         }
@@ -258,7 +265,7 @@ impl Workers {
             .collect();
         for (tx, ls) in self.senders.iter().zip(per_worker) {
             let _ = tx.send(Cmd::Open(ls));
-            let _ = tx.send(Cmd::Close(closed.clone()));
+            let _ = tx.send(Cmd::Close(closed.clone(), None));
         }
         let opened: Vec<ListenerKey> = new.into_iter().map(|(k, _, _)| k).collect();
         self.open = keys;
@@ -266,10 +273,15 @@ impl Workers {
     }
 
     /// Stops accepting everywhere (soft stop); open connections go on.
+    /// Returns once every worker has closed its listeners (1 s at most each).
     pub fn stop_accepting(&mut self) {
         let all: Vec<ListenerKey> = self.open.drain().collect();
+        let (tx_ack, rx_ack) = mpsc::channel();
         for tx in &self.senders {
-            let _ = tx.send(Cmd::Close(all.clone()));
+            let _ = tx.send(Cmd::Close(all.clone(), Some(tx_ack.clone())));
+        }
+        for _ in &self.senders {
+            let _ = rx_ack.recv_timeout(std::time::Duration::from_secs(1));
         }
     }
 }

@@ -85,6 +85,68 @@ impl Fulcrum {
         self.child.id()
     }
 
+    /// The configuration file it was started with (rewrite it, then `reload`).
+    pub fn config_path(&self) -> &std::path::Path {
+        self._cfg.path()
+    }
+
+    /// Sends a signal by name ("HUP", "USR1", ...).
+    pub fn signal(&self, sig: &str) {
+        let st = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.pid().to_string())
+            .status()
+            .expect("kill");
+        assert!(st.success(), "kill -{sig} failed");
+    }
+
+    /// Number of log lines containing `needle`.
+    pub fn count(&self, needle: &str) -> usize {
+        self.log
+            .lock()
+            .expect("log")
+            .iter()
+            .filter(|l| l.contains(needle))
+            .count()
+    }
+
+    /// Writes `cfg`, sends SIGHUP, and waits (10 s at most) until the reload
+    /// is reported done or refused. Returns true when it was applied.
+    pub fn reload(&self, cfg: &str) -> bool {
+        std::fs::write(self.config_path(), cfg).expect("rewrite config");
+        let (ok, refused) = (self.count("reloaded:"), self.count("reload refused"));
+        self.signal("HUP");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if self.count("reloaded:") > ok {
+                return true;
+            }
+            if self.count("reload refused") > refused {
+                return false;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "reload never finished:\n{}",
+                self.log.lock().expect("log").join("\n")
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Waits (10 s at most) for the process to exit; returns its status.
+    pub fn wait_exit(&mut self) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return Some(st);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Resident memory in KiB, from /proc.
     pub fn rss_kib(&self) -> u64 {
         let status =

@@ -1,0 +1,257 @@
+//! Reloads under traffic: nothing refused or cut on the frontends that stay,
+//! health kept, a broken config refused, old TCP sessions untouched.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::net::{
+    connect, echo_server, free_port, get, read_response, request, Fulcrum, HttpBackend,
+};
+
+struct Ports {
+    ka: u16,
+    close: u16,
+    tcp: u16,
+    extra_a: u16,
+    extra_b: u16,
+}
+
+/// A configuration generation `n`: servers come and go, weights change, and
+/// one extra frontend port alternates between two ports.
+fn config(p: &Ports, n: usize, http: &[&HttpBackend], echo: std::net::SocketAddr) -> String {
+    let mut servers = String::new();
+    for (i, b) in http.iter().enumerate() {
+        // Server 0 always stays; the others come and go with the generation.
+        if i == 0 || (n + i) % 3 != 0 {
+            servers.push_str(&format!(
+                "    server s{i} {} weight {}\n",
+                b.addr,
+                1 + (n + i) % 4
+            ));
+        }
+    }
+    let extra = if n % 2 == 0 { p.extra_a } else { p.extra_b };
+    format!(
+        "global
+    nbthread 2
+defaults
+    mode http
+    retries 3
+    option redispatch
+    timeout connect 1s
+    timeout client 30s
+    timeout server 30s
+listen ka
+    bind 127.0.0.1:{ka}
+{servers}listen close
+    bind 127.0.0.1:{close}
+    option httpclose
+{servers}listen tcp
+    mode tcp
+    bind 127.0.0.1:{tcp}
+    server e {echo}
+listen extra
+    bind 127.0.0.1:{extra}
+{servers}",
+        ka = p.ka,
+        close = p.close,
+        tcp = p.tcp,
+    )
+}
+
+#[test]
+fn fifty_reloads_under_load_lose_nothing() {
+    let backends: Vec<HttpBackend> = (0..4)
+        .map(|i| HttpBackend::start(&format!("b{i}")))
+        .collect();
+    let refs: Vec<&HttpBackend> = backends.iter().collect();
+    let echo = echo_server();
+    let p = Ports {
+        ka: free_port(),
+        close: free_port(),
+        tcp: free_port(),
+        extra_a: free_port(),
+        extra_b: free_port(),
+    };
+    let f = Fulcrum::start(&config(&p, 0, &refs, echo));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (ok, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let mut load = Vec::new();
+    // Keep-alive client.
+    {
+        let (stop, ok, failed, port) = (stop.clone(), ok.clone(), failed.clone(), p.ka);
+        load.push(std::thread::spawn(move || {
+            let mut c = connect(port);
+            let mut pending = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let good = c.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n").is_ok()
+                    && read_response(&mut c, &mut pending).is_some_and(|r| r.status == 200);
+                if good {
+                    ok.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    failed.fetch_add(1, Ordering::Relaxed);
+                    c = connect(port);
+                    pending.clear();
+                }
+            }
+        }));
+    }
+    // New connection per request.
+    {
+        let (stop, ok, failed, port) = (stop.clone(), ok.clone(), failed.clone(), p.close);
+        load.push(std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                match request(port, "GET / HTTP/1.1\r\nHost: t\r\n\r\n") {
+                    Some(r) if r.status == 200 => ok.fetch_add(1, Ordering::Relaxed),
+                    _ => failed.fetch_add(1, Ordering::Relaxed),
+                };
+            }
+        }));
+    }
+    // TCP: a new echo session per round.
+    {
+        let (stop, ok, failed, port) = (stop.clone(), ok.clone(), failed.clone(), p.tcp);
+        load.push(std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let mut c = connect(port);
+                let mut got = [0u8; 4];
+                let good = c.write_all(b"ping").is_ok()
+                    && c.read_exact(&mut got).is_ok()
+                    && &got == b"ping";
+                if good {
+                    ok.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    failed.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    for n in 1..=50 {
+        assert!(f.reload(&config(&p, n, &refs, echo)), "reload {n} refused");
+        // The port this generation added serves at once.
+        let extra = if n % 2 == 0 { p.extra_a } else { p.extra_b };
+        assert_eq!(
+            get(extra, "/").status,
+            200,
+            "generation {n}: the added port"
+        );
+    }
+    stop.store(true, Ordering::Relaxed);
+    for t in load {
+        t.join().expect("load thread");
+    }
+    let (ok, failed) = (ok.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
+    eprintln!("50 reloads: {ok} requests/sessions succeeded, {failed} failed");
+    assert!(ok > 100, "too little load to mean anything: {ok}");
+    assert_eq!(failed, 0);
+}
+
+#[test]
+fn a_server_down_before_a_reload_is_still_down_right_after() {
+    let (a, b) = (HttpBackend::start("a"), HttpBackend::start("b"));
+    a.health.store(503, Ordering::Relaxed);
+    let port = free_port();
+    let cfg = |w: u32| {
+        format!(
+            "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten web\n    bind 127.0.0.1:{port}\n    option httpchk GET /health\n    server a {} check inter 5s\n    server b {} check inter 5s weight {w}\n",
+            a.addr, b.addr
+        )
+    };
+    let f = Fulcrum::start(&cfg(1));
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while f.count("web/a is DOWN") == 0 {
+        assert!(Instant::now() < deadline, "a never went DOWN");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The health endpoint recovers, but checks run only every 5 s: right after
+    // the reload, `a` must still be DOWN (HAProxy 2.6 would send it traffic).
+    a.health.store(200, Ordering::Relaxed);
+    assert!(f.reload(&cfg(2)));
+    for _ in 0..10 {
+        assert_eq!(get(port, "/").text(), "b");
+    }
+}
+
+#[test]
+fn a_broken_config_is_refused_and_traffic_goes_on() {
+    let b = HttpBackend::start("a");
+    let port = free_port();
+    let good = format!(
+        "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten web\n    bind 127.0.0.1:{port}\n    server a {}\n",
+        b.addr
+    );
+    let f = Fulcrum::start(&good);
+    let mut c = connect(port);
+    let mut pending = Vec::new();
+    c.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        .expect("write");
+    assert_eq!(
+        read_response(&mut c, &mut pending).expect("before").status,
+        200
+    );
+    assert!(
+        !f.reload(&format!("{good}    optoin httplog\n")),
+        "a broken config must be refused"
+    );
+    let log = f.log.lock().expect("log").join("\n");
+    assert!(log.contains(":9: unknown keyword 'optoin'"), "{log}");
+    // The same kept-alive connection and new ones still work.
+    c.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        .expect("write");
+    assert_eq!(
+        read_response(&mut c, &mut pending).expect("after").status,
+        200
+    );
+    assert_eq!(get(port, "/").status, 200);
+}
+
+#[test]
+fn a_tcp_session_survives_ten_reloads() {
+    let echo = echo_server();
+    let port = free_port();
+    let cfg = |n: usize| {
+        format!(
+            "defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 30s\n    timeout server 30s\nlisten raw\n    bind 127.0.0.1:{port}\n    server e{n} {echo}\n"
+        )
+    };
+    let f = Fulcrum::start(&cfg(0));
+    let mut c = connect(port);
+    for n in 1..=10 {
+        assert!(f.reload(&cfg(n)));
+        let msg = format!("after reload {n}");
+        c.write_all(msg.as_bytes()).expect("write");
+        let mut got = vec![0u8; msg.len()];
+        c.read_exact(&mut got).expect("echo");
+        assert_eq!(got, msg.as_bytes());
+    }
+}
+
+#[test]
+fn sigusr1_lets_open_connections_finish_then_exits() {
+    let echo = echo_server();
+    let port = free_port();
+    let mut f = Fulcrum::start(&format!(
+        "defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 30s\n    timeout server 30s\nlisten raw\n    bind 127.0.0.1:{port}\n    server e {echo}\n"
+    ));
+    let mut c = connect(port);
+    f.signal("USR1");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while f.count("stopping: no new connections") == 0 {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // No new connections...
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+    // ...but the open one still works, and the process waits for it.
+    c.write_all(b"still").expect("write");
+    let mut got = [0u8; 5];
+    c.read_exact(&mut got).expect("echo");
+    assert_eq!(&got, b"still");
+    drop(c);
+    let st = f.wait_exit().expect("exits once the connection is gone");
+    assert!(st.success());
+}
