@@ -131,12 +131,50 @@ fn main() -> ExitCode {
     run(config, &cli)
 }
 
+/// Set in the environment of the background copy that `-D` starts.
+const DAEMON_CHILD: &str = "FULCRUM_DAEMON_CHILD";
+
+/// `-D` / `daemon`: start a detached copy of this command (its own process
+/// group, no terminal, standard streams closed) and exit. A re-executed copy
+/// rather than fork(): the crate forbids unsafe code, and a multi-threaded
+/// process must not fork. `-d` keeps fulcrum in the foreground, as in HAProxy.
+fn daemonize() -> ExitCode {
+    use std::os::unix::process::CommandExt;
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("fulcrum: cannot find my own executable to daemonize: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).filter(|a| a != "-D").collect();
+    let child = std::process::Command::new(exe)
+        .args(args)
+        .env(DAEMON_CHILD, "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn();
+    match child {
+        Ok(c) => {
+            println!("fulcrum: running in the background, pid {}", c.id());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("fulcrum: cannot start in the background: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 /// Compiles the configuration, starts the workers, and waits for a signal.
 fn run(config: config::Config, cli: &Cli) -> ExitCode {
-    if cli.daemon || config.global.daemon {
-        // Detaching needs fork(), which the control thread design replaces
-        // with a service manager (systemd Type=exec); see README.
-        tracing::warn!("daemon mode is not supported yet: running in the foreground");
+    if (cli.daemon || config.global.daemon)
+        && std::env::var_os(DAEMON_CHILD).is_none()
+        && !cli.debug
+    {
+        return daemonize();
     }
     let rt = match fulcrum::runtime::compile(&config, None) {
         Ok(rt) => rt,

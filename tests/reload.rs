@@ -255,3 +255,57 @@ fn sigusr1_lets_open_connections_finish_then_exits() {
     let st = f.wait_exit().expect("exits once the connection is gone");
     assert!(st.success());
 }
+
+#[test]
+fn daemon_mode_detaches_and_writes_the_pidfile() {
+    let echo = echo_server();
+    let port = free_port();
+    let dir = std::env::temp_dir().join(format!("fulcrum-daemon-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let (cfg, pidfile) = (dir.join("d.cfg"), dir.join("fulcrum.pid"));
+    std::fs::write(
+        &cfg,
+        format!("defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten raw\n    bind 127.0.0.1:{port}\n    server e {echo}\n"),
+    )
+    .expect("write cfg");
+    let st = std::process::Command::new(env!("CARGO_BIN_EXE_fulcrum"))
+        .arg("-D")
+        .arg("-p")
+        .arg(&pidfile)
+        .arg("-f")
+        .arg(&cfg)
+        .output()
+        .expect("run -D");
+    assert!(st.status.success(), "{st:?}");
+    // The detached copy writes its pid and serves.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let pid = loop {
+        if let Some(pid) = std::fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|s| s.trim().parse::<u32>().ok())
+        {
+            break pid;
+        }
+        assert!(Instant::now() < deadline, "no pidfile");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut c = connect(port);
+    c.write_all(b"hi").expect("write");
+    let mut got = [0u8; 2];
+    c.read_exact(&mut got).expect("echo");
+    drop(c);
+    let kill = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    while pidfile.exists() {
+        assert!(
+            Instant::now() < deadline + Duration::from_secs(10),
+            "pidfile not removed at exit"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
