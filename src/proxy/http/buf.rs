@@ -1,9 +1,13 @@
-//! A receive buffer: bytes read from a peer and not yet consumed.
-//! Its capacity is `tune.bufsize`, which bounds a message head.
+//! A receive buffer: bytes read from a peer and not yet consumed. Its
+//! capacity is `tune.bufsize`, which bounds a message head.
+//!
+//! The memory is taken only when bytes arrive and given back with
+//! [`RecvBuf::release`] once consumed. An idle keep-alive connection then
+//! holds no buffer at all, which is what keeps thousands of idle clients
+//! cheap. The bytes are never zeroed first: reads go into spare capacity.
 
 use std::time::Duration;
 
-use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
 /// Why a read did not deliver bytes.
@@ -18,68 +22,94 @@ pub enum ReadError {
 /// Bytes received and not yet consumed.
 #[derive(Debug)]
 pub struct RecvBuf {
+    /// `data[start..]` is unconsumed; `data.len()` is the end.
     data: Vec<u8>,
     start: usize,
-    end: usize,
+    capacity: usize,
 }
 
 impl RecvBuf {
-    /// An empty buffer of `capacity` bytes.
+    /// An empty buffer that will hold up to `capacity` bytes.
     pub fn new(capacity: usize) -> RecvBuf {
         RecvBuf {
-            data: vec![0; capacity],
+            data: Vec::new(),
             start: 0,
-            end: 0,
+            capacity: capacity.max(1),
         }
     }
 
     /// The unconsumed bytes.
     pub fn filled(&self) -> &[u8] {
-        &self.data[self.start..self.end]
+        &self.data[self.start..]
     }
 
     /// True when nothing is buffered.
     pub fn is_empty(&self) -> bool {
-        self.start == self.end
+        self.start == self.data.len()
     }
 
     /// True when no more bytes fit, even after compaction.
     pub fn is_full(&self) -> bool {
-        self.end - self.start == self.data.len()
+        self.data.len() - self.start >= self.capacity
     }
 
     /// Drops the first `n` unconsumed bytes.
     pub fn consume(&mut self, n: usize) {
-        self.start = (self.start + n).min(self.end);
-        if self.start == self.end {
+        self.start = (self.start + n).min(self.data.len());
+        if self.start == self.data.len() {
             self.start = 0;
-            self.end = 0;
+            self.data.clear();
         }
     }
 
-    /// Reads more bytes from `stream`; Ok(0) means the peer closed.
+    /// Gives the memory back when nothing is buffered (before idling).
+    pub fn release(&mut self) {
+        if self.is_empty() {
+            self.data = Vec::new();
+            self.start = 0;
+        }
+    }
+
+    /// Reads more bytes from `stream`; Ok(0) means the peer closed (or the
+    /// buffer is full).
     pub async fn fill(
         &mut self,
         stream: &mut TcpStream,
         timeout: Option<Duration>,
     ) -> Result<usize, ReadError> {
-        if self.end == self.data.len() {
-            self.data.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
-        }
-        if self.end == self.data.len() {
-            return Ok(0);
-        }
-        let read = stream.read(&mut self.data[self.end..]);
-        let n = match timeout {
-            Some(t) => tokio::time::timeout(t, read)
+        match timeout {
+            Some(t) => tokio::time::timeout(t, self.fill_inner(stream))
                 .await
                 .map_err(|_| ReadError::Timeout)?,
-            None => read.await,
+            None => self.fill_inner(stream).await,
         }
-        .map_err(ReadError::Io)?;
-        self.end += n;
-        Ok(n)
+    }
+
+    async fn fill_inner(&mut self, stream: &mut TcpStream) -> Result<usize, ReadError> {
+        // Keep the unconsumed bytes at the front, so that the Vec never
+        // needs to grow past the capacity reserved for it.
+        if self.start > 0 {
+            self.data.drain(..self.start);
+            self.start = 0;
+        }
+        if self.data.len() - self.start >= self.capacity {
+            return Ok(0);
+        }
+        loop {
+            if self.data.capacity() == 0 {
+                // Idle: hold no memory until the peer has something to say.
+                stream.readable().await.map_err(ReadError::Io)?;
+                self.data.reserve_exact(self.capacity);
+            }
+            let room = self.capacity - (self.data.len() - self.start);
+            let mut limited = bytes::BufMut::limit(&mut self.data, room);
+            match stream.try_read_buf(&mut limited) {
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    stream.readable().await.map_err(ReadError::Io)?;
+                }
+                Err(e) => return Err(ReadError::Io(e)),
+            }
+        }
     }
 }

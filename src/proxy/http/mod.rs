@@ -60,6 +60,8 @@ pub async fn serve(mut client: TcpStream, peer: SocketAddr, frontend: &str, shar
         let Some(fe) = rt.frontend(frontend) else {
             return;
         };
+        // Between requests an idle connection holds no buffer.
+        cbuf.release();
         let head = match read_request(&mut client, &mut cbuf, fe, first).await {
             Ok(h) => h,
             Err(None) => return,
