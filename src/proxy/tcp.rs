@@ -54,14 +54,17 @@ where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    let mut buf = vec![0u8; BUF_SIZE];
+    // Reads go into spare capacity: the buffer is never zeroed, and pages
+    // are touched only as data arrives.
+    let mut buf: Vec<u8> = Vec::with_capacity(BUF_SIZE);
     let mut total = 0u64;
     loop {
+        buf.clear();
         let n = match idle {
-            None => r.read(&mut buf).await?,
+            None => r.read_buf(&mut buf).await?,
             Some(t) => loop {
                 let deadline = activity.get() + t;
-                match tokio::time::timeout_at(deadline, r.read(&mut buf)).await {
+                match tokio::time::timeout_at(deadline, r.read_buf(&mut buf)).await {
                     Ok(res) => break res?,
                     // The other direction may have moved meanwhile.
                     Err(_) if activity.get() + t > Instant::now() => continue,
