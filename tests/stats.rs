@@ -130,8 +130,9 @@ fn good_credentials_get_the_page_csv_and_json() {
         "{}",
         json.text()
     );
-    // Requests not for the page still go to the servers.
+    // Requests not for the page still go to the servers, and are counted.
     assert_eq!(get_with(port, "/app", None).text(), "as1");
+    assert_eq!(csv_field(port, "gvg-as1", "hrsp_2xx"), "1");
 }
 
 fn csv_status(port: u16, server: &str) -> String {

@@ -204,6 +204,16 @@ fn apply(
         ),
         (None, None) => String::new(),
     };
+    if let Ok(mut c) = srv.state.check.lock() {
+        match flip {
+            Flip::Down => c.down_since = Some(SystemTime::now()),
+            Flip::Up => {
+                if let Some(t) = c.down_since.take() {
+                    c.downtime += t.elapsed().unwrap_or_default();
+                }
+            }
+        }
+    }
     match flip {
         Flip::Down => {
             srv.state.set_health(Status::Down);

@@ -89,6 +89,8 @@ pub struct ServerState {
     pub check_failures: AtomicU64,
     /// Transitions to DOWN.
     pub down_transitions: AtomicU64,
+    /// HTTP responses from this server by class: 1xx, 2xx, 3xx, 4xx, 5xx, other.
+    pub hrsp: [AtomicU64; 6],
     /// The last check and the health phase (control plane only).
     pub check: Mutex<CheckRecord>,
     /// Response times (time to the response head), for percentiles.
@@ -108,6 +110,10 @@ pub struct CheckRecord {
     pub phase: String,
     /// When the status last changed.
     pub last_change: Option<SystemTime>,
+    /// Since when the server is DOWN, if it is.
+    pub down_since: Option<SystemTime>,
+    /// Total time spent DOWN before `down_since`.
+    pub downtime: Duration,
 }
 
 impl ServerState {
@@ -127,6 +133,7 @@ impl ServerState {
             redispatches: AtomicU64::new(0),
             check_failures: AtomicU64::new(0),
             down_transitions: AtomicU64::new(0),
+            hrsp: Default::default(),
             check: Mutex::new(CheckRecord::default()),
             latency: latency::Latency::default(),
         }
@@ -205,4 +212,16 @@ pub struct ProxyCounters {
     pub request_errors: AtomicU64,
     /// Requests answered with an error by the proxy itself.
     pub proxy_errors: AtomicU64,
+    /// HTTP requests.
+    pub requests: AtomicU64,
+    /// HTTP responses by class: 1xx, 2xx, 3xx, 4xx, 5xx, other.
+    pub hrsp: [AtomicU64; 6],
+}
+
+/// The index in `hrsp` of a status code.
+pub fn hrsp_class(status: u16) -> usize {
+    match status {
+        100..=599 => usize::from(status / 100) - 1,
+        _ => 5,
+    }
 }

@@ -84,6 +84,62 @@ pub fn render(rt: &Runtime) -> String {
             o.line(name, &format!("proxy=\"{}\"", esc(&f.name)), get(f));
         }
     }
+    const CODES: [&str; 6] = ["1xx", "2xx", "3xx", "4xx", "5xx", "other"];
+    let http_fe = || {
+        rt.frontends
+            .iter()
+            .filter(|f| f.mode == crate::config::model::Mode::Http)
+    };
+    o.head(
+        "haproxy_frontend_http_requests_total",
+        "Total number of HTTP requests received.",
+        "counter",
+    );
+    for f in http_fe() {
+        o.line(
+            "haproxy_frontend_http_requests_total",
+            &format!("proxy=\"{}\"", esc(&f.name)),
+            f.counters.requests.load(Relaxed),
+        );
+    }
+    o.head(
+        "haproxy_frontend_http_responses_total",
+        "Total number of HTTP responses.",
+        "counter",
+    );
+    for f in http_fe() {
+        for (code, v) in CODES.iter().zip(&f.counters.hrsp) {
+            o.line(
+                "haproxy_frontend_http_responses_total",
+                &format!("proxy=\"{}\",code=\"{code}\"", esc(&f.name)),
+                v.load(Relaxed),
+            );
+        }
+    }
+    o.head(
+        "haproxy_server_http_responses_total",
+        "Total number of HTTP responses.",
+        "counter",
+    );
+    for b in rt
+        .backends
+        .iter()
+        .filter(|b| b.mode == crate::config::model::Mode::Http)
+    {
+        for s in &b.servers {
+            for (code, v) in CODES.iter().zip(&s.state.hrsp) {
+                o.line(
+                    "haproxy_server_http_responses_total",
+                    &format!(
+                        "proxy=\"{}\",server=\"{}\",code=\"{code}\"",
+                        esc(&b.name),
+                        esc(&s.name)
+                    ),
+                    v.load(Relaxed),
+                );
+            }
+        }
+    }
     o.head(
         "haproxy_frontend_status",
         "Current status of the service, per state label value.",

@@ -227,12 +227,32 @@ impl Row {
     }
 }
 
-fn counters(row: &mut Row, c: &ProxyCounters) {
+fn hrsp(row: &mut Row, h: &[std::sync::atomic::AtomicU64; 6]) {
+    for (col, v) in [
+        "hrsp_1xx",
+        "hrsp_2xx",
+        "hrsp_3xx",
+        "hrsp_4xx",
+        "hrsp_5xx",
+        "hrsp_other",
+    ]
+    .iter()
+    .zip(h)
+    {
+        row.set(col, v.load(Relaxed));
+    }
+}
+
+fn counters(row: &mut Row, c: &ProxyCounters, http: bool) {
     row.set("scur", c.cur_sessions.load(Relaxed));
     row.set("stot", c.total_sessions.load(Relaxed));
     row.set("bin", c.bytes_in.load(Relaxed));
     row.set("bout", c.bytes_out.load(Relaxed));
     row.set("ereq", c.request_errors.load(Relaxed));
+    if http {
+        hrsp(row, &c.hrsp);
+        row.set("req_tot", c.requests.load(Relaxed));
+    }
 }
 
 fn mode(m: Mode) -> &'static str {
@@ -268,7 +288,7 @@ pub fn take(rt: &Runtime) -> Vec<Row> {
     for fe in &rt.frontends {
         let id = iid(&fe.name, &mut ids);
         let mut r = Row::new(Kind::Frontend, &fe.name, "FRONTEND");
-        counters(&mut r, &fe.counters);
+        counters(&mut r, &fe.counters, fe.mode == Mode::Http);
         r.set(
             "slim",
             fe.maxconn.map(|m| m.to_string()).unwrap_or_default(),
@@ -296,7 +316,7 @@ fn backend_rows(rt: &Runtime, bi: usize, iid: usize, rows: &mut Vec<Row>) {
         rows.push(server_row(rt, be, si, iid, si + 1));
     }
     let mut r = Row::new(Kind::Backend, &be.name, "BACKEND");
-    counters(&mut r, &be.counters);
+    counters(&mut r, &be.counters, be.mode == Mode::Http);
     let usable = be.servers.iter().filter(|s| s.state.usable()).count();
     r.set(
         "status",
@@ -465,5 +485,15 @@ fn server_row(rt: &Runtime, be: &Backend, si: usize, iid: usize, sid: usize) -> 
         }
     }
     r.set("lastchg", secs_since(check.last_change));
+    if be.mode == Mode::Http {
+        hrsp(&mut r, &st.hrsp);
+    }
+    if s.check.is_some() || s.track.is_some() {
+        let down_now = check
+            .down_since
+            .and_then(|t| t.elapsed().ok())
+            .unwrap_or_default();
+        r.set("downtime", (check.downtime + down_now).as_secs());
+    }
     r
 }

@@ -44,6 +44,7 @@ async fn send(client: &mut TcpStream, bytes: &[u8], timeout: Option<Duration>) -
 /// Answers with an error page and closes.
 async fn reply(client: &mut TcpStream, status: Status, fe: &Frontend) {
     fe.counters.proxy_errors.fetch_add(1, Relaxed);
+    fe.counters.hrsp[crate::state::hrsp_class(status.code())].fetch_add(1, Relaxed);
     let _ = send(client, &status.response(), fe.timeout_client).await;
     let _ = client.shutdown().await;
 }
@@ -74,6 +75,7 @@ pub async fn serve(mut client: TcpStream, peer: SocketAddr, frontend: &str, shar
             }
         };
         first = false;
+        fe.counters.requests.fetch_add(1, Relaxed);
         // A reload may have happened while we waited for this request.
         rt = shared.runtime.load_full();
         let Some(fe) = rt.frontend(frontend) else {
@@ -311,6 +313,14 @@ async fn exchange(
         }
     };
     let srv = &be.servers[conn.server];
+    let class = crate::state::hrsp_class(resp.status);
+    for c in [
+        &fe.counters.hrsp[class],
+        &be.counters.hrsp[class],
+        &srv.state.hrsp[class],
+    ] {
+        c.fetch_add(1, Relaxed);
+    }
     let tunnel =
         (resp.status == 101 && head.upgrade) || (is_connect && (200..300).contains(&resp.status));
     // The server closing its side does not close the client's, unless the
