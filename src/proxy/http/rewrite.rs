@@ -84,9 +84,12 @@ pub fn response(buf: &[u8], head: &ResponseHead, client_minor: u8, client_close:
         .unwrap_or(0);
     out.extend_from_slice(&buf[..line_end + 2]);
     let switching = head.status == 101;
+    // With Transfer-Encoding, a Content-Length is wrong and dangerous to pass
+    // on (a cache behind us could frame the body by it): drop it.
+    let chunked = head.body == super::head::BodyKind::Chunked;
     for h in &head.headers {
         let name = &buf[h.name.clone()];
-        if hop_by_hop(name) && !switching {
+        if (hop_by_hop(name) && !switching) || (chunked && is(name, "content-length")) {
             continue;
         }
         push_header(&mut out, buf, h);

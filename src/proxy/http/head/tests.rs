@@ -120,3 +120,13 @@ fn responses() {
     )
     .is_err());
 }
+
+#[test]
+fn response_with_te_and_cl_loses_its_cl() {
+    let raw = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\nTransfer-Encoding: chunked\r\n\r\n";
+    let r = parse_response(raw, false, false, false).unwrap();
+    assert_eq!(r.body, BodyKind::Chunked);
+    let out = String::from_utf8(super::super::rewrite::response(raw, &r, 1, false)).unwrap();
+    assert!(!out.to_ascii_lowercase().contains("content-length"), "{out}");
+    assert!(out.contains("Transfer-Encoding: chunked"), "{out}");
+}
