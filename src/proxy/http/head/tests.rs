@@ -127,6 +127,9 @@ fn response_with_te_and_cl_loses_its_cl() {
     let r = parse_response(raw, false, false, false).unwrap();
     assert_eq!(r.body, BodyKind::Chunked);
     let out = String::from_utf8(super::super::rewrite::response(raw, &r, 1, false)).unwrap();
-    assert!(!out.to_ascii_lowercase().contains("content-length"), "{out}");
+    assert!(
+        !out.to_ascii_lowercase().contains("content-length"),
+        "{out}"
+    );
     assert!(out.contains("Transfer-Encoding: chunked"), "{out}");
 }
