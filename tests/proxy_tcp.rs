@@ -114,3 +114,36 @@ fn refused_server_closes_the_client() {
     let r = c.read_to_end(&mut got);
     assert!(got.is_empty(), "{r:?}");
 }
+
+#[test]
+fn option_tcpka_sets_keepalive_on_both_sides() {
+    if std::process::Command::new("ss").arg("-V").output().is_err() {
+        eprintln!("ss is not installed: skipping (.ci/run installs iproute2)");
+        return;
+    }
+    let echo = echo_server();
+    let port = free_port();
+    let cfg = tcp_config(port, echo).replace(
+        "    timeout server 30s\n",
+        "    timeout server 30s\n    option tcpka\n",
+    );
+    let _f = Fulcrum::start(&cfg);
+    let mut c = connect(port);
+    c.write_all(b"x").expect("write");
+    let mut b = [0u8; 1];
+    c.read_exact(&mut b).expect("echo");
+    // The proxy's socket towards us (source port = the frontend port) and
+    // towards the echo server (destination port = the echo port) both run a
+    // keep-alive timer.
+    let ss = |filter: String| {
+        let out = std::process::Command::new("ss")
+            .args(["-tnoH", "state", "established", &filter])
+            .output()
+            .expect("ss");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let client_side = ss(format!("( sport = :{port} )"));
+    let server_side = ss(format!("( dport = :{} )", echo.port()));
+    assert!(client_side.contains("keepalive"), "{client_side}");
+    assert!(server_side.contains("keepalive"), "{server_side}");
+}

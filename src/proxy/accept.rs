@@ -64,6 +64,9 @@ async fn session(sock: TcpStream, peer: SocketAddr, frontend: &str, shared: &Sha
     let Some(fe) = rt.frontend(frontend) else {
         return;
     };
+    if fe.client_keepalive {
+        let _ = socket2::SockRef::from(&sock).set_keepalive(true);
+    }
     fe.counters.cur_sessions.fetch_add(1, Relaxed);
     fe.counters.total_sessions.fetch_add(1, Relaxed);
     let span = tracing::debug_span!("session", frontend = %fe.name, client = %peer);

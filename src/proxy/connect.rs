@@ -101,6 +101,9 @@ pub async fn connect(
         match attempt_result {
             Ok(stream) => {
                 let _ = stream.set_nodelay(true);
+                if be.server_keepalive {
+                    let _ = socket2::SockRef::from(&stream).set_keepalive(true);
+                }
                 return Ok(Connected {
                     stream,
                     server,

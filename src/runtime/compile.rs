@@ -152,6 +152,7 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
             http_check,
             timeout_check: p.timeout.check.filter(|d| !d.is_zero()),
             allbackups: p.option.allbackups,
+            server_keepalive: p.option.tcpka || p.option.srvtcpka,
             algo: match &p.balance {
                 Balance::Roundrobin => "roundrobin",
                 Balance::StaticRr => "static-rr",
@@ -241,6 +242,7 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
             } else {
                 Vec::new()
             },
+            client_keepalive: p.option.tcpka || p.option.clitcpka,
             stats: (http && p.stats.enable).then(|| p.stats.clone()),
             counters: prev
                 .and_then(|r| r.frontend(&p.name))

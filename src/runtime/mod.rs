@@ -93,6 +93,8 @@ pub struct Frontend {
     pub counters: Arc<ProxyCounters>,
     /// `maxconn` slots (carried across reloads while `maxconn` is unchanged).
     pub limit: Option<Arc<Semaphore>>,
+    /// `option tcpka` or `option clitcpka`: TCP keep-alive to clients.
+    pub client_keepalive: bool,
 }
 
 impl Runtime {
@@ -143,6 +145,8 @@ pub struct Backend {
     pub allbackups: bool,
     /// The `balance` algorithm's name, for the stats page.
     pub algo: &'static str,
+    /// `option tcpka` or `option srvtcpka`: TCP keep-alive to servers.
+    pub server_keepalive: bool,
 }
 
 /// A server as the data path sees it.
