@@ -421,3 +421,19 @@ fn frontend_maxconn_holds_extra_clients_in_the_backlog() {
         200
     );
 }
+
+#[test]
+fn errorfile_replaces_the_error_page() {
+    let page = std::env::temp_dir().join(format!("fulcrum-503-{}.http", std::process::id()));
+    std::fs::write(&page, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/html\r\nContent-Length: 12\r\nConnection: close\r\n\r\nWe are back.").expect("write");
+    let port = free_port();
+    let cfg = format!(
+        "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n    errorfile 503 {}\nlisten web\n    bind 127.0.0.1:{port}\n    server s1 127.0.0.1:{} disabled\n",
+        page.display(),
+        free_port()
+    );
+    let _f = Fulcrum::start(&cfg);
+    let r = get(port, "/");
+    assert_eq!((r.status, r.text().as_str()), (503, "We are back."));
+    let _ = std::fs::remove_file(page);
+}

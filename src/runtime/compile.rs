@@ -38,6 +38,18 @@ pub enum CompileError {
         /// The error.
         source: super::check::ExpectError,
     },
+    /// An `errorfile` could not be read.
+    #[error("{proxy}: errorfile {code}: cannot read '{path}': {source}")]
+    ErrorFile {
+        /// The proxy.
+        proxy: String,
+        /// The status.
+        code: u16,
+        /// The file.
+        path: String,
+        /// The system's error.
+        source: std::io::Error,
+    },
     /// A backend reference that validation should have caught.
     #[error("frontend '{frontend}': no backend '{backend}'")]
     NoBackend {
@@ -153,6 +165,7 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
             timeout_check: p.timeout.check.filter(|d| !d.is_zero()),
             allbackups: p.option.allbackups,
             server_keepalive: p.option.tcpka || p.option.srvtcpka,
+            errorfiles: errorfiles(p)?,
             algo: match &p.balance {
                 Balance::Roundrobin => "roundrobin",
                 Balance::StaticRr => "static-rr",
@@ -243,6 +256,7 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
                 Vec::new()
             },
             client_keepalive: p.option.tcpka || p.option.clitcpka,
+            errorfiles: errorfiles(p)?,
             stats: (http && p.stats.enable).then(|| p.stats.clone()),
             counters: prev
                 .and_then(|r| r.frontend(&p.name))
@@ -317,4 +331,19 @@ fn check_spec(s: &crate::config::model::Server, addr: SocketAddr) -> ServerCheck
         rise: s.rise,
         fall: s.fall,
     }
+}
+
+/// Reads a proxy's `errorfile`s (HAProxy reads them at start-up too).
+fn errorfiles(p: &crate::config::model::Proxy) -> Result<super::ErrorFiles, CompileError> {
+    let mut out = super::ErrorFiles::new();
+    for (code, path) in &p.errorfile {
+        let bytes = std::fs::read(path).map_err(|source| CompileError::ErrorFile {
+            proxy: p.name.clone(),
+            code: *code,
+            path: path.display().to_string(),
+            source,
+        })?;
+        out.insert(*code, bytes.into());
+    }
+    Ok(out)
 }

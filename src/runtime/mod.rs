@@ -95,7 +95,12 @@ pub struct Frontend {
     pub limit: Option<Arc<Semaphore>>,
     /// `option tcpka` or `option clitcpka`: TCP keep-alive to clients.
     pub client_keepalive: bool,
+    /// `errorfile`: whole HTTP answers by status code.
+    pub errorfiles: ErrorFiles,
 }
+
+/// `errorfile` contents by status, read once when the Runtime is built.
+pub type ErrorFiles = std::collections::BTreeMap<u16, Arc<[u8]>>;
 
 impl Runtime {
     /// The frontend of this name.
@@ -147,6 +152,8 @@ pub struct Backend {
     pub algo: &'static str,
     /// `option tcpka` or `option srvtcpka`: TCP keep-alive to servers.
     pub server_keepalive: bool,
+    /// `errorfile`: whole HTTP answers by status code.
+    pub errorfiles: ErrorFiles,
 }
 
 /// A server as the data path sees it.

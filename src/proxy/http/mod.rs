@@ -41,12 +41,24 @@ async fn send(client: &mut TcpStream, bytes: &[u8], timeout: Option<Duration>) -
     }
 }
 
-/// Answers with an error page and closes.
-async fn reply(client: &mut TcpStream, status: Status, fe: &Frontend) {
+/// Answers with an error page and closes: the backend's `errorfile` for
+/// that status if it has one, else the frontend's, else HAProxy's page.
+async fn reply_from(client: &mut TcpStream, status: Status, fe: &Frontend, be: Option<&Backend>) {
     fe.counters.proxy_errors.fetch_add(1, Relaxed);
     fe.counters.hrsp[crate::state::hrsp_class(status.code())].fetch_add(1, Relaxed);
-    let _ = send(client, &status.response(), fe.timeout_client).await;
+    let custom = be
+        .and_then(|b| b.errorfiles.get(&status.code()))
+        .or_else(|| fe.errorfiles.get(&status.code()));
+    match custom {
+        Some(bytes) => send(client, bytes, fe.timeout_client).await,
+        None => send(client, &status.response(), fe.timeout_client).await,
+    };
     let _ = client.shutdown().await;
+}
+
+/// [`reply_from`] for errors that involve no backend.
+async fn reply(client: &mut TcpStream, status: Status, fe: &Frontend) {
+    reply_from(client, status, fe, None).await
 }
 
 /// Serves one client connection in `mode http`. Each request takes the
@@ -244,7 +256,7 @@ async fn exchange(
                     | ConnectError::QueueTimeout
                     | ConnectError::Failed(_) => Status::Unavailable,
                 };
-                reply(client, status, fe).await;
+                reply_from(client, status, fe, Some(be)).await;
                 return Next::Close;
             }
         };
@@ -256,7 +268,7 @@ async fn exchange(
                 continue;
             }
             srv.state.response_errors.fetch_add(1, Relaxed);
-            reply(client, Status::BadGateway, fe).await;
+            reply_from(client, Status::BadGateway, fe, Some(be)).await;
             return Next::Close;
         }
         if answer_continue
@@ -282,7 +294,7 @@ async fn exchange(
                 }
                 BodyError::Write(_) | BodyError::WriteTimeout => {
                     srv.state.response_errors.fetch_add(1, Relaxed);
-                    reply(client, Status::BadGateway, fe).await;
+                    reply_from(client, Status::BadGateway, fe, Some(be)).await;
                 }
                 BodyError::Read(ReadError::Timeout) => {
                     reply(client, Status::RequestTimeout, fe).await
@@ -307,7 +319,7 @@ async fn exchange(
             }
             Err(status) => {
                 srv.state.response_errors.fetch_add(1, Relaxed);
-                reply(client, status.unwrap_or(Status::BadGateway), fe).await;
+                reply_from(client, status.unwrap_or(Status::BadGateway), fe, Some(be)).await;
                 return Next::Close;
             }
         }
