@@ -158,3 +158,66 @@ fn refused_server_is_skipped_with_retries_and_redispatch() {
         assert_eq!(who(port, "/"), "live");
     }
 }
+
+#[test]
+fn cookie_insert_keeps_a_client_on_its_server() {
+    let a = HttpBackend::start("a");
+    let b = HttpBackend::start("b");
+    let port = free_port();
+    let servers = vec![
+        (a.addr.to_string(), "cookie s-a"),
+        (b.addr.to_string(), "cookie s-b"),
+    ];
+    let _f = Fulcrum::start(&config(
+        port,
+        "roundrobin",
+        "    cookie SRV insert indirect nocache httponly",
+        &servers,
+    ));
+    // A new client is balanced and told its server.
+    let first = get(port, "/");
+    let set = first
+        .head
+        .lines()
+        .find(|l| l.starts_with("Set-Cookie: SRV="))
+        .unwrap_or_else(|| panic!("no Set-Cookie in {}", first.head))
+        .to_string();
+    assert!(
+        set.contains("; path=/") && set.contains("HttpOnly"),
+        "{set}"
+    );
+    assert!(
+        first.head.contains("Cache-Control: private"),
+        "{}",
+        first.head
+    );
+    let value = set
+        .trim_start_matches("Set-Cookie: SRV=")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .to_string();
+    let who = first.text();
+    assert_eq!(value, format!("s-{who}"));
+    // With the cookie, every request goes back to that server, and the
+    // cookie is not passed on (indirect) nor set again.
+    for _ in 0..6 {
+        let r = common::net::request(
+            port,
+            &format!("GET / HTTP/1.1\r\nHost: t\r\nCookie: lang=en; SRV={value}\r\nConnection: close\r\n\r\n"),
+        )
+        .expect("response");
+        assert_eq!(r.text(), who);
+        assert!(!r.head.contains("Set-Cookie"), "{}", r.head);
+    }
+    let seen = if who == "a" {
+        a.requests()
+    } else {
+        b.requests()
+    };
+    let last = &seen.last().expect("a request").head;
+    assert!(
+        last.contains("Cookie: lang=en\r\n") && !last.contains("SRV="),
+        "{last}"
+    );
+}

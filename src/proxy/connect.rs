@@ -44,14 +44,20 @@ pub enum ConnectError {
 }
 
 /// Connects to a server of `be` for a client that reached us on `local_port`.
-/// With `reuse`, an idle pooled connection to the chosen server is taken first.
+/// With `reuse`, an idle pooled connection to the chosen server is taken first;
+/// `forced` is the server persistence chose, if any.
 pub async fn connect(
     be: &Backend,
     key: &RequestKey<'_>,
     local_port: u16,
     reuse: bool,
+    forced: Option<usize>,
 ) -> Result<Connected, ConnectError> {
-    let mut server = be.balancer.pick(key, None).ok_or(ConnectError::NoServer)?;
+    // A server chosen by persistence comes first; retries may still move on.
+    let mut server = match forced {
+        Some(s) => s,
+        None => be.balancer.pick(key, None).ok_or(ConnectError::NoServer)?,
+    };
     let mut last_err = None;
     for attempt in 0..=be.retries {
         if attempt > 0 {

@@ -124,7 +124,7 @@ pub async fn serve(mut client: TcpStream, peer: SocketAddr, fe: &Frontend, be: A
         client: Some(peer.ip()),
         ..Default::default()
     };
-    let mut conn = match connect(&be, &key, local_port, false).await {
+    let mut conn = match connect(&be, &key, local_port, false, None).await {
         Ok(c) => c,
         Err(e) => {
             be.counters.proxy_errors.fetch_add(1, Relaxed);

@@ -133,6 +133,7 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
                 addr,
                 backup: s.backup,
                 maxconn: s.maxconn.filter(|&m| m > 0),
+                cookie: s.cookie.clone(),
                 check,
                 track: None,
                 trackers: Vec::new(),
@@ -165,6 +166,7 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
             timeout_check: p.timeout.check.filter(|d| !d.is_zero()),
             allbackups: p.option.allbackups,
             server_keepalive: p.option.tcpka || p.option.srvtcpka,
+            cookie: p.cookie.clone().filter(|_| http),
             errorfiles: errorfiles(p)?,
             algo: match &p.balance {
                 Balance::Roundrobin => "roundrobin",

@@ -152,6 +152,8 @@ pub struct Backend {
     pub algo: &'static str,
     /// `option tcpka` or `option srvtcpka`: TCP keep-alive to servers.
     pub server_keepalive: bool,
+    /// `cookie NAME ...`: persistence (HTTP backends only).
+    pub cookie: Option<crate::config::model::Cookie>,
     /// `errorfile`: whole HTTP answers by status code.
     pub errorfiles: ErrorFiles,
 }
@@ -173,6 +175,8 @@ pub struct Server {
     pub backup: bool,
     /// `maxconn`, if any.
     pub maxconn: Option<u32>,
+    /// `cookie VALUE`: this server's persistence cookie.
+    pub cookie: Option<String>,
     /// Its health check, when it has `check`.
     pub check: Option<check::ServerCheck>,
     /// The server it tracks, as (backend index, server index).

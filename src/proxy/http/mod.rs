@@ -6,6 +6,7 @@
 pub mod body;
 pub mod buf;
 pub mod head;
+pub mod persist;
 pub mod reply;
 pub mod rewrite;
 
@@ -226,6 +227,17 @@ async fn exchange(
         uri: uri.as_deref(),
         header: hdr.as_deref(),
     };
+    // Cookie persistence: the server the client's cookie names, if usable.
+    let cookie_headers = || {
+        head.headers
+            .iter()
+            .filter(|h| buf[h.name.clone()].eq_ignore_ascii_case(b"cookie"))
+            .map(|h| &buf[h.value.clone()])
+    };
+    let persisted = be.cookie.as_ref().and_then(|c| {
+        persist::find(cookie_headers(), &c.name).map(|v| (v.to_vec(), persist::server_for(be, v)))
+    });
+    let forced = persisted.as_ref().and_then(|(_, s)| *s);
     let server_close = fe.http_connection != HttpConnection::KeepAlive
         || be.http_connection != HttpConnection::KeepAlive;
     let client_close_mode =
@@ -237,6 +249,11 @@ async fn exchange(
         client: peer.ip(),
         server_close,
         drop_expect: answer_continue,
+        strip_cookie: be
+            .cookie
+            .as_ref()
+            .filter(|c| c.indirect)
+            .map(|c| c.name.as_str()),
     };
     let out_head = rewrite::request(buf, head, &edit);
     cbuf.consume(head.len);
@@ -246,7 +263,7 @@ async fn exchange(
     let mut reuse = !has_body && !head.upgrade && !is_connect;
     let mut sbuf = RecvBuf::new(rt.global.bufsize);
     let (mut conn, resp) = loop {
-        let mut conn = match connect(be, &key, local_port, reuse).await {
+        let mut conn = match connect(be, &key, local_port, reuse, forced).await {
             Ok(c) => c,
             Err(e) => {
                 be.counters.proxy_errors.fetch_add(1, Relaxed);
@@ -339,6 +356,18 @@ async fn exchange(
     // body is delimited by that close.
     let client_close = head.close || client_close_mode || resp.body == BodyKind::UntilClose;
     let mut out = rewrite::response(sbuf.filled(), &resp, head.minor, client_close && !tunnel);
+    // Insert mode: tell the client its server, unless its cookie already does.
+    if let (Some(c), Some(value)) = (&be.cookie, srv.cookie.as_deref()) {
+        let held = persisted
+            .as_ref()
+            .is_some_and(|(v, _)| v.as_slice() == value.as_bytes());
+        if !held {
+            let extra = persist::set_cookie(c, value);
+            // Before the blank line that ends the head.
+            let at = out.len() - 2;
+            out.splice(at..at, extra);
+        }
+    }
     sbuf.consume(resp.len);
     // A body that arrived with the head leaves in the same write.
     let mut body_kind = resp.body;

@@ -35,6 +35,8 @@ pub struct RequestEdit<'a> {
     pub server_close: bool,
     /// We answered the 100-continue ourselves.
     pub drop_expect: bool,
+    /// `cookie NAME ... indirect`: the persistence cookie is not forwarded.
+    pub strip_cookie: Option<&'a str>,
 }
 
 /// The request head as sent to the server.
@@ -55,6 +57,15 @@ pub fn request(buf: &[u8], head: &RequestHead, edit: &RequestEdit) -> Vec<u8> {
         }
         if let Some(ff) = xff {
             xff_present |= name.eq_ignore_ascii_case(ff.header.as_bytes());
+        }
+        if let (Some(cookie), true) = (edit.strip_cookie, is(name, "cookie")) {
+            if let Some(rest) = super::persist::strip(&buf[h.value.clone()], cookie) {
+                out.extend_from_slice(name);
+                out.extend_from_slice(b": ");
+                out.extend_from_slice(&rest);
+                out.extend_from_slice(b"\r\n");
+            }
+            continue;
         }
         push_header(&mut out, buf, h);
     }
