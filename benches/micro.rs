@@ -77,6 +77,7 @@ fn http(c: &mut Criterion) {
                 client,
                 server_close: false,
                 drop_expect: false,
+                strip_cookie: None,
             };
             b.iter(|| rewrite::request(black_box(req), black_box(&head), &edit))
         });
@@ -86,6 +87,7 @@ fn http(c: &mut Criterion) {
                 client,
                 server_close: false,
                 drop_expect: false,
+                strip_cookie: None,
             };
             b.iter(|| rewrite::request(black_box(req), black_box(&head), &edit))
         });
@@ -96,6 +98,7 @@ fn http(c: &mut Criterion) {
                 client,
                 server_close: false,
                 drop_expect: false,
+                strip_cookie: None,
             };
             b.iter(|| {
                 let head = parse_request(black_box(req), false).unwrap();
