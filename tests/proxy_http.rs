@@ -437,3 +437,32 @@ fn errorfile_replaces_the_error_page() {
     assert_eq!((r.status, r.text().as_str()), (503, "We are back."));
     let _ = std::fs::remove_file(page);
 }
+
+#[test]
+fn garbage_clients_do_not_hurt_the_proxy() {
+    let b = HttpBackend::start("a");
+    let port = free_port();
+    let _f = Fulcrum::start(&http_config(port, "    timeout http-request 2s", &[&b]));
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    for i in 0..200 {
+        let mut c = connect(port);
+        let len = 1 + (i * 37) % 700;
+        let junk: Vec<u8> = (0..len)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                seed as u8
+            })
+            .collect();
+        let _ = c.write_all(&junk);
+        let _ = c.shutdown(std::net::Shutdown::Write);
+        let mut sink = Vec::new();
+        let _ = c.read_to_end(&mut sink);
+        if !sink.is_empty() {
+            let status = String::from_utf8_lossy(&sink[..sink.len().min(12)]).to_string();
+            assert!(status.starts_with("HTTP/1.1 4"), "junk got {status:?}");
+        }
+    }
+    assert_eq!(get(port, "/").status, 200, "still serving after the junk");
+}

@@ -226,6 +226,17 @@ mod tests {
         assert_eq!(run(b"5\r"), Ok((0, false)));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn chunked_framing_never_panics(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+            for st in [State::Size, State::Data(3), State::DataEnd, State::Trailer] {
+                if let Ok((n, _)) = advance(st, &data) {
+                    proptest::prop_assert!(n <= data.len());
+                }
+            }
+        }
+    }
+
     #[test]
     fn chunked_refusals() {
         for bad in [
