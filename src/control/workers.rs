@@ -53,8 +53,8 @@ pub struct ListenerKey {
 
 fn options(b: &Bind, backlog: u32) -> String {
     format!(
-        "transparent={} interface={:?} v4v6={} v6only={} backlog={backlog}",
-        b.transparent, b.interface, b.v4v6, b.v6only
+        "transparent={} interface={:?} v4v6={} v6only={} backlog={backlog} accept-proxy={}",
+        b.transparent, b.interface, b.v4v6, b.v6only, b.accept_proxy
     )
 }
 
@@ -81,7 +81,7 @@ fn wanted(rt: &Runtime) -> Vec<(ListenerKey, Bind, u32)> {
 }
 
 enum Cmd {
-    Open(Vec<(ListenerKey, std::net::TcpListener)>),
+    Open(Vec<(ListenerKey, std::net::TcpListener, bool)>),
     /// Close these; then answer on the channel, if any.
     Close(Vec<ListenerKey>, Option<mpsc::Sender<()>>),
 }
@@ -109,7 +109,7 @@ impl std::fmt::Debug for Cmd {
 fn open_copies(
     items: &[(ListenerKey, Bind, u32)],
     workers: usize,
-) -> Result<Vec<Vec<(ListenerKey, std::net::TcpListener)>>, StartError> {
+) -> Result<Vec<Vec<(ListenerKey, std::net::TcpListener, bool)>>, StartError> {
     let mut per_worker: Vec<Vec<_>> = (0..workers).map(|_| Vec::new()).collect();
     for (key, bind, backlog) in items {
         for copies in per_worker.iter_mut() {
@@ -117,7 +117,7 @@ fn open_copies(
                 frontend: key.frontend.to_string(),
                 source,
             })?;
-            copies.push((key.clone(), l));
+            copies.push((key.clone(), l, bind.accept_proxy));
         }
     }
     Ok(per_worker)
@@ -170,13 +170,14 @@ pub fn start(rt: Runtime) -> Result<Workers, StartError> {
                     while let Some(cmd) = rx.recv().await {
                         match cmd {
                             Cmd::Open(ls) => {
-                                for (key, l) in ls {
+                                for (key, l, accept_proxy) in ls {
                                     match tokio::net::TcpListener::from_std(l) {
                                         Ok(l) => {
                                             let h = tokio::task::spawn_local(accept_loop(
                                                 l,
                                                 key.frontend.clone(),
                                                 shared.clone(),
+                                                accept_proxy,
                                             ));
                                             if let Some(old) = accepting.insert(key, h) {
                                                 old.abort();

@@ -26,8 +26,14 @@ async fn slot(limit: Option<Arc<Semaphore>>) -> Option<OwnedSemaphorePermit> {
 }
 
 /// Accepts on `listener` for the frontend named `frontend` until the task
-/// is aborted (which closes the listening socket).
-pub async fn accept_loop(listener: TcpListener, frontend: Arc<str>, shared: Arc<Shared>) {
+/// is aborted (which closes the listening socket). With `accept_proxy`, each
+/// connection starts with a PROXY protocol header naming the real client.
+pub async fn accept_loop(
+    listener: TcpListener,
+    frontend: Arc<str>,
+    shared: Arc<Shared>,
+    accept_proxy: bool,
+) {
     loop {
         let global = slot(shared.global_limit.clone()).await;
         let limit = shared
@@ -49,14 +55,20 @@ pub async fn accept_loop(listener: TcpListener, frontend: Arc<str>, shared: Arc<
         let frontend = frontend.clone();
         shared.active.fetch_add(1, Relaxed);
         tokio::task::spawn_local(async move {
-            session(sock, peer, &frontend, &shared).await;
+            session(sock, peer, &frontend, &shared, accept_proxy).await;
             shared.active.fetch_sub(1, Relaxed);
             drop((global, local));
         });
     }
 }
 
-async fn session(sock: TcpStream, peer: SocketAddr, frontend: &str, shared: &Shared) {
+async fn session(
+    mut sock: TcpStream,
+    mut peer: SocketAddr,
+    frontend: &str,
+    shared: &Shared,
+    accept_proxy: bool,
+) {
     let _ = sock.set_nodelay(true);
     // The Runtime current at accept: a TCP session finishes on it, an HTTP
     // one takes the newest at each request (see proxy::http).
@@ -67,6 +79,23 @@ async fn session(sock: TcpStream, peer: SocketAddr, frontend: &str, shared: &Sha
     if fe.client_keepalive {
         let _ = socket2::SockRef::from(&sock).set_keepalive(true);
     }
+    let Ok(mut local) = sock.local_addr() else {
+        return;
+    };
+    if accept_proxy {
+        match super::proxyproto::read(&mut sock, fe.timeout_client).await {
+            Ok(Some((src, dst))) => {
+                peer = src;
+                local = dst;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::info!(frontend = %fe.name, client = %peer, error = %e, "connection refused");
+                fe.counters.request_errors.fetch_add(1, Relaxed);
+                return;
+            }
+        }
+    }
     fe.counters.cur_sessions.fetch_add(1, Relaxed);
     fe.counters.total_sessions.fetch_add(1, Relaxed);
     let span = tracing::debug_span!("session", frontend = %fe.name, client = %peer);
@@ -76,10 +105,10 @@ async fn session(sock: TcpStream, peer: SocketAddr, frontend: &str, shared: &Sha
                 .choose_backend(peer.ip())
                 .and_then(|b| rt.backends.get(b))
             {
-                Some(be) => super::tcp::serve(sock, peer, fe, be.clone()).await,
+                Some(be) => super::tcp::serve(sock, peer, local, fe, be.clone()).await,
                 None => tracing::info!("no backend for this session: closing"),
             },
-            Mode::Http => super::http::serve(sock, peer, frontend, shared).await,
+            Mode::Http => super::http::serve(sock, peer, local, frontend, shared).await,
         }
     }
     .instrument(span)

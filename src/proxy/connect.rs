@@ -3,6 +3,7 @@
 //! to another server), with HAProxy's turn-around pause of min(1s,
 //! `timeout connect`) before retrying after a refused connection.
 
+use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
@@ -52,6 +53,7 @@ pub async fn connect(
     local_port: u16,
     reuse: bool,
     forced: Option<usize>,
+    client: Option<(SocketAddr, SocketAddr)>,
 ) -> Result<Connected, ConnectError> {
     // A server chosen by persistence comes first; retries may still move on.
     let mut server = match forced {
@@ -87,7 +89,8 @@ pub async fn connect(
             }
         };
         let target = s.target(local_port);
-        if reuse && attempt == 0 {
+        // A PROXY header is per connection: such servers get no reuse.
+        if reuse && attempt == 0 && !s.send_proxy {
             if let Some(stream) = super::pool::take(target) {
                 return Ok(Connected {
                     stream,
@@ -105,8 +108,17 @@ pub async fn connect(
             None => TcpStream::connect(target).await,
         };
         match attempt_result {
-            Ok(stream) => {
+            Ok(mut stream) => {
                 let _ = stream.set_nodelay(true);
+                if let (true, Some((src, dst))) = (s.send_proxy, client) {
+                    use tokio::io::AsyncWriteExt;
+                    let header = super::proxyproto::v1_header(src, dst);
+                    if let Err(e) = stream.write_all(header.as_bytes()).await {
+                        s.state.connect_errors.fetch_add(1, Relaxed);
+                        last_err = Some(e);
+                        continue;
+                    }
+                }
                 if be.server_keepalive {
                     let _ = socket2::SockRef::from(&stream).set_keepalive(true);
                 }

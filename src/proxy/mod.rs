@@ -5,4 +5,5 @@ pub mod accept;
 pub mod connect;
 pub mod http;
 pub mod pool;
+pub mod proxyproto;
 pub mod tcp;

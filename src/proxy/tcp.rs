@@ -118,13 +118,19 @@ pub async fn pump(
 }
 
 /// Serves one `mode tcp` session: pick, connect, pump.
-pub async fn serve(mut client: TcpStream, peer: SocketAddr, fe: &Frontend, be: Arc<Backend>) {
-    let local_port = client.local_addr().map(|a| a.port()).unwrap_or(0);
+pub async fn serve(
+    mut client: TcpStream,
+    peer: SocketAddr,
+    local: SocketAddr,
+    fe: &Frontend,
+    be: Arc<Backend>,
+) {
+    let local_port = local.port();
     let key = RequestKey {
         client: Some(peer.ip()),
         ..Default::default()
     };
-    let mut conn = match connect(&be, &key, local_port, false, None).await {
+    let mut conn = match connect(&be, &key, local_port, false, None, Some((peer, local))).await {
         Ok(c) => c,
         Err(e) => {
             be.counters.proxy_errors.fetch_add(1, Relaxed);

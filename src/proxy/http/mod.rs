@@ -65,8 +65,13 @@ async fn reply(client: &mut TcpStream, status: Status, fe: &Frontend) {
 /// Serves one client connection in `mode http`. Each request takes the
 /// Runtime current when it arrives, so a kept-alive connection moves to a
 /// reloaded configuration at its next request.
-pub async fn serve(mut client: TcpStream, peer: SocketAddr, frontend: &str, shared: &Shared) {
-    let local_port = client.local_addr().map(|a| a.port()).unwrap_or(0);
+pub async fn serve(
+    mut client: TcpStream,
+    peer: SocketAddr,
+    local: SocketAddr,
+    frontend: &str,
+    shared: &Shared,
+) {
     let mut rt = shared.runtime.load_full();
     let mut cbuf = RecvBuf::new(rt.global.bufsize);
     let mut first = true;
@@ -95,7 +100,7 @@ pub async fn serve(mut client: TcpStream, peer: SocketAddr, frontend: &str, shar
             let _ = client.shutdown().await;
             return;
         };
-        match exchange(&mut client, &mut cbuf, &head, peer, local_port, fe, &rt).await {
+        match exchange(&mut client, &mut cbuf, &head, peer, local, fe, &rt).await {
             Next::KeepAlive => continue,
             Next::Close => {
                 let _ = client.shutdown().await;
@@ -161,7 +166,7 @@ async fn exchange(
     cbuf: &mut RecvBuf,
     head: &RequestHead,
     peer: SocketAddr,
-    local_port: u16,
+    local: SocketAddr,
     fe: &Frontend,
     rt: &Runtime,
 ) -> Next {
@@ -263,20 +268,21 @@ async fn exchange(
     let mut reuse = !has_body && !head.upgrade && !is_connect;
     let mut sbuf = RecvBuf::new(rt.global.bufsize);
     let (mut conn, resp) = loop {
-        let mut conn = match connect(be, &key, local_port, reuse, forced).await {
-            Ok(c) => c,
-            Err(e) => {
-                be.counters.proxy_errors.fetch_add(1, Relaxed);
-                tracing::info!(backend = %be.name, error = %e, "no server connection");
-                let status = match e {
-                    ConnectError::NoServer
-                    | ConnectError::QueueTimeout
-                    | ConnectError::Failed(_) => Status::Unavailable,
-                };
-                reply_from(client, status, fe, Some(be)).await;
-                return Next::Close;
-            }
-        };
+        let mut conn =
+            match connect(be, &key, local.port(), reuse, forced, Some((peer, local))).await {
+                Ok(c) => c,
+                Err(e) => {
+                    be.counters.proxy_errors.fetch_add(1, Relaxed);
+                    tracing::info!(backend = %be.name, error = %e, "no server connection");
+                    let status = match e {
+                        ConnectError::NoServer
+                        | ConnectError::QueueTimeout
+                        | ConnectError::Failed(_) => Status::Unavailable,
+                    };
+                    reply_from(client, status, fe, Some(be)).await;
+                    return Next::Close;
+                }
+            };
         let srv = &be.servers[conn.server];
         let sent_at = Instant::now();
         if !send(&mut conn.stream, &out_head, be.timeout_server).await {
@@ -410,8 +416,8 @@ async fn exchange(
         tracing::debug!(server = %srv.name, error = ?e, "response body aborted");
         return Next::Close;
     }
-    if !resp.close && !server_close && sbuf.is_empty() {
-        super::pool::put(srv.target(local_port), conn.stream);
+    if !resp.close && !server_close && sbuf.is_empty() && !srv.send_proxy {
+        super::pool::put(srv.target(local.port()), conn.stream);
     }
     if client_close {
         Next::Close

@@ -1,0 +1,184 @@
+//! The PROXY protocol (HAProxy's own, version 1 text and version 2 binary):
+//! `send-proxy` on a server line prepends a v1 header naming the real
+//! client; `accept-proxy` on a bind line reads one (v1 or v2) from a load
+//! balancer in front of us and takes the client address from it.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+
+/// The v2 signature.
+const V2_SIG: [u8; 12] = *b"\r\n\r\n\0\r\nQUIT\n";
+/// The longest v1 line, CRLF included.
+const V1_MAX: usize = 107;
+
+/// A v1 header for a connection from `src` to `dst`.
+pub fn v1_header(src: SocketAddr, dst: SocketAddr) -> String {
+    match (src.ip(), dst.ip()) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => {
+            format!("PROXY TCP4 {s} {d} {} {}\r\n", src.port(), dst.port())
+        }
+        (IpAddr::V6(s), IpAddr::V6(d)) => {
+            format!("PROXY TCP6 {s} {d} {} {}\r\n", src.port(), dst.port())
+        }
+        _ => "PROXY UNKNOWN\r\n".to_string(),
+    }
+}
+
+/// Why a PROXY header was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyHeaderError {
+    /// Not a PROXY header, or a malformed one.
+    #[error("invalid PROXY protocol header")]
+    Invalid,
+    /// It did not arrive in time.
+    #[error("timeout waiting for the PROXY protocol header")]
+    Timeout,
+    /// The connection failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+fn parse_v1(line: &str) -> Result<Option<(SocketAddr, SocketAddr)>, ProxyHeaderError> {
+    let parts: Vec<&str> = line.trim_end_matches("\r\n").split(' ').collect();
+    match parts.as_slice() {
+        ["PROXY", "UNKNOWN", ..] => Ok(None),
+        ["PROXY", fam @ ("TCP4" | "TCP6"), s, d, sp, dp] => {
+            let ip = |t: &str| -> Result<IpAddr, ProxyHeaderError> {
+                let ip: IpAddr = t.parse().map_err(|_| ProxyHeaderError::Invalid)?;
+                match (*fam, ip) {
+                    ("TCP4", IpAddr::V4(_)) | ("TCP6", IpAddr::V6(_)) => Ok(ip),
+                    _ => Err(ProxyHeaderError::Invalid),
+                }
+            };
+            let port = |t: &str| t.parse::<u16>().map_err(|_| ProxyHeaderError::Invalid);
+            Ok(Some((
+                SocketAddr::new(ip(s)?, port(sp)?),
+                SocketAddr::new(ip(d)?, port(dp)?),
+            )))
+        }
+        _ => Err(ProxyHeaderError::Invalid),
+    }
+}
+
+fn parse_v2(
+    cmd_fam: (u8, u8),
+    body: &[u8],
+) -> Result<Option<(SocketAddr, SocketAddr)>, ProxyHeaderError> {
+    let (ver_cmd, fam) = cmd_fam;
+    if ver_cmd >> 4 != 2 {
+        return Err(ProxyHeaderError::Invalid);
+    }
+    // LOCAL (health checks from the balancer): keep the real peer.
+    if ver_cmd & 0x0f == 0 {
+        return Ok(None);
+    }
+    match fam {
+        0x11 if body.len() >= 12 => {
+            let s = Ipv4Addr::new(body[0], body[1], body[2], body[3]);
+            let d = Ipv4Addr::new(body[4], body[5], body[6], body[7]);
+            let sp = u16::from_be_bytes([body[8], body[9]]);
+            let dp = u16::from_be_bytes([body[10], body[11]]);
+            Ok(Some((
+                SocketAddr::new(s.into(), sp),
+                SocketAddr::new(d.into(), dp),
+            )))
+        }
+        0x21 if body.len() >= 36 => {
+            let mut s = [0u8; 16];
+            let mut d = [0u8; 16];
+            s.copy_from_slice(&body[..16]);
+            d.copy_from_slice(&body[16..32]);
+            let sp = u16::from_be_bytes([body[32], body[33]]);
+            let dp = u16::from_be_bytes([body[34], body[35]]);
+            Ok(Some((
+                SocketAddr::new(Ipv6Addr::from(s).into(), sp),
+                SocketAddr::new(Ipv6Addr::from(d).into(), dp),
+            )))
+        }
+        // UNSPEC or UNIX: no usable address.
+        _ => Ok(None),
+    }
+}
+
+/// Reads a PROXY header (v1 or v2) from the start of `stream`, taking
+/// exactly its bytes. Returns the (source, destination) it names, or None
+/// when it names none (UNKNOWN, LOCAL).
+pub async fn read(
+    stream: &mut TcpStream,
+    timeout: Option<Duration>,
+) -> Result<Option<(SocketAddr, SocketAddr)>, ProxyHeaderError> {
+    let work = async {
+        let mut peek = [0u8; 232];
+        // Wait until enough bytes are there to tell the version and length.
+        let n = loop {
+            let n = stream.peek(&mut peek).await?;
+            if n == 0 {
+                return Err(ProxyHeaderError::Invalid);
+            }
+            if n >= 16 || peek[..n].windows(2).any(|w| w == b"\r\n") {
+                break n;
+            }
+            stream.readable().await?;
+        };
+        if peek[..n.min(12)] == V2_SIG[..n.min(12)] && n >= 16 {
+            let len = usize::from(u16::from_be_bytes([peek[14], peek[15]]));
+            let mut all = vec![0u8; 16 + len];
+            stream.read_exact(&mut all).await?;
+            return parse_v2((all[12], all[13]), &all[16..]);
+        }
+        if !peek.starts_with(b"PROXY ") {
+            return Err(ProxyHeaderError::Invalid);
+        }
+        // v1: read up to the CRLF, never past it.
+        let mut line = Vec::with_capacity(V1_MAX);
+        let mut b = [0u8; 1];
+        while !line.ends_with(b"\r\n") {
+            if line.len() >= V1_MAX || stream.read(&mut b).await? == 0 {
+                return Err(ProxyHeaderError::Invalid);
+            }
+            line.push(b[0]);
+        }
+        parse_v1(std::str::from_utf8(&line).map_err(|_| ProxyHeaderError::Invalid)?)
+    };
+    match timeout {
+        Some(t) => tokio::time::timeout(t, work)
+            .await
+            .map_err(|_| ProxyHeaderError::Timeout)?,
+        None => work.await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v1_lines() {
+        let s: SocketAddr = "10.1.2.3:5000".parse().unwrap();
+        let d: SocketAddr = "10.0.0.1:80".parse().unwrap();
+        assert_eq!(v1_header(s, d), "PROXY TCP4 10.1.2.3 10.0.0.1 5000 80\r\n");
+        assert_eq!(
+            parse_v1("PROXY TCP4 10.1.2.3 10.0.0.1 5000 80\r\n").unwrap(),
+            Some((s, d))
+        );
+        assert_eq!(parse_v1("PROXY UNKNOWN\r\n").unwrap(), None);
+        assert!(parse_v1("PROXY TCP4 ::1 10.0.0.1 1 2\r\n").is_err());
+        assert!(parse_v1("PROXY TCP4 10.1.2.3 10.0.0.1 99999 80\r\n").is_err());
+        assert!(parse_v1("GET / HTTP/1.1\r\n").is_err());
+    }
+
+    #[test]
+    fn v2_bodies() {
+        let body = [10, 1, 2, 3, 10, 0, 0, 1, 0x13, 0x88, 0, 80];
+        let (s, d) = parse_v2((0x21, 0x11), &body).unwrap().unwrap();
+        assert_eq!(
+            (s.to_string(), d.to_string()),
+            ("10.1.2.3:5000".into(), "10.0.0.1:80".into())
+        );
+        assert_eq!(parse_v2((0x20, 0x11), &body).unwrap(), None);
+        assert!(parse_v2((0x11, 0x11), &body).is_err());
+    }
+}
