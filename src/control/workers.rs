@@ -80,8 +80,12 @@ fn wanted(rt: &Runtime) -> Vec<(ListenerKey, Bind, u32)> {
     v
 }
 
+/// A listener opened for one worker: its key, its socket, and whether it
+/// expects a PROXY protocol header.
+type Opened = (ListenerKey, std::net::TcpListener, bool);
+
 enum Cmd {
-    Open(Vec<(ListenerKey, std::net::TcpListener, bool)>),
+    Open(Vec<Opened>),
     /// Close these; then answer on the channel, if any.
     Close(Vec<ListenerKey>, Option<mpsc::Sender<()>>),
 }
@@ -109,7 +113,7 @@ impl std::fmt::Debug for Cmd {
 fn open_copies(
     items: &[(ListenerKey, Bind, u32)],
     workers: usize,
-) -> Result<Vec<Vec<(ListenerKey, std::net::TcpListener, bool)>>, StartError> {
+) -> Result<Vec<Vec<Opened>>, StartError> {
     let mut per_worker: Vec<Vec<_>> = (0..workers).map(|_| Vec::new()).collect();
     for (key, bind, backlog) in items {
         for copies in per_worker.iter_mut() {
