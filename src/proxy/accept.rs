@@ -105,7 +105,9 @@ async fn session(
                 .choose_backend(peer.ip())
                 .and_then(|b| rt.backends.get(b))
             {
-                Some(be) => super::tcp::serve(sock, peer, local, fe, be.clone()).await,
+                // Boxed, so that the (larger) TCP pump does not size every
+                // HTTP connection's task too.
+                Some(be) => Box::pin(super::tcp::serve(sock, peer, local, fe, be.clone())).await,
                 None => tracing::info!("no backend for this session: closing"),
             },
             Mode::Http => super::http::serve(sock, peer, local, frontend, shared).await,

@@ -6,9 +6,40 @@
 //! holds no buffer at all, which is what keeps thousands of idle clients
 //! cheap. The bytes are never zeroed first: reads go into spare capacity.
 
+use std::cell::RefCell;
 use std::time::Duration;
 
 use tokio::net::TcpStream;
+
+/// Spare buffers kept per worker.
+const SPARES: usize = 64;
+
+thread_local! {
+    // Buffers are recycled per worker thread (no lock: a worker is one
+    // thread). Reusing them keeps the heap from interleaving short-lived
+    // 16 KiB blocks with long-lived small ones, which would fragment it.
+    static SPARE: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+}
+
+fn take_spare(capacity: usize) -> Vec<u8> {
+    SPARE
+        .with(|s| s.borrow_mut().pop())
+        .filter(|v| v.capacity() >= capacity)
+        .unwrap_or_else(|| Vec::with_capacity(capacity))
+}
+
+fn give_back(mut v: Vec<u8>) {
+    if v.capacity() == 0 {
+        return;
+    }
+    v.clear();
+    SPARE.with(|s| {
+        let mut s = s.borrow_mut();
+        if s.len() < SPARES {
+            s.push(v);
+        }
+    });
+}
 
 /// Why a read did not deliver bytes.
 #[derive(Debug)]
@@ -65,7 +96,7 @@ impl RecvBuf {
     /// Gives the memory back when nothing is buffered (before idling).
     pub fn release(&mut self) {
         if self.is_empty() {
-            self.data = Vec::new();
+            give_back(std::mem::take(&mut self.data));
             self.start = 0;
         }
     }
@@ -99,7 +130,7 @@ impl RecvBuf {
             if self.data.capacity() == 0 {
                 // Idle: hold no memory until the peer has something to say.
                 stream.readable().await.map_err(ReadError::Io)?;
-                self.data.reserve_exact(self.capacity);
+                self.data = take_spare(self.capacity);
             }
             let room = self.capacity - (self.data.len() - self.start);
             let mut limited = bytes::BufMut::limit(&mut self.data, room);
@@ -111,5 +142,11 @@ impl RecvBuf {
                 Err(e) => return Err(ReadError::Io(e)),
             }
         }
+    }
+}
+
+impl Drop for RecvBuf {
+    fn drop(&mut self) {
+        give_back(std::mem::take(&mut self.data));
     }
 }

@@ -100,7 +100,20 @@ pub async fn serve(
             let _ = client.shutdown().await;
             return;
         };
-        match exchange(&mut client, &mut cbuf, &head, peer, local, fe, &rt).await {
+        // Boxed: the exchange's state (heads, buffers, the server
+        // connection) exists only while a request is in flight, so an idle
+        // keep-alive connection's task stays small.
+        match Box::pin(exchange(
+            &mut client,
+            &mut cbuf,
+            &head,
+            peer,
+            local,
+            fe,
+            &rt,
+        ))
+        .await
+        {
             Next::KeepAlive => continue,
             Next::Close => {
                 let _ = client.shutdown().await;
