@@ -30,14 +30,22 @@ pub enum On {
 pub struct Hash {
     on: On,
     fallback: RoundRobin,
+    /// The candidate set the map below was built for (all active servers).
+    full_set: Vec<usize>,
+    /// Its map, built once: picking is then a modulo and an index.
+    full_map: Vec<usize>,
 }
 
 impl Hash {
-    /// Hashing on `on`; `weights` for the round-robin fallback.
-    pub fn new(on: On, weights: &[u32]) -> Hash {
+    /// Hashing on `on`; `weights` of every server, `active` the indices of
+    /// the active ones (whose map is built here, once).
+    pub fn new(on: On, weights: &[u32], active: &[usize]) -> Hash {
+        let w: Vec<u32> = active.iter().map(|&i| weights[i]).collect();
         Hash {
             on,
             fallback: RoundRobin::new(weights),
+            full_set: active.to_vec(),
+            full_map: smooth_sequence(&w),
         }
     }
 }
@@ -133,8 +141,16 @@ impl Algorithm for Hash {
         let Some(h) = key_hash(&self.on, key) else {
             return self.fallback.pick(servers, allowed, key, avoid);
         };
-        let weights: Vec<u32> = allowed.iter().map(|&i| servers[i].weight).collect();
-        let map = smooth_sequence(&weights);
+        // The usual case (every active server usable) uses the prebuilt map;
+        // during an outage the map of the servers left is built for the pick.
+        let rebuilt;
+        let map = if allowed == self.full_set.as_slice() {
+            &self.full_map
+        } else {
+            let weights: Vec<u32> = allowed.iter().map(|&i| servers[i].weight).collect();
+            rebuilt = smooth_sequence(&weights);
+            &rebuilt
+        };
         if map.is_empty() {
             return None;
         }

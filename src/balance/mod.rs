@@ -67,6 +67,9 @@ pub struct Balancer {
     algo: Box<dyn Algorithm>,
     servers: Vec<Candidate>,
     allbackups: bool,
+    /// Indices of the active (non-backup) servers: the usual candidate set,
+    /// used as is (no allocation) while all of them are usable.
+    active: Vec<usize>,
 }
 
 impl Balancer {
@@ -78,6 +81,7 @@ impl Balancer {
         http: bool,
     ) -> Balancer {
         let weights: Vec<u32> = servers.iter().map(|s| s.weight).collect();
+        let active: Vec<usize> = (0..servers.len()).filter(|&i| !servers[i].backup).collect();
         let algo: Box<dyn Algorithm> = match balance {
             Balance::Roundrobin | Balance::StaticRr => {
                 Box::new(roundrobin::RoundRobin::new(&weights))
@@ -85,13 +89,17 @@ impl Balancer {
             Balance::Leastconn => Box::new(leastconn::LeastConn::default()),
             Balance::First => Box::new(leastconn::First),
             Balance::Random { draws } => Box::new(random::Random::new(*draws)),
-            Balance::Source => Box::new(hash::Hash::new(hash::On::Source, &weights)),
+            Balance::Source => Box::new(hash::Hash::new(hash::On::Source, &weights, &active)),
             // Layer-7 hashes fall back to round robin in `mode tcp`, as in HAProxy.
             _ if !http => Box::new(roundrobin::RoundRobin::new(&weights)),
-            Balance::Uri(u) => Box::new(hash::Hash::new(hash::On::Uri(u.clone()), &weights)),
-            Balance::UrlParam { param } => {
-                Box::new(hash::Hash::new(hash::On::UrlParam(param.clone()), &weights))
+            Balance::Uri(u) => {
+                Box::new(hash::Hash::new(hash::On::Uri(u.clone()), &weights, &active))
             }
+            Balance::UrlParam { param } => Box::new(hash::Hash::new(
+                hash::On::UrlParam(param.clone()),
+                &weights,
+                &active,
+            )),
             Balance::Hdr {
                 use_domain_only, ..
             } => Box::new(hash::Hash::new(
@@ -99,12 +107,14 @@ impl Balancer {
                     domain_only: *use_domain_only,
                 },
                 &weights,
+                &active,
             )),
         };
         Balancer {
             algo,
             servers,
             allbackups,
+            active,
         }
     }
 
@@ -117,8 +127,14 @@ impl Balancer {
     /// else the first usable backup (or any backup with `option allbackups`).
     /// `avoid` is the server that just failed (redispatch).
     pub fn pick(&self, key: &RequestKey, avoid: Option<usize>) -> Option<usize> {
-        let active: Vec<usize> = (0..self.servers.len())
-            .filter(|&i| !self.servers[i].backup && self.servers[i].usable())
+        if !self.active.is_empty() && self.active.iter().all(|&i| self.servers[i].usable()) {
+            return self.algo.pick(&self.servers, &self.active, key, avoid);
+        }
+        let active: Vec<usize> = self
+            .active
+            .iter()
+            .copied()
+            .filter(|&i| self.servers[i].usable())
             .collect();
         if !active.is_empty() {
             return self.algo.pick(&self.servers, &active, key, avoid);
