@@ -349,34 +349,16 @@ fn backend_rows(rt: &Runtime, bi: usize, iid: usize, rows: &mut Vec<Row>) {
     );
     r.set("iid", iid);
     r.set("sid", 0);
-    r.set(
-        "wretr",
+    let total = |f: fn(&crate::state::ServerState) -> &std::sync::atomic::AtomicU64| {
         be.servers
             .iter()
-            .map(|s| s.state.retries.load(Relaxed))
-            .sum::<u64>(),
-    );
-    r.set(
-        "wredis",
-        be.servers
-            .iter()
-            .map(|s| s.state.redispatches.load(Relaxed))
-            .sum::<u64>(),
-    );
-    r.set(
-        "econ",
-        be.servers
-            .iter()
-            .map(|s| s.state.connect_errors.load(Relaxed))
-            .sum::<u64>(),
-    );
-    r.set(
-        "eresp",
-        be.servers
-            .iter()
-            .map(|s| s.state.response_errors.load(Relaxed))
-            .sum::<u64>(),
-    );
+            .map(|s| f(&s.state).load(Relaxed))
+            .sum::<u64>()
+    };
+    r.set("wretr", total(|s| &s.retries));
+    r.set("wredis", total(|s| &s.redispatches));
+    r.set("econ", total(|s| &s.connect_errors));
+    r.set("eresp", total(|s| &s.response_errors));
     r.set("mode", mode(be.mode));
     r.set("algo", be.algo);
     let mut merged = None;
