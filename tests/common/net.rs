@@ -537,3 +537,27 @@ pub fn get(port: u16, path: &str) -> Response {
     )
     .expect("a response")
 }
+
+/// The seed 003 HTTP listen with its stats page (admin:s3cret, ops:other)
+/// and two checked servers, the second a backup.
+pub fn stats_pair_config(port: u16, a: &HttpBackend, b: &HttpBackend) -> String {
+    format!(
+        "defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+listen gvg-as
+    bind 127.0.0.1:{port}
+    option httpchk GET /health HTTP/1.0
+    stats enable
+    stats uri /pstats
+    stats realm Haproxy\\ Statistics
+    stats auth admin:s3cret
+    stats auth ops:other
+    server gvg-as1 {} check inter 200ms
+    server gvg-as2 {} check inter 200ms backup
+",
+        a.addr, b.addr
+    )
+}
