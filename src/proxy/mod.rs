@@ -2,6 +2,7 @@
 //! bytes (`mode tcp`) or HTTP messages (`mode http`).
 
 pub mod accept;
+pub mod accesslog;
 pub mod connect;
 pub mod http;
 pub mod pool;

@@ -126,6 +126,7 @@ pub async fn serve(
     be: Arc<Backend>,
 ) {
     let local_port = local.port();
+    let (start, date) = (std::time::Instant::now(), std::time::SystemTime::now());
     let key = RequestKey {
         client: Some(peer.ip()),
         ..Default::default()
@@ -163,7 +164,27 @@ pub async fn serve(
             &srv.state.bytes_out,
         ],
     };
+    let connected_ms = start.elapsed().as_millis();
     let res = pump(&mut client, &mut conn.stream, idle, up, down).await;
+    if fe.log_format.is_some() && !fe.log_targets.is_empty() {
+        let (sent, received) = res.as_ref().map(|(a, b)| (*a, *b)).unwrap_or((0, 0));
+        // `option tcplog`: HAProxy's layout.
+        let line = format!(
+            "{}:{} [{}] {} {}/{} 0/{connected_ms}/{} {} -- {}/{}/0/0/0 0/0",
+            peer.ip(),
+            peer.port(),
+            super::accesslog::accept_date(date),
+            fe.name,
+            be.name,
+            srv.name,
+            start.elapsed().as_millis(),
+            received,
+            fe.counters.cur_sessions.load(Relaxed),
+            fe.counters.cur_sessions.load(Relaxed),
+        );
+        let _ = sent;
+        super::accesslog::send(&fe.log_targets, &line);
+    }
     if let Err(e) = res {
         tracing::debug!(frontend = %fe.name, server = %srv.name, client = %peer, error = %e, "session ended");
     }

@@ -11,7 +11,7 @@ use tokio::sync::Semaphore;
 use super::check::HttpCheck;
 use super::{Backend, Frontend, Global, Runtime, Server, ServerCheck};
 use crate::balance::{Balancer, Candidate};
-use crate::config::model::{Balance, Config, Mode};
+use crate::config::model::{AccessLog, Balance, Config, LogTarget, Mode, SyslogTarget};
 use crate::state::ServerState;
 use crate::util::addr::{Host, ServerPort};
 
@@ -258,6 +258,15 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
                 Vec::new()
             },
             client_keepalive: p.option.tcpka || p.option.clitcpka,
+            // httplog falls back to tcplog in mode tcp, as in HAProxy.
+            log_format: match p.option.log_format {
+                Some(AccessLog::Httplog | AccessLog::HttplogClf) if !http => {
+                    Some(AccessLog::Tcplog)
+                }
+                other => other,
+            },
+            log_targets: log_targets(&p.log, &c.global),
+            dontlognull: p.option.dontlognull,
             errorfiles: errorfiles(p)?,
             stats: (http && p.stats.enable).then(|| p.stats.clone()),
             counters: prev
@@ -348,4 +357,22 @@ fn errorfiles(p: &crate::config::model::Proxy) -> Result<super::ErrorFiles, Comp
         out.insert(*code, bytes.into());
     }
     Ok(out)
+}
+
+/// A proxy's log targets with `log global` expanded.
+fn log_targets(
+    proxy_log: &[LogTarget],
+    global: &crate::config::model::Global,
+) -> Vec<SyslogTarget> {
+    let mut out = Vec::new();
+    for t in proxy_log {
+        match t {
+            LogTarget::Global => out.extend(global.log.iter().filter_map(|g| match g {
+                LogTarget::Syslog(s) => Some(s.clone()),
+                LogTarget::Global => None,
+            })),
+            LogTarget::Syslog(s) => out.push(s.clone()),
+        }
+    }
+    out
 }

@@ -44,7 +44,14 @@ async fn send(client: &mut TcpStream, bytes: &[u8], timeout: Option<Duration>) -
 
 /// Answers with an error page and closes: the backend's `errorfile` for
 /// that status if it has one, else the frontend's, else HAProxy's page.
-async fn reply_from(client: &mut TcpStream, status: Status, fe: &Frontend, be: Option<&Backend>) {
+async fn reply_from(
+    client: &mut TcpStream,
+    status: Status,
+    fe: &Frontend,
+    be: Option<&Backend>,
+    access: &Access,
+) {
+    access.status.set(status.code());
     fe.counters.proxy_errors.fetch_add(1, Relaxed);
     fe.counters.hrsp[crate::state::hrsp_class(status.code())].fetch_add(1, Relaxed);
     let custom = be
@@ -58,8 +65,8 @@ async fn reply_from(client: &mut TcpStream, status: Status, fe: &Frontend, be: O
 }
 
 /// [`reply_from`] for errors that involve no backend.
-async fn reply(client: &mut TcpStream, status: Status, fe: &Frontend) {
-    reply_from(client, status, fe, None).await
+async fn reply(client: &mut TcpStream, status: Status, fe: &Frontend, access: &Access) {
+    reply_from(client, status, fe, None, access).await
 }
 
 /// Serves one client connection in `mode http`. Each request takes the
@@ -81,6 +88,7 @@ pub async fn serve(
         };
         // Between requests an idle connection holds no buffer.
         cbuf.release();
+        let access = Access::new();
         let head = match read_request(&mut client, &mut cbuf, fe, first).await {
             Ok(h) => h,
             Err(None) => return,
@@ -88,7 +96,8 @@ pub async fn serve(
                 if status != Status::RequestTimeout {
                     fe.counters.request_errors.fetch_add(1, Relaxed);
                 }
-                reply(&mut client, status, fe).await;
+                reply(&mut client, status, fe, &access).await;
+                access.log(fe, &rt, peer, "<BADREQ>");
                 return;
             }
         };
@@ -103,7 +112,12 @@ pub async fn serve(
         // Boxed: the exchange's state (heads, buffers, the server
         // connection) exists only while a request is in flight, so an idle
         // keep-alive connection's task stays small.
-        match Box::pin(exchange(
+        let request_line = if fe.log_format.is_some() {
+            request_line(cbuf.filled(), &head)
+        } else {
+            String::new()
+        };
+        let next = Box::pin(exchange(
             &mut client,
             &mut cbuf,
             &head,
@@ -111,9 +125,11 @@ pub async fn serve(
             local,
             fe,
             &rt,
+            &access,
         ))
-        .await
-        {
+        .await;
+        access.log(fe, &rt, peer, &request_line);
+        match next {
             Next::KeepAlive => continue,
             Next::Close => {
                 let _ = client.shutdown().await;
@@ -173,7 +189,83 @@ fn header_value<'a>(buf: &'a [u8], head: &RequestHead, name: &str) -> Option<&'a
         .map(|h| &buf[h.value.clone()])
 }
 
+/// What one request's access-log line says, filled in as it goes.
+struct Access {
+    start: std::time::Instant,
+    date: std::time::SystemTime,
+    backend: std::cell::Cell<Option<usize>>,
+    server: std::cell::Cell<Option<usize>>,
+    status: std::cell::Cell<u16>,
+    connect_ms: std::cell::Cell<Option<u128>>,
+    response_ms: std::cell::Cell<Option<u128>>,
+    bytes: std::cell::Cell<u64>,
+}
+
+impl Access {
+    fn new() -> Access {
+        Access {
+            start: std::time::Instant::now(),
+            date: std::time::SystemTime::now(),
+            backend: Default::default(),
+            server: Default::default(),
+            status: Default::default(),
+            connect_ms: Default::default(),
+            response_ms: Default::default(),
+            bytes: Default::default(),
+        }
+    }
+
+    /// Sends the `option httplog` line (HAProxy's layout) when the frontend logs.
+    fn log(&self, fe: &Frontend, rt: &Runtime, peer: SocketAddr, request: &str) {
+        if fe.log_format.is_none() || fe.log_targets.is_empty() {
+            return;
+        }
+        let be = self.backend.get().and_then(|b| rt.backends.get(b));
+        let (be_name, srv_name) = match (be, self.server.get()) {
+            (Some(b), Some(s)) => (
+                b.name.as_str(),
+                b.servers
+                    .get(s)
+                    .map(|s| s.name.as_str())
+                    .unwrap_or("<NOSRV>"),
+            ),
+            (Some(b), None) => (b.name.as_str(), "<NOSRV>"),
+            (None, _) => (fe.name.as_str(), "<NOSRV>"),
+        };
+        let ms = |v: Option<u128>| v.map(|v| v.to_string()).unwrap_or_else(|| "-1".into());
+        let line = format!(
+            "{}:{} [{}] {} {}/{} 0/0/{}/{}/{} {} {} - - ---- {}/{}/0/0/0 0/0 \"{}\"",
+            peer.ip(),
+            peer.port(),
+            super::accesslog::accept_date(self.date),
+            fe.name,
+            be_name,
+            srv_name,
+            ms(self.connect_ms.get()),
+            ms(self.response_ms.get()),
+            self.start.elapsed().as_millis(),
+            self.status.get(),
+            self.bytes.get(),
+            fe.counters.cur_sessions.load(Relaxed),
+            fe.counters.cur_sessions.load(Relaxed),
+            request.escape_default(),
+        );
+        super::accesslog::send(&fe.log_targets, &line);
+    }
+}
+
+/// "GET /path HTTP/1.1" as it came, for the log.
+fn request_line(buf: &[u8], head: &RequestHead) -> String {
+    format!(
+        "{} {} HTTP/1.{}",
+        String::from_utf8_lossy(&buf[head.method.clone()]),
+        String::from_utf8_lossy(&buf[head.target.clone()]),
+        head.minor
+    )
+}
+
 /// One request and its response.
+#[allow(clippy::too_many_arguments)]
 async fn exchange(
     client: &mut TcpStream,
     cbuf: &mut RecvBuf,
@@ -182,6 +274,7 @@ async fn exchange(
     local: SocketAddr,
     fe: &Frontend,
     rt: &Runtime,
+    access: &Access,
 ) -> Next {
     // `http-request use-service prometheus-exporter if ...`: metrics.
     if !fe.http_request.is_empty() {
@@ -211,14 +304,13 @@ async fn exchange(
             .ok()
             .and_then(|t| crate::stats::matches(stats, t));
         if let Some(ask) = ask {
-            return stats_page(client, cbuf, head, peer, fe, rt, stats, &ask).await;
+            access.status.set(200);
+            return stats_page(client, cbuf, head, peer, fe, rt, stats, &ask, access).await;
         }
     }
-    let Some(be) = fe
-        .choose_backend(peer.ip())
-        .and_then(|b| rt.backends.get(b))
-    else {
-        reply(client, Status::Unavailable, fe).await;
+    access.backend.set(fe.choose_backend(peer.ip()));
+    let Some(be) = access.backend.get().and_then(|b| rt.backends.get(b)) else {
+        reply(client, Status::Unavailable, fe, access).await;
         return Next::Close;
     };
     let be: &Backend = be;
@@ -292,11 +384,15 @@ async fn exchange(
                         | ConnectError::QueueTimeout
                         | ConnectError::Failed(_) => Status::Unavailable,
                     };
-                    reply_from(client, status, fe, Some(be)).await;
+                    reply_from(client, status, fe, Some(be), access).await;
                     return Next::Close;
                 }
             };
         let srv = &be.servers[conn.server];
+        access.server.set(Some(conn.server));
+        access
+            .connect_ms
+            .set(Some(access.start.elapsed().as_millis()));
         let sent_at = Instant::now();
         if !send(&mut conn.stream, &out_head, be.timeout_server).await {
             if conn.reused {
@@ -304,7 +400,7 @@ async fn exchange(
                 continue;
             }
             srv.state.response_errors.fetch_add(1, Relaxed);
-            reply_from(client, Status::BadGateway, fe, Some(be)).await;
+            reply_from(client, Status::BadGateway, fe, Some(be), access).await;
             return Next::Close;
         }
         if answer_continue
@@ -326,14 +422,14 @@ async fn exchange(
             match e {
                 BodyError::Malformed => {
                     fe.counters.request_errors.fetch_add(1, Relaxed);
-                    reply(client, Status::BadRequest, fe).await;
+                    reply(client, Status::BadRequest, fe, access).await;
                 }
                 BodyError::Write(_) | BodyError::WriteTimeout => {
                     srv.state.response_errors.fetch_add(1, Relaxed);
-                    reply_from(client, Status::BadGateway, fe, Some(be)).await;
+                    reply_from(client, Status::BadGateway, fe, Some(be), access).await;
                 }
                 BodyError::Read(ReadError::Timeout) => {
-                    reply(client, Status::RequestTimeout, fe).await
+                    reply(client, Status::RequestTimeout, fe, access).await
                 }
                 BodyError::Read(_) | BodyError::Truncated => {}
             }
@@ -346,6 +442,8 @@ async fn exchange(
         {
             Ok(r) => {
                 srv.state.latency.record(sent_at.elapsed());
+                access.response_ms.set(Some(sent_at.elapsed().as_millis()));
+                access.status.set(r.status);
                 break (conn, r);
             }
             // A pooled connection closed by the server before it answered.
@@ -355,7 +453,14 @@ async fn exchange(
             }
             Err(status) => {
                 srv.state.response_errors.fetch_add(1, Relaxed);
-                reply_from(client, status.unwrap_or(Status::BadGateway), fe, Some(be)).await;
+                reply_from(
+                    client,
+                    status.unwrap_or(Status::BadGateway),
+                    fe,
+                    Some(be),
+                    access,
+                )
+                .await;
                 return Next::Close;
             }
         }
@@ -412,6 +517,13 @@ async fn exchange(
     if !send(client, &out, fe.timeout_client).await {
         return Next::Close;
     }
+    access.bytes.set(
+        out.len() as u64
+            + match body_kind {
+                BodyKind::Length(n) => n,
+                _ => 0,
+            },
+    );
     if tunnel {
         return self::tunnel(client, cbuf, &mut conn, &mut sbuf, fe, be).await;
     }
@@ -453,6 +565,7 @@ async fn stats_page(
     rt: &Runtime,
     stats: &crate::config::model::Stats,
     ask: &crate::stats::Ask,
+    access: &Access,
 ) -> Next {
     let method = cbuf.filled()[head.method.clone()].to_vec();
     let auth = header_value(cbuf.filled(), head, "authorization").map(<[u8]>::to_vec);
@@ -472,7 +585,7 @@ async fn stats_page(
             Some(b)
         }
         _ => {
-            reply(client, Status::BadRequest, fe).await;
+            reply(client, Status::BadRequest, fe, access).await;
             return Next::Close;
         }
     };

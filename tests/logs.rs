@@ -1,0 +1,62 @@
+//! Access logs: `option httplog` and `option tcplog` lines reach the `log`
+//! targets as syslog datagrams, in HAProxy's layout.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::UdpSocket;
+use std::time::Duration;
+
+use common::net::{connect, echo_server, free_port, get, Fulcrum, HttpBackend};
+
+fn syslog() -> (UdpSocket, u16) {
+    let s = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let port = s.local_addr().expect("addr").port();
+    (s, port)
+}
+
+fn recv(s: &UdpSocket) -> String {
+    let mut buf = [0u8; 2048];
+    let n = s.recv(&mut buf).expect("a log datagram");
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+#[test]
+fn httplog_lines_reach_syslog() {
+    let (sock, log_port) = syslog();
+    let b = HttpBackend::start("a");
+    let port = free_port();
+    let _f = Fulcrum::start(&format!(
+        "global\n    log 127.0.0.1:{log_port} local0\ndefaults\n    mode http\n    log global\n    option httplog\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten web\n    bind 127.0.0.1:{port}\n    server s0 {}\n",
+        b.addr
+    ));
+    assert_eq!(get(port, "/x?y=1").status, 200);
+    let line = recv(&sock);
+    // local0 (16) * 8 + info (6) = 134.
+    assert!(line.starts_with("<134>"), "{line}");
+    assert!(line.contains(" haproxy["), "{line}");
+    assert!(line.contains("] web web/s0 0/0/"), "{line}");
+    assert!(line.contains(" 200 "), "{line}");
+    assert!(line.ends_with("\"GET /x?y=1 HTTP/1.1\""), "{line}");
+}
+
+#[test]
+fn tcplog_lines_reach_syslog() {
+    let (sock, log_port) = syslog();
+    let echo = echo_server();
+    let port = free_port();
+    let _f = Fulcrum::start(&format!(
+        "global\n    log 127.0.0.1:{log_port} local1 info\ndefaults\n    mode tcp\n    log global\n    option tcplog\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten raw\n    bind 127.0.0.1:{port}\n    server e {echo}\n"
+    ));
+    let mut c = connect(port);
+    c.write_all(b"12345").expect("write");
+    c.shutdown(std::net::Shutdown::Write).expect("shutdown");
+    let mut out = Vec::new();
+    c.read_to_end(&mut out).expect("read");
+    let line = recv(&sock);
+    assert!(line.starts_with("<142>"), "{line}");
+    assert!(line.contains("] raw raw/e 0/"), "{line}");
+    assert!(line.contains(" 5 -- "), "{line}");
+}
