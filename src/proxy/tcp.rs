@@ -13,7 +13,8 @@ use std::time::Duration;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::{ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
@@ -43,34 +44,38 @@ pub struct Counters<'a> {
 
 /// Copies `r` to `w` until EOF (then shuts `w`'s write side), with the
 /// session's shared activity clock.
-pub async fn copy_one_way<R, W>(
-    r: &mut R,
-    w: &mut W,
+pub async fn copy_one_way(
+    r: &mut ReadHalf<'_>,
+    w: &mut WriteHalf<'_>,
     idle: Option<Duration>,
     activity: &Cell<Instant>,
     counters: Counters<'_>,
-) -> Result<u64, PumpError>
-where
-    R: AsyncRead + Unpin,
-    W: AsyncWrite + Unpin,
-{
-    // Reads go into spare capacity: the buffer is never zeroed, and pages
-    // are touched only as data arrives.
-    let mut buf: Vec<u8> = Vec::with_capacity(BUF_SIZE);
+) -> Result<u64, PumpError> {
+    // No buffer until the first bytes arrive, so an idle session holds none;
+    // reads go into spare capacity, so it is never zeroed.
+    let mut buf: Vec<u8> = Vec::new();
     let mut total = 0u64;
     loop {
-        buf.clear();
-        let n = match idle {
-            None => r.read_buf(&mut buf).await?,
+        match idle {
+            None => r.readable().await?,
             Some(t) => loop {
                 let deadline = activity.get() + t;
-                match tokio::time::timeout_at(deadline, r.read_buf(&mut buf)).await {
+                match tokio::time::timeout_at(deadline, r.readable()).await {
                     Ok(res) => break res?,
                     // The other direction may have moved meanwhile.
                     Err(_) if activity.get() + t > Instant::now() => continue,
                     Err(_) => return Err(PumpError::Timeout),
                 }
             },
+        }
+        if buf.capacity() == 0 {
+            buf.reserve_exact(BUF_SIZE);
+        }
+        buf.clear();
+        let n = match r.try_read_buf(&mut buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(e) => return Err(e.into()),
         };
         if n == 0 {
             let _ = w.shutdown().await;
