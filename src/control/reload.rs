@@ -75,7 +75,7 @@ fn describe(old: &Runtime, new: &Runtime) -> Vec<String> {
             let Some(os) = ob.servers.iter().find(|s| s.name == ns.name) else {
                 continue;
             };
-            let (ow, nw) = (weight(ob, os), weight(nb, ns));
+            let (ow, nw) = (os.weight, ns.weight);
             if ow != nw {
                 out.push(format!(
                     "server {}/{} weight {ow} -> {nw}",
@@ -88,15 +88,6 @@ fn describe(old: &Runtime, new: &Runtime) -> Vec<String> {
         }
     }
     out
-}
-
-fn weight(be: &crate::runtime::Backend, s: &crate::runtime::Server) -> u32 {
-    be.balancer
-        .servers()
-        .iter()
-        .find(|c| Arc::ptr_eq(&c.state, &s.state))
-        .map(|c| c.weight)
-        .unwrap_or(0)
 }
 
 /// Reloads from `paths`. On success the new Runtime is live.

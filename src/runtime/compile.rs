@@ -132,6 +132,7 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
                 name: s.name.clone(),
                 addr,
                 backup: s.backup,
+                weight: s.weight,
                 maxconn: s.maxconn.filter(|&m| m > 0),
                 cookie: s.cookie.clone(),
                 check,

@@ -179,6 +179,8 @@ pub struct Server {
     pub send_proxy: bool,
     /// `backup`.
     pub backup: bool,
+    /// `weight`.
+    pub weight: u32,
     /// `maxconn`, if any.
     pub maxconn: Option<u32>,
     /// `cookie VALUE`: this server's persistence cookie.

@@ -330,7 +330,7 @@ fn backend_rows(rt: &Runtime, bi: usize, iid: usize, rows: &mut Vec<Row>) {
         .servers
         .iter()
         .filter(|s| s.state.usable())
-        .map(|s| be_weight(be, s))
+        .map(|s| s.weight)
         .sum();
     r.set("weight", weight);
     r.set(
@@ -369,15 +369,6 @@ fn backend_rows(rt: &Runtime, bi: usize, iid: usize, rows: &mut Vec<Row>) {
     rows.push(r);
 }
 
-fn be_weight(be: &Backend, s: &crate::runtime::Server) -> u32 {
-    be.balancer
-        .servers()
-        .iter()
-        .find(|c| std::sync::Arc::ptr_eq(&c.state, &s.state))
-        .map(|c| c.weight)
-        .unwrap_or(0)
-}
-
 fn server_row(rt: &Runtime, be: &Backend, si: usize, iid: usize, sid: usize) -> Row {
     let s = &be.servers[si];
     let st = &s.state;
@@ -397,7 +388,7 @@ fn server_row(rt: &Runtime, be: &Backend, si: usize, iid: usize, sid: usize) -> 
     r.set("eresp", st.response_errors.load(Relaxed));
     r.set("wretr", st.retries.load(Relaxed));
     r.set("wredis", st.redispatches.load(Relaxed));
-    let weight = be_weight(be, s);
+    let weight = s.weight;
     r.set("weight", weight);
     r.set("uweight", weight);
     r.set("act", u8::from(!s.backup));
