@@ -60,3 +60,27 @@ fn tcplog_lines_reach_syslog() {
     assert!(line.contains("] raw raw/e 0/"), "{line}");
     assert!(line.contains(" 5 -- "), "{line}");
 }
+
+/// `option dontlognull`: a TCP connection that carries nothing is not
+/// logged; the next one, which carries bytes, is.
+#[test]
+fn dontlognull_skips_empty_tcp_connections() {
+    let (sock, log_port) = syslog();
+    let echo = echo_server();
+    let port = free_port();
+    let _f = Fulcrum::start(&format!(
+        "global\n    log 127.0.0.1:{log_port} local1 info\ndefaults\n    mode tcp\n    log global\n    option tcplog\n    option dontlognull\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten raw\n    bind 127.0.0.1:{port}\n    server e {echo}\n"
+    ));
+    // Empty: connect and close at once.
+    let c = connect(port);
+    c.shutdown(std::net::Shutdown::Both).expect("shutdown");
+    drop(c);
+    let mut c = connect(port);
+    c.write_all(b"abc").expect("write");
+    c.shutdown(std::net::Shutdown::Write).expect("shutdown");
+    let mut out = Vec::new();
+    c.read_to_end(&mut out).expect("read");
+    // The first line to arrive is the second connection's: 3 bytes back.
+    let line = recv(&sock);
+    assert!(line.contains(" 3 -- "), "{line}");
+}

@@ -771,6 +771,40 @@ backend be
     server s1 127.0.0.1:9443 ssl ca-file /nonexistent/ca.pem
 ",
     ),
+    // Accepted by HAProxy; refused by fulcrum until it speaks TLS (issue 13),
+    // rather than sending plain text where TLS is expected.
+    case(
+        "server_ssl_not_supported_yet",
+        9,
+        "server 'be/s1': 'ssl' (TLS to the server) is not supported yet",
+        "\
+defaults
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+backend be
+    server s1 127.0.0.1:9443 ssl verify none
+",
+    ),
+    case(
+        "bind_ssl_not_supported_yet",
+        6,
+        "'bind ... ssl' (TLS termination) is not supported yet",
+        "\
+defaults
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8443 ssl crt /etc/ssl/certs/ssl-cert-snakeoil.pem
+    default_backend be
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
     // ---- tracking ----
     case(
         "track_missing_backend",
@@ -1397,6 +1431,8 @@ fn warnings_only_config_is_valid() {
     let cfg = "\
 global
     chroot /x
+    stats socket /run/fulcrum-test.sock mode 660 level admin
+    ssl-default-bind-ciphers ECDHE-RSA-AES128-GCM-SHA256
 defaults
     timeout connect 5s
     timeout client 30s
@@ -1416,7 +1452,13 @@ listen app
         "stdout:\n{}",
         run.stdout
     );
-    for (line, expect) in [(2, "'chroot'"), (10, "'option forwardfor'")] {
+    // Accepted keywords that fulcrum does not act on yet say so.
+    for (line, expect) in [
+        (2, "'chroot'"),
+        (3, "'stats socket /run/fulcrum-test.sock' is ignored: fulcrum does not serve the runtime API yet"),
+        (4, "'ssl-default-bind-ciphers' has no effect"),
+        (12, "'option forwardfor'"),
+    ] {
         assert!(
             warnings_at(&run.stderr, &name, line)
                 .iter()

@@ -87,12 +87,17 @@ impl Diagnostics {
         self.push(Severity::Warning, span, message.into());
     }
 
+    /// Records a diagnostic once: a `defaults` line inherited by many
+    /// proxies is reported at its line a single time.
     fn push(&mut self, severity: Severity, span: Span, message: String) {
-        self.0.push(Diagnostic {
+        let d = Diagnostic {
             severity,
             span,
             message,
-        });
+        };
+        if !self.0.contains(&d) {
+            self.0.push(d);
+        }
     }
 
     /// True when at least one diagnostic is an error.

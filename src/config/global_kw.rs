@@ -80,6 +80,10 @@ pub fn stats_socket(g: &mut Global, l: &mut Line) -> R {
             _ => s.params.push(a.clone()),
         }
     }
+    l.warnings.push(format!(
+        "'stats socket {}' is ignored: fulcrum does not serve the runtime API yet, so nothing listens there (the stats page and 'http-request use-service prometheus-exporter' are served)",
+        s.address
+    ));
     g.stats_socket.push(s);
     Ok(())
 }
@@ -118,12 +122,23 @@ pub fn crt_base(g: &mut Global, l: &mut Line) -> R {
     Ok(())
 }
 
+/// The `ssl-default-bind-*` settings only shape `bind ... ssl` lines, which
+/// fulcrum refuses until it terminates TLS: say they have no effect.
+fn tls_not_yet(l: &mut Line) {
+    l.warnings.push(format!(
+        "'{}' has no effect: fulcrum does not terminate TLS yet ('bind ... ssl' is refused)",
+        l.kw
+    ));
+}
+
 pub fn ssl_default_bind_ciphers(g: &mut Global, l: &mut Line) -> R {
+    tls_not_yet(l);
     g.ssl_default_bind_ciphers = Some(l.one("a cipher list")?.to_string());
     Ok(())
 }
 
 pub fn ssl_default_bind_ciphersuites(g: &mut Global, l: &mut Line) -> R {
+    tls_not_yet(l);
     g.ssl_default_bind_ciphersuites = Some(l.one("a ciphersuite list")?.to_string());
     Ok(())
 }
@@ -132,6 +147,7 @@ pub fn ssl_default_bind_options(g: &mut Global, l: &mut Line) -> R {
     if l.args.is_empty() {
         return Err("'ssl-default-bind-options' expects at least one option".into());
     }
+    tls_not_yet(l);
     g.ssl_default_bind_options = l.args.to_vec();
     Ok(())
 }

@@ -18,6 +18,7 @@ mod global_kw;
 pub mod keywords;
 pub mod lexer;
 pub mod model;
+mod not_yet;
 pub mod parse;
 mod proxy_kw;
 mod server_kw;

@@ -36,6 +36,7 @@ pub fn validate(c: &Config) -> Diagnostics {
         mode_tcp(p, &mut d);
         timeouts(p, &mut d);
         servers(p, &mut d);
+        super::not_yet::warn(p, &mut d);
     }
     d
 }
@@ -116,6 +117,15 @@ fn structure(p: &Proxy, d: &mut Diagnostics) {
         );
     }
     for b in &p.bind {
+        if b.ssl {
+            d.error(
+                b.origin.0.clone().unwrap_or_else(|| span_of(p, "bind")),
+                format!(
+                    "{}: 'bind ... ssl' (TLS termination) is not supported yet: fulcrum would answer TLS clients in plain text; terminate TLS in front of fulcrum or pass it through in 'mode tcp'",
+                    describe(p)
+                ),
+            );
+        }
         if b.ssl && b.crt.is_empty() {
             d.error(
                 b.origin.0.clone().unwrap_or_else(|| span_of(p, "bind")),
@@ -169,6 +179,15 @@ fn tracking(c: &Config, p: &Proxy, d: &mut Diagnostics) {
     for s in &p.server {
         let Some(t) = &s.track else { continue };
         let span = s.origin.0.clone().unwrap_or_else(|| span_of(p, "server"));
+        if s.ssl {
+            d.error(
+                span.clone(),
+                format!(
+                    "server '{}/{}': 'ssl' (TLS to the server) is not supported yet: fulcrum would send plain text to a TLS server; point it at the server's plain-text port, or use 'mode tcp' to pass TLS through",
+                    p.name, s.name
+                ),
+            );
+        }
         let here = format!("server '{}/{}'", p.name, s.name);
         if s.check {
             d.error(
@@ -319,6 +338,15 @@ fn timeouts(p: &Proxy, d: &mut Diagnostics) {
 fn servers(p: &Proxy, d: &mut Diagnostics) {
     for s in &p.server {
         let span = s.origin.0.clone().unwrap_or_else(|| span_of(p, "server"));
+        if s.ssl {
+            d.error(
+                span.clone(),
+                format!(
+                    "server '{}/{}': 'ssl' (TLS to the server) is not supported yet: fulcrum would send plain text to a TLS server; point it at the server's plain-text port, or use 'mode tcp' to pass TLS through",
+                    p.name, s.name
+                ),
+            );
+        }
         if s.ssl && s.verify != Some(Verify::None) && s.ca_file.is_none() {
             d.error(
                 span.clone(),

@@ -102,7 +102,7 @@ async fn session(
     async {
         match fe.mode {
             Mode::Tcp => match fe
-                .choose_backend(peer.ip())
+                .choose_backend(peer.ip(), None)
                 .and_then(|b| rt.backends.get(b))
             {
                 // Boxed, so that the (larger) TCP pump does not size every

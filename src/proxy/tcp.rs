@@ -171,8 +171,11 @@ pub async fn serve(
     };
     let connected_ms = start.elapsed().as_millis();
     let res = pump(&mut client, &mut conn.stream, idle, up, down).await;
-    if fe.log_format.is_some() && !fe.log_targets.is_empty() {
-        let (sent, received) = res.as_ref().map(|(a, b)| (*a, *b)).unwrap_or((0, 0));
+    let (sent, received) = res.as_ref().map(|(a, b)| (*a, *b)).unwrap_or((0, 0));
+    // `option dontlognull`: a connection that carried nothing (a port
+    // scan, a health probe) is not logged.
+    let null = sent == 0 && received == 0;
+    if fe.log_format.is_some() && !fe.log_targets.is_empty() && !(fe.dontlognull && null) {
         // `option tcplog`: HAProxy's layout.
         let line = format!(
             "{}:{} [{}] {} {}/{} 0/{connected_ms}/{} {} -- {}/{}/0/0/0 0/0",
@@ -187,7 +190,6 @@ pub async fn serve(
             fe.counters.cur_sessions.load(Relaxed),
             fe.counters.cur_sessions.load(Relaxed),
         );
-        let _ = sent;
         super::accesslog::send(&fe.log_targets, &line);
     }
     if let Err(e) = res {

@@ -31,11 +31,12 @@ pub fn holds(cond: &Condition, client: IpAddr, path: Option<&str>) -> bool {
 }
 
 impl Frontend {
-    /// The backend index for a request from `client`.
-    pub fn choose_backend(&self, client: IpAddr) -> Option<usize> {
+    /// The backend index for a request from `client` for `path` (the
+    /// request target; None in mode tcp, where no path exists).
+    pub fn choose_backend(&self, client: IpAddr, path: Option<&str>) -> Option<usize> {
         self.use_backend
             .iter()
-            .find(|(u, _)| u.cond.as_ref().is_none_or(|c| holds(c, client, None)))
+            .find(|(u, _)| u.cond.as_ref().is_none_or(|c| holds(c, client, path)))
             .map(|(_, b)| *b)
             .or(self.default_backend)
     }

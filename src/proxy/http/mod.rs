@@ -96,8 +96,13 @@ pub async fn serve(
                 if status != Status::RequestTimeout {
                     fe.counters.request_errors.fetch_add(1, Relaxed);
                 }
+                // `option dontlognull`: a connection that timed out
+                // without sending a byte (a pre-connect, a probe) is not logged.
+                let null = status == Status::RequestTimeout && cbuf.is_empty();
                 reply(&mut client, status, fe, &access).await;
-                access.log(fe, &rt, peer, "<BADREQ>");
+                if !(fe.dontlognull && null) {
+                    access.log(fe, &rt, peer, "<BADREQ>");
+                }
                 return;
             }
         };
@@ -308,7 +313,8 @@ async fn exchange(
             return stats_page(client, cbuf, head, peer, fe, rt, stats, &ask, access).await;
         }
     }
-    access.backend.set(fe.choose_backend(peer.ip()));
+    let target = std::str::from_utf8(&cbuf.filled()[head.target.clone()]).ok();
+    access.backend.set(fe.choose_backend(peer.ip(), target));
     let Some(be) = access.backend.get().and_then(|b| rt.backends.get(b)) else {
         reply(client, Status::Unavailable, fe, access).await;
         return Next::Close;

@@ -1,0 +1,43 @@
+//! Rules end to end: ACL conditions route, deny, rewrite and answer, seen
+//! from a client (curl-level requests) and from recording backends.
+
+mod common;
+
+use common::net::{free_port, get, Fulcrum, HttpBackend};
+
+/// The bug that opened issue 12: an anonymous `path_beg` condition in
+/// `use_backend` must see the request's path.
+#[test]
+fn use_backend_routes_by_path_beg() {
+    let api = HttpBackend::start("api");
+    let web = HttpBackend::start("web");
+    let port = free_port();
+    let _f = Fulcrum::start(&format!(
+        "global
+    nbthread 1
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:{port}
+    use_backend api if {{ path_beg /api }}
+    default_backend web
+backend api
+    server a {}
+backend web
+    server w {}
+",
+        api.addr, web.addr
+    ));
+    assert_eq!(get(port, "/api/x").text(), "api");
+    assert_eq!(get(port, "/x").text(), "web");
+    assert_eq!(get(port, "/api?q=1").text(), "api");
+    assert_eq!(get(port, "/ap").text(), "web");
+    assert_eq!(api.requests().len(), 2);
+    assert_eq!(web.requests().len(), 2);
+    assert!(api.requests()[0]
+        .head
+        .starts_with("GET /api/x HTTP/1.1\r\n"));
+}
