@@ -2,34 +2,10 @@
 
 use std::path::PathBuf;
 
+use super::args::parse_u32;
 use super::keywords::Line;
 use super::model::{Bind, Proxy};
-use super::proxy_kw::parse_u32;
 use crate::util::addr::BindAddr;
-
-/// An HTTP token (header names and the like): RFC 9110 tchar.
-pub fn is_token(s: &str) -> bool {
-    s.bytes().all(|b| {
-        b.is_ascii_alphanumeric()
-            || matches!(
-                b,
-                b'!' | b'#'
-                    | b'$'
-                    | b'%'
-                    | b'&'
-                    | b'\''
-                    | b'*'
-                    | b'+'
-                    | b'-'
-                    | b'.'
-                    | b'^'
-                    | b'_'
-                    | b'`'
-                    | b'|'
-                    | b'~'
-            )
-    })
-}
 
 /// The bind parameters fulcrum knows, for messages.
 const BIND_PARAMS: &str = "transparent, interface, v4v6, v6only, backlog, maxconn, name, \

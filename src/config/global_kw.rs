@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
+use super::args::{parse_duration, parse_log, parse_u32};
 use super::keywords::Line;
 use super::model::{Global, StatsLevel, StatsSocket};
-use super::proxy_kw::{parse_duration, parse_log, parse_u32};
 
 type R = Result<(), String>;
 

@@ -10,6 +10,7 @@
 //! Every problem is a [`Diagnostic`] `file:line: message`; the readers and
 //! the validator collect them all rather than stop at the first.
 
+mod args;
 mod bind_kw;
 pub mod cond;
 pub mod diag;

@@ -6,31 +6,16 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
+use super::args::{is_token, parse_duration, parse_log, parse_u32};
 use super::keywords::Line;
 use super::model::{
     AccessLog, AclTerm, AnonymousAcl, Balance, Condition, Cookie, CookieMethod, Credentials,
     ExpectMatch, ForwardFor, HttpCheckExpect, HttpCheckRule, HttpCheckSend, HttpChk,
-    HttpConnection, LogAddress, LogFormat, LogTarget, Mode, Options, PredefinedAcl, Proxy,
-    SyslogTarget, UriHash, UseBackend, DEFAULT_XFF,
+    HttpConnection, Mode, Options, PredefinedAcl, Proxy, UriHash, UseBackend, DEFAULT_XFF,
 };
-use super::model::{Facility, Fetch, HttpRequestAction, HttpRequestRule, Level};
-use crate::util::time::parse_time;
+use super::model::{Fetch, HttpRequestAction, HttpRequestRule};
 
 type R = Result<(), String>;
-
-/// A non-negative integer argument.
-pub fn parse_u32(kw: &str, s: &str) -> Result<u32, String> {
-    if !s.bytes().all(|b| b.is_ascii_digit()) || s.is_empty() {
-        return Err(format!("'{kw}' expects a non-negative integer, got '{s}'"));
-    }
-    s.parse()
-        .map_err(|_| format!("'{kw}': value '{s}' is too large"))
-}
-
-/// A time argument, as in `timeout client 30s`.
-pub fn parse_duration(kw: &str, s: &str) -> Result<std::time::Duration, String> {
-    parse_time(s).map_err(|e| format!("'{kw}': {e}"))
-}
 
 pub fn mode(p: &mut Proxy, l: &mut Line) -> R {
     p.mode = match l.one("'tcp' or 'http'")? {
@@ -75,7 +60,7 @@ pub fn balance(p: &mut Proxy, l: &mut Line) -> R {
             let name = a
                 .strip_prefix("hdr(")
                 .and_then(|s| s.strip_suffix(')'))
-                .filter(|n| !n.is_empty() && super::bind_kw::is_token(n))
+                .filter(|n| !n.is_empty() && is_token(n))
                 .ok_or_else(|| format!("'balance {a}': expected hdr(NAME) with a header name"))?;
             let use_domain_only = match rest {
                 [] => false,
@@ -140,77 +125,6 @@ fn uri_hash(args: &[String]) -> Result<UriHash, String> {
         }
     }
     Ok(h)
-}
-
-/// Parses the arguments of a `log` line (global or proxy).
-pub fn parse_log(kw: &str, args: &[String]) -> Result<LogTarget, String> {
-    let Some((addr, mut rest)) = args.split_first() else {
-        return Err(format!(
-            "'{kw}' expects 'global' or ADDRESS FACILITY [LEVEL [MINLEVEL]]"
-        ));
-    };
-    if addr == "global" {
-        if let Some(a) = rest.first() {
-            return Err(format!("'{kw} global' takes no other argument, got '{a}'"));
-        }
-        return Ok(LogTarget::Global);
-    }
-    let address: LogAddress = addr.parse().map_err(|e| format!("'{kw}': {e}"))?;
-    let mut len = None;
-    let mut format = None;
-    loop {
-        match rest {
-            [k, v, tail @ ..] if k == "len" => {
-                len = Some(parse_u32("log len", v)?);
-                rest = tail;
-            }
-            [k, v, tail @ ..] if k == "format" => {
-                format = Some(
-                    LogFormat::ALL
-                        .iter()
-                        .find(|(n, _)| n == v)
-                        .map(|(_, f)| *f)
-                        .ok_or_else(|| {
-                            format!("'{kw}': unknown log format '{v}' (expected rfc3164, rfc5424, raw, short, priority, timed, iso or local)")
-                        })?,
-                );
-                rest = tail;
-            }
-            [k] if k == "len" || k == "format" => {
-                return Err(format!("'{kw} {k}' expects a value"));
-            }
-            _ => break,
-        }
-    }
-    let (facility, rest) = match rest.split_first() {
-        Some((f, r)) => (
-            Facility::from_name(f).ok_or_else(|| {
-                format!("'{kw}': unknown facility '{f}' (expected kern, user, daemon, local0-local7, ...)")
-            })?,
-            r,
-        ),
-        None => return Err(format!("'{kw}' expects a facility after the address")),
-    };
-    let level_of = |s: &String| {
-        Level::from_name(s).ok_or_else(|| {
-            format!("'{kw}': unknown level '{s}' (expected emerg, alert, crit, err, warning, notice, info or debug)")
-        })
-    };
-    let level = rest.first().map(level_of).transpose()?;
-    let minlevel = rest.get(1).map(level_of).transpose()?;
-    if let Some(extra) = rest.get(2) {
-        return Err(format!(
-            "'{kw}': unexpected argument '{extra}' after the levels"
-        ));
-    }
-    Ok(LogTarget::Syslog(SyslogTarget {
-        address,
-        len,
-        format,
-        facility,
-        level,
-        minlevel,
-    }))
 }
 
 pub fn log(p: &mut Proxy, l: &mut Line) -> R {
@@ -509,7 +423,7 @@ pub fn option_forwardfor(p: &mut Proxy, l: &mut Line) -> R {
                 let h = it
                     .next()
                     .ok_or("'option forwardfor header' expects a header name")?;
-                if h.is_empty() || !super::bind_kw::is_token(h) {
+                if h.is_empty() || !is_token(h) {
                     return Err(format!("'option forwardfor header': invalid header name '{h}'"));
                 }
                 ff.header = h.clone();
@@ -733,7 +647,7 @@ pub fn http_check_send(p: &mut Proxy, l: &mut Line) -> R {
                     .next()
                     .cloned()
                     .ok_or("'http-check send hdr' expects a name and a value")?;
-                if !super::bind_kw::is_token(&n) || n.is_empty() {
+                if !is_token(&n) || n.is_empty() {
                     return Err(format!("'http-check send hdr': invalid header name '{n}'"));
                 }
                 s.hdr.push((n, v));

@@ -3,9 +3,9 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
+use super::args::{parse_duration, parse_u32};
 use super::keywords::Line;
 use super::model::{Proxy, Server, Track, Verify, MAX_WEIGHT};
-use super::proxy_kw::{parse_duration, parse_u32};
 use crate::util::addr::ServerAddr;
 
 /// The server parameters fulcrum knows, for messages.

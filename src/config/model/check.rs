@@ -1,0 +1,141 @@
+//! HTTP health checks: `option httpchk` and the `http-check` rules.
+
+use serde::{Deserialize, Serialize};
+
+use super::is_false;
+
+/// `option httpchk [[METH] URI [VER]]`: what the HTTP check sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpChk {
+    /// Method (default OPTIONS).
+    #[serde(default = "default_chk_method")]
+    pub method: String,
+    /// URI (default "/").
+    #[serde(default = "default_chk_uri")]
+    pub uri: String,
+    /// Version (default HTTP/1.0).
+    #[serde(default = "default_chk_version")]
+    pub version: String,
+    /// Headers given the old way, after `\r\n` in the version argument.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(String, String)>,
+}
+
+fn default_chk_method() -> String {
+    "OPTIONS".into()
+}
+fn default_chk_uri() -> String {
+    "/".into()
+}
+fn default_chk_version() -> String {
+    "HTTP/1.0".into()
+}
+
+impl Default for HttpChk {
+    fn default() -> Self {
+        HttpChk {
+            method: default_chk_method(),
+            uri: default_chk_uri(),
+            version: default_chk_version(),
+            headers: Vec::new(),
+        }
+    }
+}
+
+/// One `http-check` rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HttpCheckRule {
+    /// `http-check send ...`.
+    Send(HttpCheckSend),
+    /// `http-check expect ...`.
+    Expect(HttpCheckExpect),
+}
+
+/// `http-check send [meth M] [uri U] [ver V] [hdr N V]* [body S]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpCheckSend {
+    /// Method; `option httpchk`'s when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meth: Option<String>,
+    /// URI; `option httpchk`'s when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+    /// Version; `option httpchk`'s when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ver: Option<String>,
+    /// Headers added to the request.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hdr: Vec<(String, String)>,
+    /// Request body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+}
+
+/// `http-check expect [!] MATCH PATTERN`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpCheckExpect {
+    /// `!`: the check passes when the match fails.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub negate: bool,
+    /// What to look at and how.
+    #[serde(rename = "match")]
+    pub matcher: ExpectMatch,
+    /// The pattern: status codes, a string or a regular expression.
+    pub pattern: String,
+}
+
+/// The matching methods of `http-check expect`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExpectMatch {
+    /// Status code among a list or ranges (`200`, `200-299,302`).
+    Status,
+    /// Status code matches a regular expression.
+    Rstatus,
+    /// Body contains a string.
+    String,
+    /// Body matches a regular expression.
+    Rstring,
+}
+
+impl ExpectMatch {
+    /// Names and values.
+    pub const ALL: [(&'static str, ExpectMatch); 4] = [
+        ("status", ExpectMatch::Status),
+        ("rstatus", ExpectMatch::Rstatus),
+        ("string", ExpectMatch::String),
+        ("rstring", ExpectMatch::Rstring),
+    ];
+
+    /// The keyword.
+    pub fn name(self) -> &'static str {
+        match self {
+            ExpectMatch::Status => "status",
+            ExpectMatch::Rstatus => "rstatus",
+            ExpectMatch::String => "string",
+            ExpectMatch::Rstring => "rstring",
+        }
+    }
+}
+
+/// `200`, `200-299`, or a comma-separated list of those.
+pub fn parse_status_list(s: &str) -> Result<Vec<(u16, u16)>, String> {
+    s.split(',')
+        .map(|part| {
+            let code = |c: &str| {
+                c.parse::<u16>()
+                    .ok()
+                    .filter(|n| (100..=599).contains(n))
+                    .ok_or_else(|| format!("invalid status code '{c}' (expected 100-599)"))
+            };
+            match part.split_once('-') {
+                Some((a, b)) => Ok((code(a)?, code(b)?)),
+                None => code(part).map(|c| (c, c)),
+            }
+        })
+        .collect()
+}

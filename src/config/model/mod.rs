@@ -1,0 +1,98 @@
+//! The configuration model: plain serde data, one struct per section kind.
+//!
+//! Both readers produce it (haproxy.cfg and YAML); YAML is simply its serde
+//! form. `defaults` sections are already folded into each proxy here, so
+//! nothing downstream looks them up. Values are typed (Duration, addresses,
+//! enums); defaults that HAProxy documents are filled in by the readers.
+//!
+//! This file holds [`Config`], the diagnostic [`Origins`]/[`Origin`] and the
+//! serde helpers; the types live by section kind in the submodules and are
+//! all re-exported here, so `model::X` names every one of them.
+
+mod check;
+mod global;
+mod proxy;
+mod rules;
+mod server;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::diag::Span;
+
+pub use check::{
+    parse_status_list, ExpectMatch, HttpCheckExpect, HttpCheckRule, HttpCheckSend, HttpChk,
+};
+pub use global::{
+    Facility, Global, Level, LogAddress, LogFormat, LogTarget, StatsLevel, StatsSocket,
+    SyslogTarget,
+};
+pub use proxy::{
+    AccessLog, Balance, Bind, Cookie, CookieMethod, Credentials, ForwardFor, HttpConnection, Mode,
+    Options, Proxy, ProxyKind, Stats, Timeouts, UriHash, DEFAULT_STATS_REALM, DEFAULT_STATS_URI,
+    DEFAULT_XFF,
+};
+pub use rules::{
+    AclTerm, AnonymousAcl, Condition, Fetch, HttpRequestAction, HttpRequestRule, PredefinedAcl,
+    UseBackend,
+};
+pub use server::{Server, Track, Verify, DEFAULT_FALL, DEFAULT_RISE, DEFAULT_WEIGHT, MAX_WEIGHT};
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
+}
+
+/// A whole configuration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The `global` section.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub global: Global,
+    /// Frontends, backends and listens, in the order they were declared
+    /// (HAProxy numbers proxies in that order; the stats page shows it).
+    #[serde(default)]
+    pub proxies: Vec<Proxy>,
+}
+
+impl Config {
+    /// The proxy of this name that can act as a backend (backend or listen).
+    pub fn backend(&self, name: &str) -> Option<&Proxy> {
+        self.proxies
+            .iter()
+            .find(|p| p.name == name && p.kind.has_backend())
+    }
+}
+
+/// Where each keyword of a proxy was last set, for diagnostics. Not part of
+/// the model's identity: two proxies written on different lines are equal.
+#[derive(Debug, Clone, Default)]
+pub struct Origins(pub BTreeMap<String, Span>);
+
+impl PartialEq for Origins {
+    fn eq(&self, _: &Origins) -> bool {
+        true
+    }
+}
+
+/// Where one line was written, for diagnostics; like [`Origins`], not part
+/// of the model's identity.
+#[derive(Debug, Clone, Default)]
+pub struct Origin(pub Option<Span>);
+
+impl PartialEq for Origin {
+    fn eq(&self, _: &Origin) -> bool {
+        true
+    }
+}
+
+impl Origins {
+    /// Where `keyword` was set, if it came from a file.
+    pub fn get(&self, keyword: &str) -> Option<&Span> {
+        self.0.get(keyword)
+    }
+}

@@ -1,0 +1,567 @@
+//! Proxy sections (frontend, backend, listen) and their per-proxy settings:
+//! binds, options, timeouts, balancing, the stats page and cookies.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+use super::{
+    is_default, is_false, Condition, HttpCheckRule, HttpChk, HttpRequestRule, LogTarget, Origin,
+    Origins, Server, UseBackend,
+};
+use crate::config::diag::Span;
+use crate::util::addr::BindAddr;
+use crate::util::time::serde_time;
+
+/// What a proxy section is. A `listen` is a frontend and a backend in one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProxyKind {
+    /// Accepts connections and routes them to backends.
+    Frontend,
+    /// Holds servers.
+    Backend,
+    /// Both at once.
+    Listen,
+}
+
+impl ProxyKind {
+    /// The section keyword.
+    pub fn name(self) -> &'static str {
+        match self {
+            ProxyKind::Frontend => "frontend",
+            ProxyKind::Backend => "backend",
+            ProxyKind::Listen => "listen",
+        }
+    }
+
+    /// Accepts connections (frontend or listen).
+    pub fn has_frontend(self) -> bool {
+        matches!(self, ProxyKind::Frontend | ProxyKind::Listen)
+    }
+
+    /// Holds servers (backend or listen).
+    pub fn has_backend(self) -> bool {
+        matches!(self, ProxyKind::Backend | ProxyKind::Listen)
+    }
+}
+
+/// `mode tcp|http`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Layer 4: bytes are passed through (HAProxy's default).
+    #[default]
+    Tcp,
+    /// Layer 7: HTTP/1.x is parsed and may be edited.
+    Http,
+}
+
+/// A frontend, backend or listen section, with its defaults folded in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Proxy {
+    /// frontend, backend or listen.
+    pub kind: ProxyKind,
+    /// The section's name.
+    pub name: String,
+    /// `mode` (default tcp).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub mode: Mode,
+    /// `bind` lines (frontend side).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bind: Vec<Bind>,
+    /// `maxconn` (frontend side).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maxconn: Option<u32>,
+    /// `log` lines (`no log` empties the list).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub log: Vec<LogTarget>,
+    /// `option ...` settings.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub option: Options,
+    /// `timeout ...` settings.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub timeout: Timeouts,
+    /// `balance` (backend side; default roundrobin).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub balance: Balance,
+    /// `retries` (backend side; default 3).
+    #[serde(
+        default = "default_retries",
+        skip_serializing_if = "is_default_retries"
+    )]
+    pub retries: u32,
+    /// `default_backend`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_backend: Option<String>,
+    /// `use_backend` rules, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub use_backend: Vec<UseBackend>,
+    /// `http-request` rules, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub http_request: Vec<HttpRequestRule>,
+    /// `stats ...` settings.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub stats: Stats,
+    /// `http-check send|expect` rules, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub http_check: Vec<HttpCheckRule>,
+    /// `cookie NAME ...`: sticky sessions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cookie: Option<Cookie>,
+    /// `errorfile CODE FILE`: custom error answers.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub errorfile: BTreeMap<u16, PathBuf>,
+    /// `server` lines.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub server: Vec<Server>,
+    /// Where each keyword was set (not serialized).
+    #[serde(skip)]
+    pub origins: Origins,
+}
+
+fn default_retries() -> u32 {
+    3
+}
+fn is_default_retries(r: &u32) -> bool {
+    *r == 3
+}
+
+impl Proxy {
+    /// An empty proxy with HAProxy's built-in defaults.
+    pub fn new(kind: ProxyKind, name: impl Into<String>) -> Proxy {
+        Proxy {
+            kind,
+            name: name.into(),
+            mode: Mode::Tcp,
+            bind: Vec::new(),
+            maxconn: None,
+            log: Vec::new(),
+            option: Options::default(),
+            timeout: Timeouts::default(),
+            balance: Balance::default(),
+            retries: 3,
+            default_backend: None,
+            use_backend: Vec::new(),
+            http_request: Vec::new(),
+            stats: Stats::default(),
+            http_check: Vec::new(),
+            cookie: None,
+            errorfile: BTreeMap::new(),
+            server: Vec::new(),
+            origins: Origins::default(),
+        }
+    }
+
+    /// Where `keyword` was written, or at least the file this proxy came from.
+    pub fn span_of(&self, keyword: &str) -> Option<&Span> {
+        self.origins.get(keyword).or_else(|| self.origins.get(""))
+    }
+}
+
+/// A `bind` line: one or more addresses sharing the same parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Bind {
+    /// The addresses (`bind a:80,b:80` lists several).
+    pub addresses: Vec<BindAddr>,
+    /// `transparent`: bind an address that is not (yet) local.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub transparent: bool,
+    /// `interface NAME`: bind to one network interface.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
+    /// `v4v6`: an IPv6 socket that also accepts IPv4.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub v4v6: bool,
+    /// `v6only`: an IPv6 socket that accepts only IPv6.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub v6only: bool,
+    /// `backlog N`: the listen queue length.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backlog: Option<u32>,
+    /// `maxconn N` on this listener.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maxconn: Option<u32>,
+    /// `name NAME`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `accept-proxy`: expect a PROXY protocol header.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub accept_proxy: bool,
+    /// `defer-accept`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub defer_accept: bool,
+    /// `ssl`: terminate TLS (with `crt`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub ssl: bool,
+    /// `crt FILE` (repeatable).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub crt: Vec<PathBuf>,
+    /// `alpn LIST`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alpn: Vec<String>,
+    /// Where the line was written (not serialized).
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+impl Bind {
+    /// A bind on these addresses with no parameters.
+    pub fn new(addresses: Vec<BindAddr>) -> Bind {
+        Bind {
+            addresses,
+            transparent: false,
+            interface: None,
+            v4v6: false,
+            v6only: false,
+            backlog: None,
+            maxconn: None,
+            name: None,
+            accept_proxy: false,
+            defer_accept: false,
+            ssl: false,
+            crt: Vec::new(),
+            alpn: Vec::new(),
+            origin: Origin::default(),
+        }
+    }
+}
+
+/// The `option` settings of a proxy.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Options {
+    /// `option httplog [clf]` / `option tcplog`: which access-log format.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<AccessLog>,
+    /// `option dontlognull`: no log for connections that sent nothing.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub dontlognull: bool,
+    /// `option logasap`: log when the response starts, not at the end.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub logasap: bool,
+    /// `option http-keep-alive|http-server-close|httpclose`.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub http_connection: HttpConnection,
+    /// `option forwardfor ...`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forwardfor: Option<ForwardFor>,
+    /// `option redispatch`: a retry may go to another server.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub redispatch: bool,
+    /// `option httpchk ...`: HTTP health checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub httpchk: Option<HttpChk>,
+    /// `option allbackups`: use every UP backup at once, not only the first.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub allbackups: bool,
+    /// `option tcpka`: TCP keep-alive on both sides.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub tcpka: bool,
+    /// `option clitcpka`: TCP keep-alive to clients.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub clitcpka: bool,
+    /// `option srvtcpka`: TCP keep-alive to servers.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub srvtcpka: bool,
+}
+
+/// Access log format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AccessLog {
+    /// `option tcplog`.
+    Tcplog,
+    /// `option httplog`.
+    Httplog,
+    /// `option httplog clf`.
+    HttplogClf,
+}
+
+/// How HTTP connections are kept (the last `option` among the three wins).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HttpConnection {
+    /// Both sides kept alive (HAProxy's default).
+    #[default]
+    KeepAlive,
+    /// Client side kept alive, server side closed after each response.
+    ServerClose,
+    /// Both sides closed after each response.
+    Close,
+}
+
+/// `option forwardfor [except NET] [header NAME] [if-none]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ForwardFor {
+    /// Sources in this network get no header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub except: Option<IpNet>,
+    /// Header name (default X-Forwarded-For).
+    #[serde(default = "default_xff", skip_serializing_if = "is_default_xff")]
+    pub header: String,
+    /// Only add the header when the request has none.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub if_none: bool,
+}
+
+/// The header `option forwardfor` adds unless told otherwise.
+pub const DEFAULT_XFF: &str = "X-Forwarded-For";
+fn default_xff() -> String {
+    DEFAULT_XFF.to_string()
+}
+fn is_default_xff(h: &String) -> bool {
+    h == DEFAULT_XFF
+}
+
+/// `timeout ...` values; absent ones use HAProxy's meaning of "unset".
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Timeouts {
+    /// `timeout client`.
+    #[serde(
+        default,
+        with = "serde_time::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub client: Option<Duration>,
+    /// `timeout client-fin`.
+    #[serde(
+        default,
+        with = "serde_time::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub client_fin: Option<Duration>,
+    /// `timeout server`.
+    #[serde(
+        default,
+        with = "serde_time::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub server: Option<Duration>,
+    /// `timeout server-fin`.
+    #[serde(
+        default,
+        with = "serde_time::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub server_fin: Option<Duration>,
+    /// `timeout connect`.
+    #[serde(
+        default,
+        with = "serde_time::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub connect: Option<Duration>,
+    /// `timeout queue`.
+    #[serde(
+        default,
+        with = "serde_time::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub queue: Option<Duration>,
+    /// `timeout http-request`.
+    #[serde(
+        default,
+        with = "serde_time::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub http_request: Option<Duration>,
+    /// `timeout http-keep-alive`.
+    #[serde(
+        default,
+        with = "serde_time::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub http_keep_alive: Option<Duration>,
+    /// `timeout check`.
+    #[serde(
+        default,
+        with = "serde_time::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub check: Option<Duration>,
+    /// `timeout tunnel`.
+    #[serde(
+        default,
+        with = "serde_time::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub tunnel: Option<Duration>,
+    /// `timeout tarpit`.
+    #[serde(
+        default,
+        with = "serde_time::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub tarpit: Option<Duration>,
+}
+
+/// `balance ALGORITHM [ARGS]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Balance {
+    /// Weighted round robin that adapts to weight and health changes.
+    #[default]
+    Roundrobin,
+    /// Weighted round robin fixed when the configuration is loaded.
+    StaticRr,
+    /// Fewest current connections.
+    Leastconn,
+    /// The first server with a free slot.
+    First,
+    /// Hash of the client's address.
+    Source,
+    /// Hash of the URI.
+    Uri(UriHash),
+    /// Hash of a query-string parameter.
+    UrlParam {
+        /// The parameter name.
+        param: String,
+    },
+    /// Hash of a request header.
+    Hdr {
+        /// The header name.
+        name: String,
+        /// Hash only the domain part of a host name.
+        #[serde(default, skip_serializing_if = "is_false")]
+        use_domain_only: bool,
+    },
+    /// Random with N draws (power of N choices; default 2).
+    Random {
+        /// Number of draws.
+        draws: u32,
+    },
+}
+
+/// Parameters of `balance uri`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct UriHash {
+    /// `len N`: hash only the first N characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub len: Option<u32>,
+    /// `depth N`: hash only the first N directories.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub depth: Option<u32>,
+    /// `whole`: include the query string.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub whole: bool,
+    /// `path-only`: ignore scheme and authority.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub path_only: bool,
+}
+
+/// The `stats ...` settings: the statistics page.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Stats {
+    /// `stats enable`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub enable: bool,
+    /// `stats uri` (default `/haproxy?stats`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+    /// `stats realm` (default "HAProxy Statistics").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub realm: Option<String>,
+    /// `stats auth USER:PASSWORD` lines.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub auth: Vec<Credentials>,
+    /// `stats refresh`: the page reloads itself this often.
+    #[serde(
+        default,
+        with = "serde_time::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub refresh: Option<Duration>,
+    /// `stats admin if COND`: when the page may change server states.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin: Option<Condition>,
+    /// `stats hide-version`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub hide_version: bool,
+    /// `stats show-legends`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub show_legends: bool,
+}
+
+/// The stats page URI when `stats uri` is not given.
+pub const DEFAULT_STATS_URI: &str = "/haproxy?stats";
+/// The Basic-auth realm when `stats realm` is not given.
+pub const DEFAULT_STATS_REALM: &str = "HAProxy Statistics";
+
+/// A user allowed to see the stats page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    /// User name.
+    pub user: String,
+    /// Password, in clear as HAProxy's `stats auth` takes it.
+    pub password: String,
+}
+
+/// `cookie NAME [rewrite|insert|prefix] [indirect] [nocache] [postonly]
+/// [preserve] [httponly] [secure] [domain D]* [maxidle T] [maxlife T]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Cookie {
+    /// The cookie's name.
+    pub name: String,
+    /// How the cookie is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<CookieMethod>,
+    /// `indirect`: hide the cookie from the server.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub indirect: bool,
+    /// `nocache`: mark responses that set it as not cacheable.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub nocache: bool,
+    /// `postonly`: insert only on POST responses.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub postonly: bool,
+    /// `preserve`: keep a cookie the server set itself.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub preserve: bool,
+    /// `httponly`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub httponly: bool,
+    /// `secure`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub secure: bool,
+    /// `domain D` (repeatable).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub domain: Vec<String>,
+    /// `maxidle`.
+    #[serde(
+        default,
+        with = "serde_time::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub maxidle: Option<Duration>,
+    /// `maxlife`.
+    #[serde(
+        default,
+        with = "serde_time::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub maxlife: Option<Duration>,
+}
+
+/// How a persistence cookie is set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CookieMethod {
+    /// Rewrite the server's own cookie.
+    Rewrite,
+    /// Insert our own cookie.
+    Insert,
+    /// Prefix the server's cookie with the server's value.
+    Prefix,
+}

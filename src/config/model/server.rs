@@ -1,0 +1,178 @@
+//! `server` lines: the server, what it tracks, TLS verification, and the
+//! built-in defaults of its parameters.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{is_false, Origin};
+use crate::util::addr::ServerAddr;
+use crate::util::time::serde_time;
+
+/// `server NAME ADDR[:PORT] [params]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Server {
+    /// The server's name, unique in its backend.
+    pub name: String,
+    /// Where it lives.
+    pub address: ServerAddr,
+    /// `check`: health-check this server.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub check: bool,
+    /// `backup`: used only when no active server is up.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub backup: bool,
+    /// `track [BACKEND/]SERVER`: take another server's health.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub track: Option<Track>,
+    /// `weight` 0-256 (default 1).
+    #[serde(default = "default_weight", skip_serializing_if = "is_default_weight")]
+    pub weight: u32,
+    /// `inter`: time between checks (default 2s).
+    #[serde(
+        default,
+        with = "serde_time::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub inter: Option<Duration>,
+    /// `fastinter`: interval while going up or down (default: inter).
+    #[serde(
+        default,
+        with = "serde_time::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub fastinter: Option<Duration>,
+    /// `downinter`: interval while down (default: inter).
+    #[serde(
+        default,
+        with = "serde_time::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub downinter: Option<Duration>,
+    /// `rise`: successes to go UP (default 2).
+    #[serde(default = "default_rise", skip_serializing_if = "is_default_rise")]
+    pub rise: u32,
+    /// `fall`: failures to go DOWN (default 3).
+    #[serde(default = "default_fall", skip_serializing_if = "is_default_fall")]
+    pub fall: u32,
+    /// `port`: check this port instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// `addr`: check this address instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addr: Option<IpAddr>,
+    /// `maxconn`: concurrent connections to this server; more wait in a queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maxconn: Option<u32>,
+    /// `disabled`: start in maintenance.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub disabled: bool,
+    /// `cookie VALUE`: this server's persistence cookie value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cookie: Option<String>,
+    /// `ssl`: TLS to the server.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub ssl: bool,
+    /// `verify none|required`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<Verify>,
+    /// `ca-file`: CAs to verify the server with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    /// `send-proxy`: PROXY protocol v1 header before the data.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub send_proxy: bool,
+    /// Where the line was written (not serialized).
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+/// Built-in server defaults, from the manual.
+pub const DEFAULT_WEIGHT: u32 = 1;
+/// `rise` default.
+pub const DEFAULT_RISE: u32 = 2;
+/// `fall` default.
+pub const DEFAULT_FALL: u32 = 3;
+/// Largest server weight.
+pub const MAX_WEIGHT: u32 = 256;
+
+fn default_weight() -> u32 {
+    DEFAULT_WEIGHT
+}
+fn is_default_weight(w: &u32) -> bool {
+    *w == DEFAULT_WEIGHT
+}
+fn default_rise() -> u32 {
+    DEFAULT_RISE
+}
+fn is_default_rise(w: &u32) -> bool {
+    *w == DEFAULT_RISE
+}
+fn default_fall() -> u32 {
+    DEFAULT_FALL
+}
+fn is_default_fall(w: &u32) -> bool {
+    *w == DEFAULT_FALL
+}
+
+impl Server {
+    /// A server with HAProxy's defaults.
+    pub fn new(name: impl Into<String>, address: ServerAddr) -> Server {
+        Server {
+            name: name.into(),
+            address,
+            check: false,
+            backup: false,
+            track: None,
+            weight: DEFAULT_WEIGHT,
+            inter: None,
+            fastinter: None,
+            downinter: None,
+            rise: DEFAULT_RISE,
+            fall: DEFAULT_FALL,
+            port: None,
+            addr: None,
+            maxconn: None,
+            disabled: false,
+            cookie: None,
+            ssl: false,
+            verify: None,
+            ca_file: None,
+            send_proxy: false,
+            origin: Origin::default(),
+        }
+    }
+}
+
+/// `track [BACKEND/]SERVER`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Track {
+    /// The backend; the server's own when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
+    /// The tracked server.
+    pub server: String,
+}
+
+impl std::fmt::Display for Track {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.backend {
+            Some(b) => write!(f, "{b}/{}", self.server),
+            None => f.write_str(&self.server),
+        }
+    }
+}
+
+/// `verify none|required` on a TLS server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verify {
+    /// No certificate verification.
+    None,
+    /// Verify against `ca-file`.
+    Required,
+}
