@@ -79,7 +79,7 @@ fn http(c: &mut Criterion) {
                 drop_expect: false,
                 strip_cookie: None,
             };
-            b.iter(|| rewrite::request(black_box(req), black_box(&head), &edit))
+            b.iter(|| rewrite::request(black_box(req), black_box(&head), &head.msg, &edit))
         });
         g.bench_function(format!("rewrite_request_forwardfor/{name}"), |b| {
             let edit = RequestEdit {
@@ -89,7 +89,7 @@ fn http(c: &mut Criterion) {
                 drop_expect: false,
                 strip_cookie: None,
             };
-            b.iter(|| rewrite::request(black_box(req), black_box(&head), &edit))
+            b.iter(|| rewrite::request(black_box(req), black_box(&head), &head.msg, &edit))
         });
         // The whole per-request head work on the client side: parse, then rewrite.
         g.bench_function(format!("parse_and_rewrite_request/{name}"), |b| {
@@ -102,7 +102,7 @@ fn http(c: &mut Criterion) {
             };
             b.iter(|| {
                 let head = parse_request(black_box(req), false).unwrap();
-                rewrite::request(req, &head, &edit)
+                rewrite::request(req, &head, &head.msg, &edit)
             })
         });
     }
@@ -113,7 +113,7 @@ fn http(c: &mut Criterion) {
     });
     let resp = parse_response(RESP_SMALL, false, false, false).unwrap();
     g.bench_function("rewrite_response/small", |b| {
-        b.iter(|| rewrite::response(black_box(RESP_SMALL), black_box(&resp), 1, false))
+        b.iter(|| rewrite::response(black_box(RESP_SMALL), black_box(&resp), &resp.msg, 1, false))
     });
     g.finish();
 }

@@ -26,6 +26,23 @@ pub mod control;
 pub mod health;
 pub mod listen;
 pub mod proxy;
+pub mod rules;
 pub mod runtime;
 pub mod state;
 pub mod stats;
+
+/// What `fulcrum -c` checks, and what a reload checks before it changes
+/// anything: the config layer's parse and validation, then the rules'
+/// compilation, every problem at its `file:line`.
+pub fn check(paths: &[std::path::PathBuf]) -> (Option<config::Config>, config::Diagnostics) {
+    let (config, mut diags) = config::check(paths);
+    let Some(config) = config else {
+        return (None, diags);
+    };
+    diags.extend(rules::check(&config));
+    if diags.has_errors() {
+        (None, diags)
+    } else {
+        (Some(config), diags)
+    }
+}

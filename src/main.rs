@@ -108,7 +108,7 @@ fn main() -> ExitCode {
         eprintln!("fulcrum: no configuration file given (use -f FILE); see fulcrum --help");
         return ExitCode::from(1);
     }
-    let (config, diags) = config::check(&cli.files);
+    let (config, diags) = fulcrum::check(&cli.files);
     print_diags(&diags, cli.quiet);
     let Some(config) = config else {
         if !cli.quiet {

@@ -226,8 +226,8 @@ fn proxy_keywords() {
     assert_eq!(www.default_backend.as_deref(), Some("app"));
     assert_eq!(www.use_backend[0].backend, "static");
     assert_eq!(
-        www.use_backend[0].cond.as_ref().unwrap().terms[0].acl,
-        PredefinedAcl::True
+        www.use_backend[0].cond.as_ref().unwrap().words,
+        vec!["if".to_string(), "TRUE".to_string()]
     );
 
     let app = proxy(&c, "app");

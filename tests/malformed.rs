@@ -1065,11 +1065,11 @@ backend be
     server s1 127.0.0.1:9000
 ",
     ),
-    // HAProxy supports 'userlist'; fulcrum does not yet and says so.
+    // HAProxy supports 'peers'; fulcrum does not yet and says so.
     case(
-        "unsupported_section_userlist",
+        "unsupported_section_peers",
         10,
-        "'userlist' sections are not supported",
+        "'peers' sections are not supported",
         "\
 defaults
     timeout connect 5s
@@ -1080,8 +1080,8 @@ frontend fe
     default_backend be
 backend be
     server s1 127.0.0.1:9000
-userlist admins
-    user admin insecure-password secret
+peers mypeers
+    peer a 127.0.0.1:10000
 ",
     ),
     // FULCRUM BUG: the error is reported at the line after the last one

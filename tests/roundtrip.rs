@@ -146,26 +146,21 @@ fn balance() -> impl Strategy<Value = Balance> {
     ]
 }
 
-fn condition() -> impl Strategy<Value = Condition> {
-    (any::<bool>(), vec((any::<bool>(), 0usize..3), 1..3)).prop_map(|(unless, terms)| Condition {
-        unless,
-        terms: terms
-            .into_iter()
-            .map(|(negate, i)| AclTerm {
-                negate,
-                acl: PredefinedAcl::ALL[i].1,
-            })
-            .collect(),
-        anonymous: if unless {
-            vec![]
-        } else {
-            vec![AnonymousAcl {
-                negate: false,
-                fetch: Fetch::Path,
-                values: vec!["/metrics".into()],
-            }]
+/// A condition's words, with a value that needs quoting now and then.
+fn condition() -> impl Strategy<Value = Words> {
+    (any::<bool>(), 0usize..3, any::<bool>(), "[a-z/ #\"']{1,8}").prop_map(
+        |(unless, i, negate, value)| {
+            let acl = ["TRUE", "FALSE", "LOCALHOST"][i];
+            Words::new(vec![
+                if unless { "unless" } else { "if" }.to_string(),
+                format!("{}{acl}", if negate { "!" } else { "" }),
+                "{".into(),
+                "path_beg".into(),
+                value,
+                "}".into(),
+            ])
         },
-    })
+    )
 }
 
 fn proxy() -> impl Strategy<Value = Proxy> {
@@ -259,6 +254,24 @@ fn proxy() -> impl Strategy<Value = Proxy> {
                             origin: Default::default(),
                         })
                         .collect();
+                    if let Some(c) = &sadmin {
+                        // Rule lines travel as words: an ACL and a rule
+                        // that uses it, with the generated value.
+                        let value = c.words[4].clone();
+                        p.acl = vec![Words::new(vec![
+                            "is_x".into(),
+                            "hdr(host)".into(),
+                            "-i".into(),
+                            value.clone(),
+                        ])];
+                        p.http_request = vec![Words::new(vec![
+                            "set-header".into(),
+                            "X-Value".into(),
+                            value,
+                            "if".into(),
+                            "is_x".into(),
+                        ])];
+                    }
                     p.stats.admin = sadmin;
                 }
                 if kind.has_backend() {

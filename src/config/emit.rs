@@ -5,8 +5,8 @@
 use std::fmt::Write;
 
 use super::model::{
-    AccessLog, Balance, Condition, Config, HttpCheckRule, HttpConnection, LogTarget, Mode, Proxy,
-    Server, SyslogTarget, Verify, DEFAULT_XFF,
+    AccessLog, Balance, Config, HttpCheckRule, HttpConnection, LogTarget, Mode, Proxy, Server,
+    SyslogTarget, Verify, DEFAULT_XFF,
 };
 use crate::util::time::TimeDisplay;
 
@@ -46,11 +46,38 @@ pub fn quote(word: &str) -> String {
 pub fn to_cfg(c: &Config) -> String {
     let mut o = String::new();
     global(&mut o, c);
+    for u in &c.userlists {
+        o.push('\n');
+        userlist(&mut o, u);
+    }
     for p in &c.proxies {
         o.push('\n');
         proxy(&mut o, p);
     }
     o
+}
+
+fn userlist(o: &mut String, u: &super::model::Userlist) {
+    use super::model::Password;
+    let _ = writeln!(o, "userlist {}", quote(&u.name));
+    for g in &u.groups {
+        let _ = write!(o, "    group {}", quote(&g.name));
+        if !g.users.is_empty() {
+            let _ = write!(o, " users {}", quote(&g.users.join(",")));
+        }
+        o.push('\n');
+    }
+    for user in &u.users {
+        let (kw, p) = match &user.password {
+            Password::Crypt(h) => ("password", h),
+            Password::Insecure(p) => ("insecure-password", p),
+        };
+        let _ = write!(o, "    user {} {kw} {}", quote(&user.name), quote(p));
+        if !user.groups.is_empty() {
+            let _ = write!(o, " groups {}", quote(&user.groups.join(",")));
+        }
+        o.push('\n');
+    }
 }
 
 fn global(o: &mut String, c: &Config) {
@@ -165,24 +192,6 @@ fn log_words(t: &LogTarget) -> String {
             s
         }
     }
-}
-
-fn cond_words(c: &Condition) -> String {
-    let mut s = String::from(if c.unless { "unless" } else { "if" });
-    for t in &c.terms {
-        let _ = write!(s, " {}{}", if t.negate { "!" } else { "" }, t.acl.name());
-    }
-    for a in &c.anonymous {
-        let values: Vec<String> = a.values.iter().map(|v| quote(v)).collect();
-        let _ = write!(
-            s,
-            " {}{{ {} {} }}",
-            if a.negate { "!" } else { "" },
-            a.fetch.name(),
-            values.join(" ")
-        );
-    }
-    s
 }
 
 fn proxy(o: &mut String, p: &Proxy) {
@@ -368,7 +377,7 @@ fn proxy(o: &mut String, p: &Proxy) {
         line(format!("stats refresh {}", TimeDisplay(d)));
     }
     if let Some(c) = &st.admin {
-        line(format!("stats admin {}", cond_words(c)));
+        line(format!("stats admin {}", c.line()));
     }
     if st.hide_version {
         line("stats hide-version".into());
@@ -410,17 +419,29 @@ fn proxy(o: &mut String, p: &Proxy) {
     if let Some(b) = &p.default_backend {
         line(format!("default_backend {}", quote(b)));
     }
-    for r in &p.http_request {
-        let mut s = String::from("http-request use-service prometheus-exporter");
-        if let Some(c) = &r.cond {
-            let _ = write!(s, " {}", cond_words(c));
+    // ACLs first: a rule may only name an ACL declared above it.
+    for (kw, rules) in [
+        ("acl", &p.acl),
+        ("http-request", &p.http_request),
+        ("http-response", &p.http_response),
+        ("http-after-response", &p.http_after_response),
+        ("redirect", &p.redirect),
+    ] {
+        for r in rules {
+            line(format!("{kw} {}", r.line()));
         }
-        line(s);
     }
     for u in &p.use_backend {
         let mut s = format!("use_backend {}", quote(&u.backend));
         if let Some(c) = &u.cond {
-            let _ = write!(s, " {}", cond_words(c));
+            let _ = write!(s, " {}", c.line());
+        }
+        line(s);
+    }
+    for u in &p.use_server {
+        let mut s = format!("use-server {}", quote(&u.server));
+        if let Some(c) = &u.cond {
+            let _ = write!(s, " {}", c.line());
         }
         line(s);
     }

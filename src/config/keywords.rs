@@ -122,7 +122,12 @@ pub static PROXY_KEYWORDS: &[ProxyKeyword] = &[
     kw("maxconn", DFL, p::maxconn),
     kw("default_backend", DFL, p::default_backend),
     kw("use_backend", FL, p::use_backend),
+    kw("acl", FLB, p::acl),
     kw("http-request", FLB, p::http_request),
+    kw("http-response", FLB, p::http_response),
+    kw("http-after-response", FLB, p::http_after_response),
+    kw("redirect", FLB, p::redirect),
+    kw("use-server", LB, p::use_server),
     kw("cookie", DLB, p::cookie),
     kw("errorfile", DFLB, p::errorfile),
     kw("option httplog", DFL, p::option_httplog),
@@ -270,8 +275,7 @@ pub static IGNORED_GLOBAL: &[(&str, &str)] = &[
 ];
 
 /// The sections fulcrum does not support yet (accepted by HAProxy).
-pub const UNSUPPORTED_SECTIONS: [&str; 8] = [
-    "userlist",
+pub const UNSUPPORTED_SECTIONS: [&str; 7] = [
     "peers",
     "resolvers",
     "mailers",

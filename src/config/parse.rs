@@ -76,6 +76,8 @@ enum Section {
     Global,
     Defaults,
     Proxy,
+    /// A `userlist` section (the last of config.userlists).
+    Userlist,
     /// A section kind fulcrum does not support: its lines are skipped.
     Unsupported,
 }
@@ -200,6 +202,7 @@ impl<'e> Reader<'e> {
                 format!("unknown keyword '{first}' out of section (expected global, defaults, frontend, backend or listen first)"),
             ),
             Section::Unsupported => {}
+            Section::Userlist => self.userlist_line(words, span),
             Section::Global => self.global_line(words, span),
             Section::Defaults | Section::Proxy => self.proxy_line(words, span),
         }
@@ -212,6 +215,28 @@ impl<'e> Reader<'e> {
                 format!("'{kw}' sections are not supported yet by fulcrum"),
             );
             self.section = Section::Unsupported;
+            return;
+        }
+        if kw == "userlist" {
+            match args {
+                [name] => {
+                    if self.config.userlists.iter().any(|u| &u.name == name) {
+                        self.diags
+                            .error(span.clone(), format!("userlist '{name}' is declared twice"));
+                    }
+                    self.config.userlists.push(super::model::Userlist {
+                        name: name.clone(),
+                        groups: Vec::new(),
+                        users: Vec::new(),
+                        origin: super::model::Origin(Some(span)),
+                    });
+                    self.section = Section::Userlist;
+                }
+                _ => {
+                    self.diags.error(span, "'userlist' expects one name");
+                    self.section = Section::Unsupported;
+                }
+            }
             return;
         }
         if kw == "global" {
@@ -338,6 +363,82 @@ impl<'e> Reader<'e> {
             _ => {}
         }
         self.section = Section::None;
+    }
+
+    /// `user NAME [password HASH|insecure-password TEXT] [groups G,...]`
+    /// and `group NAME [users U,...]`.
+    fn userlist_line(&mut self, words: &[String], span: Span) {
+        let Some(list) = self.config.userlists.last_mut() else {
+            return;
+        };
+        let split = |v: &str| -> Vec<String> {
+            v.split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        let res: Result<(), String> = match words {
+            [k, name, rest @ ..] if k == "user" => {
+                let mut password = None;
+                let mut groups = Vec::new();
+                let mut it = rest.iter();
+                let mut bad = None;
+                while let Some(a) = it.next() {
+                    match (a.as_str(), it.next()) {
+                        ("password", Some(h)) => {
+                            password = Some(super::model::Password::Crypt(h.clone()))
+                        }
+                        ("insecure-password", Some(p)) => {
+                            password = Some(super::model::Password::Insecure(p.clone()))
+                        }
+                        ("groups", Some(g)) => groups = split(g),
+                        (a, _) => {
+                            bad = Some(format!(
+                                "'user {name}': unexpected '{a}' (expected 'password', 'insecure-password' or 'groups' with a value)"
+                            ));
+                            break;
+                        }
+                    }
+                }
+                match (bad, password) {
+                    (Some(e), _) => Err(e),
+                    (None, None) => Err(format!(
+                        "'user {name}' expects 'password HASH' or 'insecure-password TEXT'"
+                    )),
+                    (None, Some(password)) => {
+                        list.users.push(super::model::User {
+                            name: name.clone(),
+                            password,
+                            groups,
+                        });
+                        Ok(())
+                    }
+                }
+            }
+            [k, name] if k == "group" => {
+                list.groups.push(super::model::Group {
+                    name: name.clone(),
+                    users: Vec::new(),
+                });
+                Ok(())
+            }
+            [k, name, u, users] if k == "group" && u == "users" => {
+                list.groups.push(super::model::Group {
+                    name: name.clone(),
+                    users: split(users),
+                });
+                Ok(())
+            }
+            [k, ..] if k == "group" => Err("'group' expects NAME [users U1,U2,...]".into()),
+            [k, ..] if k == "user" => Err("'user' expects a name and a password".into()),
+            [k, ..] => Err(format!(
+                "unknown keyword '{k}' in 'userlist' section (expected 'user' or 'group')"
+            )),
+            [] => Ok(()),
+        };
+        if let Err(e) = res {
+            self.diags.error(span, e);
+        }
     }
 
     fn global_line(&mut self, words: &[String], span: Span) {
@@ -507,6 +608,38 @@ impl<'e> Reader<'e> {
                     "use_backend" => {
                         if let Some(u) = p.use_backend.last_mut() {
                             u.origin = super::model::Origin(Some(span.clone()));
+                            if let Some(c) = &mut u.cond {
+                                c.origin = u.origin.clone();
+                            }
+                        }
+                    }
+                    "use-server" => {
+                        if let Some(u) = p.use_server.last_mut() {
+                            u.origin = super::model::Origin(Some(span.clone()));
+                            if let Some(c) = &mut u.cond {
+                                c.origin = u.origin.clone();
+                            }
+                        }
+                    }
+                    "stats admin" => {
+                        if let Some(c) = &mut p.stats.admin {
+                            c.origin = super::model::Origin(Some(span.clone()));
+                        }
+                    }
+                    "acl"
+                    | "http-request"
+                    | "http-response"
+                    | "http-after-response"
+                    | "redirect" => {
+                        let list = match k.name {
+                            "acl" => &mut p.acl,
+                            "http-request" => &mut p.http_request,
+                            "http-response" => &mut p.http_response,
+                            "http-after-response" => &mut p.http_after_response,
+                            _ => &mut p.redirect,
+                        };
+                        if let Some(w) = list.last_mut() {
+                            w.origin = super::model::Origin(Some(span.clone()));
                         }
                     }
                     "bind" => {
@@ -732,8 +865,10 @@ fn keep_capabilities(p: &mut Proxy) {
 }
 
 fn is_section_keyword(w: &str) -> bool {
-    matches!(w, "global" | "defaults" | "frontend" | "backend" | "listen")
-        || UNSUPPORTED_SECTIONS.contains(&w)
+    matches!(
+        w,
+        "global" | "defaults" | "frontend" | "backend" | "listen" | "userlist"
+    ) || UNSUPPORTED_SECTIONS.contains(&w)
 }
 
 fn is_proxy_keyword_start(w: &str) -> bool {

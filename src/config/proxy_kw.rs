@@ -9,11 +9,10 @@ use std::path::PathBuf;
 use super::args::{is_token, parse_duration, parse_log, parse_u32};
 use super::keywords::Line;
 use super::model::{
-    AccessLog, AclTerm, AnonymousAcl, Balance, Condition, Cookie, CookieMethod, Credentials,
-    ExpectMatch, ForwardFor, HttpCheckExpect, HttpCheckRule, HttpCheckSend, HttpChk,
-    HttpConnection, Mode, Options, PredefinedAcl, Proxy, UriHash, UseBackend, DEFAULT_XFF,
+    AccessLog, Balance, Cookie, CookieMethod, Credentials, ExpectMatch, ForwardFor,
+    HttpCheckExpect, HttpCheckRule, HttpCheckSend, HttpChk, HttpConnection, Mode, Options, Proxy,
+    UriHash, UseBackend, UseServer, Words, DEFAULT_XFF,
 };
-use super::model::{Fetch, HttpRequestAction, HttpRequestRule};
 
 type R = Result<(), String>;
 
@@ -151,129 +150,81 @@ pub fn use_backend(p: &mut Proxy, l: &mut Line) -> R {
     let Some((name, rest)) = l.args.split_first() else {
         return Err("'use_backend' expects a backend name".into());
     };
-    let cond = match rest {
-        [] => None,
-        _ => Some(parse_condition("use_backend", rest)?),
-    };
     p.use_backend.push(UseBackend {
         backend: name.clone(),
-        cond,
+        cond: condition("use_backend", rest)?,
         origin: Default::default(),
     });
     Ok(())
 }
 
-/// Parses `if|unless TERM...` where each term is a predefined ACL.
-pub fn parse_condition(kw: &str, args: &[String]) -> Result<Condition, String> {
-    let (unless, terms) = match args.split_first() {
-        Some((w, t)) if w == "if" => (false, t),
-        Some((w, t)) if w == "unless" => (true, t),
-        Some((w, _)) => {
-            return Err(format!(
-                "'{kw}': expected 'if' or 'unless' before a condition, got '{w}'"
-            ))
-        }
-        None => return Err(format!("'{kw}' expects a condition")),
+pub fn use_server(p: &mut Proxy, l: &mut Line) -> R {
+    let Some((name, rest)) = l.args.split_first() else {
+        return Err("'use-server' expects a server name".into());
     };
-    if terms.is_empty() {
-        return Err(format!("'{kw}': missing condition after '{}'", args[0]));
+    if rest.is_empty() {
+        return Err(format!(
+            "'use-server {name}' expects a condition ('if' or 'unless' followed by ACLs)"
+        ));
     }
-    let mut out = Vec::new();
-    let mut anonymous = Vec::new();
-    let mut negate_next = false;
-    let mut it = terms.iter();
-    while let Some(t) = it.next() {
-        if t == "!" {
-            negate_next = !negate_next;
-            continue;
-        }
-        if t == "or" || t == "||" {
-            return Err(format!(
-                "'{kw}': 'or' between ACLs is not supported yet (only all-of predefined ACLs)"
-            ));
-        }
-        if t == "{" || t == "!{" {
-            // `{ FETCH VALUE... }`: an anonymous ACL.
-            let negate = negate_next ^ (t == "!{");
-            negate_next = false;
-            let fetch = match it.next().map(String::as_str) {
-                Some("path") => Fetch::Path,
-                Some("path_beg") => Fetch::PathBeg,
-                Some(f) => {
-                    return Err(format!(
-                        "'{kw}': anonymous ACLs on '{f}' are not supported yet (only path and path_beg)"
-                    ))
-                }
-                None => return Err(format!("'{kw}': '{{' must be followed by a fetch and values")),
-            };
-            let mut values = Vec::new();
-            loop {
-                match it.next() {
-                    Some(v) if v == "}" => break,
-                    Some(v) => values.push(v.clone()),
-                    None => return Err(format!("'{kw}': missing '}}' after the anonymous ACL")),
-                }
-            }
-            if values.is_empty() {
-                return Err(format!(
-                    "'{kw}': the anonymous ACL on '{}' has no value",
-                    fetch.name()
-                ));
-            }
-            anonymous.push(AnonymousAcl {
-                negate,
-                fetch,
-                values,
-            });
-            continue;
-        }
-        let (neg, name) = match t.strip_prefix('!') {
-            Some(n) => (true, n),
-            None => (false, t.as_str()),
-        };
-        let acl = PredefinedAcl::ALL
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, a)| *a)
-            .ok_or_else(|| {
-                format!(
-                    "'{kw}': unknown ACL '{name}' (named ACLs are not supported yet; the predefined \
-                     ACLs TRUE, FALSE and LOCALHOST are, and anonymous '{{ path VALUE }}')"
-                )
-            })?;
-        out.push(AclTerm {
-            negate: neg ^ negate_next,
-            acl,
-        });
-        negate_next = false;
+    p.use_server.push(UseServer {
+        server: name.clone(),
+        cond: condition("use-server", rest)?,
+        origin: Default::default(),
+    });
+    Ok(())
+}
+
+/// The words of `if|unless COND`, kept for the rules layer to compile;
+/// None when there is no condition.
+fn condition(kw: &str, args: &[String]) -> Result<Option<Words>, String> {
+    match args.first().map(String::as_str) {
+        None => Ok(None),
+        Some("if" | "unless") if args.len() > 1 => Ok(Some(Words::new(args.to_vec()))),
+        Some(w @ ("if" | "unless")) => Err(format!("'{kw}': missing condition after '{w}'")),
+        Some(w) => Err(format!(
+            "'{kw}': expected 'if' or 'unless' before a condition, got '{w}'"
+        )),
     }
-    if negate_next {
-        return Err(format!("'{kw}': '!' must be followed by an ACL"));
+}
+
+/// A rule line (`acl`, `http-request`, ...): its words are kept for the
+/// rules layer, which parses and compiles them.
+fn rule_words(l: &Line, what: &str) -> Result<Words, String> {
+    if l.args.is_empty() {
+        return Err(format!("'{}' expects {what}", l.kw));
     }
-    Ok(Condition {
-        unless,
-        terms: out,
-        anonymous,
-    })
+    Ok(Words::new(l.args.to_vec()))
+}
+
+pub fn acl(p: &mut Proxy, l: &mut Line) -> R {
+    if l.args.len() < 2 {
+        return Err("'acl' expects a name and a criterion".into());
+    }
+    p.acl.push(Words::new(l.args.to_vec()));
+    Ok(())
 }
 
 pub fn http_request(p: &mut Proxy, l: &mut Line) -> R {
-    let (action, rest) = match l.args {
-        [a, s, rest @ ..] if a == "use-service" && s == "prometheus-exporter" => {
-            (HttpRequestAction::UsePrometheusExporter, rest)
-        }
-        [a, ..] => {
-            return Err(format!(
-                "'http-request {a}' is not supported yet (only 'use-service prometheus-exporter')"
-            ))
-        }
-        [] => return Err("'http-request' expects an action".into()),
-    };
-    let cond = match rest {
-        [] => None,
-        _ => Some(parse_condition("http-request", rest)?),
-    };
-    p.http_request.push(HttpRequestRule { action, cond });
+    p.http_request.push(rule_words(l, "an action")?);
+    Ok(())
+}
+
+pub fn http_response(p: &mut Proxy, l: &mut Line) -> R {
+    p.http_response.push(rule_words(l, "an action")?);
+    Ok(())
+}
+
+pub fn http_after_response(p: &mut Proxy, l: &mut Line) -> R {
+    p.http_after_response.push(rule_words(l, "an action")?);
+    Ok(())
+}
+
+pub fn redirect(p: &mut Proxy, l: &mut Line) -> R {
+    p.redirect.push(rule_words(
+        l,
+        "'location', 'prefix' or 'scheme' and a value",
+    )?);
     Ok(())
 }
 
@@ -609,7 +560,7 @@ pub fn stats_admin(p: &mut Proxy, l: &mut Line) -> R {
     if l.args.is_empty() {
         return Err("'stats admin' expects a condition: 'if' or 'unless' followed by ACLs (e.g. 'stats admin if TRUE')".into());
     }
-    p.stats.admin = Some(parse_condition("stats admin", l.args)?);
+    p.stats.admin = condition("stats admin", l.args)?;
     Ok(())
 }
 

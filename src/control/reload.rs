@@ -93,7 +93,7 @@ fn describe(old: &Runtime, new: &Runtime) -> Vec<String> {
 /// Reloads from `paths`. On success the new Runtime is live.
 pub fn reload(paths: &[PathBuf], workers: &mut Workers) -> Result<Summary, ReloadError> {
     let start = Instant::now();
-    let (cfg, diags) = config::check(paths);
+    let (cfg, diags) = crate::check(paths);
     for d in diags.warnings() {
         tracing::warn!("{d}");
     }

@@ -101,10 +101,7 @@ async fn session(
     let span = tracing::debug_span!("session", frontend = %fe.name, client = %peer);
     async {
         match fe.mode {
-            Mode::Tcp => match fe
-                .choose_backend(peer.ip(), None)
-                .and_then(|b| rt.backends.get(b))
-            {
+            Mode::Tcp => match tcp_backend(fe, &rt, peer, local).and_then(|b| rt.backends.get(b)) {
                 // Boxed, so that the (larger) TCP pump does not size every
                 // HTTP connection's task too.
                 Some(be) => Box::pin(super::tcp::serve(sock, peer, local, fe, be.clone())).await,
@@ -116,4 +113,25 @@ async fn session(
     .instrument(span)
     .await;
     fe.counters.cur_sessions.fetch_sub(1, Relaxed);
+}
+
+/// The backend of a `mode tcp` session: `use_backend` conditions see the
+/// connection's facts (addresses, names), no HTTP.
+fn tcp_backend(
+    fe: &crate::runtime::Frontend,
+    rt: &crate::runtime::Runtime,
+    peer: std::net::SocketAddr,
+    local: std::net::SocketAddr,
+) -> Option<usize> {
+    let vars = crate::rules::facts::Vars::default();
+    let env = crate::rules::action::Env {
+        src: peer,
+        dst: local,
+        frontend: &fe.name,
+        backend: None,
+        server: None,
+        req_body_len: None,
+        world: rt,
+    };
+    fe.choose_backend(&env.facts(None, None, &vars))
 }

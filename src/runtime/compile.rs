@@ -50,6 +50,9 @@ pub enum CompileError {
         /// The system's error.
         source: std::io::Error,
     },
+    /// Rules that do not compile (what `fulcrum -c` reports at each line).
+    #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
+    Rules(Vec<crate::rules::RuleError>),
     /// A backend reference that validation should have caught.
     #[error("frontend '{frontend}': no backend '{backend}'")]
     NoBackend {
@@ -77,6 +80,27 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
             }
         }
     }
+    // Each proxy's rules are compiled once; a listen's frontend and
+    // backend share them.
+    let mut rules: HashMap<(&str, bool), Arc<crate::rules::ProxyRules>> = HashMap::new();
+    let mut rule_errors = Vec::new();
+    for p in &c.proxies {
+        match crate::rules::compile(c, p) {
+            Ok(r) => {
+                rules.insert((p.name.as_str(), p.kind.has_backend()), Arc::new(r));
+            }
+            Err(e) => rule_errors.extend(e),
+        }
+    }
+    if !rule_errors.is_empty() {
+        return Err(CompileError::Rules(rule_errors));
+    }
+    let rules_of = |p: &crate::config::model::Proxy| {
+        rules
+            .get(&(p.name.as_str(), p.kind.has_backend()))
+            .cloned()
+            .unwrap_or_default()
+    };
     let mut backends = Vec::new();
     let mut backend_index = HashMap::new();
     for p in c.proxies.iter().filter(|p| p.kind.has_backend()) {
@@ -169,6 +193,7 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
             server_keepalive: p.option.tcpka || p.option.srvtcpka,
             cookie: p.cookie.clone().filter(|_| http),
             errorfiles: errorfiles(p)?,
+            rules: rules_of(p),
             algo: match &p.balance {
                 Balance::Roundrobin => "roundrobin",
                 Balance::StaticRr => "static-rr",
@@ -200,6 +225,7 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
                 .or(p.timeout.connect)
                 .filter(|d| !d.is_zero()),
             timeout_tunnel: p.timeout.tunnel.filter(|d| !d.is_zero()),
+            timeout_tarpit: p.timeout.tarpit.filter(|d| !d.is_zero()),
             forwardfor: p.option.forwardfor.clone().filter(|_| http),
             http_connection: p.option.http_connection,
             counters: prev
@@ -227,9 +253,8 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
             (Some(b), false) => Some(lookup(b)?),
             (None, false) => None,
         };
-        let mut use_backend = Vec::new();
         for u in &p.use_backend {
-            use_backend.push((u.clone(), lookup(&u.backend)?));
+            lookup(&u.backend)?;
         }
         let http = p.mode == Mode::Http;
         frontends.push(Frontend {
@@ -249,15 +274,11 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
                 .or(p.timeout.http_request)
                 .or(p.timeout.client)
                 .filter(|d| !d.is_zero()),
+            timeout_tarpit: p.timeout.tarpit.filter(|d| !d.is_zero()),
             forwardfor: p.option.forwardfor.clone().filter(|_| http),
             http_connection: p.option.http_connection,
             default_backend,
-            use_backend,
-            http_request: if http {
-                p.http_request.clone()
-            } else {
-                Vec::new()
-            },
+            rules: rules_of(p),
             client_keepalive: p.option.tcpka || p.option.clitcpka,
             // httplog falls back to tcplog in mode tcp, as in HAProxy.
             log_format: match p.option.log_format {
@@ -289,6 +310,7 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
     Ok(Runtime {
         frontends,
         backends,
+        userlists: c.userlists.iter().map(with_group_members).collect(),
         global: Global {
             nbthread: c.global.nbthread.map(|n| n as usize).unwrap_or(cores),
             maxconn: c.global.maxconn.filter(|&m| m > 0),
@@ -376,4 +398,19 @@ fn log_targets(
         }
     }
     out
+}
+
+/// A userlist where each user also lists the groups that name it in their
+/// `users` list, so that a lookup needs one place.
+fn with_group_members(u: &crate::config::model::Userlist) -> crate::config::model::Userlist {
+    let mut u = u.clone();
+    let groups = u.groups.clone();
+    for user in &mut u.users {
+        for g in &groups {
+            if g.users.contains(&user.name) && !user.groups.contains(&g.name) {
+                user.groups.push(g.name.clone());
+            }
+        }
+    }
+    u
 }

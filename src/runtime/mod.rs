@@ -19,7 +19,6 @@ use crate::util::addr::ServerPort;
 
 pub use check::ServerCheck;
 pub use compile::{compile, CompileError};
-pub use route::holds;
 
 /// What every worker and the control thread share: the Runtime swap point
 /// and the process-wide limits.
@@ -45,6 +44,8 @@ pub struct Runtime {
     pub backends: Vec<Arc<Backend>>,
     /// Process-wide settings.
     pub global: Global,
+    /// `userlist` sections, for `http_auth`.
+    pub userlists: Vec<crate::config::model::Userlist>,
 }
 
 /// Process-wide settings.
@@ -77,16 +78,17 @@ pub struct Frontend {
     pub timeout_http_request: Timeout,
     /// Time to wait for the next request on a kept-alive connection.
     pub timeout_http_keep_alive: Timeout,
+    /// How long `http-request tarpit` holds a client.
+    pub timeout_tarpit: Timeout,
     /// `option forwardfor` of the frontend.
     pub forwardfor: Option<ForwardFor>,
     /// Connection mode of the frontend.
     pub http_connection: HttpConnection,
     /// Backend when no rule matches.
     pub default_backend: Option<usize>,
-    /// `use_backend` rules: (condition holds for the client?, backend index).
-    pub use_backend: Vec<(crate::config::model::UseBackend, usize)>,
-    /// `http-request` rules.
-    pub http_request: Vec<crate::config::model::HttpRequestRule>,
+    /// The proxy's rules (`use_backend`, http-request, ...), compiled. A
+    /// listen's frontend and backend share one.
+    pub rules: Arc<crate::rules::ProxyRules>,
     /// The stats page, when enabled here.
     pub stats: Option<Stats>,
     /// Live counters (carried across reloads by name).
@@ -142,6 +144,8 @@ pub struct Backend {
     pub timeout_queue: Timeout,
     /// `timeout tunnel`.
     pub timeout_tunnel: Timeout,
+    /// How long `http-request tarpit` holds a client.
+    pub timeout_tarpit: Timeout,
     /// `option forwardfor` of the backend.
     pub forwardfor: Option<ForwardFor>,
     /// Connection mode of the backend.
@@ -162,6 +166,8 @@ pub struct Backend {
     pub cookie: Option<crate::config::model::Cookie>,
     /// `errorfile`: whole HTTP answers by status code.
     pub errorfiles: ErrorFiles,
+    /// The backend's rules (http-request, use-server, http-response...).
+    pub rules: Arc<crate::rules::ProxyRules>,
 }
 
 /// A server as the data path sees it.

@@ -1,43 +1,58 @@
-//! Backend choice: the first `use_backend` whose condition holds, else the
-//! `default_backend` (a listen is its own default).
+//! What the rules ask of the running configuration: backend choice (the
+//! first `use_backend` whose condition holds, else the `default_backend`;
+//! a listen is its own default), and the [`World`] the fetches read
+//! (server counts and states, names, users).
 
-use std::net::IpAddr;
-
-use super::Frontend;
-use crate::config::model::{Condition, Fetch, PredefinedAcl};
-
-/// Evaluates a condition for a client and, in HTTP, the request's path
-/// (the target without its query string).
-pub fn holds(cond: &Condition, client: IpAddr, path: Option<&str>) -> bool {
-    let predefined = cond.terms.iter().all(|t| {
-        let v = match t.acl {
-            PredefinedAcl::True => true,
-            PredefinedAcl::False => false,
-            PredefinedAcl::Localhost => client.is_loopback(),
-        };
-        v != t.negate
-    });
-    let anonymous = cond.anonymous.iter().all(|a| {
-        let v = path.is_some_and(|p| {
-            let p = p.split('?').next().unwrap_or(p);
-            a.values.iter().any(|v| match a.fetch {
-                Fetch::Path => p == v,
-                Fetch::PathBeg => p.starts_with(v.as_str()),
-            })
-        });
-        v != a.negate
-    });
-    (predefined && anonymous) != cond.unless
-}
+use super::{Frontend, Runtime};
+use crate::config::model::Password;
+use crate::rules::facts::{Facts, World};
 
 impl Frontend {
-    /// The backend index for a request from `client` for `path` (the
-    /// request target; None in mode tcp, where no path exists).
-    pub fn choose_backend(&self, client: IpAddr, path: Option<&str>) -> Option<usize> {
-        self.use_backend
+    /// The backend index for a request with these facts.
+    pub fn choose_backend(&self, facts: &Facts) -> Option<usize> {
+        self.rules
+            .use_backend
             .iter()
-            .find(|(u, _)| u.cond.as_ref().is_none_or(|c| holds(c, client, path)))
+            .find(|(cond, _)| cond.as_ref().is_none_or(|c| c.holds(facts)))
             .map(|(_, b)| *b)
             .or(self.default_backend)
+    }
+}
+
+impl World for Runtime {
+    fn nbsrv(&self, backend: usize) -> u32 {
+        self.backends.get(backend).map_or(0, |b| {
+            b.servers.iter().filter(|s| s.state.usable()).count() as u32
+        })
+    }
+
+    fn srv_is_up(&self, backend: usize, server: usize) -> bool {
+        self.backends
+            .get(backend)
+            .and_then(|b| b.servers.get(server))
+            .is_some_and(|s| s.state.usable())
+    }
+
+    fn backend_name(&self, backend: usize) -> &str {
+        self.backends.get(backend).map_or("", |b| b.name.as_str())
+    }
+
+    fn server_name(&self, backend: usize, server: usize) -> &str {
+        self.backends
+            .get(backend)
+            .and_then(|b| b.servers.get(server))
+            .map_or("", |s| s.name.as_str())
+    }
+
+    fn check_user(&self, list: usize, user: &[u8], password: &[u8]) -> Option<&[String]> {
+        let list = self.userlists.get(list)?;
+        let u = list.users.iter().find(|u| u.name.as_bytes() == user)?;
+        let ok = match &u.password {
+            Password::Insecure(p) => p.as_bytes() == password,
+            Password::Crypt(hash) => {
+                std::str::from_utf8(password).is_ok_and(|p| pwhash::unix::verify(p, hash))
+            }
+        };
+        ok.then_some(u.groups.as_slice())
     }
 }

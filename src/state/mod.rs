@@ -214,6 +214,10 @@ pub struct ProxyCounters {
     pub proxy_errors: AtomicU64,
     /// HTTP requests.
     pub requests: AtomicU64,
+    /// Requests denied by rules (`http-request deny`, `tarpit`).
+    pub denied_req: AtomicU64,
+    /// Responses denied by rules (`http-response deny`).
+    pub denied_resp: AtomicU64,
     /// HTTP responses by class: 1xx, 2xx, 3xx, 4xx, 5xx, other.
     pub hrsp: [AtomicU64; 6],
 }

@@ -47,8 +47,9 @@ pub struct Request<'a> {
     pub method: &'a [u8],
     /// The `Authorization` header.
     pub authorization: Option<&'a [u8]>,
-    /// The client's address (for `stats admin if COND`).
-    pub client: std::net::IpAddr,
+    /// Whether the proxy's `stats admin` condition holds for this request
+    /// (the proxy evaluates it: it has the request's facts).
+    pub admin: bool,
     /// A POST's form body.
     pub body: Option<&'a [u8]>,
 }
@@ -89,14 +90,6 @@ pub fn unauthorized(stats: &Stats) -> Vec<u8> {
     .into_bytes()
 }
 
-/// True when `stats admin` holds for this client.
-pub fn admin_allowed(stats: &Stats, client: std::net::IpAddr) -> bool {
-    stats
-        .admin
-        .as_ref()
-        .is_some_and(|c| crate::runtime::holds(c, client, None))
-}
-
 /// The whole answer to a stats request: 401 unless the credentials are
 /// good (when `stats auth` is set); for a POST, the admin action and a 303
 /// back to the page; else the page in the asked view.
@@ -105,7 +98,7 @@ pub fn respond(stats: &Stats, rt: &Runtime, ask: &Ask, req: Request) -> Vec<u8> 
         return unauthorized(stats);
     }
     let uri = stats.uri.as_deref().unwrap_or(DEFAULT_STATS_URI);
-    let admin = admin_allowed(stats, req.client);
+    let admin = req.admin;
     if req.method == b"POST" {
         let outcome = match (admin, req.body) {
             (false, _) => admin::Outcome::Deny,

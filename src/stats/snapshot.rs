@@ -249,6 +249,8 @@ fn counters(row: &mut Row, c: &ProxyCounters, http: bool) {
     row.set("bin", c.bytes_in.load(Relaxed));
     row.set("bout", c.bytes_out.load(Relaxed));
     row.set("ereq", c.request_errors.load(Relaxed));
+    row.set("dreq", c.denied_req.load(Relaxed));
+    row.set("dresp", c.denied_resp.load(Relaxed));
     if http {
         hrsp(row, &c.hrsp);
         row.set("req_tot", c.requests.load(Relaxed));

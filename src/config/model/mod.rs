@@ -14,6 +14,7 @@ mod global;
 mod proxy;
 mod rules;
 mod server;
+mod userlist;
 
 use std::collections::BTreeMap;
 
@@ -33,11 +34,9 @@ pub use proxy::{
     Options, Proxy, ProxyKind, Stats, Timeouts, UriHash, DEFAULT_STATS_REALM, DEFAULT_STATS_URI,
     DEFAULT_XFF,
 };
-pub use rules::{
-    AclTerm, AnonymousAcl, Condition, Fetch, HttpRequestAction, HttpRequestRule, PredefinedAcl,
-    UseBackend,
-};
+pub use rules::{UseBackend, UseServer, Words};
 pub use server::{Server, Track, Verify, DEFAULT_FALL, DEFAULT_RISE, DEFAULT_WEIGHT, MAX_WEIGHT};
+pub use userlist::{Group, Password, User, Userlist};
 
 fn is_false(b: &bool) -> bool {
     !*b
@@ -57,6 +56,9 @@ pub struct Config {
     /// (HAProxy numbers proxies in that order; the stats page shows it).
     #[serde(default)]
     pub proxies: Vec<Proxy>,
+    /// `userlist` sections.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub userlists: Vec<Userlist>,
 }
 
 impl Config {

@@ -9,8 +9,8 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    is_default, is_false, Condition, HttpCheckRule, HttpChk, HttpRequestRule, LogTarget, Origin,
-    Origins, Server, UseBackend,
+    is_default, is_false, HttpCheckRule, HttpChk, LogTarget, Origin, Origins, Server, UseBackend,
+    UseServer, Words,
 };
 use crate::config::diag::Span;
 use crate::util::addr::BindAddr;
@@ -101,9 +101,24 @@ pub struct Proxy {
     /// `use_backend` rules, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub use_backend: Vec<UseBackend>,
+    /// `acl NAME CRITERION...` lines (the words after `acl`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acl: Vec<Words>,
     /// `http-request` rules, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub http_request: Vec<HttpRequestRule>,
+    pub http_request: Vec<Words>,
+    /// `http-response` rules, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub http_response: Vec<Words>,
+    /// `http-after-response` rules, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub http_after_response: Vec<Words>,
+    /// `redirect` rules (run after the http-request rules), in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redirect: Vec<Words>,
+    /// `use-server` rules, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub use_server: Vec<UseServer>,
     /// `stats ...` settings.
     #[serde(default, skip_serializing_if = "is_default")]
     pub stats: Stats,
@@ -147,7 +162,12 @@ impl Proxy {
             retries: 3,
             default_backend: None,
             use_backend: Vec::new(),
+            acl: Vec::new(),
             http_request: Vec::new(),
+            http_response: Vec::new(),
+            http_after_response: Vec::new(),
+            redirect: Vec::new(),
+            use_server: Vec::new(),
             stats: Stats::default(),
             http_check: Vec::new(),
             cookie: None,
@@ -483,7 +503,7 @@ pub struct Stats {
     pub refresh: Option<Duration>,
     /// `stats admin if COND`: when the page may change server states.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub admin: Option<Condition>,
+    pub admin: Option<Words>,
     /// `stats hide-version`.
     #[serde(default, skip_serializing_if = "is_false")]
     pub hide_version: bool,

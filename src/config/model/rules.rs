@@ -1,117 +1,59 @@
-//! Rules and their conditions: ACL terms, anonymous ACLs, `use_backend`
-//! and `http-request`.
+//! Rules as the model keeps them: `acl`, `http-request`, `http-response`,
+//! `http-after-response`, `redirect`, `use_backend`, `use-server` and the
+//! `stats admin` condition. Each is the line's words after its keyword,
+//! kept as written with the line's origin. The rules layer (src/rules)
+//! parses and compiles them, so that every fetch, converter and action
+//! lives in one place, and reports errors at this origin.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{is_false, Origin};
+use super::Origin;
 
-/// `if COND` / `unless COND` after a rule.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Condition {
-    /// `unless` instead of `if`.
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub unless: bool,
-    /// ACL terms, all of which must hold (OR-groups come with named ACLs).
-    pub terms: Vec<AclTerm>,
-    /// Anonymous ACLs (`{ path /metrics }`), which must hold as well.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub anonymous: Vec<AnonymousAcl>,
+/// A rule line's words after its keyword, e.g. `["set-header", "X-A",
+/// "1", "if", "{", "path_beg", "/a", "}"]`. In YAML it is one string in
+/// haproxy.cfg syntax, so both forms read the same.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Words {
+    /// The words.
+    pub words: Vec<String>,
+    /// Where the line was written (not serialized).
+    pub origin: Origin,
 }
 
-/// An anonymous ACL between braces: a fetch and the values it matches.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AnonymousAcl {
-    /// `!` before the braces.
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub negate: bool,
-    /// What is tested.
-    pub fetch: Fetch,
-    /// It holds when any value matches.
-    pub values: Vec<String>,
-}
-
-/// The sample fetches fulcrum's anonymous ACLs know so far.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Fetch {
-    /// `path`: the request path equals a value.
-    Path,
-    /// `path_beg`: the request path begins with a value.
-    PathBeg,
-}
-
-impl Fetch {
-    /// The fetch's name in a configuration.
-    pub fn name(self) -> &'static str {
-        match self {
-            Fetch::Path => "path",
-            Fetch::PathBeg => "path_beg",
+impl Words {
+    /// Words with no origin (YAML, tests).
+    pub fn new(words: Vec<String>) -> Words {
+        Words {
+            words,
+            origin: Origin::default(),
         }
+    }
+
+    /// The words as one haproxy.cfg line fragment, quoted where needed.
+    pub fn line(&self) -> String {
+        self.words
+            .iter()
+            .map(|w| crate::config::emit::quote(w))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
-/// `http-request ACTION [if|unless COND]`; only the action HAProxy's
-/// Prometheus exporter is wired with is supported yet.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct HttpRequestRule {
-    /// The action.
-    pub action: HttpRequestAction,
-    /// When; always when absent.
-    #[serde(default, rename = "if", skip_serializing_if = "Option::is_none")]
-    pub cond: Option<Condition>,
+impl Serialize for Words {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.line())
+    }
 }
 
-/// `http-request` actions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum HttpRequestAction {
-    /// `use-service prometheus-exporter`: answer with metrics.
-    UsePrometheusExporter,
-}
-
-/// One term of a condition: a predefined ACL, maybe negated with `!`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AclTerm {
-    /// `!` before the name.
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub negate: bool,
-    /// The ACL.
-    pub acl: PredefinedAcl,
-}
-
-/// The predefined ACLs fulcrum knows so far.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum PredefinedAcl {
-    /// Always true.
-    #[serde(rename = "TRUE")]
-    True,
-    /// Always false.
-    #[serde(rename = "FALSE")]
-    False,
-    /// The client connected from 127.0.0.1 or ::1.
-    #[serde(rename = "LOCALHOST")]
-    Localhost,
-}
-
-impl PredefinedAcl {
-    /// Names and values.
-    pub const ALL: [(&'static str, PredefinedAcl); 3] = [
-        ("TRUE", PredefinedAcl::True),
-        ("FALSE", PredefinedAcl::False),
-        ("LOCALHOST", PredefinedAcl::Localhost),
-    ];
-
-    /// The name written in a configuration.
-    pub fn name(self) -> &'static str {
-        match self {
-            PredefinedAcl::True => "TRUE",
-            PredefinedAcl::False => "FALSE",
-            PredefinedAcl::Localhost => "LOCALHOST",
+impl<'de> Deserialize<'de> for Words {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Words, D::Error> {
+        let text = String::deserialize(d)?;
+        let words = crate::config::lexer::split_line(&text, &|_| None)
+            .map_err(|e| serde::de::Error::custom(format!("in rule '{text}': {e}")))?;
+        if words.is_empty() {
+            return Err(serde::de::Error::custom("empty rule"));
         }
+        Ok(Words::new(words))
     }
 }
 
@@ -121,9 +63,23 @@ impl PredefinedAcl {
 pub struct UseBackend {
     /// The backend to use.
     pub backend: String,
-    /// When; always when absent.
-    #[serde(default, rename = "if", skip_serializing_if = "Option::is_none")]
-    pub cond: Option<Condition>,
+    /// When, from its `if`/`unless` on; always when absent.
+    #[serde(default, rename = "when", skip_serializing_if = "Option::is_none")]
+    pub cond: Option<Words>,
+    /// Where the rule was written (not serialized).
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+/// `use-server NAME [if|unless COND]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UseServer {
+    /// The server to use.
+    pub server: String,
+    /// When, from its `if`/`unless` on.
+    #[serde(default, rename = "when", skip_serializing_if = "Option::is_none")]
+    pub cond: Option<Words>,
     /// Where the rule was written (not serialized).
     #[serde(skip)]
     pub origin: Origin,

@@ -10,6 +10,14 @@
 use std::ops::Range;
 
 use super::reply::Status;
+use crate::rules::http::{Field, Head, Text};
+
+fn field(buf: &[u8], name: &[u8], value: &[u8]) -> Field {
+    Field {
+        name: Text::At(range_of(buf, name)),
+        value: Text::At(range_of(buf, value)),
+    }
+}
 
 /// The most headers a head may have (HAProxy's tune.http.maxhdr default).
 pub const MAX_HEADERS: usize = 101;
@@ -27,28 +35,14 @@ pub enum BodyKind {
     UntilClose,
 }
 
-/// One header: name and value as ranges into the head's buffer.
-#[derive(Debug, Clone)]
-pub struct Header {
-    /// Name range.
-    pub name: Range<usize>,
-    /// Value range.
-    pub value: Range<usize>,
-}
-
 /// A parsed, validated request head.
 #[derive(Debug, Clone)]
 pub struct RequestHead {
     /// Length of the head in the buffer, blank line included.
     pub len: usize,
-    /// Method range.
-    pub method: Range<usize>,
-    /// Request-target range.
-    pub target: Range<usize>,
-    /// HTTP/1.x minor version.
-    pub minor: u8,
-    /// Headers, in order.
-    pub headers: Vec<Header>,
+    /// Method, target, version and fields, as ranges of the buffer that
+    /// the rules read and edit.
+    pub msg: Head,
     /// Body framing.
     pub body: BodyKind,
     /// The client asked to close after this exchange (or is HTTP/1.0 without keep-alive).
@@ -57,6 +51,8 @@ pub struct RequestHead {
     pub expect_continue: bool,
     /// An `Upgrade` was asked for (with `Connection: upgrade`).
     pub upgrade: bool,
+    /// The method is CONNECT: a 2xx answer makes a tunnel.
+    pub connect: bool,
 }
 
 /// Why a head could not be read.
@@ -190,10 +186,7 @@ pub fn parse_request(buf: &[u8], full: bool) -> Result<RequestHead, HeadError> {
         } else if name.eq_ignore_ascii_case(b"upgrade") {
             upgrade_hdr = true;
         }
-        headers.push(Header {
-            name: range_of(buf, name),
-            value: range_of(buf, value),
-        });
+        headers.push(field(buf, name, value));
     }
     if te_seen && (content_length.is_some() || !chunked_last) {
         return bad;
@@ -211,14 +204,17 @@ pub fn parse_request(buf: &[u8], full: bool) -> Result<RequestHead, HeadError> {
     };
     Ok(RequestHead {
         len,
-        method: range_of(buf, method.as_bytes()),
-        target: range_of(buf, path.as_bytes()),
-        minor,
-        headers,
+        msg: Head {
+            first: Text::At(range_of(buf, method.as_bytes())),
+            second: Text::At(range_of(buf, path.as_bytes())),
+            minor,
+            fields: headers,
+        },
         body,
         close,
         expect_continue,
         upgrade: conn_upgrade && upgrade_hdr,
+        connect: method == "CONNECT",
     })
 }
 
@@ -229,10 +225,9 @@ pub struct ResponseHead {
     pub len: usize,
     /// Status code.
     pub status: u16,
-    /// HTTP/1.x minor version.
-    pub minor: u8,
-    /// Headers, in order.
-    pub headers: Vec<Header>,
+    /// Status code (as text), reason, version and fields, as ranges of the
+    /// buffer that the rules read and edit.
+    pub msg: Head,
     /// Body framing, given the request it answers.
     pub body: BodyKind,
     /// The server will close after this response.
@@ -293,10 +288,7 @@ pub fn parse_response(
                 close = false;
             }
         }
-        headers.push(Header {
-            name: range_of(buf, name),
-            value: range_of(buf, value),
-        });
+        headers.push(field(buf, name, value));
     }
     let body = if head_request
         || (100..200).contains(&status)
@@ -321,11 +313,22 @@ pub fn parse_response(
     if body == BodyKind::UntilClose {
         close = true;
     }
+    // "HTTP/1.x " is 9 bytes, then the three digits of the code.
+    let reason = resp.reason.unwrap_or("");
+    let reason = if reason.is_empty() {
+        Text::default()
+    } else {
+        Text::At(range_of(buf, reason.as_bytes()))
+    };
     Ok(ResponseHead {
         len,
         status,
-        minor,
-        headers,
+        msg: Head {
+            first: Text::At(9..12),
+            second: reason,
+            minor,
+            fields: headers,
+        },
         body,
         close,
     })

@@ -90,3 +90,39 @@ impl Status {
         .into_bytes()
     }
 }
+
+/// The explanation line of HAProxy's built-in page for `code`, for the
+/// statuses it has a page for.
+pub fn explanation(code: u16) -> Option<&'static str> {
+    Some(match code {
+        200 => "Service ready.",
+        400 => "Your browser sent an invalid request.",
+        401 | 407 => "You need a valid user and password to access this content.",
+        403 => "Request forbidden by administrative rules.",
+        404 => "The requested URL was not found.",
+        405 => {
+            "A request was made of a resource using a request method not supported by that resource"
+        }
+        408 => "Your browser didn't send a complete request in time.",
+        410 => "The resource is no longer available and will not be available again.",
+        413 => "The request entity exceeds the maximum allowed.",
+        425 => "Your browser sent a request too early.",
+        429 => "You have made too many requests.",
+        500 => "An internal server error occurred.",
+        501 => "The server does not support the functionality required to fulfill the request.",
+        502 => "The server returned an invalid or incomplete response.",
+        503 => "No server is available to handle this request.",
+        504 => "The server didn't respond in time.",
+        _ => return None,
+    })
+}
+
+/// The HTML body of the page for `code` (a page exists for every code:
+/// one HAProxy has no page for gets a bare one).
+pub fn page_body(code: u16) -> String {
+    let reason = crate::rules::reason_phrase(code);
+    match explanation(code) {
+        Some(e) => format!("<html><body><h1>{code} {reason}</h1>\n{e}\n</body></html>\n"),
+        None => format!("<html><body><h1>{code} {reason}</h1>\n</body></html>\n"),
+    }
+}

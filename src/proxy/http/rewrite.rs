@@ -7,8 +7,9 @@
 use std::io::Write;
 use std::net::IpAddr;
 
-use super::head::{Header, RequestHead, ResponseHead};
+use super::head::{RequestHead, ResponseHead};
 use crate::config::model::ForwardFor;
+use crate::rules::http::Head;
 
 fn is(name: &[u8], what: &str) -> bool {
     name.eq_ignore_ascii_case(what.as_bytes())
@@ -18,10 +19,10 @@ fn hop_by_hop(name: &[u8]) -> bool {
     is(name, "connection") || is(name, "keep-alive") || is(name, "proxy-connection")
 }
 
-fn push_header(out: &mut Vec<u8>, buf: &[u8], h: &Header) {
-    out.extend_from_slice(&buf[h.name.clone()]);
+fn push_header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    out.extend_from_slice(name);
     out.extend_from_slice(b": ");
-    out.extend_from_slice(&buf[h.value.clone()]);
+    out.extend_from_slice(value);
     out.extend_from_slice(b"\r\n");
 }
 
@@ -39,19 +40,20 @@ pub struct RequestEdit<'a> {
     pub strip_cookie: Option<&'a str>,
 }
 
-/// The request head as sent to the server.
-pub fn request(buf: &[u8], head: &RequestHead, edit: &RequestEdit) -> Vec<u8> {
+/// The request head as sent to the server: `msg` is the head as the
+/// http-request rules left it (`head` gives the framing facts).
+pub fn request(buf: &[u8], head: &RequestHead, msg: &Head, edit: &RequestEdit) -> Vec<u8> {
     let mut out = Vec::with_capacity(head.len + 64);
-    out.extend_from_slice(&buf[head.method.clone()]);
+    out.extend_from_slice(msg.first.of(buf));
     out.push(b' ');
-    out.extend_from_slice(&buf[head.target.clone()]);
-    let _ = write!(out, " HTTP/1.{}\r\n", head.minor);
+    out.extend_from_slice(msg.second.of(buf));
+    let _ = write!(out, " HTTP/1.{}\r\n", msg.minor);
     let xff = edit
         .forwardfor
         .filter(|ff| ff.except.is_none_or(|net| !net.contains(&edit.client)));
     let mut xff_present = false;
-    for h in &head.headers {
-        let name = &buf[h.name.clone()];
+    for h in &msg.fields {
+        let name = h.name.of(buf);
         if hop_by_hop(name) || (edit.drop_expect && is(name, "expect")) {
             continue;
         }
@@ -59,7 +61,7 @@ pub fn request(buf: &[u8], head: &RequestHead, edit: &RequestEdit) -> Vec<u8> {
             xff_present |= name.eq_ignore_ascii_case(ff.header.as_bytes());
         }
         if let (Some(cookie), true) = (edit.strip_cookie, is(name, "cookie")) {
-            if let Some(rest) = super::persist::strip(&buf[h.value.clone()], cookie) {
+            if let Some(rest) = super::persist::strip(h.value.of(buf), cookie) {
                 out.extend_from_slice(name);
                 out.extend_from_slice(b": ");
                 out.extend_from_slice(&rest);
@@ -67,7 +69,7 @@ pub fn request(buf: &[u8], head: &RequestHead, edit: &RequestEdit) -> Vec<u8> {
             }
             continue;
         }
-        push_header(&mut out, buf, h);
+        push_header(&mut out, name, h.value.of(buf));
     }
     if let Some(ff) = xff {
         if !(ff.if_none && xff_present) {
@@ -78,32 +80,38 @@ pub fn request(buf: &[u8], head: &RequestHead, edit: &RequestEdit) -> Vec<u8> {
         out.extend_from_slice(b"Connection: upgrade\r\n");
     } else if edit.server_close {
         out.extend_from_slice(b"Connection: close\r\n");
-    } else if head.minor == 0 {
+    } else if msg.minor == 0 {
         out.extend_from_slice(b"Connection: keep-alive\r\n");
     }
     out.extend_from_slice(b"\r\n");
     out
 }
 
-/// The response head as sent to the client.
-pub fn response(buf: &[u8], head: &ResponseHead, client_minor: u8, client_close: bool) -> Vec<u8> {
+/// The response head as sent to the client: `msg` is the head as the
+/// http-response rules left it (`head` gives the framing facts).
+pub fn response(
+    buf: &[u8],
+    head: &ResponseHead,
+    msg: &Head,
+    client_minor: u8,
+    client_close: bool,
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(head.len + 32);
-    // The status line goes out as the server wrote it.
-    let line_end = buf[..head.len]
-        .windows(2)
-        .position(|w| w == b"\r\n")
-        .unwrap_or(0);
-    out.extend_from_slice(&buf[..line_end + 2]);
+    let _ = write!(out, "HTTP/1.{} ", msg.minor);
+    out.extend_from_slice(msg.first.of(buf));
+    out.push(b' ');
+    out.extend_from_slice(msg.second.of(buf));
+    out.extend_from_slice(b"\r\n");
     let switching = head.status == 101;
     // With Transfer-Encoding, a Content-Length is wrong and dangerous to pass
     // on (a cache behind us could frame the body by it): drop it.
     let chunked = head.body == super::head::BodyKind::Chunked;
-    for h in &head.headers {
-        let name = &buf[h.name.clone()];
+    for h in &msg.fields {
+        let name = h.name.of(buf);
         if (hop_by_hop(name) && !switching) || (chunked && is(name, "content-length")) {
             continue;
         }
-        push_header(&mut out, buf, h);
+        push_header(&mut out, name, h.value.of(buf));
     }
     if !switching {
         if client_close && client_minor == 1 {

@@ -126,7 +126,8 @@ fn response_with_te_and_cl_loses_its_cl() {
     let raw = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\nTransfer-Encoding: chunked\r\n\r\n";
     let r = parse_response(raw, false, false, false).unwrap();
     assert_eq!(r.body, BodyKind::Chunked);
-    let out = String::from_utf8(super::super::rewrite::response(raw, &r, 1, false)).unwrap();
+    let out =
+        String::from_utf8(super::super::rewrite::response(raw, &r, &r.msg, 1, false)).unwrap();
     assert!(
         !out.to_ascii_lowercase().contains("content-length"),
         "{out}"

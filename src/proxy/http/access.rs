@@ -1,0 +1,107 @@
+//! What one request's access-log line says, filled in by the phases as the
+//! exchange goes, and the `option httplog` line built from it.
+
+use std::cell::Cell;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
+
+use crate::runtime::{Frontend, Runtime};
+
+/// HAProxy's two termination-state letters: who ended the exchange and
+/// in which phase (manual 8.5). `--` is a normal end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Term {
+    /// C client, S server, P proxy, L local (the proxy answered), R
+    /// resource, c/s a client or server timeout, `-` nobody.
+    pub side: u8,
+    /// R request, Q queue, C connect, H headers, D data, L last bytes,
+    /// T tarpit, `-` none.
+    pub phase: u8,
+}
+
+impl Term {
+    /// A normal end.
+    pub const NORMAL: Term = Term::new(b'-', b'-');
+
+    /// The letters `side` and `phase`.
+    pub const fn new(side: u8, phase: u8) -> Term {
+        Term { side, phase }
+    }
+}
+
+/// The log facts of one request.
+pub struct Access {
+    pub start: std::time::Instant,
+    pub date: std::time::SystemTime,
+    pub backend: Cell<Option<usize>>,
+    pub server: Cell<Option<usize>>,
+    pub status: Cell<u16>,
+    pub connect_ms: Cell<Option<u128>>,
+    pub response_ms: Cell<Option<u128>>,
+    pub bytes: Cell<u64>,
+    pub term: Cell<Term>,
+}
+
+impl Access {
+    pub fn new() -> Access {
+        Access {
+            start: std::time::Instant::now(),
+            date: std::time::SystemTime::now(),
+            backend: Default::default(),
+            server: Default::default(),
+            status: Default::default(),
+            connect_ms: Default::default(),
+            response_ms: Default::default(),
+            bytes: Default::default(),
+            term: Cell::new(Term::NORMAL),
+        }
+    }
+
+    /// Records who ended the exchange, unless an earlier phase already did.
+    pub fn end(&self, t: Term) {
+        if self.term.get() == Term::NORMAL {
+            self.term.set(t);
+        }
+    }
+
+    /// Sends the `option httplog` line (HAProxy's layout) when the frontend logs.
+    pub fn log(&self, fe: &Frontend, rt: &Runtime, peer: SocketAddr, request: &str) {
+        if fe.log_format.is_none() || fe.log_targets.is_empty() {
+            return;
+        }
+        let be = self.backend.get().and_then(|b| rt.backends.get(b));
+        let (be_name, srv_name) = match (be, self.server.get()) {
+            (Some(b), Some(s)) => (
+                b.name.as_str(),
+                b.servers
+                    .get(s)
+                    .map(|s| s.name.as_str())
+                    .unwrap_or("<NOSRV>"),
+            ),
+            (Some(b), None) => (b.name.as_str(), "<NOSRV>"),
+            (None, _) => (fe.name.as_str(), "<NOSRV>"),
+        };
+        let ms = |v: Option<u128>| v.map(|v| v.to_string()).unwrap_or_else(|| "-1".into());
+        let t = self.term.get();
+        let line = format!(
+            "{}:{} [{}] {} {}/{} 0/0/{}/{}/{} {} {} - - {}{}-- {}/{}/0/0/0 0/0 \"{}\"",
+            peer.ip(),
+            peer.port(),
+            super::super::accesslog::accept_date(self.date),
+            fe.name,
+            be_name,
+            srv_name,
+            ms(self.connect_ms.get()),
+            ms(self.response_ms.get()),
+            self.start.elapsed().as_millis(),
+            self.status.get(),
+            self.bytes.get(),
+            t.side as char,
+            t.phase as char,
+            fe.counters.cur_sessions.load(Relaxed),
+            fe.counters.cur_sessions.load(Relaxed),
+            request.escape_default(),
+        );
+        super::super::accesslog::send(&fe.log_targets, &line);
+    }
+}

@@ -1,0 +1,207 @@
+//! One HTTP exchange, as phases over one request (DESIGN.md, "One HTTP
+//! exchange, as phases"):
+//!
+//! ```text
+//!  head parsed ─▶ frontend http-request rules, redirect ─▶ services (stats page)
+//!   ─▶ use_backend ─▶ backend http-request rules, redirect ─▶ use-server / cookie
+//!   ─▶ forward (connect, retries, body, response head)
+//!   ─▶ http-response rules (backend, then frontend) ─▶ response out ─▶ log
+//! ```
+//!
+//! Each phase returns [`Flow`]: go on, or the exchange is over with what
+//! the connection does next. The access log's termination letters are set
+//! where the end is decided.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
+
+use tokio::net::TcpStream;
+
+use super::access::{Access, Term};
+use super::answer::{self, send};
+use super::buf::RecvBuf;
+use super::head::{BodyKind, RequestHead};
+use super::Next;
+use crate::rules::action::{self, Env, RuleSet, Target, Verdict};
+use crate::rules::facts::Vars;
+use crate::rules::http::{Head, View};
+use crate::rules::ProxyRules;
+use crate::runtime::{Backend, Frontend, Runtime};
+
+/// What one exchange works with.
+pub struct Cx<'a> {
+    pub client: &'a mut TcpStream,
+    pub cbuf: &'a mut RecvBuf,
+    pub peer: SocketAddr,
+    pub local: SocketAddr,
+    pub fe: &'a Frontend,
+    pub rt: &'a Runtime,
+    pub access: &'a Access,
+}
+
+/// A phase's outcome.
+pub enum Flow {
+    /// Go on with the next phase.
+    Continue,
+    /// The exchange is over.
+    Done(Next),
+}
+
+/// The request as the phases share it: the framing facts, the head the
+/// rules edit, and the transaction's variables.
+pub struct Request {
+    pub head: RequestHead,
+    pub msg: Head,
+    pub vars: Vars,
+    /// The client address the rules see (`set-src` may change it).
+    pub src: SocketAddr,
+}
+
+/// Runs the request phases, then forwards.
+pub async fn run(mut cx: Cx<'_>, mut head: RequestHead) -> Next {
+    let msg = std::mem::take(&mut head.msg);
+    let mut req = Request {
+        head,
+        msg,
+        vars: Vars::default(),
+        src: cx.peer,
+    };
+    let fe = cx.fe;
+    if let Flow::Done(n) = request_rules(&mut cx, &mut req, &fe.rules, None).await {
+        return n;
+    }
+    if let Some(stats) = &fe.stats {
+        let target = std::str::from_utf8(req.msg.second.of(cx.cbuf.filled())).ok();
+        if let Some(ask) = target.and_then(|t| crate::stats::matches(stats, t)) {
+            return super::service::stats_page(&mut cx, &req, stats, &ask).await;
+        }
+    }
+    let backend = {
+        let env = env(&cx, &req, None);
+        let f = env.facts(Some(view(&cx, &req)), None, &req.vars);
+        fe.choose_backend(&f)
+    };
+    cx.access.backend.set(backend);
+    let Some(be) = backend.and_then(|b| cx.rt.backends.get(b)) else {
+        answer::error(
+            cx.client,
+            super::Status::Unavailable,
+            fe,
+            None,
+            cx.access,
+            Term::new(b'S', b'C'),
+        )
+        .await;
+        return Next::Close;
+    };
+    // A listen's rules already ran as the frontend's.
+    if !std::sync::Arc::ptr_eq(&fe.rules, &be.rules) {
+        if let Flow::Done(n) = request_rules(&mut cx, &mut req, &be.rules, Some(be)).await {
+            return n;
+        }
+    }
+    super::forward::run(cx, req, be).await
+}
+
+/// The request's view for fetches.
+pub fn view<'a>(cx: &'a Cx, req: &'a Request) -> View<'a> {
+    View {
+        buf: cx.cbuf.filled(),
+        head: &req.msg,
+    }
+}
+
+/// What the rules read besides the message.
+pub fn env<'a>(cx: &'a Cx, req: &Request, be: Option<usize>) -> Env<'a> {
+    Env {
+        src: req.src,
+        dst: cx.local,
+        frontend: &cx.fe.name,
+        backend: be.or(cx.access.backend.get()),
+        server: cx.access.server.get(),
+        req_body_len: match req.head.body {
+            BodyKind::Length(n) => Some(n),
+            BodyKind::None => Some(0),
+            _ => None,
+        },
+        world: cx.rt,
+    }
+}
+
+/// `http-request` rules, then `redirect` rules, of one proxy.
+async fn request_rules(
+    cx: &mut Cx<'_>,
+    req: &mut Request,
+    rules: &ProxyRules,
+    be: Option<&Backend>,
+) -> Flow {
+    if rules.http_request.is_empty() && rules.redirect.is_empty() {
+        return Flow::Continue;
+    }
+    let verdict = {
+        let mut env = env(cx, req, None);
+        let buf = cx.cbuf.filled();
+        let mut t = Target {
+            buf,
+            head: &mut req.msg,
+            other: None,
+            set: RuleSet::Request,
+        };
+        let mut v = action::run(&rules.http_request, &mut env, &mut t, &mut req.vars);
+        if v == Verdict::Continue {
+            v = action::run(&rules.redirect, &mut env, &mut t, &mut req.vars);
+        }
+        req.src = env.src;
+        v
+    };
+    match verdict {
+        Verdict::Continue => Flow::Continue,
+        Verdict::Prometheus => Flow::Done(super::service::prometheus(cx, req).await),
+        Verdict::Answer(a) => Flow::Done(answer_request(cx, req, &a, be, false).await),
+        Verdict::Tarpit(a) => Flow::Done(answer_request(cx, req, &a, be, true).await),
+    }
+}
+
+/// Sends an answer a request rule produced, in place of the server's.
+async fn answer_request(
+    cx: &mut Cx<'_>,
+    req: &Request,
+    a: &action::Answer,
+    be: Option<&Backend>,
+    tarpit: bool,
+) -> Next {
+    let fe = cx.fe;
+    let term = if tarpit {
+        Term::new(b'P', b'T')
+    } else if a.status == 401 || (300..400).contains(&a.status) || a.body.is_some() {
+        // auth, redirect and return: the proxy answered locally.
+        Term::new(b'L', b'R')
+    } else {
+        Term::new(b'P', b'R')
+    };
+    cx.access.end(term);
+    cx.access.status.set(a.status);
+    if matches!(term.side, b'P') {
+        fe.counters.denied_req.fetch_add(1, Relaxed);
+    }
+    fe.counters.hrsp[crate::state::hrsp_class(a.status)].fetch_add(1, Relaxed);
+    if tarpit {
+        // Hold the client for `timeout tarpit` (else `timeout connect`),
+        // as HAProxy does, so that a flood costs the attacker time.
+        let hold = be
+            .and_then(|b| b.timeout_tarpit.or(b.timeout_connect))
+            .or(fe.timeout_tarpit)
+            .unwrap_or_default();
+        tokio::time::sleep(hold).await;
+    }
+    // The connection stays open only when nothing of the request is left
+    // to read and the client did not ask to close.
+    let close = tarpit || req.head.close || req.head.body != BodyKind::None;
+    let out = answer::render(a, fe, be, close);
+    cx.cbuf.consume(req.head.len);
+    cx.access.bytes.set(out.len() as u64);
+    if !send(cx.client, &out, fe.timeout_client).await || close {
+        return Next::Close;
+    }
+    Next::KeepAlive
+}

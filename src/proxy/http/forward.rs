@@ -1,0 +1,536 @@
+//! The server side of an exchange: persistence (`use-server`, the cookie),
+//! balance and connect with retries, the request head and body out, the
+//! response head in, the `http-response` rules, and the response out.
+
+use std::sync::atomic::Ordering::Relaxed;
+
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use super::access::{Access, Term};
+use super::answer::{self, send};
+use super::body::{self, BodyError, Flow};
+use super::buf::{ReadError, RecvBuf};
+use super::exchange::{env, Cx, Request};
+use super::head::{self, BodyKind, HeadError, RequestHead, ResponseHead};
+use super::{persist, rewrite, Next, Status};
+use crate::balance::RequestKey;
+use crate::config::model::HttpConnection;
+use crate::proxy::connect::{connect, ConnectError, Connected};
+use crate::rules::action::{self, Env, RuleSet, Target, Verdict};
+use crate::rules::facts::Vars;
+use crate::rules::http::{Head, View};
+use crate::runtime::{Backend, Frontend};
+
+/// The server `use-server` picks: the first rule whose condition holds and
+/// whose server may take traffic (a rule naming an unusable server is
+/// skipped, as in HAProxy).
+fn use_server(cx: &Cx, req: &Request, be: &Backend, be_index: usize) -> Option<usize> {
+    if be.rules.use_server.is_empty() {
+        return None;
+    }
+    let env = env(cx, req, Some(be_index));
+    let f = env.facts(
+        Some(View {
+            buf: cx.cbuf.filled(),
+            head: &req.msg,
+        }),
+        None,
+        &req.vars,
+    );
+    be.rules
+        .use_server
+        .iter()
+        .find(|(c, s)| {
+            be.servers.get(*s).is_some_and(|s| s.state.usable())
+                && c.as_ref().is_none_or(|c| c.holds(&f))
+        })
+        .map(|(_, s)| *s)
+}
+
+/// What the response rules need from the request once its bytes have left
+/// the receive buffer: a copy of the head, kept only when such rules exist.
+struct RequestCopy {
+    bytes: Vec<u8>,
+    msg: Head,
+}
+
+/// Forwards the request to a server of `be` and the response back.
+pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
+    let be_index = cx.access.backend.get().unwrap_or_default();
+    let ruled = use_server(&cx, &req, be, be_index);
+    let response_rules = has_response_rules(cx.fe, be);
+    let env_src = req.src;
+    let Cx {
+        client,
+        cbuf,
+        peer,
+        local,
+        fe,
+        rt,
+        access,
+    } = cx;
+    let Request {
+        head, msg, vars, ..
+    } = req;
+    let buf = cbuf.filled();
+    let view = View { buf, head: &msg };
+    let is_head = view.method() == b"HEAD";
+    let is_connect = head.connect;
+    // Hashing balancers read the request; the others need nothing from it.
+    let (uri, hdr): (Option<String>, Option<Vec<u8>>) = if be.hashes_request {
+        (
+            std::str::from_utf8(view.target()).ok().map(str::to_owned),
+            be.hash_header
+                .as_deref()
+                .and_then(|n| view.lines(n.as_bytes()).next())
+                .map(<[u8]>::to_vec),
+        )
+    } else {
+        (None, None)
+    };
+    let key = RequestKey {
+        client: Some(env_src.ip()),
+        uri: uri.as_deref(),
+        header: hdr.as_deref(),
+    };
+    // Persistence: `use-server` first, then a cookie naming a usable server.
+    let persisted = be.cookie.as_ref().and_then(|c| {
+        persist::find(view.lines(b"cookie"), &c.name)
+            .map(|v| (v.to_vec(), persist::server_for(be, v)))
+    });
+    let forced = ruled.or(persisted.as_ref().and_then(|(_, s)| *s));
+    let server_close = fe.http_connection != HttpConnection::KeepAlive
+        || be.http_connection != HttpConnection::KeepAlive;
+    let client_close_mode =
+        fe.http_connection == HttpConnection::Close || be.http_connection == HttpConnection::Close;
+    let has_body = head.body != BodyKind::None;
+    let answer_continue = head.expect_continue && has_body && msg.minor == 1;
+    let edit = rewrite::RequestEdit {
+        forwardfor: fe.forwardfor.as_ref().or(be.forwardfor.as_ref()),
+        client: env_src.ip(),
+        server_close,
+        drop_expect: answer_continue,
+        strip_cookie: be
+            .cookie
+            .as_ref()
+            .filter(|c| c.indirect)
+            .map(|c| c.name.as_str()),
+    };
+    let out_head = rewrite::request(buf, &head, &msg, &edit);
+    let req_copy = response_rules.then(|| RequestCopy {
+        bytes: buf[..head.len].to_vec(),
+        msg: msg.clone(),
+    });
+    let client_minor = msg.minor;
+    cbuf.consume(head.len);
+
+    // A request without a body may go on an idle pooled connection; if that
+    // one turns out closed before answering, it is replayed once on a new one.
+    let mut reuse = !has_body && !head.upgrade && !is_connect;
+    let mut sbuf = RecvBuf::new(rt.global.bufsize);
+    let (conn, resp) = loop {
+        let mut conn =
+            match connect(be, &key, local.port(), reuse, forced, Some((peer, local))).await {
+                Ok(c) => c,
+                Err(e) => {
+                    be.counters.proxy_errors.fetch_add(1, Relaxed);
+                    tracing::info!(backend = %be.name, error = %e, "no server connection");
+                    let term = match e {
+                        ConnectError::QueueTimeout => Term::new(b's', b'Q'),
+                        ConnectError::NoServer | ConnectError::Failed(_) => Term::new(b'S', b'C'),
+                    };
+                    answer::error(client, Status::Unavailable, fe, Some(be), access, term).await;
+                    return Next::Close;
+                }
+            };
+        let srv = &be.servers[conn.server];
+        access.server.set(Some(conn.server));
+        access
+            .connect_ms
+            .set(Some(access.start.elapsed().as_millis()));
+        let sent_at = Instant::now();
+        if !send(&mut conn.stream, &out_head, be.timeout_server).await {
+            if conn.reused {
+                reuse = false;
+                continue;
+            }
+            srv.state.response_errors.fetch_add(1, Relaxed);
+            answer::error(
+                client,
+                Status::BadGateway,
+                fe,
+                Some(be),
+                access,
+                Term::new(b'S', b'H'),
+            )
+            .await;
+            return Next::Close;
+        }
+        if answer_continue
+            && !send(client, b"HTTP/1.1 100 Continue\r\n\r\n", fe.timeout_client).await
+        {
+            access.end(Term::new(b'C', b'D'));
+            return Next::Close;
+        }
+        // Request body, client -> server.
+        let up = Flow {
+            read_timeout: fe.timeout_client,
+            write_timeout: be.timeout_server,
+            counters: [
+                &fe.counters.bytes_in,
+                &be.counters.bytes_in,
+                &srv.state.bytes_in,
+            ],
+        };
+        if let Err(e) = body::copy(head.body, client, cbuf, &mut conn.stream, &up).await {
+            match e {
+                BodyError::Malformed => {
+                    fe.counters.request_errors.fetch_add(1, Relaxed);
+                    answer::error(
+                        client,
+                        Status::BadRequest,
+                        fe,
+                        None,
+                        access,
+                        Term::new(b'P', b'D'),
+                    )
+                    .await;
+                }
+                BodyError::Write(_) | BodyError::WriteTimeout => {
+                    srv.state.response_errors.fetch_add(1, Relaxed);
+                    answer::error(
+                        client,
+                        Status::BadGateway,
+                        fe,
+                        Some(be),
+                        access,
+                        Term::new(b'S', b'D'),
+                    )
+                    .await;
+                }
+                BodyError::Read(ReadError::Timeout) => {
+                    answer::error(
+                        client,
+                        Status::RequestTimeout,
+                        fe,
+                        None,
+                        access,
+                        Term::new(b'c', b'D'),
+                    )
+                    .await
+                }
+                BodyError::Read(_) | BodyError::Truncated => access.end(Term::new(b'C', b'D')),
+            }
+            return Next::Close;
+        }
+        match read_response(
+            client,
+            &mut conn,
+            &mut sbuf,
+            client_minor,
+            is_head,
+            is_connect,
+            fe,
+            be,
+        )
+        .await
+        {
+            Ok(r) => {
+                srv.state.latency.record(sent_at.elapsed());
+                access.response_ms.set(Some(sent_at.elapsed().as_millis()));
+                access.status.set(r.status);
+                break (conn, r);
+            }
+            // A pooled connection closed by the server before it answered.
+            Err(None) if conn.reused => {
+                reuse = false;
+                continue;
+            }
+            Err(status) => {
+                srv.state.response_errors.fetch_add(1, Relaxed);
+                let status = status.unwrap_or(Status::BadGateway);
+                let term = if status == Status::GatewayTimeout {
+                    Term::new(b's', b'H')
+                } else {
+                    Term::new(b'S', b'H')
+                };
+                answer::error(client, status, fe, Some(be), access, term).await;
+                return Next::Close;
+            }
+        }
+    };
+    let mut resp = resp;
+    let mut resp_msg = std::mem::take(&mut resp.msg);
+    if response_rules {
+        let mut env = Env {
+            src: env_src,
+            dst: local,
+            frontend: &fe.name,
+            backend: Some(be_index),
+            server: Some(conn.server),
+            req_body_len: None,
+            world: rt,
+        };
+        let mut vars: Vars = vars;
+        let verdict = run_response_rules(
+            fe,
+            be,
+            &mut env,
+            sbuf.filled(),
+            &mut resp_msg,
+            req_copy.as_ref(),
+            &mut vars,
+        );
+        if let Verdict::Answer(a) | Verdict::Tarpit(a) = verdict {
+            // The server's response is dropped, and its connection with it.
+            be.counters.denied_resp.fetch_add(1, Relaxed);
+            fe.counters.denied_resp.fetch_add(1, Relaxed);
+            access.status.set(a.status);
+            access.end(Term::new(b'P', b'H'));
+            fe.counters.hrsp[crate::state::hrsp_class(a.status)].fetch_add(1, Relaxed);
+            let out = answer::render(&a, fe, Some(be), true);
+            access.bytes.set(out.len() as u64);
+            send(client, &out, fe.timeout_client).await;
+            return Next::Close;
+        }
+    }
+    respond(
+        client,
+        cbuf,
+        conn,
+        sbuf,
+        resp,
+        resp_msg,
+        &head,
+        client_minor,
+        persisted,
+        be,
+        fe,
+        local,
+        access,
+        server_close,
+        client_close_mode,
+    )
+    .await
+}
+
+fn has_response_rules(fe: &Frontend, be: &Backend) -> bool {
+    !fe.rules.http_response.is_empty()
+        || !be.rules.http_response.is_empty()
+        || !fe.rules.http_after_response.is_empty()
+        || !be.rules.http_after_response.is_empty()
+}
+
+/// `http-response` rules of the backend, then of the frontend (once for a
+/// listen), then `http-after-response` in the same order.
+fn run_response_rules(
+    fe: &Frontend,
+    be: &Backend,
+    env: &mut Env,
+    buf: &[u8],
+    msg: &mut Head,
+    req: Option<&RequestCopy>,
+    vars: &mut Vars,
+) -> Verdict {
+    let other = req.map(|r| View {
+        buf: &r.bytes,
+        head: &r.msg,
+    });
+    let same = std::sync::Arc::ptr_eq(&fe.rules, &be.rules);
+    let sets: [(&[action::Rule], RuleSet); 4] = [
+        (&be.rules.http_response, RuleSet::Response),
+        (
+            if same { &[] } else { &fe.rules.http_response },
+            RuleSet::Response,
+        ),
+        (&be.rules.http_after_response, RuleSet::AfterResponse),
+        (
+            if same {
+                &[]
+            } else {
+                &fe.rules.http_after_response
+            },
+            RuleSet::AfterResponse,
+        ),
+    ];
+    for (rules, set) in sets {
+        let mut t = Target {
+            buf,
+            head: msg,
+            other,
+            set,
+        };
+        let v = action::run(rules, env, &mut t, vars);
+        if v != Verdict::Continue {
+            return v;
+        }
+    }
+    Verdict::Continue
+}
+
+/// Sends the response head and streams the body; pools the server
+/// connection when it may be reused.
+#[allow(clippy::too_many_arguments)]
+async fn respond(
+    client: &mut TcpStream,
+    cbuf: &mut RecvBuf,
+    mut conn: Connected,
+    mut sbuf: RecvBuf,
+    resp: ResponseHead,
+    resp_msg: Head,
+    head: &RequestHead,
+    client_minor: u8,
+    persisted: Option<(Vec<u8>, Option<usize>)>,
+    be: &Backend,
+    fe: &Frontend,
+    local: std::net::SocketAddr,
+    access: &Access,
+    server_close: bool,
+    client_close_mode: bool,
+) -> Next {
+    let srv = &be.servers[conn.server];
+    // The status after the rules (`set-status`) is what the client gets.
+    let status = crate::rules::sample::parse_leading_int(resp_msg.first.of(sbuf.filled()))
+        .and_then(|c| u16::try_from(c).ok())
+        .unwrap_or(resp.status);
+    access.status.set(status);
+    let class = crate::state::hrsp_class(status);
+    for c in [
+        &fe.counters.hrsp[class],
+        &be.counters.hrsp[class],
+        &srv.state.hrsp[class],
+    ] {
+        c.fetch_add(1, Relaxed);
+    }
+    let tunnel =
+        (resp.status == 101 && head.upgrade) || (head.connect && (200..300).contains(&resp.status));
+    // The server closing its side does not close the client's, unless the
+    // body is delimited by that close.
+    let client_close = head.close || client_close_mode || resp.body == BodyKind::UntilClose;
+    let mut out = rewrite::response(
+        sbuf.filled(),
+        &resp,
+        &resp_msg,
+        client_minor,
+        client_close && !tunnel,
+    );
+    // Insert mode: tell the client its server, unless its cookie already does.
+    if let (Some(c), Some(value)) = (&be.cookie, srv.cookie.as_deref()) {
+        let held = persisted
+            .as_ref()
+            .is_some_and(|(v, _)| v.as_slice() == value.as_bytes());
+        if !held {
+            let extra = persist::set_cookie(c, value);
+            // Before the blank line that ends the head.
+            let at = out.len() - 2;
+            out.splice(at..at, extra);
+        }
+    }
+    sbuf.consume(resp.len);
+    // A body that arrived with the head leaves in the same write.
+    let mut body_kind = resp.body;
+    if let BodyKind::Length(n) = resp.body {
+        let have = sbuf
+            .filled()
+            .len()
+            .min(usize::try_from(n).unwrap_or(usize::MAX));
+        out.extend_from_slice(&sbuf.filled()[..have]);
+        sbuf.consume(have);
+        for c in [
+            &fe.counters.bytes_out,
+            &be.counters.bytes_out,
+            &srv.state.bytes_out,
+        ] {
+            c.fetch_add(have as u64, Relaxed);
+        }
+        body_kind = BodyKind::Length(n - have as u64);
+        if n == have as u64 {
+            body_kind = BodyKind::None;
+        }
+    }
+    if !send(client, &out, fe.timeout_client).await {
+        access.end(Term::new(b'C', b'D'));
+        return Next::Close;
+    }
+    access.bytes.set(
+        out.len() as u64
+            + match body_kind {
+                BodyKind::Length(n) => n,
+                _ => 0,
+            },
+    );
+    if tunnel {
+        return super::tunnel(client, cbuf, &mut conn, &mut sbuf, fe, be).await;
+    }
+    let down = Flow {
+        read_timeout: be.timeout_server,
+        write_timeout: fe.timeout_client,
+        counters: [
+            &fe.counters.bytes_out,
+            &be.counters.bytes_out,
+            &srv.state.bytes_out,
+        ],
+    };
+    if let Err(e) = body::copy(body_kind, &mut conn.stream, &mut sbuf, client, &down).await {
+        srv.state.response_errors.fetch_add(1, Relaxed);
+        access.end(match e {
+            BodyError::Write(_) | BodyError::WriteTimeout => Term::new(b'C', b'D'),
+            BodyError::Read(ReadError::Timeout) => Term::new(b's', b'D'),
+            _ => Term::new(b'S', b'D'),
+        });
+        tracing::debug!(server = %srv.name, error = ?e, "response body aborted");
+        return Next::Close;
+    }
+    if !resp.close && !server_close && sbuf.is_empty() && !srv.send_proxy {
+        crate::proxy::pool::put(srv.target(local.port()), conn.stream);
+    }
+    if client_close {
+        Next::Close
+    } else {
+        Next::KeepAlive
+    }
+}
+
+/// Reads the final response head, passing interim 1xx answers to the client.
+/// Err(None): the server closed before sending a byte (a pooled connection
+/// may be retried); Err(Some(s)): answer `s`.
+#[allow(clippy::too_many_arguments)]
+async fn read_response(
+    client: &mut TcpStream,
+    conn: &mut Connected,
+    sbuf: &mut RecvBuf,
+    client_minor: u8,
+    is_head: bool,
+    is_connect: bool,
+    fe: &Frontend,
+    be: &Backend,
+) -> Result<ResponseHead, Option<Status>> {
+    let mut got_bytes = false;
+    loop {
+        if !sbuf.is_empty() {
+            match head::parse_response(sbuf.filled(), sbuf.is_full(), is_head, is_connect) {
+                Ok(r) if (100..200).contains(&r.status) && r.status != 101 => {
+                    let out = rewrite::response(sbuf.filled(), &r, &r.msg, client_minor, false);
+                    sbuf.consume(r.len);
+                    if client_minor == 1 && !send(client, &out, fe.timeout_client).await {
+                        return Err(Some(Status::BadGateway));
+                    }
+                    continue;
+                }
+                Ok(r) => return Ok(r),
+                Err(HeadError::Bad(s)) => return Err(Some(s)),
+                Err(HeadError::Partial) => {}
+            }
+        }
+        match sbuf.fill(&mut conn.stream, be.timeout_server).await {
+            Ok(0) | Err(ReadError::Io(_)) if !got_bytes => return Err(None),
+            Ok(0) | Err(ReadError::Io(_)) => return Err(Some(Status::BadGateway)),
+            Ok(_) => got_bytes = true,
+            Err(ReadError::Timeout) => {
+                tracing::info!(backend = %be.name, server = %be.servers[conn.server].name, "timeout waiting for the server's response");
+                return Err(Some(Status::GatewayTimeout));
+            }
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! Services the proxy answers itself, in place of a server: the stats page
+//! (`stats uri`) and `http-request use-service prometheus-exporter`.
+
+use super::access::Term;
+use super::answer::send;
+use super::exchange::{env, view, Cx, Request};
+use super::head::BodyKind;
+use super::Next;
+use crate::config::model::Stats;
+
+/// The most of a POST body the stats page reads (an admin form).
+const MAX_FORM: u64 = 64 * 1024;
+
+/// Serves the Prometheus metrics.
+pub async fn prometheus(cx: &mut Cx<'_>, req: &Request) -> Next {
+    let body = crate::stats::prometheus::render(cx.rt);
+    let out = format!(
+        "HTTP/1.1 200 OK\r\ncache-control: no-cache\r\ncontent-type: text/plain; version=0.0.4\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    cx.access.status.set(200);
+    cx.access.end(Term::new(b'L', b'R'));
+    cx.access.bytes.set(out.len() as u64);
+    let close = req.head.close || req.head.body != BodyKind::None;
+    cx.cbuf.consume(req.head.len);
+    if !send(cx.client, out.as_bytes(), cx.fe.timeout_client).await || close {
+        return Next::Close;
+    }
+    Next::KeepAlive
+}
+
+/// Answers a request for the stats page.
+pub async fn stats_page(
+    cx: &mut Cx<'_>,
+    req: &Request,
+    stats: &Stats,
+    ask: &crate::stats::Ask,
+) -> Next {
+    let fe = cx.fe;
+    let admin = match &fe.rules.stats_admin {
+        Some(c) => {
+            let env = env(cx, req, None);
+            let f = env.facts(Some(view(cx, req)), None, &req.vars);
+            c.holds(&f)
+        }
+        None => false,
+    };
+    let buf = cx.cbuf.filled();
+    let method = req.msg.first.of(buf).to_vec();
+    let auth = crate::rules::http::View {
+        buf,
+        head: &req.msg,
+    }
+    .lines(b"authorization")
+    .next()
+    .map(<[u8]>::to_vec);
+    cx.cbuf.consume(req.head.len);
+    cx.access.status.set(200);
+    cx.access.end(Term::new(b'L', b'R'));
+    // A form body is small and framed by Content-Length; read it whole.
+    let body = match req.head.body {
+        BodyKind::None => None,
+        BodyKind::Length(n) if n <= MAX_FORM => {
+            while (cx.cbuf.filled().len() as u64) < n {
+                match cx.cbuf.fill(cx.client, fe.timeout_client).await {
+                    Ok(k) if k > 0 => {}
+                    _ => return Next::Close,
+                }
+            }
+            let b = cx.cbuf.filled()[..n as usize].to_vec();
+            cx.cbuf.consume(n as usize);
+            Some(b)
+        }
+        _ => {
+            super::answer::error(
+                cx.client,
+                super::Status::BadRequest,
+                fe,
+                None,
+                cx.access,
+                Term::new(b'P', b'R'),
+            )
+            .await;
+            return Next::Close;
+        }
+    };
+    let out = crate::stats::respond(
+        stats,
+        cx.rt,
+        ask,
+        crate::stats::Request {
+            method: &method,
+            authorization: auth.as_deref(),
+            admin,
+            body: body.as_deref(),
+        },
+    );
+    let close =
+        req.head.close || out.starts_with(b"HTTP/1.1 401") || out.starts_with(b"HTTP/1.1 303");
+    cx.access.bytes.set(out.len() as u64);
+    if !send(cx.client, &out, fe.timeout_client).await || close {
+        return Next::Close;
+    }
+    Next::KeepAlive
+}

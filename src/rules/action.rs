@@ -1,0 +1,1044 @@
+//! `http-request`, `http-response` and `http-after-response` actions:
+//! parsed once, run in order against one message. A rule that ends the
+//! ruleset returns a [`Verdict`]; the proxy turns it into what the client
+//! sees, so no action writes to a socket.
+
+use std::net::SocketAddr;
+
+use super::acl::{Cond, Named};
+use super::facts::{Facts, Vars, World};
+use super::fmt::Fmt;
+use super::http::{Head, Text, View};
+use super::sample::Expr;
+use super::Context;
+
+/// Which ruleset a rule belongs to: it decides the actions allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleSet {
+    /// `http-request`
+    Request,
+    /// `http-response`
+    Response,
+    /// `http-after-response`
+    AfterResponse,
+}
+
+impl RuleSet {
+    /// The keyword.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            RuleSet::Request => "http-request",
+            RuleSet::Response => "http-response",
+            RuleSet::AfterResponse => "http-after-response",
+        }
+    }
+}
+
+/// The body of a generated answer.
+#[derive(Debug, Clone)]
+pub enum Payload {
+    /// No body.
+    Empty,
+    /// Fixed bytes (`string`, `file`).
+    Fixed(Box<[u8]>),
+    /// Built per request (`lf-string`, `lf-file`).
+    Format(Fmt),
+    /// HAProxy's error page for the status (`default-errorfiles`, `deny`).
+    ErrorPage,
+}
+
+/// An answer built by the proxy itself (`return`, `deny`).
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// Status code.
+    pub status: u16,
+    /// `content-type`.
+    pub content_type: Option<Box<str>>,
+    /// The body.
+    pub payload: Payload,
+    /// `hdr NAME FMT`, repeatable.
+    pub headers: Vec<(Box<str>, Fmt)>,
+}
+
+/// How `redirect` builds the new location.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RedirectKind {
+    /// `location`: the value is the whole location.
+    Location,
+    /// `prefix`: the value goes before the request's path.
+    Prefix,
+    /// `scheme`: the value replaces the scheme; host and path are kept.
+    Scheme,
+}
+
+/// A `redirect` rule.
+#[derive(Debug, Clone)]
+pub struct Redirect {
+    /// Which form.
+    pub kind: RedirectKind,
+    /// Its value.
+    pub value: Fmt,
+    /// 301, 302 (default), 303, 307 or 308.
+    pub code: u16,
+    /// `drop-query`.
+    pub drop_query: bool,
+    /// `append-slash`.
+    pub append_slash: bool,
+    /// `set-cookie NAME[=VALUE]`.
+    pub set_cookie: Option<Box<str>>,
+    /// `clear-cookie NAME[=]`.
+    pub clear_cookie: Option<Box<str>>,
+}
+
+/// `normalize-uri` forms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Normalize {
+    /// `path-merge-slashes`
+    MergeSlashes,
+    /// `path-strip-dot`
+    StripDot,
+    /// `path-strip-dotdot [full]`
+    StripDotdot(bool),
+    /// `percent-to-uppercase [strict]`
+    PercentUpper(bool),
+    /// `percent-decode-unreserved [strict]`
+    PercentDecodeUnreserved(bool),
+}
+
+/// One action.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// `allow`: stop this ruleset, go on.
+    Allow,
+    /// `deny`
+    Deny(Reply),
+    /// `tarpit`: hold the client, then deny.
+    Tarpit(Reply),
+    /// `return`
+    Return(Reply),
+    /// `redirect`
+    Redirect(Redirect),
+    /// `auth [realm R]`
+    Auth(Box<str>),
+    /// `set-header`
+    SetHeader(Box<[u8]>, Fmt),
+    /// `add-header`
+    AddHeader(Box<[u8]>, Fmt),
+    /// `del-header`
+    DelHeader(Box<[u8]>),
+    /// `replace-header NAME REGEX FMT`: whole lines.
+    ReplaceHeader(Box<[u8]>, regex::bytes::Regex, Fmt),
+    /// `replace-value NAME REGEX FMT`: each comma-separated value.
+    ReplaceValue(Box<[u8]>, regex::bytes::Regex, Fmt),
+    /// `set-path`
+    SetPath(Fmt),
+    /// `set-pathq`
+    SetPathq(Fmt),
+    /// `replace-path REGEX FMT`
+    ReplacePath(regex::bytes::Regex, Fmt),
+    /// `replace-pathq REGEX FMT`
+    ReplacePathq(regex::bytes::Regex, Fmt),
+    /// `set-uri`
+    SetUri(Fmt),
+    /// `replace-uri REGEX FMT`
+    ReplaceUri(regex::bytes::Regex, Fmt),
+    /// `set-query`
+    SetQuery(Fmt),
+    /// `set-method`
+    SetMethod(Fmt),
+    /// `set-status CODE [reason R]`
+    SetStatus(u16, Option<Box<[u8]>>),
+    /// `set-var(NAME) EXPR`
+    SetVar(Box<str>, Expr),
+    /// `unset-var(NAME)`
+    UnsetVar(Box<str>),
+    /// `set-src EXPR`
+    SetSrc(Expr),
+    /// `normalize-uri ...`
+    NormalizeUri(Normalize),
+    /// `use-service prometheus-exporter`
+    PrometheusExporter,
+}
+
+/// A rule: an action and when it applies.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// What it does.
+    pub action: Action,
+    /// When; always without a condition.
+    pub cond: Option<Cond>,
+}
+
+/// How running a ruleset ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every rule ran (or `allow` stopped the set): go on.
+    Continue,
+    /// Answer with this (deny, return, redirect, auth).
+    Answer(Answer),
+    /// Hold the connection, then answer (tarpit).
+    Tarpit(Answer),
+    /// Serve metrics.
+    Prometheus,
+}
+
+/// A complete answer to send, built from a [`Reply`], a redirect or auth.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// Status code.
+    pub status: u16,
+    /// Header lines (name, value), in order.
+    pub headers: Vec<(Box<[u8]>, Vec<u8>)>,
+    /// The body; None: the proxy's error page for the status.
+    pub body: Option<Vec<u8>>,
+}
+
+/// Checks a variable name: `txn.x`, `req.x` or `res.x`.
+pub fn check_var_name(name: &str) -> Result<(), String> {
+    let (scope, var) = name.split_once('.').unwrap_or(("", name));
+    match scope {
+        "txn" | "req" | "res" if !var.is_empty() => Ok(()),
+        "sess" | "proc" => Err(format!(
+            "variable '{name}': the '{scope}' scope is not supported yet (use 'txn.')"
+        )),
+        _ => Err(format!(
+            "invalid variable name '{name}' (expected txn.NAME, req.NAME or res.NAME)"
+        )),
+    }
+}
+
+fn regex(s: &str) -> Result<regex::bytes::Regex, String> {
+    regex::bytes::Regex::new(s).map_err(|e| {
+        format!(
+            "invalid regex '{s}': {}",
+            e.to_string().lines().last().unwrap_or("").trim()
+        )
+    })
+}
+
+/// The words of an action and its condition, split at `if`/`unless`.
+fn split_cond(words: &[String]) -> (&[String], &[String]) {
+    match words.iter().position(|w| w == "if" || w == "unless") {
+        Some(i) => (&words[..i], &words[i..]),
+        None => (words, &[]),
+    }
+}
+
+/// `name(ARG)` -> ARG.
+fn paren_arg<'w>(word: &'w str, prefix: &str) -> Option<&'w str> {
+    word.strip_prefix(prefix)?
+        .strip_prefix('(')?
+        .strip_suffix(')')
+}
+
+impl Rule {
+    /// Parses one rule of `set` from its words (after the keyword).
+    pub fn parse(
+        set: RuleSet,
+        words: &[String],
+        acls: &[Named],
+        ctx: &Context,
+    ) -> Result<Rule, String> {
+        let (act, cond) = split_cond(words);
+        let action = parse_action(set, act, ctx)?;
+        let cond = if cond.is_empty() {
+            None
+        } else {
+            Some(Cond::parse(cond, acls, ctx)?)
+        };
+        Ok(Rule { action, cond })
+    }
+}
+
+fn parse_action(set: RuleSet, w: &[String], ctx: &Context) -> Result<Action, String> {
+    let kw = set.keyword();
+    let Some((name, args)) = w.split_first() else {
+        return Err(format!("'{kw}' expects an action"));
+    };
+    let name = name.as_str();
+    let fmt = |s: &String| Fmt::parse(s, ctx);
+    let exactly = |n: usize, what: &str| -> Result<(), String> {
+        if args.len() != n {
+            return Err(format!("'{kw} {name}' expects {what}"));
+        }
+        Ok(())
+    };
+    let request_only = |a: Action| -> Result<Action, String> {
+        if set == RuleSet::Request {
+            Ok(a)
+        } else {
+            Err(format!(
+                "'{kw} {name}' is not allowed: '{name}' is an http-request action"
+            ))
+        }
+    };
+    let response_only = |a: Action| -> Result<Action, String> {
+        if set != RuleSet::Request {
+            Ok(a)
+        } else {
+            Err(format!(
+                "'{kw} {name}' is not allowed: '{name}' is an http-response action"
+            ))
+        }
+    };
+    Ok(match name {
+        "allow" => {
+            exactly(0, "no argument")?;
+            if set == RuleSet::AfterResponse {
+                return Err(format!("'{kw} allow' is not allowed"));
+            }
+            Action::Allow
+        }
+        "deny" | "tarpit" => {
+            if set == RuleSet::AfterResponse || (name == "tarpit" && set != RuleSet::Request) {
+                return Err(format!("'{kw} {name}' is not allowed"));
+            }
+            // A response denied by a rule is answered as a bad gateway.
+            let default = match (name, set) {
+                ("tarpit", _) => 500,
+                (_, RuleSet::Request) => 403,
+                _ => 502,
+            };
+            let r = parse_reply(kw, name, args, default, true, ctx)?;
+            if name == "deny" {
+                Action::Deny(r)
+            } else {
+                Action::Tarpit(r)
+            }
+        }
+        "return" => {
+            if set == RuleSet::AfterResponse {
+                return Err(format!("'{kw} return' is not allowed"));
+            }
+            Action::Return(parse_reply(kw, name, args, 200, false, ctx)?)
+        }
+        "redirect" => request_only(Action::Redirect(parse_redirect(args, ctx)?))?,
+        "auth" => {
+            let realm = match args {
+                [] => ctx.proxy.to_string(),
+                [r, v] if r == "realm" => v.clone(),
+                _ => return Err(format!("'{kw} auth' expects nothing or 'realm REALM'")),
+            };
+            request_only(Action::Auth(realm.into()))?
+        }
+        "set-header" | "add-header" => {
+            exactly(2, "a header name and a log-format value")?;
+            let n: Box<[u8]> = args[0].as_bytes().into();
+            if name == "set-header" {
+                Action::SetHeader(n, fmt(&args[1])?)
+            } else {
+                Action::AddHeader(n, fmt(&args[1])?)
+            }
+        }
+        "del-header" => {
+            if args.len() != 1 {
+                return Err(if args.len() > 1 && args[1] == "-m" {
+                    format!("'{kw} del-header ... -m' is not supported yet")
+                } else {
+                    format!("'{kw} del-header' expects a header name")
+                });
+            }
+            Action::DelHeader(args[0].as_bytes().into())
+        }
+        "replace-header" | "replace-value" => {
+            exactly(3, "a header name, a regex and a replacement")?;
+            let n: Box<[u8]> = args[0].as_bytes().into();
+            let re = regex(&args[1])?;
+            if name == "replace-header" {
+                Action::ReplaceHeader(n, re, fmt(&args[2])?)
+            } else {
+                Action::ReplaceValue(n, re, fmt(&args[2])?)
+            }
+        }
+        "set-path" | "set-pathq" | "set-uri" | "set-query" | "set-method" => {
+            exactly(1, "a log-format value")?;
+            let f = fmt(&args[0])?;
+            request_only(match name {
+                "set-path" => Action::SetPath(f),
+                "set-pathq" => Action::SetPathq(f),
+                "set-uri" => Action::SetUri(f),
+                "set-query" => Action::SetQuery(f),
+                _ => Action::SetMethod(f),
+            })?
+        }
+        "replace-path" | "replace-pathq" | "replace-uri" => {
+            exactly(2, "a regex and a replacement")?;
+            let re = regex(&args[0])?;
+            let f = fmt(&args[1])?;
+            request_only(match name {
+                "replace-path" => Action::ReplacePath(re, f),
+                "replace-pathq" => Action::ReplacePathq(re, f),
+                _ => Action::ReplaceUri(re, f),
+            })?
+        }
+        "set-status" => {
+            let code = args
+                .first()
+                .and_then(|c| c.parse::<u16>().ok())
+                .filter(|c| (100..=999).contains(c))
+                .ok_or_else(|| format!("'{kw} set-status' expects a status code (100-999)"))?;
+            let reason = match &args[1..] {
+                [] => None,
+                [r, v] if r == "reason" => Some(v.as_bytes().into()),
+                _ => {
+                    return Err(format!(
+                        "'{kw} set-status' expects a code and an optional 'reason TEXT'"
+                    ))
+                }
+            };
+            response_only(Action::SetStatus(code, reason))?
+        }
+        n if n.starts_with("set-var(") => {
+            let var = paren_arg(n, "set-var").ok_or_else(|| format!("'{kw} {n}': missing ')'"))?;
+            check_var_name(var)?;
+            exactly(1, "a sample expression")?;
+            Action::SetVar(var.into(), Expr::parse(&args[0], ctx)?)
+        }
+        n if n.starts_with("unset-var(") => {
+            let var =
+                paren_arg(n, "unset-var").ok_or_else(|| format!("'{kw} {n}': missing ')'"))?;
+            check_var_name(var)?;
+            exactly(0, "no argument")?;
+            Action::UnsetVar(var.into())
+        }
+        "set-src" => {
+            exactly(1, "a sample expression")?;
+            request_only(Action::SetSrc(Expr::parse(&args[0], ctx)?))?
+        }
+        "normalize-uri" => {
+            let m = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+                ["path-merge-slashes"] => Normalize::MergeSlashes,
+                ["path-strip-dot"] => Normalize::StripDot,
+                ["path-strip-dotdot"] => Normalize::StripDotdot(false),
+                ["path-strip-dotdot", "full"] => Normalize::StripDotdot(true),
+                ["percent-to-uppercase"] => Normalize::PercentUpper(false),
+                ["percent-to-uppercase", "strict"] => Normalize::PercentUpper(true),
+                ["percent-decode-unreserved"] => Normalize::PercentDecodeUnreserved(false),
+                ["percent-decode-unreserved", "strict"] => Normalize::PercentDecodeUnreserved(true),
+                _ => return Err(format!("'{kw} normalize-uri' expects path-merge-slashes, path-strip-dot, path-strip-dotdot [full], percent-to-uppercase [strict] or percent-decode-unreserved [strict]")),
+            };
+            request_only(Action::NormalizeUri(m))?
+        }
+        "use-service" => match args {
+            [s] if s == "prometheus-exporter" => request_only(Action::PrometheusExporter)?,
+            _ => {
+                return Err(format!(
+                    "'{kw} use-service' supports only 'prometheus-exporter'"
+                ))
+            }
+        },
+        other => {
+            let known = [
+                "allow",
+                "deny",
+                "tarpit",
+                "return",
+                "redirect",
+                "auth",
+                "set-header",
+                "add-header",
+                "del-header",
+                "replace-header",
+                "replace-value",
+                "set-path",
+                "set-pathq",
+                "set-uri",
+                "set-query",
+                "set-method",
+                "replace-path",
+                "replace-pathq",
+                "replace-uri",
+                "set-status",
+                "set-var",
+                "unset-var",
+                "set-src",
+                "normalize-uri",
+                "use-service",
+            ];
+            let later = [
+                "capture",
+                "set-log-level",
+                "track-sc0",
+                "track-sc1",
+                "track-sc2",
+                "sc-inc-gpc0",
+                "cache-use",
+                "cache-store",
+                "lua",
+                "set-map",
+                "del-map",
+                "add-acl",
+                "del-acl",
+                "set-nice",
+                "set-tos",
+                "set-mark",
+                "silent-drop",
+                "reject",
+                "early-hint",
+                "set-timeout",
+                "wait-for-body",
+                "wait-for-handshake",
+                "strict-mode",
+                "do-resolve",
+                "set-dst",
+                "set-dst-port",
+                "set-src-port",
+                "sc-set-gpt0",
+                "send-spoe-group",
+                "disable-l7-retry",
+                "set-priority-class",
+                "set-priority-offset",
+            ];
+            if later.iter().any(|l| {
+                other == *l
+                    || other.starts_with(&format!("{l}("))
+                    || other.starts_with("lua.")
+                    || other.starts_with("sc-")
+                    || other.starts_with("track-sc")
+            }) {
+                return Err(format!("'{kw} {other}' is not supported yet"));
+            }
+            let hint = crate::config::keywords::suggest(other, known.iter().copied())
+                .map(|s| format!(" (did you mean '{s}'?)"))
+                .unwrap_or_default();
+            return Err(format!("'{kw}': unknown action '{other}'{hint}"));
+        }
+    })
+}
+
+fn parse_reply(
+    kw: &str,
+    name: &str,
+    args: &[String],
+    default: u16,
+    is_deny: bool,
+    ctx: &Context,
+) -> Result<Reply, String> {
+    let mut r = Reply {
+        status: default,
+        content_type: None,
+        payload: Payload::ErrorPage,
+        headers: Vec::new(),
+    };
+    let mut explicit_payload = false;
+    let mut it = args.iter();
+    let status_kw = if is_deny { "deny_status" } else { "status" };
+    while let Some(a) = it.next() {
+        let mut val = |what: &str| {
+            it.next()
+                .ok_or_else(|| format!("'{kw} {name} {a}' expects {what}"))
+        };
+        match a.as_str() {
+            s if s == status_kw || (is_deny && s == "status") => {
+                let v = val("a status code")?;
+                r.status = v
+                    .parse::<u16>()
+                    .ok()
+                    .filter(|c| (200..=599).contains(c))
+                    .ok_or_else(|| {
+                        format!("'{kw} {name}': invalid status code '{v}' (expected 200-599)")
+                    })?;
+            }
+            "content-type" => r.content_type = Some(val("a content type")?.as_str().into()),
+            "string" => {
+                r.payload = Payload::Fixed(val("a string")?.as_bytes().into());
+                explicit_payload = true;
+            }
+            "lf-string" => {
+                r.payload = Payload::Format(Fmt::parse(val("a log-format string")?, ctx)?);
+                explicit_payload = true;
+            }
+            "file" | "lf-file" | "errorfile" => {
+                let f = val("a file name")?;
+                let text = std::fs::read(f)
+                    .map_err(|e| format!("'{kw} {name} {a}': cannot read '{f}': {e}"))?;
+                r.payload = if a == "lf-file" {
+                    Payload::Format(Fmt::parse(&String::from_utf8_lossy(&text), ctx)?)
+                } else {
+                    Payload::Fixed(text.into())
+                };
+                explicit_payload = true;
+                if a == "errorfile" {
+                    return Err(format!(
+                        "'{kw} {name} errorfile' is not supported yet; use 'file' with the body"
+                    ));
+                }
+            }
+            "default-errorfiles" => {
+                r.payload = Payload::ErrorPage;
+                explicit_payload = true;
+            }
+            "hdr" => {
+                let n = val("a header name and a value")?;
+                let v = val("a header value")?;
+                r.headers.push((n.as_str().into(), Fmt::parse(v, ctx)?));
+            }
+            other => return Err(format!("'{kw} {name}': unknown argument '{other}'")),
+        }
+    }
+    if !is_deny && !explicit_payload {
+        // `return` with no payload answers with an empty body.
+        r.payload = Payload::Empty;
+    }
+    if matches!(r.payload, Payload::Fixed(_) | Payload::Format(_)) && r.content_type.is_none() {
+        return Err(format!(
+            "'{kw} {name}': a 'content-type' is required with a payload"
+        ));
+    }
+    if r.content_type.is_some() && matches!(r.payload, Payload::Empty | Payload::ErrorPage) {
+        return Err(format!(
+            "'{kw} {name}': 'content-type' given without a payload"
+        ));
+    }
+    Ok(r)
+}
+
+fn parse_redirect(args: &[String], ctx: &Context) -> Result<Redirect, String> {
+    let (kind, value, rest) = match args {
+        [k, v, rest @ ..] => {
+            let kind = match k.as_str() {
+                "location" => RedirectKind::Location,
+                "prefix" => RedirectKind::Prefix,
+                "scheme" => RedirectKind::Scheme,
+                _ => {
+                    return Err(format!(
+                        "'redirect': expects 'location', 'prefix' or 'scheme', got '{k}'"
+                    ))
+                }
+            };
+            (kind, Fmt::parse(v, ctx)?, rest)
+        }
+        _ => return Err("'redirect' expects 'location', 'prefix' or 'scheme' and a value".into()),
+    };
+    let mut r = Redirect {
+        kind,
+        value,
+        code: 302,
+        drop_query: false,
+        append_slash: false,
+        set_cookie: None,
+        clear_cookie: None,
+    };
+    let mut it = rest.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "code" => {
+                let c = it.next().ok_or("'redirect code' expects a status code")?;
+                r.code = match c.parse::<u16>() {
+                    Ok(c @ (301 | 302 | 303 | 307 | 308)) => c,
+                    _ => {
+                        return Err(format!(
+                            "'redirect': invalid code '{c}' (expected 301, 302, 303, 307 or 308)"
+                        ))
+                    }
+                };
+            }
+            "drop-query" => r.drop_query = true,
+            "append-slash" => r.append_slash = true,
+            "set-cookie" => {
+                r.set_cookie = Some(
+                    it.next()
+                        .ok_or("'redirect set-cookie' expects NAME[=VALUE]")?
+                        .as_str()
+                        .into(),
+                )
+            }
+            "clear-cookie" => {
+                r.clear_cookie = Some(
+                    it.next()
+                        .ok_or("'redirect clear-cookie' expects NAME")?
+                        .as_str()
+                        .into(),
+                )
+            }
+            other => return Err(format!("'redirect': unknown option '{other}'")),
+        }
+    }
+    Ok(r)
+}
+
+/// What a ruleset reads besides the message it edits.
+pub struct Env<'a> {
+    /// Client address (a `set-src` changes it).
+    pub src: SocketAddr,
+    /// Frontend address.
+    pub dst: SocketAddr,
+    /// Frontend name.
+    pub frontend: &'a str,
+    /// Chosen backend.
+    pub backend: Option<usize>,
+    /// Chosen server.
+    pub server: Option<usize>,
+    /// Request body length when known.
+    pub req_body_len: Option<u64>,
+    /// The live state.
+    pub world: &'a dyn World,
+}
+
+impl<'a> Env<'a> {
+    /// Facts over the given views.
+    pub fn facts<'b>(
+        &'b self,
+        req: Option<View<'b>>,
+        res: Option<View<'b>>,
+        vars: &'b Vars,
+    ) -> Facts<'b>
+    where
+        'a: 'b,
+    {
+        Facts {
+            src: self.src,
+            dst: self.dst,
+            frontend: self.frontend,
+            backend: self.backend,
+            server: self.server,
+            req,
+            req_body_len: self.req_body_len,
+            res,
+            payload: &[],
+            vars,
+            world: self.world,
+        }
+    }
+}
+
+/// The message a ruleset edits, and the other one it may read.
+pub struct Target<'m> {
+    /// The buffer `head`'s ranges point into.
+    pub buf: &'m [u8],
+    /// The head being edited.
+    pub head: &'m mut Head,
+    /// In response rules: the request (read only).
+    pub other: Option<View<'m>>,
+    /// Which set runs (decides whether `head` is the request or the response).
+    pub set: RuleSet,
+}
+
+/// Runs `rules` in order against `t`.
+pub fn run(rules: &[Rule], env: &mut Env, t: &mut Target, vars: &mut Vars) -> Verdict {
+    for rule in rules {
+        let (holds, outcome) = {
+            let view = View {
+                buf: t.buf,
+                head: t.head,
+            };
+            let (req, res) = match t.set {
+                RuleSet::Request => (Some(view), None),
+                _ => (t.other, Some(view)),
+            };
+            let f = env.facts(req, res, vars);
+            let holds = rule.cond.as_ref().is_none_or(|c| c.holds(&f));
+            if !holds {
+                (false, Step::Next)
+            } else {
+                (true, prepare(&rule.action, &f, view))
+            }
+        };
+        if !holds {
+            continue;
+        }
+        match outcome {
+            Step::Next => {}
+            Step::Stop => return Verdict::Continue,
+            Step::Verdict(v) => return v,
+            Step::Edit(e) => apply(e, t, env, vars),
+        }
+    }
+    Verdict::Continue
+}
+
+/// What a matching rule asks for, computed while the message is only read.
+enum Step {
+    Next,
+    Stop,
+    Verdict(Verdict),
+    Edit(Edit),
+}
+
+/// A change to make once the facts are released.
+enum Edit {
+    SetHeader(Box<[u8]>, Vec<u8>),
+    AddHeader(Box<[u8]>, Vec<u8>),
+    DelHeader(Box<[u8]>),
+    Fields(Vec<(usize, Vec<u8>)>),
+    SetFirst(Vec<u8>),
+    SetSecond(Vec<u8>),
+    SetStatus(u16, Option<Box<[u8]>>),
+    SetVar(Box<str>, Option<super::sample::Value<'static>>),
+    UnsetVar(Box<str>),
+    SetSrc(Option<std::net::IpAddr>),
+}
+
+fn prepare(action: &Action, f: &Facts, view: View) -> Step {
+    use Action as A;
+    match action {
+        A::Allow => Step::Stop,
+        A::Deny(r) => Step::Verdict(Verdict::Answer(reply(r, f))),
+        A::Tarpit(r) => Step::Verdict(Verdict::Tarpit(reply(r, f))),
+        A::Return(r) => Step::Verdict(Verdict::Answer(reply(r, f))),
+        A::Redirect(r) => Step::Verdict(Verdict::Answer(redirect(r, f, view))),
+        A::Auth(realm) => Step::Verdict(Verdict::Answer(Answer {
+            status: 401,
+            headers: vec![(
+                b"www-authenticate"[..].into(),
+                format!("Basic realm=\"{realm}\"").into_bytes(),
+            )],
+            body: None,
+        })),
+        A::PrometheusExporter => Step::Verdict(Verdict::Prometheus),
+        A::SetHeader(n, v) => Step::Edit(Edit::SetHeader(n.clone(), v.render(f))),
+        A::AddHeader(n, v) => Step::Edit(Edit::AddHeader(n.clone(), v.render(f))),
+        A::DelHeader(n) => Step::Edit(Edit::DelHeader(n.clone())),
+        A::ReplaceHeader(n, re, fmt) => {
+            let rendered = fmt.render(f);
+            let changes = view
+                .head
+                .fields
+                .iter()
+                .enumerate()
+                .filter(|(_, fl)| fl.name.of(view.buf).eq_ignore_ascii_case(n))
+                .filter_map(|(i, fl)| {
+                    substitute(re, fl.value.of(view.buf), &rendered).map(|v| (i, v))
+                })
+                .collect();
+            Step::Edit(Edit::Fields(changes))
+        }
+        A::ReplaceValue(n, re, fmt) => {
+            let rendered = fmt.render(f);
+            let changes = view
+                .head
+                .fields
+                .iter()
+                .enumerate()
+                .filter(|(_, fl)| fl.name.of(view.buf).eq_ignore_ascii_case(n))
+                .filter_map(|(i, fl)| {
+                    replace_values(re, fl.value.of(view.buf), &rendered).map(|v| (i, v))
+                })
+                .collect();
+            Step::Edit(Edit::Fields(changes))
+        }
+        A::SetPath(v) => {
+            let mut t = v.render(f);
+            if let Some(q) = view.query() {
+                t.push(b'?');
+                t.extend_from_slice(q);
+            }
+            Step::Edit(Edit::SetSecond(with_authority(view, t)))
+        }
+        A::SetPathq(v) => Step::Edit(Edit::SetSecond(with_authority(view, v.render(f)))),
+        A::ReplacePath(re, fmt) => match substitute(re, view.path(), &fmt.render(f)) {
+            Some(mut p) => {
+                if let Some(q) = view.query() {
+                    p.push(b'?');
+                    p.extend_from_slice(q);
+                }
+                Step::Edit(Edit::SetSecond(with_authority(view, p)))
+            }
+            None => Step::Next,
+        },
+        A::ReplacePathq(re, fmt) => {
+            let t = view.target();
+            let pq = super::http::strip_authority(t);
+            match substitute(re, pq, &fmt.render(f)) {
+                Some(p) => Step::Edit(Edit::SetSecond(with_authority(view, p))),
+                None => Step::Next,
+            }
+        }
+        A::SetUri(v) => Step::Edit(Edit::SetSecond(v.render(f))),
+        A::ReplaceUri(re, fmt) => match substitute(re, view.target(), &fmt.render(f)) {
+            Some(u) => Step::Edit(Edit::SetSecond(u)),
+            None => Step::Next,
+        },
+        A::SetQuery(v) => {
+            let q = v.render(f);
+            let mut t = view.path().to_vec();
+            if !q.is_empty() {
+                t.push(b'?');
+                t.extend_from_slice(&q);
+            }
+            Step::Edit(Edit::SetSecond(with_authority(view, t)))
+        }
+        A::SetMethod(v) => Step::Edit(Edit::SetFirst(v.render(f))),
+        A::SetStatus(c, r) => Step::Edit(Edit::SetStatus(*c, r.clone())),
+        A::SetVar(n, e) => Step::Edit(Edit::SetVar(n.clone(), e.eval(f).map(|v| v.into_owned()))),
+        A::UnsetVar(n) => Step::Edit(Edit::UnsetVar(n.clone())),
+        A::SetSrc(e) => Step::Edit(Edit::SetSrc(e.eval(f).and_then(|v| v.to_ip()))),
+        A::NormalizeUri(m) => {
+            let t = view.target();
+            let new = super::normalize::apply(*m, t);
+            if new.as_slice() == t {
+                Step::Next
+            } else {
+                Step::Edit(Edit::SetSecond(new))
+            }
+        }
+    }
+}
+
+/// Keeps the scheme and authority of an absolute-form target in front of
+/// a new path.
+fn with_authority(view: View, new_path: Vec<u8>) -> Vec<u8> {
+    let t = view.target();
+    let rest = super::http::strip_authority(t);
+    let prefix = &t[..t.len() - rest.len()];
+    if prefix.is_empty() {
+        return new_path;
+    }
+    let mut out = prefix.to_vec();
+    out.extend_from_slice(&new_path);
+    out
+}
+
+/// `replace-value`: each comma-separated value that `re` matches is
+/// replaced; the others keep their bytes. As in HAProxy, a replaced value
+/// loses the blanks that followed its comma.
+fn replace_values(re: &regex::bytes::Regex, line: &[u8], repl: &[u8]) -> Option<Vec<u8>> {
+    let mut changed = false;
+    let mut out = Vec::with_capacity(line.len());
+    for (i, raw) in line.split(|&b| b == b',').enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        match substitute(re, raw.trim_ascii(), repl) {
+            Some(v) => {
+                changed = true;
+                out.extend_from_slice(&v);
+            }
+            None => out.extend_from_slice(raw),
+        }
+    }
+    changed.then_some(out)
+}
+
+/// When `re` matches `value`, the replacement with `\0`..`\9` expanded to
+/// the match's groups (HAProxy replaces the whole value).
+fn substitute(re: &regex::bytes::Regex, value: &[u8], repl: &[u8]) -> Option<Vec<u8>> {
+    let caps = re.captures(value)?;
+    let mut out = Vec::with_capacity(repl.len() + value.len());
+    let mut i = 0;
+    while i < repl.len() {
+        if repl[i] == b'\\' && i + 1 < repl.len() {
+            let c = repl[i + 1];
+            if c.is_ascii_digit() {
+                if let Some(m) = caps.get(usize::from(c - b'0')) {
+                    out.extend_from_slice(m.as_bytes());
+                }
+                i += 2;
+                continue;
+            }
+            if c == b'\\' {
+                out.push(b'\\');
+                i += 2;
+                continue;
+            }
+        }
+        out.push(repl[i]);
+        i += 1;
+    }
+    Some(out)
+}
+
+fn reply(r: &Reply, f: &Facts) -> Answer {
+    let mut headers: Vec<(Box<[u8]>, Vec<u8>)> = Vec::new();
+    if let Some(ct) = &r.content_type {
+        headers.push((b"content-type"[..].into(), ct.as_bytes().to_vec()));
+    }
+    for (n, v) in &r.headers {
+        headers.push((n.as_bytes().into(), v.render(f)));
+    }
+    let body = match &r.payload {
+        Payload::Empty => Some(Vec::new()),
+        Payload::Fixed(b) => Some(b.to_vec()),
+        Payload::Format(fm) => Some(fm.render(f)),
+        Payload::ErrorPage => None,
+    };
+    Answer {
+        status: r.status,
+        headers,
+        body,
+    }
+}
+
+fn redirect(r: &Redirect, f: &Facts, view: View) -> Answer {
+    let value = r.value.render(f);
+    let path = view.path();
+    let query = view.query().filter(|_| !r.drop_query);
+    let mut loc = Vec::new();
+    let push_path = |loc: &mut Vec<u8>| {
+        loc.extend_from_slice(path);
+        if r.append_slash && !path.ends_with(b"/") {
+            loc.push(b'/');
+        }
+        if let Some(q) = query {
+            loc.push(b'?');
+            loc.extend_from_slice(q);
+        }
+    };
+    match r.kind {
+        RedirectKind::Location => loc = value,
+        RedirectKind::Prefix => {
+            // A prefix of "/" means "the same path": nothing is prepended.
+            if value != b"/" {
+                loc.extend_from_slice(&value);
+            }
+            push_path(&mut loc);
+        }
+        RedirectKind::Scheme => {
+            loc.extend_from_slice(&value);
+            loc.extend_from_slice(b"://");
+            if let Some(h) = view.values(b"host").next() {
+                loc.extend_from_slice(h);
+            }
+            push_path(&mut loc);
+        }
+    }
+    let mut headers: Vec<(Box<[u8]>, Vec<u8>)> = vec![(b"location"[..].into(), loc)];
+    if let Some(c) = &r.set_cookie {
+        let mut v = c.as_bytes().to_vec();
+        if !c.contains('=') {
+            v.push(b'=');
+        }
+        v.extend_from_slice(b"; path=/");
+        headers.push((b"set-cookie"[..].into(), v));
+    }
+    if let Some(c) = &r.clear_cookie {
+        let name = c.trim_end_matches('=');
+        headers.push((
+            b"set-cookie"[..].into(),
+            format!("{name}=; path=/; Max-Age=0; Expires=Thu, 01-Jan-1970 00:00:01 GMT")
+                .into_bytes(),
+        ));
+    }
+    Answer {
+        status: r.code,
+        headers,
+        body: Some(Vec::new()),
+    }
+}
+
+fn apply(e: Edit, t: &mut Target, env: &mut Env, vars: &mut Vars) {
+    match e {
+        Edit::SetHeader(n, v) => t.head.set(t.buf, &n, v),
+        Edit::AddHeader(n, v) => t.head.add(&n, v),
+        Edit::DelHeader(n) => t.head.remove(t.buf, &n),
+        Edit::Fields(changes) => {
+            for (i, v) in changes {
+                if let Some(fl) = t.head.fields.get_mut(i) {
+                    fl.value = Text::own(v);
+                }
+            }
+        }
+        Edit::SetFirst(v) => t.head.first = Text::own(v),
+        Edit::SetSecond(v) => t.head.second = Text::own(v),
+        Edit::SetStatus(code, reason) => {
+            t.head.first = Text::own(code.to_string().into_bytes());
+            t.head.second =
+                Text::Own(reason.unwrap_or_else(|| super::reason_phrase(code).as_bytes().into()));
+        }
+        Edit::SetVar(n, Some(v)) => vars.set(&n, v),
+        Edit::SetVar(n, None) => vars.unset(&n),
+        Edit::UnsetVar(n) => vars.unset(&n),
+        Edit::SetSrc(Some(ip)) => env.src = SocketAddr::new(ip, env.src.port()),
+        Edit::SetSrc(None) => {}
+    }
+}

@@ -1,0 +1,97 @@
+//! What the rules may read about one connection or request: built once per
+//! request by the proxy, read lazily by the fetches (nothing is looked up
+//! until a rule asks for it).
+
+use std::net::SocketAddr;
+
+use super::http::View;
+use super::sample::Value;
+
+/// Live state that belongs to the running configuration, not to the
+/// request: answered by the runtime, which owns the servers.
+pub trait World {
+    /// Usable servers in backend `backend` (an index in the Runtime).
+    fn nbsrv(&self, backend: usize) -> u32;
+    /// Whether server `server` of backend `backend` is UP.
+    fn srv_is_up(&self, backend: usize, server: usize) -> bool;
+    /// Backend index -> name.
+    fn backend_name(&self, backend: usize) -> &str;
+    /// Server name in a backend.
+    fn server_name(&self, backend: usize, server: usize) -> &str;
+    /// Users of `userlist` `list` (an index): whether `user`/`password`
+    /// match, and the user's groups.
+    fn check_user(&self, list: usize, user: &[u8], password: &[u8]) -> Option<&[String]>;
+}
+
+/// A World with nothing in it, for contexts (tests, benches) without a Runtime.
+pub struct NoWorld;
+
+impl World for NoWorld {
+    fn nbsrv(&self, _: usize) -> u32 {
+        0
+    }
+    fn srv_is_up(&self, _: usize, _: usize) -> bool {
+        false
+    }
+    fn backend_name(&self, _: usize) -> &str {
+        ""
+    }
+    fn server_name(&self, _: usize, _: usize) -> &str {
+        ""
+    }
+    fn check_user(&self, _: usize, _: &[u8], _: &[u8]) -> Option<&[String]> {
+        None
+    }
+}
+
+/// Variables set by `set-var` during one transaction. Few and short-lived:
+/// a vector searched by name is faster than a map here, and allocates
+/// nothing until the first variable is set.
+#[derive(Debug, Default)]
+pub struct Vars(Vec<(Box<str>, Value<'static>)>);
+
+impl Vars {
+    /// The variable's value.
+    pub fn get(&self, name: &str) -> Option<&Value<'static>> {
+        self.0.iter().find(|(n, _)| &**n == name).map(|(_, v)| v)
+    }
+
+    /// Sets (or replaces) a variable.
+    pub fn set(&mut self, name: &str, v: Value<'static>) {
+        match self.0.iter_mut().find(|(n, _)| &**n == name) {
+            Some(slot) => slot.1 = v,
+            None => self.0.push((name.into(), v)),
+        }
+    }
+
+    /// Removes a variable.
+    pub fn unset(&mut self, name: &str) {
+        self.0.retain(|(n, _)| &**n != name);
+    }
+}
+
+/// Everything a fetch can read.
+pub struct Facts<'a> {
+    /// The client's address (after `set-src` or the PROXY protocol).
+    pub src: SocketAddr,
+    /// The address the client connected to.
+    pub dst: SocketAddr,
+    /// The frontend's name.
+    pub frontend: &'a str,
+    /// The backend, once chosen (a Runtime index).
+    pub backend: Option<usize>,
+    /// The server, once chosen (an index in the backend).
+    pub server: Option<usize>,
+    /// The request head (HTTP only).
+    pub req: Option<View<'a>>,
+    /// The request body's length when known (Content-Length).
+    pub req_body_len: Option<u64>,
+    /// The response head, in response rules.
+    pub res: Option<View<'a>>,
+    /// Bytes of the request received so far (mode tcp content inspection).
+    pub payload: &'a [u8],
+    /// Transaction variables.
+    pub vars: &'a Vars,
+    /// The runtime's live state.
+    pub world: &'a dyn World,
+}

@@ -1,0 +1,666 @@
+//! Sample fetches: where a rule's value comes from. Each is parsed once,
+//! with its arguments checked and names resolved to indices, and read over
+//! [`Facts`] without allocating unless the value must be built.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+use super::facts::Facts;
+use super::http::View;
+use super::sample::{Type, Value};
+
+/// Which message a header or cookie fetch reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The request.
+    Req,
+    /// The response.
+    Res,
+}
+
+/// A sample fetch with its arguments resolved.
+#[derive(Debug, Clone)]
+pub enum Fetch {
+    /// `src`
+    Src,
+    /// `src_port`
+    SrcPort,
+    /// `dst`
+    Dst,
+    /// `dst_port`
+    DstPort,
+    /// `fe_name`
+    FeName,
+    /// `be_name`
+    BeName,
+    /// `srv_name`
+    SrvName,
+    /// `nbsrv([backend])`; None: the current backend.
+    Nbsrv(Option<usize>),
+    /// `srv_is_up([backend/]server)`
+    SrvIsUp(usize, usize),
+    /// `method`
+    Method,
+    /// `path`
+    Path,
+    /// `url`
+    Url,
+    /// `query`
+    Query,
+    /// `base`: Host followed by the path.
+    Base,
+    /// `url_param(NAME[,DELIM])` / `urlp`
+    UrlParam(Box<[u8]>, u8),
+    /// `hdr(NAME[,OCC])`, `fhdr`, `res.hdr`, ...: `full` keeps commas.
+    Hdr {
+        /// Request or response.
+        side: Side,
+        /// Field name.
+        name: Box<[u8]>,
+        /// Which occurrence (1 first, -1 last); None: the last as a sample,
+        /// every one in an ACL.
+        occ: Option<i64>,
+        /// Whole lines, as `fhdr`.
+        full: bool,
+    },
+    /// `hdr_cnt(NAME)`: how many values.
+    HdrCnt(Side, Option<Box<[u8]>>),
+    /// `hdr_ip(NAME[,OCC])`
+    HdrIp(Side, Box<[u8]>, Option<i64>),
+    /// `hdr_val(NAME[,OCC])`
+    HdrVal(Side, Box<[u8]>, Option<i64>),
+    /// `cook(NAME)` / `req.cook` / `res.cook` (`scook`).
+    Cook(Side, Box<[u8]>),
+    /// `cook_cnt(NAME)`
+    CookCnt(Side, Box<[u8]>),
+    /// `cook_val(NAME)`
+    CookVal(Side, Box<[u8]>),
+    /// `req.body_len`: the Content-Length of the request.
+    ReqBodyLen,
+    /// `req.ver` / `res.ver`: "1.1".
+    Ver(Side),
+    /// `status`
+    Status,
+    /// `var(NAME)`
+    Var(Box<str>),
+    /// `always_true`, `always_false`, `bool(V)`.
+    Bool(bool),
+    /// `int(V)`
+    Int(i64),
+    /// `str(V)`
+    Str(Box<[u8]>),
+    /// `env(NAME)`, read when the configuration is loaded.
+    Env(Option<Box<[u8]>>),
+    /// `date([OFFSET])`: seconds since the epoch.
+    Date(i64),
+    /// `ssl_fc`: the connection is TLS (never, until fulcrum terminates TLS).
+    SslFc,
+    /// `req.proto_http`
+    ProtoHttp,
+    /// `req.len`: bytes of the request received so far.
+    ReqLen,
+    /// `req.payload(OFFSET,LENGTH)`
+    ReqPayload(usize, usize),
+    /// `http_auth(USERLIST)`: the Authorization header names a user of the list.
+    HttpAuth(usize),
+    /// `http_auth_group(USERLIST)`: the groups of that user.
+    HttpAuthGroup(usize),
+}
+
+fn arg_count(name: &str, args: &[String], min: usize, max: usize) -> Result<(), String> {
+    if args.len() < min {
+        return Err(format!(
+            "fetch method '{name}' expects {} argument{}",
+            if min == max {
+                format!("{min}")
+            } else {
+                format!("at least {min}")
+            },
+            if min == 1 { "" } else { "s" }
+        ));
+    }
+    if args.len() > max {
+        return Err(format!(
+            "fetch method '{name}' takes at most {max} argument{}, got {}",
+            if max == 1 { "" } else { "s" },
+            args.len()
+        ));
+    }
+    Ok(())
+}
+
+fn occurrence(name: &str, a: Option<&String>) -> Result<Option<i64>, String> {
+    a.map(|s| {
+        s.parse::<i64>().map_err(|_| {
+            format!("fetch method '{name}': invalid occurrence '{s}' (expected an integer)")
+        })
+    })
+    .transpose()
+}
+
+fn bytes(s: &str) -> Box<[u8]> {
+    s.as_bytes().into()
+}
+
+impl Fetch {
+    /// The names this module knows, for "did you mean" and the suffix forms.
+    pub const NAMES: &'static [&'static str] = &[
+        "src",
+        "src_port",
+        "dst",
+        "dst_port",
+        "fe_name",
+        "be_name",
+        "srv_name",
+        "nbsrv",
+        "srv_is_up",
+        "method",
+        "path",
+        "url",
+        "query",
+        "base",
+        "url_param",
+        "urlp",
+        "hdr",
+        "req.hdr",
+        "fhdr",
+        "req.fhdr",
+        "res.hdr",
+        "shdr",
+        "res.fhdr",
+        "hdr_cnt",
+        "req.hdr_cnt",
+        "res.hdr_cnt",
+        "shdr_cnt",
+        "hdr_ip",
+        "req.hdr_ip",
+        "res.hdr_ip",
+        "hdr_val",
+        "req.hdr_val",
+        "res.hdr_val",
+        "cook",
+        "req.cook",
+        "res.cook",
+        "scook",
+        "cook_cnt",
+        "req.cook_cnt",
+        "cook_val",
+        "req.cook_val",
+        "req.body_len",
+        "req.ver",
+        "req_ver",
+        "res.ver",
+        "status",
+        "var",
+        "always_true",
+        "always_false",
+        "bool",
+        "int",
+        "str",
+        "env",
+        "date",
+        "ssl_fc",
+        "req.proto_http",
+        "req.len",
+        "req_len",
+        "req.payload",
+        "http_auth",
+        "http_auth_group",
+    ];
+
+    /// Parses a fetch by name with its arguments.
+    pub fn parse(name: &str, args: &[String], ctx: &super::Context) -> Result<Fetch, String> {
+        use Fetch as F;
+        let n = |min, max| arg_count(name, args, min, max);
+        let side = if name.starts_with("res.") || matches!(name, "shdr" | "shdr_cnt" | "scook") {
+            Side::Res
+        } else {
+            Side::Req
+        };
+        Ok(match name {
+            "src" => n(0, 0).map(|_| F::Src)?,
+            "src_port" => n(0, 0).map(|_| F::SrcPort)?,
+            "dst" => n(0, 0).map(|_| F::Dst)?,
+            "dst_port" => n(0, 0).map(|_| F::DstPort)?,
+            "fe_name" => n(0, 0).map(|_| F::FeName)?,
+            "be_name" => n(0, 0).map(|_| F::BeName)?,
+            "srv_name" => n(0, 0).map(|_| F::SrvName)?,
+            "nbsrv" => {
+                n(0, 1)?;
+                match args.first() {
+                    None => F::Nbsrv(None),
+                    Some(b) => {
+                        F::Nbsrv(Some(ctx.backend(b).ok_or_else(|| {
+                            format!("fetch method 'nbsrv': no such backend '{b}'")
+                        })?))
+                    }
+                }
+            }
+            "srv_is_up" => {
+                n(1, 1)?;
+                let (b, s) = match args[0].split_once('/') {
+                    Some((b, s)) => (b, s),
+                    None => (ctx.proxy, args[0].as_str()),
+                };
+                let (bi, si) = ctx
+                    .server(b, s)
+                    .ok_or_else(|| format!("fetch method 'srv_is_up': no such server '{b}/{s}'"))?;
+                F::SrvIsUp(bi, si)
+            }
+            "method" => n(0, 0).map(|_| F::Method)?,
+            "path" => n(0, 0).map(|_| F::Path)?,
+            "url" => n(0, 0).map(|_| F::Url)?,
+            "query" => n(0, 0).map(|_| F::Query)?,
+            "base" => n(0, 0).map(|_| F::Base)?,
+            "url_param" | "urlp" => {
+                n(1, 2)?;
+                let delim = match args.get(1).map(|d| d.as_bytes()) {
+                    None => b'&',
+                    Some([d]) => *d,
+                    Some(_) => {
+                        return Err(format!(
+                            "fetch method '{name}': the delimiter must be one character"
+                        ))
+                    }
+                };
+                F::UrlParam(bytes(&args[0]), delim)
+            }
+            "hdr" | "req.hdr" | "res.hdr" | "shdr" | "fhdr" | "req.fhdr" | "res.fhdr" => {
+                n(0, 2)?;
+                let full = name.contains("fhdr");
+                match args.first() {
+                    Some(h) => F::Hdr {
+                        side,
+                        name: bytes(h),
+                        occ: occurrence(name, args.get(1))?,
+                        full,
+                    },
+                    None => {
+                        return Err(format!(
+                            "fetch method '{name}' without a header name is not supported; name the header"
+                        ))
+                    }
+                }
+            }
+            "hdr_cnt" | "req.hdr_cnt" | "res.hdr_cnt" | "shdr_cnt" => {
+                n(0, 1)?;
+                F::HdrCnt(side, args.first().map(|h| bytes(h)))
+            }
+            "hdr_ip" | "req.hdr_ip" | "res.hdr_ip" => {
+                n(1, 2)?;
+                F::HdrIp(side, bytes(&args[0]), occurrence(name, args.get(1))?)
+            }
+            "hdr_val" | "req.hdr_val" | "res.hdr_val" => {
+                n(1, 2)?;
+                F::HdrVal(side, bytes(&args[0]), occurrence(name, args.get(1))?)
+            }
+            "cook" | "req.cook" | "res.cook" | "scook" => {
+                n(1, 1)?;
+                F::Cook(side, bytes(&args[0]))
+            }
+            // Without a name, every cookie counts.
+            "cook_cnt" | "req.cook_cnt" => n(0, 1)
+                .map(|_| F::CookCnt(side, args.first().map(|a| bytes(a)).unwrap_or_default()))?,
+            "cook_val" | "req.cook_val" => n(1, 1).map(|_| F::CookVal(side, bytes(&args[0])))?,
+            "req.body_len" => n(0, 0).map(|_| F::ReqBodyLen)?,
+            "req.ver" | "req_ver" => n(0, 0).map(|_| F::Ver(Side::Req))?,
+            "res.ver" => n(0, 0).map(|_| F::Ver(Side::Res))?,
+            "status" => n(0, 0).map(|_| F::Status)?,
+            "var" => {
+                n(1, 1)?;
+                super::action::check_var_name(&args[0])?;
+                F::Var(args[0].as_str().into())
+            }
+            "always_true" => n(0, 0).map(|_| F::Bool(true))?,
+            "always_false" => n(0, 0).map(|_| F::Bool(false))?,
+            "bool" => {
+                n(1, 1)?;
+                F::Bool(
+                    super::sample::parse_leading_int(args[0].as_bytes()).is_some_and(|v| v != 0),
+                )
+            }
+            "int" => {
+                n(1, 1)?;
+                F::Int(
+                    args[0].parse().map_err(|_| {
+                        format!("fetch method 'int': '{}' is not an integer", args[0])
+                    })?,
+                )
+            }
+            "str" => n(1, 1).map(|_| F::Str(bytes(&args[0])))?,
+            "env" => {
+                n(1, 1)?;
+                F::Env(std::env::var(&args[0]).ok().map(|v| bytes(&v)))
+            }
+            "date" => {
+                n(0, 1)?;
+                F::Date(match args.first() {
+                    Some(o) => o
+                        .parse()
+                        .map_err(|_| format!("fetch method 'date': invalid offset '{o}'"))?,
+                    None => 0,
+                })
+            }
+            "ssl_fc" => n(0, 0).map(|_| F::SslFc)?,
+            "req.proto_http" => n(0, 0).map(|_| F::ProtoHttp)?,
+            "req.len" | "req_len" => n(0, 0).map(|_| F::ReqLen)?,
+            "req.payload" => {
+                n(2, 2)?;
+                let num = |s: &String| {
+                    s.parse::<usize>()
+                        .map_err(|_| format!("fetch method 'req.payload': invalid number '{s}'"))
+                };
+                F::ReqPayload(num(&args[0])?, num(&args[1])?)
+            }
+            "http_auth" | "http_auth_group" => {
+                n(1, 1)?;
+                let list = ctx.userlist(&args[0]).ok_or_else(|| {
+                    format!("fetch method '{name}': no such userlist '{}'", args[0])
+                })?;
+                if name == "http_auth" {
+                    F::HttpAuth(list)
+                } else {
+                    F::HttpAuthGroup(list)
+                }
+            }
+            _ => {
+                let hint = crate::config::keywords::suggest(name, Self::NAMES.iter().copied())
+                    .map(|s| format!(" (did you mean '{s}'?)"))
+                    .unwrap_or_default();
+                return Err(format!("unknown fetch method '{name}'{hint}"));
+            }
+        })
+    }
+
+    /// The type of the sample.
+    pub fn output(&self) -> Type {
+        use Fetch as F;
+        match self {
+            F::Src | F::Dst | F::HdrIp(..) => Type::Ip,
+            F::SrcPort
+            | F::DstPort
+            | F::Nbsrv(_)
+            | F::HdrCnt(..)
+            | F::HdrVal(..)
+            | F::CookCnt(..)
+            | F::CookVal(..)
+            | F::ReqBodyLen
+            | F::Status
+            | F::Int(_)
+            | F::Date(_)
+            | F::ReqLen => Type::Int,
+            F::SrvIsUp(..) | F::Bool(_) | F::SslFc | F::ProtoHttp | F::HttpAuth(_) => Type::Bool,
+            F::ReqPayload(..) => Type::Bin,
+            _ => Type::Str,
+        }
+    }
+
+    /// Whether the fetch reads an HTTP message (refused in `mode tcp`).
+    pub fn needs_http(&self) -> bool {
+        use Fetch as F;
+        matches!(
+            self,
+            F::Method
+                | F::Path
+                | F::Url
+                | F::Query
+                | F::Base
+                | F::UrlParam(..)
+                | F::Hdr { .. }
+                | F::HdrCnt(..)
+                | F::HdrIp(..)
+                | F::HdrVal(..)
+                | F::Cook(..)
+                | F::CookCnt(..)
+                | F::CookVal(..)
+                | F::ReqBodyLen
+                | F::Ver(_)
+                | F::Status
+                | F::HttpAuth(_)
+                | F::HttpAuthGroup(_)
+        )
+    }
+
+    /// Whether the fetch reads the response (only valid in response rules).
+    pub fn needs_response(&self) -> bool {
+        use Fetch as F;
+        match self {
+            F::Status | F::Ver(Side::Res) => true,
+            F::Hdr { side, .. } => *side == Side::Res,
+            F::HdrCnt(s, _)
+            | F::HdrIp(s, ..)
+            | F::HdrVal(s, ..)
+            | F::Cook(s, _)
+            | F::CookCnt(s, _)
+            | F::CookVal(s, _) => *s == Side::Res,
+            _ => false,
+        }
+    }
+
+    /// The single value of the fetch, as a sample expression reads it.
+    pub fn fetch<'a>(&self, f: &Facts<'a>) -> Option<Value<'a>> {
+        use Fetch as F;
+        let view = |s: Side| match s {
+            Side::Req => f.req,
+            Side::Res => f.res,
+        };
+        let text = |b: &'a [u8]| Some(Value::Str(Cow::Borrowed(b)));
+        match self {
+            F::Src => Some(Value::Ip(f.src.ip())),
+            F::SrcPort => Some(Value::Int(i64::from(f.src.port()))),
+            F::Dst => Some(Value::Ip(f.dst.ip())),
+            F::DstPort => Some(Value::Int(i64::from(f.dst.port()))),
+            F::FeName => text(f.frontend.as_bytes()),
+            F::BeName => f
+                .backend
+                .map(|b| Value::Str(Cow::Owned(f.world.backend_name(b).as_bytes().to_vec()))),
+            F::SrvName => match (f.backend, f.server) {
+                (Some(b), Some(s)) => Some(Value::Str(Cow::Owned(
+                    f.world.server_name(b, s).as_bytes().to_vec(),
+                ))),
+                _ => None,
+            },
+            F::Nbsrv(b) => b
+                .or(f.backend)
+                .map(|b| Value::Int(i64::from(f.world.nbsrv(b)))),
+            F::SrvIsUp(b, s) => Some(Value::Bool(f.world.srv_is_up(*b, *s))),
+            F::Method => text(f.req?.method()),
+            F::Path => text(f.req?.path()),
+            F::Url => text(f.req?.target()),
+            F::Query => text(f.req?.query()?),
+            F::Base => {
+                let r = f.req?;
+                let host = r.values(b"host").last().unwrap_or_default();
+                let mut v = host.to_vec();
+                v.extend_from_slice(r.path());
+                Some(Value::Str(Cow::Owned(v)))
+            }
+            F::UrlParam(name, delim) => text(url_param(f.req?, name, *delim)?),
+            F::Hdr {
+                side,
+                name,
+                occ,
+                full,
+            } => {
+                let v = view(*side)?;
+                let pick = occ.unwrap_or(-1);
+                if *full {
+                    nth(v.lines(name), pick).and_then(text)
+                } else {
+                    nth(v.values(name), pick).and_then(text)
+                }
+            }
+            F::HdrCnt(side, name) => {
+                let v = view(*side)?;
+                let n = match name {
+                    Some(name) => v.values(name).count(),
+                    None => v.head.fields.len(),
+                };
+                Some(Value::Int(n as i64))
+            }
+            F::HdrIp(side, name, occ) => nth(view(*side)?.values(name), occ.unwrap_or(-1))
+                .and_then(|b| std::str::from_utf8(b).ok()?.parse::<IpAddr>().ok())
+                .map(Value::Ip),
+            // As strtol: a value without leading digits reads as 0.
+            F::HdrVal(side, name, occ) => nth(view(*side)?.values(name), occ.unwrap_or(-1))
+                .map(|v| Value::Int(super::sample::parse_leading_int(v).unwrap_or(0))),
+            F::Cook(side, name) => cookies(view(*side)?, *side)
+                .find(|(n, _)| *n == &name[..])
+                .and_then(|(_, v)| text(v)),
+            F::CookCnt(side, name) => Some(Value::Int(
+                cookies(view(*side)?, *side)
+                    .filter(|(n, _)| name.is_empty() || *n == &name[..])
+                    .count() as i64,
+            )),
+            F::CookVal(side, name) => cookies(view(*side)?, *side)
+                .find(|(n, _)| *n == &name[..])
+                .map(|(_, v)| Value::Int(super::sample::parse_leading_int(v).unwrap_or(0))),
+            F::ReqBodyLen => f.req_body_len.map(|n| Value::Int(n as i64)),
+            F::Ver(side) => {
+                let v = view(*side)?;
+                Some(Value::Str(Cow::Borrowed(if v.head.minor == 0 {
+                    b"1.0"
+                } else {
+                    b"1.1"
+                })))
+            }
+            F::Status => {
+                let r = f.res?;
+                super::sample::parse_leading_int(r.head.first.of(r.buf)).map(Value::Int)
+            }
+            F::Var(name) => f.vars.get(name).cloned(),
+            F::Bool(b) => Some(Value::Bool(*b)),
+            F::Int(i) => Some(Value::Int(*i)),
+            F::Str(s) => Some(Value::Str(Cow::Owned(s.to_vec()))),
+            F::Env(v) => v.as_ref().map(|v| Value::Str(Cow::Owned(v.to_vec()))),
+            F::Date(off) => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs() as i64)
+                    .unwrap_or(0);
+                Some(Value::Int(now + off))
+            }
+            F::SslFc => Some(Value::Bool(false)),
+            F::ProtoHttp => Some(Value::Bool(f.req.is_some())),
+            F::ReqLen => Some(Value::Int(f.payload.len() as i64)),
+            F::ReqPayload(off, len) => {
+                let end = if *len == 0 {
+                    f.payload.len()
+                } else {
+                    off + len
+                };
+                f.payload.get(*off..end).and_then(text)
+            }
+            F::HttpAuth(list) => Some(Value::Bool(auth_user(f, *list).is_some())),
+            F::HttpAuthGroup(list) => auth_user(f, *list)
+                .and_then(|g| g.first())
+                .map(|g| Value::Str(Cow::Owned(g.as_bytes().to_vec()))),
+        }
+    }
+
+    /// Every value the fetch has, for ACLs: each occurrence of a header or
+    /// cookie, each group of a user. Stops when `each` returns true.
+    pub fn fetch_all<'a>(&self, f: &Facts<'a>, each: &mut dyn FnMut(Value<'a>) -> bool) {
+        use Fetch as F;
+        let view = |s: Side| match s {
+            Side::Req => f.req,
+            Side::Res => f.res,
+        };
+        match self {
+            F::Hdr {
+                side,
+                name,
+                occ: None,
+                full,
+            } => {
+                let Some(v) = view(*side) else { return };
+                if *full {
+                    for l in v.lines(name) {
+                        if each(Value::Str(Cow::Borrowed(l))) {
+                            return;
+                        }
+                    }
+                } else {
+                    for l in v.values(name) {
+                        if each(Value::Str(Cow::Borrowed(l))) {
+                            return;
+                        }
+                    }
+                }
+            }
+            F::Cook(side, name) => {
+                let Some(v) = view(*side) else { return };
+                for (n, val) in cookies(v, *side) {
+                    if n == &name[..] && each(Value::Str(Cow::Borrowed(val))) {
+                        return;
+                    }
+                }
+            }
+            F::HttpAuthGroup(list) => {
+                if let Some(groups) = auth_user(f, *list) {
+                    for g in groups {
+                        if each(Value::Str(Cow::Owned(g.as_bytes().to_vec()))) {
+                            return;
+                        }
+                    }
+                }
+            }
+            _ => {
+                if let Some(v) = self.fetch(f) {
+                    each(v);
+                }
+            }
+        }
+    }
+}
+
+/// The `occ`th item: 1 is the first, -1 the last.
+fn nth<'a>(it: impl Iterator<Item = &'a [u8]>, occ: i64) -> Option<&'a [u8]> {
+    if occ > 0 {
+        it.into_iter().nth(usize::try_from(occ - 1).ok()?)
+    } else if occ < 0 {
+        let all: Vec<&[u8]> = it.collect();
+        let back = usize::try_from(-occ).ok()?;
+        all.len().checked_sub(back).map(|i| all[i])
+    } else {
+        None
+    }
+}
+
+fn cookies<'a>(v: View<'a>, side: Side) -> impl Iterator<Item = (&'a [u8], &'a [u8])> + 'a {
+    v.cookies(match side {
+        Side::Req => b"cookie",
+        Side::Res => b"set-cookie",
+    })
+}
+
+/// The value of query parameter `name` (the first occurrence).
+fn url_param<'a>(r: View<'a>, name: &[u8], delim: u8) -> Option<&'a [u8]> {
+    r.query()?.split(|&b| b == delim).find_map(|p| {
+        let (k, v) = match p.iter().position(|&b| b == b'=') {
+            Some(i) => (&p[..i], &p[i + 1..]),
+            None => (p, &b""[..]),
+        };
+        (k == name).then_some(v)
+    })
+}
+
+/// The groups of the user the request's Basic credentials name, when they
+/// are right for userlist `list`.
+fn auth_user<'a>(f: &Facts<'a>, list: usize) -> Option<&'a [String]> {
+    let r = f.req?;
+    let value = r.lines(b"authorization").next()?;
+    let (scheme, cred) = value
+        .trim_ascii()
+        .split_at(value.trim_ascii().iter().position(|&b| b == b' ')?);
+    if !scheme.eq_ignore_ascii_case(b"basic") {
+        return None;
+    }
+    use base64::Engine;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(cred.trim_ascii())
+        .ok()?;
+    let colon = decoded.iter().position(|&b| b == b':')?;
+    f.world
+        .check_user(list, &decoded[..colon], &decoded[colon + 1..])
+}

@@ -1,0 +1,248 @@
+//! An HTTP head as the rules read and edit it. Until a rule changes it, every
+//! part is a range into the receive buffer, so reading costs no copy; an
+//! edited part owns its new bytes. The proxy parses heads into this form and
+//! writes them out from it.
+
+use std::ops::Range;
+
+/// Bytes of a head: still in the receive buffer, or replaced by a rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Text {
+    /// A range of the buffer the head was parsed from.
+    At(Range<usize>),
+    /// New bytes.
+    Own(Box<[u8]>),
+}
+
+impl Text {
+    /// The bytes, reading ranges from `buf`.
+    pub fn of<'a>(&'a self, buf: &'a [u8]) -> &'a [u8] {
+        match self {
+            Text::At(r) => buf.get(r.clone()).unwrap_or_default(),
+            Text::Own(b) => b,
+        }
+    }
+
+    /// New bytes.
+    pub fn own(b: impl Into<Box<[u8]>>) -> Text {
+        Text::Own(b.into())
+    }
+}
+
+impl Default for Text {
+    fn default() -> Text {
+        Text::At(0..0)
+    }
+}
+
+/// One header field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    /// Its name, as written.
+    pub name: Text,
+    /// Its value, without the surrounding white space.
+    pub value: Text,
+}
+
+/// A request's or a response's head: the start line's parts and the fields.
+/// For a request `first` is (method, target); for a response it is
+/// (status code, reason).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Head {
+    /// Method, or status code as text.
+    pub first: Text,
+    /// Request target, or reason phrase.
+    pub second: Text,
+    /// HTTP/1.x minor version.
+    pub minor: u8,
+    /// The fields, in order.
+    pub fields: Vec<Field>,
+}
+
+/// A head and the buffer its ranges point into.
+#[derive(Clone, Copy)]
+pub struct View<'a> {
+    /// The receive buffer.
+    pub buf: &'a [u8],
+    /// The head.
+    pub head: &'a Head,
+}
+
+impl<'a> View<'a> {
+    /// The method of a request.
+    pub fn method(&self) -> &'a [u8] {
+        self.head.first.of(self.buf)
+    }
+
+    /// The target of a request, as sent (path and query, or an absolute URI).
+    pub fn target(&self) -> &'a [u8] {
+        self.head.second.of(self.buf)
+    }
+
+    /// The path: the target without its query string, and without scheme
+    /// and authority when the target is an absolute URI.
+    pub fn path(&self) -> &'a [u8] {
+        let t = self.target();
+        let t = t.split(|&b| b == b'?').next().unwrap_or(t);
+        strip_authority(t)
+    }
+
+    /// The query string, after `?` (None without one).
+    pub fn query(&self) -> Option<&'a [u8]> {
+        let t = self.target();
+        t.iter().position(|&b| b == b'?').map(|i| &t[i + 1..])
+    }
+
+    /// Every value of field `name` (names compare without case), in order.
+    /// Values are whole lines: `fhdr` semantics.
+    pub fn lines<'n>(&self, name: &'n [u8]) -> impl Iterator<Item = &'a [u8]> + 'n
+    where
+        'a: 'n,
+    {
+        let buf = self.buf;
+        self.head
+            .fields
+            .iter()
+            .filter(move |f| f.name.of(buf).eq_ignore_ascii_case(name))
+            .map(move |f| f.value.of(buf))
+    }
+
+    /// Every comma-separated value of field `name`: `hdr` semantics.
+    pub fn values<'n>(&self, name: &'n [u8]) -> impl Iterator<Item = &'a [u8]> + 'n
+    where
+        'a: 'n,
+    {
+        self.lines(name).flat_map(split_commas)
+    }
+
+    /// Every field as (name, value).
+    pub fn fields(&self) -> impl Iterator<Item = (&'a [u8], &'a [u8])> + 'a {
+        let buf = self.buf;
+        self.head
+            .fields
+            .iter()
+            .map(move |f| (f.name.of(buf), f.value.of(buf)))
+    }
+
+    /// The value of cookie `name` in the request's Cookie fields (first
+    /// occurrence), or in a response's Set-Cookie fields.
+    pub fn cookies<'n>(&self, header: &'n [u8]) -> impl Iterator<Item = (&'a [u8], &'a [u8])> + 'n
+    where
+        'a: 'n,
+    {
+        let set_cookie = header.eq_ignore_ascii_case(b"set-cookie");
+        self.lines(header).flat_map(move |line| {
+            // A Set-Cookie line holds one cookie followed by attributes.
+            let pairs: Box<dyn Iterator<Item = &'a [u8]>> = if set_cookie {
+                Box::new(line.split(|&b| b == b';').take(1))
+            } else {
+                Box::new(line.split(|&b| b == b';'))
+            };
+            pairs.filter_map(|p| {
+                let p = p.trim_ascii();
+                let eq = p.iter().position(|&b| b == b'=')?;
+                Some((p[..eq].trim_ascii(), p[eq + 1..].trim_ascii()))
+            })
+        })
+    }
+}
+
+/// Splits a field value at commas that are not inside double quotes, each
+/// part trimmed.
+pub fn split_commas(v: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = Some(v);
+    std::iter::from_fn(move || {
+        let s = rest?;
+        let mut quoted = false;
+        let mut end = s.len();
+        for (i, &b) in s.iter().enumerate() {
+            match b {
+                b'"' => quoted = !quoted,
+                b',' if !quoted => {
+                    end = i;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        rest = (end < s.len()).then(|| &s[end + 1..]);
+        Some(s[..end].trim_ascii())
+    })
+}
+
+/// `http://host:port/p` -> `/p`; a target in origin form is returned as is.
+pub fn strip_authority(t: &[u8]) -> &[u8] {
+    if t.first() == Some(&b'/') {
+        return t;
+    }
+    match t.windows(3).position(|w| w == b"://") {
+        Some(i) => {
+            let rest = &t[i + 3..];
+            match rest.iter().position(|&b| b == b'/') {
+                Some(j) => &rest[j..],
+                None => b"",
+            }
+        }
+        None => t,
+    }
+}
+
+impl Head {
+    /// Removes every field called `name`.
+    pub fn remove(&mut self, buf: &[u8], name: &[u8]) {
+        self.fields
+            .retain(|f| !f.name.of(buf).eq_ignore_ascii_case(name));
+    }
+
+    /// Appends a field.
+    pub fn add(&mut self, name: &[u8], value: Vec<u8>) {
+        self.fields.push(Field {
+            name: Text::own(name),
+            value: Text::own(value),
+        });
+    }
+
+    /// Replaces every field called `name` by one with `value`.
+    pub fn set(&mut self, buf: &[u8], name: &[u8], value: Vec<u8>) {
+        self.remove(buf, name);
+        self.add(name, value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(target: Range<usize>, fields: &[(Range<usize>, Range<usize>)]) -> Head {
+        Head {
+            first: Text::At(0..3),
+            second: Text::At(target),
+            minor: 1,
+            fields: fields
+                .iter()
+                .map(|(n, v)| Field {
+                    name: Text::At(n.clone()),
+                    value: Text::At(v.clone()),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn path_query_and_values() {
+        let buf = b"GET /a/b?x=1 Accept: a, \"b,c\" , d";
+        let h = head(4..12, &[(13..19, 21..buf.len())]);
+        let v = View { buf, head: &h };
+        assert_eq!(v.path(), b"/a/b");
+        assert_eq!(v.query(), Some(&b"x=1"[..]));
+        let vals: Vec<&[u8]> = v.values(b"accept").collect();
+        assert_eq!(vals, vec![&b"a"[..], b"\"b,c\"", b"d"]);
+    }
+
+    #[test]
+    fn absolute_targets_lose_their_authority() {
+        assert_eq!(strip_authority(b"http://h:80/p?q"), b"/p?q");
+        assert_eq!(strip_authority(b"http://h"), b"");
+        assert_eq!(strip_authority(b"*"), b"*");
+    }
+}

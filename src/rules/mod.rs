@@ -1,0 +1,331 @@
+//! Rules: ACLs, sample fetches, converters and actions, compiled once per
+//! Runtime and evaluated per request without allocating unless an action
+//! builds a string.
+//!
+//! ```text
+//!  model Words ─parse─▶ acl::Named / acl::Cond / action::Rule ─▶ ProxyRules
+//!  (per proxy, with    (fetch.rs, conv.rs, pattern.rs,            (in the Runtime,
+//!   the line's origin)  sample.rs, fmt.rs)                         shared by workers)
+//!
+//!  per request:  Facts (facts.rs, over http::View) ─▶ Cond::holds ─▶ action::run ─▶ Verdict
+//! ```
+//!
+//! The config layer keeps rule lines as words; every error found here is
+//! reported at the line's `file:line` by [`check`], which `fulcrum -c`
+//! runs, and compiling a Runtime runs the same code.
+
+pub mod acl;
+pub mod action;
+pub mod conv;
+pub mod facts;
+pub mod fetch;
+pub mod fmt;
+pub mod http;
+mod normalize;
+pub mod pattern;
+pub mod sample;
+
+use crate::config::diag::{Diagnostics, Span};
+use crate::config::model::{Config, Mode, Proxy, Words};
+
+use self::acl::{Cond, Named};
+use self::action::{Action, Rule, RuleSet};
+
+/// Names a rule may refer to, resolved to the Runtime's indices.
+pub struct Context<'c> {
+    /// The proxy whose rules are compiled.
+    pub proxy: &'c str,
+    /// Backends in Runtime order, with their servers.
+    backends: Vec<(&'c str, Vec<&'c str>)>,
+    /// `userlist` names, in order.
+    userlists: Vec<&'c str>,
+}
+
+impl<'c> Context<'c> {
+    /// The context of proxy `proxy` in `c`.
+    pub fn new(c: &'c Config, proxy: &'c str) -> Context<'c> {
+        Context {
+            proxy,
+            backends: c
+                .proxies
+                .iter()
+                .filter(|p| p.kind.has_backend())
+                .map(|p| {
+                    (
+                        p.name.as_str(),
+                        p.server.iter().map(|s| s.name.as_str()).collect(),
+                    )
+                })
+                .collect(),
+            userlists: c.userlists.iter().map(|u| u.name.as_str()).collect(),
+        }
+    }
+
+    /// A context that knows no names (tests, benches).
+    pub fn empty() -> Context<'static> {
+        Context {
+            proxy: "",
+            backends: Vec::new(),
+            userlists: Vec::new(),
+        }
+    }
+
+    /// A backend's index.
+    pub fn backend(&self, name: &str) -> Option<usize> {
+        self.backends.iter().position(|(n, _)| *n == name)
+    }
+
+    /// A server's (backend, server) indices.
+    pub fn server(&self, backend: &str, server: &str) -> Option<(usize, usize)> {
+        let b = self.backend(backend)?;
+        let s = self.backends[b].1.iter().position(|n| *n == server)?;
+        Some((b, s))
+    }
+
+    /// A userlist's index.
+    pub fn userlist(&self, name: &str) -> Option<usize> {
+        self.userlists.iter().position(|n| *n == name)
+    }
+}
+
+/// A proxy's rules, compiled.
+#[derive(Debug, Clone, Default)]
+pub struct ProxyRules {
+    /// `http-request` rules.
+    pub http_request: Vec<Rule>,
+    /// `redirect` rules, run after the http-request rules.
+    pub redirect: Vec<Rule>,
+    /// `http-response` rules.
+    pub http_response: Vec<Rule>,
+    /// `http-after-response` rules.
+    pub http_after_response: Vec<Rule>,
+    /// `use_backend` conditions, with the backend's index.
+    pub use_backend: Vec<(Option<Cond>, usize)>,
+    /// `use-server` conditions, with the server's index in this backend.
+    pub use_server: Vec<(Option<Cond>, usize)>,
+    /// `stats admin` condition.
+    pub stats_admin: Option<Cond>,
+}
+
+impl ProxyRules {
+    /// Whether any rule reads or edits the HTTP exchange, so that the proxy
+    /// must build the head view for it.
+    pub fn is_empty(&self) -> bool {
+        self.http_request.is_empty()
+            && self.redirect.is_empty()
+            && self.http_response.is_empty()
+            && self.http_after_response.is_empty()
+            && self.use_backend.is_empty()
+            && self.use_server.is_empty()
+    }
+}
+
+/// A rule that could not be compiled, at its line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleError {
+    /// Where the line was written.
+    pub at: Option<Span>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for RuleError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.at {
+            Some(at) => write!(f, "{at}: {}", self.message),
+            None => write!(f, "{}", self.message),
+        }
+    }
+}
+
+/// Compiles every rule of proxy `p`. All errors are returned, not the first.
+pub fn compile(c: &Config, p: &Proxy) -> Result<ProxyRules, Vec<RuleError>> {
+    let ctx = Context::new(c, &p.name);
+    let mut errors = Vec::new();
+    let kind = describe(p);
+    let err = |w: &Words, kw: &str, m: String| RuleError {
+        at: w.origin.0.clone(),
+        message: format!("{kind}: '{kw}': {m}"),
+    };
+    let http = p.mode == Mode::Http;
+    let mut acls: Vec<Named> = Vec::new();
+    for w in &p.acl {
+        if let Err(m) = acl::declare(&mut acls, &w.words, &ctx) {
+            errors.push(err(w, "acl", m));
+        }
+    }
+    let mut out = ProxyRules::default();
+    let sets = [
+        (RuleSet::Request, &p.http_request, "http-request"),
+        (RuleSet::Response, &p.http_response, "http-response"),
+        (
+            RuleSet::AfterResponse,
+            &p.http_after_response,
+            "http-after-response",
+        ),
+    ];
+    for (set, lines, kw) in sets {
+        for w in lines {
+            if !http {
+                errors.push(err(
+                    w,
+                    kw,
+                    format!("'{kw}' rules need 'mode http'; this proxy is in 'mode tcp'"),
+                ));
+                continue;
+            }
+            match Rule::parse(set, &w.words, &acls, &ctx).and_then(|r| check_rule(set, r)) {
+                Ok(r) => match set {
+                    RuleSet::Request => out.http_request.push(r),
+                    RuleSet::Response => out.http_response.push(r),
+                    RuleSet::AfterResponse => out.http_after_response.push(r),
+                },
+                Err(m) => errors.push(err(w, kw, m)),
+            }
+        }
+    }
+    for w in &p.redirect {
+        if !http {
+            errors.push(err(
+                w,
+                "redirect",
+                "'redirect' needs 'mode http'; this proxy is in 'mode tcp'".into(),
+            ));
+            continue;
+        }
+        let mut words = vec!["redirect".to_string()];
+        words.extend(w.words.iter().cloned());
+        match Rule::parse(RuleSet::Request, &words, &acls, &ctx) {
+            Ok(r) => out.redirect.push(r),
+            Err(m) => errors.push(err(w, "redirect", m)),
+        }
+    }
+    let cond = |w: &Option<Words>, kw: &str, errors: &mut Vec<RuleError>| -> Option<Cond> {
+        let w = w.as_ref()?;
+        match Cond::parse(&w.words, &acls, &ctx).and_then(|c| check_cond(c, http, false)) {
+            Ok(c) => Some(c),
+            Err(m) => {
+                errors.push(err(w, kw, m));
+                None
+            }
+        }
+    };
+    for u in &p.use_backend {
+        let c = cond(&u.cond, "use_backend", &mut errors);
+        if let Some(b) = ctx.backend(&u.backend) {
+            out.use_backend.push((c, b));
+        }
+    }
+    for u in &p.use_server {
+        let c = cond(&u.cond, "use-server", &mut errors);
+        match p.server.iter().position(|s| s.name == u.server) {
+            Some(s) => out.use_server.push((c, s)),
+            None => errors.push(RuleError {
+                at: u.origin.0.clone(),
+                message: format!("{kind}: 'use-server': no server named '{}'", u.server),
+            }),
+        }
+    }
+    out.stats_admin = cond(&p.stats.admin, "stats admin", &mut errors);
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Mode and direction checks a rule's fetches must pass.
+fn check_rule(set: RuleSet, r: Rule) -> Result<Rule, String> {
+    if let Some(c) = &r.cond {
+        for a in c.acls() {
+            let f = &a.expr().fetch;
+            if set == RuleSet::Request && f.needs_response() {
+                return Err("the condition reads the response, which does not exist yet in 'http-request' rules".into());
+            }
+        }
+    }
+    if let Action::SetVar(_, e) | Action::SetSrc(e) = &r.action {
+        if set == RuleSet::Request && e.fetch.needs_response() {
+            return Err("the expression reads the response, which does not exist yet in 'http-request' rules".into());
+        }
+    }
+    Ok(r)
+}
+
+fn check_cond(c: Cond, http: bool, response: bool) -> Result<Cond, String> {
+    for a in c.acls() {
+        let f = &a.expr().fetch;
+        if !http && f.needs_http() {
+            return Err("the condition reads HTTP, but this proxy is in 'mode tcp'".into());
+        }
+        if !response && f.needs_response() {
+            return Err("the condition reads the response, which does not exist yet here".into());
+        }
+    }
+    Ok(c)
+}
+
+fn describe(p: &Proxy) -> String {
+    match p.kind {
+        crate::config::model::ProxyKind::Listen => format!("proxy '{}'", p.name),
+        k => format!("{} '{}'", k.name(), p.name),
+    }
+}
+
+/// Compiles every proxy's rules and reports each problem at its line:
+/// what `fulcrum -c` adds to the config layer's checks.
+pub fn check(c: &Config) -> Diagnostics {
+    let mut d = Diagnostics::default();
+    for p in &c.proxies {
+        if let Err(errors) = compile(c, p) {
+            for e in errors {
+                let at = e.at.unwrap_or_else(|| Span::file(&"<config>".into()));
+                d.error(at, e.message);
+            }
+        }
+    }
+    d
+}
+
+/// The reason phrase HAProxy writes for a status it generates.
+pub fn reason_phrase(code: u16) -> &'static str {
+    match code {
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        204 => "No Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        304 => "Not Modified",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        407 => "Proxy Authentication Required",
+        408 => "Request Time-out",
+        410 => "Gone",
+        413 => "Payload Too Large",
+        414 => "URI Too Long",
+        425 => "Too Early",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Time-out",
+        // Other codes get their class's name, as HAProxy writes them.
+        _ => match code / 100 {
+            1 => "Informational",
+            2 => "Success",
+            3 => "Redirection",
+            4 => "Client Error",
+            5 => "Server Error",
+            _ => "Other",
+        },
+    }
+}
