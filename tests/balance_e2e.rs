@@ -221,3 +221,42 @@ fn cookie_insert_keeps_a_client_on_its_server() {
         "{last}"
     );
 }
+
+/// `default-server` parameters apply to the servers after it; a server's
+/// own parameter wins. Here the default weight 3 against an explicit
+/// weight 1 gives exactly 3:1, and a default `disabled` overridden by
+/// `enabled` leaves only that server in service.
+#[test]
+fn default_server_parameters_apply_and_are_overridden() {
+    let b: Vec<HttpBackend> = ["a", "b"].iter().map(|n| HttpBackend::start(n)).collect();
+    let port = free_port();
+    let servers = vec![
+        (b[0].addr.to_string(), ""),
+        (b[1].addr.to_string(), "weight 1"),
+    ];
+    let _f = Fulcrum::start(&config(
+        port,
+        "roundrobin",
+        "    default-server weight 3",
+        &servers,
+    ));
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for _ in 0..400 {
+        *counts.entry(who(port, "/")).or_default() += 1;
+    }
+    assert_eq!((counts["a"], counts["b"]), (300, 100));
+
+    let port = free_port();
+    let servers = vec![
+        (b[0].addr.to_string(), ""),
+        (b[1].addr.to_string(), "enabled"),
+    ];
+    let _g = Fulcrum::start(&config(
+        port,
+        "roundrobin",
+        "    default-server disabled",
+        &servers,
+    ));
+    let order: Vec<String> = (0..4).map(|_| who(port, "/")).collect();
+    assert_eq!(order, ["b", "b", "b", "b"]);
+}

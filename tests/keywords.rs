@@ -532,3 +532,35 @@ fn seed_003_as_printed_is_accepted_with_warnings() {
     let p = parse_env("listen a\n    Statz enable\n", &[]);
     assert!(p.diags.has_errors());
 }
+
+/// `default-server` in defaults and in the backend both apply, in order,
+/// before each server's own parameters; the finished model holds the
+/// folded servers and no default-server list.
+#[test]
+fn default_server_folds_into_servers() {
+    let c = parse_ok(
+        "defaults
+    mode http
+    timeout connect 1s
+    timeout client 1s
+    timeout server 1s
+    default-server inter 3s fall 5 check
+backend be
+    default-server weight 7
+    server s1 127.0.0.1:1
+    server s2 127.0.0.1:2 weight 2 no-check
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+",
+    );
+    let be = proxy(&c, "be");
+    let (s1, s2) = (&be.server[0], &be.server[1]);
+    assert!(s1.check);
+    assert_eq!(s1.inter, Some(ms(3000)));
+    assert_eq!(s1.fall, 5);
+    assert_eq!(s1.weight, 7);
+    assert!(!s2.check);
+    assert_eq!(s2.weight, 2);
+    assert!(be.default_server.is_empty());
+}

@@ -116,6 +116,7 @@ pub static PROXY_KEYWORDS: &[ProxyKeyword] = &[
     kw("mode", DFLB, p::mode),
     kw("bind", FL, super::bind_kw::bind),
     kw("server", LB, super::server_kw::server),
+    kw("default-server", DLB, super::server_kw::default_server),
     kw("balance", DLB, p::balance),
     kw("log", DFLB, p::log),
     kw("retries", DLB, p::retries),
@@ -272,6 +273,18 @@ pub static IGNORED_GLOBAL: &[(&str, &str)] = &[
         "fulcrum's event loop is tokio's; poller selection does not apply",
     ),
     ("insecure-fork-wanted", "fulcrum never forks"),
+    (
+        "ssl-default-server-ciphers",
+        "it only shapes TLS to servers, which fulcrum does not speak yet ('server ... ssl' is refused)",
+    ),
+    (
+        "ssl-default-server-ciphersuites",
+        "it only shapes TLS to servers, which fulcrum does not speak yet ('server ... ssl' is refused)",
+    ),
+    (
+        "ssl-default-server-options",
+        "it only shapes TLS to servers, which fulcrum does not speak yet ('server ... ssl' is refused)",
+    ),
 ];
 
 /// The sections fulcrum does not support yet (accepted by HAProxy).

@@ -359,7 +359,13 @@ impl<'e> Reader<'e> {
                 }
                 self.defaults = p;
             }
-            Section::Proxy => self.config.proxies.push(p),
+            Section::Proxy => {
+                // Folded into each server line already: the model keeps
+                // the servers as they came out.
+                let mut p = p;
+                p.default_server.clear();
+                self.config.proxies.push(p)
+            }
             _ => {}
         }
         self.section = Section::None;
@@ -584,6 +590,19 @@ impl<'e> Reader<'e> {
                 v[i] = expand_address_vars(a, self.env);
                 expanded = v;
                 &expanded[..]
+            }
+            _ => args,
+        };
+        // `default-server` parameters come before the server's own, which
+        // override them (later parameters win).
+        let with_defaults;
+        let args = match (k.name, args) {
+            ("server", [name, addr, own @ ..]) if !p.default_server.is_empty() => {
+                let mut v = vec![name.clone(), addr.clone()];
+                v.extend(p.default_server.iter().cloned());
+                v.extend(own.iter().cloned());
+                with_defaults = v;
+                &with_defaults[..]
             }
             _ => args,
         };

@@ -133,3 +133,25 @@ pub fn server(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
     p.server.push(s);
     Ok(())
 }
+
+/// `default-server [param...]`: parameters for the `server` lines that
+/// follow (in this section, or in the proxies a `defaults` section
+/// precedes). They are checked here, as a server line with them would be.
+pub fn default_server(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
+    if l.args.is_empty() {
+        return Err("'default-server' expects at least one parameter".into());
+    }
+    let mut probe = Proxy::new(p.kind, &p.name);
+    let mut words = vec!["default-server".to_string(), "127.0.0.1:1".to_string()];
+    words.extend(l.args.iter().cloned());
+    let mut check = Line {
+        kw: "default-server",
+        args: &words,
+        warnings: Vec::new(),
+    };
+    server(&mut probe, &mut check)
+        .map_err(|e| e.replace("'server default-server'", "'default-server'"))?;
+    l.warnings.extend(check.warnings);
+    p.default_server.extend(l.args.iter().cloned());
+    Ok(())
+}

@@ -116,6 +116,11 @@ pub struct Proxy {
     /// `redirect` rules (run after the http-request rules), in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub redirect: Vec<Words>,
+    /// `default-server` parameters in force for the next `server` lines
+    /// while the section is read; folded into each server, so empty in a
+    /// finished model (not serialized).
+    #[serde(skip)]
+    pub default_server: Vec<String>,
     /// `use-server` rules, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub use_server: Vec<UseServer>,
@@ -168,6 +173,7 @@ impl Proxy {
             http_after_response: Vec::new(),
             redirect: Vec::new(),
             use_server: Vec::new(),
+            default_server: Vec::new(),
             stats: Stats::default(),
             http_check: Vec::new(),
             cookie: None,
