@@ -41,3 +41,43 @@ backend web
         .head
         .starts_with("GET /api/x HTTP/1.1\r\n"));
 }
+
+fn monitor_config(port: u16, backend: &HttpBackend, server_params: &str) -> String {
+    format!(
+        "global
+    nbthread 1
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:{port}
+    monitor-uri /health
+    monitor fail if {{ nbsrv(be) lt 1 }}
+    default_backend be
+backend be
+    server s1 {} {server_params}
+",
+        backend.addr
+    )
+}
+
+/// `monitor-uri` is answered by the proxy (never forwarded): 200 while the
+/// backend has a usable server, 503 when `monitor fail` holds. The path
+/// matches with a query string too, as in HAProxy.
+#[test]
+fn monitor_uri_reports_health_and_monitor_fail() {
+    let b = HttpBackend::start("app");
+    let port = free_port();
+    let _f = Fulcrum::start(&monitor_config(port, &b, ""));
+    let r = get(port, "/health?probe=1");
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("Service ready."), "{}", r.text());
+    assert_eq!(get(port, "/other").text(), "app");
+    assert_eq!(b.requests().len(), 1, "the monitor request was forwarded");
+
+    let port = free_port();
+    let _g = Fulcrum::start(&monitor_config(port, &b, "disabled"));
+    assert_eq!(get(port, "/health").status, 503);
+}

@@ -431,6 +431,12 @@ fn proxy(o: &mut String, p: &Proxy) {
             line(format!("{kw} {}", r.line()));
         }
     }
+    if let Some(u) = &p.monitor_uri {
+        line(format!("monitor-uri {}", quote(u)));
+    }
+    for c in &p.monitor_fail {
+        line(format!("monitor fail {}", c.line()));
+    }
     for u in &p.use_backend {
         let mut s = format!("use_backend {}", quote(&u.backend));
         if let Some(c) = &u.cond {

@@ -109,7 +109,7 @@ const fn kw(name: &'static str, caps: Caps, parse: ProxyFn) -> ProxyKeyword {
 }
 
 /// Keywords whose second word selects the keyword (`timeout client`).
-pub const FAMILIES: [&str; 4] = ["option", "timeout", "stats", "http-check"];
+pub const FAMILIES: [&str; 5] = ["option", "timeout", "stats", "http-check", "monitor"];
 
 /// Every proxy keyword except the boolean options (see [`BOOL_OPTIONS`]).
 pub static PROXY_KEYWORDS: &[ProxyKeyword] = &[
@@ -129,6 +129,8 @@ pub static PROXY_KEYWORDS: &[ProxyKeyword] = &[
     kw("http-after-response", FLB, p::http_after_response),
     kw("redirect", FLB, p::redirect),
     kw("use-server", LB, p::use_server),
+    kw("monitor-uri", DFL, p::monitor_uri),
+    kw("monitor fail", FL, p::monitor_fail),
     kw("cookie", DLB, p::cookie),
     kw("errorfile", DFLB, p::errorfile),
     kw("option httplog", DFL, p::option_httplog),

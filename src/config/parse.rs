@@ -640,6 +640,11 @@ impl<'e> Reader<'e> {
                             }
                         }
                     }
+                    "monitor fail" => {
+                        if let Some(c) = p.monitor_fail.last_mut() {
+                            c.origin = super::model::Origin(Some(span.clone()));
+                        }
+                    }
                     "stats admin" => {
                         if let Some(c) = &mut p.stats.admin {
                             c.origin = super::model::Origin(Some(span.clone()));

@@ -197,6 +197,27 @@ fn rule_words(l: &Line, what: &str) -> Result<Words, String> {
     Ok(Words::new(l.args.to_vec()))
 }
 
+pub fn monitor_uri(p: &mut Proxy, l: &mut Line) -> R {
+    let uri = l.one("a URI")?;
+    if !uri.starts_with('/') && !uri.contains("://") {
+        return Err(format!(
+            "'monitor-uri' expects a URI starting with '/', got '{uri}'"
+        ));
+    }
+    p.monitor_uri = Some(uri.to_string());
+    Ok(())
+}
+
+pub fn monitor_fail(p: &mut Proxy, l: &mut Line) -> R {
+    match condition("monitor fail", l.args)? {
+        Some(c) => p.monitor_fail.push(c),
+        None => {
+            return Err("'monitor fail' expects 'if' or 'unless' followed by a condition".into())
+        }
+    }
+    Ok(())
+}
+
 pub fn acl(p: &mut Proxy, l: &mut Line) -> R {
     if l.args.len() < 2 {
         return Err("'acl' expects a name and a criterion".into());

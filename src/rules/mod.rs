@@ -105,6 +105,9 @@ pub struct ProxyRules {
     pub use_server: Vec<(Option<Cond>, usize)>,
     /// `stats admin` condition.
     pub stats_admin: Option<Cond>,
+    /// `monitor fail` conditions: any that holds makes `monitor-uri`
+    /// answer 503.
+    pub monitor_fail: Vec<Cond>,
 }
 
 impl ProxyRules {
@@ -227,6 +230,11 @@ pub fn compile(c: &Config, p: &Proxy) -> Result<ProxyRules, Vec<RuleError>> {
         }
     }
     out.stats_admin = cond(&p.stats.admin, "stats admin", &mut errors);
+    for w in &p.monitor_fail {
+        if let Some(c) = cond(&Some(w.clone()), "monitor fail", &mut errors) {
+            out.monitor_fail.push(c);
+        }
+    }
     if errors.is_empty() {
         Ok(out)
     } else {

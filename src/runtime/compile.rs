@@ -291,6 +291,7 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
             dontlognull: p.option.dontlognull,
             errorfiles: errorfiles(p)?,
             stats: (http && p.stats.enable).then(|| p.stats.clone()),
+            monitor_uri: p.monitor_uri.clone().filter(|_| http),
             counters: prev
                 .and_then(|r| r.frontend(&p.name))
                 .map(|f| f.counters.clone())

@@ -91,6 +91,8 @@ pub struct Frontend {
     pub rules: Arc<crate::rules::ProxyRules>,
     /// The stats page, when enabled here.
     pub stats: Option<Stats>,
+    /// `monitor-uri` (HTTP only).
+    pub monitor_uri: Option<String>,
     /// Live counters (carried across reloads by name).
     pub counters: Arc<ProxyCounters>,
     /// `maxconn` slots (carried across reloads while `maxconn` is unchanged).

@@ -116,6 +116,13 @@ pub struct Proxy {
     /// `redirect` rules (run after the http-request rules), in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub redirect: Vec<Words>,
+    /// `monitor-uri`: a URI answered 200 by the proxy itself (503 when a
+    /// `monitor fail` condition holds), for an upstream health checker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitor_uri: Option<String>,
+    /// `monitor fail if|unless COND` lines (their condition words).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub monitor_fail: Vec<Words>,
     /// `default-server` parameters in force for the next `server` lines
     /// while the section is read; folded into each server, so empty in a
     /// finished model (not serialized).
@@ -174,6 +181,8 @@ impl Proxy {
             redirect: Vec::new(),
             use_server: Vec::new(),
             default_server: Vec::new(),
+            monitor_uri: None,
+            monitor_fail: Vec::new(),
             stats: Stats::default(),
             http_check: Vec::new(),
             cookie: None,

@@ -40,6 +40,8 @@ pub struct Access {
     pub response_ms: Cell<Option<u128>>,
     pub bytes: Cell<u64>,
     pub term: Cell<Term>,
+    /// No line for this request (`monitor-uri`, as HAProxy).
+    pub quiet: Cell<bool>,
 }
 
 impl Access {
@@ -54,6 +56,7 @@ impl Access {
             response_ms: Default::default(),
             bytes: Default::default(),
             term: Cell::new(Term::NORMAL),
+            quiet: Cell::new(false),
         }
     }
 
@@ -66,7 +69,7 @@ impl Access {
 
     /// Sends the `option httplog` line (HAProxy's layout) when the frontend logs.
     pub fn log(&self, fe: &Frontend, rt: &Runtime, peer: SocketAddr, request: &str) {
-        if fe.log_format.is_none() || fe.log_targets.is_empty() {
+        if fe.log_format.is_none() || fe.log_targets.is_empty() || self.quiet.get() {
             return;
         }
         let be = self.backend.get().and_then(|b| rt.backends.get(b));

@@ -70,12 +70,16 @@ pub fn render(a: &Answer, fe: &Frontend, be: Option<&Backend>, close: bool) -> V
         Some(b) => b,
         None => {
             page = super::reply::page_body(a.status);
-            out.extend_from_slice(b"content-type: text/html\r\n");
             page.as_bytes()
         }
     };
+    // HAProxy's order: length, cache-control, type, then the rule's own.
+    let _ = write!(out, "content-length: {}\r\n", body.len());
     if a.body.is_none() || a.status >= 300 {
         out.extend_from_slice(b"cache-control: no-cache\r\n");
+    }
+    if a.body.is_none() {
+        out.extend_from_slice(b"content-type: text/html\r\n");
     }
     for (n, v) in &a.headers {
         out.extend_from_slice(n);
@@ -83,7 +87,6 @@ pub fn render(a: &Answer, fe: &Frontend, be: Option<&Backend>, close: bool) -> V
         out.extend_from_slice(v);
         out.extend_from_slice(b"\r\n");
     }
-    let _ = write!(out, "content-length: {}\r\n", body.len());
     if close {
         out.extend_from_slice(b"connection: close\r\n");
     }

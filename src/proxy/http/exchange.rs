@@ -67,6 +67,20 @@ pub async fn run(mut cx: Cx<'_>, mut head: RequestHead) -> Next {
         src: cx.peer,
     };
     let fe = cx.fe;
+    // `monitor-uri` is answered before any rule, as in HAProxy.
+    if let Some(uri) = &fe.monitor_uri {
+        // A URI starting with '/' is compared with the path, so that an
+        // absolute-form request matches too.
+        let v = view(&cx, &req);
+        let asked = if uri.starts_with('/') {
+            v.path()
+        } else {
+            v.target()
+        };
+        if asked == uri.as_bytes() {
+            return super::service::monitor(&mut cx, &req).await;
+        }
+    }
     if let Flow::Done(n) = request_rules(&mut cx, &mut req, &fe.rules, None).await {
         return n;
     }

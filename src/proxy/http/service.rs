@@ -29,6 +29,30 @@ pub async fn prometheus(cx: &mut Cx<'_>, req: &Request) -> Next {
     Next::KeepAlive
 }
 
+/// Answers `monitor-uri`: 200, or 503 when a `monitor fail` condition
+/// holds (an upstream checker then takes this node out).
+pub async fn monitor(cx: &mut Cx<'_>, req: &Request) -> Next {
+    let failing = {
+        let env = env(cx, req, None);
+        let f = env.facts(Some(view(cx, req)), None, &req.vars);
+        cx.fe.rules.monitor_fail.iter().any(|c| c.holds(&f))
+    };
+    let a = crate::rules::action::Answer {
+        status: if failing { 503 } else { 200 },
+        headers: Vec::new(),
+        body: None,
+    };
+    let close = req.head.close || req.head.body != BodyKind::None;
+    let out = super::answer::render(&a, cx.fe, None, close);
+    cx.access.status.set(a.status);
+    cx.access.quiet.set(true);
+    cx.cbuf.consume(req.head.len);
+    if !send(cx.client, &out, cx.fe.timeout_client).await || close {
+        return Next::Close;
+    }
+    Next::KeepAlive
+}
+
 /// Answers a request for the stats page.
 pub async fn stats_page(
     cx: &mut Cx<'_>,
