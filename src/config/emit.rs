@@ -426,10 +426,15 @@ fn proxy(o: &mut String, p: &Proxy) {
         ("http-response", &p.http_response),
         ("http-after-response", &p.http_after_response),
         ("redirect", &p.redirect),
+        ("tcp-request connection", &p.tcp_request_connection),
+        ("tcp-request content", &p.tcp_request_content),
     ] {
         for r in rules {
             line(format!("{kw} {}", r.line()));
         }
+    }
+    if let Some(d) = p.tcp_request_inspect_delay {
+        line(format!("tcp-request inspect-delay {}", TimeDisplay(d)));
     }
     if let Some(u) = &p.monitor_uri {
         line(format!("monitor-uri {}", quote(u)));

@@ -109,7 +109,14 @@ const fn kw(name: &'static str, caps: Caps, parse: ProxyFn) -> ProxyKeyword {
 }
 
 /// Keywords whose second word selects the keyword (`timeout client`).
-pub const FAMILIES: [&str; 5] = ["option", "timeout", "stats", "http-check", "monitor"];
+pub const FAMILIES: [&str; 6] = [
+    "option",
+    "timeout",
+    "stats",
+    "http-check",
+    "monitor",
+    "tcp-request",
+];
 
 /// Every proxy keyword except the boolean options (see [`BOOL_OPTIONS`]).
 pub static PROXY_KEYWORDS: &[ProxyKeyword] = &[
@@ -130,6 +137,13 @@ pub static PROXY_KEYWORDS: &[ProxyKeyword] = &[
     kw("redirect", FLB, p::redirect),
     kw("use-server", LB, p::use_server),
     kw("monitor-uri", DFL, p::monitor_uri),
+    kw("tcp-request connection", FL, p::tcp_request_connection),
+    kw("tcp-request content", FLB, p::tcp_request_content),
+    kw(
+        "tcp-request inspect-delay",
+        FLB,
+        p::tcp_request_inspect_delay,
+    ),
     kw("monitor fail", FL, p::monitor_fail),
     kw("cookie", DLB, p::cookie),
     kw("errorfile", DFLB, p::errorfile),

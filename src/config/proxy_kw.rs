@@ -218,6 +218,24 @@ pub fn monitor_fail(p: &mut Proxy, l: &mut Line) -> R {
     Ok(())
 }
 
+pub fn tcp_request_connection(p: &mut Proxy, l: &mut Line) -> R {
+    p.tcp_request_connection.push(rule_words(l, "an action")?);
+    Ok(())
+}
+
+pub fn tcp_request_content(p: &mut Proxy, l: &mut Line) -> R {
+    p.tcp_request_content.push(rule_words(l, "an action")?);
+    Ok(())
+}
+
+pub fn tcp_request_inspect_delay(p: &mut Proxy, l: &mut Line) -> R {
+    p.tcp_request_inspect_delay = Some(parse_duration(
+        "tcp-request inspect-delay",
+        l.one("a time value")?,
+    )?);
+    Ok(())
+}
+
 pub fn acl(p: &mut Proxy, l: &mut Line) -> R {
     if l.args.len() < 2 {
         return Err("'acl' expects a name and a criterion".into());

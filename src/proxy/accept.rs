@@ -16,6 +16,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument;
 
 use crate::config::model::Mode;
+use crate::rules::tcp::TcpVerdict;
 pub use crate::runtime::Shared;
 
 async fn slot(limit: Option<Arc<Semaphore>>) -> Option<OwnedSemaphorePermit> {
@@ -100,38 +101,19 @@ async fn session(
     fe.counters.total_sessions.fetch_add(1, Relaxed);
     let span = tracing::debug_span!("session", frontend = %fe.name, client = %peer);
     async {
+        if super::inspect::connection_rules(fe, &rt, peer, local) == TcpVerdict::Reject {
+            fe.counters.denied_conn.fetch_add(1, Relaxed);
+            tracing::debug!("rejected by tcp-request connection");
+            return;
+        }
         match fe.mode {
-            Mode::Tcp => match tcp_backend(fe, &rt, peer, local).and_then(|b| rt.backends.get(b)) {
-                // Boxed, so that the (larger) TCP pump does not size every
-                // HTTP connection's task too.
-                Some(be) => Box::pin(super::tcp::serve(sock, peer, local, fe, be.clone())).await,
-                None => tracing::info!("no backend for this session: closing"),
-            },
+            // Boxed, so that the (larger) TCP pump and inspection state do
+            // not size every HTTP connection's task too.
+            Mode::Tcp => Box::pin(super::inspect::tcp_session(sock, peer, local, fe, &rt)).await,
             Mode::Http => super::http::serve(sock, peer, local, frontend, shared).await,
         }
     }
     .instrument(span)
     .await;
     fe.counters.cur_sessions.fetch_sub(1, Relaxed);
-}
-
-/// The backend of a `mode tcp` session: `use_backend` conditions see the
-/// connection's facts (addresses, names), no HTTP.
-fn tcp_backend(
-    fe: &crate::runtime::Frontend,
-    rt: &crate::runtime::Runtime,
-    peer: std::net::SocketAddr,
-    local: std::net::SocketAddr,
-) -> Option<usize> {
-    let vars = crate::rules::facts::Vars::default();
-    let env = crate::rules::action::Env {
-        src: peer,
-        dst: local,
-        frontend: &fe.name,
-        backend: None,
-        server: None,
-        req_body_len: None,
-        world: rt,
-    };
-    fe.choose_backend(&env.facts(None, None, &vars))
 }

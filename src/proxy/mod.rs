@@ -5,6 +5,7 @@ pub mod accept;
 pub mod accesslog;
 pub mod connect;
 pub mod http;
+pub mod inspect;
 pub mod pool;
 pub mod proxyproto;
 pub mod tcp;

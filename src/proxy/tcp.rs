@@ -122,13 +122,16 @@ pub async fn pump(
     tokio::try_join!(upstream, downstream)
 }
 
-/// Serves one `mode tcp` session: pick, connect, pump.
+/// Serves one `mode tcp` session: pick, connect, pump. `inspected` holds
+/// the bytes `tcp-request content` rules read before the backend was
+/// chosen; they go to the server first.
 pub async fn serve(
     mut client: TcpStream,
     peer: SocketAddr,
     local: SocketAddr,
     fe: &Frontend,
     be: Arc<Backend>,
+    inspected: Vec<u8>,
 ) {
     let local_port = local.port();
     let (start, date) = (std::time::Instant::now(), std::time::SystemTime::now());
@@ -145,6 +148,19 @@ pub async fn serve(
         }
     };
     let srv = &be.servers[conn.server];
+    if !inspected.is_empty() {
+        if let Err(e) = conn.stream.write_all(&inspected).await {
+            tracing::debug!(frontend = %fe.name, server = %srv.name, error = %e, "server closed before the inspected bytes were sent");
+            return;
+        }
+        for c in [
+            &fe.counters.bytes_in,
+            &be.counters.bytes_in,
+            &srv.state.bytes_in,
+        ] {
+            c.fetch_add(inspected.len() as u64, Relaxed);
+        }
+    }
     let idle = match be.timeout_tunnel {
         Some(t) => Idle {
             client: Some(t),

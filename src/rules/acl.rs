@@ -166,8 +166,7 @@ pub const PREDEFINED: &[(&str, &str)] = &[
     ("METH_TRACE", "method TRACE"),
     ("REQ_CONTENT", "req.len gt 0"),
     ("TRUE", "always_true"),
-    // Rules run on a complete request head, so the wait is over.
-    ("WAIT_END", "always_true"),
+    ("WAIT_END", "wait_end"),
 ];
 
 /// One term of a condition.

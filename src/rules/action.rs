@@ -696,6 +696,8 @@ impl<'a> Env<'a> {
             req_body_len: self.req_body_len,
             res,
             payload: &[],
+            payload_final: true,
+            missing: Default::default(),
             vars,
             world: self.world,
         }

@@ -90,6 +90,12 @@ pub struct Facts<'a> {
     pub res: Option<View<'a>>,
     /// Bytes of the request received so far (mode tcp content inspection).
     pub payload: &'a [u8],
+    /// No more bytes will come for inspection (the data is complete, the
+    /// client closed, or `inspect-delay` ended).
+    pub payload_final: bool,
+    /// Set by a fetch that needed more payload than has arrived, so that
+    /// `tcp-request content` waits instead of deciding.
+    pub missing: std::cell::Cell<bool>,
     /// Transaction variables.
     pub vars: &'a Vars,
     /// The runtime's live state.

@@ -101,6 +101,12 @@ pub enum Fetch {
     ReqLen,
     /// `req.payload(OFFSET,LENGTH)`
     ReqPayload(usize, usize),
+    /// `req.ssl_sni` / `req_ssl_sni`: the server name of a TLS ClientHello.
+    ReqSslSni,
+    /// `req.ssl_hello_type` / `req_ssl_hello_type`: 1 for a ClientHello.
+    ReqSslHelloType,
+    /// `wait_end`: true once the inspection delay is over.
+    WaitEnd,
     /// `http_auth(USERLIST)`: the Authorization header names a user of the list.
     HttpAuth(usize),
     /// `http_auth_group(USERLIST)`: the groups of that user.
@@ -352,6 +358,9 @@ impl Fetch {
                 };
                 F::ReqPayload(num(&args[0])?, num(&args[1])?)
             }
+            "req.ssl_sni" | "req_ssl_sni" => n(0, 0).map(|_| F::ReqSslSni)?,
+            "req.ssl_hello_type" | "req_ssl_hello_type" => n(0, 0).map(|_| F::ReqSslHelloType)?,
+            "wait_end" => n(0, 0).map(|_| F::WaitEnd)?,
             "http_auth" | "http_auth_group" => {
                 n(1, 1)?;
                 let list = ctx.userlist(&args[0]).ok_or_else(|| {
@@ -388,8 +397,11 @@ impl Fetch {
             | F::Status
             | F::Int(_)
             | F::Date(_)
-            | F::ReqLen => Type::Int,
-            F::SrvIsUp(..) | F::Bool(_) | F::SslFc | F::ProtoHttp | F::HttpAuth(_) => Type::Bool,
+            | F::ReqLen
+            | F::ReqSslHelloType => Type::Int,
+            F::SrvIsUp(..) | F::Bool(_) | F::SslFc | F::ProtoHttp | F::HttpAuth(_) | F::WaitEnd => {
+                Type::Bool
+            }
             F::ReqPayload(..) => Type::Bin,
             _ => Type::Str,
         }
@@ -418,6 +430,19 @@ impl Fetch {
                 | F::Status
                 | F::HttpAuth(_)
                 | F::HttpAuthGroup(_)
+        )
+    }
+
+    /// Whether the fetch reads the connection's first bytes (content
+    /// inspection), which `tcp-request connection` rules cannot see.
+    pub fn needs_payload(&self) -> bool {
+        matches!(
+            self,
+            Fetch::ReqLen
+                | Fetch::ReqPayload(..)
+                | Fetch::ReqSslSni
+                | Fetch::ReqSslHelloType
+                | Fetch::WaitEnd
         )
     }
 
@@ -549,7 +574,30 @@ impl Fetch {
                 } else {
                     off + len
                 };
-                f.payload.get(*off..end).and_then(text)
+                let got = f.payload.get(*off..end).and_then(text);
+                if got.is_none() && !f.payload_final {
+                    f.missing.set(true);
+                }
+                got
+            }
+            F::ReqSslSni | F::ReqSslHelloType => match super::tcp::client_hello(f.payload) {
+                super::tcp::Hello::Partial => {
+                    if !f.payload_final {
+                        f.missing.set(true);
+                    }
+                    None
+                }
+                super::tcp::Hello::NotHello => None,
+                super::tcp::Hello::Hello(sni) => match self {
+                    F::ReqSslSni => sni.and_then(text),
+                    _ => Some(Value::Int(1)),
+                },
+            },
+            F::WaitEnd => {
+                if !f.payload_final {
+                    f.missing.set(true);
+                }
+                Some(Value::Bool(f.payload_final))
             }
             F::HttpAuth(list) => Some(Value::Bool(auth_user(f, *list).is_some())),
             F::HttpAuthGroup(list) => auth_user(f, *list)

@@ -24,6 +24,7 @@ pub mod http;
 mod normalize;
 pub mod pattern;
 pub mod sample;
+pub mod tcp;
 
 use crate::config::diag::{Diagnostics, Span};
 use crate::config::model::{Config, Mode, Proxy, Words};
@@ -108,6 +109,15 @@ pub struct ProxyRules {
     /// `monitor fail` conditions: any that holds makes `monitor-uri`
     /// answer 503.
     pub monitor_fail: Vec<Cond>,
+    /// `tcp-request connection` rules.
+    pub tcp_connection: Vec<tcp::TcpRule>,
+    /// `tcp-request content` rules.
+    pub tcp_content: Vec<tcp::TcpRule>,
+    /// `tcp-request inspect-delay`: how long content rules may wait.
+    pub inspect_delay: Option<std::time::Duration>,
+    /// Some `use_backend` condition reads the payload (`req.ssl_sni`...),
+    /// so a `mode tcp` frontend inspects before it chooses.
+    pub routes_on_payload: bool,
 }
 
 impl ProxyRules {
@@ -229,6 +239,33 @@ pub fn compile(c: &Config, p: &Proxy) -> Result<ProxyRules, Vec<RuleError>> {
             }),
         }
     }
+    for (set, lines, kw) in [
+        (
+            tcp::TcpSet::Connection,
+            &p.tcp_request_connection,
+            "tcp-request connection",
+        ),
+        (
+            tcp::TcpSet::Content,
+            &p.tcp_request_content,
+            "tcp-request content",
+        ),
+    ] {
+        for w in lines {
+            match tcp::TcpRule::parse(set, &w.words, &acls, &ctx) {
+                Ok(r) if set == tcp::TcpSet::Connection => out.tcp_connection.push(r),
+                Ok(r) => out.tcp_content.push(r),
+                Err(m) => errors.push(err(w, kw, m)),
+            }
+        }
+    }
+    out.inspect_delay = p.tcp_request_inspect_delay.filter(|d| !d.is_zero());
+    out.routes_on_payload = out
+        .use_backend
+        .iter()
+        .filter_map(|(c, _)| c.as_ref())
+        .flat_map(|c| c.acls())
+        .any(|a| a.expr().fetch.needs_payload());
     out.stats_admin = cond(&p.stats.admin, "stats admin", &mut errors);
     for w in &p.monitor_fail {
         if let Some(c) = cond(&Some(w.clone()), "monitor fail", &mut errors) {

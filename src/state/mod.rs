@@ -214,6 +214,8 @@ pub struct ProxyCounters {
     pub proxy_errors: AtomicU64,
     /// HTTP requests.
     pub requests: AtomicU64,
+    /// Connections rejected by `tcp-request connection` or `content` rules.
+    pub denied_conn: AtomicU64,
     /// Requests denied by rules (`http-request deny`, `tarpit`).
     pub denied_req: AtomicU64,
     /// Responses denied by rules (`http-response deny`).

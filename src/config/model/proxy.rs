@@ -116,6 +116,19 @@ pub struct Proxy {
     /// `redirect` rules (run after the http-request rules), in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub redirect: Vec<Words>,
+    /// `tcp-request connection` rules (words after the keyword pair).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tcp_request_connection: Vec<Words>,
+    /// `tcp-request content` rules.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tcp_request_content: Vec<Words>,
+    /// `tcp-request inspect-delay`: how long content rules may wait for data.
+    #[serde(
+        default,
+        with = "serde_time::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub tcp_request_inspect_delay: Option<std::time::Duration>,
     /// `monitor-uri`: a URI answered 200 by the proxy itself (503 when a
     /// `monitor fail` condition holds), for an upstream health checker.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -183,6 +196,9 @@ impl Proxy {
             default_server: Vec::new(),
             monitor_uri: None,
             monitor_fail: Vec::new(),
+            tcp_request_connection: Vec::new(),
+            tcp_request_content: Vec::new(),
+            tcp_request_inspect_delay: None,
             stats: Stats::default(),
             http_check: Vec::new(),
             cookie: None,

@@ -67,6 +67,19 @@ pub async fn run(mut cx: Cx<'_>, mut head: RequestHead) -> Next {
         src: cx.peer,
     };
     let fe = cx.fe;
+    // `tcp-request content` rules of an HTTP frontend see the request head.
+    if !fe.rules.tcp_content.is_empty() {
+        let env = env(&cx, &req, None);
+        let mut f = env.facts(Some(view(&cx, &req)), None, &req.vars);
+        f.payload = &cx.cbuf.filled()[..req.head.len];
+        if crate::rules::tcp::run(&fe.rules.tcp_content, &f)
+            == crate::rules::tcp::TcpVerdict::Reject
+        {
+            fe.counters.denied_conn.fetch_add(1, Relaxed);
+            cx.access.end(Term::new(b'P', b'R'));
+            return Next::Close;
+        }
+    }
     // `monitor-uri` is answered before any rule, as in HAProxy.
     if let Some(uri) = &fe.monitor_uri {
         // A URI starting with '/' is compared with the path, so that an

@@ -1,0 +1,145 @@
+//! `tcp-request` rules on the data path: `connection` rules at accept, and
+//! `content` rules over the first bytes of a `mode tcp` session, read for
+//! at most `tcp-request inspect-delay`, before the backend is chosen (so
+//! that `use_backend` can route on `req.ssl_sni`). The bytes read go to the
+//! server first.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
+
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use crate::rules::action::Env;
+use crate::rules::facts::{Facts, Vars};
+use crate::rules::tcp::{self, TcpVerdict};
+use crate::runtime::{Frontend, Runtime};
+
+/// The most bytes content inspection reads (HAProxy: one buffer).
+const MAX_INSPECT: usize = 16 * 1024;
+
+fn env<'a>(fe: &'a Frontend, rt: &'a Runtime, peer: SocketAddr, local: SocketAddr) -> Env<'a> {
+    Env {
+        src: peer,
+        dst: local,
+        frontend: &fe.name,
+        backend: None,
+        server: None,
+        req_body_len: None,
+        world: rt,
+    }
+}
+
+fn facts<'a>(env: &'a Env, vars: &'a Vars, payload: &'a [u8], last: bool) -> Facts<'a> {
+    let mut f = env.facts(None, None, vars);
+    f.payload = payload;
+    f.payload_final = last;
+    f
+}
+
+/// `tcp-request connection` rules of `fe`.
+pub fn connection_rules(
+    fe: &Frontend,
+    rt: &Runtime,
+    peer: SocketAddr,
+    local: SocketAddr,
+) -> TcpVerdict {
+    if fe.rules.tcp_connection.is_empty() {
+        return TcpVerdict::Accept;
+    }
+    let (env, vars) = (env(fe, rt, peer, local), Vars::default());
+    match tcp::run(&fe.rules.tcp_connection, &facts(&env, &vars, &[], true)) {
+        TcpVerdict::Wait => TcpVerdict::Accept,
+        v => v,
+    }
+}
+
+/// A `mode tcp` session: content inspection when rules need it, backend
+/// choice, then the pump.
+pub async fn tcp_session(
+    mut sock: TcpStream,
+    peer: SocketAddr,
+    local: SocketAddr,
+    fe: &Frontend,
+    rt: &Runtime,
+) {
+    let env = env(fe, rt, peer, local);
+    let vars = Vars::default();
+    let inspect = !fe.rules.tcp_content.is_empty() || fe.rules.routes_on_payload;
+    let mut payload = Vec::new();
+    if inspect {
+        let deadline = fe.rules.inspect_delay.map(|d| Instant::now() + d);
+        let mut last = deadline.is_none();
+        loop {
+            match tcp::run(&fe.rules.tcp_content, &facts(&env, &vars, &payload, last)) {
+                TcpVerdict::Reject => {
+                    fe.counters.denied_conn.fetch_add(1, Relaxed);
+                    tracing::debug!("rejected by tcp-request content");
+                    return;
+                }
+                TcpVerdict::Accept if !fe.rules.routes_on_payload || last => break,
+                // Routing reads the payload too: keep reading until it is
+                // whole or the delay ends.
+                TcpVerdict::Accept if routing_settled(fe, &env, &vars, &payload) => break,
+                _ if last => break,
+                _ => {}
+            }
+            last = !read_more(&mut sock, &mut payload, deadline).await;
+        }
+    }
+    let backend = {
+        let f = facts(&env, &vars, &payload, true);
+        fe.choose_backend(&f)
+    };
+    let Some(be) = backend.and_then(|b| rt.backends.get(b)) else {
+        tracing::info!("no backend for this session: closing");
+        return;
+    };
+    // A separate backend's own content rules see the same bytes.
+    if !std::sync::Arc::ptr_eq(&fe.rules, &be.rules)
+        && tcp::run(&be.rules.tcp_content, &facts(&env, &vars, &payload, true))
+            == TcpVerdict::Reject
+    {
+        be.counters.denied_conn.fetch_add(1, Relaxed);
+        return;
+    }
+    super::tcp::serve(sock, peer, local, fe, be.clone(), payload).await;
+}
+
+/// Whether the `use_backend` conditions can be decided on what has arrived.
+fn routing_settled(fe: &Frontend, env: &Env, vars: &Vars, payload: &[u8]) -> bool {
+    let f = facts(env, vars, payload, false);
+    for (c, _) in &fe.rules.use_backend {
+        let Some(c) = c else { return true };
+        f.missing.set(false);
+        let holds = c.holds(&f);
+        if f.missing.get() {
+            return false;
+        }
+        if holds {
+            return true;
+        }
+    }
+    true
+}
+
+/// Reads more bytes before `deadline`; false when no more will come (the
+/// delay ended, the client closed, or the buffer is full).
+async fn read_more(sock: &mut TcpStream, payload: &mut Vec<u8>, deadline: Option<Instant>) -> bool {
+    if payload.len() >= MAX_INSPECT {
+        return false;
+    }
+    let Some(deadline) = deadline else {
+        return false;
+    };
+    let mut chunk = [0u8; 4096];
+    let room = (MAX_INSPECT - payload.len()).min(chunk.len());
+    match tokio::time::timeout_at(deadline, sock.read(&mut chunk[..room])).await {
+        Ok(Ok(n)) if n > 0 => {
+            payload.extend_from_slice(&chunk[..n]);
+            true
+        }
+        _ => false,
+    }
+}
