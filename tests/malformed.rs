@@ -18,9 +18,13 @@
 //! 9     server s1 127.0.0.1:9000
 //! ```
 //!
+//! The rule cases (ACLs, fetches, converters, actions) add `mode http` to
+//! the defaults as line 2, which puts a frontend rule at line 9.
+//!
 //! The expected behaviour is HAProxy 2.6's: every case was also run through
-//! `haproxy -c` 2.6.12, which rejects each at the same line, except the two
-//! cases commented otherwise. Cases marked `FULCRUM BUG` expect HAProxy's
+//! `haproxy -c` 2.6.12, which rejects each at the same line, except the
+//! cases commented otherwise (the comment above each rule case says what
+//! HAProxy does with it). Cases marked `FULCRUM BUG` expect HAProxy's
 //! behaviour where fulcrum departs from it, and fail until fulcrum is fixed.
 
 mod common;
@@ -1291,6 +1295,1346 @@ frontend fe
     default_backend be
 backend be
     server s1 127.0.0.1:9000
+",
+    ),
+    // The rule cases add 'mode http' to the baseline's defaults as line 2, so
+    // a frontend rule is line 9, 'backend be' line 10 and 'server s1' line
+    // 11; the three that need the default 'mode tcp' use the baseline as it
+    // is, with the rule at line 8.
+    // ---- rules: fetches and converters ----
+    // HAProxy 2.6 refuses it at line 9 (no hint).
+    case(
+        "acl_unknown_fetch_hint",
+        9,
+        "acl 'a': unknown fetch method 'pathx' (did you mean 'path'?)",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    acl a pathx /x
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "use_backend_anonymous_unknown_fetch",
+        9,
+        "'use_backend': anonymous ACL '{ pathx /x }': unknown fetch method 'pathx' (did you mean 'path'?)",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    use_backend be if { pathx /x }
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "acl_unknown_converter_hint",
+        9,
+        "acl 'a': unknown converter 'lowr' (did you mean 'lower'?)",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    acl a hdr(host),lowr example.com
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9: "converter 'ipmask' cannot be applied".
+    case(
+        "fmt_converter_wrong_type",
+        9,
+        "converter 'ipmask' cannot be applied",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    http-request set-header X-A %[src,b64dec,ipmask(24)]
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "fetch_too_many_args",
+        9,
+        "fetch method 'hdr_cnt' takes at most 1 argument, got 3",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    acl a hdr_cnt(a,b,c) 1
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "converter_too_few_args",
+        9,
+        "converter 'field' expects 2 to 3 arguments, got 1",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    acl a path,field(1) x
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "converter_bad_integer_arg",
+        9,
+        "converter 'field': 'one' is not an integer",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    acl a path,field(one,/) x
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "fetch_bad_occurrence",
+        9,
+        "invalid occurrence",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    acl a hdr(host,x) example.com
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "fetch_missing_paren",
+        9,
+        "missing closing ')' after arguments to 'hdr'",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    acl a hdr(host example.com
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "fetch_int_not_integer",
+        9,
+        "fetch method 'int': 'abc' is not an integer",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    acl a int(abc) 1
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "nbsrv_no_backend",
+        9,
+        "fetch method 'nbsrv': no such backend 'nosuch'",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    acl a nbsrv(nosuch) 1
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "srv_is_up_no_server",
+        9,
+        "fetch method 'srv_is_up': no such server 'be/nosuch'",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    acl a srv_is_up(be/nosuch)
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "ipmask_bad_mask",
+        9,
+        "converter 'ipmask': invalid mask '33'",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    acl a src,ipmask(33) 10.0.0.0/8
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "json_unknown_mode",
+        9,
+        "converter 'json': unknown mode 'foo'",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    http-request set-header X-A %[path,json(foo)]
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "regsub_bad_regex",
+        9,
+        "converter 'regsub': invalid regex '*x'",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    http-request set-header X-A %[path,regsub(*x,y)]
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "map_file_missing",
+        9,
+        "cannot read map file '/nonexistent/fulcrum.map'",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    http-request set-header X-A %[path,map(/nonexistent/fulcrum.map)]
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // ---- rules: ACL patterns and match methods ----
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "path_reg_bad_regex",
+        9,
+        "acl 'a': invalid regex '^/(x'",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    acl a path_reg ^/(x
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "match_reg_bad_regex",
+        9,
+        "acl 'a': invalid regex '[a-'",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    acl a path -m reg [a-
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "pattern_file_missing",
+        9,
+        "failed to open pattern file '/nonexistent/fulcrum.lst'",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    acl a path -f /nonexistent/fulcrum.lst
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "unknown_match_method",
+        9,
+        "unknown match method 'foo'",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    acl a path -m foo /x
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 accepts it (exit 0); fulcrum refuses a bool match on a string.
+    case(
+        "match_bool_on_string",
+        9,
+        "acl 'a': match method 'bool' needs a boolean or integer sample",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    acl a path -m bool
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "int_pattern_not_a_number",
+        9,
+        "acl 'a': invalid integer range 'abc'",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    acl a hdr_val(x) abc
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "acl_pattern_bad_operator",
+        9,
+        "acl 'a': 'abc' is not an integer",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    acl a hdr_val(x) gt abc
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "ip_pattern_bad",
+        9,
+        "acl 'a': '10.0.0.300' is not a valid IPv4 or IPv6 address or network",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    acl a src 10.0.0.300
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // ---- rules: ACL names and conditions ----
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "acl_without_criterion",
+        9,
+        "'acl' expects a name and a criterion",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    acl a
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "undeclared_acl",
+        9,
+        "no such ACL : 'nosuch'",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    use_backend be if nosuch
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 accepts it silently (exit 0); fulcrum refuses on purpose.
+    case(
+        "redefine_predefined_acl",
+        9,
+        "ACL name 'TRUE' is a predefined ACL and cannot be redefined",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    acl TRUE path /x
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "acl_name_bad_char",
+        9,
+        "ACL name 'a@b' contains the invalid character '@'",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    acl a@b path /x
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "anonymous_acl_missing_brace",
+        9,
+        "missing '}' after an anonymous ACL",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    use_backend be if { path /x
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "anonymous_acl_empty",
+        9,
+        "empty anonymous ACL '{ }'",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    use_backend be if { }
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 accepts it silently (exit 0); fulcrum refuses.
+    case(
+        "use_backend_if_without_condition",
+        9,
+        "'use_backend': missing condition after 'if'",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    use_backend be if
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 accepts it silently (exit 0); fulcrum refuses.
+    case(
+        "condition_ends_with_or",
+        9,
+        "condition ends with an 'or'",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    use_backend be if TRUE ||
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 accepts it silently (exit 0); fulcrum refuses.
+    case(
+        "use_backend_or_first",
+        9,
+        "'use_backend': '||' without a term before it",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    use_backend be if || TRUE
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 accepts it silently (exit 0); fulcrum refuses.
+    case(
+        "condition_ends_with_not",
+        9,
+        "'!' at the end of the condition",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    use_backend be if !
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 accepts it, warning at line 9 that the ACL will never match.
+    case(
+        "response_fetch_in_use_backend",
+        9,
+        "'use_backend': the condition reads the response, which does not exist yet here",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    use_backend be if { status 200 }
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 accepts it silently (exit 0); fulcrum refuses.
+    case(
+        "http_fetch_in_tcp_mode",
+        8,
+        "the condition reads HTTP, but this proxy is in 'mode tcp'",
+        "\
+defaults
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    use_backend be if { path /x }
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 12.
+    case(
+        "stats_admin_undeclared_acl",
+        12,
+        "no such ACL : 'nosuch'",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+backend be
+    server s1 127.0.0.1:9000
+    stats enable
+    stats admin if nosuch
+",
+    ),
+    // ---- rules: http-request, http-response and http-after-response actions ----
+    // HAProxy 2.6 refuses it at line 9 (listing every action, no hint).
+    case(
+        "http_request_unknown_action_hint",
+        9,
+        "'http-request': unknown action 'dney' (did you mean 'deny'?)",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    http-request dney
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 accepts it (exit 0); fulcrum does not support it yet.
+    case(
+        "http_request_capture_unsupported",
+        9,
+        "'http-request capture' is not supported yet",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    http-request capture req.hdr(host) len 10
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it, at no line, only for want of a stick-table.
+    case(
+        "http_request_track_sc0_unsupported",
+        9,
+        "'http-request track-sc0' is not supported yet",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    http-request track-sc0 src
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 accepts it (exit 0); fulcrum does not support it yet.
+    case(
+        "del_header_match_unsupported",
+        9,
+        "'http-request del-header ... -m' is not supported yet",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    http-request del-header X-A -m beg
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "http_request_set_status",
+        9,
+        "'http-request set-status' is not allowed: 'set-status' is an http-response action",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    http-request set-status 200
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "http_response_auth",
+        9,
+        "'http-response auth' is not allowed: 'auth' is an http-request action",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    http-response auth
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "http_response_replace_path",
+        9,
+        "'http-response replace-path' is not allowed: 'replace-path' is an http-request action",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    http-response replace-path /x /y
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "http_after_response_deny",
+        9,
+        "'http-after-response deny' is not allowed",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    http-after-response deny
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "http_after_response_redirect",
+        9,
+        "'http-after-response redirect' is not allowed: 'redirect' is an http-request action",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    http-after-response redirect location /x
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 accepts it, warning (no line) that the rules are ignored.
+    case(
+        "http_request_in_tcp_mode",
+        8,
+        "'http-request' rules need 'mode http'",
+        "\
+defaults
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    http-request deny
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 accepts it, warning (no line) that the rules are ignored.
+    case(
+        "http_response_in_tcp_mode",
+        8,
+        "'http-response' rules need 'mode http'",
+        "\
+defaults
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    http-response set-header X-A b
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 accepts it, warning at line 9 that the ACL will never match.
+    case(
+        "response_fetch_in_http_request",
+        9,
+        "the condition reads the response, which does not exist yet in 'http-request' rules",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    http-request deny if { status 500 }
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "redirect_bad_code",
+        9,
+        "'redirect': invalid code '305' (expected 301, 302, 303, 307 or 308)",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    redirect location /x code 305
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "http_request_redirect_bad_code",
+        9,
+        "'http-request': 'redirect': invalid code '305'",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    http-request redirect location /x code 305
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "redirect_unknown_type",
+        9,
+        "'redirect': expects 'location', 'prefix' or 'scheme', got 'foo'",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    redirect foo /x
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "return_string_without_content_type",
+        9,
+        "'http-request return': a 'content-type' is required with a payload",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    http-request return status 200 string hello
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "return_errorfile_missing",
+        9,
+        "'http-request return errorfile': cannot read '/nonexistent/fulcrum.http'",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    http-request return status 200 errorfile /nonexistent/fulcrum.http
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "return_unknown_argument",
+        9,
+        "'http-request return': unknown argument 'foo'",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    http-request return status 200 foo
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "deny_status_out_of_range",
+        9,
+        "'http-request deny': invalid status code '99' (expected 200-599)",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    http-request deny deny_status 99
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "set_status_out_of_range",
+        9,
+        "'http-response set-status' expects a status code (100-999)",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    http-response set-status 1000
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "http_auth_realm_missing",
+        9,
+        "'http-request auth' expects nothing or 'realm REALM'",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    http-request auth realm
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9, but only because normalize-uri is experimental there.
+    case(
+        "normalize_uri_unknown",
+        9,
+        "'http-request normalize-uri' expects path-merge-slashes",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    http-request normalize-uri foo
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "set_var_bad_scope",
+        9,
+        "invalid variable name 'foo' (expected txn.NAME, req.NAME or res.NAME)",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    http-request set-var(foo) str(x)
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 accepts it (exit 0); fulcrum does not support 'sess.' yet.
+    case(
+        "set_var_sess_unsupported",
+        9,
+        "variable 'sess.x': the 'sess' scope is not supported yet",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    http-request set-var(sess.x) str(x)
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "unset_var_missing_paren",
+        9,
+        "'http-request unset-var(txn.x': missing ')'",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    http-request unset-var(txn.x
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // ---- rules: log-format expressions ----
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "fmt_missing_bracket",
+        9,
+        "'http-request': missing ']' in log-format expression '%[path'",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    http-request set-header X-A %[path
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "fmt_unknown_variable_in_header",
+        9,
+        "log-format variable '%zz' is not supported in rules",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    http-request set-header X-A %zz
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "fmt_lone_percent",
+        9,
+        "a '%' without a variable",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    http-request set-header X-A 50%
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // ---- rules: use-server, http_auth and userlist ----
+    // HAProxy 2.6 refuses it at no line ("unable to find server 'nosuch'").
+    case(
+        "use_server_missing",
+        11,
+        "'use-server': no server named 'nosuch'",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+backend be
+    server s1 127.0.0.1:9000
+    use-server nosuch if TRUE
+",
+    ),
+    // HAProxy 2.6 refuses it at line 11.
+    case(
+        "use_server_without_condition",
+        11,
+        "'use-server s1' expects a condition",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+backend be
+    server s1 127.0.0.1:9000
+    use-server s1
+",
+    ),
+    // HAProxy 2.6 refuses it at line 9.
+    case(
+        "http_auth_no_userlist",
+        9,
+        "fetch method 'http_auth': no such userlist 'nolist'",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    http-request auth if !{ http_auth(nolist) }
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 accepts it (exit 0); fulcrum refuses a user who cannot log in.
+    case(
+        "userlist_user_without_password",
+        12,
+        "'user u' expects 'password HASH' or 'insecure-password TEXT'",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+backend be
+    server s1 127.0.0.1:9000
+userlist ul
+    user u
+",
+    ),
+    // HAProxy 2.6 refuses it at line 12.
+    case(
+        "userlist_unknown_keyword",
+        12,
+        "unknown keyword 'usr' in 'userlist' section",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+backend be
+    server s1 127.0.0.1:9000
+userlist ul
+    usr u password x
 ",
     ),
 ];
