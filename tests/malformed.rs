@@ -2164,7 +2164,7 @@ backend be
     case(
         "http_after_response_redirect",
         9,
-        "'http-after-response redirect' is not allowed: 'redirect' is an http-request action",
+        "'http-after-response redirect' is not allowed",
         "\
 defaults
     mode http
@@ -2257,7 +2257,7 @@ backend be
     case(
         "http_request_redirect_bad_code",
         9,
-        "'http-request': 'redirect': invalid code '305'",
+        "'http-request redirect': invalid code '305'",
         "\
 defaults
     mode http
@@ -2486,7 +2486,7 @@ backend be
     case(
         "fmt_missing_bracket",
         9,
-        "'http-request': missing ']' in log-format expression '%[path'",
+        "'http-request set-header': missing ']' in log-format expression '%[path'",
         "\
 defaults
     mode http

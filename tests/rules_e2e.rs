@@ -81,3 +81,47 @@ fn monitor_uri_reports_health_and_monitor_fail() {
     let _g = Fulcrum::start(&monitor_config(port, &b, "disabled"));
     assert_eq!(get(port, "/health").status, 503);
 }
+
+/// `http-response redirect` replaces a server's 404 with a redirect built
+/// on the request; `http-after-response` rules also reach the proxy's own
+/// error pages (here a 503 with no server), as HAProxy's do.
+#[test]
+fn response_redirect_and_after_response_on_error_pages() {
+    let b = HttpBackend::with(common::net::Answer::Status(404, "nope".into()));
+    let port = free_port();
+    let _f = Fulcrum::start(&format!(
+        "global
+    nbthread 1
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:{port}
+    http-after-response set-header X-Served-By fulcrum-test
+    use_backend empty if {{ path_beg /empty }}
+    default_backend be
+backend be
+    http-response redirect prefix /moved code 301 if {{ status 404 }}
+    server s1 {}
+backend empty
+    server s1 {} disabled
+",
+        b.addr, b.addr
+    ));
+    let r = get(port, "/old/page?x=1");
+    assert_eq!(r.status, 301, "{}", r.head);
+    let head = r.head.to_ascii_lowercase();
+    assert!(head.contains("location: /moved/old/page?x=1\r\n"), "{head}");
+    assert!(head.contains("x-served-by: fulcrum-test\r\n"), "{head}");
+    let r = get(port, "/empty");
+    assert_eq!(r.status, 503);
+    assert!(
+        r.head
+            .to_ascii_lowercase()
+            .contains("x-served-by: fulcrum-test\r\n"),
+        "{}",
+        r.head
+    );
+}

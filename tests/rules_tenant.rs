@@ -615,8 +615,6 @@ fn after_response_set_header_applies_to_proxied_responses() {
 /// included (checked by hand with `haproxy -db` 2.6: return, deny and
 /// redirect answers all carry the header).
 #[test]
-#[ignore = "FULCRUM BUG: http-after-response rules are not applied to answers made by \
-            http-request return/deny/redirect (HAProxy applies them to every response)"]
 fn after_response_set_header_applies_to_answers_made_by_rules() {
     let (_f, app, port) = with_rules(
         "",
@@ -677,8 +675,6 @@ fn check_merged_slashes(app: &HttpBackend, port: u16) {
 }
 
 #[test]
-#[ignore = "FULCRUM BUG: 'expose-experimental-directives' (global), which HAProxy 2.6 \
-            requires for normalize-uri, is refused as an unknown keyword"]
 fn normalize_uri_merges_slashes_before_the_server() {
     let (_f, app, port) = with_global(NORMALIZE_GLOBAL, "", NORMALIZE_RULES);
     check_merged_slashes(&app, port);

@@ -16,7 +16,7 @@ use super::cond::{CondStack, Directive, MessageLevel};
 use super::diag::{Diagnostics, Span};
 use super::keywords::{
     suggest, Caps, Line, BOOL_OPTIONS, CLEARABLE_OPTIONS, FAMILIES, GLOBAL_KEYWORDS,
-    IGNORED_GLOBAL, PROXY_KEYWORDS, UNSUPPORTED_SECTIONS,
+    IGNORED_GLOBAL, NOT_YET, PROXY_KEYWORDS, UNSUPPORTED_SECTIONS,
 };
 use super::lexer::split_line;
 use super::model::{Bind, Config, Proxy, ProxyKind};
@@ -806,8 +806,16 @@ impl<'e> Reader<'e> {
         let hint = hint
             .map(|h| format!("; did you mean '{h}'?"))
             .unwrap_or_default();
+        let two = format!("{first} {second}");
         let msg = if family && second.is_empty() {
             format!("'{first}' expects a keyword after it in '{section}' section")
+        } else if NOT_YET.contains(&what.as_str()) || NOT_YET.contains(&two.as_str()) {
+            let kw = if NOT_YET.contains(&what.as_str()) {
+                &what
+            } else {
+                &two
+            };
+            format!("'{kw}' is not supported by fulcrum yet (HAProxy 2.6 accepts it)")
         } else {
             format!("unknown keyword '{what}' in '{section}' section{hint}")
         };

@@ -240,7 +240,14 @@ impl Rule {
         ctx: &Context,
     ) -> Result<Rule, String> {
         let (act, cond) = split_cond(words);
-        let action = parse_action(set, act, ctx)?;
+        // Errors name the rule they are about: `'http-request replace-path': invalid regex ...`.
+        let action = parse_action(set, act, ctx).map_err(|e| {
+            let kw = set.keyword();
+            match act.first() {
+                Some(a) if !e.starts_with(&format!("'{kw}")) => format!("'{kw} {a}': {e}"),
+                _ => e,
+            }
+        })?;
         let cond = if cond.is_empty() {
             None
         } else {
@@ -284,9 +291,6 @@ fn parse_action(set: RuleSet, w: &[String], ctx: &Context) -> Result<Action, Str
     Ok(match name {
         "allow" => {
             exactly(0, "no argument")?;
-            if set == RuleSet::AfterResponse {
-                return Err(format!("'{kw} allow' is not allowed"));
-            }
             Action::Allow
         }
         "deny" | "tarpit" => {
@@ -312,7 +316,12 @@ fn parse_action(set: RuleSet, w: &[String], ctx: &Context) -> Result<Action, Str
             }
             Action::Return(parse_reply(kw, name, args, 200, false, ctx)?)
         }
-        "redirect" => request_only(Action::Redirect(parse_redirect(args, ctx)?))?,
+        "redirect" => {
+            if set == RuleSet::AfterResponse {
+                return Err(format!("'{kw} redirect' is not allowed"));
+            }
+            Action::Redirect(parse_redirect(args, ctx)?)
+        }
         "auth" => {
             let realm = match args {
                 [] => ctx.proxy.to_string(),
@@ -602,7 +611,7 @@ fn parse_redirect(args: &[String], ctx: &Context) -> Result<Redirect, String> {
                 "scheme" => RedirectKind::Scheme,
                 _ => {
                     return Err(format!(
-                        "'redirect': expects 'location', 'prefix' or 'scheme', got '{k}'"
+                        "expects 'location', 'prefix' or 'scheme', got '{k}'"
                     ))
                 }
             };
@@ -628,7 +637,7 @@ fn parse_redirect(args: &[String], ctx: &Context) -> Result<Redirect, String> {
                     Ok(c @ (301 | 302 | 303 | 307 | 308)) => c,
                     _ => {
                         return Err(format!(
-                            "'redirect': invalid code '{c}' (expected 301, 302, 303, 307 or 308)"
+                            "invalid code '{c}' (expected 301, 302, 303, 307 or 308)"
                         ))
                     }
                 };
@@ -651,7 +660,7 @@ fn parse_redirect(args: &[String], ctx: &Context) -> Result<Redirect, String> {
                         .into(),
                 )
             }
-            other => return Err(format!("'redirect': unknown option '{other}'")),
+            other => return Err(format!("unknown option '{other}'")),
         }
     }
     Ok(r)
@@ -733,7 +742,9 @@ pub fn run(rules: &[Rule], env: &mut Env, t: &mut Target, vars: &mut Vars) -> Ve
             if !holds {
                 (false, Step::Next)
             } else {
-                (true, prepare(&rule.action, &f, view))
+                // A redirect builds on the request, whichever set it is in.
+                let request = req.unwrap_or(view);
+                (true, prepare(&rule.action, &f, view, request))
             }
         };
         if !holds {
@@ -771,14 +782,14 @@ enum Edit {
     SetSrc(Option<std::net::IpAddr>),
 }
 
-fn prepare(action: &Action, f: &Facts, view: View) -> Step {
+fn prepare(action: &Action, f: &Facts, view: View, request: View) -> Step {
     use Action as A;
     match action {
         A::Allow => Step::Stop,
         A::Deny(r) => Step::Verdict(Verdict::Answer(reply(r, f))),
         A::Tarpit(r) => Step::Verdict(Verdict::Tarpit(reply(r, f))),
         A::Return(r) => Step::Verdict(Verdict::Answer(reply(r, f))),
-        A::Redirect(r) => Step::Verdict(Verdict::Answer(redirect(r, f, view))),
+        A::Redirect(r) => Step::Verdict(Verdict::Answer(redirect(r, f, request))),
         A::Auth(realm) => Step::Verdict(Verdict::Answer(Answer {
             status: 401,
             headers: vec![(

@@ -158,7 +158,11 @@ pub fn compile(c: &Config, p: &Proxy) -> Result<ProxyRules, Vec<RuleError>> {
     let kind = describe(p);
     let err = |w: &Words, kw: &str, m: String| RuleError {
         at: w.origin.0.clone(),
-        message: format!("{kind}: '{kw}': {m}"),
+        message: if m.starts_with(&format!("'{kw}")) {
+            format!("{kind}: {m}")
+        } else {
+            format!("{kind}: '{kw}': {m}")
+        },
     };
     let http = p.mode == Mode::Http;
     let mut acls: Vec<Named> = Vec::new();
@@ -210,7 +214,13 @@ pub fn compile(c: &Config, p: &Proxy) -> Result<ProxyRules, Vec<RuleError>> {
         words.extend(w.words.iter().cloned());
         match Rule::parse(RuleSet::Request, &words, &acls, &ctx) {
             Ok(r) => out.redirect.push(r),
-            Err(m) => errors.push(err(w, "redirect", m)),
+            Err(m) => {
+                let m = m
+                    .strip_prefix("'http-request redirect': ")
+                    .map(str::to_string)
+                    .unwrap_or(m);
+                errors.push(err(w, "redirect", m))
+            }
         }
     }
     let cond = |w: &Option<Words>, kw: &str, errors: &mut Vec<RuleError>| -> Option<Cond> {

@@ -49,6 +49,14 @@ impl Type {
         }
     }
 
+    /// "a" or "an", for messages.
+    pub fn article(self) -> &'static str {
+        match self {
+            Type::Int | Type::Ip => "an",
+            _ => "a",
+        }
+    }
+
     /// Whether a sample of this type can be cast to `to`, as HAProxy's
     /// cast table allows (binary data never becomes a number or an address).
     pub fn casts_to(self, to: Type) -> bool {
@@ -158,10 +166,12 @@ impl Expr {
             let (input, output) = conv.types();
             if !ty.casts_to(input) {
                 return Err(format!(
-                    "converter '{name}' cannot be applied: it takes a {} and '{}' gives a {} here",
+                    "converter '{name}' cannot be applied: it takes {} {} and gets {} {} from '{}'",
+                    input.article(),
                     input.name(),
-                    text.split(',').next().unwrap_or(text),
-                    ty.name()
+                    ty.article(),
+                    ty.name(),
+                    &text[..text.len() - rest_len(text, part)].trim_end_matches(','),
                 ));
             }
             ty = output;
@@ -205,6 +215,13 @@ impl Expr {
         });
         hit
     }
+}
+
+/// How much of `text` starts at `part` (a slice of it): what is left
+/// from that converter on.
+fn rest_len(text: &str, part: &str) -> usize {
+    let start = part.as_ptr() as usize - text.as_ptr() as usize;
+    text.len() - start
 }
 
 /// Splits at `sep` outside parentheses; a backslash protects the next byte.

@@ -75,12 +75,11 @@ impl TcpRule {
             None
         } else {
             let c = Cond::parse(cond, acls, ctx)?;
-            if set == TcpSet::Connection {
-                if c.acls()
+            if set == TcpSet::Connection
+                && c.acls()
                     .any(|a| a.expr().fetch.needs_payload() || a.expr().fetch.needs_http())
-                {
-                    return Err("'tcp-request connection' rules run before any byte is read: the condition may only use addresses (src, dst, ...); use 'tcp-request content' for the payload".into());
-                }
+            {
+                return Err("'tcp-request connection' rules run before any byte is read: the condition may only use addresses (src, dst, ...); use 'tcp-request content' for the payload".into());
             }
             Some(c)
         };

@@ -31,6 +31,10 @@ impl Term {
 
 /// The log facts of one request.
 pub struct Access {
+    /// The client's address.
+    pub src: SocketAddr,
+    /// The address it connected to.
+    pub dst: SocketAddr,
     pub start: std::time::Instant,
     pub date: std::time::SystemTime,
     pub backend: Cell<Option<usize>>,
@@ -45,8 +49,10 @@ pub struct Access {
 }
 
 impl Access {
-    pub fn new() -> Access {
+    pub fn new(src: SocketAddr, dst: SocketAddr) -> Access {
         Access {
+            src,
+            dst,
             start: std::time::Instant::now(),
             date: std::time::SystemTime::now(),
             backend: Default::default(),

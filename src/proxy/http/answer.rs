@@ -12,8 +12,9 @@ use tokio::net::TcpStream;
 
 use super::access::{Access, Term};
 use super::reply::Status;
-use crate::rules::action::Answer;
-use crate::runtime::{Backend, Frontend};
+use crate::rules::action::{self, Answer, Env, RuleSet, Target};
+use crate::rules::facts::Vars;
+use crate::runtime::{Backend, Frontend, Runtime};
 
 /// Writes `bytes`, within `timeout` when there is one.
 pub async fn send(client: &mut TcpStream, bytes: &[u8], timeout: Option<Duration>) -> bool {
@@ -31,6 +32,7 @@ pub async fn error(
     status: Status,
     fe: &Frontend,
     be: Option<&Backend>,
+    rt: &Runtime,
     access: &Access,
     term: Term,
 ) {
@@ -41,11 +43,59 @@ pub async fn error(
     let custom = be
         .and_then(|b| b.errorfiles.get(&status.code()))
         .or_else(|| fe.errorfiles.get(&status.code()));
-    match custom {
-        Some(bytes) => send(client, bytes, fe.timeout_client).await,
-        None => send(client, &status.response(), fe.timeout_client).await,
+    let out = match custom {
+        Some(bytes) => bytes.to_vec(),
+        None => status.response(),
     };
+    let out = after_response(out, fe, be, rt, access, &mut Vars::default());
+    send(client, &out, fe.timeout_client).await;
     let _ = client.shutdown().await;
+}
+
+/// The `http-after-response` rules (backend's, then frontend's) applied to
+/// an answer the proxy made itself, as HAProxy applies them to every
+/// response. The answer is parsed back into a head for the rules; its body
+/// is kept as it is.
+pub fn after_response(
+    out: Vec<u8>,
+    fe: &Frontend,
+    be: Option<&Backend>,
+    rt: &Runtime,
+    access: &Access,
+    vars: &mut Vars,
+) -> Vec<u8> {
+    let be_rules = be
+        .filter(|b| !std::sync::Arc::ptr_eq(&b.rules, &fe.rules))
+        .map(|b| b.rules.http_after_response.as_slice())
+        .unwrap_or_default();
+    if be_rules.is_empty() && fe.rules.http_after_response.is_empty() {
+        return out;
+    }
+    let Ok(head) = super::head::parse_response(&out, true, false, false) else {
+        return out;
+    };
+    let mut msg = head.msg.clone();
+    let mut env = Env {
+        src: access.src,
+        dst: access.dst,
+        frontend: &fe.name,
+        backend: access.backend.get(),
+        server: access.server.get(),
+        req_body_len: None,
+        world: rt,
+    };
+    for rules in [be_rules, &fe.rules.http_after_response] {
+        let mut t = Target {
+            buf: &out,
+            head: &mut msg,
+            other: None,
+            set: RuleSet::AfterResponse,
+        };
+        let _ = action::run(rules, &mut env, &mut t, vars);
+    }
+    let mut new = super::rewrite::response_head(&out, &msg);
+    new.extend_from_slice(&out[head.len..]);
+    new
 }
 
 /// The bytes of an answer a rule produced. Without a body of its own, the

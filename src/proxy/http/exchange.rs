@@ -115,6 +115,7 @@ pub async fn run(mut cx: Cx<'_>, mut head: RequestHead) -> Next {
             super::Status::Unavailable,
             fe,
             None,
+            cx.rt,
             cx.access,
             Term::new(b'S', b'C'),
         )
@@ -192,7 +193,7 @@ async fn request_rules(
 /// Sends an answer a request rule produced, in place of the server's.
 async fn answer_request(
     cx: &mut Cx<'_>,
-    req: &Request,
+    req: &mut Request,
     a: &action::Answer,
     be: Option<&Backend>,
     tarpit: bool,
@@ -225,6 +226,7 @@ async fn answer_request(
     // to read and the client did not ask to close.
     let close = tarpit || req.head.close || req.head.body != BodyKind::None;
     let out = answer::render(a, fe, be, close);
+    let out = answer::after_response(out, fe, be, cx.rt, cx.access, &mut req.vars);
     cx.cbuf.consume(req.head.len);
     cx.access.bytes.set(out.len() as u64);
     if !send(cx.client, &out, fe.timeout_client).await || close {

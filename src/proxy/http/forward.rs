@@ -130,20 +130,21 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
     let mut reuse = !has_body && !head.upgrade && !is_connect;
     let mut sbuf = RecvBuf::new(rt.global.bufsize);
     let (conn, resp) = loop {
-        let mut conn =
-            match connect(be, &key, local.port(), reuse, forced, Some((peer, local))).await {
-                Ok(c) => c,
-                Err(e) => {
-                    be.counters.proxy_errors.fetch_add(1, Relaxed);
-                    tracing::info!(backend = %be.name, error = %e, "no server connection");
-                    let term = match e {
-                        ConnectError::QueueTimeout => Term::new(b's', b'Q'),
-                        ConnectError::NoServer | ConnectError::Failed(_) => Term::new(b'S', b'C'),
-                    };
-                    answer::error(client, Status::Unavailable, fe, Some(be), access, term).await;
-                    return Next::Close;
-                }
-            };
+        let mut conn = match connect(be, &key, local.port(), reuse, forced, Some((peer, local)))
+            .await
+        {
+            Ok(c) => c,
+            Err(e) => {
+                be.counters.proxy_errors.fetch_add(1, Relaxed);
+                tracing::info!(backend = %be.name, error = %e, "no server connection");
+                let term = match e {
+                    ConnectError::QueueTimeout => Term::new(b's', b'Q'),
+                    ConnectError::NoServer | ConnectError::Failed(_) => Term::new(b'S', b'C'),
+                };
+                answer::error(client, Status::Unavailable, fe, Some(be), rt, access, term).await;
+                return Next::Close;
+            }
+        };
         let srv = &be.servers[conn.server];
         access.server.set(Some(conn.server));
         access
@@ -161,6 +162,7 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
                 Status::BadGateway,
                 fe,
                 Some(be),
+                rt,
                 access,
                 Term::new(b'S', b'H'),
             )
@@ -192,6 +194,7 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
                         Status::BadRequest,
                         fe,
                         None,
+                        rt,
                         access,
                         Term::new(b'P', b'D'),
                     )
@@ -204,6 +207,7 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
                         Status::BadGateway,
                         fe,
                         Some(be),
+                        rt,
                         access,
                         Term::new(b'S', b'D'),
                     )
@@ -215,6 +219,7 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
                         Status::RequestTimeout,
                         fe,
                         None,
+                        rt,
                         access,
                         Term::new(b'c', b'D'),
                     )
@@ -255,7 +260,7 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
                 } else {
                     Term::new(b'S', b'H')
                 };
-                answer::error(client, status, fe, Some(be), access, term).await;
+                answer::error(client, status, fe, Some(be), rt, access, term).await;
                 return Next::Close;
             }
         }
@@ -283,13 +288,18 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
             &mut vars,
         );
         if let Verdict::Answer(a) | Verdict::Tarpit(a) = verdict {
-            // The server's response is dropped, and its connection with it.
-            be.counters.denied_resp.fetch_add(1, Relaxed);
-            fe.counters.denied_resp.fetch_add(1, Relaxed);
+            // The server's response is dropped, and its connection with it:
+            // denied (a 4xx/5xx) or redirected (`http-response redirect`).
+            let denied = a.status >= 400;
+            if denied {
+                be.counters.denied_resp.fetch_add(1, Relaxed);
+                fe.counters.denied_resp.fetch_add(1, Relaxed);
+            }
             access.status.set(a.status);
-            access.end(Term::new(b'P', b'H'));
+            access.end(Term::new(if denied { b'P' } else { b'L' }, b'H'));
             fe.counters.hrsp[crate::state::hrsp_class(a.status)].fetch_add(1, Relaxed);
             let out = answer::render(&a, fe, Some(be), true);
+            let out = answer::after_response(out, fe, Some(be), rt, access, &mut vars);
             access.bytes.set(out.len() as u64);
             send(client, &out, fe.timeout_client).await;
             return Next::Close;

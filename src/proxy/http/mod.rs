@@ -56,7 +56,7 @@ pub async fn serve(
         };
         // Between requests an idle connection holds no buffer.
         cbuf.release();
-        let access = Access::new();
+        let access = Access::new(peer, local);
         let head = match read_request(&mut client, &mut cbuf, fe, first).await {
             Ok(h) => h,
             Err(None) => return,
@@ -72,7 +72,7 @@ pub async fn serve(
                 } else {
                     Term::new(b'P', b'R')
                 };
-                answer::error(&mut client, status, fe, None, &access, term).await;
+                answer::error(&mut client, status, fe, None, &rt, &access, term).await;
                 if !(fe.dontlognull && null) {
                     access.log(fe, &rt, peer, "<BADREQ>");
                 }

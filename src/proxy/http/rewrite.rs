@@ -123,3 +123,19 @@ pub fn response(
     out.extend_from_slice(b"\r\n");
     out
 }
+
+/// A head written out as it is, with no connection handling: for answers
+/// the proxy built itself and rules then edited.
+pub fn response_head(buf: &[u8], msg: &Head) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    let _ = write!(out, "HTTP/1.{} ", msg.minor);
+    out.extend_from_slice(msg.first.of(buf));
+    out.push(b' ');
+    out.extend_from_slice(msg.second.of(buf));
+    out.extend_from_slice(b"\r\n");
+    for h in &msg.fields {
+        push_header(&mut out, h.name.of(buf), h.value.of(buf));
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}

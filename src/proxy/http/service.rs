@@ -101,6 +101,7 @@ pub async fn stats_page(
                 super::Status::BadRequest,
                 fe,
                 None,
+                cx.rt,
                 cx.access,
                 Term::new(b'P', b'R'),
             )
