@@ -2637,6 +2637,45 @@ userlist ul
     usr u password x
 ",
     ),
+    // ---- tcp-request ----
+    // HAProxy 2.6 accepts it with a warning at line 8 that the ACL "will
+    // never match"; fulcrum refuses a rule that can never apply.
+    case(
+        "tcp_request_connection_reads_payload",
+        8,
+        "'tcp-request connection' rules run before any byte is read",
+        "\
+defaults
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    tcp-request inspect-delay 1s
+    tcp-request connection reject if { req.len gt 0 }
+    default_backend be
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 accepts 'silent-drop'; fulcrum does not support it yet.
+    case(
+        "tcp_request_content_unsupported_action",
+        7,
+        "'tcp-request content': action 'silent-drop' is not supported yet",
+        "\
+defaults
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    tcp-request content silent-drop
+    default_backend be
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
 ];
 
 /// Runs one case; returns a description of what went wrong, if anything.

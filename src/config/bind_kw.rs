@@ -64,6 +64,7 @@ pub fn bind(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
         l.warnings
             .push(format!("'bind {addrs}': 'crt' without 'ssl' is ignored"));
     }
+    b.origin = l.origin.clone();
     p.bind.push(b);
     Ok(())
 }

@@ -65,6 +65,9 @@ pub struct Line<'a> {
     pub args: &'a [String],
     /// Warnings to report at this line.
     pub warnings: Vec<String>,
+    /// Where the line was written: handlers keep it with what they build
+    /// (a server, a rule), so later checks report at this line.
+    pub origin: super::model::Origin,
 }
 
 impl Line<'_> {

@@ -493,6 +493,7 @@ impl<'e> Reader<'e> {
             kw: k.name,
             args: &words[n..],
             warnings: Vec::new(),
+            origin: super::model::Origin(Some(span.clone())),
         };
         let res = (k.parse)(&mut self.config.global, &mut line);
         for w in line.warnings {
@@ -610,6 +611,7 @@ impl<'e> Reader<'e> {
             kw: k.name,
             args,
             warnings: Vec::new(),
+            origin: super::model::Origin(Some(span.clone())),
         };
         let res = (k.parse)(p, &mut line);
         for w in line.warnings {
@@ -618,68 +620,6 @@ impl<'e> Reader<'e> {
         match res {
             Err(e) => self.diags.error(span, e),
             Ok(()) => {
-                match k.name {
-                    "server" => {
-                        if let Some(s) = p.server.last_mut() {
-                            s.origin = super::model::Origin(Some(span.clone()));
-                        }
-                    }
-                    "use_backend" => {
-                        if let Some(u) = p.use_backend.last_mut() {
-                            u.origin = super::model::Origin(Some(span.clone()));
-                            if let Some(c) = &mut u.cond {
-                                c.origin = u.origin.clone();
-                            }
-                        }
-                    }
-                    "use-server" => {
-                        if let Some(u) = p.use_server.last_mut() {
-                            u.origin = super::model::Origin(Some(span.clone()));
-                            if let Some(c) = &mut u.cond {
-                                c.origin = u.origin.clone();
-                            }
-                        }
-                    }
-                    "monitor fail" => {
-                        if let Some(c) = p.monitor_fail.last_mut() {
-                            c.origin = super::model::Origin(Some(span.clone()));
-                        }
-                    }
-                    "stats admin" => {
-                        if let Some(c) = &mut p.stats.admin {
-                            c.origin = super::model::Origin(Some(span.clone()));
-                        }
-                    }
-                    "acl"
-                    | "http-request"
-                    | "http-response"
-                    | "http-after-response"
-                    | "redirect" => {
-                        let list = match k.name {
-                            "acl" => &mut p.acl,
-                            "http-request" => &mut p.http_request,
-                            "http-response" => &mut p.http_response,
-                            "http-after-response" => &mut p.http_after_response,
-                            _ => &mut p.redirect,
-                        };
-                        if let Some(w) = list.last_mut() {
-                            w.origin = super::model::Origin(Some(span.clone()));
-                        }
-                    }
-                    "bind" => {
-                        if let Some(b) = p.bind.last_mut() {
-                            b.origin = super::model::Origin(Some(span.clone()));
-                        }
-                    }
-                    "errorfile" => {
-                        if let Some(code) = args.first() {
-                            p.origins
-                                .0
-                                .insert(format!("errorfile {code}"), span.clone());
-                        }
-                    }
-                    _ => {}
-                }
                 p.origins.0.insert(full, span);
             }
         }

@@ -152,8 +152,8 @@ pub fn use_backend(p: &mut Proxy, l: &mut Line) -> R {
     };
     p.use_backend.push(UseBackend {
         backend: name.clone(),
-        cond: condition("use_backend", rest)?,
-        origin: Default::default(),
+        cond: condition(l, "use_backend", rest)?,
+        origin: l.origin.clone(),
     });
     Ok(())
 }
@@ -169,18 +169,21 @@ pub fn use_server(p: &mut Proxy, l: &mut Line) -> R {
     }
     p.use_server.push(UseServer {
         server: name.clone(),
-        cond: condition("use-server", rest)?,
-        origin: Default::default(),
+        cond: condition(l, "use-server", rest)?,
+        origin: l.origin.clone(),
     });
     Ok(())
 }
 
 /// The words of `if|unless COND`, kept for the rules layer to compile;
 /// None when there is no condition.
-fn condition(kw: &str, args: &[String]) -> Result<Option<Words>, String> {
+fn condition(l: &Line, kw: &str, args: &[String]) -> Result<Option<Words>, String> {
     match args.first().map(String::as_str) {
         None => Ok(None),
-        Some("if" | "unless") if args.len() > 1 => Ok(Some(Words::new(args.to_vec()))),
+        Some("if" | "unless") if args.len() > 1 => Ok(Some(Words {
+            words: args.to_vec(),
+            origin: l.origin.clone(),
+        })),
         Some(w @ ("if" | "unless")) => Err(format!("'{kw}': missing condition after '{w}'")),
         Some(w) => Err(format!(
             "'{kw}': expected 'if' or 'unless' before a condition, got '{w}'"
@@ -194,7 +197,10 @@ fn rule_words(l: &Line, what: &str) -> Result<Words, String> {
     if l.args.is_empty() {
         return Err(format!("'{}' expects {what}", l.kw));
     }
-    Ok(Words::new(l.args.to_vec()))
+    Ok(Words {
+        words: l.args.to_vec(),
+        origin: l.origin.clone(),
+    })
 }
 
 pub fn monitor_uri(p: &mut Proxy, l: &mut Line) -> R {
@@ -209,7 +215,7 @@ pub fn monitor_uri(p: &mut Proxy, l: &mut Line) -> R {
 }
 
 pub fn monitor_fail(p: &mut Proxy, l: &mut Line) -> R {
-    match condition("monitor fail", l.args)? {
+    match condition(l, "monitor fail", l.args)? {
         Some(c) => p.monitor_fail.push(c),
         None => {
             return Err("'monitor fail' expects 'if' or 'unless' followed by a condition".into())
@@ -240,7 +246,7 @@ pub fn acl(p: &mut Proxy, l: &mut Line) -> R {
     if l.args.len() < 2 {
         return Err("'acl' expects a name and a criterion".into());
     }
-    p.acl.push(Words::new(l.args.to_vec()));
+    p.acl.push(rule_words(l, "a name and a criterion")?);
     Ok(())
 }
 
@@ -356,6 +362,9 @@ pub fn errorfile(p: &mut Proxy, l: &mut Line) -> R {
             format!("'errorfile': status code '{code}' cannot be customized (expected one of {ERRORFILE_CODES:?})")
         })?;
     p.errorfile.insert(n, PathBuf::from(file));
+    if let Some(at) = &l.origin.0 {
+        p.origins.0.insert(format!("errorfile {n}"), at.clone());
+    }
     Ok(())
 }
 
@@ -599,7 +608,7 @@ pub fn stats_admin(p: &mut Proxy, l: &mut Line) -> R {
     if l.args.is_empty() {
         return Err("'stats admin' expects a condition: 'if' or 'unless' followed by ACLs (e.g. 'stats admin if TRUE')".into());
     }
-    p.stats.admin = condition("stats admin", l.args)?;
+    p.stats.admin = condition(l, "stats admin", l.args)?;
     Ok(())
 }
 

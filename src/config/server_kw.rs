@@ -130,6 +130,7 @@ pub fn server(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
             }
         }
     }
+    s.origin = l.origin.clone();
     p.server.push(s);
     Ok(())
 }
@@ -148,6 +149,7 @@ pub fn default_server(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
         kw: "default-server",
         args: &words,
         warnings: Vec::new(),
+        origin: l.origin.clone(),
     };
     server(&mut probe, &mut check)
         .map_err(|e| e.replace("'server default-server'", "'default-server'"))?;
