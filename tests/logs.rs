@@ -84,3 +84,36 @@ fn dontlognull_skips_empty_tcp_connections() {
     let line = recv(&sock);
     assert!(line.contains(" 3 -- "), "{line}");
 }
+
+/// Captures appear in the httplog line as HAProxy writes them: request
+/// slots `{...|...}` then response slots, each value truncated to its
+/// length; `set-log-level` changes the line's severity, or silences it.
+#[test]
+fn captures_and_log_levels() {
+    let (sock, log_port) = syslog();
+    let b = HttpBackend::start("a");
+    let port = free_port();
+    let cfg = format!(
+        "global\n    log 127.0.0.1:{log_port} local0\ndefaults\n    mode http\n    log global\n    option httplog\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten web\n    bind 127.0.0.1:{port}\n    capture request header Host len 5\n    capture response header Content-Type len 20\n    http-request capture req.hdr(x-id) len 3\n    http-request set-log-level silent if {{ path /quiet }}\n    http-request set-log-level err if {{ path /loud }}\n    server s0 {}\n",
+        b.addr
+    );
+    let _f = Fulcrum::start(&cfg);
+    let r = common::net::request(
+        port,
+        "GET /x HTTP/1.1\r\nHost: example.com\r\nX-Id: abcdef\r\nConnection: close\r\n\r\n",
+    )
+    .expect("response");
+    assert_eq!(r.status, 200);
+    let line = recv(&sock);
+    assert!(
+        line.ends_with(" {examp|abc} {text/plain} \"GET /x HTTP/1.1\""),
+        "{line}"
+    );
+    assert!(line.starts_with("<134>"), "{line}");
+    // The silenced request sends nothing; the next line is /loud's, at err (3).
+    assert_eq!(get(port, "/quiet").status, 200);
+    assert_eq!(get(port, "/loud").status, 200);
+    let line = recv(&sock);
+    assert!(line.starts_with("<131>"), "{line}");
+    assert!(line.contains("\"GET /loud HTTP/1.1\""), "{line}");
+}

@@ -410,6 +410,13 @@ fn proxy(o: &mut String, p: &Proxy) {
             ),
         });
     }
+    for c in &p.capture {
+        let dir = if c.response { "response" } else { "request" };
+        line(match &c.header {
+            Some(h) => format!("capture {dir} header {} len {}", quote(h), c.len),
+            None => format!("declare capture {dir} len {}", c.len),
+        });
+    }
     for (code, file) in &p.errorfile {
         line(format!(
             "errorfile {code} {}",

@@ -112,13 +112,15 @@ const fn kw(name: &'static str, caps: Caps, parse: ProxyFn) -> ProxyKeyword {
 }
 
 /// Keywords whose second word selects the keyword (`timeout client`).
-pub const FAMILIES: [&str; 6] = [
+pub const FAMILIES: [&str; 8] = [
     "option",
     "timeout",
     "stats",
     "http-check",
     "monitor",
     "tcp-request",
+    "capture",
+    "declare",
 ];
 
 /// Every proxy keyword except the boolean options (see [`BOOL_OPTIONS`]).
@@ -140,6 +142,9 @@ pub static PROXY_KEYWORDS: &[ProxyKeyword] = &[
     kw("redirect", FLB, p::redirect),
     kw("use-server", LB, p::use_server),
     kw("monitor-uri", DFL, p::monitor_uri),
+    kw("capture request", FL, p::capture),
+    kw("capture response", FL, p::capture),
+    kw("declare capture", FL, p::declare_capture),
     kw("tcp-request connection", FL, p::tcp_request_connection),
     kw("tcp-request content", FLB, p::tcp_request_content),
     kw(
@@ -361,8 +366,6 @@ pub const NOT_YET: &[&str] = &[
     "stick match",
     "stick store-request",
     "stick store-response",
-    "capture request",
-    "capture response",
     "capture cookie",
     "http-error",
     "errorfiles",

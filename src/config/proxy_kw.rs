@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use super::args::{is_token, parse_duration, parse_log, parse_u32};
 use super::keywords::Line;
 use super::model::{
-    AccessLog, Balance, Cookie, CookieMethod, Credentials, ExpectMatch, ForwardFor,
+    AccessLog, Balance, Capture, Cookie, CookieMethod, Credentials, ExpectMatch, ForwardFor,
     HttpCheckExpect, HttpCheckRule, HttpCheckSend, HttpChk, HttpConnection, Mode, Options, Proxy,
     UriHash, UseBackend, UseServer, Words, DEFAULT_XFF,
 };
@@ -239,6 +239,51 @@ pub fn tcp_request_inspect_delay(p: &mut Proxy, l: &mut Line) -> R {
         "tcp-request inspect-delay",
         l.one("a time value")?,
     )?);
+    Ok(())
+}
+
+/// `capture request|response header NAME len N`.
+pub fn capture(p: &mut Proxy, l: &mut Line) -> R {
+    let response = l.kw == "capture response";
+    let [h, name, len_kw, len] = l.args else {
+        return Err(format!("'{}' expects 'header NAME len LENGTH'", l.kw));
+    };
+    if h != "header" || len_kw != "len" {
+        return Err(format!("'{}' expects 'header NAME len LENGTH'", l.kw));
+    }
+    let len = parse_u32(&format!("{} len", l.kw), len)?;
+    if len == 0 {
+        return Err(format!("'{}': 'len' must be at least 1", l.kw));
+    }
+    p.capture.push(Capture {
+        response,
+        header: Some(name.clone()),
+        len,
+    });
+    Ok(())
+}
+
+/// `declare capture request|response len N`: a slot for `http-request|response
+/// capture ... id N`.
+pub fn declare_capture(p: &mut Proxy, l: &mut Line) -> R {
+    let response = match l.args.first().map(String::as_str) {
+        Some("request") => false,
+        Some("response") => true,
+        _ => {
+            return Err("'declare capture' expects 'request' or 'response' and 'len LENGTH'".into())
+        }
+    };
+    let len = match &l.args[1..] {
+        [k, n] if k == "len" => parse_u32("declare capture len", n)?,
+        _ => {
+            return Err("'declare capture' expects 'request' or 'response' and 'len LENGTH'".into())
+        }
+    };
+    p.capture.push(Capture {
+        response,
+        header: None,
+        len,
+    });
     Ok(())
 }
 

@@ -14,11 +14,17 @@ use crate::config::model::{Level, LogAddress, SyslogTarget};
 
 /// Sends one access-log line at level `info` to every target.
 pub fn send(targets: &[SyslogTarget], line: &str) {
+    send_at(targets, Level::Info as u8, line)
+}
+
+/// Sends one access-log line at syslog severity `level` (0-7; what
+/// `http-request set-log-level` chose) to every target that takes it.
+pub fn send_at(targets: &[SyslogTarget], level: u8, line: &str) {
     for t in targets {
-        if t.level.is_some_and(|max| Level::Info > max) {
+        if t.level.is_some_and(|max| u32::from(level) > max as u32) {
             continue;
         }
-        let pri = t.facility as u32 * 8 + Level::Info as u32;
+        let pri = t.facility as u32 * 8 + u32::from(level.min(7));
         let msg = format!(
             "<{pri}>{} haproxy[{}]: {line}",
             syslog_time(),

@@ -158,6 +158,19 @@ pub enum Action {
     NormalizeUri(Normalize),
     /// `use-service prometheus-exporter`
     PrometheusExporter,
+    /// `capture SAMPLE len N|id N`: into log capture slot `slot`.
+    Capture {
+        /// What is captured.
+        expr: Expr,
+        /// The slot.
+        slot: usize,
+        /// At most this many bytes.
+        len: usize,
+        /// A response slot.
+        response: bool,
+    },
+    /// `set-log-level LEVEL|silent`: 0-7, or 8 for silent.
+    SetLogLevel(u8),
 }
 
 /// A rule: an action and when it applies.
@@ -427,6 +440,53 @@ fn parse_action(set: RuleSet, w: &[String], ctx: &Context) -> Result<Action, Str
                 _ => return Err(format!("'{kw} normalize-uri' expects path-merge-slashes, path-strip-dot, path-strip-dotdot [full], percent-to-uppercase [strict] or percent-decode-unreserved [strict]")),
             };
             request_only(Action::NormalizeUri(m))?
+        }
+        "capture" => {
+            let response = set != RuleSet::Request;
+            let (expr, how, n) = match args {
+                [e, how, n] => (e, how.as_str(), n),
+                _ => {
+                    return Err(format!(
+                        "'{kw} capture' expects a sample, then 'len N' or 'id N'"
+                    ))
+                }
+            };
+            let n: usize = n
+                .parse()
+                .map_err(|_| format!("'{kw} capture': '{n}' is not a number"))?;
+            let expr = Expr::parse(expr, ctx)?;
+            let (slot, len) = match how {
+                "len" if !response => (ctx.new_request_slot(n), n),
+                "id" => (
+                    n,
+                    ctx.slot_len(response, n).ok_or_else(|| {
+                        format!("'{kw} capture': no {} capture slot with id {n} (declare it first with 'declare capture' or 'capture {} header')",
+                            if response { "response" } else { "request" },
+                            if response { "response" } else { "request" })
+                    })?,
+                ),
+                "len" => return Err(format!("'{kw} capture' takes 'id N' of a declared response slot, not 'len'")),
+                _ => return Err(format!("'{kw} capture' expects 'len N' or 'id N', got '{how}'")),
+            };
+            if set == RuleSet::AfterResponse {
+                return Err(format!("'{kw} capture' is not allowed"));
+            }
+            Action::Capture {
+                expr,
+                slot,
+                len,
+                response,
+            }
+        }
+        "set-log-level" => {
+            exactly(1, "a log level or 'silent'")?;
+            let level = match args[0].as_str() {
+                "silent" => 8,
+                l => crate::config::model::Level::from_name(l).map(|l| l as u8).ok_or_else(|| {
+                    format!("'{kw} set-log-level': unknown level '{l}' (expected emerg, alert, crit, err, warning, notice, info, debug or silent)")
+                })?,
+            };
+            Action::SetLogLevel(level)
         }
         "use-service" => match args {
             [s] if s == "prometheus-exporter" => request_only(Action::PrometheusExporter)?,
@@ -780,6 +840,8 @@ enum Edit {
     SetVar(Box<str>, Option<super::sample::Value<'static>>),
     UnsetVar(Box<str>),
     SetSrc(Option<std::net::IpAddr>),
+    Capture(bool, usize, Box<[u8]>),
+    LogLevel(u8),
 }
 
 fn prepare(action: &Action, f: &Facts, view: View, request: View) -> Step {
@@ -876,6 +938,20 @@ fn prepare(action: &Action, f: &Facts, view: View, request: View) -> Step {
         A::SetVar(n, e) => Step::Edit(Edit::SetVar(n.clone(), e.eval(f).map(|v| v.into_owned()))),
         A::UnsetVar(n) => Step::Edit(Edit::UnsetVar(n.clone())),
         A::SetSrc(e) => Step::Edit(Edit::SetSrc(e.eval(f).and_then(|v| v.to_ip()))),
+        A::Capture {
+            expr,
+            slot,
+            len,
+            response,
+        } => {
+            let v = expr
+                .eval(f)
+                .map(|v| v.to_bytes().into_owned())
+                .unwrap_or_default();
+            let v = &v[..v.len().min(*len)];
+            Step::Edit(Edit::Capture(*response, *slot, v.into()))
+        }
+        A::SetLogLevel(l) => Step::Edit(Edit::LogLevel(*l)),
         A::NormalizeUri(m) => {
             let t = view.target();
             let new = super::normalize::apply(*m, t);
@@ -1053,5 +1129,11 @@ fn apply(e: Edit, t: &mut Target, env: &mut Env, vars: &mut Vars) {
         Edit::UnsetVar(n) => vars.unset(&n),
         Edit::SetSrc(Some(ip)) => env.src = SocketAddr::new(ip, env.src.port()),
         Edit::SetSrc(None) => {}
+        Edit::Capture(response, slot, v) => {
+            vars.captures
+                .retain(|(r, s, _)| !(*r == response && *s == slot));
+            vars.captures.push((response, slot, v));
+        }
+        Edit::LogLevel(l) => vars.log_level = Some(l),
     }
 }

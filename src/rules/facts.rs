@@ -44,29 +44,36 @@ impl World for NoWorld {
     }
 }
 
-/// Variables set by `set-var` during one transaction. Few and short-lived:
-/// a vector searched by name is faster than a map here, and allocates
-/// nothing until the first variable is set.
+/// What rules record during one transaction: variables set by `set-var`,
+/// values captured for the log, and a log level. Few and short-lived: a
+/// vector searched by name is faster than a map here, and nothing is
+/// allocated until the first one is set.
 #[derive(Debug, Default)]
-pub struct Vars(Vec<(Box<str>, Value<'static>)>);
+pub struct Vars {
+    vars: Vec<(Box<str>, Value<'static>)>,
+    /// `capture ... len|id`: (response?, slot, value).
+    pub captures: Vec<(bool, usize, Box<[u8]>)>,
+    /// `set-log-level`: a syslog severity (0-7), or 8 for `silent`.
+    pub log_level: Option<u8>,
+}
 
 impl Vars {
     /// The variable's value.
     pub fn get(&self, name: &str) -> Option<&Value<'static>> {
-        self.0.iter().find(|(n, _)| &**n == name).map(|(_, v)| v)
+        self.vars.iter().find(|(n, _)| &**n == name).map(|(_, v)| v)
     }
 
     /// Sets (or replaces) a variable.
     pub fn set(&mut self, name: &str, v: Value<'static>) {
-        match self.0.iter_mut().find(|(n, _)| &**n == name) {
+        match self.vars.iter_mut().find(|(n, _)| &**n == name) {
             Some(slot) => slot.1 = v,
-            None => self.0.push((name.into(), v)),
+            None => self.vars.push((name.into(), v)),
         }
     }
 
     /// Removes a variable.
     pub fn unset(&mut self, name: &str) {
-        self.0.retain(|(n, _)| &**n != name);
+        self.vars.retain(|(n, _)| &**n != name);
     }
 }
 

@@ -40,6 +40,9 @@ pub struct Context<'c> {
     backends: Vec<(&'c str, Vec<&'c str>)>,
     /// `userlist` names, in order.
     userlists: Vec<&'c str>,
+    /// The lengths of the proxy's log capture slots (request, response),
+    /// growing as `http-request capture ... len N` declares new ones.
+    slots: std::cell::RefCell<(Vec<usize>, Vec<usize>)>,
 }
 
 impl<'c> Context<'c> {
@@ -59,7 +62,39 @@ impl<'c> Context<'c> {
                 })
                 .collect(),
             userlists: c.userlists.iter().map(|u| u.name.as_str()).collect(),
+            slots: Default::default(),
         }
+    }
+
+    /// The context of proxy `p`, with its declared capture slots.
+    pub fn of_proxy(c: &'c Config, p: &'c Proxy) -> Context<'c> {
+        let ctx = Context::new(c, &p.name);
+        {
+            let mut slots = ctx.slots.borrow_mut();
+            for cap in &p.capture {
+                let list = if cap.response {
+                    &mut slots.1
+                } else {
+                    &mut slots.0
+                };
+                list.push(cap.len as usize);
+            }
+        }
+        ctx
+    }
+
+    /// A new request capture slot of `len` bytes; its id.
+    pub fn new_request_slot(&self, len: usize) -> usize {
+        let mut slots = self.slots.borrow_mut();
+        slots.0.push(len);
+        slots.0.len() - 1
+    }
+
+    /// The length of capture slot `id`, if it exists.
+    pub fn slot_len(&self, response: bool, id: usize) -> Option<usize> {
+        let slots = self.slots.borrow();
+        let list = if response { &slots.1 } else { &slots.0 };
+        list.get(id).copied()
     }
 
     /// A context that knows no names (tests, benches).
@@ -68,6 +103,7 @@ impl<'c> Context<'c> {
             proxy: "",
             backends: Vec::new(),
             userlists: Vec::new(),
+            slots: Default::default(),
         }
     }
 
@@ -115,6 +151,10 @@ pub struct ProxyRules {
     pub tcp_content: Vec<tcp::TcpRule>,
     /// `tcp-request inspect-delay`: how long content rules may wait.
     pub inspect_delay: Option<std::time::Duration>,
+    /// The log's capture slots (their lengths), request then response: the
+    /// proxy's `capture`/`declare capture` lines and the slots
+    /// `http-request capture ... len N` added.
+    pub capture_slots: (Vec<usize>, Vec<usize>),
     /// Some `use_backend` condition reads the payload (`req.ssl_sni`...),
     /// so a `mode tcp` frontend inspects before it chooses.
     pub routes_on_payload: bool,
@@ -153,7 +193,7 @@ impl std::fmt::Display for RuleError {
 
 /// Compiles every rule of proxy `p`. All errors are returned, not the first.
 pub fn compile(c: &Config, p: &Proxy) -> Result<ProxyRules, Vec<RuleError>> {
-    let ctx = Context::new(c, &p.name);
+    let ctx = Context::of_proxy(c, p);
     let mut errors = Vec::new();
     let kind = describe(p);
     let err = |w: &Words, kw: &str, m: String| RuleError {
@@ -191,7 +231,16 @@ pub fn compile(c: &Config, p: &Proxy) -> Result<ProxyRules, Vec<RuleError>> {
                 ));
                 continue;
             }
-            match Rule::parse(set, &w.words, &acls, &ctx).and_then(|r| check_rule(set, r)) {
+            let parsed = Rule::parse(set, &w.words, &acls, &ctx)
+                .and_then(|r| check_rule(set, r))
+                .and_then(|r| match r.action {
+                    // Capture slots belong to the frontend's log line.
+                    Action::Capture { .. } if !p.kind.has_frontend() => Err(format!(
+                        "'{kw} capture' in a backend is not supported yet (capture in the frontend)"
+                    )),
+                    _ => Ok(r),
+                });
+            match parsed {
                 Ok(r) => match set {
                     RuleSet::Request => out.http_request.push(r),
                     RuleSet::Response => out.http_response.push(r),
@@ -277,6 +326,7 @@ pub fn compile(c: &Config, p: &Proxy) -> Result<ProxyRules, Vec<RuleError>> {
         .flat_map(|c| c.acls())
         .any(|a| a.expr().fetch.needs_payload());
     out.stats_admin = cond(&p.stats.admin, "stats admin", &mut errors);
+    out.capture_slots = ctx.slots.borrow().clone();
     for w in &p.monitor_fail {
         if let Some(c) = cond(&Some(w.clone()), "monitor fail", &mut errors) {
             out.monitor_fail.push(c);

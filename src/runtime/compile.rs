@@ -292,6 +292,7 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
             errorfiles: errorfiles(p)?,
             stats: (http && p.stats.enable).then(|| p.stats.clone()),
             monitor_uri: p.monitor_uri.clone().filter(|_| http),
+            captures: if http { p.capture.clone() } else { Vec::new() },
             counters: prev
                 .and_then(|r| r.frontend(&p.name))
                 .map(|f| f.counters.clone())

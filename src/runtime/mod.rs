@@ -93,6 +93,9 @@ pub struct Frontend {
     pub stats: Option<Stats>,
     /// `monitor-uri` (HTTP only).
     pub monitor_uri: Option<String>,
+    /// `capture request|response header` and `declare capture` slots, in
+    /// order (slot ids count each direction separately).
+    pub captures: Vec<crate::config::model::Capture>,
     /// Live counters (carried across reloads by name).
     pub counters: Arc<ProxyCounters>,
     /// `maxconn` slots (carried across reloads while `maxconn` is unchanged).

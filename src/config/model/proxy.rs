@@ -153,6 +153,10 @@ pub struct Proxy {
     /// `cookie NAME ...`: sticky sessions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cookie: Option<Cookie>,
+    /// `capture request|response header NAME len N` and `declare capture
+    /// request|response len N`: the log's capture slots, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capture: Vec<Capture>,
     /// `errorfile CODE FILE`: custom error answers.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub errorfile: BTreeMap<u16, PathBuf>,
@@ -202,6 +206,7 @@ impl Proxy {
             stats: Stats::default(),
             http_check: Vec::new(),
             cookie: None,
+            capture: Vec::new(),
             errorfile: BTreeMap::new(),
             server: Vec::new(),
             origins: Origins::default(),
@@ -615,4 +620,18 @@ pub enum CookieMethod {
     Insert,
     /// Prefix the server's cookie with the server's value.
     Prefix,
+}
+
+/// One capture slot of the access log (`{...}` fields of `option httplog`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Capture {
+    /// Request or response.
+    pub response: bool,
+    /// The header captured (its last occurrence); None for a slot made by
+    /// `declare capture`, filled by `http-request|response capture ... id N`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<String>,
+    /// At most this many bytes are kept.
+    pub len: u32,
 }

@@ -46,6 +46,11 @@ pub struct Access {
     pub term: Cell<Term>,
     /// No line for this request (`monitor-uri`, as HAProxy).
     pub quiet: Cell<bool>,
+    /// The capture slots' values (request, response), when the frontend
+    /// has any: shown as `{a|b}` fields.
+    pub captures: std::cell::RefCell<(Vec<Option<Box<[u8]>>>, Vec<Option<Box<[u8]>>>)>,
+    /// `set-log-level`: syslog severity, 8 for silent.
+    pub level: Cell<Option<u8>>,
 }
 
 impl Access {
@@ -63,6 +68,8 @@ impl Access {
             bytes: Default::default(),
             term: Cell::new(Term::NORMAL),
             quiet: Cell::new(false),
+            captures: Default::default(),
+            level: Cell::new(None),
         }
     }
 
@@ -75,7 +82,8 @@ impl Access {
 
     /// Sends the `option httplog` line (HAProxy's layout) when the frontend logs.
     pub fn log(&self, fe: &Frontend, rt: &Runtime, peer: SocketAddr, request: &str) {
-        if fe.log_format.is_none() || fe.log_targets.is_empty() || self.quiet.get() {
+        let level = self.level.get().unwrap_or(6);
+        if fe.log_format.is_none() || fe.log_targets.is_empty() || self.quiet.get() || level > 7 {
             return;
         }
         let be = self.backend.get().and_then(|b| rt.backends.get(b));
@@ -92,8 +100,9 @@ impl Access {
         };
         let ms = |v: Option<u128>| v.map(|v| v.to_string()).unwrap_or_else(|| "-1".into());
         let t = self.term.get();
+        let captures = self.capture_fields(fe);
         let line = format!(
-            "{}:{} [{}] {} {}/{} 0/0/{}/{}/{} {} {} - - {}{}-- {}/{}/0/0/0 0/0 \"{}\"",
+            "{}:{} [{}] {} {}/{} 0/0/{}/{}/{} {} {} - - {}{}-- {}/{}/0/0/0 0/0 {captures}\"{}\"",
             peer.ip(),
             peer.port(),
             super::super::accesslog::accept_date(self.date),
@@ -111,6 +120,68 @@ impl Access {
             fe.counters.cur_sessions.load(Relaxed),
             request.escape_default(),
         );
-        super::super::accesslog::send(&fe.log_targets, &line);
+        super::super::accesslog::send_at(&fe.log_targets, level, &line);
+    }
+
+    /// Stores a capture, truncated to its slot's length.
+    pub fn capture(&self, fe: &Frontend, response: bool, slot: usize, v: &[u8]) {
+        let slots = if response {
+            &fe.rules.capture_slots.1
+        } else {
+            &fe.rules.capture_slots.0
+        };
+        let Some(&len) = slots.get(slot) else { return };
+        let mut c = self.captures.borrow_mut();
+        let list = if response { &mut c.1 } else { &mut c.0 };
+        if list.len() < slots.len() {
+            list.resize(slots.len(), None);
+        }
+        list[slot] = Some(v[..v.len().min(len)].into());
+    }
+
+    /// Keeps what rules recorded for the log: captures and the log level.
+    pub fn keep(&self, fe: &Frontend, vars: &mut crate::rules::facts::Vars) {
+        for (response, slot, v) in vars.captures.drain(..) {
+            self.capture(fe, response, slot, &v);
+        }
+        if let Some(l) = vars.log_level {
+            self.level.set(Some(l));
+        }
+    }
+
+    /// `{req1|req2} {res1} ` as HAProxy writes captures (each part only
+    /// when the frontend has such slots).
+    fn capture_fields(&self, fe: &Frontend) -> String {
+        let c = self.captures.borrow();
+        let mut out = String::new();
+        for (slots, values) in [
+            (&fe.rules.capture_slots.0, &c.0),
+            (&fe.rules.capture_slots.1, &c.1),
+        ] {
+            if slots.is_empty() {
+                continue;
+            }
+            out.push('{');
+            for i in 0..slots.len() {
+                if i > 0 {
+                    out.push('|');
+                }
+                if let Some(Some(v)) = values.get(i) {
+                    for &b in v.iter() {
+                        // As HAProxy: unprintable bytes and the field's own
+                        // delimiters are written #XX.
+                        if b.is_ascii_graphic() && !matches!(b, b'#' | b'{' | b'|' | b'}' | b'"')
+                            || b == b' '
+                        {
+                            out.push(b as char);
+                        } else {
+                            out.push_str(&format!("#{b:02X}"));
+                        }
+                    }
+                }
+            }
+            out.push_str("} ");
+        }
+        out
     }
 }

@@ -67,6 +67,7 @@ pub async fn run(mut cx: Cx<'_>, mut head: RequestHead) -> Next {
         src: cx.peer,
     };
     let fe = cx.fe;
+    capture_headers(fe, cx.access, &req.msg, cx.cbuf.filled(), false);
     // `tcp-request content` rules of an HTTP frontend see the request head.
     if !fe.rules.tcp_content.is_empty() {
         let env = env(&cx, &req, None);
@@ -131,6 +132,20 @@ pub async fn run(mut cx: Cx<'_>, mut head: RequestHead) -> Next {
     super::forward::run(cx, req, be).await
 }
 
+/// `capture request|response header NAME len N`: the last occurrence of
+/// each captured header, for the log line.
+pub fn capture_headers(fe: &Frontend, access: &Access, msg: &Head, buf: &[u8], response: bool) {
+    let requests = fe.captures.iter().filter(|c| c.response == response);
+    for (slot, c) in requests.enumerate() {
+        if let Some(name) = &c.header {
+            let v = View { buf, head: msg };
+            if let Some(value) = v.lines(name.as_bytes()).last() {
+                access.capture(fe, response, slot, value);
+            }
+        }
+    }
+}
+
 /// The request's view for fetches.
 pub fn view<'a>(cx: &'a Cx, req: &'a Request) -> View<'a> {
     View {
@@ -182,6 +197,7 @@ async fn request_rules(
         req.src = env.src;
         v
     };
+    cx.access.keep(cx.fe, &mut req.vars);
     match verdict {
         Verdict::Continue => Flow::Continue,
         Verdict::Prometheus => Flow::Done(super::service::prometheus(cx, req).await),

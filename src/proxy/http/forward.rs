@@ -267,6 +267,7 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
     };
     let mut resp = resp;
     let mut resp_msg = std::mem::take(&mut resp.msg);
+    super::exchange::capture_headers(fe, access, &resp_msg, sbuf.filled(), true);
     if response_rules {
         let mut env = Env {
             src: env_src,
@@ -287,6 +288,7 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
             req_copy.as_ref(),
             &mut vars,
         );
+        access.keep(fe, &mut vars);
         if let Verdict::Answer(a) | Verdict::Tarpit(a) = verdict {
             // The server's response is dropped, and its connection with it:
             // denied (a 4xx/5xx) or redirected (`http-response redirect`).
