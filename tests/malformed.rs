@@ -2027,25 +2027,6 @@ backend be
     server s1 127.0.0.1:9000
 ",
     ),
-    // HAProxy 2.6 accepts it (exit 0); fulcrum does not support it yet.
-    case(
-        "http_request_capture_unsupported",
-        9,
-        "'http-request capture' is not supported yet",
-        "\
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-frontend fe
-    bind 127.0.0.1:8080
-    default_backend be
-    http-request capture req.hdr(host) len 10
-backend be
-    server s1 127.0.0.1:9000
-",
-    ),
     // HAProxy 2.6 refuses it, at no line, only for want of a stick-table.
     case(
         "http_request_track_sc0_unsupported",
@@ -2673,6 +2654,60 @@ frontend fe
     tcp-request content silent-drop
     default_backend be
 backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at the same line with the same advice.
+    case(
+        "removed_reqadd",
+        9,
+        "'reqadd' was removed from HAProxy (in 2.1 or before): write 'http-request add-header'",
+        "\
+defaults
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+backend be
+    reqadd X-A:\\ 1
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at the same line with the same advice.
+    case(
+        "removed_contimeout",
+        9,
+        "'contimeout' was removed from HAProxy (in 2.1 or before): write 'timeout connect'",
+        "\
+defaults
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+backend be
+    contimeout 5000
+    server s1 127.0.0.1:9000
+",
+    ),
+    // HAProxy 2.6 refuses it at the same line with the same advice.
+    case(
+        "removed_block",
+        9,
+        "'block' was removed from HAProxy (in 2.1 or before): write 'http-request deny'",
+        "\
+defaults
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+backend be
+    block if TRUE
     server s1 127.0.0.1:9000
 ",
     ),

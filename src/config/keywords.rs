@@ -447,6 +447,57 @@ pub const NOT_YET: &[&str] = &[
     "option transparent",
 ];
 
+/// Keywords HAProxy removed, with what to write instead (HAProxy 2.6 gives
+/// the same advice).
+pub const REMOVED: &[(&str, &str)] = &[
+    ("contimeout", "'timeout connect'"),
+    ("clitimeout", "'timeout client'"),
+    ("srvtimeout", "'timeout server'"),
+    ("redispatch", "'option redispatch'"),
+    ("reqadd", "'http-request add-header'"),
+    ("reqdel", "'http-request del-header'"),
+    ("reqidel", "'http-request del-header'"),
+    (
+        "reqrep",
+        "'http-request replace-header', 'replace-path' or 'replace-uri'",
+    ),
+    (
+        "reqirep",
+        "'http-request replace-header', 'replace-path' or 'replace-uri'",
+    ),
+    ("reqallow", "'http-request allow'"),
+    ("reqiallow", "'http-request allow'"),
+    ("reqdeny", "'http-request deny'"),
+    ("reqideny", "'http-request deny'"),
+    (
+        "reqpass",
+        "nothing: a rule that lets a request through is the default",
+    ),
+    (
+        "reqipass",
+        "nothing: a rule that lets a request through is the default",
+    ),
+    ("reqtarpit", "'http-request tarpit'"),
+    ("reqitarpit", "'http-request tarpit'"),
+    ("reqsetbe", "'use_backend'"),
+    ("reqisetbe", "'use_backend'"),
+    ("rspadd", "'http-response add-header'"),
+    ("rspdel", "'http-response del-header'"),
+    ("rspidel", "'http-response del-header'"),
+    ("rsprep", "'http-response replace-header'"),
+    ("rspirep", "'http-response replace-header'"),
+    ("rspdeny", "'http-response deny'"),
+    ("rspideny", "'http-response deny'"),
+    (
+        "block",
+        "'http-request deny', which takes the same condition",
+    ),
+    (
+        "monitor-net",
+        "'http-request return status 200 if { src NET }'",
+    ),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,7 @@ use super::cond::{CondStack, Directive, MessageLevel};
 use super::diag::{Diagnostics, Span};
 use super::keywords::{
     suggest, Caps, Line, BOOL_OPTIONS, CLEARABLE_OPTIONS, FAMILIES, GLOBAL_KEYWORDS,
-    IGNORED_GLOBAL, NOT_YET, PROXY_KEYWORDS, UNSUPPORTED_SECTIONS,
+    IGNORED_GLOBAL, NOT_YET, PROXY_KEYWORDS, REMOVED, UNSUPPORTED_SECTIONS,
 };
 use super::lexer::split_line;
 use super::model::{Bind, Config, Proxy, ProxyKind};
@@ -749,6 +749,8 @@ impl<'e> Reader<'e> {
         let two = format!("{first} {second}");
         let msg = if family && second.is_empty() {
             format!("'{first}' expects a keyword after it in '{section}' section")
+        } else if let Some((_, instead)) = REMOVED.iter().find(|(k, _)| *k == what) {
+            format!("'{what}' was removed from HAProxy (in 2.1 or before): write {instead}")
         } else if NOT_YET.contains(&what.as_str()) || NOT_YET.contains(&two.as_str()) {
             let kw = if NOT_YET.contains(&what.as_str()) {
                 &what
