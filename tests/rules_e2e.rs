@@ -125,3 +125,45 @@ backend empty
         r.head
     );
 }
+
+/// `force-persist` sends a client whose cookie names a server in
+/// maintenance to it anyway (an operator testing a drained server);
+/// `ignore-persist` makes the cookie count for nothing.
+#[test]
+fn force_persist_and_ignore_persist() {
+    let (a, b) = (HttpBackend::start("a"), HttpBackend::start("b"));
+    let port = free_port();
+    let cfg = format!(
+        "global
+    nbthread 1
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+listen web
+    bind 127.0.0.1:{port}
+    cookie SRV insert indirect nocache
+    force-persist if {{ req.hdr(x-force) -m found }}
+    ignore-persist if {{ path_beg /static }}
+    server a {} cookie ca
+    server b {} cookie cb disabled
+",
+        a.addr, b.addr
+    );
+    let _f = Fulcrum::start(&cfg);
+    let ask = |path: &str, extra: &str| {
+        common::net::request(
+            port,
+            &format!("GET {path} HTTP/1.1\r\nHost: t\r\nCookie: SRV=cb\r\n{extra}Connection: close\r\n\r\n"),
+        )
+        .expect("response")
+        .text()
+    };
+    // b is in maintenance: its cookie is not honoured...
+    assert_eq!(ask("/", ""), "a");
+    // ...unless force-persist holds.
+    assert_eq!(ask("/", "X-Force: 1\r\n"), "b");
+    // ignore-persist: the cookie is not even looked at, force or not.
+    assert_eq!(ask("/static/x", "X-Force: 1\r\n"), "a");
+}

@@ -449,6 +449,12 @@ fn proxy(o: &mut String, p: &Proxy) {
     for c in &p.monitor_fail {
         line(format!("monitor fail {}", c.line()));
     }
+    for c in &p.force_persist {
+        line(format!("force-persist {}", c.line()));
+    }
+    for c in &p.ignore_persist {
+        line(format!("ignore-persist {}", c.line()));
+    }
     for u in &p.use_backend {
         let mut s = format!("use_backend {}", quote(&u.backend));
         if let Some(c) = &u.cond {

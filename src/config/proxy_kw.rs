@@ -287,6 +287,22 @@ pub fn declare_capture(p: &mut Proxy, l: &mut Line) -> R {
     Ok(())
 }
 
+/// `force-persist` and `ignore-persist`: a condition is required.
+pub fn persist_rule(p: &mut Proxy, l: &mut Line) -> R {
+    let Some(c) = condition(l, l.kw, l.args)? else {
+        return Err(format!(
+            "'{}' expects 'if' or 'unless' followed by a condition",
+            l.kw
+        ));
+    };
+    if l.kw == "force-persist" {
+        p.force_persist.push(c);
+    } else {
+        p.ignore_persist.push(c);
+    }
+    Ok(())
+}
+
 pub fn acl(p: &mut Proxy, l: &mut Line) -> R {
     if l.args.len() < 2 {
         return Err("'acl' expects a name and a criterion".into());

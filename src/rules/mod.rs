@@ -145,6 +145,10 @@ pub struct ProxyRules {
     /// `monitor fail` conditions: any that holds makes `monitor-uri`
     /// answer 503.
     pub monitor_fail: Vec<Cond>,
+    /// `force-persist` conditions.
+    pub force_persist: Vec<Cond>,
+    /// `ignore-persist` conditions.
+    pub ignore_persist: Vec<Cond>,
     /// `tcp-request connection` rules.
     pub tcp_connection: Vec<tcp::TcpRule>,
     /// `tcp-request content` rules.
@@ -327,9 +331,19 @@ pub fn compile(c: &Config, p: &Proxy) -> Result<ProxyRules, Vec<RuleError>> {
         .any(|a| a.expr().fetch.needs_payload());
     out.stats_admin = cond(&p.stats.admin, "stats admin", &mut errors);
     out.capture_slots = ctx.slots.borrow().clone();
-    for w in &p.monitor_fail {
-        if let Some(c) = cond(&Some(w.clone()), "monitor fail", &mut errors) {
-            out.monitor_fail.push(c);
+    for (lines, kw) in [
+        (&p.monitor_fail, "monitor fail"),
+        (&p.force_persist, "force-persist"),
+        (&p.ignore_persist, "ignore-persist"),
+    ] {
+        for w in lines {
+            if let Some(c) = cond(&Some(w.clone()), kw, &mut errors) {
+                match kw {
+                    "monitor fail" => out.monitor_fail.push(c),
+                    "force-persist" => out.force_persist.push(c),
+                    _ => out.ignore_persist.push(c),
+                }
+            }
         }
     }
     if errors.is_empty() {

@@ -129,6 +129,12 @@ pub struct Proxy {
         skip_serializing_if = "Option::is_none"
     )]
     pub tcp_request_inspect_delay: Option<std::time::Duration>,
+    /// `force-persist if|unless COND`: persistence goes to a down server too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub force_persist: Vec<Words>,
+    /// `ignore-persist if|unless COND`: the persistence cookie is ignored.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore_persist: Vec<Words>,
     /// `monitor-uri`: a URI answered 200 by the proxy itself (503 when a
     /// `monitor fail` condition holds), for an upstream health checker.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -200,6 +206,8 @@ impl Proxy {
             default_server: Vec::new(),
             monitor_uri: None,
             monitor_fail: Vec::new(),
+            force_persist: Vec::new(),
+            ignore_persist: Vec::new(),
             tcp_request_connection: Vec::new(),
             tcp_request_content: Vec::new(),
             tcp_request_inspect_delay: None,

@@ -22,12 +22,23 @@ use crate::rules::facts::Vars;
 use crate::rules::http::{Head, View};
 use crate::runtime::{Backend, Frontend};
 
-/// The server `use-server` picks: the first rule whose condition holds and
-/// whose server may take traffic (a rule naming an unusable server is
-/// skipped, as in HAProxy).
-fn use_server(cx: &Cx, req: &Request, be: &Backend, be_index: usize) -> Option<usize> {
-    if be.rules.use_server.is_empty() {
-        return None;
+/// What persistence rules decided for one request.
+#[derive(Default)]
+struct Persistence {
+    /// The server `use-server` picked: the first rule whose condition
+    /// holds and whose server may take traffic (a rule naming an unusable
+    /// server is skipped, as in HAProxy).
+    ruled: Option<usize>,
+    /// `force-persist` holds: the cookie's server is used even when down.
+    force: bool,
+    /// `ignore-persist` holds: the cookie is not looked at.
+    ignore: bool,
+}
+
+fn persistence(cx: &Cx, req: &Request, be: &Backend, be_index: usize) -> Persistence {
+    let r = &be.rules;
+    if r.use_server.is_empty() && r.force_persist.is_empty() && r.ignore_persist.is_empty() {
+        return Persistence::default();
     }
     let env = env(cx, req, Some(be_index));
     let f = env.facts(
@@ -38,14 +49,18 @@ fn use_server(cx: &Cx, req: &Request, be: &Backend, be_index: usize) -> Option<u
         None,
         &req.vars,
     );
-    be.rules
-        .use_server
-        .iter()
-        .find(|(c, s)| {
-            be.servers.get(*s).is_some_and(|s| s.state.usable())
-                && c.as_ref().is_none_or(|c| c.holds(&f))
-        })
-        .map(|(_, s)| *s)
+    Persistence {
+        ruled: r
+            .use_server
+            .iter()
+            .find(|(c, s)| {
+                be.servers.get(*s).is_some_and(|s| s.state.usable())
+                    && c.as_ref().is_none_or(|c| c.holds(&f))
+            })
+            .map(|(_, s)| *s),
+        force: r.force_persist.iter().any(|c| c.holds(&f)),
+        ignore: r.ignore_persist.iter().any(|c| c.holds(&f)),
+    }
 }
 
 /// What the response rules need from the request once its bytes have left
@@ -58,7 +73,7 @@ struct RequestCopy {
 /// Forwards the request to a server of `be` and the response back.
 pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
     let be_index = cx.access.backend.get().unwrap_or_default();
-    let ruled = use_server(&cx, &req, be, be_index);
+    let persist = persistence(&cx, &req, be, be_index);
     let response_rules = has_response_rules(cx.fe, be);
     let env_src = req.src;
     let Cx {
@@ -95,11 +110,15 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
         header: hdr.as_deref(),
     };
     // Persistence: `use-server` first, then a cookie naming a usable server.
-    let persisted = be.cookie.as_ref().and_then(|c| {
-        persist::find(view.lines(b"cookie"), &c.name)
-            .map(|v| (v.to_vec(), persist::server_for(be, v)))
-    });
-    let forced = ruled.or(persisted.as_ref().and_then(|(_, s)| *s));
+    let persisted = be
+        .cookie
+        .as_ref()
+        .filter(|_| !persist.ignore)
+        .and_then(|c| {
+            persist::find(view.lines(b"cookie"), &c.name)
+                .map(|v| (v.to_vec(), persist::server_for(be, v, persist.force)))
+        });
+    let forced = persist.ruled.or(persisted.as_ref().and_then(|(_, s)| *s));
     let server_close = fe.http_connection != HttpConnection::KeepAlive
         || be.http_connection != HttpConnection::KeepAlive;
     let client_close_mode =

@@ -21,12 +21,13 @@ pub fn find<'a>(cookie_headers: impl Iterator<Item = &'a [u8]>, name: &str) -> O
     None
 }
 
-/// The server a persistence cookie value points to, if it may take traffic.
-pub fn server_for(be: &Backend, value: &[u8]) -> Option<usize> {
+/// The server a persistence cookie value points to, if it may take traffic
+/// (or whatever its state, under `force-persist`).
+pub fn server_for(be: &Backend, value: &[u8], force: bool) -> Option<usize> {
     be.servers
         .iter()
         .position(|s| s.cookie.as_deref().is_some_and(|c| c.as_bytes() == value))
-        .filter(|&i| be.servers[i].state.usable())
+        .filter(|&i| force || be.servers[i].state.usable())
 }
 
 /// A Cookie header value without cookie `name` (None when nothing is left).
