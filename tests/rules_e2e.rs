@@ -167,3 +167,58 @@ listen web
     // ignore-persist: the cookie is not even looked at, force or not.
     assert_eq!(ask("/static/x", "X-Force: 1\r\n"), "a");
 }
+
+/// `http-errors` sections used through `errorfiles`, and `http-error`
+/// answers: a deny answers with the 403 described inline, a missing
+/// server with the section's 503 file.
+#[test]
+fn http_errors_sections_and_http_error() {
+    let dir = common::TempPath::dir("http-errors");
+    let page = dir.path().join("503.http");
+    std::fs::write(
+        &page,
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: 9\r\n\r\nbusy now\n",
+    )
+    .unwrap();
+    let b = HttpBackend::start("app");
+    let port = free_port();
+    let cfg = format!(
+        "global
+    nbthread 1
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+http-errors site
+    errorfile 503 {}
+frontend fe
+    bind 127.0.0.1:{port}
+    errorfiles site
+    http-error status 403 content-type text/plain string \"go away\" hdr X-Why rules
+    http-request deny if {{ path_beg /private }}
+    use_backend empty if {{ path_beg /empty }}
+    default_backend be
+backend be
+    server s1 {}
+backend empty
+    server s1 {} disabled
+",
+        page.display(),
+        b.addr,
+        b.addr
+    );
+    let _f = Fulcrum::start(&cfg);
+    let r = get(port, "/private/x");
+    assert_eq!(r.status, 403);
+    assert_eq!(r.text(), "go away");
+    assert!(
+        r.head.to_ascii_lowercase().contains("x-why: rules\r\n"),
+        "{}",
+        r.head
+    );
+    let r = get(port, "/empty");
+    assert_eq!(r.status, 503);
+    assert_eq!(r.text(), "busy now\n");
+    assert_eq!(get(port, "/ok").text(), "app");
+}

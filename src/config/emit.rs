@@ -50,6 +50,12 @@ pub fn to_cfg(c: &Config) -> String {
         o.push('\n');
         userlist(&mut o, u);
     }
+    for h in &c.http_errors {
+        let _ = writeln!(o, "\nhttp-errors {}", quote(&h.name));
+        for (code, file) in &h.errorfile {
+            let _ = writeln!(o, "    errorfile {code} {}", quote(&file.to_string_lossy()));
+        }
+    }
     for p in &c.proxies {
         o.push('\n');
         proxy(&mut o, p);
@@ -416,6 +422,11 @@ fn proxy(o: &mut String, p: &Proxy) {
             Some(h) => format!("capture {dir} header {} len {}", quote(h), c.len),
             None => format!("declare capture {dir} len {}", c.len),
         });
+    }
+    for (kw, list) in [("errorfiles", &p.errorfiles), ("http-error", &p.http_error)] {
+        for w in list {
+            line(format!("{kw} {}", w.line()));
+        }
     }
     for (code, file) in &p.errorfile {
         line(format!(

@@ -157,6 +157,8 @@ pub static PROXY_KEYWORDS: &[ProxyKeyword] = &[
     kw("monitor fail", FL, p::monitor_fail),
     kw("cookie", DLB, p::cookie),
     kw("errorfile", DFLB, p::errorfile),
+    kw("errorfiles", DFLB, p::errorfiles),
+    kw("http-error", DFLB, p::http_error),
     kw("option httplog", DFL, p::option_httplog),
     kw("option forwardfor", DFLB, p::option_forwardfor),
     kw("option httpchk", DLB, p::option_httpchk),
@@ -318,15 +320,8 @@ pub static IGNORED_GLOBAL: &[(&str, &str)] = &[
 ];
 
 /// The sections fulcrum does not support yet (accepted by HAProxy).
-pub const UNSUPPORTED_SECTIONS: [&str; 7] = [
-    "peers",
-    "resolvers",
-    "mailers",
-    "program",
-    "http-errors",
-    "ring",
-    "cache",
-];
+pub const UNSUPPORTED_SECTIONS: [&str; 6] =
+    ["peers", "resolvers", "mailers", "program", "ring", "cache"];
 
 /// The closest known keyword to a misspelt one, when close enough to help.
 pub fn suggest<'a>(word: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
@@ -369,8 +364,6 @@ pub const NOT_YET: &[&str] = &[
     "stick store-request",
     "stick store-response",
     "capture cookie",
-    "http-error",
-    "errorfiles",
     "errorloc",
     "errorloc302",
     "errorloc303",

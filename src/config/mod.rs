@@ -32,6 +32,7 @@ use std::sync::Arc;
 pub use diag::{Diagnostic, Diagnostics, Severity, Span};
 pub use model::Config;
 pub use parse::{parse_cfg, parse_sources, Parsed, Source};
+pub use proxy_kw::ERRORFILE_CODES;
 pub use validate::validate;
 pub use yaml::parse_yaml;
 

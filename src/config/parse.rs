@@ -78,6 +78,8 @@ enum Section {
     Proxy,
     /// A `userlist` section (the last of config.userlists).
     Userlist,
+    /// An `http-errors` section (the last of config.http_errors).
+    HttpErrors,
     /// A section kind fulcrum does not support: its lines are skipped.
     Unsupported,
 }
@@ -203,6 +205,7 @@ impl<'e> Reader<'e> {
             ),
             Section::Unsupported => {}
             Section::Userlist => self.userlist_line(words, span),
+            Section::HttpErrors => self.http_errors_line(words, span),
             Section::Global => self.global_line(words, span),
             Section::Defaults | Section::Proxy => self.proxy_line(words, span),
         }
@@ -215,6 +218,29 @@ impl<'e> Reader<'e> {
                 format!("'{kw}' sections are not supported yet by fulcrum"),
             );
             self.section = Section::Unsupported;
+            return;
+        }
+        if kw == "http-errors" {
+            match args {
+                [name] => {
+                    if self.config.http_errors.iter().any(|u| &u.name == name) {
+                        self.diags.error(
+                            span.clone(),
+                            format!("http-errors section '{name}' is declared twice"),
+                        );
+                    }
+                    self.config.http_errors.push(super::model::HttpErrors {
+                        name: name.clone(),
+                        errorfile: Default::default(),
+                        origin: super::model::Origin(Some(span)),
+                    });
+                    self.section = Section::HttpErrors;
+                }
+                _ => {
+                    self.diags.error(span, "'http-errors' expects one name");
+                    self.section = Section::Unsupported;
+                }
+            }
             return;
         }
         if kw == "userlist" {
@@ -369,6 +395,33 @@ impl<'e> Reader<'e> {
             _ => {}
         }
         self.section = Section::None;
+    }
+
+    /// `errorfile CODE FILE` in an `http-errors` section.
+    fn http_errors_line(&mut self, words: &[String], span: Span) {
+        let Some(section) = self.config.http_errors.last_mut() else {
+            return;
+        };
+        let mut probe = Proxy::new(ProxyKind::Backend, "");
+        match words.split_first() {
+            Some((k, args)) if k == "errorfile" => {
+                let mut line = Line {
+                    kw: "errorfile",
+                    args,
+                    warnings: Vec::new(),
+                    origin: super::model::Origin(Some(span.clone())),
+                };
+                match super::proxy_kw::errorfile(&mut probe, &mut line) {
+                    Ok(()) => section.errorfile.append(&mut probe.errorfile),
+                    Err(e) => self.diags.error(span, e),
+                }
+            }
+            Some((k, _)) => self.diags.error(
+                span,
+                format!("unknown keyword '{k}' in 'http-errors' section (expected 'errorfile')"),
+            ),
+            None => {}
+        }
     }
 
     /// `user NAME [password HASH|insecure-password TEXT] [groups G,...]`
@@ -841,7 +894,7 @@ fn keep_capabilities(p: &mut Proxy) {
 fn is_section_keyword(w: &str) -> bool {
     matches!(
         w,
-        "global" | "defaults" | "frontend" | "backend" | "listen" | "userlist"
+        "global" | "defaults" | "frontend" | "backend" | "listen" | "userlist" | "http-errors"
     ) || UNSUPPORTED_SECTIONS.contains(&w)
 }
 

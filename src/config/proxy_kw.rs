@@ -303,6 +303,29 @@ pub fn persist_rule(p: &mut Proxy, l: &mut Line) -> R {
     Ok(())
 }
 
+/// `errorfiles NAME [CODE...]`: checked against the sections when the whole
+/// file is read (a section may come later).
+pub fn errorfiles(p: &mut Proxy, l: &mut Line) -> R {
+    let Some((_, codes)) = l.args.split_first() else {
+        return Err("'errorfiles' expects the name of an 'http-errors' section".into());
+    };
+    for c in codes {
+        c.parse::<u16>()
+            .ok()
+            .filter(|c| ERRORFILE_CODES.contains(c))
+            .ok_or_else(|| format!("'errorfiles': status code '{c}' cannot be customized (expected one of {ERRORFILE_CODES:?})"))?;
+    }
+    p.errorfiles.push(rule_words(l, "a section name")?);
+    Ok(())
+}
+
+/// `http-error status CODE ...`: parsed with the rules' answers (src/rules).
+pub fn http_error(p: &mut Proxy, l: &mut Line) -> R {
+    p.http_error
+        .push(rule_words(l, "'status CODE' and the answer")?);
+    Ok(())
+}
+
 pub fn acl(p: &mut Proxy, l: &mut Line) -> R {
     if l.args.len() < 2 {
         return Err("'acl' expects a name and a criterion".into());

@@ -372,6 +372,25 @@ fn servers(p: &Proxy, d: &mut Diagnostics) {
 /// server host names resolve (as HAProxy resolves them at start-up).
 pub fn check_environment(c: &Config) -> Diagnostics {
     let mut d = Diagnostics::default();
+    for h in &c.http_errors {
+        for (code, f) in &h.errorfile {
+            if let Err(e) = std::fs::metadata(f) {
+                let at = h
+                    .origin
+                    .0
+                    .clone()
+                    .unwrap_or_else(|| Span::file(&"<config>".into()));
+                d.error(
+                    at,
+                    format!(
+                        "http-errors '{}': 'errorfile {code}': cannot read '{}': {e}",
+                        h.name,
+                        f.display()
+                    ),
+                );
+            }
+        }
+    }
     for p in &c.proxies {
         for (code, f) in &p.errorfile {
             if let Err(e) = std::fs::metadata(f) {

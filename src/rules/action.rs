@@ -662,6 +662,55 @@ fn parse_reply(
     Ok(r)
 }
 
+/// `http-error status CODE [content-type T] [string S|file F|errorfile F|
+/// default-errorfiles] [hdr N V]*`: an error answer fixed when the
+/// configuration is loaded.
+pub fn parse_http_error(words: &[String], ctx: &Context) -> Result<Reply, String> {
+    match words.first().map(String::as_str) {
+        Some("status") => {}
+        _ => return Err("expects 'status CODE' first".into()),
+    }
+    let r = parse_reply("http-error", "status", words, 200, false, ctx)?;
+    if matches!(r.payload, Payload::Format(_))
+        || r.headers.iter().any(|(_, v)| v.literal().is_none())
+    {
+        return Err("log-format payloads and headers ('lf-string', 'lf-file', '%[...]') are not supported yet in 'http-error'".into());
+    }
+    Ok(r)
+}
+
+impl Reply {
+    /// The whole answer, when nothing in it depends on the request: the
+    /// status's error page stands in for an absent payload.
+    pub fn fixed_bytes(&self) -> Option<Vec<u8>> {
+        let body: Vec<u8> = match &self.payload {
+            Payload::Empty => Vec::new(),
+            Payload::Fixed(b) => b.to_vec(),
+            Payload::ErrorPage => return None,
+            Payload::Format(_) => return None,
+        };
+        let mut out = format!(
+            "HTTP/1.1 {} {}\r\ncontent-length: {}\r\n",
+            self.status,
+            super::reason_phrase(self.status),
+            body.len()
+        )
+        .into_bytes();
+        if let Some(ct) = &self.content_type {
+            out.extend_from_slice(format!("content-type: {ct}\r\n").as_bytes());
+        }
+        for (n, v) in &self.headers {
+            out.extend_from_slice(n.as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(v.literal()?);
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(&body);
+        Some(out)
+    }
+}
+
 fn parse_redirect(args: &[String], ctx: &Context) -> Result<Redirect, String> {
     let (kind, value, rest) = match args {
         [k, v, rest @ ..] => {

@@ -145,6 +145,8 @@ pub struct ProxyRules {
     /// `monitor fail` conditions: any that holds makes `monitor-uri`
     /// answer 503.
     pub monitor_fail: Vec<Cond>,
+    /// `http-error` answers, fixed at load time.
+    pub http_errors: Vec<action::Reply>,
     /// `force-persist` conditions.
     pub force_persist: Vec<Cond>,
     /// `ignore-persist` conditions.
@@ -329,6 +331,28 @@ pub fn compile(c: &Config, p: &Proxy) -> Result<ProxyRules, Vec<RuleError>> {
         .filter_map(|(c, _)| c.as_ref())
         .flat_map(|c| c.acls())
         .any(|a| a.expr().fetch.needs_payload());
+    for w in &p.http_error {
+        match action::parse_http_error(&w.words, &ctx) {
+            Ok(r) if !crate::config::ERRORFILE_CODES.contains(&r.status) => errors.push(err(
+                w,
+                "http-error",
+                format!("status code {} cannot be customized", r.status),
+            )),
+            Ok(r) => out.http_errors.push(r),
+            Err(m) => errors.push(err(w, "http-error", m)),
+        }
+    }
+    for w in &p.errorfiles {
+        if let Some(name) = w.words.first() {
+            if !c.http_errors.iter().any(|h| &h.name == name) {
+                errors.push(err(
+                    w,
+                    "errorfiles",
+                    format!("no 'http-errors' section named '{name}'"),
+                ));
+            }
+        }
+    }
     out.stats_admin = cond(&p.stats.admin, "stats admin", &mut errors);
     out.capture_slots = ctx.slots.borrow().clone();
     for (lines, kw) in [

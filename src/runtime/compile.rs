@@ -192,7 +192,7 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
             allbackups: p.option.allbackups,
             server_keepalive: p.option.tcpka || p.option.srvtcpka,
             cookie: p.cookie.clone().filter(|_| http),
-            errorfiles: errorfiles(p)?,
+            errorfiles: errorfiles(c, p, &rules_of(p))?,
             rules: rules_of(p),
             algo: match &p.balance {
                 Balance::Roundrobin => "roundrobin",
@@ -289,7 +289,7 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
             },
             log_targets: log_targets(&p.log, &c.global),
             dontlognull: p.option.dontlognull,
-            errorfiles: errorfiles(p)?,
+            errorfiles: errorfiles(c, p, &rules_of(p))?,
             stats: (http && p.stats.enable).then(|| p.stats.clone()),
             monitor_uri: p.monitor_uri.clone().filter(|_| http),
             captures: if http { p.capture.clone() } else { Vec::new() },
@@ -370,16 +370,47 @@ fn check_spec(s: &crate::config::model::Server, addr: SocketAddr) -> ServerCheck
 }
 
 /// Reads a proxy's `errorfile`s (HAProxy reads them at start-up too).
-fn errorfiles(p: &crate::config::model::Proxy) -> Result<super::ErrorFiles, CompileError> {
+/// A proxy's error answers: `errorfiles` sections first, then its own
+/// `errorfile` lines, then `http-error` answers (later ones win).
+fn errorfiles(
+    c: &Config,
+    p: &crate::config::model::Proxy,
+    rules: &crate::rules::ProxyRules,
+) -> Result<super::ErrorFiles, CompileError> {
+    let mut files = Vec::new();
+    for w in &p.errorfiles {
+        let Some((name, codes)) = w.words.split_first() else {
+            continue;
+        };
+        if let Some(section) = c.http_errors.iter().find(|h| &h.name == name) {
+            for (code, path) in &section.errorfile {
+                if codes.is_empty() || codes.iter().any(|c| c == &code.to_string()) {
+                    files.push((*code, path));
+                }
+            }
+        }
+    }
+    files.extend(p.errorfile.iter().map(|(c, p)| (*c, p)));
     let mut out = super::ErrorFiles::new();
-    for (code, path) in &p.errorfile {
+    for (code, path) in files {
         let bytes = std::fs::read(path).map_err(|source| CompileError::ErrorFile {
             proxy: p.name.clone(),
-            code: *code,
+            code,
             path: path.display().to_string(),
             source,
         })?;
-        out.insert(*code, bytes.into());
+        out.insert(code, bytes.into());
+    }
+    for r in &rules.http_errors {
+        match r.fixed_bytes() {
+            Some(b) => {
+                out.insert(r.status, b.into());
+            }
+            // `default-errorfiles`: HAProxy's own page again.
+            None => {
+                out.remove(&r.status);
+            }
+        }
     }
     Ok(out)
 }

@@ -59,6 +59,23 @@ pub struct Config {
     /// `userlist` sections.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub userlists: Vec<Userlist>,
+    /// `http-errors` sections: named sets of error files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub http_errors: Vec<HttpErrors>,
+}
+
+/// `http-errors NAME` with its `errorfile CODE FILE` lines.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpErrors {
+    /// The section's name.
+    pub name: String,
+    /// Error files by status.
+    #[serde(default)]
+    pub errorfile: BTreeMap<u16, std::path::PathBuf>,
+    /// Where the section begins (not serialized).
+    #[serde(skip)]
+    pub origin: Origin,
 }
 
 impl Config {

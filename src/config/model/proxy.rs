@@ -163,6 +163,13 @@ pub struct Proxy {
     /// request|response len N`: the log's capture slots, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub capture: Vec<Capture>,
+    /// `errorfiles NAME [CODE...]`: error files taken from an `http-errors`
+    /// section (all of them, or the codes listed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errorfiles: Vec<Words>,
+    /// `http-error status CODE ...`: an error answer described inline.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub http_error: Vec<Words>,
     /// `errorfile CODE FILE`: custom error answers.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub errorfile: BTreeMap<u16, PathBuf>,
@@ -215,6 +222,8 @@ impl Proxy {
             http_check: Vec::new(),
             cookie: None,
             capture: Vec::new(),
+            errorfiles: Vec::new(),
+            http_error: Vec::new(),
             errorfile: BTreeMap::new(),
             server: Vec::new(),
             origins: Origins::default(),

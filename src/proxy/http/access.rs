@@ -29,6 +29,9 @@ impl Term {
     }
 }
 
+/// Captured values by slot (an empty slot logs as nothing).
+pub type Slots = Vec<Option<Box<[u8]>>>;
+
 /// The log facts of one request.
 pub struct Access {
     /// The client's address.
@@ -48,7 +51,7 @@ pub struct Access {
     pub quiet: Cell<bool>,
     /// The capture slots' values (request, response), when the frontend
     /// has any: shown as `{a|b}` fields.
-    pub captures: std::cell::RefCell<(Vec<Option<Box<[u8]>>>, Vec<Option<Box<[u8]>>>)>,
+    pub captures: std::cell::RefCell<(Slots, Slots)>,
     /// `set-log-level`: syslog severity, 8 for silent.
     pub level: Cell<Option<u8>>,
 }
