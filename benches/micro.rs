@@ -231,6 +231,55 @@ fn config_parse(c: &mut Criterion) {
     g.finish();
 }
 
+/// The 50-rule frontend of benches/bench-rules.cfg over a request that
+/// triggers no action but the final allow (tests/rules_alloc.rs checks it
+/// allocates nothing).
+fn rules(c: &mut Criterion) {
+    use fulcrum::rules::action::{self, Env, RuleSet, Target};
+    use fulcrum::rules::facts::{NoWorld, Vars};
+    let text = include_str!("bench-rules.cfg");
+    let parsed = fulcrum::config::parse_cfg(text, "bench-rules.cfg");
+    let cfg = parsed.config;
+    let p = cfg
+        .proxies
+        .iter()
+        .find(|p| p.name == "bench_http")
+        .expect("bench_http");
+    let rules = fulcrum::rules::compile(&cfg, p).expect("rules");
+    let buf = b"GET /index.html?x=1 HTTP/1.1\r\nHost: 127.0.0.1:19201\r\nUser-Agent: wrk/4.2\r\nAccept: */*\r\n\r\n";
+    let head = parse_request(buf, false).expect("request");
+    let world = NoWorld;
+    let mut g = c.benchmark_group("rules");
+    g.bench_function("http_request/50_lines", |b| {
+        let mut msg = head.msg.clone();
+        let mut vars = Vars::default();
+        b.iter(|| {
+            let mut env = Env {
+                src: "127.0.0.1:40000".parse().unwrap(),
+                dst: "127.0.0.1:19201".parse().unwrap(),
+                frontend: "bench_http",
+                backend: None,
+                server: None,
+                req_body_len: Some(0),
+                world: &world,
+            };
+            let mut t = Target {
+                buf,
+                head: &mut msg,
+                other: None,
+                set: RuleSet::Request,
+            };
+            black_box(action::run(
+                &rules.http_request,
+                &mut env,
+                &mut t,
+                &mut vars,
+            ))
+        })
+    });
+    g.finish();
+}
+
 fn short() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_millis(500))
@@ -241,6 +290,6 @@ fn short() -> Criterion {
 criterion_group! {
     name = micro;
     config = short();
-    targets = http, balance, config_parse
+    targets = http, balance, config_parse, rules
 }
 criterion_main!(micro);

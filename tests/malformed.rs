@@ -2711,6 +2711,22 @@ backend be
     server s1 127.0.0.1:9000
 ",
     ),
+    // HAProxy 2.6 refuses it too ("loop detected for use_backend"), without a line.
+    case(
+        "use_backend_loop_in_listen",
+        7,
+        "loop detected for use_backend 'web'",
+        "\
+defaults
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+listen web
+    bind 127.0.0.1:8080
+    use_backend web if TRUE
+    server s1 127.0.0.1:9000
+",
+    ),
 ];
 
 /// Runs one case; returns a description of what went wrong, if anything.

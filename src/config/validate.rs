@@ -151,6 +151,11 @@ fn routing(c: &Config, p: &Proxy, d: &mut Diagnostics) {
                 describe(p)
             ),
         ),
+        // A listen sending traffic to itself would loop (HAProxy refuses it).
+        Some(b) if std::ptr::eq(b, p) => d.error(
+            span,
+            format!("{}: loop detected for {what} '{name}' (a listen cannot use itself)", describe(p)),
+        ),
         Some(b) if p.mode == Mode::Http && b.mode == Mode::Tcp => d.error(
             span,
             format!(

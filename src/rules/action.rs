@@ -870,30 +870,31 @@ pub fn run(rules: &[Rule], env: &mut Env, t: &mut Target, vars: &mut Vars) -> Ve
 }
 
 /// What a matching rule asks for, computed while the message is only read.
-enum Step {
+enum Step<'r> {
     Next,
     Stop,
     Verdict(Verdict),
-    Edit(Edit),
+    Edit(Edit<'r>),
 }
 
-/// A change to make once the facts are released.
-enum Edit {
-    SetHeader(Box<[u8]>, Vec<u8>),
-    AddHeader(Box<[u8]>, Vec<u8>),
-    DelHeader(Box<[u8]>),
+/// A change to make once the facts are released. Names borrow from the
+/// rule, so that a `del-header` costs no allocation.
+enum Edit<'r> {
+    SetHeader(&'r [u8], Vec<u8>),
+    AddHeader(&'r [u8], Vec<u8>),
+    DelHeader(&'r [u8]),
     Fields(Vec<(usize, Vec<u8>)>),
     SetFirst(Vec<u8>),
     SetSecond(Vec<u8>),
-    SetStatus(u16, Option<Box<[u8]>>),
-    SetVar(Box<str>, Option<super::sample::Value<'static>>),
-    UnsetVar(Box<str>),
+    SetStatus(u16, Option<&'r [u8]>),
+    SetVar(&'r str, Option<super::sample::Value<'static>>),
+    UnsetVar(&'r str),
     SetSrc(Option<std::net::IpAddr>),
     Capture(bool, usize, Box<[u8]>),
     LogLevel(u8),
 }
 
-fn prepare(action: &Action, f: &Facts, view: View, request: View) -> Step {
+fn prepare<'r>(action: &'r Action, f: &Facts, view: View, request: View) -> Step<'r> {
     use Action as A;
     match action {
         A::Allow => Step::Stop,
@@ -910,9 +911,9 @@ fn prepare(action: &Action, f: &Facts, view: View, request: View) -> Step {
             body: None,
         })),
         A::PrometheusExporter => Step::Verdict(Verdict::Prometheus),
-        A::SetHeader(n, v) => Step::Edit(Edit::SetHeader(n.clone(), v.render(f))),
-        A::AddHeader(n, v) => Step::Edit(Edit::AddHeader(n.clone(), v.render(f))),
-        A::DelHeader(n) => Step::Edit(Edit::DelHeader(n.clone())),
+        A::SetHeader(n, v) => Step::Edit(Edit::SetHeader(n, v.render(f))),
+        A::AddHeader(n, v) => Step::Edit(Edit::AddHeader(n, v.render(f))),
+        A::DelHeader(n) => Step::Edit(Edit::DelHeader(n)),
         A::ReplaceHeader(n, re, fmt) => {
             let rendered = fmt.render(f);
             let changes = view
@@ -983,9 +984,9 @@ fn prepare(action: &Action, f: &Facts, view: View, request: View) -> Step {
             Step::Edit(Edit::SetSecond(with_authority(view, t)))
         }
         A::SetMethod(v) => Step::Edit(Edit::SetFirst(v.render(f))),
-        A::SetStatus(c, r) => Step::Edit(Edit::SetStatus(*c, r.clone())),
-        A::SetVar(n, e) => Step::Edit(Edit::SetVar(n.clone(), e.eval(f).map(|v| v.into_owned()))),
-        A::UnsetVar(n) => Step::Edit(Edit::UnsetVar(n.clone())),
+        A::SetStatus(c, r) => Step::Edit(Edit::SetStatus(*c, r.as_deref())),
+        A::SetVar(n, e) => Step::Edit(Edit::SetVar(n, e.eval(f).map(|v| v.into_owned()))),
+        A::UnsetVar(n) => Step::Edit(Edit::UnsetVar(n)),
         A::SetSrc(e) => Step::Edit(Edit::SetSrc(e.eval(f).and_then(|v| v.to_ip()))),
         A::Capture {
             expr,
@@ -1156,9 +1157,9 @@ fn redirect(r: &Redirect, f: &Facts, view: View) -> Answer {
 
 fn apply(e: Edit, t: &mut Target, env: &mut Env, vars: &mut Vars) {
     match e {
-        Edit::SetHeader(n, v) => t.head.set(t.buf, &n, v),
-        Edit::AddHeader(n, v) => t.head.add(&n, v),
-        Edit::DelHeader(n) => t.head.remove(t.buf, &n),
+        Edit::SetHeader(n, v) => t.head.set(t.buf, n, v),
+        Edit::AddHeader(n, v) => t.head.add(n, v),
+        Edit::DelHeader(n) => t.head.remove(t.buf, n),
         Edit::Fields(changes) => {
             for (i, v) in changes {
                 if let Some(fl) = t.head.fields.get_mut(i) {
@@ -1171,11 +1172,11 @@ fn apply(e: Edit, t: &mut Target, env: &mut Env, vars: &mut Vars) {
         Edit::SetStatus(code, reason) => {
             t.head.first = Text::own(code.to_string().into_bytes());
             t.head.second =
-                Text::Own(reason.unwrap_or_else(|| super::reason_phrase(code).as_bytes().into()));
+                Text::own(reason.unwrap_or_else(|| super::reason_phrase(code).as_bytes()));
         }
-        Edit::SetVar(n, Some(v)) => vars.set(&n, v),
-        Edit::SetVar(n, None) => vars.unset(&n),
-        Edit::UnsetVar(n) => vars.unset(&n),
+        Edit::SetVar(n, Some(v)) => vars.set(n, v),
+        Edit::SetVar(n, None) => vars.unset(n),
+        Edit::UnsetVar(n) => vars.unset(n),
         Edit::SetSrc(Some(ip)) => env.src = SocketAddr::new(ip, env.src.port()),
         Edit::SetSrc(None) => {}
         Edit::Capture(response, slot, v) => {

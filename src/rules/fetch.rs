@@ -662,16 +662,18 @@ impl Fetch {
     }
 }
 
-/// The `occ`th item: 1 is the first, -1 the last.
-fn nth<'a>(it: impl Iterator<Item = &'a [u8]>, occ: i64) -> Option<&'a [u8]> {
-    if occ > 0 {
-        it.into_iter().nth(usize::try_from(occ - 1).ok()?)
-    } else if occ < 0 {
-        let all: Vec<&[u8]> = it.collect();
-        let back = usize::try_from(-occ).ok()?;
-        all.len().checked_sub(back).map(|i| all[i])
-    } else {
-        None
+/// The `occ`th item: 1 is the first, -1 the last. The last (the common
+/// case) is found without collecting.
+fn nth<'a>(mut it: impl Iterator<Item = &'a [u8]>, occ: i64) -> Option<&'a [u8]> {
+    match occ {
+        -1 => it.last(),
+        1.. => it.nth(usize::try_from(occ - 1).ok()?),
+        0 => None,
+        _ => {
+            let all: Vec<&[u8]> = it.collect();
+            let back = usize::try_from(-occ).ok()?;
+            all.len().checked_sub(back).map(|i| all[i])
+        }
     }
 }
 

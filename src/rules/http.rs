@@ -130,15 +130,14 @@ impl<'a> View<'a> {
     where
         'a: 'n,
     {
-        let set_cookie = header.eq_ignore_ascii_case(b"set-cookie");
+        // A Set-Cookie line holds one cookie followed by attributes.
+        let per_line = if header.eq_ignore_ascii_case(b"set-cookie") {
+            1
+        } else {
+            usize::MAX
+        };
         self.lines(header).flat_map(move |line| {
-            // A Set-Cookie line holds one cookie followed by attributes.
-            let pairs: Box<dyn Iterator<Item = &'a [u8]>> = if set_cookie {
-                Box::new(line.split(|&b| b == b';').take(1))
-            } else {
-                Box::new(line.split(|&b| b == b';'))
-            };
-            pairs.filter_map(|p| {
+            line.split(|&b| b == b';').take(per_line).filter_map(|p| {
                 let p = p.trim_ascii();
                 let eq = p.iter().position(|&b| b == b'=')?;
                 Some((p[..eq].trim_ascii(), p[eq + 1..].trim_ascii()))

@@ -293,19 +293,31 @@ impl Patterns {
                 self.regs.as_ref().is_some_and(|r| r.is_match(&b))
             }
             _ => {
-                let raw = v.to_bytes();
-                let owned;
-                let s: &[u8] = if self.icase {
-                    owned = raw.to_ascii_lowercase();
-                    &owned
-                } else {
-                    &raw
-                };
-                if !self.set.is_empty() && self.set.contains(s) {
+                let s = v.to_bytes();
+                if !self.set.is_empty() && self.set_contains(&s) {
                     return true;
                 }
-                self.strs.iter().any(|p| text_match(self.method, s, p))
+                self.strs
+                    .iter()
+                    .any(|p| text_match(self.method, &s, p, self.icase))
             }
+        }
+    }
+
+    /// Exact lookup in the pattern set; with `-i` the sample is lowered
+    /// into a stack buffer when short, so that matching does not allocate.
+    fn set_contains(&self, s: &[u8]) -> bool {
+        if !self.icase {
+            return self.set.contains(s);
+        }
+        let mut small = [0u8; 256];
+        if s.len() <= small.len() {
+            let lowered = &mut small[..s.len()];
+            lowered.copy_from_slice(s);
+            lowered.make_ascii_lowercase();
+            self.set.contains(&*lowered)
+        } else {
+            self.set.contains(&*s.to_ascii_lowercase())
         }
     }
 }
@@ -323,21 +335,37 @@ fn net_contains(n: &ipnet::IpNet, ip: IpAddr) -> bool {
     }
 }
 
-fn text_match(m: MatchMethod, s: &[u8], p: &[u8]) -> bool {
+/// Compares with `p`, which `-i` already lowered; `icase` compares the
+/// sample without case, without copying it.
+fn text_match(m: MatchMethod, s: &[u8], p: &[u8], icase: bool) -> bool {
+    let eq = |a: &[u8], b: &[u8]| {
+        if icase {
+            a.eq_ignore_ascii_case(b)
+        } else {
+            a == b
+        }
+    };
     match m {
-        MatchMethod::Str => s == p,
-        MatchMethod::Beg => s.starts_with(p),
-        MatchMethod::End => s.ends_with(p),
-        MatchMethod::Sub => p.is_empty() || s.windows(p.len()).any(|w| w == p),
-        MatchMethod::Dir => delimited(s, p, b"/?"),
-        MatchMethod::Dom => delimited(s, p, b"/?.:"),
+        MatchMethod::Str => eq(s, p),
+        MatchMethod::Beg => s.len() >= p.len() && eq(&s[..p.len()], p),
+        MatchMethod::End => s.len() >= p.len() && eq(&s[s.len() - p.len()..], p),
+        MatchMethod::Sub => p.is_empty() || s.windows(p.len()).any(|w| eq(w, p)),
+        MatchMethod::Dir => delimited(s, p, b"/?", icase),
+        MatchMethod::Dom => delimited(s, p, b"/?.:", icase),
         _ => false,
     }
 }
 
 /// `p` (without its own edge delimiters) appears in `s` between delimiters
 /// or the ends: `dir /t1/api` matches `/t1/api/x`, not `/t1/apix`.
-fn delimited(s: &[u8], p: &[u8], delims: &[u8]) -> bool {
+fn delimited(s: &[u8], p: &[u8], delims: &[u8], icase: bool) -> bool {
+    let eq = |a: &[u8], b: &[u8]| {
+        if icase {
+            a.eq_ignore_ascii_case(b)
+        } else {
+            a == b
+        }
+    };
     let is_d = |b: &u8| delims.contains(b);
     let start = p.iter().position(|b| !is_d(b)).unwrap_or(p.len());
     let end = p
@@ -351,7 +379,7 @@ fn delimited(s: &[u8], p: &[u8], delims: &[u8]) -> bool {
     }
     let mut from = 0;
     while from + p.len() <= s.len() {
-        let Some(i) = s[from..].windows(p.len()).position(|w| w == p) else {
+        let Some(i) = s[from..].windows(p.len()).position(|w| eq(w, p)) else {
             return false;
         };
         let at = from + i;
