@@ -112,13 +112,14 @@ const fn kw(name: &'static str, caps: Caps, parse: ProxyFn) -> ProxyKeyword {
 }
 
 /// Keywords whose second word selects the keyword (`timeout client`).
-pub const FAMILIES: [&str; 6] = [
+pub const FAMILIES: [&str; 7] = [
     "option",
     "timeout",
     "stats",
     "http-check",
     "monitor",
     "tcp-request",
+    "stick",
 ];
 
 /// Every proxy keyword except the boolean options (see [`BOOL_OPTIONS`]).
@@ -149,6 +150,10 @@ pub static PROXY_KEYWORDS: &[ProxyKeyword] = &[
     ),
     kw("monitor fail", FL, p::monitor_fail),
     kw("cookie", DLB, p::cookie),
+    kw("stick-table", FLB, p::stick_table),
+    kw("stick on", LB, p::stick_rule),
+    kw("stick match", LB, p::stick_rule),
+    kw("stick store-request", LB, p::stick_rule),
     kw("errorfile", DFLB, p::errorfile),
     kw("option httplog", DFL, p::option_httplog),
     kw("option forwardfor", DFLB, p::option_forwardfor),
@@ -356,10 +361,6 @@ pub const NOT_YET: &[&str] = &[
     "error-log-format",
     "unique-id-format",
     "unique-id-header",
-    "stick-table",
-    "stick on",
-    "stick match",
-    "stick store-request",
     "stick store-response",
     "capture request",
     "capture response",

@@ -153,6 +153,13 @@ pub struct Proxy {
     /// `cookie NAME ...`: sticky sessions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cookie: Option<Cookie>,
+    /// `stick-table ...`: this proxy's table (named after the proxy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stick_table: Option<super::StickTable>,
+    /// `stick on|match|store-request ...` rules, in order: the words after
+    /// `stick`, starting with the rule's kind.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stick: Vec<Words>,
     /// `errorfile CODE FILE`: custom error answers.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub errorfile: BTreeMap<u16, PathBuf>,
@@ -202,6 +209,8 @@ impl Proxy {
             stats: Stats::default(),
             http_check: Vec::new(),
             cookie: None,
+            stick_table: None,
+            stick: Vec::new(),
             errorfile: BTreeMap::new(),
             server: Vec::new(),
             origins: Origins::default(),
