@@ -2046,11 +2046,11 @@ backend be
     server s1 127.0.0.1:9000
 ",
     ),
-    // HAProxy 2.6 refuses it, at no line, only for want of a stick-table.
+    // HAProxy 2.6 refuses it, at no line, for want of a stick-table.
     case(
         "http_request_track_sc0_unsupported",
         9,
-        "'http-request track-sc0' is not supported yet",
+        "unable to find table 'fe' referenced by track-sc0",
         "\
 defaults
     mode http

@@ -158,6 +158,10 @@ pub enum Action {
     NormalizeUri(Normalize),
     /// `use-service prometheus-exporter`
     PrometheusExporter,
+    /// `track-sc0..2 EXPR [table T]`
+    Track(super::stick::Track),
+    /// `sc-inc-gpc0(N)`
+    IncGpc0(usize),
 }
 
 /// A rule: an action and when it applies.
@@ -409,6 +413,17 @@ fn parse_action(set: RuleSet, w: &[String], ctx: &Context) -> Result<Action, Str
             check_var_name(var)?;
             exactly(0, "no argument")?;
             Action::UnsetVar(var.into())
+        }
+        n if n.starts_with("track-sc") => {
+            let t = super::stick::Track::parse(n, args, ctx)
+                .unwrap_or_else(|| Err(format!("unknown action '{n}'")))?;
+            request_only(Action::Track(t))?
+        }
+        n if n.starts_with("sc-inc-gpc0(") => {
+            let s = super::stick::parse_inc_gpc0(n)
+                .unwrap_or_else(|| Err(format!("'{kw} {n}': missing ')'")))?;
+            exactly(0, "no argument")?;
+            Action::IncGpc0(s)
         }
         "set-src" => {
             exactly(1, "a sample expression")?;
@@ -682,6 +697,8 @@ pub struct Env<'a> {
     pub req_body_len: Option<u64>,
     /// The live state.
     pub world: &'a dyn World,
+    /// Stick-table tracking of the connection and the request.
+    pub tracked: crate::state::stick::Tracked<'a>,
 }
 
 impl<'a> Env<'a> {
@@ -709,6 +726,7 @@ impl<'a> Env<'a> {
             missing: Default::default(),
             vars,
             world: self.world,
+            tracked: self.tracked,
         }
     }
 }
@@ -799,6 +817,14 @@ fn prepare(action: &Action, f: &Facts, view: View, request: View) -> Step {
             body: None,
         })),
         A::PrometheusExporter => Step::Verdict(Verdict::Prometheus),
+        A::Track(t) => {
+            t.run(f, true);
+            Step::Next
+        }
+        A::IncGpc0(s) => {
+            super::stick::inc_gpc0(f, *s);
+            Step::Next
+        }
         A::SetHeader(n, v) => Step::Edit(Edit::SetHeader(n.clone(), v.render(f))),
         A::AddHeader(n, v) => Step::Edit(Edit::AddHeader(n.clone(), v.render(f))),
         A::DelHeader(n) => Step::Edit(Edit::DelHeader(n.clone())),

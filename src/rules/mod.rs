@@ -24,6 +24,7 @@ pub mod http;
 mod normalize;
 pub mod pattern;
 pub mod sample;
+pub mod stick;
 pub mod tcp;
 
 use crate::config::diag::{Diagnostics, Span};
@@ -40,6 +41,8 @@ pub struct Context<'c> {
     backends: Vec<(&'c str, Vec<&'c str>)>,
     /// `userlist` names, in order.
     userlists: Vec<&'c str>,
+    /// Stick tables (named after their proxy), in Runtime order.
+    tables: Vec<&'c str>,
 }
 
 impl<'c> Context<'c> {
@@ -59,6 +62,7 @@ impl<'c> Context<'c> {
                 })
                 .collect(),
             userlists: c.userlists.iter().map(|u| u.name.as_str()).collect(),
+            tables: table_names(c),
         }
     }
 
@@ -68,7 +72,13 @@ impl<'c> Context<'c> {
             proxy: "",
             backends: Vec::new(),
             userlists: Vec::new(),
+            tables: Vec::new(),
         }
+    }
+
+    /// A stick table's index.
+    pub fn table(&self, name: &str) -> Option<usize> {
+        self.tables.iter().position(|n| *n == name)
     }
 
     /// A backend's index.
@@ -87,6 +97,16 @@ impl<'c> Context<'c> {
     pub fn userlist(&self, name: &str) -> Option<usize> {
         self.userlists.iter().position(|n| *n == name)
     }
+}
+
+/// The proxies that declare a `stick-table`, in order: the indices of the
+/// Runtime's tables.
+pub fn table_names(c: &Config) -> Vec<&str> {
+    c.proxies
+        .iter()
+        .filter(|p| p.stick_table.is_some())
+        .map(|p| p.name.as_str())
+        .collect()
 }
 
 /// A proxy's rules, compiled.
@@ -115,6 +135,8 @@ pub struct ProxyRules {
     pub tcp_content: Vec<tcp::TcpRule>,
     /// `tcp-request inspect-delay`: how long content rules may wait.
     pub inspect_delay: Option<std::time::Duration>,
+    /// `stick on|match|store-request` rules (backends).
+    pub stick: Vec<stick::StickRule>,
     /// Some `use_backend` condition reads the payload (`req.ssl_sni`...),
     /// so a `mode tcp` frontend inspects before it chooses.
     pub routes_on_payload: bool,
@@ -266,6 +288,23 @@ pub fn compile(c: &Config, p: &Proxy) -> Result<ProxyRules, Vec<RuleError>> {
                 Ok(r) if set == tcp::TcpSet::Connection => out.tcp_connection.push(r),
                 Ok(r) => out.tcp_content.push(r),
                 Err(m) => errors.push(err(w, kw, m)),
+            }
+        }
+    }
+    if p.kind.has_backend() {
+        for w in &p.stick {
+            let kw = format!(
+                "stick {}",
+                w.words.first().map(String::as_str).unwrap_or("")
+            );
+            match stick::StickRule::parse(&w.words, &acls, &ctx).and_then(|r| {
+                if !http && r.expr.fetch.needs_http() {
+                    return Err("the expression reads HTTP, but this proxy is in 'mode tcp'".into());
+                }
+                Ok(r)
+            }) {
+                Ok(r) => out.stick.push(r),
+                Err(m) => errors.push(err(w, &kw, m)),
             }
         }
     }
