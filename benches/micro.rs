@@ -262,6 +262,7 @@ fn rules(c: &mut Criterion) {
                 server: None,
                 req_body_len: Some(0),
                 world: &world,
+                tracked: Default::default(),
             };
             let mut t = Target {
                 buf,

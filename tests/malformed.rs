@@ -2031,7 +2031,7 @@ backend be
     case(
         "http_request_track_sc0_unsupported",
         9,
-        "'http-request track-sc0' is not supported yet",
+        "unable to find table 'fe' referenced by track-sc0",
         "\
 defaults
     mode http

@@ -65,6 +65,7 @@ fn fifty_rules_allocate_nothing_per_request() {
             server: None,
             req_body_len: Some(0),
             world: &world,
+            tracked: Default::default(),
         };
         let mut t = Target {
             buf,

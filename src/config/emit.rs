@@ -363,6 +363,9 @@ fn proxy(o: &mut String, p: &Proxy) {
         }
         line(s);
     }
+    if let Some(t) = &p.stick_table {
+        line(format!("stick-table {}", t.words()));
+    }
     let st = &p.stats;
     if st.enable {
         line("stats enable".into());
@@ -479,6 +482,9 @@ fn proxy(o: &mut String, p: &Proxy) {
             let _ = write!(s, " {}", c.line());
         }
         line(s);
+    }
+    for r in &p.stick {
+        line(format!("stick {}", r.line()));
     }
     for s in &p.server {
         line(server_words(s));

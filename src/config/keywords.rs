@@ -112,7 +112,7 @@ const fn kw(name: &'static str, caps: Caps, parse: ProxyFn) -> ProxyKeyword {
 }
 
 /// Keywords whose second word selects the keyword (`timeout client`).
-pub const FAMILIES: [&str; 8] = [
+pub const FAMILIES: [&str; 9] = [
     "option",
     "timeout",
     "stats",
@@ -121,6 +121,7 @@ pub const FAMILIES: [&str; 8] = [
     "tcp-request",
     "capture",
     "declare",
+    "stick",
 ];
 
 /// Every proxy keyword except the boolean options (see [`BOOL_OPTIONS`]).
@@ -156,6 +157,10 @@ pub static PROXY_KEYWORDS: &[ProxyKeyword] = &[
     ),
     kw("monitor fail", FL, p::monitor_fail),
     kw("cookie", DLB, p::cookie),
+    kw("stick-table", FLB, p::stick_table),
+    kw("stick on", LB, p::stick_rule),
+    kw("stick match", LB, p::stick_rule),
+    kw("stick store-request", LB, p::stick_rule),
     kw("errorfile", DFLB, p::errorfile),
     kw("errorfiles", DFLB, p::errorfiles),
     kw("http-error", DFLB, p::http_error),
@@ -358,10 +363,6 @@ pub const NOT_YET: &[&str] = &[
     "error-log-format",
     "unique-id-format",
     "unique-id-header",
-    "stick-table",
-    "stick on",
-    "stick match",
-    "stick store-request",
     "stick store-response",
     "capture cookie",
     "errorloc",

@@ -224,6 +224,35 @@ pub fn monitor_fail(p: &mut Proxy, l: &mut Line) -> R {
     Ok(())
 }
 
+pub fn stick_table(p: &mut Proxy, l: &mut Line) -> R {
+    if p.stick_table.is_some() {
+        return Err(format!(
+            "stick-table name '{}' conflicts with the table already declared in this proxy",
+            p.name
+        ));
+    }
+    let mut t = super::model::StickTable::parse(l.args)?;
+    t.origin = l.origin.clone();
+    p.stick_table = Some(t);
+    Ok(())
+}
+
+/// `stick on|match|store-request EXPR [table T] [if|unless COND]`: the
+/// words, with the kind first, for the rules layer.
+pub fn stick_rule(p: &mut Proxy, l: &mut Line) -> R {
+    let kind = l.kw.strip_prefix("stick ").unwrap_or(l.kw);
+    if l.args.is_empty() {
+        return Err(format!("'{}' expects a sample expression", l.kw));
+    }
+    let mut words = vec![kind.to_string()];
+    words.extend(l.args.iter().cloned());
+    p.stick.push(Words {
+        words,
+        origin: l.origin.clone(),
+    });
+    Ok(())
+}
+
 pub fn tcp_request_connection(p: &mut Proxy, l: &mut Line) -> R {
     p.tcp_request_connection.push(rule_words(l, "an action")?);
     Ok(())

@@ -100,8 +100,11 @@ async fn session(
     fe.counters.cur_sessions.fetch_add(1, Relaxed);
     fe.counters.total_sessions.fetch_add(1, Relaxed);
     let span = tracing::debug_span!("session", frontend = %fe.name, client = %peer);
+    // Stick-table entries this connection tracks: released (and their
+    // `conn_cur` decremented) when the session ends.
+    let slots = crate::state::stick::Slots::default();
     async {
-        if super::inspect::connection_rules(fe, &rt, peer, local) == TcpVerdict::Reject {
+        if super::inspect::connection_rules(fe, &rt, peer, local, &slots) == TcpVerdict::Reject {
             fe.counters.denied_conn.fetch_add(1, Relaxed);
             tracing::debug!("rejected by tcp-request connection");
             return;
@@ -109,8 +112,13 @@ async fn session(
         match fe.mode {
             // Boxed, so that the (larger) TCP pump and inspection state do
             // not size every HTTP connection's task too.
-            Mode::Tcp => Box::pin(super::inspect::tcp_session(sock, peer, local, fe, &rt)).await,
-            Mode::Http => super::http::serve(sock, peer, local, frontend, shared).await,
+            Mode::Tcp => {
+                Box::pin(super::inspect::tcp_session(
+                    sock, peer, local, fe, &rt, &slots,
+                ))
+                .await
+            }
+            Mode::Http => super::http::serve(sock, peer, local, frontend, shared, &slots).await,
         }
     }
     .instrument(span)

@@ -13,13 +13,21 @@ use tokio::time::Instant;
 
 use crate::rules::action::Env;
 use crate::rules::facts::{Facts, Vars};
+use crate::rules::stick;
 use crate::rules::tcp::{self, TcpVerdict};
 use crate::runtime::{Frontend, Runtime};
+use crate::state::stick::{Slots, Tracked};
 
 /// The most bytes content inspection reads (HAProxy: one buffer).
 const MAX_INSPECT: usize = 16 * 1024;
 
-fn env<'a>(fe: &'a Frontend, rt: &'a Runtime, peer: SocketAddr, local: SocketAddr) -> Env<'a> {
+fn env<'a>(
+    fe: &'a Frontend,
+    rt: &'a Runtime,
+    peer: SocketAddr,
+    local: SocketAddr,
+    slots: &'a Slots,
+) -> Env<'a> {
     Env {
         src: peer,
         dst: local,
@@ -28,6 +36,10 @@ fn env<'a>(fe: &'a Frontend, rt: &'a Runtime, peer: SocketAddr, local: SocketAdd
         server: None,
         req_body_len: None,
         world: rt,
+        tracked: Tracked {
+            session: Some(slots),
+            stream: None,
+        },
     }
 }
 
@@ -44,11 +56,12 @@ pub fn connection_rules(
     rt: &Runtime,
     peer: SocketAddr,
     local: SocketAddr,
+    slots: &Slots,
 ) -> TcpVerdict {
     if fe.rules.tcp_connection.is_empty() {
         return TcpVerdict::Accept;
     }
-    let (env, vars) = (env(fe, rt, peer, local), Vars::default());
+    let (env, vars) = (env(fe, rt, peer, local, slots), Vars::default());
     match tcp::run(&fe.rules.tcp_connection, &facts(&env, &vars, &[], true)) {
         TcpVerdict::Wait => TcpVerdict::Accept,
         v => v,
@@ -63,8 +76,9 @@ pub async fn tcp_session(
     local: SocketAddr,
     fe: &Frontend,
     rt: &Runtime,
+    slots: &Slots,
 ) {
-    let env = env(fe, rt, peer, local);
+    let env = env(fe, rt, peer, local, slots);
     let vars = Vars::default();
     let inspect = !fe.rules.tcp_content.is_empty() || fe.rules.routes_on_payload;
     let mut payload = Vec::new();
@@ -104,7 +118,20 @@ pub async fn tcp_session(
         be.counters.denied_conn.fetch_add(1, Relaxed);
         return;
     }
-    super::tcp::serve(sock, peer, local, fe, be.clone(), payload).await;
+    // `stick` rules: a known client goes back to its server; a new one
+    // is recorded once it has one.
+    let (forced, to_store) = if be.rules.stick.is_empty() {
+        (None, Vec::new())
+    } else {
+        let f = facts(&env, &vars, &payload, true);
+        let usable = |s: usize| be.servers.get(s).is_some_and(|s| s.state.usable());
+        (
+            stick::matched_server(&be.rules.stick, &f, &usable),
+            stick::to_store(&be.rules.stick, &f),
+        )
+    };
+    let stuck = super::tcp::Stuck { forced, to_store };
+    super::tcp::serve(sock, peer, local, fe, be.clone(), payload, stuck).await;
 }
 
 /// Whether the `use_backend` conditions can be decided on what has arrived.

@@ -122,6 +122,15 @@ pub async fn pump(
     tokio::try_join!(upstream, downstream)
 }
 
+/// What `stick` rules decided before the server is chosen.
+#[derive(Debug, Default)]
+pub struct Stuck {
+    /// The server a matching entry names.
+    pub forced: Option<usize>,
+    /// Keys to record the chosen server under.
+    pub to_store: crate::rules::stick::ToStore,
+}
+
 /// Serves one `mode tcp` session: pick, connect, pump. `inspected` holds
 /// the bytes `tcp-request content` rules read before the backend was
 /// chosen; they go to the server first.
@@ -132,6 +141,7 @@ pub async fn serve(
     fe: &Frontend,
     be: Arc<Backend>,
     inspected: Vec<u8>,
+    stuck: Stuck,
 ) {
     let local_port = local.port();
     let (start, date) = (std::time::Instant::now(), std::time::SystemTime::now());
@@ -139,7 +149,16 @@ pub async fn serve(
         client: Some(peer.ip()),
         ..Default::default()
     };
-    let mut conn = match connect(&be, &key, local_port, false, None, Some((peer, local))).await {
+    let connected = connect(
+        &be,
+        &key,
+        local_port,
+        false,
+        stuck.forced,
+        Some((peer, local)),
+    )
+    .await;
+    let mut conn = match connected {
         Ok(c) => c,
         Err(e) => {
             be.counters.proxy_errors.fetch_add(1, Relaxed);
@@ -147,6 +166,7 @@ pub async fn serve(
             return;
         }
     };
+    crate::rules::stick::store(stuck.to_store, conn.server);
     let srv = &be.servers[conn.server];
     if !inspected.is_empty() {
         if let Err(e) = conn.stream.write_all(&inspected).await {

@@ -171,6 +171,10 @@ pub enum Action {
     },
     /// `set-log-level LEVEL|silent`: 0-7, or 8 for silent.
     SetLogLevel(u8),
+    /// `track-sc0..2 EXPR [table T]`
+    Track(super::stick::Track),
+    /// `sc-inc-gpc0(N)`
+    IncGpc0(usize),
 }
 
 /// A rule: an action and when it applies.
@@ -422,6 +426,17 @@ fn parse_action(set: RuleSet, w: &[String], ctx: &Context) -> Result<Action, Str
             check_var_name(var)?;
             exactly(0, "no argument")?;
             Action::UnsetVar(var.into())
+        }
+        n if n.starts_with("track-sc") => {
+            let t = super::stick::Track::parse(n, args, ctx)
+                .unwrap_or_else(|| Err(format!("unknown action '{n}'")))?;
+            request_only(Action::Track(t))?
+        }
+        n if n.starts_with("sc-inc-gpc0(") => {
+            let s = super::stick::parse_inc_gpc0(n)
+                .unwrap_or_else(|| Err(format!("'{kw} {n}': missing ')'")))?;
+            exactly(0, "no argument")?;
+            Action::IncGpc0(s)
         }
         "set-src" => {
             exactly(1, "a sample expression")?;
@@ -791,6 +806,8 @@ pub struct Env<'a> {
     pub req_body_len: Option<u64>,
     /// The live state.
     pub world: &'a dyn World,
+    /// Stick-table tracking of the connection and the request.
+    pub tracked: crate::state::stick::Tracked<'a>,
 }
 
 impl<'a> Env<'a> {
@@ -818,6 +835,7 @@ impl<'a> Env<'a> {
             missing: Default::default(),
             vars,
             world: self.world,
+            tracked: self.tracked,
         }
     }
 }
@@ -911,6 +929,14 @@ fn prepare<'r>(action: &'r Action, f: &Facts, view: View, request: View) -> Step
             body: None,
         })),
         A::PrometheusExporter => Step::Verdict(Verdict::Prometheus),
+        A::Track(t) => {
+            t.run(f, true);
+            Step::Next
+        }
+        A::IncGpc0(s) => {
+            super::stick::inc_gpc0(f, *s);
+            Step::Next
+        }
         A::SetHeader(n, v) => Step::Edit(Edit::SetHeader(n, v.render(f))),
         A::AddHeader(n, v) => Step::Edit(Edit::AddHeader(n, v.render(f))),
         A::DelHeader(n) => Step::Edit(Edit::DelHeader(n)),

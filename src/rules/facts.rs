@@ -21,6 +21,11 @@ pub trait World {
     /// Users of `userlist` `list` (an index): whether `user`/`password`
     /// match, and the user's groups.
     fn check_user(&self, list: usize, user: &[u8], password: &[u8]) -> Option<&[String]>;
+    /// Stick table `i` (an index that [`super::Context::table`] resolved).
+    fn table(&self, i: usize) -> Option<&std::sync::Arc<crate::state::stick::Table>> {
+        let _ = i;
+        None
+    }
 }
 
 /// A World with nothing in it, for contexts (tests, benches) without a Runtime.
@@ -107,4 +112,6 @@ pub struct Facts<'a> {
     pub vars: &'a Vars,
     /// The runtime's live state.
     pub world: &'a dyn World,
+    /// The stick-table entries this connection and request track.
+    pub tracked: crate::state::stick::Tracked<'a>,
 }

@@ -111,6 +111,13 @@ pub enum Fetch {
     HttpAuth(usize),
     /// `http_auth_group(USERLIST)`: the groups of that user.
     HttpAuthGroup(usize),
+    /// `sc_COUNTER(N[,TABLE])` / `scN_COUNTER([TABLE])`: a counter of the
+    /// entry tracked in slot N (read in TABLE when given).
+    Sc(u8, Option<usize>, crate::state::stick::Counter),
+    /// `src_COUNTER([TABLE])`: a counter of the client address's entry.
+    SrcTable(usize, crate::state::stick::Counter),
+    /// `table_cnt([TABLE])`: entries in the table.
+    TableCnt(usize),
 }
 
 fn arg_count(name: &str, args: &[String], min: usize, max: usize) -> Result<(), String> {
@@ -372,6 +379,9 @@ impl Fetch {
                     F::HttpAuthGroup(list)
                 }
             }
+            _ if super::stick::parse_fetch(name, args, ctx).is_some() => {
+                super::stick::parse_fetch(name, args, ctx).unwrap_or_else(|| Err(String::new()))?
+            }
             _ => {
                 let hint = crate::config::keywords::suggest(name, Self::NAMES.iter().copied())
                     .map(|s| format!(" (did you mean '{s}'?)"))
@@ -398,7 +408,10 @@ impl Fetch {
             | F::Int(_)
             | F::Date(_)
             | F::ReqLen
-            | F::ReqSslHelloType => Type::Int,
+            | F::ReqSslHelloType
+            | F::Sc(..)
+            | F::SrcTable(..)
+            | F::TableCnt(_) => Type::Int,
             F::SrvIsUp(..) | F::Bool(_) | F::SslFc | F::ProtoHttp | F::HttpAuth(_) | F::WaitEnd => {
                 Type::Bool
             }
@@ -600,6 +613,9 @@ impl Fetch {
                 Some(Value::Bool(f.payload_final))
             }
             F::HttpAuth(list) => Some(Value::Bool(auth_user(f, *list).is_some())),
+            F::Sc(n, t, c) => super::stick::fetch_sc(f, *n, *t, *c),
+            F::SrcTable(t, c) => super::stick::fetch_src(f, *t, *c),
+            F::TableCnt(t) => super::stick::fetch_table_cnt(f, *t),
             F::HttpAuthGroup(list) => auth_user(f, *list)
                 .and_then(|g| g.first())
                 .map(|g| Value::Str(Cow::Owned(g.as_bytes().to_vec()))),

@@ -24,6 +24,7 @@ pub mod http;
 mod normalize;
 pub mod pattern;
 pub mod sample;
+pub mod stick;
 pub mod tcp;
 
 use crate::config::diag::{Diagnostics, Span};
@@ -43,6 +44,8 @@ pub struct Context<'c> {
     /// The lengths of the proxy's log capture slots (request, response),
     /// growing as `http-request capture ... len N` declares new ones.
     slots: std::cell::RefCell<(Vec<usize>, Vec<usize>)>,
+    /// Stick tables (named after their proxy), in Runtime order.
+    tables: Vec<&'c str>,
 }
 
 impl<'c> Context<'c> {
@@ -63,6 +66,7 @@ impl<'c> Context<'c> {
                 .collect(),
             userlists: c.userlists.iter().map(|u| u.name.as_str()).collect(),
             slots: Default::default(),
+            tables: table_names(c),
         }
     }
 
@@ -104,7 +108,13 @@ impl<'c> Context<'c> {
             backends: Vec::new(),
             userlists: Vec::new(),
             slots: Default::default(),
+            tables: Vec::new(),
         }
+    }
+
+    /// A stick table's index.
+    pub fn table(&self, name: &str) -> Option<usize> {
+        self.tables.iter().position(|n| *n == name)
     }
 
     /// A backend's index.
@@ -123,6 +133,16 @@ impl<'c> Context<'c> {
     pub fn userlist(&self, name: &str) -> Option<usize> {
         self.userlists.iter().position(|n| *n == name)
     }
+}
+
+/// The proxies that declare a `stick-table`, in order: the indices of the
+/// Runtime's tables.
+pub fn table_names(c: &Config) -> Vec<&str> {
+    c.proxies
+        .iter()
+        .filter(|p| p.stick_table.is_some())
+        .map(|p| p.name.as_str())
+        .collect()
 }
 
 /// A proxy's rules, compiled.
@@ -161,6 +181,8 @@ pub struct ProxyRules {
     /// proxy's `capture`/`declare capture` lines and the slots
     /// `http-request capture ... len N` added.
     pub capture_slots: (Vec<usize>, Vec<usize>),
+    /// `stick on|match|store-request` rules (backends).
+    pub stick: Vec<stick::StickRule>,
     /// Some `use_backend` condition reads the payload (`req.ssl_sni`...),
     /// so a `mode tcp` frontend inspects before it chooses.
     pub routes_on_payload: bool,
@@ -321,6 +343,23 @@ pub fn compile(c: &Config, p: &Proxy) -> Result<ProxyRules, Vec<RuleError>> {
                 Ok(r) if set == tcp::TcpSet::Connection => out.tcp_connection.push(r),
                 Ok(r) => out.tcp_content.push(r),
                 Err(m) => errors.push(err(w, kw, m)),
+            }
+        }
+    }
+    if p.kind.has_backend() {
+        for w in &p.stick {
+            let kw = format!(
+                "stick {}",
+                w.words.first().map(String::as_str).unwrap_or("")
+            );
+            match stick::StickRule::parse(&w.words, &acls, &ctx).and_then(|r| {
+                if !http && r.expr.fetch.needs_http() {
+                    return Err("the expression reads HTTP, but this proxy is in 'mode tcp'".into());
+                }
+                Ok(r)
+            }) {
+                Ok(r) => out.stick.push(r),
+                Err(m) => errors.push(err(w, &kw, m)),
             }
         }
     }

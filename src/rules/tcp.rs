@@ -16,12 +16,16 @@ pub enum TcpSet {
 }
 
 /// A `tcp-request` action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum TcpAction {
     /// `accept`: stop evaluating, keep the connection.
     Accept,
     /// `reject`: close the connection.
     Reject,
+    /// `track-sc0..2 EXPR [table T]`: go on.
+    Track(super::stick::Track),
+    /// `sc-inc-gpc0(N)`: go on.
+    IncGpc0(usize),
 }
 
 /// One `tcp-request` rule.
@@ -64,9 +68,28 @@ impl TcpRule {
             [a, ..] if a == "accept" || a == "reject" => {
                 return Err(format!("'{a}' takes no argument, got '{}'", act[1]))
             }
+            [a, args @ ..] if a.starts_with("track-sc") => {
+                let t = super::stick::Track::parse(a, args, ctx)
+                    .unwrap_or_else(|| Err(format!("unknown action '{a}'")))?;
+                if set == TcpSet::Connection
+                    && (t.expr.fetch.needs_payload() || t.expr.fetch.needs_http())
+                {
+                    return Err(format!("'{a}': 'tcp-request connection' rules run before any byte is read: the key may only use addresses (src, dst, ...)"));
+                }
+                TcpAction::Track(t)
+            }
+            [a, args @ ..] if a.starts_with("sc-inc-gpc0(") => {
+                if let Some(x) = args.first() {
+                    return Err(format!("'{a}' takes no argument, got '{x}'"));
+                }
+                TcpAction::IncGpc0(
+                    super::stick::parse_inc_gpc0(a)
+                        .unwrap_or_else(|| Err(format!("'{a}': missing ')'")))?,
+                )
+            }
             [a, ..] => {
                 return Err(format!(
-                    "action '{a}' is not supported yet (supported: accept, reject)"
+                    "action '{a}' is not supported yet (supported: accept, reject, track-sc0..2, sc-inc-gpc0)"
                 ))
             }
             [] => return Err("expects an action".into()),
@@ -96,10 +119,12 @@ pub fn run(rules: &[TcpRule], f: &Facts) -> TcpVerdict {
             return TcpVerdict::Wait;
         }
         if holds {
-            return match r.action {
-                TcpAction::Accept => TcpVerdict::Accept,
-                TcpAction::Reject => TcpVerdict::Reject,
-            };
+            match &r.action {
+                TcpAction::Accept => return TcpVerdict::Accept,
+                TcpAction::Reject => return TcpVerdict::Reject,
+                TcpAction::Track(t) => t.run(f, false),
+                TcpAction::IncGpc0(s) => super::stick::inc_gpc0(f, *s),
+            }
         }
     }
     TcpVerdict::Accept

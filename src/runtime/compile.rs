@@ -12,6 +12,8 @@ use super::check::HttpCheck;
 use super::{Backend, Frontend, Global, Runtime, Server, ServerCheck};
 use crate::balance::{Balancer, Candidate};
 use crate::config::model::{AccessLog, Balance, Config, LogTarget, Mode, SyslogTarget};
+use crate::config::model::{StickKeyType, StickStore, StickTable, DEFAULT_STRING_LEN};
+use crate::state::stick::{Data, KeyKind, Spec, Table};
 use crate::state::ServerState;
 use crate::util::addr::{Host, ServerPort};
 
@@ -310,6 +312,7 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
         .map(|n| n.get())
         .unwrap_or(1);
     Ok(Runtime {
+        tables: tables(c, prev),
         frontends,
         backends,
         userlists: c.userlists.iter().map(with_group_members).collect(),
@@ -320,6 +323,62 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
             maxrewrite: c.global.tune_maxrewrite.map(|n| n as usize).unwrap_or(1024),
         },
     })
+}
+
+/// The live stick tables: the previous Runtime's table of the same name
+/// when its definition is unchanged (a reload keeps counters and
+/// persistence), else a new empty one.
+fn tables(c: &Config, prev: Option<&Runtime>) -> Vec<Arc<Table>> {
+    c.proxies
+        .iter()
+        .filter_map(|p| Some((p.name.as_str(), p.stick_table.as_ref()?)))
+        .map(|(name, t)| {
+            let spec = table_spec(t);
+            let old = prev
+                .and_then(|r| r.tables.iter().find(|o| o.name() == name))
+                .filter(|o| *o.spec() == spec);
+            match old {
+                Some(o) => o.clone(),
+                None => {
+                    if prev.is_some_and(|r| r.tables.iter().any(|o| o.name() == name)) {
+                        tracing::info!("stick-table '{name}': definition changed: it starts empty");
+                    }
+                    Arc::new(Table::new(name, spec))
+                }
+            }
+        })
+        .collect()
+}
+
+fn table_spec(t: &StickTable) -> Spec {
+    let ms = |d: std::time::Duration| d.as_millis() as u64;
+    Spec {
+        key: match t.key {
+            StickKeyType::Ip => KeyKind::Ip,
+            StickKeyType::Ipv6 => KeyKind::Ipv6,
+            StickKeyType::Integer => KeyKind::Integer,
+            StickKeyType::String => KeyKind::String(t.len.unwrap_or(DEFAULT_STRING_LEN) as usize),
+        },
+        size: usize::try_from(t.size).unwrap_or(usize::MAX),
+        expire: t.expire,
+        nopurge: t.nopurge,
+        store: t
+            .store
+            .iter()
+            .map(|s| match *s {
+                StickStore::ConnCur => Data::ConnCur,
+                StickStore::ConnCnt => Data::ConnCnt,
+                StickStore::ConnRate(p) => Data::ConnRate(ms(p)),
+                StickStore::HttpReqCnt => Data::HttpReqCnt,
+                StickStore::HttpReqRate(p) => Data::HttpReqRate(ms(p)),
+                StickStore::HttpErrCnt => Data::HttpErrCnt,
+                StickStore::HttpErrRate(p) => Data::HttpErrRate(ms(p)),
+                StickStore::Gpc0 => Data::Gpc0,
+                StickStore::Gpc0Rate(p) => Data::Gpc0Rate(ms(p)),
+                StickStore::ServerId => Data::ServerId,
+            })
+            .collect(),
+    }
 }
 
 /// Resolves each `track` to indices, and records the reverse links. A

@@ -46,6 +46,9 @@ pub struct Runtime {
     pub global: Global,
     /// `userlist` sections, for `http_auth`.
     pub userlists: Vec<crate::config::model::Userlist>,
+    /// Stick tables, in the order of `rules::table_names` (live state,
+    /// carried over a reload while their definition is unchanged).
+    pub tables: Vec<Arc<crate::state::stick::Table>>,
 }
 
 /// Process-wide settings.

@@ -55,4 +55,8 @@ impl World for Runtime {
         };
         ok.then_some(u.groups.as_slice())
     }
+
+    fn table(&self, i: usize) -> Option<&std::sync::Arc<crate::state::stick::Table>> {
+        self.tables.get(i)
+    }
 }

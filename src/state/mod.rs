@@ -8,6 +8,7 @@
 //! thread and read only by the stats page: never on the request path.
 
 pub mod latency;
+pub mod stick;
 
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};

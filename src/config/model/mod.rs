@@ -14,6 +14,7 @@ mod global;
 mod proxy;
 mod rules;
 mod server;
+mod stick;
 mod userlist;
 
 use std::collections::BTreeMap;
@@ -36,6 +37,7 @@ pub use proxy::{
 };
 pub use rules::{UseBackend, UseServer, Words};
 pub use server::{Server, Track, Verify, DEFAULT_FALL, DEFAULT_RISE, DEFAULT_WEIGHT, MAX_WEIGHT};
+pub use stick::{StickKeyType, StickStore, StickTable, DEFAULT_STRING_LEN};
 pub use userlist::{Group, Password, User, Userlist};
 
 fn is_false(b: &bool) -> bool {

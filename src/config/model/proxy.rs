@@ -170,6 +170,13 @@ pub struct Proxy {
     /// `http-error status CODE ...`: an error answer described inline.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub http_error: Vec<Words>,
+    /// `stick-table ...`: this proxy's table (named after the proxy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stick_table: Option<super::StickTable>,
+    /// `stick on|match|store-request ...` rules, in order: the words after
+    /// `stick`, starting with the rule's kind.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stick: Vec<Words>,
     /// `errorfile CODE FILE`: custom error answers.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub errorfile: BTreeMap<u16, PathBuf>,
@@ -224,6 +231,8 @@ impl Proxy {
             capture: Vec::new(),
             errorfiles: Vec::new(),
             http_error: Vec::new(),
+            stick_table: None,
+            stick: Vec::new(),
             errorfile: BTreeMap::new(),
             server: Vec::new(),
             origins: Origins::default(),

@@ -83,6 +83,8 @@ pub fn after_response(
         server: access.server.get(),
         req_body_len: None,
         world: rt,
+        // After-response rules of the proxy's own answers read no table.
+        tracked: Default::default(),
     };
     for rules in [be_rules, &fe.rules.http_after_response] {
         let mut t = Target {

@@ -37,6 +37,7 @@ pub struct Cx<'a> {
     pub fe: &'a Frontend,
     pub rt: &'a Runtime,
     pub access: &'a Access,
+    pub tracked: crate::state::stick::Tracked<'a>,
 }
 
 /// A phase's outcome.
@@ -80,6 +81,14 @@ pub async fn run(mut cx: Cx<'_>, mut head: RequestHead) -> Next {
             cx.access.end(Term::new(b'P', b'R'));
             return Next::Close;
         }
+    }
+    // A request on a connection tracked by `tcp-request` rules counts on
+    // its entries; `http-request track-scN` counts its own when it tracks.
+    for s in [cx.tracked.session, cx.tracked.stream]
+        .into_iter()
+        .flatten()
+    {
+        s.http_req();
     }
     // `monitor-uri` is answered before any rule, as in HAProxy.
     if let Some(uri) = &fe.monitor_uri {
@@ -168,6 +177,7 @@ pub fn env<'a>(cx: &'a Cx, req: &Request, be: Option<usize>) -> Env<'a> {
             _ => None,
         },
         world: cx.rt,
+        tracked: cx.tracked,
     }
 }
 

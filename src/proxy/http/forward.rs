@@ -74,6 +74,27 @@ struct RequestCopy {
 pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
     let be_index = cx.access.backend.get().unwrap_or_default();
     let persist = persistence(&cx, &req, be, be_index);
+    // `stick` rules, read while the request is at hand: the server a known
+    // key names, and the keys to record the chosen server under.
+    let (stuck, to_store) = if be.rules.stick.is_empty() {
+        (None, Vec::new())
+    } else {
+        let env = env(&cx, &req, Some(be_index));
+        let f = env.facts(
+            Some(View {
+                buf: cx.cbuf.filled(),
+                head: &req.msg,
+            }),
+            None,
+            &req.vars,
+        );
+        let usable = |s: usize| be.servers.get(s).is_some_and(|s| s.state.usable());
+        (
+            crate::rules::stick::matched_server(&be.rules.stick, &f, &usable),
+            crate::rules::stick::to_store(&be.rules.stick, &f),
+        )
+    };
+    let tracked = cx.tracked;
     let response_rules = has_response_rules(cx.fe, be);
     let env_src = req.src;
     let Cx {
@@ -84,6 +105,7 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
         fe,
         rt,
         access,
+        ..
     } = cx;
     let Request {
         head, msg, vars, ..
@@ -118,7 +140,12 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
             persist::find(view.lines(b"cookie"), &c.name)
                 .map(|v| (v.to_vec(), persist::server_for(be, v, persist.force)))
         });
-    let forced = persist.ruled.or(persisted.as_ref().and_then(|(_, s)| *s));
+    // HAProxy's order: use-server, the persistence cookie, then stick rules.
+    let forced = persist
+        .ruled
+        .or(persisted.as_ref().and_then(|(_, s)| *s))
+        .or(stuck);
+    let mut to_store = Some(to_store);
     let server_close = fe.http_connection != HttpConnection::KeepAlive
         || be.http_connection != HttpConnection::KeepAlive;
     let client_close_mode =
@@ -166,6 +193,9 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
         };
         let srv = &be.servers[conn.server];
         access.server.set(Some(conn.server));
+        if let Some(keys) = to_store.take() {
+            crate::rules::stick::store(keys, conn.server);
+        }
         access
             .connect_ms
             .set(Some(access.start.elapsed().as_millis()));
@@ -296,6 +326,7 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
             server: Some(conn.server),
             req_body_len: None,
             world: rt,
+            tracked,
         };
         let mut vars: Vars = vars;
         let verdict = run_response_rules(

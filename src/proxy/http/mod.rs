@@ -46,6 +46,7 @@ pub async fn serve(
     local: SocketAddr,
     frontend: &str,
     shared: &Shared,
+    slots: &crate::state::stick::Slots,
 ) {
     let mut rt = shared.runtime.load_full();
     let mut cbuf = RecvBuf::new(rt.global.bufsize);
@@ -95,6 +96,12 @@ pub async fn serve(
         } else {
             String::new()
         };
+        // `http-request track-scN` entries live as long as the request.
+        let stream = crate::state::stick::Slots::default();
+        let tracked = crate::state::stick::Tracked {
+            session: Some(slots),
+            stream: Some(&stream),
+        };
         let cx = exchange::Cx {
             client: &mut client,
             cbuf: &mut cbuf,
@@ -103,8 +110,16 @@ pub async fn serve(
             fe,
             rt: &rt,
             access: &access,
+            tracked,
         };
         let next = Box::pin(exchange::run(cx, head)).await;
+        // A 4xx answer, the server's or ours, counts as an HTTP error on
+        // every tracked entry.
+        if (400..500).contains(&access.status.get()) {
+            slots.http_err();
+            stream.http_err();
+        }
+        drop(stream);
         access.log(fe, &rt, peer, &request_line);
         match next {
             Next::KeepAlive => continue,
