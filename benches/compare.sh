@@ -23,6 +23,9 @@
 #                        core for keep-alive, 15% for the other workloads)
 #   --no-build           use the fulcrum and loadgen binaries already built
 #   --keep               keep the temporary directory (configs, logs, raw outputs)
+#   --config FILE        the configuration fulcrum and HAProxy read (default
+#                        benches/bench.cfg; benches/bench-rules.cfg adds a
+#                        50-rule frontend with the same ports)
 #
 # What it does:
 #   - installs what is missing (Debian packages haproxy, nginx-light,
@@ -69,6 +72,7 @@ QUIET_WAIT=300
 RETRIES=2
 BUILD=1
 KEEP=0
+CFG_ARG=""
 ARGS="$*"
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
@@ -86,6 +90,7 @@ while [ $# -gt 0 ]; do
         --retries) RETRIES=$2; shift ;;
         --no-build) BUILD=0 ;;
         --keep) KEEP=1 ;;
+        --config) CFG_ARG=$2; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "compare.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
     esac
@@ -98,7 +103,8 @@ PROXY_HTTP=19201
 PROXY_TCP=19202
 NGINX_HTTP=19203
 NGINX_TCP=19204
-CFG=$ROOT/benches/bench.cfg
+CFG=${CFG_ARG:-$ROOT/benches/bench.cfg}
+case $CFG in /*) ;; *) CFG=$ROOT/$CFG ;; esac
 RESULTS=$ROOT/benches/results
 CLK_TCK=$(getconf CLK_TCK)
 

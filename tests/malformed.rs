@@ -2727,6 +2727,26 @@ listen web
     server s1 127.0.0.1:9000
 ",
     ),
+    // HAProxy 2.6 refuses it at the same line: "no such ACL : 'later'".
+    case(
+        "acl_used_before_its_line",
+        8,
+        "no such ACL : 'later'",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    http-request deny if later
+    acl later path /x
+    default_backend be
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
 ];
 
 /// Runs one case; returns a description of what went wrong, if anything.

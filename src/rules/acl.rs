@@ -275,9 +275,8 @@ impl Cond {
     }
 }
 
-/// Parses an `acl NAME CRITERION...` line into `acls` (a second line with
-/// the same name adds to the first).
-pub fn declare(acls: &mut Vec<Named>, words: &[String], ctx: &Context) -> Result<(), String> {
+/// Parses an `acl NAME CRITERION...` line: its name and its test.
+pub fn parse_line(words: &[String], ctx: &Context) -> Result<(String, Acl), String> {
     let Some((name, criterion)) = words.split_first() else {
         return Err("'acl' expects a name and a criterion".into());
     };
@@ -295,16 +294,23 @@ pub fn declare(acls: &mut Vec<Named>, words: &[String], ctx: &Context) -> Result
         ));
     }
     let acl = Acl::parse(criterion, ctx).map_err(|e| format!("acl '{name}': {e}"))?;
-    match acls.iter_mut().find(|n| &n.name == name) {
-        Some(n) => {
-            let mut v = n.lines.to_vec();
-            v.push(acl);
-            n.lines = v.into();
+    Ok((name.clone(), acl))
+}
+
+/// Groups ACL lines by name (lines sharing a name are ORed), in the order
+/// names first appear.
+pub fn group<'a>(lines: impl Iterator<Item = (&'a str, &'a Acl)>) -> Vec<Named> {
+    let mut out: Vec<(String, Vec<Acl>)> = Vec::new();
+    for (name, acl) in lines {
+        match out.iter_mut().find(|(n, _)| n == name) {
+            Some((_, v)) => v.push(acl.clone()),
+            None => out.push((name.to_string(), vec![acl.clone()])),
         }
-        None => acls.push(Named {
-            name: name.clone(),
-            lines: Arc::from(vec![acl]),
-        }),
     }
-    Ok(())
+    out.into_iter()
+        .map(|(name, v)| Named {
+            name,
+            lines: v.into(),
+        })
+        .collect()
 }

@@ -233,12 +233,27 @@ pub fn compile(c: &Config, p: &Proxy) -> Result<ProxyRules, Vec<RuleError>> {
         },
     };
     let http = p.mode == Mode::Http;
-    let mut acls: Vec<Named> = Vec::new();
+    // As in HAProxy, a rule sees only the ACL lines written above it.
+    let mut lines: Vec<(Option<Span>, String, acl::Acl)> = Vec::new();
     for w in &p.acl {
-        if let Err(m) = acl::declare(&mut acls, &w.words, &ctx) {
-            errors.push(err(w, "acl", m));
+        match acl::parse_line(&w.words, &ctx) {
+            Ok((name, a)) => lines.push((w.origin.0.clone(), name, a)),
+            Err(m) => errors.push(err(w, "acl", m)),
         }
     }
+    let all: Vec<Named> = acl::group(lines.iter().map(|(_, n, a)| (n.as_str(), a)));
+    let above = |at: &Option<Span>| -> std::borrow::Cow<'_, [Named]> {
+        let before = |o: &Option<Span>| match (o, at) {
+            (Some(o), Some(at)) => o.file != at.file || o.line < at.line,
+            _ => true,
+        };
+        if lines.iter().all(|(o, ..)| before(o)) {
+            std::borrow::Cow::Borrowed(&all)
+        } else {
+            let visible = lines.iter().filter(|(o, ..)| before(o));
+            std::borrow::Cow::Owned(acl::group(visible.map(|(_, n, a)| (n.as_str(), a))))
+        }
+    };
     let mut out = ProxyRules::default();
     let sets = [
         (RuleSet::Request, &p.http_request, "http-request"),
@@ -259,7 +274,7 @@ pub fn compile(c: &Config, p: &Proxy) -> Result<ProxyRules, Vec<RuleError>> {
                 ));
                 continue;
             }
-            let parsed = Rule::parse(set, &w.words, &acls, &ctx)
+            let parsed = Rule::parse(set, &w.words, &above(&w.origin.0), &ctx)
                 .and_then(|r| check_rule(set, r))
                 .and_then(|r| match r.action {
                     // Capture slots belong to the frontend's log line.
@@ -289,7 +304,7 @@ pub fn compile(c: &Config, p: &Proxy) -> Result<ProxyRules, Vec<RuleError>> {
         }
         let mut words = vec!["redirect".to_string()];
         words.extend(w.words.iter().cloned());
-        match Rule::parse(RuleSet::Request, &words, &acls, &ctx) {
+        match Rule::parse(RuleSet::Request, &words, &above(&w.origin.0), &ctx) {
             Ok(r) => out.redirect.push(r),
             Err(m) => {
                 let m = m
@@ -302,7 +317,9 @@ pub fn compile(c: &Config, p: &Proxy) -> Result<ProxyRules, Vec<RuleError>> {
     }
     let cond = |w: &Option<Words>, kw: &str, errors: &mut Vec<RuleError>| -> Option<Cond> {
         let w = w.as_ref()?;
-        match Cond::parse(&w.words, &acls, &ctx).and_then(|c| check_cond(c, http, false)) {
+        match Cond::parse(&w.words, &above(&w.origin.0), &ctx)
+            .and_then(|c| check_cond(c, http, false))
+        {
             Ok(c) => Some(c),
             Err(m) => {
                 errors.push(err(w, kw, m));
@@ -339,7 +356,7 @@ pub fn compile(c: &Config, p: &Proxy) -> Result<ProxyRules, Vec<RuleError>> {
         ),
     ] {
         for w in lines {
-            match tcp::TcpRule::parse(set, &w.words, &acls, &ctx) {
+            match tcp::TcpRule::parse(set, &w.words, &above(&w.origin.0), &ctx) {
                 Ok(r) if set == tcp::TcpSet::Connection => out.tcp_connection.push(r),
                 Ok(r) => out.tcp_content.push(r),
                 Err(m) => errors.push(err(w, kw, m)),
@@ -352,7 +369,7 @@ pub fn compile(c: &Config, p: &Proxy) -> Result<ProxyRules, Vec<RuleError>> {
                 "stick {}",
                 w.words.first().map(String::as_str).unwrap_or("")
             );
-            match stick::StickRule::parse(&w.words, &acls, &ctx).and_then(|r| {
+            match stick::StickRule::parse(&w.words, &above(&w.origin.0), &ctx).and_then(|r| {
                 if !http && r.expr.fetch.needs_http() {
                     return Err("the expression reads HTTP, but this proxy is in 'mode tcp'".into());
                 }
