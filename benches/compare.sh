@@ -612,7 +612,7 @@ if [ "$RUNS" -gt 0 ]; then
         echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); command: \`bash benches/compare.sh${ARGS:+ $ARGS}\` (rounds $RUNS, ${DUR} s per measurement, $IDLE_CONNS idle connections; took $(( ELAPSED / 60 )) min $(( ELAPSED % 60 )) s)"
         echo "- machine: $(nproc) cores, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), $(free -g 2>/dev/null | awk '/^Mem:/ {print $2 " GiB"}'), kernel $(uname -r)"
         echo "- fulcrum $rev ($(rustc -V 2>/dev/null | cut -d' ' -f1-2)); $(haproxy -v 2>/dev/null | awk 'NR == 1 {print $1, $2, $3}'); $(nginx -v 2>&1 | sed 's/.*: //'); $(wrk -v 2>&1 | awk 'NR == 1 {print $1, $2}')"
-        echo "- setup: every proxy single-threaded and pinned to core 0 (fulcrum and HAProxy read benches/bench.cfg; nginx worker_processes 1); the backends (nginx worker_processes 1; loadgen source) and the load generator (wrk -t1, loadgen) pinned to core 1"
+        echo "- setup: every proxy single-threaded and pinned to core 0 (fulcrum and HAProxy read benches/${CFG##*/}; nginx worker_processes 1); the backends (nginx worker_processes 1; loadgen source) and the load generator (wrk -t1, loadgen) pinned to core 1"
         echo
     } >"$T/header.md"
     mkdir -p "$RESULTS"
