@@ -114,11 +114,18 @@ async fn session(
             // not size every HTTP connection's task too.
             Mode::Tcp => {
                 Box::pin(super::inspect::tcp_session(
-                    sock, peer, local, fe, &rt, &slots,
+                    sock.into(),
+                    peer,
+                    local,
+                    fe,
+                    &rt,
+                    &slots,
                 ))
                 .await
             }
-            Mode::Http => super::http::serve(sock, peer, local, frontend, shared, &slots).await,
+            Mode::Http => {
+                super::http::serve(sock.into(), peer, local, frontend, shared, &slots).await
+            }
         }
     }
     .instrument(span)

@@ -18,7 +18,7 @@ use crate::state::SessionGuard;
 #[derive(Debug)]
 pub struct Connected {
     /// The connection.
-    pub stream: TcpStream,
+    pub stream: crate::proxy::stream::Stream,
     /// The server's index in its backend.
     pub server: usize,
     /// Counts the session on the server until dropped.
@@ -123,7 +123,7 @@ pub async fn connect(
                     let _ = socket2::SockRef::from(&stream).set_keepalive(true);
                 }
                 return Ok(Connected {
-                    stream,
+                    stream: stream.into(),
                     server,
                     session: s.state.session(),
                     slot,

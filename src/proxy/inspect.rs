@@ -7,8 +7,8 @@
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
 
+use crate::proxy::stream::Stream;
 use tokio::io::AsyncReadExt;
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use crate::rules::action::Env;
@@ -71,7 +71,7 @@ pub fn connection_rules(
 /// A `mode tcp` session: content inspection when rules need it, backend
 /// choice, then the pump.
 pub async fn tcp_session(
-    mut sock: TcpStream,
+    mut sock: Stream,
     peer: SocketAddr,
     local: SocketAddr,
     fe: &Frontend,
@@ -153,7 +153,7 @@ fn routing_settled(fe: &Frontend, env: &Env, vars: &Vars, payload: &[u8]) -> boo
 
 /// Reads more bytes before `deadline`; false when no more will come (the
 /// delay ended, the client closed, or the buffer is full).
-async fn read_more(sock: &mut TcpStream, payload: &mut Vec<u8>, deadline: Option<Instant>) -> bool {
+async fn read_more(sock: &mut Stream, payload: &mut Vec<u8>, deadline: Option<Instant>) -> bool {
     if payload.len() >= MAX_INSPECT {
         return false;
     }

@@ -8,4 +8,5 @@ pub mod http;
 pub mod inspect;
 pub mod pool;
 pub mod proxyproto;
+pub mod stream;
 pub mod tcp;

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use tokio::net::TcpStream;
+use crate::proxy::stream::Stream;
 
 /// Idle connections kept per server and worker: enough for the busiest
 /// moment's concurrency, so that a burst does not churn connections.
@@ -19,11 +19,11 @@ const MAX_IDLE_PER_SERVER: usize = 1024;
 const MAX_IDLE_AGE: Duration = Duration::from_secs(4);
 
 thread_local! {
-    static POOL: RefCell<HashMap<SocketAddr, Vec<(TcpStream, Instant)>>> = RefCell::new(HashMap::new());
+    static POOL: RefCell<HashMap<SocketAddr, Vec<(Stream, Instant)>>> = RefCell::new(HashMap::new());
 }
 
 /// Keeps `conn` for a later request to `target`.
-pub fn put(target: SocketAddr, conn: TcpStream) {
+pub fn put(target: SocketAddr, conn: Stream) {
     POOL.with(|p| {
         let mut p = p.borrow_mut();
         let idle = p.entry(target).or_default();
@@ -36,7 +36,7 @@ pub fn put(target: SocketAddr, conn: TcpStream) {
 /// The most recently idled connection to `target`, if any is young enough.
 /// It is not probed (that would cost a system call per request): the
 /// caller replays a body-less request once if the server had closed it.
-pub fn take(target: SocketAddr) -> Option<TcpStream> {
+pub fn take(target: SocketAddr) -> Option<Stream> {
     POOL.with(|p| {
         let mut p = p.borrow_mut();
         let idle = p.get_mut(&target)?;

@@ -20,6 +20,7 @@ use tokio::time::Instant;
 
 use super::connect::connect;
 use crate::balance::RequestKey;
+use crate::proxy::stream::Stream;
 use crate::runtime::{Backend, Frontend};
 
 /// Buffer per direction: bounded memory whatever the volume.
@@ -106,8 +107,86 @@ pub struct Idle {
 }
 
 /// Pumps both ways between `client` and `server` until both are closed.
-/// Returns (bytes client->server, bytes server->client).
+/// Returns (bytes client->server, bytes server->client). Plain sockets
+/// take the readiness path that holds no buffer while idle; TLS goes
+/// through rustls.
 pub async fn pump(
+    client: &mut Stream,
+    server: &mut Stream,
+    idle: Idle,
+    up: Counters<'_>,
+    down: Counters<'_>,
+) -> Result<(u64, u64), PumpError> {
+    match (client, server) {
+        (Stream::Plain(c), Stream::Plain(s)) => pump_plain(c, s, idle, up, down).await,
+        (c, s) => pump_any(c, s, idle, up, down).await,
+    }
+}
+
+async fn pump_any(
+    client: &mut Stream,
+    server: &mut Stream,
+    idle: Idle,
+    up: Counters<'_>,
+    down: Counters<'_>,
+) -> Result<(u64, u64), PumpError> {
+    let (mut cr, mut cw) = tokio::io::split(client);
+    let (mut sr, mut sw) = tokio::io::split(server);
+    let activity = Cell::new(Instant::now());
+    let upstream = copy_any(&mut cr, &mut sw, idle.client, &activity, up);
+    let downstream = copy_any(&mut sr, &mut cw, idle.server, &activity, down);
+    tokio::try_join!(upstream, downstream)
+}
+
+/// [`copy_one_way`] for any stream (TLS): reads through the stream's own
+/// buffers, with the same shared activity clock.
+async fn copy_any<R, W>(
+    r: &mut R,
+    w: &mut W,
+    idle: Option<Duration>,
+    activity: &Cell<Instant>,
+    counters: Counters<'_>,
+) -> Result<u64, PumpError>
+where
+    R: tokio::io::AsyncRead + Unpin,
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::AsyncReadExt;
+    let mut buf = vec![0u8; BUF_SIZE];
+    let mut total = 0u64;
+    loop {
+        let n = match idle {
+            None => r.read(&mut buf).await?,
+            Some(t) => loop {
+                let deadline = activity.get() + t;
+                match tokio::time::timeout_at(deadline, r.read(&mut buf)).await {
+                    Ok(res) => break res?,
+                    Err(_) if activity.get() + t > Instant::now() => continue,
+                    Err(_) => return Err(PumpError::Timeout),
+                }
+            },
+        };
+        if n == 0 {
+            let _ = w.shutdown().await;
+            return Ok(total);
+        }
+        activity.set(Instant::now());
+        match idle {
+            None => w.write_all(&buf[..n]).await?,
+            Some(t) => tokio::time::timeout(t, w.write_all(&buf[..n]))
+                .await
+                .map_err(|_| PumpError::Timeout)??,
+        }
+        w.flush().await?;
+        activity.set(Instant::now());
+        total += n as u64;
+        for c in counters.sinks {
+            c.fetch_add(n as u64, Relaxed);
+        }
+    }
+}
+
+async fn pump_plain(
     client: &mut TcpStream,
     server: &mut TcpStream,
     idle: Idle,
@@ -135,7 +214,7 @@ pub struct Stuck {
 /// the bytes `tcp-request content` rules read before the backend was
 /// chosen; they go to the server first.
 pub async fn serve(
-    mut client: TcpStream,
+    mut client: Stream,
     peer: SocketAddr,
     local: SocketAddr,
     fe: &Frontend,

@@ -7,8 +7,8 @@ use std::io::Write;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
+use crate::proxy::stream::Stream;
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
 
 use super::access::{Access, Term};
 use super::reply::Status;
@@ -17,7 +17,7 @@ use crate::rules::facts::Vars;
 use crate::runtime::{Backend, Frontend, Runtime};
 
 /// Writes `bytes`, within `timeout` when there is one.
-pub async fn send(client: &mut TcpStream, bytes: &[u8], timeout: Option<Duration>) -> bool {
+pub async fn send(client: &mut Stream, bytes: &[u8], timeout: Option<Duration>) -> bool {
     let w = client.write_all(bytes);
     match timeout {
         Some(t) => matches!(tokio::time::timeout(t, w).await, Ok(Ok(()))),
@@ -28,7 +28,7 @@ pub async fn send(client: &mut TcpStream, bytes: &[u8], timeout: Option<Duration
 /// Answers with an error page and closes: the backend's `errorfile` for
 /// that status if it has one, else the frontend's, else HAProxy's page.
 pub async fn error(
-    client: &mut TcpStream,
+    client: &mut Stream,
     status: Status,
     fe: &Frontend,
     be: Option<&Backend>,

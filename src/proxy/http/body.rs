@@ -5,8 +5,8 @@
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
+use crate::proxy::stream::Stream;
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
 
 use super::buf::{ReadError, RecvBuf};
 use super::head::BodyKind;
@@ -36,7 +36,7 @@ pub struct Flow<'a> {
     pub counters: [&'a AtomicU64; 3],
 }
 
-async fn write(dst: &mut TcpStream, bytes: &[u8], flow: &Flow<'_>) -> Result<(), BodyError> {
+async fn write(dst: &mut Stream, bytes: &[u8], flow: &Flow<'_>) -> Result<(), BodyError> {
     let w = dst.write_all(bytes);
     match flow.write_timeout {
         Some(t) => tokio::time::timeout(t, w)
@@ -51,7 +51,7 @@ async fn write(dst: &mut TcpStream, bytes: &[u8], flow: &Flow<'_>) -> Result<(),
     Ok(())
 }
 
-async fn more(src: &mut TcpStream, buf: &mut RecvBuf, flow: &Flow<'_>) -> Result<(), BodyError> {
+async fn more(src: &mut Stream, buf: &mut RecvBuf, flow: &Flow<'_>) -> Result<(), BodyError> {
     match buf.fill(src, flow.read_timeout).await {
         Ok(0) => Err(BodyError::Truncated),
         Ok(_) => Ok(()),
@@ -63,9 +63,9 @@ async fn more(src: &mut TcpStream, buf: &mut RecvBuf, flow: &Flow<'_>) -> Result
 /// Bytes after the body stay in `buf` (a pipelined next message).
 pub async fn copy(
     kind: BodyKind,
-    src: &mut TcpStream,
+    src: &mut Stream,
     buf: &mut RecvBuf,
-    dst: &mut TcpStream,
+    dst: &mut Stream,
     flow: &Flow<'_>,
 ) -> Result<(), BodyError> {
     match kind {
@@ -183,9 +183,9 @@ fn advance(mut state: State, data: &[u8]) -> Result<(usize, State), ()> {
 }
 
 async fn chunked(
-    src: &mut TcpStream,
+    src: &mut Stream,
     buf: &mut RecvBuf,
-    dst: &mut TcpStream,
+    dst: &mut Stream,
     flow: &Flow<'_>,
 ) -> Result<(), BodyError> {
     let mut state = State::Size;

@@ -9,7 +9,7 @@
 use std::cell::RefCell;
 use std::time::Duration;
 
-use tokio::net::TcpStream;
+use crate::proxy::stream::Stream;
 
 /// Spare buffers kept per worker.
 const SPARES: usize = 64;
@@ -105,7 +105,7 @@ impl RecvBuf {
     /// buffer is full).
     pub async fn fill(
         &mut self,
-        stream: &mut TcpStream,
+        stream: &mut Stream,
         timeout: Option<Duration>,
     ) -> Result<usize, ReadError> {
         match timeout {
@@ -116,7 +116,7 @@ impl RecvBuf {
         }
     }
 
-    async fn fill_inner(&mut self, stream: &mut TcpStream) -> Result<usize, ReadError> {
+    async fn fill_inner(&mut self, stream: &mut Stream) -> Result<usize, ReadError> {
         // Keep the unconsumed bytes at the front, so that the Vec never
         // needs to grow past the capacity reserved for it.
         if self.start > 0 {
@@ -126,22 +126,16 @@ impl RecvBuf {
         if self.data.len() - self.start >= self.capacity {
             return Ok(0);
         }
-        loop {
-            if self.data.capacity() == 0 {
-                // Idle: hold no memory until the peer has something to say.
-                stream.readable().await.map_err(ReadError::Io)?;
-                self.data = take_spare(self.capacity);
-            }
-            let room = self.capacity - (self.data.len() - self.start);
-            let mut limited = bytes::BufMut::limit(&mut self.data, room);
-            match stream.try_read_buf(&mut limited) {
-                Ok(n) => return Ok(n),
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    stream.readable().await.map_err(ReadError::Io)?;
-                }
-                Err(e) => return Err(ReadError::Io(e)),
-            }
+        if self.data.capacity() == 0 {
+            // Idle: hold no memory until the peer has something to say.
+            stream.readable().await.map_err(ReadError::Io)?;
+            self.data = take_spare(self.capacity);
         }
+        let room = self.capacity - (self.data.len() - self.start);
+        stream
+            .read_some(&mut self.data, room)
+            .await
+            .map_err(ReadError::Io)
     }
 }
 

@@ -15,7 +15,7 @@
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
 
-use tokio::net::TcpStream;
+use crate::proxy::stream::Stream;
 
 use super::access::{Access, Term};
 use super::answer::{self, send};
@@ -30,7 +30,7 @@ use crate::runtime::{Backend, Frontend, Runtime};
 
 /// What one exchange works with.
 pub struct Cx<'a> {
-    pub client: &'a mut TcpStream,
+    pub client: &'a mut Stream,
     pub cbuf: &'a mut RecvBuf,
     pub peer: SocketAddr,
     pub local: SocketAddr,

@@ -4,7 +4,7 @@
 
 use std::sync::atomic::Ordering::Relaxed;
 
-use tokio::net::TcpStream;
+use crate::proxy::stream::Stream;
 use tokio::time::Instant;
 
 use super::access::{Access, Term};
@@ -435,7 +435,7 @@ fn run_response_rules(
 /// connection when it may be reused.
 #[allow(clippy::too_many_arguments)]
 async fn respond(
-    client: &mut TcpStream,
+    client: &mut Stream,
     cbuf: &mut RecvBuf,
     mut conn: Connected,
     mut sbuf: RecvBuf,
@@ -559,7 +559,7 @@ async fn respond(
 /// may be retried); Err(Some(s)): answer `s`.
 #[allow(clippy::too_many_arguments)]
 async fn read_response(
-    client: &mut TcpStream,
+    client: &mut Stream,
     conn: &mut Connected,
     sbuf: &mut RecvBuf,
     client_minor: u8,

@@ -18,8 +18,8 @@ mod service;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
 
+use crate::proxy::stream::Stream;
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use self::access::{Access, Term};
@@ -41,7 +41,7 @@ enum Next {
 /// Runtime current when it arrives, so a kept-alive connection moves to a
 /// reloaded configuration at its next request.
 pub async fn serve(
-    mut client: TcpStream,
+    mut client: Stream,
     peer: SocketAddr,
     local: SocketAddr,
     frontend: &str,
@@ -134,7 +134,7 @@ pub async fn serve(
 /// Reads one request head. Err(None): the client went away quietly (or an
 /// idle keep-alive connection expired); Err(Some(s)): answer `s` and close.
 async fn read_request(
-    client: &mut TcpStream,
+    client: &mut Stream,
     cbuf: &mut RecvBuf,
     fe: &Frontend,
     first: bool,
@@ -186,7 +186,7 @@ fn request_line(buf: &[u8], head: &RequestHead) -> String {
 
 /// After `101 Switching Protocols` or a successful CONNECT: bytes both ways.
 async fn tunnel(
-    client: &mut TcpStream,
+    client: &mut Stream,
     cbuf: &mut RecvBuf,
     conn: &mut Connected,
     sbuf: &mut RecvBuf,

@@ -1,0 +1,168 @@
+//! A connection to a client or a server: plain TCP, or TLS over TCP
+//! (rustls). Plain connections keep their zero-cost paths (readiness
+//! without a buffer while idle); TLS ones go through rustls's buffers.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+
+/// A client or server connection.
+#[derive(Debug)]
+pub enum Stream {
+    /// Plain TCP.
+    Plain(TcpStream),
+    /// TLS we terminate (`bind ... ssl`).
+    TlsServer(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+    /// TLS to a server (`server ... ssl`).
+    TlsClient(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl From<TcpStream> for Stream {
+    fn from(s: TcpStream) -> Stream {
+        Stream::Plain(s)
+    }
+}
+
+impl Stream {
+    /// The TCP connection under the stream.
+    pub fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(s) => s,
+            Stream::TlsServer(s) => s.get_ref().0,
+            Stream::TlsClient(s) => s.get_ref().0,
+        }
+    }
+
+    /// Whether bytes on this stream are encrypted.
+    pub fn is_tls(&self) -> bool {
+        !matches!(self, Stream::Plain(_))
+    }
+
+    /// The TLS facts of a connection we terminated: SNI, protocol, suite.
+    pub fn tls_facts(&self) -> Option<TlsFacts> {
+        let Stream::TlsServer(s) = self else {
+            return None;
+        };
+        let c = s.get_ref().1;
+        Some(TlsFacts {
+            sni: c.server_name().map(str::to_string),
+            protocol: c
+                .protocol_version()
+                .and_then(|v| v.as_str())
+                .map(str::to_string),
+            cipher: c
+                .negotiated_cipher_suite()
+                .and_then(|s| s.suite().as_str())
+                .map(str::to_string),
+            client_cert: c.peer_certificates().is_some_and(|c| !c.is_empty()),
+        })
+    }
+
+    /// Reads into `buf`'s spare capacity (at most `limit` bytes), taking a
+    /// plain socket's data as it comes and a TLS stream's decrypted data.
+    pub async fn read_some(&mut self, buf: &mut Vec<u8>, limit: usize) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => loop {
+                let mut limited = bytes::BufMut::limit(&mut *buf, limit);
+                match s.try_read_buf(&mut limited) {
+                    Ok(n) => return Ok(n),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => s.readable().await?,
+                    Err(e) => return Err(e),
+                }
+            },
+            other => {
+                let mut limited = bytes::BufMut::limit(&mut *buf, limit);
+                other.read_buf(&mut limited).await
+            }
+        }
+    }
+
+    /// Waits until a plain socket is readable; a TLS stream may hold
+    /// decrypted bytes already, so it is always "ready" to be read.
+    pub async fn readable(&self) -> io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.readable().await,
+            _ => Ok(()),
+        }
+    }
+}
+
+/// What a TLS handshake settled, for fetches and logs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsFacts {
+    /// The server name the client asked for.
+    pub sni: Option<String>,
+    /// "TLSv1_3", ...
+    pub protocol: Option<String>,
+    /// The negotiated cipher suite's name.
+    pub cipher: Option<String>,
+    /// The client presented a certificate.
+    pub client_cert: bool,
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::TlsServer(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            Stream::TlsClient(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::TlsServer(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            Stream::TlsClient(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::TlsServer(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            Stream::TlsClient(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::TlsServer(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            Stream::TlsClient(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Stream::TlsServer(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+            Stream::TlsClient(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Stream::Plain(s) => s.is_write_vectored(),
+            Stream::TlsServer(s) => s.is_write_vectored(),
+            Stream::TlsClient(s) => s.is_write_vectored(),
+        }
+    }
+}
