@@ -263,6 +263,7 @@ fn rules(c: &mut Criterion) {
                 req_body_len: Some(0),
                 world: &world,
                 tracked: Default::default(),
+                tls: None,
             };
             let mut t = Target {
                 buf,

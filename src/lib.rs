@@ -30,6 +30,7 @@ pub mod rules;
 pub mod runtime;
 pub mod state;
 pub mod stats;
+pub mod tls;
 
 /// What `fulcrum -c` checks, and what a reload checks before it changes
 /// anything: the config layer's parse and validation, then the rules'

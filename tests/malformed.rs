@@ -557,13 +557,12 @@ backend be
     server s1 127.0.0.1:9000
 ",
     ),
-    // FULCRUM BUG: a missing certificate is reported at the proxy's LAST
-    // 'bind' line (7), not at the bind that names it (6). HAProxy: line 6,
-    // "unable to stat SSL certificate from file '/nonexistent/fulcrum.pem'".
+    // HAProxy: line 6, "unable to stat SSL certificate from file
+    // '/nonexistent/fulcrum.pem'": reported at the bind that names it.
     case(
         "bind_crt_missing_first_of_two_binds",
         6,
-        "certificate '/nonexistent/fulcrum.pem'",
+        "cannot read '/nonexistent/fulcrum.pem'",
         "\
 defaults
     timeout connect 5s
@@ -793,17 +792,19 @@ backend be
     server s1 127.0.0.1:9443 ssl verify none
 ",
     ),
+    // HAProxy 2.6 refuses it at the same line ("No Private Key found in
+    // '/etc/passwd'"); the file exists but is no certificate.
     case(
-        "bind_ssl_not_supported_yet",
+        "bind_crt_not_a_certificate",
         6,
-        "'bind ... ssl' (TLS termination) is not supported yet",
+        "'/etc/passwd' holds no certificate",
         "\
 defaults
     timeout connect 5s
     timeout client 30s
     timeout server 30s
 frontend fe
-    bind 127.0.0.1:8443 ssl crt /etc/ssl/certs/ssl-cert-snakeoil.pem
+    bind 127.0.0.1:8443 ssl crt /etc/passwd
     default_backend be
 backend be
     server s1 127.0.0.1:9000
@@ -2910,7 +2911,7 @@ listen app
     for (line, expect) in [
         (2, "'chroot'"),
         (3, "'stats socket /run/fulcrum-test.sock' is ignored: fulcrum does not serve the runtime API yet"),
-        (4, "'ssl-default-bind-ciphers' has no effect"),
+        (4, "'ssl-default-bind-ciphers' is not applied yet"),
         (12, "'option forwardfor'"),
     ] {
         assert!(

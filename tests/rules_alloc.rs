@@ -66,6 +66,7 @@ fn fifty_rules_allocate_nothing_per_request() {
             req_body_len: Some(0),
             world: &world,
             tracked: Default::default(),
+            tls: None,
         };
         let mut t = Target {
             buf,

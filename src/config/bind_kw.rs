@@ -9,7 +9,8 @@ use crate::util::addr::BindAddr;
 
 /// The bind parameters fulcrum knows, for messages.
 const BIND_PARAMS: &str = "transparent, interface, v4v6, v6only, backlog, maxconn, name, \
-                           accept-proxy, defer-accept, ssl, crt, alpn";
+                           accept-proxy, defer-accept, ssl, crt, alpn, ssl-min-ver, ssl-max-ver, \
+                           strict-sni, no-tls-tickets";
 
 pub fn bind(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
     let Some((addrs, params)) = l.args.split_first() else {
@@ -39,6 +40,18 @@ pub fn bind(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
             "defer-accept" => b.defer_accept = true,
             "ssl" => b.ssl = true,
             "crt" => b.crt.push(PathBuf::from(value(&mut it, "crt")?)),
+            "ssl-min-ver" | "ssl-max-ver" => {
+                let v = value(&mut it, a)?;
+                crate::tls::Version::parse(&v)
+                    .map_err(|e| format!("'bind {addrs}': '{a}': {e}"))?;
+                if a == "ssl-min-ver" {
+                    b.ssl_min_ver = Some(v);
+                } else {
+                    b.ssl_max_ver = Some(v);
+                }
+            }
+            "strict-sni" => b.strict_sni = true,
+            "no-tls-tickets" => b.no_tls_tickets = true,
             "alpn" => {
                 b.alpn = value(&mut it, "alpn")?
                     .split(',')

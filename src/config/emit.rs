@@ -249,6 +249,20 @@ fn proxy(o: &mut String, p: &Proxy) {
         if !b.alpn.is_empty() {
             let _ = write!(s, " alpn {}", quote(&b.alpn.join(",")));
         }
+        for (k, v) in [
+            ("ssl-min-ver", &b.ssl_min_ver),
+            ("ssl-max-ver", &b.ssl_max_ver),
+        ] {
+            if let Some(v) = v {
+                let _ = write!(s, " {k} {}", quote(v));
+            }
+        }
+        if b.strict_sni {
+            s.push_str(" strict-sni");
+        }
+        if b.no_tls_tickets {
+            s.push_str(" no-tls-tickets");
+        }
         line(s);
     }
     if let Some(n) = p.maxconn {

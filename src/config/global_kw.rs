@@ -122,11 +122,11 @@ pub fn crt_base(g: &mut Global, l: &mut Line) -> R {
     Ok(())
 }
 
-/// The `ssl-default-bind-*` settings only shape `bind ... ssl` lines, which
-/// fulcrum refuses until it terminates TLS: say they have no effect.
+/// The `ssl-default-bind-*` settings are not mapped to rustls yet (its
+/// defaults, TLS 1.2 and 1.3 with AEAD suites, apply): say so.
 fn tls_not_yet(l: &mut Line) {
     l.warnings.push(format!(
-        "'{}' has no effect: fulcrum does not terminate TLS yet ('bind ... ssl' is refused)",
+        "'{}' is not applied yet: rustls's defaults (TLS 1.2 and 1.3, AEAD suites) are used",
         l.kw
     ));
 }

@@ -117,11 +117,11 @@ fn structure(p: &Proxy, d: &mut Diagnostics) {
         );
     }
     for b in &p.bind {
-        if b.ssl {
-            d.error(
+        if b.ssl && b.alpn.iter().any(|a| a == "h2") {
+            d.warning(
                 b.origin.0.clone().unwrap_or_else(|| span_of(p, "bind")),
                 format!(
-                    "{}: 'bind ... ssl' (TLS termination) is not supported yet: fulcrum would answer TLS clients in plain text; terminate TLS in front of fulcrum or pass it through in 'mode tcp'",
+                    "{}: 'alpn' offers h2, which fulcrum does not speak yet: only the HTTP/1.x protocols of the list are offered",
                     describe(p)
                 ),
             );
@@ -411,14 +411,26 @@ pub fn check_environment(c: &Config) -> Diagnostics {
                     Some(base) if crt.is_relative() => base.join(crt),
                     _ => crt.clone(),
                 };
-                if let Err(e) = std::fs::metadata(&path) {
-                    d.error(
-                        b.origin.0.clone().unwrap_or_else(|| span_of(p, "bind")),
-                        format!(
-                            "'bind ... crt': cannot read certificate '{}': {e}",
-                            path.display()
-                        ),
-                    );
+                let at = b.origin.0.clone().unwrap_or_else(|| span_of(p, "bind"));
+                match crate::tls::load_crt(&path) {
+                    Err(e) => d.error(at, format!("'bind ... crt': {e}")),
+                    Ok(certs) => {
+                        // An expired chain still serves (as HAProxy's would),
+                        // but the operator should know.
+                        let now = std::time::SystemTime::now();
+                        for c in certs
+                            .iter()
+                            .filter(|c| c.not_after.is_some_and(|t| t < now))
+                        {
+                            d.warning(
+                                at.clone(),
+                                format!(
+                                    "'bind ... crt': the certificate in '{}' has expired",
+                                    c.path.display()
+                                ),
+                            );
+                        }
+                    }
                 }
             }
         }

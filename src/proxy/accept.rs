@@ -16,6 +16,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument;
 
 use crate::config::model::Mode;
+use crate::proxy::stream::Stream;
 use crate::rules::tcp::TcpVerdict;
 pub use crate::runtime::Shared;
 
@@ -83,6 +84,8 @@ async fn session(
     let Ok(mut local) = sock.local_addr() else {
         return;
     };
+    // The bind the connection came in on (a PROXY header may change `local`).
+    let bound = local;
     if accept_proxy {
         match super::proxyproto::read(&mut sock, fe.timeout_client).await {
             Ok(Some((src, dst))) => {
@@ -109,26 +112,48 @@ async fn session(
             tracing::debug!("rejected by tcp-request connection");
             return;
         }
+        let sock: Stream = match fe.tls_for(bound) {
+            None => sock.into(),
+            Some(cfg) => match handshake(sock, cfg.clone(), fe.timeout_client).await {
+                Ok(s) => {
+                    fe.counters.tls_handshakes.fetch_add(1, Relaxed);
+                    s
+                }
+                Err(e) => {
+                    fe.counters.tls_failures.fetch_add(1, Relaxed);
+                    tracing::info!(error = %e, "TLS handshake failed");
+                    return;
+                }
+            },
+        };
         match fe.mode {
             // Boxed, so that the (larger) TCP pump and inspection state do
             // not size every HTTP connection's task too.
             Mode::Tcp => {
                 Box::pin(super::inspect::tcp_session(
-                    sock.into(),
-                    peer,
-                    local,
-                    fe,
-                    &rt,
-                    &slots,
+                    sock, peer, local, fe, &rt, &slots,
                 ))
                 .await
             }
-            Mode::Http => {
-                super::http::serve(sock.into(), peer, local, frontend, shared, &slots).await
-            }
+            Mode::Http => super::http::serve(sock, peer, local, frontend, shared, &slots).await,
         }
     }
     .instrument(span)
     .await;
     fe.counters.cur_sessions.fetch_sub(1, Relaxed);
+}
+
+/// The server side of a TLS handshake (`bind ... ssl`), within the
+/// client timeout (10 s when there is none).
+async fn handshake(
+    sock: TcpStream,
+    cfg: Arc<rustls::ServerConfig>,
+    timeout: Option<Duration>,
+) -> std::io::Result<Stream> {
+    let accept = tokio_rustls::TlsAcceptor::from(cfg).accept(sock);
+    match tokio::time::timeout(timeout.unwrap_or(Duration::from_secs(10)), accept).await {
+        Ok(Ok(tls)) => Ok(Stream::TlsServer(Box::new(tls))),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(std::io::ErrorKind::TimedOut.into()),
+    }
 }

@@ -27,6 +27,7 @@ fn env<'a>(
     peer: SocketAddr,
     local: SocketAddr,
     slots: &'a Slots,
+    tls: Option<&'a crate::rules::facts::TlsFacts>,
 ) -> Env<'a> {
     Env {
         src: peer,
@@ -36,6 +37,7 @@ fn env<'a>(
         server: None,
         req_body_len: None,
         world: rt,
+        tls,
         tracked: Tracked {
             session: Some(slots),
             stream: None,
@@ -61,7 +63,7 @@ pub fn connection_rules(
     if fe.rules.tcp_connection.is_empty() {
         return TcpVerdict::Accept;
     }
-    let (env, vars) = (env(fe, rt, peer, local, slots), Vars::default());
+    let (env, vars) = (env(fe, rt, peer, local, slots, None), Vars::default());
     match tcp::run(&fe.rules.tcp_connection, &facts(&env, &vars, &[], true)) {
         TcpVerdict::Wait => TcpVerdict::Accept,
         v => v,
@@ -78,7 +80,8 @@ pub async fn tcp_session(
     rt: &Runtime,
     slots: &Slots,
 ) {
-    let env = env(fe, rt, peer, local, slots);
+    let tls = sock.tls_facts();
+    let env = env(fe, rt, peer, local, slots, tls.as_ref());
     let vars = Vars::default();
     let inspect = !fe.rules.tcp_content.is_empty() || fe.rules.routes_on_payload;
     let mut payload = Vec::new();

@@ -9,6 +9,8 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
+pub use crate::rules::facts::TlsFacts;
+
 /// A client or server connection.
 #[derive(Debug)]
 pub enum Stream {
@@ -88,19 +90,6 @@ impl Stream {
             _ => Ok(()),
         }
     }
-}
-
-/// What a TLS handshake settled, for fetches and logs.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TlsFacts {
-    /// The server name the client asked for.
-    pub sni: Option<String>,
-    /// "TLSv1_3", ...
-    pub protocol: Option<String>,
-    /// The negotiated cipher suite's name.
-    pub cipher: Option<String>,
-    /// The client presented a certificate.
-    pub client_cert: bool,
 }
 
 impl AsyncRead for Stream {

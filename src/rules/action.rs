@@ -806,6 +806,8 @@ pub struct Env<'a> {
     pub req_body_len: Option<u64>,
     /// The live state.
     pub world: &'a dyn World,
+    /// The client connection's TLS, when terminated here.
+    pub tls: Option<&'a super::facts::TlsFacts>,
     /// Stick-table tracking of the connection and the request.
     pub tracked: crate::state::stick::Tracked<'a>,
 }
@@ -835,6 +837,7 @@ impl<'a> Env<'a> {
             missing: Default::default(),
             vars,
             world: self.world,
+            tls: self.tls,
             tracked: self.tracked,
         }
     }

@@ -112,6 +112,21 @@ pub struct Facts<'a> {
     pub vars: &'a Vars,
     /// The runtime's live state.
     pub world: &'a dyn World,
+    /// The client connection's TLS, when fulcrum terminated it.
+    pub tls: Option<&'a TlsFacts>,
     /// The stick-table entries this connection and request track.
     pub tracked: crate::state::stick::Tracked<'a>,
+}
+
+/// What a TLS handshake settled, for the `ssl_fc*` fetches and the logs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsFacts {
+    /// The server name the client asked for.
+    pub sni: Option<String>,
+    /// "TLSv1_3", ...
+    pub protocol: Option<String>,
+    /// The negotiated cipher suite's name.
+    pub cipher: Option<String>,
+    /// The client presented a certificate.
+    pub client_cert: bool,
 }

@@ -18,6 +18,17 @@ pub enum Side {
     Res,
 }
 
+/// Which TLS fact a text `ssl_fc_*` fetch reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsText {
+    /// The server name asked for.
+    Sni,
+    /// The protocol version.
+    Protocol,
+    /// The cipher suite.
+    Cipher,
+}
+
 /// A sample fetch with its arguments resolved.
 #[derive(Debug, Clone)]
 pub enum Fetch {
@@ -93,8 +104,12 @@ pub enum Fetch {
     Env(Option<Box<[u8]>>),
     /// `date([OFFSET])`: seconds since the epoch.
     Date(i64),
-    /// `ssl_fc`: the connection is TLS (never, until fulcrum terminates TLS).
+    /// `ssl_fc`: the client connection is TLS that fulcrum terminated.
     SslFc,
+    /// `ssl_fc_sni`, `ssl_fc_protocol`, `ssl_fc_cipher`.
+    SslFcText(TlsText),
+    /// `ssl_c_used`: the client sent a certificate.
+    SslCUsed,
     /// `req.proto_http`
     ProtoHttp,
     /// `req.len`: bytes of the request received so far.
@@ -213,6 +228,10 @@ impl Fetch {
         "env",
         "date",
         "ssl_fc",
+        "ssl_fc_sni",
+        "ssl_fc_protocol",
+        "ssl_fc_cipher",
+        "ssl_c_used",
         "req.proto_http",
         "req.len",
         "req_len",
@@ -355,6 +374,10 @@ impl Fetch {
                 })
             }
             "ssl_fc" => n(0, 0).map(|_| F::SslFc)?,
+            "ssl_fc_sni" => n(0, 0).map(|_| F::SslFcText(TlsText::Sni))?,
+            "ssl_fc_protocol" => n(0, 0).map(|_| F::SslFcText(TlsText::Protocol))?,
+            "ssl_fc_cipher" => n(0, 0).map(|_| F::SslFcText(TlsText::Cipher))?,
+            "ssl_c_used" => n(0, 0).map(|_| F::SslCUsed)?,
             "req.proto_http" => n(0, 0).map(|_| F::ProtoHttp)?,
             "req.len" | "req_len" => n(0, 0).map(|_| F::ReqLen)?,
             "req.payload" => {
@@ -412,9 +435,13 @@ impl Fetch {
             | F::Sc(..)
             | F::SrcTable(..)
             | F::TableCnt(_) => Type::Int,
-            F::SrvIsUp(..) | F::Bool(_) | F::SslFc | F::ProtoHttp | F::HttpAuth(_) | F::WaitEnd => {
-                Type::Bool
-            }
+            F::SrvIsUp(..)
+            | F::Bool(_)
+            | F::SslFc
+            | F::SslCUsed
+            | F::ProtoHttp
+            | F::HttpAuth(_)
+            | F::WaitEnd => Type::Bool,
             F::ReqPayload(..) => Type::Bin,
             _ => Type::Str,
         }
@@ -578,7 +605,17 @@ impl Fetch {
                     .unwrap_or(0);
                 Some(Value::Int(now + off))
             }
-            F::SslFc => Some(Value::Bool(false)),
+            F::SslFc => Some(Value::Bool(f.tls.is_some())),
+            F::SslCUsed => Some(Value::Bool(f.tls.is_some_and(|t| t.client_cert))),
+            F::SslFcText(which) => {
+                let t = f.tls?;
+                let v = match which {
+                    TlsText::Sni => t.sni.as_deref(),
+                    TlsText::Protocol => t.protocol.as_deref(),
+                    TlsText::Cipher => t.cipher.as_deref(),
+                }?;
+                Some(Value::Str(Cow::Owned(v.as_bytes().to_vec())))
+            }
             F::ProtoHttp => Some(Value::Bool(f.req.is_some())),
             F::ReqLen => Some(Value::Int(f.payload.len() as i64)),
             F::ReqPayload(off, len) => {

@@ -55,6 +55,16 @@ pub enum CompileError {
     /// Rules that do not compile (what `fulcrum -c` reports at each line).
     #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
     Rules(Vec<crate::rules::RuleError>),
+    /// A `bind ... ssl` line whose certificates or settings cannot be used.
+    #[error("{at}frontend '{frontend}': {source}")]
+    Tls {
+        /// Where the bind line is, as "file:line: ".
+        at: String,
+        /// Frontend name.
+        frontend: String,
+        /// The error.
+        source: crate::tls::TlsError,
+    },
     /// A backend reference that validation should have caught.
     #[error("frontend '{frontend}': no backend '{backend}'")]
     NoBackend {
@@ -263,6 +273,7 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
             name: p.name.clone(),
             mode: p.mode,
             binds: p.bind.clone(),
+            tls: bind_tls(c, p)?,
             maxconn: p.maxconn.filter(|&m| m > 0),
             timeout_client: p.timeout.client.filter(|d| !d.is_zero()),
             timeout_http_request: p
@@ -505,4 +516,53 @@ fn with_group_members(u: &crate::config::model::Userlist) -> crate::config::mode
         }
     }
     u
+}
+
+/// The rustls configurations of a proxy's `bind ... ssl` lines. In mode
+/// http only HTTP/1.x is offered by ALPN (h2 is not spoken yet).
+fn bind_tls(
+    c: &Config,
+    p: &crate::config::model::Proxy,
+) -> Result<Vec<super::BindTls>, CompileError> {
+    use crate::tls::{BindTls, TlsError, Version};
+    let mut out = Vec::new();
+    for b in p.bind.iter().filter(|b| b.ssl) {
+        let err = |source: TlsError| CompileError::Tls {
+            at: b
+                .origin
+                .0
+                .as_ref()
+                .map(|o| format!("{o}: "))
+                .unwrap_or_default(),
+            frontend: p.name.clone(),
+            source,
+        };
+        let mut certs = Vec::new();
+        for crt in &b.crt {
+            let path = match &c.global.crt_base {
+                Some(base) if crt.is_relative() => base.join(crt),
+                _ => crt.clone(),
+            };
+            certs.extend(crate::tls::load_crt(&path).map_err(err)?);
+        }
+        let version = |v: &Option<String>| v.as_deref().map(Version::parse).transpose();
+        let alpn = b
+            .alpn
+            .iter()
+            .filter(|a| p.mode == Mode::Tcp || a.starts_with("http/1"))
+            .map(|a| a.as_bytes().to_vec())
+            .collect();
+        let config = crate::tls::server_config(BindTls {
+            certs,
+            alpn,
+            min: version(&b.ssl_min_ver).map_err(err)?,
+            max: version(&b.ssl_max_ver).map_err(err)?,
+            strict_sni: b.strict_sni,
+            no_tickets: b.no_tls_tickets,
+        })
+        .map_err(err)?;
+        let addrs = b.addresses.iter().flat_map(|a| a.socket_addrs()).collect();
+        out.push(super::BindTls { addrs, config });
+    }
+    Ok(out)
 }

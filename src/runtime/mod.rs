@@ -73,6 +73,9 @@ pub struct Frontend {
     pub mode: Mode,
     /// Bind lines.
     pub binds: Vec<Bind>,
+    /// TLS termination, per `bind ... ssl` line: the addresses it listens
+    /// on and its rustls configuration (built once, swapped on reload).
+    pub tls: Vec<BindTls>,
     /// `maxconn` of the frontend.
     pub maxconn: Option<u32>,
     /// Inactivity timeout on the client side.
@@ -113,6 +116,30 @@ pub struct Frontend {
     pub log_targets: Vec<crate::config::model::SyslogTarget>,
     /// `option dontlognull`.
     pub dontlognull: bool,
+}
+
+/// The TLS side of one `bind ... ssl` line.
+#[derive(Debug)]
+pub struct BindTls {
+    /// The bind's addresses (a wildcard address matches any local one on
+    /// its port).
+    pub addrs: Vec<std::net::SocketAddr>,
+    /// What the handshake uses.
+    pub config: Arc<rustls::ServerConfig>,
+}
+
+impl Frontend {
+    /// The TLS configuration of the bind a connection to `local` came in on.
+    pub fn tls_for(&self, local: std::net::SocketAddr) -> Option<&Arc<rustls::ServerConfig>> {
+        self.tls
+            .iter()
+            .find(|t| {
+                t.addrs.iter().any(|a| {
+                    a.port() == local.port() && (a.ip() == local.ip() || a.ip().is_unspecified())
+                })
+            })
+            .map(|t| &t.config)
+    }
 }
 
 /// `errorfile` contents by status, read once when the Runtime is built.

@@ -215,6 +215,10 @@ pub struct ProxyCounters {
     pub proxy_errors: AtomicU64,
     /// HTTP requests.
     pub requests: AtomicU64,
+    /// TLS handshakes completed (`bind ... ssl`).
+    pub tls_handshakes: AtomicU64,
+    /// TLS handshakes that failed or timed out.
+    pub tls_failures: AtomicU64,
     /// Connections rejected by `tcp-request connection` or `content` rules.
     pub denied_conn: AtomicU64,
     /// Requests denied by rules (`http-request deny`, `tarpit`).

@@ -287,6 +287,18 @@ pub struct Bind {
     /// `alpn LIST`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alpn: Vec<String>,
+    /// `ssl-min-ver SSLv3|TLSv1.0|TLSv1.1|TLSv1.2|TLSv1.3`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssl_min_ver: Option<String>,
+    /// `ssl-max-ver ...`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssl_max_ver: Option<String>,
+    /// `strict-sni`: no default certificate for unknown names.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub strict_sni: bool,
+    /// `no-tls-tickets`: no TLS session tickets.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub no_tls_tickets: bool,
     /// Where the line was written (not serialized).
     #[serde(skip)]
     pub origin: Origin,
@@ -309,6 +321,10 @@ impl Bind {
             ssl: false,
             crt: Vec::new(),
             alpn: Vec::new(),
+            ssl_min_ver: None,
+            ssl_max_ver: None,
+            strict_sni: false,
+            no_tls_tickets: false,
             origin: Origin::default(),
         }
     }

@@ -83,6 +83,7 @@ pub fn after_response(
         server: access.server.get(),
         req_body_len: None,
         world: rt,
+        tls: None,
         // After-response rules of the proxy's own answers read no table.
         tracked: Default::default(),
     };

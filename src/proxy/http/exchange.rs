@@ -38,6 +38,8 @@ pub struct Cx<'a> {
     pub rt: &'a Runtime,
     pub access: &'a Access,
     pub tracked: crate::state::stick::Tracked<'a>,
+    /// The client connection's TLS, when fulcrum terminated it.
+    pub tls: Option<&'a crate::rules::facts::TlsFacts>,
 }
 
 /// A phase's outcome.
@@ -177,6 +179,7 @@ pub fn env<'a>(cx: &'a Cx, req: &Request, be: Option<usize>) -> Env<'a> {
             _ => None,
         },
         world: cx.rt,
+        tls: cx.tls,
         tracked: cx.tracked,
     }
 }

@@ -95,6 +95,7 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
         )
     };
     let tracked = cx.tracked;
+    let tls = cx.tls;
     let response_rules = has_response_rules(cx.fe, be);
     let env_src = req.src;
     let Cx {
@@ -326,6 +327,7 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
             server: Some(conn.server),
             req_body_len: None,
             world: rt,
+            tls,
             tracked,
         };
         let mut vars: Vars = vars;

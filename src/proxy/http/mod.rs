@@ -51,6 +51,7 @@ pub async fn serve(
     let mut rt = shared.runtime.load_full();
     let mut cbuf = RecvBuf::new(rt.global.bufsize);
     let mut first = true;
+    let tls = client.tls_facts();
     loop {
         let Some(fe) = rt.frontend(frontend) else {
             return;
@@ -111,6 +112,7 @@ pub async fn serve(
             rt: &rt,
             access: &access,
             tracked,
+            tls: tls.as_ref(),
         };
         let next = Box::pin(exchange::run(cx, head)).await;
         // A 4xx answer, the server's or ours, counts as an HTTP error on

@@ -1,0 +1,341 @@
+//! TLS with rustls: certificates read the way HAProxy reads them (one PEM
+//! holding the chain and the key, or the key in `FILE.key` beside it; a
+//! directory of such files), chosen by SNI (an exact name first, then a
+//! wildcard; the first certificate is the default), and the server and
+//! client configurations built from them. Nothing here knows the config
+//! model: callers pass paths and settings.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+
+/// Why TLS material could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// A file could not be read.
+    #[error("cannot read '{path}': {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The system's error.
+        source: std::io::Error,
+    },
+    /// No certificate in a PEM file.
+    #[error("'{0}' holds no certificate")]
+    NoCert(PathBuf),
+    /// No key in the file or beside it.
+    #[error("'{0}' holds no private key, and there is no '.key' file beside it")]
+    NoKey(PathBuf),
+    /// The key or certificate cannot be used.
+    #[error("'{path}': {reason}")]
+    Bad {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The key is not the certificate's.
+    #[error("'{0}': the private key does not match the certificate")]
+    KeyMismatch(PathBuf),
+    /// A directory holds no certificate.
+    #[error("'{0}': no certificate found in the directory")]
+    EmptyDir(PathBuf),
+    /// An unknown TLS version name.
+    #[error("unknown TLS version '{0}' (expected SSLv3, TLSv1.0, TLSv1.1, TLSv1.2 or TLSv1.3)")]
+    Version(String),
+    /// A version range rustls cannot serve.
+    #[error("no TLS version left between '{0}' and '{1}': fulcrum speaks TLSv1.2 and TLSv1.3")]
+    NoVersion(String, String),
+    /// rustls refused the configuration.
+    #[error("{0}")]
+    Rustls(String),
+}
+
+/// A certificate ready to serve, with the names it answers for.
+#[derive(Debug)]
+pub struct Cert {
+    /// The file it came from.
+    pub path: PathBuf,
+    /// Its DNS names (subjectAltName, else the common name), lower case.
+    pub names: Vec<String>,
+    /// The chain and the key.
+    pub key: Arc<CertifiedKey>,
+    /// When the leaf expires.
+    pub not_after: Option<SystemTime>,
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
+    std::fs::read(path).map_err(|source| TlsError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Reads one certificate file: chain and key in it, or the key in
+/// `FILE.key`.
+pub fn load_cert(path: &Path) -> Result<Cert, TlsError> {
+    let pem = read(path)?;
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<_, _>>()
+        .map_err(|e| TlsError::Bad {
+            path: path.to_path_buf(),
+            reason: format!("bad PEM: {e}"),
+        })?;
+    if chain.is_empty() {
+        return Err(TlsError::NoCert(path.to_path_buf()));
+    }
+    let key = match PrivateKeyDer::from_pem_slice(&pem) {
+        Ok(k) => k,
+        Err(_) => {
+            let mut key_path = path.as_os_str().to_owned();
+            key_path.push(".key");
+            let key_path = PathBuf::from(key_path);
+            match std::fs::read(&key_path) {
+                Ok(k) => PrivateKeyDer::from_pem_slice(&k)
+                    .map_err(|_| TlsError::NoKey(path.to_path_buf()))?,
+                Err(_) => return Err(TlsError::NoKey(path.to_path_buf())),
+            }
+        }
+    };
+    let signer =
+        rustls::crypto::ring::sign::any_supported_type(&key).map_err(|e| TlsError::Bad {
+            path: path.to_path_buf(),
+            reason: format!("unsupported private key: {e}"),
+        })?;
+    let (names, not_after) = leaf_facts(&chain[0]).map_err(|reason| TlsError::Bad {
+        path: path.to_path_buf(),
+        reason,
+    })?;
+    let certified = CertifiedKey::new(chain, signer);
+    if certified.keys_match().is_err() {
+        return Err(TlsError::KeyMismatch(path.to_path_buf()));
+    }
+    Ok(Cert {
+        path: path.to_path_buf(),
+        names,
+        key: Arc::new(certified),
+        not_after,
+    })
+}
+
+/// The DNS names and the expiry of a leaf certificate.
+fn leaf_facts(der: &CertificateDer) -> Result<(Vec<String>, Option<SystemTime>), String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref())
+        .map_err(|e| format!("not an X.509 certificate: {e}"))?;
+    let mut names = Vec::new();
+    if let Ok(Some(san)) = cert.subject_alternative_name() {
+        for n in &san.value.general_names {
+            if let x509_parser::extensions::GeneralName::DNSName(d) = n {
+                names.push(d.to_ascii_lowercase());
+            }
+        }
+    }
+    if names.is_empty() {
+        for cn in cert.subject().iter_common_name() {
+            if let Ok(s) = cn.as_str() {
+                names.push(s.to_ascii_lowercase());
+            }
+        }
+    }
+    let secs = cert.validity().not_after.timestamp();
+    let not_after = u64::try_from(secs)
+        .ok()
+        .map(|s| SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(s));
+    Ok((names, not_after))
+}
+
+/// `crt PATH`: a file, or every certificate file of a directory in
+/// lexical order (`.key`, `.ocsp`, `.issuer` and `.sctl` files are
+/// companions, not certificates).
+pub fn load_crt(path: &Path) -> Result<Vec<Cert>, TlsError> {
+    if !path.is_dir() {
+        return Ok(vec![load_cert(path)?]);
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(|source| TlsError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .filter(|p| {
+            !matches!(
+                p.extension().and_then(|e| e.to_str()),
+                Some("key" | "ocsp" | "issuer" | "sctl")
+            )
+        })
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(TlsError::EmptyDir(path.to_path_buf()));
+    }
+    files.iter().map(|f| load_cert(f)).collect()
+}
+
+/// Chooses the certificate for a ClientHello's server name.
+#[derive(Debug)]
+pub struct SniResolver {
+    certs: Vec<Cert>,
+    strict: bool,
+}
+
+impl SniResolver {
+    /// A resolver over `certs` (the first is the default); with `strict`,
+    /// a name no certificate carries gets no certificate (the handshake
+    /// fails), as with HAProxy's `strict-sni`.
+    pub fn new(certs: Vec<Cert>, strict: bool) -> SniResolver {
+        SniResolver { certs, strict }
+    }
+
+    /// The certificate for `sni`: exact name, then wildcard, then default.
+    pub fn pick(&self, sni: Option<&str>) -> Option<&Cert> {
+        if let Some(name) = sni {
+            let name = name.to_ascii_lowercase();
+            if let Some(c) = self.certs.iter().find(|c| c.names.contains(&name)) {
+                return Some(c);
+            }
+            if let Some((_, parent)) = name.split_once('.') {
+                let wild = format!("*.{parent}");
+                if let Some(c) = self.certs.iter().find(|c| c.names.contains(&wild)) {
+                    return Some(c);
+                }
+            }
+            if self.strict {
+                return None;
+            }
+        } else if self.strict {
+            return None;
+        }
+        self.certs.first()
+    }
+}
+
+impl ResolvesServerCert for SniResolver {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        self.pick(hello.server_name()).map(|c| c.key.clone())
+    }
+}
+
+/// A TLS protocol version as HAProxy names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Version {
+    /// SSLv3
+    Ssl3,
+    /// TLSv1.0
+    Tls10,
+    /// TLSv1.1
+    Tls11,
+    /// TLSv1.2
+    Tls12,
+    /// TLSv1.3
+    Tls13,
+}
+
+impl Version {
+    /// Reads `TLSv1.2` and friends.
+    pub fn parse(s: &str) -> Result<Version, TlsError> {
+        Ok(match s {
+            "SSLv3" => Version::Ssl3,
+            "TLSv1.0" => Version::Tls10,
+            "TLSv1.1" => Version::Tls11,
+            "TLSv1.2" => Version::Tls12,
+            "TLSv1.3" => Version::Tls13,
+            other => return Err(TlsError::Version(other.to_string())),
+        })
+    }
+}
+
+/// How one `bind ... ssl` line terminates TLS.
+#[derive(Debug)]
+pub struct BindTls {
+    /// The certificates, the first being the default.
+    pub certs: Vec<Cert>,
+    /// `alpn` protocols offered, in preference order.
+    pub alpn: Vec<Vec<u8>>,
+    /// `ssl-min-ver`.
+    pub min: Option<Version>,
+    /// `ssl-max-ver`.
+    pub max: Option<Version>,
+    /// `strict-sni`.
+    pub strict_sni: bool,
+    /// `no-tls-tickets`.
+    pub no_tickets: bool,
+}
+
+/// The versions rustls may use within [min, max]: TLS 1.2 and 1.3 only,
+/// so older ones are never offered (HAProxy 2.6's default floor is 1.2).
+fn versions(
+    min: Option<Version>,
+    max: Option<Version>,
+) -> Result<Vec<&'static rustls::SupportedProtocolVersion>, TlsError> {
+    let lo = min.unwrap_or(Version::Tls12).max(Version::Tls12);
+    let hi = max.unwrap_or(Version::Tls13);
+    let mut v = Vec::new();
+    if lo <= Version::Tls13 && hi >= Version::Tls13 {
+        v.push(&rustls::version::TLS13);
+    }
+    if lo <= Version::Tls12 && hi >= Version::Tls12 {
+        v.push(&rustls::version::TLS12);
+    }
+    if v.is_empty() {
+        return Err(TlsError::NoVersion(format!("{lo:?}"), format!("{hi:?}")));
+    }
+    Ok(v)
+}
+
+/// The rustls configuration of a `bind ... ssl` line.
+pub fn server_config(b: BindTls) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&versions(b.min, b.max)?)
+        .map_err(|e| TlsError::Rustls(e.to_string()))?
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(SniResolver::new(b.certs, b.strict_sni)));
+    cfg.alpn_protocols = b.alpn;
+    if b.no_tickets {
+        cfg.send_tls13_tickets = 0;
+        cfg.ticketer = Arc::new(NoTickets);
+    } else if let Ok(t) = rustls::crypto::ring::Ticketer::new() {
+        cfg.ticketer = t;
+    }
+    Ok(Arc::new(cfg))
+}
+
+/// A ticketer that issues no ticket (`no-tls-tickets`).
+#[derive(Debug)]
+struct NoTickets;
+
+impl rustls::server::ProducesTickets for NoTickets {
+    fn enabled(&self) -> bool {
+        false
+    }
+    fn lifetime(&self) -> u32 {
+        0
+    }
+    fn encrypt(&self, _: &[u8]) -> Option<Vec<u8>> {
+        None
+    }
+    fn decrypt(&self, _: &[u8]) -> Option<Vec<u8>> {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_clamp_to_what_rustls_speaks() {
+        assert_eq!(versions(None, None).unwrap().len(), 2);
+        assert_eq!(versions(Some(Version::Tls10), None).unwrap().len(), 2);
+        assert_eq!(versions(Some(Version::Tls13), None).unwrap().len(), 1);
+        assert_eq!(versions(None, Some(Version::Tls12)).unwrap().len(), 1);
+        assert!(versions(None, Some(Version::Tls11)).is_err());
+        assert!(Version::parse("TLSv9").is_err());
+    }
+}

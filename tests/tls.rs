@@ -1,0 +1,242 @@
+//! TLS termination with rustls, end to end: certificates made by the test
+//! (rcgen), `bind ... ssl crt DIR` answering curl, the certificate chosen by
+//! SNI, TLS facts as fetches (`ssl_fc`, `ssl_fc_sni`), `redirect scheme
+//! https unless { ssl_fc }`, old protocol versions refused, and mode tcp
+//! over TLS. Every configuration is also checked by Debian's `haproxy -c`.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::Command;
+
+use common::net::{echo_server, free_port, get, Fulcrum, HttpBackend};
+use common::TempPath;
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+use rustls_pki_types::pem::PemObject;
+
+/// A test CA and leaf certificates it signs, written as HAProxy wants them:
+/// one PEM per name holding the certificate and its key.
+struct Pki {
+    dir: TempPath,
+    ca_pem: std::path::PathBuf,
+}
+
+fn pki(names: &[&str]) -> Pki {
+    let dir = TempPath::dir("tls-pki");
+    let ca_key = KeyPair::generate().expect("ca key");
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "fulcrum test CA");
+    let ca = ca_params.self_signed(&ca_key).expect("ca");
+    let ca_pem = dir.path().join("ca.pem");
+    std::fs::write(&ca_pem, ca.pem()).expect("write ca");
+    let certs = dir.path().join("certs");
+    std::fs::create_dir(&certs).expect("certs dir");
+    for (i, name) in names.iter().enumerate() {
+        let key = KeyPair::generate().expect("key");
+        let mut p = CertificateParams::new(vec![name.to_string()]).expect("params");
+        p.distinguished_name.push(DnType::CommonName, *name);
+        let cert = p.signed_by(&key, &ca, &ca_key).expect("sign");
+        // Lexical order decides the default certificate: the first name.
+        let file = certs.join(format!("{i:02}-{}.pem", name.replace('*', "star")));
+        std::fs::write(&file, format!("{}{}", cert.pem(), key.serialize_pem())).expect("write");
+    }
+    Pki { dir, ca_pem }
+}
+
+impl Pki {
+    fn certs(&self) -> std::path::PathBuf {
+        self.dir.path().join("certs")
+    }
+}
+
+fn haproxy_accepts(cfg: &str) {
+    let f = TempPath::file("tls-haproxy", cfg);
+    let out = Command::new("haproxy")
+        .arg("-c")
+        .arg("-f")
+        .arg(f.path())
+        .output()
+        .expect("run haproxy -c (apt-get install haproxy)");
+    assert!(
+        out.status.success(),
+        "haproxy -c refused:\n{}\n{cfg}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// curl over TLS, trusting the test CA; returns (status line and headers, body).
+fn curl(ca: &Path, name: &str, port: u16, path: &str, extra: &[&str]) -> (String, String) {
+    let out = Command::new("curl")
+        .args(["-sS", "-i", "--max-time", "10", "--cacert"])
+        .arg(ca)
+        .arg("--resolve")
+        .arg(format!("{name}:{port}:127.0.0.1"))
+        .args(extra)
+        .arg(format!("https://{name}:{port}{path}"))
+        .output()
+        .expect("run curl");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    (
+        format!("{head}\n{}", String::from_utf8_lossy(&out.stderr)),
+        body.to_string(),
+    )
+}
+
+/// The subject CN of the certificate served for `sni` (None: no SNI).
+fn served_cn(port: u16, sni: Option<&str>) -> String {
+    let mut cmd = Command::new("openssl");
+    cmd.args(["s_client", "-connect"])
+        .arg(format!("127.0.0.1:{port}"));
+    match sni {
+        Some(n) => cmd.args(["-servername", n]),
+        None => cmd.arg("-noservername"),
+    };
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run openssl s_client");
+    // Keep stdin open: the certificate is printed right after the
+    // handshake; stop the client once it is read.
+    let stdout = child.stdout.take().expect("stdout");
+    let subject = std::io::BufRead::lines(std::io::BufReader::new(stdout))
+        .take(200)
+        .map_while(Result::ok)
+        .find_map(|l| l.trim().strip_prefix("subject=").map(str::to_string))
+        .unwrap_or_default();
+    let _ = child.kill();
+    let _ = child.wait();
+    subject
+}
+
+fn config(port: u16, plain: u16, certs: &Path, backend: &HttpBackend) -> String {
+    format!(
+        "global
+    nbthread 1
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:{port} ssl crt {} alpn h2,http/1.1
+    bind 127.0.0.1:{plain}
+    http-request redirect scheme https code 301 unless {{ ssl_fc }}
+    http-request set-header X-SSL %[ssl_fc]
+    http-request set-header X-SNI %[ssl_fc_sni]
+    default_backend be
+backend be
+    server s1 {}
+",
+        certs.display(),
+        backend.addr
+    )
+}
+
+#[test]
+fn https_termination_answers_curl_with_the_sni_certificate() {
+    let p = pki(&["a.test", "b.test", "*.w.test"]);
+    let b = HttpBackend::start("app");
+    let (port, plain) = (free_port(), free_port());
+    let cfg = config(port, plain, &p.certs(), &b);
+    haproxy_accepts(&cfg);
+    let f = Fulcrum::start(&cfg);
+    let _ = &f;
+
+    let (head, body) = curl(&p.ca_pem, "a.test", port, "/x", &[]);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert_eq!(body, "app");
+    let seen = &b.requests()[0].head;
+    assert!(seen.contains("X-SSL: 1\r\n"), "{seen}");
+    assert!(seen.contains("X-SNI: a.test\r\n"), "{seen}");
+
+    // The certificate follows the name: exact, wildcard, default.
+    assert!(served_cn(port, Some("b.test")).contains("b.test"));
+    assert!(served_cn(port, Some("x.w.test")).contains("*.w.test"));
+    assert!(served_cn(port, Some("other.test")).contains("a.test"));
+    assert!(served_cn(port, None).contains("a.test"));
+    // curl verifies the wildcard certificate for a name under it.
+    let (head, _) = curl(&p.ca_pem, "api.w.test", port, "/", &[]);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+
+    // The plain bind redirects to https: ssl_fc is false there.
+    let r = get(plain, "/y?z=1");
+    assert_eq!(r.status, 301);
+    // The Host header names the place (the test client sends "t").
+    assert!(
+        r.head.contains("location: https://t/y?z=1\r\n"),
+        "{}",
+        r.head
+    );
+}
+
+/// TLS 1.0 and 1.1 are refused; 1.2 and 1.3 are served.
+#[test]
+fn old_protocol_versions_are_refused() {
+    let p = pki(&["a.test"]);
+    let b = HttpBackend::start("app");
+    let (port, plain) = (free_port(), free_port());
+    let _f = Fulcrum::start(&config(port, plain, &p.certs(), &b));
+    for (flags, ok) in [
+        (&["--tlsv1.3"][..], true),
+        (&["--tlsv1.2", "--tls-max", "1.2"][..], true),
+        (&["--tlsv1.1", "--tls-max", "1.1"][..], false),
+        (&["--tlsv1.0", "--tls-max", "1.0"][..], false),
+    ] {
+        let (head, _) = curl(&p.ca_pem, "a.test", port, "/", flags);
+        assert_eq!(head.starts_with("HTTP/1.1 200"), ok, "{flags:?}: {head}");
+    }
+}
+
+/// `mode tcp` over TLS: the server gets the decrypted bytes.
+#[test]
+fn tcp_mode_terminates_tls() {
+    let p = pki(&["a.test"]);
+    let echo = echo_server();
+    let port = free_port();
+    let cfg = format!(
+        "global
+    nbthread 1
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+listen l
+    bind 127.0.0.1:{port} ssl crt {}
+    server e {echo}
+",
+        p.certs().display()
+    );
+    haproxy_accepts(&cfg);
+    let _f = Fulcrum::start(&cfg);
+    // A rustls client: send, close our side (close_notify), read the echo.
+    let mut roots = rustls::RootCertStore::empty();
+    let ca = std::fs::read(&p.ca_pem).expect("ca");
+    for c in rustls_pki_types::CertificateDer::pem_slice_iter(&ca) {
+        roots.add(c.expect("pem")).expect("root");
+    }
+    let cfg = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let name = rustls_pki_types::ServerName::try_from("a.test").expect("name");
+    let conn = rustls::ClientConnection::new(std::sync::Arc::new(cfg), name).expect("client");
+    let sock = common::net::connect(port);
+    let mut tls = rustls::StreamOwned::new(conn, sock);
+    tls.write_all(b"hello over tls\n").expect("write");
+    tls.conn.send_close_notify();
+    tls.flush().expect("flush");
+    let mut out = String::new();
+    let _ = tls.read_to_string(&mut out);
+    assert_eq!(out, "hello over tls\n");
+}
