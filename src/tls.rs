@@ -306,6 +306,104 @@ pub fn server_config(b: BindTls) -> Result<Arc<rustls::ServerConfig>, TlsError> 
     Ok(Arc::new(cfg))
 }
 
+/// How `server ... ssl` checks the server's certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerVerify {
+    /// `verify none`: any certificate is accepted.
+    None,
+    /// `verify required` with the CAs of this file.
+    Ca(PathBuf),
+}
+
+/// The rustls configuration for TLS to a server. Session resumption is on
+/// (rustls keeps a per-configuration session cache), as in HAProxy.
+pub fn client_config(
+    verify: &ServerVerify,
+    alpn: &[String],
+) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(&versions(None, None)?)
+        .map_err(|e| TlsError::Rustls(e.to_string()))?;
+    let mut cfg = match verify {
+        ServerVerify::Ca(path) => {
+            let pem = read(path)?;
+            let mut roots = rustls::RootCertStore::empty();
+            for c in CertificateDer::pem_slice_iter(&pem) {
+                let c = c.map_err(|e| TlsError::Bad {
+                    path: path.clone(),
+                    reason: format!("bad PEM: {e}"),
+                })?;
+                roots.add(c).map_err(|e| TlsError::Bad {
+                    path: path.clone(),
+                    reason: format!("not a CA certificate: {e}"),
+                })?;
+            }
+            if roots.is_empty() {
+                return Err(TlsError::NoCert(path.clone()));
+            }
+            builder.with_root_certificates(roots).with_no_client_auth()
+        }
+        ServerVerify::None => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAny(provider)))
+            .with_no_client_auth(),
+    };
+    cfg.alpn_protocols = alpn.iter().map(|a| a.as_bytes().to_vec()).collect();
+    Ok(Arc::new(cfg))
+}
+
+/// `verify none`: the operator chose not to check the server. The
+/// handshake's signatures are still checked, so the peer holds the key of
+/// the certificate it shows.
+#[derive(Debug)]
+struct AcceptAny(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AcceptAny {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &rustls::pki_types::ServerName<'_>,
+        _: &[u8],
+        _: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
 /// A ticketer that issues no ticket (`no-tls-tickets`).
 #[derive(Debug)]
 struct NoTickets;

@@ -184,18 +184,7 @@ listen tls
 
 #[test]
 fn proxy_keywords() {
-    // The model keeps `server ... ssl` (convert writes it back), but
-    // validation refuses it until fulcrum speaks TLS to servers.
-    let p = parse_env(FULL, &[]);
-    assert!(!p.diags.has_errors(), "unexpected errors:\n{}", p.diags);
-    let v = validate(&p.config).to_string();
-    let errors: Vec<&str> = v.lines().filter(|l| !l.contains(": warning: ")).collect();
-    assert_eq!(errors.len(), 1, "{v}");
-    assert!(
-        errors[0].contains("server 'app/as3': 'ssl' (TLS to the server) is not supported yet"),
-        "{v}"
-    );
-    let c = p.config;
+    let c = parse_ok(FULL);
     let www = proxy(&c, "www");
     assert_eq!(www.kind, ProxyKind::Frontend);
     assert_eq!(www.mode, Mode::Http);

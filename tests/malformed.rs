@@ -774,12 +774,12 @@ backend be
     server s1 127.0.0.1:9443 ssl ca-file /nonexistent/ca.pem
 ",
     ),
-    // Accepted by HAProxy; refused by fulcrum until it speaks TLS (issue 13),
-    // rather than sending plain text where TLS is expected.
+    // HAProxy 2.6 refuses it at the same line ("unknown fetch method
+    // 'nosuch'").
     case(
-        "server_ssl_not_supported_yet",
+        "server_sni_unknown_fetch",
         9,
-        "server 'be/s1': 'ssl' (TLS to the server) is not supported yet",
+        "server 's1': 'sni': unknown fetch method 'nosuch'",
         "\
 defaults
     timeout connect 5s
@@ -789,7 +789,7 @@ frontend fe
     bind 127.0.0.1:8080
     default_backend be
 backend be
-    server s1 127.0.0.1:9443 ssl verify none
+    server s1 127.0.0.1:9443 ssl verify none sni nosuch(x)
 ",
     ),
     // HAProxy 2.6 refuses it at the same line ("No Private Key found in

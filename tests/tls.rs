@@ -240,3 +240,152 @@ listen l
     let _ = tls.read_to_string(&mut out);
     assert_eq!(out, "hello over tls\n");
 }
+
+/// A TLS backend (rustls, in a thread): answers every request with
+/// "tls-backend" and records the SNI each connection asked for.
+struct TlsBackend {
+    addr: std::net::SocketAddr,
+    snis: std::sync::Arc<std::sync::Mutex<Vec<Option<String>>>>,
+}
+
+fn tls_backend(cert_pem: &Path) -> TlsBackend {
+    let pem = std::fs::read(cert_pem).expect("cert");
+    let chain: Vec<rustls_pki_types::CertificateDer<'static>> =
+        rustls_pki_types::CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<_, _>>()
+            .expect("chain");
+    let key = rustls_pki_types::PrivateKeyDer::from_pem_slice(&pem).expect("key");
+    let cfg = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_no_client_auth()
+    .with_single_cert(chain, key)
+    .expect("server config");
+    let cfg = std::sync::Arc::new(cfg);
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = l.local_addr().expect("addr");
+    let snis = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = snis.clone();
+    std::thread::spawn(move || {
+        for sock in l.incoming().take(64) {
+            let Ok(sock) = sock else { continue };
+            let _ = sock.set_read_timeout(Some(std::time::Duration::from_secs(10)));
+            let Ok(conn) = rustls::ServerConnection::new(cfg.clone()) else {
+                continue;
+            };
+            let mut tls = rustls::StreamOwned::new(conn, sock);
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            // Read one request head, then answer and close.
+            while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                match tls.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+            }
+            seen.lock()
+                .expect("snis")
+                .push(tls.conn.server_name().map(str::to_string));
+            if buf.is_empty() {
+                continue;
+            }
+            let _ = tls.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\nConnection: close\r\n\r\ntls-backend",
+            );
+            tls.conn.send_close_notify();
+            let _ = tls.flush();
+        }
+    });
+    TlsBackend { addr, snis }
+}
+
+fn server_ssl_config(port: u16, backend: &TlsBackend, params: &str) -> String {
+    format!(
+        "global
+    nbthread 1
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+listen l
+    bind 127.0.0.1:{port}
+    retries 0
+    server tls {} ssl {params}
+",
+        backend.addr
+    )
+}
+
+/// TLS to a server: with `verify none`, with the right CA (the name checked
+/// is the `sni`, or the server's address), and refused with a clear log
+/// line when the CA is wrong.
+#[test]
+fn tls_to_servers_verifies_as_configured() {
+    let p = pki(&["backend.test", "127.0.0.1"]);
+    let other = pki(&["backend.test"]);
+    let cert = |pki: &Pki, i: usize| {
+        std::fs::read_dir(pki.certs())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|f| {
+                f.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(&format!("{i:02}-"))
+            })
+            .unwrap()
+    };
+    let b = tls_backend(&cert(&p, 0));
+    let ip_b = tls_backend(&cert(&p, 1));
+
+    let port = free_port();
+    let cfg = server_ssl_config(port, &b, "verify none");
+    haproxy_accepts(&cfg);
+    let f = Fulcrum::start(&cfg);
+    assert_eq!(get(port, "/").text(), "tls-backend");
+    drop(f);
+
+    // The right CA and the name the certificate carries, sent as SNI.
+    let port = free_port();
+    let cfg = server_ssl_config(
+        port,
+        &b,
+        &format!("ca-file {} sni str(backend.test)", p.ca_pem.display()),
+    );
+    haproxy_accepts(&cfg);
+    let f = Fulcrum::start(&cfg);
+    assert_eq!(get(port, "/").text(), "tls-backend");
+    assert_eq!(
+        b.snis.lock().unwrap().last().cloned().flatten().as_deref(),
+        Some("backend.test")
+    );
+    drop(f);
+
+    // No sni: the server's address is the name its certificate must carry.
+    let port = free_port();
+    let cfg = server_ssl_config(port, &ip_b, &format!("ca-file {}", p.ca_pem.display()));
+    let f = Fulcrum::start(&cfg);
+    assert_eq!(get(port, "/").text(), "tls-backend");
+    assert_eq!(ip_b.snis.lock().unwrap().last().cloned().flatten(), None);
+    drop(f);
+
+    // Another CA: refused, 503, and the log says why.
+    let port = free_port();
+    let cfg = server_ssl_config(
+        port,
+        &b,
+        &format!("ca-file {} sni str(backend.test)", other.ca_pem.display()),
+    );
+    let f = Fulcrum::start(&cfg);
+    assert_eq!(get(port, "/").status, 503);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while f.count("TLS handshake with the server failed") == 0
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(f.count("TLS handshake with the server failed") > 0);
+}

@@ -135,6 +135,13 @@ fn global(o: &mut String, c: &Config) {
             Some(words(&g.ssl_default_bind_options)),
         );
     }
+    kv(
+        "ssl-server-verify",
+        g.ssl_server_verify.map(|v| match v {
+            Verify::None => "none".to_string(),
+            Verify::Required => "required".to_string(),
+        }),
+    );
     for (k, v) in &g.ignored {
         kv(k, Some(words(v)));
     }
@@ -597,6 +604,9 @@ fn server_words(s: &Server) -> String {
     }
     if let Some(f) = &s.ca_file {
         let _ = write!(w, " ca-file {}", quote(&f.to_string_lossy()));
+    }
+    if let Some(sni) = &s.sni {
+        let _ = write!(w, " sni {}", quote(sni));
     }
     w
 }

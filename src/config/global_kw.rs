@@ -151,3 +151,17 @@ pub fn ssl_default_bind_options(g: &mut Global, l: &mut Line) -> R {
     g.ssl_default_bind_options = l.args.to_vec();
     Ok(())
 }
+
+/// `ssl-server-verify none|required`.
+pub fn ssl_server_verify(g: &mut Global, l: &mut Line) -> R {
+    g.ssl_server_verify = Some(match l.one("'none' or 'required'")? {
+        "none" => super::model::Verify::None,
+        "required" => super::model::Verify::Required,
+        v => {
+            return Err(format!(
+                "'ssl-server-verify' expects 'none' or 'required', got '{v}'"
+            ))
+        }
+    });
+    Ok(())
+}

@@ -255,6 +255,7 @@ pub static GLOBAL_KEYWORDS: &[GlobalKeyword] = &[
         g::ssl_default_bind_ciphersuites,
     ),
     gkw("ssl-default-bind-options", g::ssl_default_bind_options),
+    gkw("ssl-server-verify", g::ssl_server_verify),
 ];
 
 /// Global keywords that mean nothing for fulcrum: accepted, kept in the model

@@ -11,7 +11,7 @@ use crate::util::addr::ServerAddr;
 /// The server parameters fulcrum knows, for messages.
 const SERVER_PARAMS: &str = "check, backup, track, weight, inter, fastinter, downinter, rise, \
                              fall, port, addr, maxconn, disabled, enabled, cookie, ssl, verify, \
-                             ca-file, send-proxy";
+                             ca-file, sni, send-proxy";
 
 pub fn server(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
     let (name, addr, params) = match l.args {
@@ -123,6 +123,7 @@ pub fn server(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
                 })
             }
             "ca-file" => s.ca_file = Some(PathBuf::from(value(&mut it, "ca-file")?)),
+            "sni" => s.sni = Some(value(&mut it, "sni")?),
             other => {
                 return Err(format!(
                     "'server {name}': unknown parameter '{other}' (supported: {SERVER_PARAMS})"

@@ -35,7 +35,7 @@ pub fn validate(c: &Config) -> Diagnostics {
         tracking(c, p, &mut d);
         mode_tcp(p, &mut d);
         timeouts(p, &mut d);
-        servers(p, &mut d);
+        servers(p, &c.global, &mut d);
         super::not_yet::warn(p, &mut d);
     }
     d
@@ -340,19 +340,14 @@ fn timeouts(p: &Proxy, d: &mut Diagnostics) {
     }
 }
 
-fn servers(p: &Proxy, d: &mut Diagnostics) {
+fn servers(p: &Proxy, global: &super::model::Global, d: &mut Diagnostics) {
     for s in &p.server {
         let span = s.origin.0.clone().unwrap_or_else(|| span_of(p, "server"));
-        if s.ssl {
-            d.error(
-                span.clone(),
-                format!(
-                    "server '{}/{}': 'ssl' (TLS to the server) is not supported yet: fulcrum would send plain text to a TLS server; point it at the server's plain-text port, or use 'mode tcp' to pass TLS through",
-                    p.name, s.name
-                ),
-            );
-        }
-        if s.ssl && s.verify != Some(Verify::None) && s.ca_file.is_none() {
+        let verify = s
+            .verify
+            .or(global.ssl_server_verify)
+            .unwrap_or(Verify::Required);
+        if s.ssl && verify == Verify::Required && s.ca_file.is_none() {
             d.error(
                 span.clone(),
                 format!(

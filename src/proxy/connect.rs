@@ -54,6 +54,7 @@ pub async fn connect(
     reuse: bool,
     forced: Option<usize>,
     client: Option<(SocketAddr, SocketAddr)>,
+    sni: &dyn Fn(usize) -> Option<String>,
 ) -> Result<Connected, ConnectError> {
     // A server chosen by persistence comes first; retries may still move on.
     let mut server = match forced {
@@ -122,8 +123,22 @@ pub async fn connect(
                 if be.server_keepalive {
                     let _ = socket2::SockRef::from(&stream).set_keepalive(true);
                 }
+                let stream = match &s.tls {
+                    None => stream.into(),
+                    Some(tls) => {
+                        match tls_handshake(stream, tls, s, sni(server), be.timeout_connect).await {
+                            Ok(t) => t,
+                            Err(e) => {
+                                s.state.connect_errors.fetch_add(1, Relaxed);
+                                tracing::warn!(backend = %be.name, server = %s.name, %target, error = %e, "TLS handshake with the server failed");
+                                last_err = Some(e);
+                                continue;
+                            }
+                        }
+                    }
+                };
                 return Ok(Connected {
-                    stream: stream.into(),
+                    stream,
                     server,
                     session: s.state.session(),
                     slot,
@@ -148,4 +163,30 @@ pub async fn connect(
     Err(ConnectError::Failed(
         last_err.unwrap_or_else(|| std::io::ErrorKind::Other.into()),
     ))
+}
+
+/// The client side of a TLS handshake with a server (`server ... ssl`):
+/// SNI when the server has an `sni` expression that gave a name, else none
+/// (the server's address stands for the name to check).
+async fn tls_handshake(
+    tcp: TcpStream,
+    tls: &crate::runtime::ServerTls,
+    s: &crate::runtime::Server,
+    sni: Option<String>,
+    timeout: Option<Duration>,
+) -> std::io::Result<crate::proxy::stream::Stream> {
+    use rustls::pki_types::ServerName;
+    let name = match sni.and_then(|n| ServerName::try_from(n).ok()) {
+        Some(n) => n,
+        None => ServerName::IpAddress(s.addr.ip().into()),
+    };
+    let connector = tokio_rustls::TlsConnector::from(tls.config.clone());
+    let handshake = connector.connect(name, tcp);
+    let t = match timeout {
+        Some(t) => tokio::time::timeout(t, handshake)
+            .await
+            .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into()))?,
+        None => handshake.await?,
+    };
+    Ok(crate::proxy::stream::Stream::TlsClient(Box::new(t)))
 }

@@ -228,6 +228,27 @@ pub async fn serve(
         client: Some(peer.ip()),
         ..Default::default()
     };
+    // In mode tcp an `sni` expression sees the connection only (addresses,
+    // constants such as `str(name)`), not a request.
+    let vars = crate::rules::facts::Vars::default();
+    let world = crate::rules::facts::NoWorld;
+    let env = crate::rules::action::Env {
+        src: peer,
+        dst: local,
+        frontend: &fe.name,
+        backend: None,
+        server: None,
+        req_body_len: None,
+        world: &world,
+        tls: None,
+        tracked: Default::default(),
+    };
+    let facts = env.facts(None, None, &vars);
+    let sni = |i: usize| {
+        let e = be.servers.get(i)?.tls.as_ref()?.sni.as_ref()?;
+        let v = e.eval(&facts)?;
+        Some(String::from_utf8_lossy(&v.to_bytes()).into_owned())
+    };
     let connected = connect(
         &be,
         &key,
@@ -235,6 +256,7 @@ pub async fn serve(
         false,
         stuck.forced,
         Some((peer, local)),
+        &sni,
     )
     .await;
     let mut conn = match connected {

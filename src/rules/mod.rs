@@ -398,6 +398,16 @@ pub fn compile(c: &Config, p: &Proxy) -> Result<ProxyRules, Vec<RuleError>> {
             Err(m) => errors.push(err(w, "http-error", m)),
         }
     }
+    for srv in &p.server {
+        if let Some(text) = &srv.sni {
+            if let Err(m) = sample::Expr::parse(text, &ctx) {
+                errors.push(RuleError {
+                    at: srv.origin.0.clone(),
+                    message: format!("{kind}: server '{}': 'sni': {m}", srv.name),
+                });
+            }
+        }
+    }
     for w in &p.errorfiles {
         if let Some(name) = w.words.first() {
             if !c.http_errors.iter().any(|h| &h.name == name) {

@@ -65,6 +65,18 @@ pub enum CompileError {
         /// The error.
         source: crate::tls::TlsError,
     },
+    /// A `server ... ssl` whose TLS settings cannot be used.
+    #[error("{at}server '{backend}/{server}': {message}")]
+    ServerTls {
+        /// Where the server line is, as "file:line: ".
+        at: String,
+        /// Backend name.
+        backend: String,
+        /// Server name.
+        server: String,
+        /// What is wrong.
+        message: String,
+    },
     /// A backend reference that validation should have caught.
     #[error("frontend '{frontend}': no backend '{backend}'")]
     NoBackend {
@@ -180,6 +192,7 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
                     .filter(|&m| m > 0)
                     .map(|m| Arc::new(Semaphore::new(m as usize))),
                 send_proxy: s.send_proxy,
+                tls: server_tls(c, p, s)?,
                 state,
             });
         }
@@ -565,4 +578,47 @@ fn bind_tls(
         out.push(super::BindTls { addrs, config });
     }
     Ok(out)
+}
+
+/// The TLS settings of a `server ... ssl` line: verification from the
+/// server's `verify` (else global `ssl-server-verify`, else required) and
+/// `ca-file` (under `ca-base`), and its `sni` expression.
+fn server_tls(
+    c: &Config,
+    p: &crate::config::model::Proxy,
+    s: &crate::config::model::Server,
+) -> Result<Option<super::ServerTls>, CompileError> {
+    use crate::config::model::Verify;
+    if !s.ssl {
+        return Ok(None);
+    }
+    let err = |message: String| CompileError::ServerTls {
+        at: s
+            .origin
+            .0
+            .as_ref()
+            .map(|o| format!("{o}: "))
+            .unwrap_or_default(),
+        backend: p.name.clone(),
+        server: s.name.clone(),
+        message,
+    };
+    let verify = match (s.verify.or(c.global.ssl_server_verify), &s.ca_file) {
+        (Some(Verify::None), _) => crate::tls::ServerVerify::None,
+        (_, Some(ca)) => crate::tls::ServerVerify::Ca(match &c.global.ca_base {
+            Some(base) if ca.is_relative() => base.join(ca),
+            _ => ca.clone(),
+        }),
+        (_, None) => return Err(err("'ssl' needs 'ca-file FILE' or 'verify none'".into())),
+    };
+    let config = crate::tls::client_config(&verify, &[]).map_err(|e| err(e.to_string()))?;
+    let sni = s
+        .sni
+        .as_deref()
+        .map(|text| {
+            crate::rules::sample::Expr::parse(text, &crate::rules::Context::new(c, &p.name))
+        })
+        .transpose()
+        .map_err(|e| err(format!("'sni': {e}")))?;
+    Ok(Some(super::ServerTls { config, sni }))
 }

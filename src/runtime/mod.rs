@@ -118,6 +118,15 @@ pub struct Frontend {
     pub dontlognull: bool,
 }
 
+/// TLS to a server (`server ... ssl`).
+#[derive(Debug)]
+pub struct ServerTls {
+    /// The client configuration (verification, session cache).
+    pub config: Arc<rustls::ClientConfig>,
+    /// `sni EXPR`: the server name to send, evaluated per request.
+    pub sni: Option<crate::rules::sample::Expr>,
+}
+
 /// The TLS side of one `bind ... ssl` line.
 #[derive(Debug)]
 pub struct BindTls {
@@ -234,6 +243,8 @@ pub struct Server {
     pub trackers: Vec<(usize, usize)>,
     /// Live state (carried across reloads).
     pub state: Arc<ServerState>,
+    /// `ssl`: TLS to this server.
+    pub tls: Option<ServerTls>,
 }
 
 impl Server {

@@ -64,6 +64,9 @@ pub struct Global {
     /// `ssl-default-bind-ciphersuites` (TLS 1.3 suites).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssl_default_bind_ciphersuites: Option<String>,
+    /// `ssl-server-verify none|required`: the default of `server ... verify`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssl_server_verify: Option<super::Verify>,
     /// `ssl-default-bind-options`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ssl_default_bind_options: Vec<String>,

@@ -82,6 +82,10 @@ pub struct Server {
     /// `ca-file`: CAs to verify the server with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<PathBuf>,
+    /// `sni EXPR`: the server name sent in the TLS handshake, a sample
+    /// expression such as `str(www.example.com)` or `req.hdr(host)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sni: Option<String>,
     /// `send-proxy`: PROXY protocol v1 header before the data.
     #[serde(default, skip_serializing_if = "is_false")]
     pub send_proxy: bool,
@@ -141,6 +145,7 @@ impl Server {
             ssl: false,
             verify: None,
             ca_file: None,
+            sni: None,
             send_proxy: false,
             origin: Origin::default(),
         }

@@ -63,6 +63,32 @@ fn persistence(cx: &Cx, req: &Request, be: &Backend, be_index: usize) -> Persist
     }
 }
 
+/// The server names `sni EXPR` gives for each server of `be`, read while
+/// the request is at hand (empty when no server has one).
+fn sni_names(cx: &Cx, req: &Request, be: &Backend, be_index: usize) -> Vec<Option<String>> {
+    let has_sni = |s: &crate::runtime::Server| s.tls.as_ref().is_some_and(|t| t.sni.is_some());
+    if !be.servers.iter().any(has_sni) {
+        return Vec::new();
+    }
+    let env = env(cx, req, Some(be_index));
+    let f = env.facts(
+        Some(View {
+            buf: cx.cbuf.filled(),
+            head: &req.msg,
+        }),
+        None,
+        &req.vars,
+    );
+    be.servers
+        .iter()
+        .map(|s| {
+            let e = s.tls.as_ref()?.sni.as_ref()?;
+            let v = e.eval(&f)?;
+            Some(String::from_utf8_lossy(&v.to_bytes()).into_owned())
+        })
+        .collect()
+}
+
 /// What the response rules need from the request once its bytes have left
 /// the receive buffer: a copy of the head, kept only when such rules exist.
 struct RequestCopy {
@@ -96,6 +122,7 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
     };
     let tracked = cx.tracked;
     let tls = cx.tls;
+    let sni_names = sni_names(&cx, &req, be, be_index);
     let response_rules = has_response_rules(cx.fe, be);
     let env_src = req.src;
     let Cx {
@@ -177,8 +204,17 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
     let mut reuse = !has_body && !head.upgrade && !is_connect;
     let mut sbuf = RecvBuf::new(rt.global.bufsize);
     let (conn, resp) = loop {
-        let mut conn = match connect(be, &key, local.port(), reuse, forced, Some((peer, local)))
-            .await
+        let sni = |i: usize| sni_names.get(i).cloned().flatten();
+        let mut conn = match connect(
+            be,
+            &key,
+            local.port(),
+            reuse,
+            forced,
+            Some((peer, local)),
+            &sni,
+        )
+        .await
         {
             Ok(c) => c,
             Err(e) => {
@@ -546,7 +582,10 @@ async fn respond(
         tracing::debug!(server = %srv.name, error = ?e, "response body aborted");
         return Next::Close;
     }
-    if !resp.close && !server_close && sbuf.is_empty() && !srv.send_proxy {
+    // A connection whose TLS name came from the request is not pooled: the
+    // next request may need another name.
+    let per_request_sni = srv.tls.as_ref().is_some_and(|t| t.sni.is_some());
+    if !resp.close && !server_close && sbuf.is_empty() && !srv.send_proxy && !per_request_sni {
         crate::proxy::pool::put(srv.target(local.port()), conn.stream);
     }
     if client_close {
