@@ -389,3 +389,61 @@ fn tls_to_servers_verifies_as_configured() {
     }
     assert!(f.count("TLS handshake with the server failed") > 0);
 }
+
+/// A reload with a new certificate serves it to new connections, while a
+/// TLS session opened before goes on with the old one.
+#[test]
+fn reload_serves_a_new_certificate_and_keeps_open_sessions() {
+    let first = pki(&["old.test"]);
+    let second = pki(&["new.test"]);
+    let b = HttpBackend::start("app");
+    let (port, plain) = (free_port(), free_port());
+    let f = Fulcrum::start(&config(port, plain, &first.certs(), &b));
+    assert!(served_cn(port, Some("any.test")).contains("old.test"));
+
+    // A keep-alive TLS connection, trusting the first CA.
+    let mut roots = rustls::RootCertStore::empty();
+    let ca = std::fs::read(&first.ca_pem).expect("ca");
+    for c in rustls_pki_types::CertificateDer::pem_slice_iter(&ca) {
+        roots.add(c.expect("pem")).expect("root");
+    }
+    let cfg = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let name = rustls_pki_types::ServerName::try_from("old.test").expect("name");
+    let conn = rustls::ClientConnection::new(std::sync::Arc::new(cfg), name).expect("client");
+    let mut tls = rustls::StreamOwned::new(conn, common::net::connect(port));
+    let ask = |tls: &mut rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream>| {
+        tls.write_all(b"GET / HTTP/1.1\r\nHost: old.test\r\n\r\n")
+            .expect("write");
+        let mut pending = Vec::new();
+        let mut chunk = [0u8; 4096];
+        // "app" after a head with Content-Length: 3.
+        while !pending.ends_with(b"\r\n\r\napp") {
+            let n = tls.read(&mut chunk).expect("read");
+            assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&pending));
+            pending.extend_from_slice(&chunk[..n]);
+        }
+        String::from_utf8_lossy(&pending).into_owned()
+    };
+    assert!(ask(&mut tls).starts_with("HTTP/1.1 200"));
+
+    assert!(f.reload(&config(port, plain, &second.certs(), &b)));
+    assert!(served_cn(port, Some("any.test")).contains("new.test"));
+    // The session opened before the reload still answers.
+    assert!(ask(&mut tls).starts_with("HTTP/1.1 200"));
+
+    // A certificate that cannot be used is refused at reload; the current
+    // one keeps serving.
+    let broken = TempPath::file("not-a-cert", "no certificate here\n");
+    let dir = broken.path().parent().unwrap().join(format!("tls-broken-{port}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(broken.path(), dir.join("x.pem")).unwrap();
+    assert!(!f.reload(&config(port, plain, &dir, &b)));
+    assert!(served_cn(port, Some("any.test")).contains("new.test"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
