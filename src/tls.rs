@@ -265,6 +265,8 @@ pub struct BindTls {
     pub strict_sni: bool,
     /// `no-tls-tickets`.
     pub no_tickets: bool,
+    /// Client certificates: None, or the CA file and whether one is required.
+    pub client_ca: Option<(PathBuf, bool)>,
 }
 
 /// The versions rustls may use within [min, max]: TLS 1.2 and 1.3 only,
@@ -291,11 +293,24 @@ fn versions(
 /// The rustls configuration of a `bind ... ssl` line.
 pub fn server_config(b: BindTls) -> Result<Arc<rustls::ServerConfig>, TlsError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&versions(b.min, b.max)?)
-        .map_err(|e| TlsError::Rustls(e.to_string()))?
-        .with_no_client_auth()
-        .with_cert_resolver(Arc::new(SniResolver::new(b.certs, b.strict_sni)));
+        .map_err(|e| TlsError::Rustls(e.to_string()))?;
+    let builder = match &b.client_ca {
+        None => builder.with_no_client_auth(),
+        Some((path, required)) => {
+            let roots = Arc::new(roots(path)?);
+            let v = rustls::server::WebPkiClientVerifier::builder_with_provider(roots, provider);
+            let v = if *required {
+                v
+            } else {
+                v.allow_unauthenticated()
+            };
+            builder
+                .with_client_cert_verifier(v.build().map_err(|e| TlsError::Rustls(e.to_string()))?)
+        }
+    };
+    let mut cfg = builder.with_cert_resolver(Arc::new(SniResolver::new(b.certs, b.strict_sni)));
     cfg.alpn_protocols = b.alpn;
     if b.no_tickets {
         cfg.send_tls13_tickets = 0;
@@ -326,24 +341,9 @@ pub fn client_config(
         .with_protocol_versions(&versions(None, None)?)
         .map_err(|e| TlsError::Rustls(e.to_string()))?;
     let mut cfg = match verify {
-        ServerVerify::Ca(path) => {
-            let pem = read(path)?;
-            let mut roots = rustls::RootCertStore::empty();
-            for c in CertificateDer::pem_slice_iter(&pem) {
-                let c = c.map_err(|e| TlsError::Bad {
-                    path: path.clone(),
-                    reason: format!("bad PEM: {e}"),
-                })?;
-                roots.add(c).map_err(|e| TlsError::Bad {
-                    path: path.clone(),
-                    reason: format!("not a CA certificate: {e}"),
-                })?;
-            }
-            if roots.is_empty() {
-                return Err(TlsError::NoCert(path.clone()));
-            }
-            builder.with_root_certificates(roots).with_no_client_auth()
-        }
+        ServerVerify::Ca(path) => builder
+            .with_root_certificates(roots(path)?)
+            .with_no_client_auth(),
         ServerVerify::None => builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(AcceptAny(provider)))
@@ -351,6 +351,62 @@ pub fn client_config(
     };
     cfg.alpn_protocols = alpn.iter().map(|a| a.as_bytes().to_vec()).collect();
     Ok(Arc::new(cfg))
+}
+
+/// The CA certificates of a `ca-file`.
+fn roots(path: &Path) -> Result<rustls::RootCertStore, TlsError> {
+    let pem = read(path)?;
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_slice_iter(&pem) {
+        let c = c.map_err(|e| TlsError::Bad {
+            path: path.to_path_buf(),
+            reason: format!("bad PEM: {e}"),
+        })?;
+        roots.add(c).map_err(|e| TlsError::Bad {
+            path: path.to_path_buf(),
+            reason: format!("not a CA certificate: {e}"),
+        })?;
+    }
+    if roots.is_empty() {
+        return Err(TlsError::NoCert(path.to_path_buf()));
+    }
+    Ok(roots)
+}
+
+/// A certificate's subject as OpenSSL writes it on one line
+/// (`/C=FR/O=Example/CN=client`), as `ssl_c_s_dn` gives it.
+pub fn subject_dn(der: &[u8]) -> Option<String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    let mut out = String::new();
+    for rdn in cert.subject().iter() {
+        for attr in rdn.iter() {
+            let oid = attr.attr_type().to_id_string();
+            // OpenSSL's short names for the usual attributes.
+            let name = match oid.as_str() {
+                "2.5.4.3" => "CN".to_string(),
+                "2.5.4.6" => "C".to_string(),
+                "2.5.4.7" => "L".to_string(),
+                "2.5.4.8" => "ST".to_string(),
+                "2.5.4.10" => "O".to_string(),
+                "2.5.4.11" => "OU".to_string(),
+                "2.5.4.5" => "serialNumber".to_string(),
+                "1.2.840.113549.1.9.1" => "emailAddress".to_string(),
+                "0.9.2342.19200300.100.1.25" => "DC".to_string(),
+                _ => x509_parser::objects::oid2sn(
+                    attr.attr_type(),
+                    x509_parser::objects::oid_registry(),
+                )
+                .map(str::to_string)
+                .unwrap_or(oid),
+            };
+            let value = attr.as_str().map(str::to_string).unwrap_or_default();
+            out.push('/');
+            out.push_str(&name);
+            out.push('=');
+            out.push_str(&value);
+        }
+    }
+    Some(out)
 }
 
 /// `verify none`: the operator chose not to check the server. The

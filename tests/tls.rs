@@ -440,10 +440,112 @@ fn reload_serves_a_new_certificate_and_keeps_open_sessions() {
     // A certificate that cannot be used is refused at reload; the current
     // one keeps serving.
     let broken = TempPath::file("not-a-cert", "no certificate here\n");
-    let dir = broken.path().parent().unwrap().join(format!("tls-broken-{port}"));
+    let dir = broken
+        .path()
+        .parent()
+        .unwrap()
+        .join(format!("tls-broken-{port}"));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::copy(broken.path(), dir.join("x.pem")).unwrap();
     assert!(!f.reload(&config(port, plain, &dir, &b)));
     assert!(served_cn(port, Some("any.test")).contains("new.test"));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Client certificates: with `verify required ca-file CA`, a client without
+/// a certificate is refused at the handshake, one with a certificate the CA
+/// signed gets in, and its subject reaches the rules (`ssl_c_s_dn`).
+#[test]
+fn client_certificates_are_required_and_checked() {
+    let p = pki(&["a.test"]);
+    // A client certificate from the client CA, and a self-signed one.
+    let client = |cn: &str| {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.distinguished_name.push(DnType::CommonName, cn);
+        (params, key)
+    };
+    // The CA that signs client certificates.
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "client CA");
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let dir = TempPath::dir("tls-clients");
+    let client_ca = dir.path().join("client-ca.pem");
+    std::fs::write(&client_ca, ca.pem()).unwrap();
+    let (params, key) = client("alice");
+    let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
+    let (cert_file, key_file) = (dir.path().join("alice.pem"), dir.path().join("alice.key"));
+    std::fs::write(&cert_file, cert.pem()).unwrap();
+    std::fs::write(&key_file, key.serialize_pem()).unwrap();
+    let (params, key) = client("mallory");
+    let stranger = params.self_signed(&key).unwrap();
+    let (bad_cert, bad_key) = (
+        dir.path().join("mallory.pem"),
+        dir.path().join("mallory.key"),
+    );
+    std::fs::write(&bad_cert, stranger.pem()).unwrap();
+    std::fs::write(&bad_key, key.serialize_pem()).unwrap();
+
+    let b = HttpBackend::start("app");
+    let port = free_port();
+    let cfg = format!(
+        "global
+    nbthread 1
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:{port} ssl crt {} verify required ca-file {}
+    http-request set-header X-Client-DN %[ssl_c_s_dn]
+    http-request set-header X-Client-Verify %[ssl_c_verify]
+    default_backend be
+backend be
+    server s1 {}
+",
+        p.certs().display(),
+        client_ca.display(),
+        b.addr
+    );
+    haproxy_accepts(&cfg);
+    let _f = Fulcrum::start(&cfg);
+    let with = |c: &Path, k: &Path| {
+        curl(
+            &p.ca_pem,
+            "a.test",
+            port,
+            "/",
+            &[
+                "--cert",
+                &c.display().to_string(),
+                "--key",
+                &k.display().to_string(),
+            ],
+        )
+        .0
+    };
+    let (head, _) = curl(&p.ca_pem, "a.test", port, "/", &[]);
+    assert!(
+        !head.starts_with("HTTP/1.1 200"),
+        "no certificate got in: {head}"
+    );
+    assert!(!with(&bad_cert, &bad_key).starts_with("HTTP/1.1 200"));
+    assert!(with(&cert_file, &key_file).starts_with("HTTP/1.1 200"));
+    let seen = b.requests();
+    assert_eq!(seen.len(), 1);
+    assert!(
+        seen[0].head.contains("X-Client-DN: /CN=alice\r\n"),
+        "{}",
+        seen[0].head
+    );
+    assert!(
+        seen[0].head.contains("X-Client-Verify: 0\r\n"),
+        "{}",
+        seen[0].head
+    );
 }

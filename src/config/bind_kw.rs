@@ -10,7 +10,7 @@ use crate::util::addr::BindAddr;
 /// The bind parameters fulcrum knows, for messages.
 const BIND_PARAMS: &str = "transparent, interface, v4v6, v6only, backlog, maxconn, name, \
                            accept-proxy, defer-accept, ssl, crt, alpn, ssl-min-ver, ssl-max-ver, \
-                           strict-sni, no-tls-tickets";
+                           strict-sni, no-tls-tickets, verify, ca-file";
 
 pub fn bind(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
     let Some((addrs, params)) = l.args.split_first() else {
@@ -51,6 +51,19 @@ pub fn bind(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
                 }
             }
             "strict-sni" => b.strict_sni = true,
+            "verify" => {
+                b.verify = Some(match value(&mut it, "verify")?.as_str() {
+                    "none" => super::model::ClientVerify::None,
+                    "optional" => super::model::ClientVerify::Optional,
+                    "required" => super::model::ClientVerify::Required,
+                    v => {
+                        return Err(format!(
+                            "'bind {addrs}': 'verify' expects none, optional or required, got '{v}'"
+                        ))
+                    }
+                })
+            }
+            "ca-file" => b.ca_file = Some(PathBuf::from(value(&mut it, "ca-file")?)),
             "no-tls-tickets" => b.no_tls_tickets = true,
             "alpn" => {
                 b.alpn = value(&mut it, "alpn")?

@@ -270,6 +270,16 @@ fn proxy(o: &mut String, p: &Proxy) {
         if b.no_tls_tickets {
             s.push_str(" no-tls-tickets");
         }
+        if let Some(v) = b.verify {
+            s.push_str(match v {
+                super::model::ClientVerify::None => " verify none",
+                super::model::ClientVerify::Optional => " verify optional",
+                super::model::ClientVerify::Required => " verify required",
+            });
+        }
+        if let Some(f) = &b.ca_file {
+            let _ = write!(s, " ca-file {}", quote(&f.to_string_lossy()));
+        }
         line(s);
     }
     if let Some(n) = p.maxconn {

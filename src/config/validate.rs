@@ -126,6 +126,21 @@ fn structure(p: &Proxy, d: &mut Diagnostics) {
                 ),
             );
         }
+        if b.ssl
+            && matches!(
+                b.verify,
+                Some(super::model::ClientVerify::Optional | super::model::ClientVerify::Required)
+            )
+            && b.ca_file.is_none()
+        {
+            d.error(
+                b.origin.0.clone().unwrap_or_else(|| span_of(p, "bind")),
+                format!(
+                    "{}: 'verify' checks client certificates against a CA: add 'ca-file FILE'",
+                    describe(p)
+                ),
+            );
+        }
         if b.ssl && b.crt.is_empty() {
             d.error(
                 b.origin.0.clone().unwrap_or_else(|| span_of(p, "bind")),
@@ -401,6 +416,18 @@ pub fn check_environment(c: &Config) -> Diagnostics {
             }
         }
         for b in &p.bind {
+            if let (true, Some(ca)) = (b.ssl, &b.ca_file) {
+                let path = match &c.global.ca_base {
+                    Some(base) if ca.is_relative() => base.join(ca),
+                    _ => ca.clone(),
+                };
+                if let Err(e) = std::fs::metadata(&path) {
+                    d.error(
+                        b.origin.0.clone().unwrap_or_else(|| span_of(p, "bind")),
+                        format!("'bind ... ca-file': cannot read '{}': {e}", path.display()),
+                    );
+                }
+            }
             for crt in &b.crt {
                 let path = match &c.global.crt_base {
                     Some(base) if crt.is_relative() => base.join(crt),

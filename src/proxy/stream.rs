@@ -60,6 +60,10 @@ impl Stream {
                 .and_then(|s| s.suite().as_str())
                 .map(str::to_string),
             client_cert: c.peer_certificates().is_some_and(|c| !c.is_empty()),
+            client_dn: c
+                .peer_certificates()
+                .and_then(|c| c.first())
+                .and_then(|c| crate::tls::subject_dn(c.as_ref())),
         })
     }
 

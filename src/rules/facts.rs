@@ -129,4 +129,6 @@ pub struct TlsFacts {
     pub cipher: Option<String>,
     /// The client presented a certificate.
     pub client_cert: bool,
+    /// Its subject, as `/C=../CN=..` (`ssl_c_s_dn`).
+    pub client_dn: Option<String>,
 }

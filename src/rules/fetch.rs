@@ -110,6 +110,11 @@ pub enum Fetch {
     SslFcText(TlsText),
     /// `ssl_c_used`: the client sent a certificate.
     SslCUsed,
+    /// `ssl_c_verify`: the client certificate's verification result (0:
+    /// verified; a certificate that fails ends the handshake).
+    SslCVerify,
+    /// `ssl_c_s_dn`: the client certificate's subject.
+    SslCSDn,
     /// `req.proto_http`
     ProtoHttp,
     /// `req.len`: bytes of the request received so far.
@@ -232,6 +237,8 @@ impl Fetch {
         "ssl_fc_protocol",
         "ssl_fc_cipher",
         "ssl_c_used",
+        "ssl_c_verify",
+        "ssl_c_s_dn",
         "req.proto_http",
         "req.len",
         "req_len",
@@ -378,6 +385,8 @@ impl Fetch {
             "ssl_fc_protocol" => n(0, 0).map(|_| F::SslFcText(TlsText::Protocol))?,
             "ssl_fc_cipher" => n(0, 0).map(|_| F::SslFcText(TlsText::Cipher))?,
             "ssl_c_used" => n(0, 0).map(|_| F::SslCUsed)?,
+            "ssl_c_verify" => n(0, 0).map(|_| F::SslCVerify)?,
+            "ssl_c_s_dn" => n(0, 0).map(|_| F::SslCSDn)?,
             "req.proto_http" => n(0, 0).map(|_| F::ProtoHttp)?,
             "req.len" | "req_len" => n(0, 0).map(|_| F::ReqLen)?,
             "req.payload" => {
@@ -607,6 +616,12 @@ impl Fetch {
             }
             F::SslFc => Some(Value::Bool(f.tls.is_some())),
             F::SslCUsed => Some(Value::Bool(f.tls.is_some_and(|t| t.client_cert))),
+            F::SslCVerify => f.tls.map(|_| Value::Int(0)),
+            F::SslCSDn => f
+                .tls?
+                .client_dn
+                .as_ref()
+                .map(|d| Value::Str(Cow::Owned(d.as_bytes().to_vec()))),
             F::SslFcText(which) => {
                 let t = f.tls?;
                 let v = match which {

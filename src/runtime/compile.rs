@@ -572,6 +572,16 @@ fn bind_tls(
             max: version(&b.ssl_max_ver).map_err(err)?,
             strict_sni: b.strict_sni,
             no_tickets: b.no_tls_tickets,
+            client_ca: match (b.verify, &b.ca_file) {
+                (Some(crate::config::model::ClientVerify::None), _) | (_, None) => None,
+                (v, Some(ca)) => Some((
+                    match &c.global.ca_base {
+                        Some(base) if ca.is_relative() => base.join(ca),
+                        _ => ca.clone(),
+                    },
+                    v == Some(crate::config::model::ClientVerify::Required),
+                )),
+            },
         })
         .map_err(err)?;
         let addrs = b.addresses.iter().flat_map(|a| a.socket_addrs()).collect();

@@ -31,7 +31,7 @@ pub use global::{
     SyslogTarget,
 };
 pub use proxy::{
-    AccessLog, Balance, Bind, Capture, Cookie, CookieMethod, Credentials, ForwardFor,
+    AccessLog, Balance, Bind, Capture, ClientVerify, Cookie, CookieMethod, Credentials, ForwardFor,
     HttpConnection, Mode, Options, Proxy, ProxyKind, Stats, Timeouts, UriHash, DEFAULT_STATS_REALM,
     DEFAULT_STATS_URI, DEFAULT_XFF,
 };

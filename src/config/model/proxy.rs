@@ -299,6 +299,12 @@ pub struct Bind {
     /// `no-tls-tickets`: no TLS session tickets.
     #[serde(default, skip_serializing_if = "is_false")]
     pub no_tls_tickets: bool,
+    /// `verify none|optional|required`: client certificates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<ClientVerify>,
+    /// `ca-file FILE`: the CAs client certificates are checked against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
     /// Where the line was written (not serialized).
     #[serde(skip)]
     pub origin: Origin,
@@ -325,6 +331,8 @@ impl Bind {
             ssl_max_ver: None,
             strict_sni: false,
             no_tls_tickets: false,
+            verify: None,
+            ca_file: None,
             origin: Origin::default(),
         }
     }
@@ -676,4 +684,16 @@ pub struct Capture {
     pub header: Option<String>,
     /// At most this many bytes are kept.
     pub len: u32,
+}
+
+/// `bind ... verify`: whether clients must show a certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientVerify {
+    /// No certificate is asked for.
+    None,
+    /// A certificate is asked for, checked if given.
+    Optional,
+    /// A valid certificate is required.
+    Required,
 }
