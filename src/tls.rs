@@ -67,6 +67,8 @@ pub struct Cert {
     pub key: Arc<CertifiedKey>,
     /// When the leaf expires.
     pub not_after: Option<SystemTime>,
+    /// Names a `crt-list` line excludes (`!name`).
+    pub excluded: Vec<String>,
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
@@ -120,6 +122,7 @@ pub fn load_cert(path: &Path) -> Result<Cert, TlsError> {
         names,
         key: Arc::new(certified),
         not_after,
+        excluded: Vec::new(),
     })
 }
 
@@ -177,6 +180,54 @@ pub fn load_crt(path: &Path) -> Result<Vec<Cert>, TlsError> {
     files.iter().map(|f| load_cert(f)).collect()
 }
 
+/// `crt-list FILE`: one certificate per line, `PATH [[options]] [FILTER...]`,
+/// where filters are the names the certificate serves (wildcards allowed)
+/// and `!name` excludes one; without filters the certificate's own names
+/// count. `#` comments and blank lines are skipped; a relative PATH is
+/// taken from `base` (`crt-base`).
+pub fn load_crt_list(path: &Path, base: Option<&Path>) -> Result<Vec<Cert>, TlsError> {
+    let text = String::from_utf8_lossy(&read(path)?).into_owned();
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let bad = |reason: String| TlsError::Bad {
+            path: path.to_path_buf(),
+            reason: format!("line {}: {reason}", n + 1),
+        };
+        let (file, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+        let rest = rest.trim();
+        if rest.starts_with('[') {
+            return Err(bad(
+                "per-certificate options ('[...]') are not supported yet".into(),
+            ));
+        }
+        let file = PathBuf::from(file);
+        let file = match base {
+            Some(b) if file.is_relative() => b.join(file),
+            _ => file,
+        };
+        for mut cert in load_crt(&file).map_err(|e| bad(e.to_string()))? {
+            let (excl, incl): (Vec<&str>, Vec<&str>) =
+                rest.split_whitespace().partition(|f| f.starts_with('!'));
+            if !incl.is_empty() {
+                cert.names = incl.iter().map(|f| f.to_ascii_lowercase()).collect();
+            }
+            cert.excluded = excl
+                .iter()
+                .map(|f| f.trim_start_matches('!').to_ascii_lowercase())
+                .collect();
+            out.push(cert);
+        }
+    }
+    if out.is_empty() {
+        return Err(TlsError::NoCert(path.to_path_buf()));
+    }
+    Ok(out)
+}
+
 /// Chooses the certificate for a ClientHello's server name.
 #[derive(Debug)]
 pub struct SniResolver {
@@ -196,12 +247,14 @@ impl SniResolver {
     pub fn pick(&self, sni: Option<&str>) -> Option<&Cert> {
         if let Some(name) = sni {
             let name = name.to_ascii_lowercase();
-            if let Some(c) = self.certs.iter().find(|c| c.names.contains(&name)) {
+            let serves =
+                |c: &&Cert, n: &str| c.names.iter().any(|x| x == n) && !c.excluded.contains(&name);
+            if let Some(c) = self.certs.iter().find(|c| serves(c, &name)) {
                 return Some(c);
             }
             if let Some((_, parent)) = name.split_once('.') {
                 let wild = format!("*.{parent}");
-                if let Some(c) = self.certs.iter().find(|c| c.names.contains(&wild)) {
+                if let Some(c) = self.certs.iter().find(|c| serves(c, &wild)) {
                     return Some(c);
                 }
             }

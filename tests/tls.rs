@@ -549,3 +549,51 @@ backend be
         seen[0].head
     );
 }
+
+/// `crt-list`: each line's filters decide the names a certificate serves,
+/// `!name` excludes one.
+#[test]
+fn crt_list_filters_choose_the_certificate() {
+    let p = pki(&["a.test", "b.test"]);
+    let files: Vec<std::path::PathBuf> = {
+        let mut v: Vec<_> = std::fs::read_dir(p.certs())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        v.sort();
+        v
+    };
+    let list = TempPath::file(
+        "crt-list",
+        &format!(
+            "# certificate   filters\n{} www.example.test\n\n{} *.example.test !www.example.test\n",
+            files[0].display(),
+            files[1].display()
+        ),
+    );
+    let b = HttpBackend::start("app");
+    let port = free_port();
+    let cfg = format!(
+        "global
+    nbthread 1
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:{port} ssl crt-list {}
+    default_backend be
+backend be
+    server s1 {}
+",
+        list.path().display(),
+        b.addr
+    );
+    haproxy_accepts(&cfg);
+    let _f = Fulcrum::start(&cfg);
+    assert!(served_cn(port, Some("www.example.test")).contains("a.test"));
+    assert!(served_cn(port, Some("api.example.test")).contains("b.test"));
+    // Unknown names get the first certificate of the list.
+    assert!(served_cn(port, Some("other.test")).contains("a.test"));
+}

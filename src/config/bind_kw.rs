@@ -9,7 +9,7 @@ use crate::util::addr::BindAddr;
 
 /// The bind parameters fulcrum knows, for messages.
 const BIND_PARAMS: &str = "transparent, interface, v4v6, v6only, backlog, maxconn, name, \
-                           accept-proxy, defer-accept, ssl, crt, alpn, ssl-min-ver, ssl-max-ver, \
+                           accept-proxy, defer-accept, ssl, crt, crt-list, alpn, ssl-min-ver, ssl-max-ver, \
                            strict-sni, no-tls-tickets, verify, ca-file";
 
 pub fn bind(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
@@ -40,6 +40,7 @@ pub fn bind(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
             "defer-accept" => b.defer_accept = true,
             "ssl" => b.ssl = true,
             "crt" => b.crt.push(PathBuf::from(value(&mut it, "crt")?)),
+            "crt-list" => b.crt_list.push(PathBuf::from(value(&mut it, "crt-list")?)),
             "ssl-min-ver" | "ssl-max-ver" => {
                 let v = value(&mut it, a)?;
                 crate::tls::Version::parse(&v)
@@ -81,12 +82,12 @@ pub fn bind(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
     if b.v4v6 && b.v6only {
         return Err("'bind': 'v4v6' and 'v6only' contradict each other".into());
     }
-    if b.ssl && b.crt.is_empty() {
+    if b.ssl && b.crt.is_empty() && b.crt_list.is_empty() {
         return Err(format!(
             "'bind {addrs}': 'ssl' needs at least one 'crt FILE'"
         ));
     }
-    if !b.ssl && !b.crt.is_empty() {
+    if !b.ssl && !(b.crt.is_empty() && b.crt_list.is_empty()) {
         l.warnings
             .push(format!("'bind {addrs}': 'crt' without 'ssl' is ignored"));
     }

@@ -253,6 +253,9 @@ fn proxy(o: &mut String, p: &Proxy) {
         for c in &b.crt {
             let _ = write!(s, " crt {}", quote(&c.to_string_lossy()));
         }
+        for c in &b.crt_list {
+            let _ = write!(s, " crt-list {}", quote(&c.to_string_lossy()));
+        }
         if !b.alpn.is_empty() {
             let _ = write!(s, " alpn {}", quote(&b.alpn.join(",")));
         }

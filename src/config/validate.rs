@@ -141,7 +141,7 @@ fn structure(p: &Proxy, d: &mut Diagnostics) {
                 ),
             );
         }
-        if b.ssl && b.crt.is_empty() {
+        if b.ssl && b.crt.is_empty() && b.crt_list.is_empty() {
             d.error(
                 b.origin.0.clone().unwrap_or_else(|| span_of(p, "bind")),
                 format!(
@@ -426,6 +426,12 @@ pub fn check_environment(c: &Config) -> Diagnostics {
                         b.origin.0.clone().unwrap_or_else(|| span_of(p, "bind")),
                         format!("'bind ... ca-file': cannot read '{}': {e}", path.display()),
                     );
+                }
+            }
+            for list in &b.crt_list {
+                let at = b.origin.0.clone().unwrap_or_else(|| span_of(p, "bind"));
+                if let Err(e) = crate::tls::load_crt_list(list, c.global.crt_base.as_deref()) {
+                    d.error(at, format!("'bind ... crt-list': {e}"));
                 }
             }
             for crt in &b.crt {

@@ -558,6 +558,11 @@ fn bind_tls(
             };
             certs.extend(crate::tls::load_crt(&path).map_err(err)?);
         }
+        for list in &b.crt_list {
+            certs.extend(
+                crate::tls::load_crt_list(list, c.global.crt_base.as_deref()).map_err(err)?,
+            );
+        }
         let version = |v: &Option<String>| v.as_deref().map(Version::parse).transpose();
         let alpn = b
             .alpn

@@ -284,6 +284,9 @@ pub struct Bind {
     /// `crt FILE` (repeatable).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub crt: Vec<PathBuf>,
+    /// `crt-list FILE` (repeatable).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub crt_list: Vec<PathBuf>,
     /// `alpn LIST`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alpn: Vec<String>,
@@ -327,6 +330,7 @@ impl Bind {
             ssl: false,
             crt: Vec::new(),
             alpn: Vec::new(),
+            crt_list: Vec::new(),
             ssl_min_ver: None,
             ssl_max_ver: None,
             strict_sni: false,
