@@ -87,7 +87,8 @@ pub fn bind(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
             "'bind {addrs}': 'ssl' needs at least one 'crt FILE'"
         ));
     }
-    if !b.ssl && !(b.crt.is_empty() && b.crt_list.is_empty()) {
+    let has_certs = !b.crt.is_empty() || !b.crt_list.is_empty();
+    if !b.ssl && has_certs {
         l.warnings
             .push(format!("'bind {addrs}': 'crt' without 'ssl' is ignored"));
     }
