@@ -2748,6 +2748,24 @@ backend be
     server s1 127.0.0.1:9000
 ",
     ),
+    // HAProxy 2.6 refuses it at the same line: "unable to set SSL cipher
+    // list to 'NOPE-NOT-A-CIPHER:xyz'".
+    case(
+        "bind_unknown_cipher",
+        6,
+        "unknown cipher 'xyz'",
+        "\
+defaults
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8443 ssl crt /etc/ssl/certs/ssl-cert-snakeoil.pem ciphers ECDHE-RSA-AES128-GCM-SHA256:xyz
+    default_backend be
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
 ];
 
 /// Runs one case; returns a description of what went wrong, if anything.
@@ -2911,7 +2929,6 @@ listen app
     for (line, expect) in [
         (2, "'chroot'"),
         (3, "'stats socket /run/fulcrum-test.sock' is ignored: fulcrum does not serve the runtime API yet"),
-        (4, "'ssl-default-bind-ciphers' is not applied yet"),
         (12, "'option forwardfor'"),
     ] {
         assert!(

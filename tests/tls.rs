@@ -597,3 +597,57 @@ backend be
     // Unknown names get the first certificate of the list.
     assert!(served_cn(port, Some("other.test")).contains("a.test"));
 }
+
+/// `ciphers`, `ssl-max-ver` and the `ssl-default-bind-*` defaults decide
+/// what is negotiated; names rustls lacks (DHE) are skipped with a warning.
+#[test]
+fn cipher_settings_are_applied() {
+    let p = pki(&["a.test"]);
+    let b = HttpBackend::start("app");
+    let port = free_port();
+    let cfg = format!(
+        "global
+    nbthread 1
+    ssl-default-bind-ciphers ECDHE-ECDSA-AES256-GCM-SHA384:DHE-RSA-AES256-GCM-SHA384
+    ssl-default-bind-options ssl-min-ver TLSv1.2 no-tls-tickets
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:{port} ssl crt {} ssl-max-ver TLSv1.2
+    default_backend be
+backend be
+    server s1 {}
+",
+        p.certs().display(),
+        b.addr
+    );
+    haproxy_accepts(&cfg);
+    let file = TempPath::file("tls-ciphers", &cfg);
+    let run = common::check(&[file.path()]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("cipher 'DHE-RSA-AES256-GCM-SHA384' is not offered"),
+        "{}",
+        run.stderr
+    );
+    let _f = Fulcrum::start(&cfg);
+    let out = Command::new("openssl")
+        .args(["s_client", "-servername", "a.test", "-connect"])
+        .arg(format!("127.0.0.1:{port}"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("openssl");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Cipher is ECDHE-ECDSA-AES256-GCM-SHA384"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Protocol  : TLSv1.2") || text.contains("TLSv1.2"),
+        "{text}"
+    );
+}

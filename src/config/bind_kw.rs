@@ -10,7 +10,8 @@ use crate::util::addr::BindAddr;
 /// The bind parameters fulcrum knows, for messages.
 const BIND_PARAMS: &str = "transparent, interface, v4v6, v6only, backlog, maxconn, name, \
                            accept-proxy, defer-accept, ssl, crt, crt-list, alpn, ssl-min-ver, ssl-max-ver, \
-                           strict-sni, no-tls-tickets, verify, ca-file";
+                           strict-sni, no-tls-tickets, verify, ca-file, \
+                           ciphers, ciphersuites";
 
 pub fn bind(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
     let Some((addrs, params)) = l.args.split_first() else {
@@ -52,6 +53,8 @@ pub fn bind(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
                 }
             }
             "strict-sni" => b.strict_sni = true,
+            "ciphers" => b.ciphers = Some(value(&mut it, "ciphers")?),
+            "ciphersuites" => b.ciphersuites = Some(value(&mut it, "ciphersuites")?),
             "verify" => {
                 b.verify = Some(match value(&mut it, "verify")?.as_str() {
                     "none" => super::model::ClientVerify::None,

@@ -122,23 +122,12 @@ pub fn crt_base(g: &mut Global, l: &mut Line) -> R {
     Ok(())
 }
 
-/// The `ssl-default-bind-*` settings are not mapped to rustls yet (its
-/// defaults, TLS 1.2 and 1.3 with AEAD suites, apply): say so.
-fn tls_not_yet(l: &mut Line) {
-    l.warnings.push(format!(
-        "'{}' is not applied yet: rustls's defaults (TLS 1.2 and 1.3, AEAD suites) are used",
-        l.kw
-    ));
-}
-
 pub fn ssl_default_bind_ciphers(g: &mut Global, l: &mut Line) -> R {
-    tls_not_yet(l);
     g.ssl_default_bind_ciphers = Some(l.one("a cipher list")?.to_string());
     Ok(())
 }
 
 pub fn ssl_default_bind_ciphersuites(g: &mut Global, l: &mut Line) -> R {
-    tls_not_yet(l);
     g.ssl_default_bind_ciphersuites = Some(l.one("a ciphersuite list")?.to_string());
     Ok(())
 }
@@ -147,7 +136,6 @@ pub fn ssl_default_bind_options(g: &mut Global, l: &mut Line) -> R {
     if l.args.is_empty() {
         return Err("'ssl-default-bind-options' expects at least one option".into());
     }
-    tls_not_yet(l);
     g.ssl_default_bind_options = l.args.to_vec();
     Ok(())
 }

@@ -415,6 +415,35 @@ pub fn check_environment(c: &Config) -> Diagnostics {
                 );
             }
         }
+        for b in p.bind.iter().filter(|b| b.ssl) {
+            let at = b.origin.0.clone().unwrap_or_else(|| span_of(p, "bind"));
+            let e = b.effective_tls(&c.global);
+            match crate::tls::select_suites(e.ciphers.as_deref(), e.ciphersuites.as_deref()) {
+                Err(err) => d.error(at.clone(), format!("'bind ... ssl': {err}")),
+                Ok((suites, warnings)) => {
+                    for w in warnings {
+                        d.warning(at.clone(), format!("'bind ... ssl': {w}"));
+                    }
+                    if suites.is_empty() {
+                        d.error(
+                            at.clone(),
+                            "'bind ... ssl': no cipher left that rustls offers",
+                        );
+                    }
+                }
+            }
+            for v in [&e.min, &e.max].into_iter().flatten() {
+                if let Err(err) = crate::tls::Version::parse(v) {
+                    d.error(at.clone(), format!("'ssl-default-bind-options': {err}"));
+                }
+            }
+            for o in &e.unapplied {
+                d.warning(
+                    at.clone(),
+                    format!("'ssl-default-bind-options {o}' is not applied: fulcrum does not support it yet"),
+                );
+            }
+        }
         for b in &p.bind {
             if let (true, Some(ca)) = (b.ssl, &b.ca_file) {
                 let path = match &c.global.ca_base {

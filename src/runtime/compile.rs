@@ -563,7 +563,16 @@ fn bind_tls(
                 crate::tls::load_crt_list(list, c.global.crt_base.as_deref()).map_err(err)?,
             );
         }
+        let e = b.effective_tls(&c.global);
         let version = |v: &Option<String>| v.as_deref().map(Version::parse).transpose();
+        let suites = match (&e.ciphers, &e.ciphersuites) {
+            (None, None) => None,
+            (c12, c13) => Some(
+                crate::tls::select_suites(c12.as_deref(), c13.as_deref())
+                    .map_err(err)?
+                    .0,
+            ),
+        };
         let alpn = b
             .alpn
             .iter()
@@ -573,10 +582,11 @@ fn bind_tls(
         let config = crate::tls::server_config(BindTls {
             certs,
             alpn,
-            min: version(&b.ssl_min_ver).map_err(err)?,
-            max: version(&b.ssl_max_ver).map_err(err)?,
+            min: version(&e.min).map_err(err)?,
+            max: version(&e.max).map_err(err)?,
             strict_sni: b.strict_sni,
-            no_tickets: b.no_tls_tickets,
+            no_tickets: e.no_tickets,
+            suites,
             client_ca: match (b.verify, &b.ca_file) {
                 (Some(crate::config::model::ClientVerify::None), _) | (_, None) => None,
                 (v, Some(ca)) => Some((

@@ -31,9 +31,9 @@ pub use global::{
     SyslogTarget,
 };
 pub use proxy::{
-    AccessLog, Balance, Bind, Capture, ClientVerify, Cookie, CookieMethod, Credentials, ForwardFor,
-    HttpConnection, Mode, Options, Proxy, ProxyKind, Stats, Timeouts, UriHash, DEFAULT_STATS_REALM,
-    DEFAULT_STATS_URI, DEFAULT_XFF,
+    AccessLog, Balance, Bind, Capture, ClientVerify, Cookie, CookieMethod, Credentials,
+    EffectiveTls, ForwardFor, HttpConnection, Mode, Options, Proxy, ProxyKind, Stats, Timeouts,
+    UriHash, DEFAULT_STATS_REALM, DEFAULT_STATS_URI, DEFAULT_XFF,
 };
 pub use rules::{UseBackend, UseServer, Words};
 pub use server::{Server, Track, Verify, DEFAULT_FALL, DEFAULT_RISE, DEFAULT_WEIGHT, MAX_WEIGHT};

@@ -290,6 +290,12 @@ pub struct Bind {
     /// `alpn LIST`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alpn: Vec<String>,
+    /// `ciphers LIST` (TLS 1.2, OpenSSL's syntax).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ciphers: Option<String>,
+    /// `ciphersuites LIST` (TLS 1.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ciphersuites: Option<String>,
     /// `ssl-min-ver SSLv3|TLSv1.0|TLSv1.1|TLSv1.2|TLSv1.3`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssl_min_ver: Option<String>,
@@ -313,7 +319,64 @@ pub struct Bind {
     pub origin: Origin,
 }
 
+/// A `bind ... ssl` line's TLS settings with the global
+/// `ssl-default-bind-*` defaults filled in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EffectiveTls {
+    /// `ciphers`.
+    pub ciphers: Option<String>,
+    /// `ciphersuites`.
+    pub ciphersuites: Option<String>,
+    /// `ssl-min-ver`.
+    pub min: Option<String>,
+    /// `ssl-max-ver`.
+    pub max: Option<String>,
+    /// `no-tls-tickets`.
+    pub no_tickets: bool,
+    /// Default options that are not applied (for a warning).
+    pub unapplied: Vec<String>,
+}
+
 impl Bind {
+    /// The TLS settings of this bind, the global defaults filling the gaps
+    /// (`ssl-default-bind-ciphers`, `-ciphersuites`, `-options`).
+    pub fn effective_tls(&self, g: &super::Global) -> EffectiveTls {
+        let mut e = EffectiveTls {
+            ciphers: self
+                .ciphers
+                .clone()
+                .or_else(|| g.ssl_default_bind_ciphers.clone()),
+            ciphersuites: self
+                .ciphersuites
+                .clone()
+                .or_else(|| g.ssl_default_bind_ciphersuites.clone()),
+            min: self.ssl_min_ver.clone(),
+            max: self.ssl_max_ver.clone(),
+            no_tickets: self.no_tls_tickets,
+            unapplied: Vec::new(),
+        };
+        let mut it = g.ssl_default_bind_options.iter();
+        while let Some(o) = it.next() {
+            match o.as_str() {
+                "ssl-min-ver" => {
+                    let v = it.next().cloned();
+                    e.min = e.min.take().or(v);
+                }
+                "ssl-max-ver" => {
+                    let v = it.next().cloned();
+                    e.max = e.max.take().or(v);
+                }
+                "no-tls-tickets" => e.no_tickets = true,
+                // rustls never offers these: already in force.
+                "no-sslv3" | "no-tlsv10" | "no-tlsv11" => {}
+                "no-tlsv12" => e.min = e.min.take().or(Some("TLSv1.3".into())),
+                "no-tlsv13" => e.max = e.max.take().or(Some("TLSv1.2".into())),
+                other => e.unapplied.push(other.to_string()),
+            }
+        }
+        e
+    }
+
     /// A bind on these addresses with no parameters.
     pub fn new(addresses: Vec<BindAddr>) -> Bind {
         Bind {
@@ -331,6 +394,8 @@ impl Bind {
             crt: Vec::new(),
             alpn: Vec::new(),
             crt_list: Vec::new(),
+            ciphers: None,
+            ciphersuites: None,
             ssl_min_ver: None,
             ssl_max_ver: None,
             strict_sni: false,
