@@ -651,3 +651,51 @@ backend be
         "{text}"
     );
 }
+
+/// `check-ssl`: a plain-HTTP server fails the TLS handshake of its check
+/// and goes DOWN with a Layer6 reason; a TLS server passes (L6OK) and
+/// serves.
+#[test]
+fn check_ssl_tells_tls_servers_from_plain_ones() {
+    let p = pki(&["backend.test"]);
+    let cert = std::fs::read_dir(p.certs())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .next()
+        .unwrap();
+    let tls_b = tls_backend(&cert);
+    let plain_b = HttpBackend::start("plain");
+    let port = free_port();
+    let cfg = format!(
+        "global
+    nbthread 1
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 30s
+    timeout server 30s
+    timeout check 2s
+listen l
+    bind 127.0.0.1:{port}
+    server plain {} check check-ssl verify none inter 200ms fall 1 rise 1
+    server tls {} ssl verify none check inter 200ms fall 1 rise 1
+",
+        plain_b.addr, tls_b.addr
+    );
+    haproxy_accepts(&cfg);
+    let f = Fulcrum::start(&cfg);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while f.count("Server l/plain is DOWN, reason: Layer6") == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "plain server never went DOWN on L6"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(f.count("Server l/tls is DOWN"), 0);
+    // Only the TLS server takes traffic now.
+    for _ in 0..4 {
+        assert_eq!(get(port, "/").text(), "tls-backend");
+    }
+    assert!(plain_b.requests().is_empty());
+}

@@ -618,6 +618,12 @@ fn server_words(s: &Server) -> String {
     if let Some(f) = &s.ca_file {
         let _ = write!(w, " ca-file {}", quote(&f.to_string_lossy()));
     }
+    if s.check_ssl {
+        w.push_str(" check-ssl");
+    }
+    if let Some(n) = &s.check_sni {
+        let _ = write!(w, " check-sni {}", quote(n));
+    }
     if let Some(sni) = &s.sni {
         let _ = write!(w, " sni {}", quote(sni));
     }

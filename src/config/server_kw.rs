@@ -11,7 +11,7 @@ use crate::util::addr::ServerAddr;
 /// The server parameters fulcrum knows, for messages.
 const SERVER_PARAMS: &str = "check, backup, track, weight, inter, fastinter, downinter, rise, \
                              fall, port, addr, maxconn, disabled, enabled, cookie, ssl, verify, \
-                             ca-file, sni, send-proxy";
+                             ca-file, sni, check-ssl, check-sni, send-proxy";
 
 pub fn server(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
     let (name, addr, params) = match l.args {
@@ -124,6 +124,8 @@ pub fn server(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
             }
             "ca-file" => s.ca_file = Some(PathBuf::from(value(&mut it, "ca-file")?)),
             "sni" => s.sni = Some(value(&mut it, "sni")?),
+            "check-ssl" => s.check_ssl = true,
+            "check-sni" => s.check_sni = Some(value(&mut it, "check-sni")?),
             other => {
                 return Err(format!(
                     "'server {name}': unknown parameter '{other}' (supported: {SERVER_PARAMS})"

@@ -362,7 +362,7 @@ fn servers(p: &Proxy, global: &super::model::Global, d: &mut Diagnostics) {
             .verify
             .or(global.ssl_server_verify)
             .unwrap_or(Verify::Required);
-        if s.ssl && verify == Verify::Required && s.ca_file.is_none() {
+        if (s.ssl || s.check_ssl) && verify == Verify::Required && s.ca_file.is_none() {
             d.error(
                 span.clone(),
                 format!(

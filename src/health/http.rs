@@ -42,14 +42,34 @@ fn body_of(buf: &[u8]) -> &[u8] {
 pub async fn check(
     target: SocketAddr,
     spec: &HttpCheck,
+    tls: Option<&crate::runtime::check::CheckTls>,
     connect_timeout: Duration,
     read_timeout: Duration,
 ) -> Outcome {
     let (conn, start) = super::tcp::connect(target, connect_timeout).await;
-    let mut s = match conn {
+    let s = match conn {
         Ok(s) => s,
         Err(o) => return o,
     };
+    match tls {
+        None => judge(s, spec, start, read_timeout).await,
+        Some(t) => match super::tcp::handshake(s, t, target, start, read_timeout).await {
+            Ok(s) => judge(s, spec, start, read_timeout).await,
+            Err(o) => o,
+        },
+    }
+}
+
+/// Sends the check request on `s` and judges the answer.
+async fn judge<S>(
+    mut s: S,
+    spec: &HttpCheck,
+    start: std::time::Instant,
+    read_timeout: Duration,
+) -> Outcome
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     let out = |status, code, info| Outcome {
         status,
         code,

@@ -158,9 +158,10 @@ async fn run_probe(p: &Probe) -> Outcome {
         Some(t) => (p.timeout_connect.unwrap_or(spec.inter).min(spec.inter), t),
         None => (spec.inter, spec.inter),
     };
-    match &p.http {
-        Some(h) => http::check(spec.target, h, connect, read).await,
-        None => tcp::check(spec.target, connect).await,
+    match (&p.http, &spec.tls) {
+        (Some(h), tls) => http::check(spec.target, h, tls.as_ref(), connect, read).await,
+        (None, Some(tls)) => tcp::check_tls(spec.target, tls, connect, read).await,
+        (None, None) => tcp::check(spec.target, connect).await,
     }
 }
 

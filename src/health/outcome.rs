@@ -12,6 +12,12 @@ pub enum CheckStatus {
     L4Tout,
     /// Layer 4 connection problem (refused, reset, unreachable).
     L4Con,
+    /// TLS handshake done (a `check-ssl` check with no HTTP).
+    L6Ok,
+    /// TLS handshake timed out.
+    L6Tout,
+    /// TLS handshake failed.
+    L6Rsp,
     /// Layer 7 answer as expected.
     L7Ok,
     /// Layer 7 answer with an unexpected status.
@@ -29,6 +35,9 @@ impl CheckStatus {
             CheckStatus::L4Ok => "L4OK",
             CheckStatus::L4Tout => "L4TOUT",
             CheckStatus::L4Con => "L4CON",
+            CheckStatus::L6Ok => "L6OK",
+            CheckStatus::L6Tout => "L6TOUT",
+            CheckStatus::L6Rsp => "L6RSP",
             CheckStatus::L7Ok => "L7OK",
             CheckStatus::L7Sts => "L7STS",
             CheckStatus::L7Rsp => "L7RSP",
@@ -42,6 +51,9 @@ impl CheckStatus {
             CheckStatus::L4Ok => "Layer4 check passed",
             CheckStatus::L4Tout => "Layer4 timeout",
             CheckStatus::L4Con => "Layer4 connection problem",
+            CheckStatus::L6Ok => "Layer6 check passed",
+            CheckStatus::L6Tout => "Layer6 timeout",
+            CheckStatus::L6Rsp => "Layer6 invalid response",
             CheckStatus::L7Ok => "Layer7 check passed",
             CheckStatus::L7Sts => "Layer7 wrong status",
             CheckStatus::L7Rsp => "Layer7 invalid response",
@@ -51,7 +63,10 @@ impl CheckStatus {
 
     /// True for the passing results.
     pub fn passed(self) -> bool {
-        matches!(self, CheckStatus::L4Ok | CheckStatus::L7Ok)
+        matches!(
+            self,
+            CheckStatus::L4Ok | CheckStatus::L6Ok | CheckStatus::L7Ok
+        )
     }
 }
 

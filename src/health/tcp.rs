@@ -52,3 +52,56 @@ pub async fn check(target: SocketAddr, timeout: Duration) -> Outcome {
         (Err(o), _) => o,
     }
 }
+
+/// The TLS handshake of a `check-ssl` check, within `timeout`: L6TOUT or
+/// L6RSP (with rustls's words) when it fails.
+pub async fn handshake(
+    tcp: TcpStream,
+    tls: &crate::runtime::check::CheckTls,
+    target: SocketAddr,
+    start: Instant,
+    timeout: Duration,
+) -> Result<tokio_rustls::client::TlsStream<TcpStream>, Outcome> {
+    use rustls::pki_types::ServerName;
+    let name = match tls.sni.clone().and_then(|n| ServerName::try_from(n).ok()) {
+        Some(n) => n,
+        None => ServerName::IpAddress(target.ip().into()),
+    };
+    let connector = tokio_rustls::TlsConnector::from(tls.config.clone());
+    match tokio::time::timeout(timeout, connector.connect(name, tcp)).await {
+        Ok(Ok(s)) => Ok(s),
+        Ok(Err(e)) => Err(Outcome {
+            status: CheckStatus::L6Rsp,
+            code: None,
+            info: Some(io_words(&e)),
+            duration: start.elapsed(),
+        }),
+        Err(_) => Err(Outcome {
+            status: CheckStatus::L6Tout,
+            code: None,
+            info: None,
+            duration: start.elapsed(),
+        }),
+    }
+}
+
+/// A `check-ssl` check without HTTP: connect, then the TLS handshake.
+pub async fn check_tls(
+    target: SocketAddr,
+    tls: &crate::runtime::check::CheckTls,
+    connect_timeout: Duration,
+    timeout: Duration,
+) -> Outcome {
+    match connect(target, connect_timeout).await {
+        (Ok(s), start) => match handshake(s, tls, target, start, timeout).await {
+            Ok(_) => Outcome {
+                status: CheckStatus::L6Ok,
+                code: None,
+                info: None,
+                duration: start.elapsed(),
+            },
+            Err(o) => o,
+        },
+        (Err(o), _) => o,
+    }
+}

@@ -25,7 +25,28 @@ pub struct ServerCheck {
     pub rise: u32,
     /// `fall`.
     pub fall: u32,
+    /// Checks over TLS (`check-ssl`, or a `ssl` server checked on its port).
+    pub tls: Option<CheckTls>,
 }
+
+/// TLS for health checks.
+#[derive(Debug, Clone)]
+pub struct CheckTls {
+    /// The client configuration (the server's verification settings).
+    pub config: std::sync::Arc<rustls::ClientConfig>,
+    /// `check-sni`: the name sent; none sends no SNI.
+    pub sni: Option<String>,
+    /// What the settings were, to tell a change at reload.
+    pub key: String,
+}
+
+impl PartialEq for CheckTls {
+    fn eq(&self, other: &CheckTls) -> bool {
+        self.key == other.key
+    }
+}
+
+impl Eq for CheckTls {}
 
 /// The default `inter`.
 pub const DEFAULT_INTER: Duration = Duration::from_secs(2);

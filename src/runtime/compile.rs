@@ -146,7 +146,10 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
             // it describes changed: then the server starts fresh, and we say why.
             let old = old_servers.get(&(p.name.as_str(), s.name.as_str()));
             let fresh = || Arc::new(ServerState::new(s.disabled));
-            let new_check = s.check.then(|| check_spec(s, addr));
+            let new_check = match s.check.then(|| check_spec(c, p, s, addr)) {
+                Some(r) => Some(r?),
+                None => None,
+            };
             let state = match old {
                 None => fresh(),
                 Some(o) if o.addr.ip() != addr.ip() || o.port != s.address.port => {
@@ -435,21 +438,56 @@ fn link_tracking(c: &Config, backends: &mut [Backend], index: &HashMap<String, u
 }
 
 /// A server's check, with HAProxy's defaults filled in.
-fn check_spec(s: &crate::config::model::Server, addr: SocketAddr) -> ServerCheck {
+fn check_spec(
+    c: &Config,
+    p: &crate::config::model::Proxy,
+    s: &crate::config::model::Server,
+    addr: SocketAddr,
+) -> Result<ServerCheck, CompileError> {
     let inter = s.inter.unwrap_or(super::check::DEFAULT_INTER);
     let port = s.port.unwrap_or(match s.address.port {
         ServerPort::Fixed(p) => p,
         // No port of its own: checks go to the port clients use most, 80.
         _ => 80,
     });
-    ServerCheck {
+    Ok(ServerCheck {
         target: SocketAddr::new(s.addr.unwrap_or(addr.ip()), port),
         inter,
         fastinter: s.fastinter.unwrap_or(inter),
         downinter: s.downinter.unwrap_or(inter),
         rise: s.rise,
         fall: s.fall,
+        tls: check_tls(c, p, s)?,
+    })
+}
+
+/// Checks use TLS with `check-ssl`, or when the server is `ssl` and no
+/// other check `port` is set (as in HAProxy); with the server's
+/// verification settings and `check-sni`.
+fn check_tls(
+    c: &Config,
+    p: &crate::config::model::Proxy,
+    s: &crate::config::model::Server,
+) -> Result<Option<super::check::CheckTls>, CompileError> {
+    if !(s.check_ssl || (s.ssl && s.port.is_none())) {
+        return Ok(None);
     }
+    let mut with_ssl = s.clone();
+    with_ssl.ssl = true;
+    let Some(tls) = server_tls(c, p, &with_ssl)? else {
+        return Ok(None);
+    };
+    Ok(Some(super::check::CheckTls {
+        config: tls.config,
+        sni: s.check_sni.clone(),
+        key: format!(
+            "{:?} {:?} {:?} {:?}",
+            s.verify.or(c.global.ssl_server_verify),
+            s.ca_file,
+            s.check_sni,
+            c.global.ca_base
+        ),
+    }))
 }
 
 /// Reads a proxy's `errorfile`s (HAProxy reads them at start-up too).

@@ -82,6 +82,12 @@ pub struct Server {
     /// `ca-file`: CAs to verify the server with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<PathBuf>,
+    /// `check-ssl`: health checks over TLS.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub check_ssl: bool,
+    /// `check-sni NAME`: the server name health checks send.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_sni: Option<String>,
     /// `sni EXPR`: the server name sent in the TLS handshake, a sample
     /// expression such as `str(www.example.com)` or `req.hdr(host)`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -146,6 +152,8 @@ impl Server {
             verify: None,
             ca_file: None,
             sni: None,
+            check_ssl: false,
+            check_sni: None,
             send_proxy: false,
             origin: Origin::default(),
         }
