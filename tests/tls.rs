@@ -699,3 +699,52 @@ listen l
     }
     assert!(plain_b.requests().is_empty());
 }
+
+/// TLS handshakes and failures are counted per frontend, and exported as
+/// Prometheus metrics.
+#[test]
+fn handshakes_are_counted() {
+    let p = pki(&["a.test"]);
+    let b = HttpBackend::start("app");
+    let (port, plain) = (free_port(), free_port());
+    let cfg = format!(
+        "global
+    nbthread 1
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:{port} ssl crt {}
+    default_backend be
+frontend metrics
+    bind 127.0.0.1:{plain}
+    http-request use-service prometheus-exporter if {{ path /metrics }}
+    default_backend be
+backend be
+    server s1 {}
+",
+        p.certs().display(),
+        b.addr
+    );
+    let _f = Fulcrum::start(&cfg);
+    for _ in 0..3 {
+        let (head, _) = curl(&p.ca_pem, "a.test", port, "/", &[]);
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    }
+    // A plain-text client on the TLS port fails its handshake.
+    let mut s = common::net::connect(port);
+    s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+    let mut sink = Vec::new();
+    let _ = s.read_to_end(&mut sink);
+    let metrics = get(plain, "/metrics").text();
+    assert!(
+        metrics.contains("haproxy_frontend_ssl_sessions_total{proxy=\"fe\"} 3\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("haproxy_frontend_ssl_failed_handshake_total{proxy=\"fe\"} 1\n"),
+        "{metrics}"
+    );
+}

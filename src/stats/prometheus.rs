@@ -46,7 +46,7 @@ pub fn render(rt: &Runtime) -> String {
         &'static str,
         fn(&crate::runtime::Frontend) -> u64,
     );
-    let fe_metrics: [FeMetric; 5] = [
+    let fe_metrics: [FeMetric; 8] = [
         (
             "haproxy_frontend_current_sessions",
             "Number of current sessions.",
@@ -76,6 +76,24 @@ pub fn render(rt: &Runtime) -> String {
             "Total of request errors.",
             "counter",
             |f| f.counters.request_errors.load(Relaxed),
+        ),
+        (
+            "haproxy_frontend_requests_denied_total",
+            "Total number of denied requests.",
+            "counter",
+            |f| f.counters.denied_req.load(Relaxed),
+        ),
+        (
+            "haproxy_frontend_ssl_sessions_total",
+            "Total number of TLS handshakes completed.",
+            "counter",
+            |f| f.counters.tls_handshakes.load(Relaxed),
+        ),
+        (
+            "haproxy_frontend_ssl_failed_handshake_total",
+            "Total number of failed TLS handshakes.",
+            "counter",
+            |f| f.counters.tls_failures.load(Relaxed),
         ),
     ];
     for (name, help, kind, get) in fe_metrics {
