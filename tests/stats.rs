@@ -285,3 +285,36 @@ fn prometheus_exporter_as_haproxy_wires_it() {
     // Other paths still reach the servers.
     assert_eq!(get_with(port, "/metrics/x", None).text(), "as1");
 }
+
+/// `stats show-node` and `stats show-desc` put the node's name and a
+/// description on the page (an operator with several balancers tells them
+/// apart).
+#[test]
+fn show_node_and_desc_name_the_balancer() {
+    let b = HttpBackend::start("as1");
+    let port = free_port();
+    let _f = Fulcrum::start(&format!(
+        "global
+    nbthread 1
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+listen web
+    bind 127.0.0.1:{port}
+    stats enable
+    stats uri /st
+    stats show-node lb-east-1
+    stats show-desc Primary balancer for the east site
+    server s1 {}
+",
+        b.addr
+    ));
+    let page = get_with(port, "/st", None).text();
+    assert!(page.contains("on node lb-east-1</h1>"), "{page}");
+    assert!(
+        page.contains("Primary balancer for the east site"),
+        "{page}"
+    );
+}

@@ -428,6 +428,20 @@ fn proxy(o: &mut String, p: &Proxy) {
     if st.show_legends {
         line("stats show-legends".into());
     }
+    if let Some(n) = &st.show_node {
+        line(if n.is_empty() {
+            "stats show-node".into()
+        } else {
+            format!("stats show-node {}", quote(n))
+        });
+    }
+    if let Some(d) = &st.show_desc {
+        line(if d.is_empty() {
+            "stats show-desc".into()
+        } else {
+            format!("stats show-desc {}", quote(d))
+        });
+    }
     for r in &p.http_check {
         line(match r {
             HttpCheckRule::Send(s) => {

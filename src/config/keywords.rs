@@ -187,6 +187,8 @@ pub static PROXY_KEYWORDS: &[ProxyKeyword] = &[
     kw("stats admin", FLB, p::stats_admin),
     kw("stats hide-version", DFLB, p::stats_hide_version),
     kw("stats show-legends", DFLB, p::stats_show_legends),
+    kw("stats show-node", DFLB, p::stats_show_node),
+    kw("stats show-desc", DFLB, p::stats_show_desc),
     kw("http-check send", DLB, p::http_check_send),
     kw("http-check expect", DLB, p::http_check_expect),
 ];
@@ -397,8 +399,6 @@ pub const NOT_YET: &[&str] = &[
     "http-check set-var",
     "http-check unset-var",
     "http-check comment",
-    "stats show-node",
-    "stats show-desc",
     "stats scope",
     "stats http-request",
     "option tcp-check",

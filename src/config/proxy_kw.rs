@@ -732,6 +732,28 @@ pub fn stats_hide_version(p: &mut Proxy, l: &mut Line) -> R {
     Ok(())
 }
 
+/// `stats show-node [NAME]`: an empty name stands for the host name.
+pub fn stats_show_node(p: &mut Proxy, l: &mut Line) -> R {
+    p.stats.show_node = Some(match l.args {
+        [] => String::new(),
+        [n] => n.clone(),
+        [_, extra, ..] => {
+            return Err(format!(
+                "'stats show-node' takes one name, got extra '{extra}'"
+            ))
+        }
+    });
+    p.stats.enable = true;
+    Ok(())
+}
+
+/// `stats show-desc [TEXT...]`.
+pub fn stats_show_desc(p: &mut Proxy, l: &mut Line) -> R {
+    p.stats.show_desc = Some(l.args.join(" "));
+    p.stats.enable = true;
+    Ok(())
+}
+
 pub fn stats_show_legends(p: &mut Proxy, l: &mut Line) -> R {
     l.none()?;
     p.stats.show_legends = true;

@@ -22,6 +22,10 @@ pub struct Page<'a> {
     pub admin: bool,
     /// The outcome of the last admin action, to show.
     pub notice: Option<&'a str>,
+    /// `stats show-node`: the node's name.
+    pub node: Option<String>,
+    /// `stats show-desc`: a description.
+    pub desc: Option<&'a str>,
 }
 
 fn esc(s: &str) -> String {
@@ -106,8 +110,15 @@ pub fn render(rows: &[Row], page: &Page) -> String {
     }
     let _ = write!(
         o,
-        "<style>{STYLE}</style></head><body>\n<h1>fulcrum statistics</h1>\n"
+        "<style>{STYLE}</style></head><body>\n<h1>fulcrum statistics"
     );
+    if let Some(n) = &page.node {
+        let _ = write!(o, " on node {}", esc(n));
+    }
+    o.push_str("</h1>\n");
+    if let Some(d) = page.desc.filter(|d| !d.is_empty()) {
+        let _ = writeln!(o, "<p class=\"desc\">{}</p>", esc(d));
+    }
     if page.show_version {
         let _ = writeln!(
             o,

@@ -126,6 +126,16 @@ pub fn respond(stats: &Stats, rt: &Runtime, ask: &Ask, req: Request) -> Vec<u8> 
                     uri,
                     admin,
                     notice: ask.outcome.as_deref().and_then(admin::Outcome::message),
+                    node: stats.show_node.as_ref().map(|n| {
+                        if n.is_empty() {
+                            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                                .map(|h| h.trim().to_string())
+                                .unwrap_or_default()
+                        } else {
+                            n.clone()
+                        }
+                    }),
+                    desc: stats.show_desc.as_deref(),
                 },
             ),
         ),

@@ -665,6 +665,13 @@ pub struct Stats {
     /// `stats show-legends`.
     #[serde(default, skip_serializing_if = "is_false")]
     pub show_legends: bool,
+    /// `stats show-node [NAME]`: the page names this node (the host name
+    /// when no name is given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub show_node: Option<String>,
+    /// `stats show-desc [TEXT]`: the page shows this description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub show_desc: Option<String>,
 }
 
 /// The stats page URI when `stats uri` is not given.
