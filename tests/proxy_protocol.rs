@@ -99,3 +99,33 @@ fn accept_proxy_refuses_a_connection_without_the_header() {
     assert!(out.is_empty());
     assert!(b.requests().is_empty());
 }
+
+/// `send-proxy-v2`: the binary header, then the client's bytes.
+#[test]
+fn send_proxy_v2_sends_the_binary_header() {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = l.local_addr().expect("addr");
+    let got = std::thread::spawn(move || {
+        let (mut s, _) = l.accept().expect("accept");
+        let mut h = [0u8; 16 + 12 + 5];
+        s.read_exact(&mut h).expect("header and data");
+        h
+    });
+    let port = free_port();
+    let _f = Fulcrum::start(&format!(
+        "defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten raw\n    bind 127.0.0.1:{port}\n    server s {addr} send-proxy-v2\n"
+    ));
+    let mut c = connect(port);
+    let me = c.local_addr().expect("local");
+    c.write_all(b"hello").expect("write");
+    let h = got.join().expect("server");
+    assert_eq!(&h[..12], b"\r\n\r\n\0\r\nQUIT\n");
+    assert_eq!(h[12], 0x21, "version 2, PROXY");
+    assert_eq!(h[13], 0x11, "TCP over IPv4");
+    assert_eq!(&h[14..16], &12u16.to_be_bytes());
+    assert_eq!(&h[16..20], &[127, 0, 0, 1]);
+    assert_eq!(&h[20..24], &[127, 0, 0, 1]);
+    assert_eq!(&h[24..26], &me.port().to_be_bytes());
+    assert_eq!(&h[26..28], &port.to_be_bytes());
+    assert_eq!(&h[28..], b"hello");
+}

@@ -585,6 +585,7 @@ fn server_words(s: &Server) -> String {
         (s.disabled, "disabled"),
         (s.ssl, "ssl"),
         (s.send_proxy, "send-proxy"),
+        (s.send_proxy_v2, "send-proxy-v2"),
     ] {
         if on {
             let _ = write!(w, " {n}");

@@ -11,7 +11,7 @@ use crate::util::addr::ServerAddr;
 /// The server parameters fulcrum knows, for messages.
 const SERVER_PARAMS: &str = "check, backup, track, weight, inter, fastinter, downinter, rise, \
                              fall, port, addr, maxconn, disabled, enabled, cookie, ssl, verify, \
-                             ca-file, sni, check-ssl, check-sni, send-proxy";
+                             ca-file, sni, check-ssl, check-sni, send-proxy, send-proxy-v2";
 
 pub fn server(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
     let (name, addr, params) = match l.args {
@@ -55,6 +55,7 @@ pub fn server(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
             "enabled" => s.disabled = false,
             "ssl" => s.ssl = true,
             "send-proxy" => s.send_proxy = true,
+            "send-proxy-v2" => s.send_proxy_v2 = true,
             "track" => {
                 let t = value(&mut it, "track")?;
                 s.track = Some(match t.split_once('/') {

@@ -113,8 +113,12 @@ pub async fn connect(
                 let _ = stream.set_nodelay(true);
                 if let (true, Some((src, dst))) = (s.send_proxy, client) {
                     use tokio::io::AsyncWriteExt;
-                    let header = super::proxyproto::v1_header(src, dst);
-                    if let Err(e) = stream.write_all(header.as_bytes()).await {
+                    let header = if s.send_proxy_v2 {
+                        super::proxyproto::v2_header(src, dst)
+                    } else {
+                        super::proxyproto::v1_header(src, dst).into_bytes()
+                    };
+                    if let Err(e) = stream.write_all(&header).await {
                         s.state.connect_errors.fetch_add(1, Relaxed);
                         last_err = Some(e);
                         continue;

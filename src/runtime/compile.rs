@@ -194,7 +194,8 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
                     .maxconn
                     .filter(|&m| m > 0)
                     .map(|m| Arc::new(Semaphore::new(m as usize))),
-                send_proxy: s.send_proxy,
+                send_proxy: s.send_proxy || s.send_proxy_v2,
+                send_proxy_v2: s.send_proxy_v2,
                 tls: server_tls(c, p, s)?,
                 state,
             });

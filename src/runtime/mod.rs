@@ -227,6 +227,8 @@ pub struct Server {
     pub limit: Option<Arc<Semaphore>>,
     /// `send-proxy`.
     pub send_proxy: bool,
+    /// `send-proxy-v2`: the header is the binary version 2.
+    pub send_proxy_v2: bool,
     /// `backup`.
     pub backup: bool,
     /// `weight`.

@@ -82,6 +82,9 @@ pub struct Server {
     /// `ca-file`: CAs to verify the server with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<PathBuf>,
+    /// `send-proxy-v2`: a PROXY protocol v2 header opens each connection.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub send_proxy_v2: bool,
     /// `check-ssl`: health checks over TLS.
     #[serde(default, skip_serializing_if = "is_false")]
     pub check_ssl: bool,
@@ -153,6 +156,7 @@ impl Server {
             ca_file: None,
             sni: None,
             check_ssl: false,
+            send_proxy_v2: false,
             check_sni: None,
             send_proxy: false,
             origin: Origin::default(),
