@@ -280,3 +280,43 @@ fn failover_under_load_loses_no_request_once_detected() {
         "requests failed after the failure was detected"
     );
 }
+
+/// `on-marked-down shutdown-sessions`: when a server is marked DOWN, the
+/// TCP sessions open on it are closed, instead of lingering on a server
+/// that failed its checks.
+#[test]
+fn on_marked_down_shutdown_sessions_closes_open_sessions() {
+    let b = HttpBackend::start("a");
+    let port = free_port();
+    let f = Fulcrum::start(&format!(
+        "global
+    nbthread 1
+defaults
+    mode tcp
+    timeout connect 2s
+    timeout client 30s
+    timeout server 30s
+listen l
+    bind 127.0.0.1:{port}
+    option httpchk GET /health
+    server s1 {} check inter 100ms fall 1 rise 1 on-marked-down shutdown-sessions
+",
+        b.addr
+    ));
+    let mut c = common::net::connect(port);
+    c.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+    let mut pending = Vec::new();
+    let r = common::net::read_response(&mut c, &mut pending).expect("a response");
+    assert_eq!(r.status, 200);
+    b.health.store(503, std::sync::atomic::Ordering::Relaxed);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while f.count("Server l/s1 is DOWN") == 0 {
+        assert!(Instant::now() < deadline, "s1 never went DOWN");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The session is closed by the proxy, well before any timeout.
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut rest = Vec::new();
+    let n = c.read_to_end(&mut rest).expect("closed, not timed out");
+    assert_eq!(n, 0);
+}

@@ -636,6 +636,12 @@ fn server_words(s: &Server) -> String {
     if s.check_ssl {
         w.push_str(" check-ssl");
     }
+    if s.shutdown_on_down {
+        w.push_str(" on-marked-down shutdown-sessions");
+    }
+    if s.shutdown_backups_on_up {
+        w.push_str(" on-marked-up shutdown-backup-sessions");
+    }
     if let Some(n) = &s.check_sni {
         let _ = write!(w, " check-sni {}", quote(n));
     }

@@ -11,7 +11,8 @@ use crate::util::addr::ServerAddr;
 /// The server parameters fulcrum knows, for messages.
 const SERVER_PARAMS: &str = "check, backup, track, weight, inter, fastinter, downinter, rise, \
                              fall, port, addr, maxconn, disabled, enabled, cookie, ssl, verify, \
-                             ca-file, sni, check-ssl, check-sni, send-proxy, send-proxy-v2";
+                             ca-file, sni, check-ssl, check-sni, send-proxy, send-proxy-v2, on-marked-down, \
+                             on-marked-up";
 
 pub fn server(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
     let (name, addr, params) = match l.args {
@@ -56,6 +57,20 @@ pub fn server(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
             "ssl" => s.ssl = true,
             "send-proxy" => s.send_proxy = true,
             "send-proxy-v2" => s.send_proxy_v2 = true,
+            "on-marked-down" => match value(&mut it, "on-marked-down")?.as_str() {
+                "shutdown-sessions" => s.shutdown_on_down = true,
+                v => {
+                    return Err(format!(
+                        "'server {name}': 'on-marked-down' expects 'shutdown-sessions', got '{v}'"
+                    ))
+                }
+            },
+            "on-marked-up" => match value(&mut it, "on-marked-up")?.as_str() {
+                "shutdown-backup-sessions" => s.shutdown_backups_on_up = true,
+                v => return Err(format!(
+                    "'server {name}': 'on-marked-up' expects 'shutdown-backup-sessions', got '{v}'"
+                )),
+            },
             "track" => {
                 let t = value(&mut it, "track")?;
                 s.track = Some(match t.split_once('/') {

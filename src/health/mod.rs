@@ -228,6 +228,9 @@ fn apply(
             if a == 0 && b == 0 {
                 tracing::error!("backend {} has no server available!", be.name);
             }
+            if srv.shutdown_on_down {
+                srv.state.kill.notify_waiters();
+            }
         }
         Flip::Up => {
             srv.state.set_health(Status::Up);
@@ -236,6 +239,11 @@ fn apply(
                 "Server {}/{} is UP{why}. {a} active and {b} backup servers online. 0 sessions requeued, 0 total in queue.",
                 be.name, srv.name
             );
+            if srv.shutdown_backups_on_up && !srv.backup {
+                for b in be.servers.iter().filter(|s| s.backup) {
+                    b.state.kill.notify_waiters();
+                }
+            }
         }
     }
     if let Ok(mut c) = srv.state.check.lock() {

@@ -32,6 +32,9 @@ pub enum PumpError {
     /// Neither side moved for the timeout.
     #[error("inactivity timeout")]
     Timeout,
+    /// The server was marked DOWN and its sessions shut down.
+    #[error("server marked down: session shut down")]
+    Killed,
     /// A read or write failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
@@ -307,7 +310,11 @@ pub async fn serve(
         ],
     };
     let connected_ms = start.elapsed().as_millis();
-    let res = pump(&mut client, &mut conn.stream, idle, up, down).await;
+    // `on-marked-down shutdown-sessions` ends the session from outside.
+    let res = tokio::select! {
+        r = pump(&mut client, &mut conn.stream, idle, up, down) => r,
+        _ = srv.state.kill.notified() => Err(PumpError::Killed),
+    };
     let (sent, received) = res.as_ref().map(|(a, b)| (*a, *b)).unwrap_or((0, 0));
     // `option dontlognull`: a connection that carried nothing (a port
     // scan, a health probe) is not logged.

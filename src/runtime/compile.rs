@@ -196,6 +196,8 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
                     .map(|m| Arc::new(Semaphore::new(m as usize))),
                 send_proxy: s.send_proxy || s.send_proxy_v2,
                 send_proxy_v2: s.send_proxy_v2,
+                shutdown_on_down: s.shutdown_on_down,
+                shutdown_backups_on_up: s.shutdown_backups_on_up,
                 tls: server_tls(c, p, s)?,
                 state,
             });

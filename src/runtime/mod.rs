@@ -229,6 +229,10 @@ pub struct Server {
     pub send_proxy: bool,
     /// `send-proxy-v2`: the header is the binary version 2.
     pub send_proxy_v2: bool,
+    /// `on-marked-down shutdown-sessions`.
+    pub shutdown_on_down: bool,
+    /// `on-marked-up shutdown-backup-sessions`.
+    pub shutdown_backups_on_up: bool,
     /// `backup`.
     pub backup: bool,
     /// `weight`.

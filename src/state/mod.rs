@@ -94,6 +94,9 @@ pub struct ServerState {
     pub hrsp: [AtomicU64; 6],
     /// The last check and the health phase (control plane only).
     pub check: Mutex<CheckRecord>,
+    /// Woken to end every session on this server (`on-marked-down
+    /// shutdown-sessions`); sessions wait on it beside their I/O.
+    pub kill: tokio::sync::Notify,
     /// Response times (time to the response head), for percentiles.
     pub latency: latency::Latency,
 }
@@ -136,6 +139,7 @@ impl ServerState {
             down_transitions: AtomicU64::new(0),
             hrsp: Default::default(),
             check: Mutex::new(CheckRecord::default()),
+            kill: tokio::sync::Notify::new(),
             latency: latency::Latency::default(),
         }
     }

@@ -82,6 +82,14 @@ pub struct Server {
     /// `ca-file`: CAs to verify the server with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<PathBuf>,
+    /// `on-marked-down shutdown-sessions`: a server marked DOWN has its
+    /// sessions closed.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub shutdown_on_down: bool,
+    /// `on-marked-up shutdown-backup-sessions`: an active server coming UP
+    /// closes the sessions of the backup servers.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub shutdown_backups_on_up: bool,
     /// `send-proxy-v2`: a PROXY protocol v2 header opens each connection.
     #[serde(default, skip_serializing_if = "is_false")]
     pub send_proxy_v2: bool,
@@ -157,6 +165,8 @@ impl Server {
             sni: None,
             check_ssl: false,
             send_proxy_v2: false,
+            shutdown_on_down: false,
+            shutdown_backups_on_up: false,
             check_sni: None,
             send_proxy: false,
             origin: Origin::default(),

@@ -229,6 +229,9 @@ async fn tunnel(
             &srv.state.bytes_out,
         ],
     };
-    let _ = super::tcp::pump(client, &mut conn.stream, idle, up, down).await;
+    tokio::select! {
+        _ = super::tcp::pump(client, &mut conn.stream, idle, up, down) => {}
+        _ = srv.state.kill.notified() => {}
+    }
     Next::Close
 }
