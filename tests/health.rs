@@ -320,3 +320,40 @@ listen l
     let n = c.read_to_end(&mut rest).expect("closed, not timed out");
     assert_eq!(n, 0);
 }
+
+/// `option tcp-check` (with no tcp-check rule) makes the check a TCP
+/// connection, replacing an `option httpchk` inherited from defaults: a
+/// server whose health URL answers 503 stays UP.
+#[test]
+fn option_tcp_check_replaces_an_inherited_httpchk() {
+    let b = HttpBackend::start("a");
+    b.health.store(503, Ordering::Relaxed);
+    let port = free_port();
+    let f = Fulcrum::start(&format!(
+        "global
+    nbthread 1
+defaults
+    mode http
+    option httpchk GET /health
+    timeout connect 2s
+    timeout client 30s
+    timeout server 30s
+listen tcpchk
+    bind 127.0.0.1:{port}
+    option tcp-check
+    stats enable
+    stats uri /st
+    server s1 {} check inter 100ms fall 1 rise 1
+",
+        b.addr
+    ));
+    // The stats CSV shows the check ran as a TCP check (L4OK).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !get(port, "/st;csv").text().contains(",L4OK,") {
+        assert!(Instant::now() < deadline, "no L4OK check seen");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(f.count("is DOWN"), 0);
+    assert_eq!(get(port, "/").text(), "a");
+    assert!(b.requests().iter().all(|r| !r.head.contains("/health")));
+}

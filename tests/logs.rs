@@ -117,3 +117,21 @@ fn captures_and_log_levels() {
     assert!(line.starts_with("<131>"), "{line}");
     assert!(line.contains("\"GET /loud HTTP/1.1\""), "{line}");
 }
+
+/// `option dontlog-normal`: a normal exchange is not logged; one that ends
+/// in an error (here a 503, no server) is.
+#[test]
+fn dontlog_normal_logs_only_errors() {
+    let (sock, log_port) = syslog();
+    let b = HttpBackend::start("a");
+    let port = free_port();
+    let _f = Fulcrum::start(&format!(
+        "global\n    log 127.0.0.1:{log_port} local0\ndefaults\n    mode http\n    log global\n    option httplog\n    option dontlog-normal\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nfrontend fe\n    bind 127.0.0.1:{port}\n    use_backend empty if {{ path_beg /empty }}\n    default_backend be\nbackend be\n    server s0 {}\nbackend empty\n    server s0 {} disabled\n",
+        b.addr, b.addr
+    ));
+    assert_eq!(get(port, "/ok").status, 200);
+    assert_eq!(get(port, "/empty").status, 503);
+    let line = recv(&sock);
+    assert!(line.contains(" 503 "), "{line}");
+    assert!(line.contains("\"GET /empty HTTP/1.1\""), "{line}");
+}

@@ -301,6 +301,8 @@ fn proxy(o: &mut String, p: &Proxy) {
     for (on, name) in [
         (op.dontlognull, "dontlognull"),
         (op.logasap, "logasap"),
+        (op.dontlog_normal, "dontlog-normal"),
+        (op.tcp_check, "tcp-check"),
         (op.redispatch, "redispatch"),
         (op.allbackups, "allbackups"),
         (op.tcpka, "tcpka"),

@@ -867,6 +867,7 @@ fn keep_capabilities(p: &mut Proxy) {
             p.option.log_format = None;
         }
         p.option.dontlognull = false;
+        p.option.dontlog_normal = false;
         p.option.logasap = false;
         p.option.clitcpka = false;
         p.timeout.client = None;
@@ -878,6 +879,7 @@ fn keep_capabilities(p: &mut Proxy) {
         p.retries = 3;
         p.cookie = None;
         p.option.httpchk = None;
+        p.option.tcp_check = false;
         p.option.redispatch = false;
         p.option.allbackups = false;
         p.option.srvtcpka = false;

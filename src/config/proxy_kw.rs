@@ -490,6 +490,14 @@ pub fn option_httplog(p: &mut Proxy, l: &mut Line) -> R {
     Ok(())
 }
 
+/// `option tcp-check`: the last check option wins, as in HAProxy.
+pub fn set_tcp_check(o: &mut Options, on: bool) {
+    o.tcp_check = on;
+    if on {
+        o.httpchk = None;
+    }
+}
+
 pub fn set_tcplog(o: &mut Options, on: bool) {
     if on {
         o.log_format = Some(AccessLog::Tcplog);
@@ -621,6 +629,7 @@ pub fn option_httpchk(p: &mut Proxy, l: &mut Line) -> R {
         }
     }
     p.option.httpchk = Some(chk);
+    p.option.tcp_check = false;
     Ok(())
 }
 

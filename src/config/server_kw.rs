@@ -67,9 +67,11 @@ pub fn server(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
             },
             "on-marked-up" => match value(&mut it, "on-marked-up")?.as_str() {
                 "shutdown-backup-sessions" => s.shutdown_backups_on_up = true,
-                v => return Err(format!(
+                v => {
+                    return Err(format!(
                     "'server {name}': 'on-marked-up' expects 'shutdown-backup-sessions', got '{v}'"
-                )),
+                ))
+                }
             },
             "track" => {
                 let t = value(&mut it, "track")?;

@@ -319,7 +319,11 @@ pub async fn serve(
     // `option dontlognull`: a connection that carried nothing (a port
     // scan, a health probe) is not logged.
     let null = sent == 0 && received == 0;
-    if fe.log_format.is_some() && !fe.log_targets.is_empty() && !(fe.dontlognull && null) {
+    // `option dontlog-normal`: a session that ended without error is not logged.
+    let normal = fe.dontlog_normal && res.is_ok();
+    let logged = fe.log_format.is_some() && !fe.log_targets.is_empty();
+    let skipped = (fe.dontlognull && null) || normal;
+    if logged && !skipped {
         // `option tcplog`: HAProxy's layout.
         let line = format!(
             "{}:{} [{}] {} {}/{} 0/{connected_ms}/{} {} -- {}/{}/0/0/0 0/0",

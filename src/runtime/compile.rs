@@ -321,6 +321,7 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
             },
             log_targets: log_targets(&p.log, &c.global),
             dontlognull: p.option.dontlognull,
+            dontlog_normal: p.option.dontlog_normal,
             errorfiles: errorfiles(c, p, &rules_of(p))?,
             stats: (http && p.stats.enable).then(|| p.stats.clone()),
             monitor_uri: p.monitor_uri.clone().filter(|_| http),

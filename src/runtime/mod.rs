@@ -116,6 +116,8 @@ pub struct Frontend {
     pub log_targets: Vec<crate::config::model::SyslogTarget>,
     /// `option dontlognull`.
     pub dontlognull: bool,
+    /// `option dontlog-normal`.
+    pub dontlog_normal: bool,
 }
 
 /// TLS to a server (`server ... ssl`).

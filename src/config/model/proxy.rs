@@ -417,6 +417,14 @@ pub struct Options {
     /// `option dontlognull`: no log for connections that sent nothing.
     #[serde(default, skip_serializing_if = "is_false")]
     pub dontlognull: bool,
+    /// `option dontlog-normal`: only exchanges that end in an error, a
+    /// timeout, a retry or a 5xx are logged.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub dontlog_normal: bool,
+    /// `option tcp-check` with no `tcp-check` rule: the check is a TCP
+    /// connection, as plain `check` (it also turns `option httpchk` off).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub tcp_check: bool,
     /// `option logasap`: log when the response starts, not at the end.
     #[serde(default, skip_serializing_if = "is_false")]
     pub logasap: bool,

@@ -89,6 +89,10 @@ impl Access {
         if fe.log_format.is_none() || fe.log_targets.is_empty() || self.quiet.get() || level > 7 {
             return;
         }
+        // `option dontlog-normal`: only errors, timeouts and 5xx are logged.
+        if fe.dontlog_normal && self.term.get() == Term::NORMAL && self.status.get() < 500 {
+            return;
+        }
         let be = self.backend.get().and_then(|b| rt.backends.get(b));
         let (be_name, srv_name) = match (be, self.server.get()) {
             (Some(b), Some(s)) => (
