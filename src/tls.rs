@@ -547,25 +547,58 @@ pub enum ServerVerify {
 
 /// The rustls configuration for TLS to a server. Session resumption is on
 /// (rustls keeps a per-configuration session cache), as in HAProxy.
+/// What a `server ... ssl` line asks of its TLS.
+#[derive(Debug, Clone, Default)]
+pub struct ClientOptions {
+    /// `alpn`: protocols offered, in preference order.
+    pub alpn: Vec<String>,
+    /// `crt FILE`: a client certificate (chain and key, as for binds).
+    pub crt: Option<PathBuf>,
+    /// `no-ssl-reuse`: no session resumption.
+    pub no_reuse: bool,
+}
+
+/// The rustls configuration for TLS to a server.
 pub fn client_config(
     verify: &ServerVerify,
-    alpn: &[String],
+    opts: &ClientOptions,
 ) -> Result<Arc<rustls::ClientConfig>, TlsError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&versions(None, None)?)
         .map_err(|e| TlsError::Rustls(e.to_string()))?;
-    let mut cfg = match verify {
-        ServerVerify::Ca(path) => builder
-            .with_root_certificates(roots(path)?)
-            .with_no_client_auth(),
+    let builder = match verify {
+        ServerVerify::Ca(path) => builder.with_root_certificates(roots(path)?),
         ServerVerify::None => builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAny(provider)))
-            .with_no_client_auth(),
+            .with_custom_certificate_verifier(Arc::new(AcceptAny(provider))),
     };
-    cfg.alpn_protocols = alpn.iter().map(|a| a.as_bytes().to_vec()).collect();
+    let mut cfg = match &opts.crt {
+        None => builder.with_no_client_auth(),
+        Some(path) => {
+            let cert = load_cert(path)?;
+            builder.with_client_cert_resolver(Arc::new(ClientCert(cert.key)))
+        }
+    };
+    cfg.alpn_protocols = opts.alpn.iter().map(|a| a.as_bytes().to_vec()).collect();
+    if opts.no_reuse {
+        cfg.resumption = rustls::client::Resumption::disabled();
+    }
     Ok(Arc::new(cfg))
+}
+
+/// The one client certificate a `server ... crt` line presents.
+#[derive(Debug)]
+struct ClientCert(Arc<CertifiedKey>);
+
+impl rustls::client::ResolvesClientCert for ClientCert {
+    fn resolve(&self, _: &[&[u8]], _: &[rustls::SignatureScheme]) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.clone())
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
 }
 
 /// The CA certificates of a `ca-file`.

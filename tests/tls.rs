@@ -249,20 +249,39 @@ struct TlsBackend {
 }
 
 fn tls_backend(cert_pem: &Path) -> TlsBackend {
+    tls_backend_with(cert_pem, None)
+}
+
+/// [`tls_backend`], requiring client certificates signed by `client_ca`.
+fn tls_backend_with(cert_pem: &Path, client_ca: Option<&Path>) -> TlsBackend {
     let pem = std::fs::read(cert_pem).expect("cert");
     let chain: Vec<rustls_pki_types::CertificateDer<'static>> =
         rustls_pki_types::CertificateDer::pem_slice_iter(&pem)
             .collect::<Result<_, _>>()
             .expect("chain");
     let key = rustls_pki_types::PrivateKeyDer::from_pem_slice(&pem).expect("key");
-    let cfg = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("versions")
-    .with_no_client_auth()
-    .with_single_cert(chain, key)
-    .expect("server config");
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .expect("versions");
+    let builder = match client_ca {
+        None => builder.with_no_client_auth(),
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            let pem = std::fs::read(ca).expect("client ca");
+            for c in rustls_pki_types::CertificateDer::pem_slice_iter(&pem) {
+                roots.add(c.expect("pem")).expect("root");
+            }
+            let v = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                std::sync::Arc::new(roots),
+                provider,
+            )
+            .build()
+            .expect("verifier");
+            builder.with_client_cert_verifier(v)
+        }
+    };
+    let cfg = builder.with_single_cert(chain, key).expect("server config");
     let cfg = std::sync::Arc::new(cfg);
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = l.local_addr().expect("addr");
@@ -787,4 +806,54 @@ fn a_browser_connects_over_tls() {
     let seen = b.requests();
     assert!(!seen.is_empty());
     assert!(seen[0].head.contains("X-SSL: 1\r\n"), "{}", seen[0].head);
+}
+
+/// `server ... crt FILE`: fulcrum shows a client certificate to a server
+/// that requires one; without it the server refuses the handshake.
+#[test]
+fn client_certificate_to_a_server() {
+    let p = pki(&["backend.test"]);
+    let cert = std::fs::read_dir(p.certs())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .next()
+        .unwrap();
+    // The client CA and fulcrum's client certificate (chain and key in one PEM).
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let dir = TempPath::dir("tls-server-crt");
+    let client_ca = dir.path().join("ca.pem");
+    std::fs::write(&client_ca, ca.pem()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "fulcrum");
+    let c = params.signed_by(&key, &ca, &ca_key).unwrap();
+    let client_pem = dir.path().join("fulcrum.pem");
+    std::fs::write(&client_pem, format!("{}{}", c.pem(), key.serialize_pem())).unwrap();
+
+    let b = tls_backend_with(&cert, Some(&client_ca));
+    let port = free_port();
+    let cfg = server_ssl_config(
+        port,
+        &b,
+        &format!(
+            "verify none crt {} alpn http/1.1 no-ssl-reuse",
+            client_pem.display()
+        ),
+    );
+    haproxy_accepts(&cfg);
+    let f = Fulcrum::start(&cfg);
+    assert_eq!(get(port, "/").text(), "tls-backend");
+    drop(f);
+    // Without the certificate the server refuses: with TLS 1.3 the refusal
+    // arrives after the client's side of the handshake, so it shows as a
+    // bad gateway (502), or as no server (503) when it comes first.
+    let port = free_port();
+    let _f = Fulcrum::start(&server_ssl_config(port, &b, "verify none"));
+    let status = get(port, "/").status;
+    assert!(status == 502 || status == 503, "{status}");
 }

@@ -635,6 +635,15 @@ fn server_words(s: &Server) -> String {
     if let Some(f) = &s.ca_file {
         let _ = write!(w, " ca-file {}", quote(&f.to_string_lossy()));
     }
+    if let Some(c) = &s.crt {
+        let _ = write!(w, " crt {}", quote(&c.to_string_lossy()));
+    }
+    if !s.alpn.is_empty() {
+        let _ = write!(w, " alpn {}", quote(&s.alpn.join(",")));
+    }
+    if s.no_ssl_reuse {
+        w.push_str(" no-ssl-reuse");
+    }
     if s.check_ssl {
         w.push_str(" check-ssl");
     }

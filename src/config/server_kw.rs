@@ -11,7 +11,7 @@ use crate::util::addr::ServerAddr;
 /// The server parameters fulcrum knows, for messages.
 const SERVER_PARAMS: &str = "check, backup, track, weight, inter, fastinter, downinter, rise, \
                              fall, port, addr, maxconn, disabled, enabled, cookie, ssl, verify, \
-                             ca-file, sni, check-ssl, check-sni, send-proxy, send-proxy-v2, on-marked-down, \
+                             ca-file, sni, crt, alpn, no-ssl-reuse, check-ssl, check-sni, send-proxy, send-proxy-v2, on-marked-down, \
                              on-marked-up";
 
 pub fn server(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
@@ -143,6 +143,14 @@ pub fn server(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
             "ca-file" => s.ca_file = Some(PathBuf::from(value(&mut it, "ca-file")?)),
             "sni" => s.sni = Some(value(&mut it, "sni")?),
             "check-ssl" => s.check_ssl = true,
+            "crt" => s.crt = Some(PathBuf::from(value(&mut it, "crt")?)),
+            "alpn" => {
+                s.alpn = value(&mut it, "alpn")?
+                    .split(',')
+                    .map(str::to_string)
+                    .collect()
+            }
+            "no-ssl-reuse" => s.no_ssl_reuse = true,
             "check-sni" => s.check_sni = Some(value(&mut it, "check-sni")?),
             other => {
                 return Err(format!(

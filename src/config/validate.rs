@@ -492,6 +492,18 @@ pub fn check_environment(c: &Config) -> Diagnostics {
             }
         }
         for s in &p.server {
+            if let Some(crt) = &s.crt {
+                let path = match &c.global.crt_base {
+                    Some(base) if crt.is_relative() => base.join(crt),
+                    _ => crt.clone(),
+                };
+                if let Err(e) = crate::tls::load_cert(&path) {
+                    d.error(
+                        s.origin.0.clone().unwrap_or_else(|| span_of(p, "server")),
+                        format!("server '{}/{}': 'crt': {e}", p.name, s.name),
+                    );
+                }
+            }
             if let Some(ca) = &s.ca_file {
                 let path = match &c.global.ca_base {
                     Some(base) if ca.is_relative() => base.join(ca),

@@ -678,7 +678,15 @@ fn server_tls(
         }),
         (_, None) => return Err(err("'ssl' needs 'ca-file FILE' or 'verify none'".into())),
     };
-    let config = crate::tls::client_config(&verify, &[]).map_err(|e| err(e.to_string()))?;
+    let opts = crate::tls::ClientOptions {
+        alpn: s.alpn.clone(),
+        crt: s.crt.as_ref().map(|crt| match &c.global.crt_base {
+            Some(base) if crt.is_relative() => base.join(crt),
+            _ => crt.clone(),
+        }),
+        no_reuse: s.no_ssl_reuse,
+    };
+    let config = crate::tls::client_config(&verify, &opts).map_err(|e| err(e.to_string()))?;
     let sni = s
         .sni
         .as_deref()

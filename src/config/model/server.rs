@@ -93,6 +93,15 @@ pub struct Server {
     /// `send-proxy-v2`: a PROXY protocol v2 header opens each connection.
     #[serde(default, skip_serializing_if = "is_false")]
     pub send_proxy_v2: bool,
+    /// `crt FILE`: the client certificate shown to the server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crt: Option<PathBuf>,
+    /// `alpn LIST`: protocols offered to the server.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alpn: Vec<String>,
+    /// `no-ssl-reuse`: no TLS session resumption with this server.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub no_ssl_reuse: bool,
     /// `check-ssl`: health checks over TLS.
     #[serde(default, skip_serializing_if = "is_false")]
     pub check_ssl: bool,
@@ -164,6 +173,9 @@ impl Server {
             ca_file: None,
             sni: None,
             check_ssl: false,
+            crt: None,
+            alpn: Vec::new(),
+            no_ssl_reuse: false,
             send_proxy_v2: false,
             shutdown_on_down: false,
             shutdown_backups_on_up: false,
