@@ -176,7 +176,8 @@ fn https_termination_answers_curl_with_the_sni_certificate() {
     );
 }
 
-/// TLS 1.0 and 1.1 are refused; 1.2 and 1.3 are served.
+/// TLS 1.0 and 1.1 are refused; 1.2 and 1.3 are served; weak TLS 1.2
+/// suites (CBC, RSA key exchange, 3DES) are not offered.
 #[test]
 fn old_protocol_versions_are_refused() {
     let p = pki(&["a.test"]);
@@ -191,6 +192,32 @@ fn old_protocol_versions_are_refused() {
     ] {
         let (head, _) = curl(&p.ca_pem, "a.test", port, "/", flags);
         assert_eq!(head.starts_with("HTTP/1.1 200"), ok, "{flags:?}: {head}");
+    }
+    for weak in [
+        "AES128-SHA",
+        "ECDHE-ECDSA-AES128-SHA",
+        "DES-CBC3-SHA",
+        "AES256-GCM-SHA384",
+    ] {
+        let out = Command::new("openssl")
+            .args([
+                "s_client",
+                "-tls1_2",
+                "-cipher",
+                weak,
+                "-servername",
+                "a.test",
+                "-connect",
+            ])
+            .arg(format!("127.0.0.1:{port}"))
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("openssl");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !text.contains(&format!("Cipher is {weak}")),
+            "{weak} was accepted:\n{text}"
+        );
     }
 }
 
