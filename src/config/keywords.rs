@@ -312,6 +312,30 @@ pub static IGNORED_GLOBAL: &[(&str, &str)] = &[
     ),
     ("insecure-fork-wanted", "fulcrum never forks"),
     (
+        "cpu-map",
+        "fulcrum does not pin its threads; use taskset or systemd's CPUAffinity=",
+    ),
+    (
+        "strict-limits",
+        "fulcrum does not raise its own limits, so there is nothing to enforce; set LimitNOFILE= in the systemd unit",
+    ),
+    (
+        "tune.h2.initial-window-size",
+        "fulcrum does not speak HTTP/2 yet",
+    ),
+    (
+        "tune.h2.max-concurrent-streams",
+        "fulcrum does not speak HTTP/2 yet",
+    ),
+    (
+        "tune.h2.header-table-size",
+        "fulcrum does not speak HTTP/2 yet",
+    ),
+    (
+        "tune.h2.max-frame-size",
+        "fulcrum does not speak HTTP/2 yet",
+    ),
+    (
         "expose-experimental-directives",
         "fulcrum has no experimental directives: the ones it supports (normalize-uri) need no permission",
     ),
