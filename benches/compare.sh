@@ -10,7 +10,9 @@
 #   --runs N             rounds (default 2; each round runs every proxy: A B A B ...)
 #   --duration S         seconds per measurement (default 10)
 #   --idle-conns N       idle keep-alive client connections (default 5000)
-#   --workloads "W..."   a subset of: ka close 1m tcp idle (default all)
+#   --workloads "W..."   a subset of: ka close 1m tcp idle tls-hs-ecdsa tls-hs-rsa
+#                        tls-resume tls-ka tls-1m (default: ka close 1m tcp idle;
+#                        "tls" stands for the five TLS ones, "all" for all ten)
 #   --proxies "P..."     a subset of: direct fulcrum haproxy nginx (default all)
 #   --profile            also perf-record fulcrum and HAProxy under the keep-alive
 #                        load (not measured), reports in benches/results/profile-*.txt;
@@ -23,6 +25,8 @@
 #                        core for keep-alive, 15% for the other workloads)
 #   --no-build           use the fulcrum and loadgen binaries already built
 #   --keep               keep the temporary directory (configs, logs, raw outputs)
+#   --out NAME           save the report as benches/results/NAME.md and NAME.csv
+#                        (default latest)
 #   --config FILE        the configuration fulcrum and HAProxy read (default
 #                        benches/bench.cfg; benches/bench-rules.cfg adds a
 #                        50-rule frontend with the same ports)
@@ -50,13 +54,32 @@
 #       tcp    loadgen bulk, 4 connections downloading through `mode tcp`: MB/s
 #       idle   loadgen idle: N keep-alive connections, one request each, then
 #              held open: proxy RSS per connection
+#     TLS workloads (fulcrum and HAProxy only: rustls vs OpenSSL; TLS 1.3,
+#     X25519; the client offers AES-256-GCM first, as OpenSSL does):
+#       tls-hs-ecdsa  loadgen tls-hs, 16 connections at a time, each a full
+#                     handshake (no resumption) with the ECDSA P-256
+#                     certificate, `GET /` with Connection: close, the answer,
+#                     the proxy's close: handshakes/s, CPU per 1,000
+#       tls-hs-rsa    the same with the RSA 2048 certificate
+#       tls-resume    the same (ECDSA) with --resume: one rustls session cache
+#                     per client thread, TLS 1.3 tickets; the table says how
+#                     many handshakes were resumed (still an X25519 exchange:
+#                     rustls resumes with psk_dhe_ke only)
+#       tls-ka        wrk -t1 -c50 https://.../ (OpenSSL in wrk), keep-alive
+#       tls-1m        wrk -t1 -c10 https://.../1m: MB/s, CPU per GiB
+#     They are not in the default set: ~5 more minutes at the default
+#     rounds and duration. The certificates (ecdsa.pem, rsa.pem: a
+#     self-signed chain and key each, CN bench.local) are made with
+#     `openssl req -x509` in the temporary directory, which bench.cfg reads
+#     as "${BENCH_CRT_DIR}"; no key material is kept.
 #   - CPU: the proxy's utime+stime from /proc/PID/stat (fields 14+15, the
 #     whole process tree for nginx) before and after each measurement;
 #   - prints one markdown table (medians over the rounds, ratios to HAProxy)
-#     and saves it to benches/results/latest.md, the raw figures to
+#     and saves it to benches/results/latest.md (--out), the raw figures to
 #     benches/results/latest.csv.
 #
-# Ports used on 127.0.0.1: 19101 19102 19201 19202 19203 19204 (they must be free).
+# Ports used on 127.0.0.1: 19101 19102 19201 19202 19203 19204 19205 19206 (they
+# must be free).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -73,6 +96,7 @@ RETRIES=2
 BUILD=1
 KEEP=0
 CFG_ARG=""
+OUT=latest
 ARGS="$*"
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
@@ -91,6 +115,7 @@ while [ $# -gt 0 ]; do
         --no-build) BUILD=0 ;;
         --keep) KEEP=1 ;;
         --config) CFG_ARG=$2; shift ;;
+        --out) OUT=$2; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "compare.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
     esac
@@ -103,6 +128,22 @@ PROXY_HTTP=19201
 PROXY_TCP=19202
 NGINX_HTTP=19203
 NGINX_TCP=19204
+PROXY_TLS_ECDSA=19205
+PROXY_TLS_RSA=19206
+TLS_WORKLOADS="tls-hs-ecdsa tls-hs-rsa tls-resume tls-ka tls-1m"
+wl=""
+for w in $WORKLOADS; do
+    case $w in
+        tls) wl="$wl $TLS_WORKLOADS" ;;
+        all) wl="$wl ka close 1m tcp idle $TLS_WORKLOADS" ;;
+        ka|close|1m|tcp|idle|tls-hs-ecdsa|tls-hs-rsa|tls-resume|tls-ka|tls-1m) wl="$wl $w" ;;
+        *) echo "compare.sh: unknown workload '$w' (try --help)" >&2; exit 2 ;;
+    esac
+done
+WORKLOADS=${wl# }
+WANT_TLS=0
+case " $WORKLOADS " in *" tls-"*) WANT_TLS=1 ;; esac
+case $OUT in ""|*/*) echo "compare.sh: --out takes a file name without a directory" >&2; exit 2 ;; esac
 CFG=${CFG_ARG:-$ROOT/benches/bench.cfg}
 case $CFG in /*) ;; *) CFG=$ROOT/$CFG ;; esac
 RESULTS=$ROOT/benches/results
@@ -120,6 +161,7 @@ command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 [ -e /usr/lib/nginx/modules/ngx_stream_module.so ] || need+=(libnginx-mod-stream)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v taskset >/dev/null 2>&1 || need+=(util-linux)
 command -v pgrep >/dev/null 2>&1 || need+=(procps)
 if [ "$PROFILE" = 1 ] && ! command -v perf >/dev/null 2>&1; then need+=(linux-perf); fi
@@ -161,7 +203,7 @@ fi
 [ "$IDLE_CONNS" -le 7500 ] || die "--idle-conns is at most 7500 (bench.cfg's maxconn is 8000)"
 
 port_busy() { timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
-for p in $BACKEND_HTTP $BACKEND_TCP $PROXY_HTTP $PROXY_TCP $NGINX_HTTP $NGINX_TCP; do
+for p in $BACKEND_HTTP $BACKEND_TCP $PROXY_HTTP $PROXY_TCP $NGINX_HTTP $NGINX_TCP $PROXY_TLS_ECDSA $PROXY_TLS_RSA; do
     port_busy "$p" && die "127.0.0.1:$p is in use: stop what listens there first"
 done
 
@@ -274,6 +316,23 @@ wait_quiet() { # waits (bounded) until the machine is idle; sets NOISY=1 if it n
 }
 
 # ---------------------------------------------------------------- backends
+
+# The TLS certificates bench.cfg names as "${BENCH_CRT_DIR}/ecdsa.pem" and
+# rsa.pem: self-signed, the chain then the key in one PEM, as HAProxy reads it.
+mkdir -p "$T/crt"
+mkcert() { # NAME OPENSSL-NEWKEY-ARGS...
+    local name=$1
+    shift
+    openssl req -x509 -nodes -days 30 -subj /CN=bench.local -addext subjectAltName=DNS:bench.local \
+        "$@" -keyout "$T/crt/$name.key" -out "$T/crt/$name.crt" >>"$T/openssl.log" 2>&1 \
+        || die "openssl could not make the $name certificate: $(tail -3 "$T/openssl.log")"
+    cat "$T/crt/$name.crt" "$T/crt/$name.key" >"$T/crt/$name.pem"
+    rm -f "$T/crt/$name.key"
+}
+mkcert ecdsa -newkey ec -pkeyopt ec_paramgen_curve:P-256
+mkcert rsa -newkey rsa:2048
+chmod 600 "$T"/crt/*.pem
+export BENCH_CRT_DIR=$T/crt
 
 mkdir -p "$T/www" "$T/tmp"
 "$LOADGEN" genfile --path "$T/www/1m.bin" --size 1048576
@@ -399,7 +458,13 @@ start_proxy() { # NAME: starts it on core 0, waits until it listens
     if [ "$name" != nginx ] || [ -e "$STREAM_MODULE" ]; then
         wait_port "$(tcp_port "$name")" 10 || die "$name does not listen on its tcp port"
     fi
+    if [ "$WANT_TLS" = 1 ] && tls_proxy "$name"; then
+        wait_port $PROXY_TLS_ECDSA 10 && wait_port $PROXY_TLS_RSA 10 \
+            || die "$name does not listen on $PROXY_TLS_ECDSA and $PROXY_TLS_RSA (TLS): does ${CFG##*/} have the bench_tls_* listens?"
+    fi
 }
+
+tls_proxy() { [ "$1" = fulcrum ] || [ "$1" = haproxy ]; } # the proxies the TLS workloads run
 
 stop_proxy() {
     [ -n "$PROXY_PID" ] || return 0
@@ -422,15 +487,16 @@ field() { # KEY LINE: the value of KEY=value in LINE
 }
 
 CSV=$T/results.csv
-echo "round,workload,proxy,requests,bytes,duration_us,p50_us,p99_us,cpu_ticks,errors,client_conns,server_conns,rss0_kib,rss1_kib,idle_conns,foreign_ticks,noisy,note" >"$CSV"
-row() { # round workload proxy requests bytes duration p50 p99 cpu errors conns sconns rss0 rss1 idle foreign noisy note
+echo "round,workload,proxy,requests,bytes,duration_us,p50_us,p99_us,cpu_ticks,errors,client_conns,server_conns,rss0_kib,rss1_kib,idle_conns,foreign_ticks,noisy,note,resumed" >"$CSV"
+row() { # round workload proxy requests bytes duration p50 p99 cpu errors conns sconns rss0 rss1 idle foreign noisy note [resumed]
     local IFS=,
+    [ $# -ge 19 ] || set -- "$@" -1
     echo "$*" >>"$CSV"
 }
 
 CHECKED=" "
 check_proxy() { # NAME: correctness checks, once per proxy and run
-    local name=$1 out rc
+    local name=$1 out rc tp
     case $CHECKED in *" $name "*) return 0 ;; esac
     CHECKED="$CHECKED$name "
     set +e
@@ -439,6 +505,12 @@ check_proxy() { # NAME: correctness checks, once per proxy and run
     if [ "$name" != nginx ] || [ -e "$STREAM_MODULE" ]; then
         out="$out"$'\n'$("$LOADGEN" check-tcp --connect "127.0.0.1:$(tcp_port "$name")" 2>&1)
         rc=$(( rc + $? ))
+    fi
+    if [ "$WANT_TLS" = 1 ] && tls_proxy "$name"; then
+        for tp in $PROXY_TLS_ECDSA $PROXY_TLS_RSA; do
+            out="$out"$'\n'$("$LOADGEN" tls-check --connect "127.0.0.1:$tp" 2>&1)
+            rc=$(( rc + $? ))
+        done
     fi
     set -e
     # shellcheck disable=SC2001
@@ -467,25 +539,39 @@ measure() { # ROUND WORKLOAD PROXY
     fi
     start_proxy "$p"
     check_proxy "$p"
-    local url="http://127.0.0.1:$hp/" wconns=50 extra=()
+    # The load: wrk (URL, connections, options), or loadgen tls-hs (its options).
+    local url="http://127.0.0.1:$hp/" wconns=50 extra=() tool=wrk hs=()
     case $w in
         close) extra=(-H "Connection: close") ;;
         1m) url="http://127.0.0.1:$hp/1m"; wconns=10 ;;
+        tls-ka) url="https://127.0.0.1:$PROXY_TLS_ECDSA/" ;;
+        tls-1m) url="https://127.0.0.1:$PROXY_TLS_ECDSA/1m"; wconns=10 ;;
+        tls-hs-ecdsa) tool=loadgen; hs=(--connect "127.0.0.1:$PROXY_TLS_ECDSA" --conns 16) ;;
+        tls-hs-rsa) tool=loadgen; hs=(--connect "127.0.0.1:$PROXY_TLS_RSA" --conns 16) ;;
+        tls-resume) tool=loadgen; hs=(--connect "127.0.0.1:$PROXY_TLS_ECDSA" --conns 16 --resume) ;;
     esac
     local mine=("$BACKEND_PID" "$SOURCE_PID")
     [ -n "$PROXY_PID" ] && mine+=("$PROXY_PID")
     case $w in
-    ka|close|1m)
-        taskset -c 1 timeout 30 wrk -t1 -c$wconns -d1s "${extra[@]}" "$url" >/dev/null 2>&1 || true
+    ka|close|1m|tls-*)
+        if [ $tool = wrk ]; then
+            taskset -c 1 timeout 30 wrk -t1 -c$wconns -d1s "${extra[@]}" "$url" >/dev/null 2>&1 || true
+        else
+            taskset -c 1 timeout 30 "$LOADGEN" tls-hs "${hs[@]}" --secs 1 >/dev/null 2>&1 || true
+        fi
         wait_quiet
         po0=$(passive_opens); a0=$(backend_accepts)
         c0=$(cpu_ticks "${PROXY_PID:-$BACKEND_PID}"); k0=$(cpu_ticks "${mine[@]}"); snap_children; h0=$(children_ticks); m0=$(machine_ticks)
-        out=$(taskset -c 1 timeout $(( DUR + 30 )) wrk -t1 -c$wconns -d"${DUR}s" --latency -s "$T/report.lua" "${extra[@]}" "$url" 2>&1) || note="wrk exited $?"
+        if [ $tool = wrk ]; then
+            out=$(taskset -c 1 timeout $(( DUR + 30 )) wrk -t1 -c$wconns -d"${DUR}s" --latency -s "$T/report.lua" "${extra[@]}" "$url" 2>&1) || note="wrk exited $?"
+        else
+            out=$(taskset -c 1 timeout $(( DUR + 30 )) "$LOADGEN" tls-hs "${hs[@]}" --secs "$DUR" 2>&1) || note="loadgen tls-hs exited $?"
+        fi
         m1=$(machine_ticks); snap_children; h1=$(children_ticks); k1=$(cpu_ticks "${mine[@]}"); c1=$(cpu_ticks "${PROXY_PID:-$BACKEND_PID}")
         a1=$(backend_accepts); po1=$(passive_opens)
-        echo "--- round $r $w $p"$'\n'"$out" >>"$T/wrk.log"
+        echo "--- round $r $w $p"$'\n'"$out" >>"$T/$tool.log"
         res=$(grep '^RESULT' <<<"$out" || true)
-        [ -n "$res" ] || { note="$note wrk printed no result"; res="RESULT requests=0 bytes=0 duration_us=1 p50_us=0 p99_us=0 errors=0"; }
+        [ -n "$res" ] || { note="$note $tool printed no result"; res="RESULT requests=0 bytes=0 duration_us=1 p50_us=0 p99_us=0 errors=0"; }
         # Client connections: all passive opens less the backend's accepts (the
         # proxy's own connections; -1 for the status query inside the window).
         # Direct, the backend's accepts are the client's connections.
@@ -499,7 +585,13 @@ measure() { # ROUND WORKLOAD PROXY
         fi
         local errs
         errs=$(field errors "$res")
-        [ "$errs" -gt 0 ] && note="$note wrk errors: $(grep '^ERRORS' <<<"$out" | cut -d' ' -f2- | tr ' ' ' ')"
+        if [ "$errs" -gt 0 ]; then
+            if [ $tool = wrk ]; then
+                note="$note wrk errors: $(grep '^ERRORS' <<<"$out" | cut -d' ' -f2- | tr ' ' ' ')"
+            else
+                note="$note $(grep 'failed, the first' <<<"$out" | head -1 | tr ',' ';')"
+            fi
+        fi
         foreign=$(( (m1 - m0) - (k1 - k0) - (h1 - h0) ))
         ;;
     tcp)
@@ -566,11 +658,11 @@ measure() { # ROUND WORKLOAD PROXY
     # p99 suffers from any neighbour) or 15% (the others) of a core, another
     # process ran: the measurement is flagged noisy.
     local noisy=$NOISY limit=15
-    [ "$w" = ka ] && limit=3
+    case $w in ka|tls-ka) limit=3 ;; esac
     [ $(( foreign * 1000000 * 100 )) -gt $(( CLK_TCK * $(field duration_us "$res") * limit )) ] && noisy=1 && note="$note foreign CPU $(( foreign * 1000 / CLK_TCK )) ms"
     row "$r" "$w" "$p" "$(field requests "$res")" "$(field bytes "$res")" "$(field duration_us "$res")" \
         "$(field p50_us "$res")" "$(field p99_us "$res")" "$cpu" "$(field errors "$res")" "$conns" "$sconns" -1 -1 -1 \
-        "$foreign" "$noisy" "${note# }"
+        "$foreign" "$noisy" "${note# }" "$(field resumed "$res" | grep . || echo -1)"
     stop_proxy
 }
 
@@ -582,6 +674,7 @@ for r in $(seq "$RUNS"); do
     for w in $WORKLOADS; do
         for p in $PROXIES; do
             [ "$w" = idle ] && [ "$p" = direct ] && continue
+            case $w in tls-*) tls_proxy "$p" || continue ;; esac
             log "round $r/$RUNS  $w  $p"
             measure "$r" "$w" "$p"
             # A measurement disturbed by another process is taken again.
@@ -612,6 +705,9 @@ if [ "$RUNS" -gt 0 ]; then
         echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); command: \`bash benches/compare.sh${ARGS:+ $ARGS}\` (rounds $RUNS, ${DUR} s per measurement, $IDLE_CONNS idle connections; took $(( ELAPSED / 60 )) min $(( ELAPSED % 60 )) s)"
         echo "- machine: $(nproc) cores, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), $(free -g 2>/dev/null | awk '/^Mem:/ {print $2 " GiB"}'), kernel $(uname -r)"
         echo "- fulcrum $rev ($(rustc -V 2>/dev/null | cut -d' ' -f1-2)); $(haproxy -v 2>/dev/null | awk 'NR == 1 {print $1, $2, $3}'); $(nginx -v 2>&1 | sed 's/.*: //'); $(wrk -v 2>&1 | awk 'NR == 1 {print $1, $2}')"
+        if [ "$WANT_TLS" = 1 ]; then
+            echo "- TLS: fulcrum with rustls $(awk '/^name = "rustls"$/ {getline; gsub(/"/, "", $3); print $3}' "$ROOT/Cargo.lock") (ring); HAProxy with $(haproxy -vv 2>/dev/null | sed -n 's/^Running on OpenSSL version : \(OpenSSL [^ ]*\).*/\1/p' | head -1); wrk with $(ldd "$(command -v wrk)" 2>/dev/null | grep -q libssl && openssl version | cut -d' ' -f1-2); certificates: self-signed ECDSA P-256 and RSA 2048 made by \`openssl req -x509\`; the TLS rows run fulcrum and HAProxy only"
+        fi
         echo "- setup: every proxy single-threaded and pinned to core 0 (fulcrum and HAProxy read benches/${CFG##*/}; nginx worker_processes 1); the backends (nginx worker_processes 1; loadgen source) and the load generator (wrk -t1, loadgen) pinned to core 1"
         echo
     } >"$T/header.md"
@@ -619,11 +715,11 @@ if [ "$RUNS" -gt 0 ]; then
     for n in "${CHECK_NOTES[@]}"; do
         echo "0,checks,-,,,,,,,,,,,,,,,$n" >>"$CSV"
     done
-    cp "$CSV" "$RESULTS/latest.csv"
+    cp "$CSV" "$RESULTS/$OUT.csv"
     echo
-    "$LOADGEN" report --csv "$CSV" --header "$T/header.md" --clk-tck "$CLK_TCK" --out "$RESULTS/latest.md"
+    "$LOADGEN" report --csv "$CSV" --header "$T/header.md" --clk-tck "$CLK_TCK" --out "$RESULTS/$OUT.md"
     echo
-    log "saved benches/results/latest.md and latest.csv"
+    log "saved benches/results/$OUT.md and $OUT.csv"
 fi
 
 # ---------------------------------------------------------------- profiles
