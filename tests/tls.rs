@@ -884,3 +884,93 @@ fn client_certificate_to_a_server() {
     let status = get(port, "/").status;
     assert!(status == 502 || status == 503, "{status}");
 }
+
+fn s_client(port: u16, args: &[&str]) -> String {
+    let out = Command::new("openssl")
+        .arg("s_client")
+        .args(args)
+        .arg("-connect")
+        .arg(format!("127.0.0.1:{port}"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("openssl s_client");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `strict-sni`: a name no certificate carries gets no certificate at all
+/// (the handshake fails), where the default certificate would otherwise
+/// answer; `no-tls-tickets`: no session ticket is issued.
+#[test]
+fn strict_sni_and_no_tls_tickets() {
+    let p = pki(&["a.test"]);
+    let b = HttpBackend::start("app");
+    let (strict, plain) = (free_port(), free_port());
+    let cfg = format!(
+        "global
+    nbthread 1
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend strict
+    bind 127.0.0.1:{strict} ssl crt {certs} strict-sni no-tls-tickets
+    default_backend be
+frontend relaxed
+    bind 127.0.0.1:{plain} ssl crt {certs}
+    default_backend be
+backend be
+    server s1 {}
+",
+        b.addr,
+        certs = p.certs().display()
+    );
+    haproxy_accepts(&cfg);
+    let _f = Fulcrum::start(&cfg);
+    assert!(served_cn(strict, Some("a.test")).contains("a.test"));
+    assert!(served_cn(strict, Some("other.test")).is_empty());
+    assert!(served_cn(plain, Some("other.test")).contains("a.test"));
+    // TLS 1.2 shows whether a ticket came with the handshake.
+    let ticket = "TLS session ticket lifetime hint";
+    assert!(s_client(plain, &["-tls1_2", "-servername", "a.test"]).contains(ticket));
+    assert!(!s_client(strict, &["-tls1_2", "-servername", "a.test"]).contains(ticket));
+}
+
+/// A certificate file whose key is not the certificate's is refused at
+/// its `bind` line, naming the file.
+#[test]
+fn a_key_that_does_not_match_is_refused_at_its_line() {
+    let dir = TempPath::dir("tls-mismatch");
+    let (k1, k2) = (KeyPair::generate().unwrap(), KeyPair::generate().unwrap());
+    let cert = CertificateParams::new(vec!["a.test".to_string()])
+        .unwrap()
+        .self_signed(&k1)
+        .unwrap();
+    let pem = dir.path().join("mismatch.pem");
+    std::fs::write(&pem, format!("{}{}", cert.pem(), k2.serialize_pem())).unwrap();
+    let cfg = format!(
+        "defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8443 ssl crt {}
+    default_backend be
+backend be
+    server s1 127.0.0.1:9000
+",
+        pem.display()
+    );
+    let file = TempPath::file("tls-mismatch", &cfg);
+    let run = common::check(&[file.path()]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let errors = common::errors_at(&run.stderr, &file.name(), 7);
+    assert!(
+        errors
+            .iter()
+            .any(|l| l.contains("the private key does not match the certificate")),
+        "{}",
+        run.stderr
+    );
+}
