@@ -767,6 +767,8 @@ frontend fe
 frontend metrics
     bind 127.0.0.1:{plain}
     http-request use-service prometheus-exporter if {{ path /metrics }}
+    stats enable
+    stats uri /st
     default_backend be
 backend be
     server s1 {}
@@ -792,6 +794,17 @@ backend be
     assert!(
         metrics.contains("haproxy_frontend_ssl_failed_handshake_total{proxy=\"fe\"} 1\n"),
         "{metrics}"
+    );
+    // The stats page and its JSON view say the same.
+    let page = get(plain, "/st").text();
+    assert!(
+        page.contains("TLS handshakes: 3 completed, 1 failed"),
+        "{page}"
+    );
+    let json = get(plain, "/st;json").text();
+    assert!(
+        json.contains("\"ssl_sess\":\"3\",\"ssl_failed_handshake\":\"1\""),
+        "{json}"
     );
 }
 

@@ -225,6 +225,12 @@ pub fn render(rows: &[Row], page: &Page) -> String {
             o.push_str("</tr>\n");
         }
         o.push_str("</table>\n");
+        if let Some((ok, failed)) = group.iter().find_map(|r| r.tls) {
+            let _ = writeln!(
+                o,
+                "<p class=\"tls\">TLS handshakes: {ok} completed, {failed} failed</p>"
+            );
+        }
         if form {
             o.push_str("<p>Choose the action to perform on the checked servers: <select name=\"action\">\
 <option value=\"\"></option><option value=\"ready\">Set state to READY</option>\

@@ -35,6 +35,11 @@ pub fn render(rows: &[Row]) -> String {
             first = false;
             out.push_str(&format!("\"{}\":\"{}\"", escape(c), escape(v)));
         }
+        if let Some((ok, failed)) = r.tls {
+            out.push_str(&format!(
+                ",\"ssl_sess\":\"{ok}\",\"ssl_failed_handshake\":\"{failed}\""
+            ));
+        }
         if let Some(p) = r.latency.filter(|p| p.count > 0) {
             out.push_str(&format!(
                 ",\"resp_time_p50_us\":\"{}\",\"resp_time_p90_us\":\"{}\",\"resp_time_p99_us\":\"{}\",\"resp_time_max_us\":\"{}\"",

@@ -188,6 +188,9 @@ pub struct Row {
     pub values: Vec<String>,
     /// Response-time percentiles (servers and backends).
     pub latency: Option<Percentiles>,
+    /// TLS handshakes completed and failed (frontends with `bind ... ssl`),
+    /// HAProxy's SSL module fields `ssl_sess` and `ssl_failed_handshake`.
+    pub tls: Option<(u64, u64)>,
 }
 
 impl Row {
@@ -208,6 +211,7 @@ impl Row {
             look: Look::Plain,
             values,
             latency: None,
+            tls: None,
         }
     }
 
@@ -296,6 +300,12 @@ pub fn take(rt: &Runtime) -> Vec<Row> {
             fe.maxconn.map(|m| m.to_string()).unwrap_or_default(),
         );
         r.set("status", "OPEN");
+        if !fe.tls.is_empty() {
+            r.tls = Some((
+                fe.counters.tls_handshakes.load(Relaxed),
+                fe.counters.tls_failures.load(Relaxed),
+            ));
+        }
         r.set("iid", id);
         r.set("sid", 0);
         r.set("mode", mode(fe.mode));
