@@ -331,6 +331,24 @@ const TLS12: &[(&str, rustls::CipherSuite)] = &[
     ),
 ];
 
+/// A protocol version as OpenSSL (and so HAProxy's logs) names it.
+pub fn version_name(v: rustls::ProtocolVersion) -> String {
+    match v {
+        rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".into(),
+        rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// A cipher suite as OpenSSL names it: `TLS_AES_256_GCM_SHA384`,
+/// `ECDHE-RSA-AES128-GCM-SHA256`.
+pub fn suite_name(s: rustls::CipherSuite) -> String {
+    if let Some((n, _)) = TLS12.iter().chain(TLS13).find(|(_, x)| *x == s) {
+        return n.to_string();
+    }
+    format!("{s:?}")
+}
+
 /// TLS 1.3 suites rustls offers, by their IANA names (`ciphersuites`).
 const TLS13: &[(&str, rustls::CipherSuite)] = &[
     (

@@ -987,3 +987,57 @@ backend be
         run.stderr
     );
 }
+
+/// `option httpslog`: HAProxy's line with the TLS facts at its end, and
+/// the frontend marked with '~' for a TLS connection.
+#[test]
+fn httpslog_lines_carry_the_tls_facts() {
+    let p = pki(&["a.test"]);
+    let b = HttpBackend::start("app");
+    let log = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    log.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let log_port = log.local_addr().unwrap().port();
+    let (port, plain) = (free_port(), free_port());
+    let cfg = format!(
+        "global
+    nbthread 1
+    log 127.0.0.1:{log_port} local0
+defaults
+    mode http
+    log global
+    option httpslog
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+listen web
+    bind 127.0.0.1:{port} ssl crt {}
+    bind 127.0.0.1:{plain}
+    server s0 {}
+",
+        p.certs().display(),
+        b.addr
+    );
+    haproxy_accepts(&cfg);
+    let _f = Fulcrum::start(&cfg);
+    let recv = || {
+        let mut buf = [0u8; 2048];
+        let n = log.recv(&mut buf).expect("a log line");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let (head, _) = curl(&p.ca_pem, "a.test", port, "/x", &["--tlsv1.3"]);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let line = recv();
+    assert!(line.contains("] web~ web/s0 "), "{line}");
+    assert!(
+        line.contains("\"GET /x HTTP/1.1\" 0/0000000000000000/0/0/0 a.test/TLSv1.3/TLS_"),
+        "{line}"
+    );
+    assert_eq!(get(plain, "/y").status, 200);
+    let line = recv();
+    assert!(line.contains("] web web/s0 "), "{line}");
+    assert!(
+        line.ends_with("\"GET /y HTTP/1.1\" 0/-/-/-/0 -/-/-"),
+        "{line}"
+    );
+}

@@ -296,6 +296,7 @@ fn proxy(o: &mut String, p: &Proxy) {
         Some(AccessLog::Tcplog) => line("option tcplog".into()),
         Some(AccessLog::Httplog) => line("option httplog".into()),
         Some(AccessLog::HttplogClf) => line("option httplog clf".into()),
+        Some(AccessLog::Httpslog) => line("option httpslog".into()),
         None => {}
     }
     for (on, name) in [

@@ -862,7 +862,7 @@ fn keep_capabilities(p: &mut Proxy) {
         p.maxconn = None;
         if matches!(
             p.option.log_format,
-            Some(AccessLog::Httplog | AccessLog::HttplogClf)
+            Some(AccessLog::Httplog | AccessLog::HttplogClf | AccessLog::Httpslog)
         ) {
             p.option.log_format = None;
         }

@@ -481,6 +481,12 @@ pub fn errorfile(p: &mut Proxy, l: &mut Line) -> R {
     Ok(())
 }
 
+pub fn option_httpslog(p: &mut Proxy, l: &mut Line) -> R {
+    l.none()?;
+    p.option.log_format = Some(AccessLog::Httpslog);
+    Ok(())
+}
+
 pub fn option_httplog(p: &mut Proxy, l: &mut Line) -> R {
     p.option.log_format = Some(match l.args {
         [] => AccessLog::Httplog,

@@ -283,7 +283,7 @@ fn mode_tcp(p: &Proxy, d: &mut Diagnostics) {
     }
     if matches!(
         p.option.log_format,
-        Some(AccessLog::Httplog | AccessLog::HttplogClf)
+        Some(AccessLog::Httplog | AccessLog::HttplogClf | AccessLog::Httpslog)
     ) {
         d.warning(
             span_of(p, "option httplog"),

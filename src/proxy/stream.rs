@@ -51,14 +51,11 @@ impl Stream {
         let c = s.get_ref().1;
         Some(TlsFacts {
             sni: c.server_name().map(str::to_string),
-            protocol: c
-                .protocol_version()
-                .and_then(|v| v.as_str())
-                .map(str::to_string),
+            protocol: c.protocol_version().map(crate::tls::version_name),
             cipher: c
                 .negotiated_cipher_suite()
-                .and_then(|s| s.suite().as_str())
-                .map(str::to_string),
+                .map(|s| crate::tls::suite_name(s.suite())),
+            resumed: c.handshake_kind() == Some(rustls::HandshakeKind::Resumed),
             client_cert: c.peer_certificates().is_some_and(|c| !c.is_empty()),
             client_dn: c
                 .peer_certificates()

@@ -127,6 +127,8 @@ pub struct TlsFacts {
     pub protocol: Option<String>,
     /// The negotiated cipher suite's name.
     pub cipher: Option<String>,
+    /// The session was resumed.
+    pub resumed: bool,
     /// The client presented a certificate.
     pub client_cert: bool,
     /// Its subject, as `/C=../CN=..` (`ssl_c_s_dn`).

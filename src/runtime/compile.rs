@@ -314,7 +314,7 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
             client_keepalive: p.option.tcpka || p.option.clitcpka,
             // httplog falls back to tcplog in mode tcp, as in HAProxy.
             log_format: match p.option.log_format {
-                Some(AccessLog::Httplog | AccessLog::HttplogClf) if !http => {
+                Some(AccessLog::Httplog | AccessLog::HttplogClf | AccessLog::Httpslog) if !http => {
                     Some(AccessLog::Tcplog)
                 }
                 other => other,

@@ -464,6 +464,8 @@ pub enum AccessLog {
     Httplog,
     /// `option httplog clf`.
     HttplogClf,
+    /// `option httpslog`: httplog with the TLS facts at the end.
+    Httpslog,
 }
 
 /// How HTTP connections are kept (the last `option` among the three wins).

@@ -84,7 +84,14 @@ impl Access {
     }
 
     /// Sends the `option httplog` line (HAProxy's layout) when the frontend logs.
-    pub fn log(&self, fe: &Frontend, rt: &Runtime, peer: SocketAddr, request: &str) {
+    pub fn log(
+        &self,
+        fe: &Frontend,
+        rt: &Runtime,
+        peer: SocketAddr,
+        request: &str,
+        tls: Option<&crate::rules::facts::TlsFacts>,
+    ) {
         let level = self.level.get().unwrap_or(6);
         if fe.log_format.is_none() || fe.log_targets.is_empty() || self.quiet.get() || level > 7 {
             return;
@@ -108,12 +115,14 @@ impl Access {
         let ms = |v: Option<u128>| v.map(|v| v.to_string()).unwrap_or_else(|| "-1".into());
         let t = self.term.get();
         let captures = self.capture_fields(fe);
-        let line = format!(
-            "{}:{} [{}] {} {}/{} 0/0/{}/{}/{} {} {} - - {}{}-- {}/{}/0/0/0 0/0 {captures}\"{}\"",
+        let mut line = format!(
+            "{}:{} [{}] {}{} {}/{} 0/0/{}/{}/{} {} {} - - {}{}-- {}/{}/0/0/0 0/0 {captures}\"{}\"",
             peer.ip(),
             peer.port(),
             super::super::accesslog::accept_date(self.date),
             fe.name,
+            // HAProxy marks a frontend reached over TLS with a '~'.
+            if tls.is_some() { "~" } else { "" },
             be_name,
             srv_name,
             ms(self.connect_ms.get()),
@@ -127,6 +136,21 @@ impl Access {
             fe.counters.cur_sessions.load(Relaxed),
             request.escape_default(),
         );
+        if fe.log_format == Some(crate::config::model::AccessLog::Httpslog) {
+            // httpslog: fc_err/ssl_fc_err/ssl_c_err/ssl_c_ca_err/resumed, then
+            // SNI/version/cipher, as HAProxy writes them (errors are 0:
+            // a failed handshake never reaches this line).
+            match tls {
+                Some(t) => line.push_str(&format!(
+                    " 0/0000000000000000/0/0/{} {}/{}/{}",
+                    u8::from(t.resumed),
+                    t.sni.as_deref().unwrap_or("-"),
+                    t.protocol.as_deref().unwrap_or("-"),
+                    t.cipher.as_deref().unwrap_or("-")
+                )),
+                None => line.push_str(" 0/-/-/-/0 -/-/-"),
+            }
+        }
         super::super::accesslog::send_at(&fe.log_targets, level, &line);
     }
 

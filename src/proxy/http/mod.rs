@@ -76,7 +76,7 @@ pub async fn serve(
                 };
                 answer::error(&mut client, status, fe, None, &rt, &access, term).await;
                 if !(fe.dontlognull && null) {
-                    access.log(fe, &rt, peer, "<BADREQ>");
+                    access.log(fe, &rt, peer, "<BADREQ>", tls.as_ref());
                 }
                 return;
             }
@@ -122,7 +122,7 @@ pub async fn serve(
             stream.http_err();
         }
         drop(stream);
-        access.log(fe, &rt, peer, &request_line);
+        access.log(fe, &rt, peer, &request_line, tls.as_ref());
         match next {
             Next::KeepAlive => continue,
             Next::Close => {
