@@ -114,7 +114,9 @@ async fn session(
         }
         let sock: Stream = match fe.tls_for(bound) {
             None => sock.into(),
-            Some(cfg) => match handshake(sock, cfg.clone(), fe.timeout_client).await {
+            // Boxed: the handshake's state is large and only TLS
+            // connections should pay for it in their task.
+            Some(cfg) => match Box::pin(handshake(sock, cfg.clone(), fe.timeout_client)).await {
                 Ok(s) => {
                     fe.counters.tls_handshakes.fetch_add(1, Relaxed);
                     s

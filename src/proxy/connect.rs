@@ -130,7 +130,17 @@ pub async fn connect(
                 let stream = match &s.tls {
                     None => stream.into(),
                     Some(tls) => {
-                        match tls_handshake(stream, tls, s, sni(server), be.timeout_connect).await {
+                        // Boxed: plain exchanges should not carry the
+                        // handshake's (large) state in their future.
+                        match Box::pin(tls_handshake(
+                            stream,
+                            tls,
+                            s,
+                            sni(server),
+                            be.timeout_connect,
+                        ))
+                        .await
+                        {
                             Ok(t) => t,
                             Err(e) => {
                                 s.state.connect_errors.fetch_add(1, Relaxed);
