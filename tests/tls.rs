@@ -53,6 +53,34 @@ impl Pki {
     }
 }
 
+/// The certificates of a PEM file as a rustls trust store.
+fn roots_from(ca_pem: &Path) -> rustls::RootCertStore {
+    let mut roots = rustls::RootCertStore::empty();
+    let pem = std::fs::read(ca_pem).expect("ca");
+    for c in rustls_pki_types::CertificateDer::pem_slice_iter(&pem) {
+        roots.add(c.expect("pem")).expect("root");
+    }
+    roots
+}
+
+/// A blocking rustls client to `port`, trusting `ca_pem`, asking for `sni`.
+fn rustls_client(
+    ca_pem: &Path,
+    sni: &str,
+    port: u16,
+) -> rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream> {
+    let cfg = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(roots_from(ca_pem))
+    .with_no_client_auth();
+    let name = rustls_pki_types::ServerName::try_from(sni.to_owned()).expect("name");
+    let conn = rustls::ClientConnection::new(std::sync::Arc::new(cfg), name).expect("client");
+    rustls::StreamOwned::new(conn, common::net::connect(port))
+}
+
 fn haproxy_accepts(cfg: &str) {
     let f = TempPath::file("tls-haproxy", cfg);
     let out = Command::new("haproxy")
@@ -244,22 +272,7 @@ listen l
     haproxy_accepts(&cfg);
     let _f = Fulcrum::start(&cfg);
     // A rustls client: send, close our side (close_notify), read the echo.
-    let mut roots = rustls::RootCertStore::empty();
-    let ca = std::fs::read(&p.ca_pem).expect("ca");
-    for c in rustls_pki_types::CertificateDer::pem_slice_iter(&ca) {
-        roots.add(c.expect("pem")).expect("root");
-    }
-    let cfg = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("versions")
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    let name = rustls_pki_types::ServerName::try_from("a.test").expect("name");
-    let conn = rustls::ClientConnection::new(std::sync::Arc::new(cfg), name).expect("client");
-    let sock = common::net::connect(port);
-    let mut tls = rustls::StreamOwned::new(conn, sock);
+    let mut tls = rustls_client(&p.ca_pem, "a.test", port);
     tls.write_all(b"hello over tls\n").expect("write");
     tls.conn.send_close_notify();
     tls.flush().expect("flush");
@@ -294,13 +307,8 @@ fn tls_backend_with(cert_pem: &Path, client_ca: Option<&Path>) -> TlsBackend {
     let builder = match client_ca {
         None => builder.with_no_client_auth(),
         Some(ca) => {
-            let mut roots = rustls::RootCertStore::empty();
-            let pem = std::fs::read(ca).expect("client ca");
-            for c in rustls_pki_types::CertificateDer::pem_slice_iter(&pem) {
-                roots.add(c.expect("pem")).expect("root");
-            }
             let v = rustls::server::WebPkiClientVerifier::builder_with_provider(
-                std::sync::Arc::new(roots),
+                std::sync::Arc::new(roots_from(ca)),
                 provider,
             )
             .build()
@@ -448,21 +456,7 @@ fn reload_serves_a_new_certificate_and_keeps_open_sessions() {
     assert!(served_cn(port, Some("any.test")).contains("old.test"));
 
     // A keep-alive TLS connection, trusting the first CA.
-    let mut roots = rustls::RootCertStore::empty();
-    let ca = std::fs::read(&first.ca_pem).expect("ca");
-    for c in rustls_pki_types::CertificateDer::pem_slice_iter(&ca) {
-        roots.add(c.expect("pem")).expect("root");
-    }
-    let cfg = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("versions")
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    let name = rustls_pki_types::ServerName::try_from("old.test").expect("name");
-    let conn = rustls::ClientConnection::new(std::sync::Arc::new(cfg), name).expect("client");
-    let mut tls = rustls::StreamOwned::new(conn, common::net::connect(port));
+    let mut tls = rustls_client(&first.ca_pem, "old.test", port);
     let ask = |tls: &mut rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream>| {
         tls.write_all(b"GET / HTTP/1.1\r\nHost: old.test\r\n\r\n")
             .expect("write");
