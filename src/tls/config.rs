@@ -1,0 +1,226 @@
+//! The rustls server and client configurations of `bind ... ssl` and
+//! `server ... ssl` lines.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
+use rustls::sign::CertifiedKey;
+
+use super::certs::{load_cert, read, Cert, SniResolver};
+use super::suites::{versions, Version};
+use super::TlsError;
+
+/// How one `bind ... ssl` line terminates TLS.
+#[derive(Debug)]
+pub struct BindTls {
+    /// The certificates, the first being the default.
+    pub certs: Vec<Cert>,
+    /// `alpn` protocols offered, in preference order.
+    pub alpn: Vec<Vec<u8>>,
+    /// `ssl-min-ver`.
+    pub min: Option<Version>,
+    /// `ssl-max-ver`.
+    pub max: Option<Version>,
+    /// `strict-sni`.
+    pub strict_sni: bool,
+    /// `no-tls-tickets`.
+    pub no_tickets: bool,
+    /// Client certificates: None, or the CA file and whether one is required.
+    pub client_ca: Option<(PathBuf, bool)>,
+    /// The suites to offer (None: rustls's defaults).
+    pub suites: Option<Vec<rustls::CipherSuite>>,
+}
+
+/// The rustls configuration of a `bind ... ssl` line.
+pub fn server_config(b: BindTls) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+    let mut provider = rustls::crypto::ring::default_provider();
+    if let Some(suites) = &b.suites {
+        provider
+            .cipher_suites
+            .retain(|s| suites.contains(&s.suite()));
+    }
+    let provider = Arc::new(provider);
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(&versions(b.min, b.max)?)
+        .map_err(|e| TlsError::Rustls(e.to_string()))?;
+    let builder = match &b.client_ca {
+        None => builder.with_no_client_auth(),
+        Some((path, required)) => {
+            let roots = Arc::new(roots(path)?);
+            let v = rustls::server::WebPkiClientVerifier::builder_with_provider(roots, provider);
+            let v = if *required {
+                v
+            } else {
+                v.allow_unauthenticated()
+            };
+            builder
+                .with_client_cert_verifier(v.build().map_err(|e| TlsError::Rustls(e.to_string()))?)
+        }
+    };
+    let mut cfg = builder.with_cert_resolver(Arc::new(SniResolver::new(b.certs, b.strict_sni)));
+    cfg.alpn_protocols = b.alpn;
+    if b.no_tickets {
+        cfg.send_tls13_tickets = 0;
+        cfg.ticketer = Arc::new(NoTickets);
+    } else if let Ok(t) = rustls::crypto::ring::Ticketer::new() {
+        cfg.ticketer = t;
+    }
+    Ok(Arc::new(cfg))
+}
+
+/// How `server ... ssl` checks the server's certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerVerify {
+    /// `verify none`: any certificate is accepted.
+    None,
+    /// `verify required` with the CAs of this file.
+    Ca(PathBuf),
+}
+
+/// The rustls configuration for TLS to a server. Session resumption is on
+/// (rustls keeps a per-configuration session cache), as in HAProxy.
+/// What a `server ... ssl` line asks of its TLS.
+#[derive(Debug, Clone, Default)]
+pub struct ClientOptions {
+    /// `alpn`: protocols offered, in preference order.
+    pub alpn: Vec<String>,
+    /// `crt FILE`: a client certificate (chain and key, as for binds).
+    pub crt: Option<PathBuf>,
+    /// `no-ssl-reuse`: no session resumption.
+    pub no_reuse: bool,
+}
+
+/// The rustls configuration for TLS to a server.
+pub fn client_config(
+    verify: &ServerVerify,
+    opts: &ClientOptions,
+) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(&versions(None, None)?)
+        .map_err(|e| TlsError::Rustls(e.to_string()))?;
+    let builder = match verify {
+        ServerVerify::Ca(path) => builder.with_root_certificates(roots(path)?),
+        ServerVerify::None => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAny(provider))),
+    };
+    let mut cfg = match &opts.crt {
+        None => builder.with_no_client_auth(),
+        Some(path) => {
+            let cert = load_cert(path)?;
+            builder.with_client_cert_resolver(Arc::new(ClientCert(cert.key)))
+        }
+    };
+    cfg.alpn_protocols = opts.alpn.iter().map(|a| a.as_bytes().to_vec()).collect();
+    if opts.no_reuse {
+        cfg.resumption = rustls::client::Resumption::disabled();
+    }
+    Ok(Arc::new(cfg))
+}
+
+/// The one client certificate a `server ... crt` line presents.
+#[derive(Debug)]
+struct ClientCert(Arc<CertifiedKey>);
+
+impl rustls::client::ResolvesClientCert for ClientCert {
+    fn resolve(&self, _: &[&[u8]], _: &[rustls::SignatureScheme]) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.clone())
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
+}
+
+/// The CA certificates of a `ca-file`.
+fn roots(path: &Path) -> Result<rustls::RootCertStore, TlsError> {
+    let pem = read(path)?;
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_slice_iter(&pem) {
+        let c = c.map_err(|e| TlsError::Bad {
+            path: path.to_path_buf(),
+            reason: format!("bad PEM: {e}"),
+        })?;
+        roots.add(c).map_err(|e| TlsError::Bad {
+            path: path.to_path_buf(),
+            reason: format!("not a CA certificate: {e}"),
+        })?;
+    }
+    if roots.is_empty() {
+        return Err(TlsError::NoCert(path.to_path_buf()));
+    }
+    Ok(roots)
+}
+
+/// `verify none`: the operator chose not to check the server. The
+/// handshake's signatures are still checked, so the peer holds the key of
+/// the certificate it shows.
+#[derive(Debug)]
+struct AcceptAny(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AcceptAny {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &rustls::pki_types::ServerName<'_>,
+        _: &[u8],
+        _: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// A ticketer that issues no ticket (`no-tls-tickets`).
+#[derive(Debug)]
+struct NoTickets;
+
+impl rustls::server::ProducesTickets for NoTickets {
+    fn enabled(&self) -> bool {
+        false
+    }
+    fn lifetime(&self) -> u32 {
+        0
+    }
+    fn encrypt(&self, _: &[u8]) -> Option<Vec<u8>> {
+        None
+    }
+    fn decrypt(&self, _: &[u8]) -> Option<Vec<u8>> {
+        None
+    }
+}
