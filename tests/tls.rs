@@ -638,6 +638,88 @@ backend be
     assert!(served_cn(port, Some("other.test")).contains("a.test"));
 }
 
+/// A crt-list line's `[options]` apply to the handshakes that choose its
+/// certificate: a.test offers its own ALPN and refuses TLS 1.2, b.test
+/// keeps the bind's; options fulcrum does not act on are refused at the
+/// bind line that names the list.
+#[test]
+fn crt_list_options_apply_to_their_certificate() {
+    let p = pki(&["a.test", "b.test"]);
+    let pem = |n: &str| {
+        p.certs().join(format!(
+            "{}-{n}.pem",
+            if n == "a.test" { "00" } else { "01" }
+        ))
+    };
+    let list = TempPath::file(
+        "crt-list-opts",
+        &format!(
+            "{} [alpn x-a,x-b ssl-min-ver TLSv1.3] a.test\n{} b.test\n",
+            pem("a.test").display(),
+            pem("b.test").display()
+        ),
+    );
+    let (echo, port) = (echo_server(), free_port());
+    let cfg = format!(
+        "global
+    nbthread 1
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+listen tls
+    bind 127.0.0.1:{port} ssl crt-list {} alpn x-default
+    server e {echo}
+",
+        list.path().display()
+    );
+    haproxy_accepts(&cfg);
+    let _f = Fulcrum::start(&cfg);
+    let a = s_client(port, &["-servername", "a.test", "-alpn", "x-b,x-default"]);
+    assert!(a.contains("ALPN protocol: x-b"), "{a}");
+    assert!(a.contains("TLSv1.3"), "{a}");
+    let a12 = s_client(port, &["-servername", "a.test", "-tls1_2"]);
+    assert!(
+        !a12.contains("Cipher is ECDHE"),
+        "TLS 1.2 served to a.test: {a12}"
+    );
+    let b = s_client(
+        port,
+        &["-servername", "b.test", "-tls1_2", "-alpn", "x-b,x-default"],
+    );
+    assert!(b.contains("ALPN protocol: x-default"), "{b}");
+    assert!(b.contains("Cipher is ECDHE"), "{b}");
+
+    let list = TempPath::file(
+        "crt-list-unknown",
+        &format!("{} [ocsp-update on] a.test\n", pem("a.test").display()),
+    );
+    let file = TempPath::file(
+        "crt-list-unknown-cfg",
+        &format!(
+            "defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+listen tls
+    bind 127.0.0.1:8443 ssl crt-list {}
+    server e {echo}
+",
+            list.path().display()
+        ),
+    );
+    let run = common::check(&[file.path()]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let errors = common::errors_at(&run.stderr, &file.name(), 7);
+    assert!(
+        errors.iter().any(|l| l.contains("'ocsp-update'")),
+        "{}",
+        run.stderr
+    );
+}
+
 /// `ciphers`, `ssl-max-ver` and the `ssl-default-bind-*` defaults decide
 /// what is negotiated; names rustls lacks (DHE) are skipped with a warning.
 #[test]

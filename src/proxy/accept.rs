@@ -116,7 +116,7 @@ async fn session(
             None => sock.into(),
             // Boxed: the handshake's state is large and only TLS
             // connections should pay for it in their task.
-            Some(cfg) => match Box::pin(handshake(sock, cfg.clone(), fe.timeout_client)).await {
+            Some(tls) => match Box::pin(handshake(sock, tls, fe.timeout_client)).await {
                 Ok(s) => {
                     fe.counters.tls_handshakes.fetch_add(1, Relaxed);
                     s
@@ -149,10 +149,10 @@ async fn session(
 /// client timeout (10 s when there is none).
 async fn handshake(
     sock: TcpStream,
-    cfg: Arc<rustls::ServerConfig>,
+    tls: &crate::tls::Terminator,
     timeout: Option<Duration>,
 ) -> std::io::Result<Stream> {
-    let accept = tokio_rustls::TlsAcceptor::from(cfg).accept(sock);
+    let accept = tls.accept(sock);
     match tokio::time::timeout(timeout.unwrap_or(Duration::from_secs(10)), accept).await {
         Ok(Ok(tls)) => Ok(Stream::TlsServer(Box::new(tls))),
         Ok(Err(e)) => Err(e),

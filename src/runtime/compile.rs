@@ -615,10 +615,18 @@ fn bind_tls(
                     .0,
             ),
         };
+        // fulcrum speaks HTTP/1.x only: an HTTP frontend does not offer h2
+        // (clients then fall back to http/1.1), wherever it was asked for.
+        let speaks = |a: &String| p.mode == Mode::Tcp || a.starts_with("http/1");
+        for cert in &mut certs {
+            if let Some(alpn) = &mut cert.options.alpn {
+                alpn.retain(speaks);
+            }
+        }
         let alpn = b
             .alpn
             .iter()
-            .filter(|a| p.mode == Mode::Tcp || a.starts_with("http/1"))
+            .filter(|a| speaks(a))
             .map(|a| a.as_bytes().to_vec())
             .collect();
         let config = crate::tls::server_config(BindTls {

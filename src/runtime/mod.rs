@@ -136,12 +136,12 @@ pub struct BindTls {
     /// its port).
     pub addrs: Vec<std::net::SocketAddr>,
     /// What the handshake uses.
-    pub config: Arc<rustls::ServerConfig>,
+    pub config: Arc<crate::tls::Terminator>,
 }
 
 impl Frontend {
     /// The TLS configuration of the bind a connection to `local` came in on.
-    pub fn tls_for(&self, local: std::net::SocketAddr) -> Option<&Arc<rustls::ServerConfig>> {
+    pub fn tls_for(&self, local: std::net::SocketAddr) -> Option<&Arc<crate::tls::Terminator>> {
         self.tls
             .iter()
             .find(|t| {

@@ -9,7 +9,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 
-use super::TlsError;
+use super::{TlsError, Version};
 
 /// A certificate ready to serve, with the names it answers for.
 #[derive(Debug)]
@@ -24,6 +24,48 @@ pub struct Cert {
     pub not_after: Option<SystemTime>,
     /// Names a `crt-list` line excludes (`!name`).
     pub excluded: Vec<String>,
+    /// A `crt-list` line's `[options]`.
+    pub options: CertOptions,
+}
+
+/// A `crt-list` line's `[options]`: settings that replace the bind line's
+/// for the handshakes that choose this certificate. All unset: the bind's.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct CertOptions {
+    /// `alpn`: the protocols offered, in preference order.
+    pub alpn: Option<Vec<String>>,
+    /// `ssl-min-ver`.
+    pub min: Option<Version>,
+    /// `ssl-max-ver`.
+    pub max: Option<Version>,
+}
+
+impl CertOptions {
+    /// Whether the line set anything.
+    pub fn is_set(&self) -> bool {
+        *self != CertOptions::default()
+    }
+
+    /// Reads the words between `[` and `]`.
+    fn parse(text: &str) -> Result<CertOptions, String> {
+        let mut o = CertOptions::default();
+        let mut words = text.split_whitespace();
+        while let Some(k) = words.next() {
+            let mut value = || words.next().ok_or(format!("'{k}' expects an argument"));
+            match k {
+                "alpn" => o.alpn = Some(value()?.split(',').map(str::to_string).collect()),
+                "ssl-min-ver" => o.min = Some(Version::parse(value()?).map_err(|e| e.to_string())?),
+                "ssl-max-ver" => o.max = Some(Version::parse(value()?).map_err(|e| e.to_string())?),
+                other => {
+                    return Err(format!(
+                        "'{other}' in a crt-list line's options is not supported yet \
+                         (fulcrum knows alpn, ssl-min-ver and ssl-max-ver there)"
+                    ))
+                }
+            }
+        }
+        Ok(o)
+    }
 }
 
 pub(super) fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
@@ -78,6 +120,7 @@ pub fn load_cert(path: &Path) -> Result<Cert, TlsError> {
         key: Arc::new(certified),
         not_after,
         excluded: Vec::new(),
+        options: CertOptions::default(),
     })
 }
 
@@ -154,11 +197,15 @@ pub fn load_crt_list(path: &Path, base: Option<&Path>) -> Result<Vec<Cert>, TlsE
         };
         let (file, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
         let rest = rest.trim();
-        if rest.starts_with('[') {
-            return Err(bad(
-                "per-certificate options ('[...]') are not supported yet".into(),
-            ));
-        }
+        let (options, rest) = match rest.strip_prefix('[') {
+            None => (CertOptions::default(), rest),
+            Some(inner) => {
+                let (opts, filters) = inner
+                    .split_once(']')
+                    .ok_or_else(|| bad("'[' without its ']'".into()))?;
+                (CertOptions::parse(opts).map_err(bad)?, filters.trim())
+            }
+        };
         let file = PathBuf::from(file);
         let file = match base {
             Some(b) if file.is_relative() => b.join(file),
@@ -174,6 +221,7 @@ pub fn load_crt_list(path: &Path, base: Option<&Path>) -> Result<Vec<Cert>, TlsE
                 .iter()
                 .map(|f| f.trim_start_matches('!').to_ascii_lowercase())
                 .collect();
+            cert.options = options.clone();
             out.push(cert);
         }
     }
@@ -200,17 +248,22 @@ impl SniResolver {
 
     /// The certificate for `sni`: exact name, then wildcard, then default.
     pub fn pick(&self, sni: Option<&str>) -> Option<&Cert> {
+        self.pick_index(sni).map(|i| &self.certs[i])
+    }
+
+    /// Where in the list [`pick`](Self::pick)'s certificate stands.
+    pub fn pick_index(&self, sni: Option<&str>) -> Option<usize> {
         if let Some(name) = sni {
             let name = name.to_ascii_lowercase();
             let serves =
-                |c: &&Cert, n: &str| c.names.iter().any(|x| x == n) && !c.excluded.contains(&name);
-            if let Some(c) = self.certs.iter().find(|c| serves(c, &name)) {
-                return Some(c);
+                |c: &Cert, n: &str| c.names.iter().any(|x| x == n) && !c.excluded.contains(&name);
+            if let Some(i) = self.certs.iter().position(|c| serves(c, &name)) {
+                return Some(i);
             }
             if let Some((_, parent)) = name.split_once('.') {
                 let wild = format!("*.{parent}");
-                if let Some(c) = self.certs.iter().find(|c| serves(c, &wild)) {
-                    return Some(c);
+                if let Some(i) = self.certs.iter().position(|c| serves(c, &wild)) {
+                    return Some(i);
                 }
             }
             if self.strict {
@@ -219,7 +272,12 @@ impl SniResolver {
         } else if self.strict {
             return None;
         }
-        self.certs.first()
+        (!self.certs.is_empty()).then_some(0)
+    }
+
+    /// The certificates, in the order they were given.
+    pub fn certs(&self) -> &[Cert] {
+        &self.certs
     }
 }
 
@@ -263,4 +321,36 @@ pub fn subject_dn(der: &[u8]) -> Option<String> {
         }
     }
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crt_list_options_read_what_fulcrum_acts_on_and_refuse_the_rest() {
+        let o = CertOptions::parse("alpn h2,http/1.1 ssl-min-ver TLSv1.2").unwrap();
+        assert_eq!(o.alpn, Some(vec!["h2".to_string(), "http/1.1".to_string()]));
+        assert_eq!((o.min, o.max), (Some(Version::Tls12), None));
+        assert!(o.is_set());
+        assert!(!CertOptions::parse("").unwrap().is_set());
+        assert!(CertOptions::parse("alpn")
+            .unwrap_err()
+            .contains("expects an argument"));
+        assert!(CertOptions::parse("ssl-max-ver TLSv9").is_err());
+        assert!(CertOptions::parse("verify required")
+            .unwrap_err()
+            .contains("'verify'"));
+    }
+
+    #[test]
+    fn an_unclosed_option_bracket_is_refused_with_its_line() {
+        let dir = std::env::temp_dir().join(format!("fulcrum-crtlist-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let list = dir.join("list");
+        std::fs::write(&list, "# c\nx.pem [alpn h2 a.test\n").unwrap();
+        let e = load_crt_list(&list, None).unwrap_err().to_string();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(e.contains("line 2: '[' without its ']'"), "{e}");
+    }
 }

@@ -33,8 +33,83 @@ pub struct BindTls {
     pub suites: Option<Vec<rustls::CipherSuite>>,
 }
 
-/// The rustls configuration of a `bind ... ssl` line.
-pub fn server_config(b: BindTls) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+/// How a `bind ... ssl` line terminates TLS: one rustls configuration, or
+/// when `crt-list` lines carry their own options, one per such certificate
+/// chosen from the ClientHello before the handshake goes on.
+#[derive(Debug)]
+pub struct Terminator {
+    base: Arc<rustls::ServerConfig>,
+    per_cert: Option<PerCert>,
+}
+
+#[derive(Debug)]
+struct PerCert {
+    resolver: Arc<SniResolver>,
+    /// Parallel to the resolver's certificates; None: the bind's config.
+    configs: Vec<Option<Arc<rustls::ServerConfig>>>,
+}
+
+impl Terminator {
+    /// The server side of a handshake on `sock`.
+    pub async fn accept(
+        &self,
+        sock: tokio::net::TcpStream,
+    ) -> std::io::Result<tokio_rustls::server::TlsStream<tokio::net::TcpStream>> {
+        let Some(per) = &self.per_cert else {
+            return tokio_rustls::TlsAcceptor::from(self.base.clone())
+                .accept(sock)
+                .await;
+        };
+        let start =
+            tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), sock)
+                .await?;
+        let picked = per.resolver.pick_index(start.client_hello().server_name());
+        let config = picked
+            .and_then(|i| per.configs.get(i).cloned().flatten())
+            .unwrap_or_else(|| self.base.clone());
+        start.into_stream(config).await
+    }
+}
+
+/// The rustls configuration(s) of a `bind ... ssl` line.
+pub fn server_config(mut b: BindTls) -> Result<Arc<Terminator>, TlsError> {
+    let resolver = Arc::new(SniResolver::new(std::mem::take(&mut b.certs), b.strict_sni));
+    let base = Arc::new(build(&b, resolver.clone())?);
+    let per_cert = if resolver.certs().iter().any(|c| c.options.is_set()) {
+        let configs = resolver
+            .certs()
+            .iter()
+            .map(|c| {
+                let o = &c.options;
+                if !o.is_set() {
+                    return Ok(None);
+                }
+                let own = BindTls {
+                    certs: Vec::new(),
+                    alpn: match &o.alpn {
+                        Some(a) => a.iter().map(|p| p.as_bytes().to_vec()).collect(),
+                        None => b.alpn.clone(),
+                    },
+                    min: o.min.or(b.min),
+                    max: o.max.or(b.max),
+                    strict_sni: b.strict_sni,
+                    no_tickets: b.no_tickets,
+                    client_ca: b.client_ca.clone(),
+                    suites: b.suites.clone(),
+                };
+                build(&own, resolver.clone()).map(|c| Some(Arc::new(c)))
+            })
+            .collect::<Result<_, _>>()?;
+        Some(PerCert { resolver, configs })
+    } else {
+        None
+    };
+    Ok(Arc::new(Terminator { base, per_cert }))
+}
+
+/// One rustls server configuration from a bind's settings, its
+/// certificates chosen by `resolver`.
+fn build(b: &BindTls, resolver: Arc<SniResolver>) -> Result<rustls::ServerConfig, TlsError> {
     let mut provider = rustls::crypto::ring::default_provider();
     if let Some(suites) = &b.suites {
         provider
@@ -59,15 +134,15 @@ pub fn server_config(b: BindTls) -> Result<Arc<rustls::ServerConfig>, TlsError> 
                 .with_client_cert_verifier(v.build().map_err(|e| TlsError::Rustls(e.to_string()))?)
         }
     };
-    let mut cfg = builder.with_cert_resolver(Arc::new(SniResolver::new(b.certs, b.strict_sni)));
-    cfg.alpn_protocols = b.alpn;
+    let mut cfg = builder.with_cert_resolver(resolver);
+    cfg.alpn_protocols = b.alpn.clone();
     if b.no_tickets {
         cfg.send_tls13_tickets = 0;
         cfg.ticketer = Arc::new(NoTickets);
     } else if let Ok(t) = rustls::crypto::ring::Ticketer::new() {
         cfg.ticketer = t;
     }
-    Ok(Arc::new(cfg))
+    Ok(cfg)
 }
 
 /// How `server ... ssl` checks the server's certificate.

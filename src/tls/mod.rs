@@ -11,8 +11,8 @@ mod certs;
 mod config;
 mod suites;
 
-pub use certs::{load_cert, load_crt, load_crt_list, subject_dn, Cert, SniResolver};
-pub use config::{client_config, server_config, BindTls, ClientOptions, ServerVerify};
+pub use certs::{load_cert, load_crt, load_crt_list, subject_dn, Cert, CertOptions, SniResolver};
+pub use config::{client_config, server_config, BindTls, ClientOptions, ServerVerify, Terminator};
 pub use suites::{select_suites, suite_name, version_name, Version};
 
 /// Why TLS material could not be used.
