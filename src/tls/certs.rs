@@ -102,7 +102,7 @@ pub fn load_cert(path: &Path) -> Result<Cert, TlsError> {
         }
     };
     let signer =
-        rustls::crypto::ring::sign::any_supported_type(&key).map_err(|e| TlsError::Bad {
+        rustls::crypto::aws_lc_rs::sign::any_supported_type(&key).map_err(|e| TlsError::Bad {
             path: path.to_path_buf(),
             reason: format!("unsupported private key: {e}"),
         })?;

@@ -110,7 +110,11 @@ pub fn server_config(mut b: BindTls) -> Result<Arc<Terminator>, TlsError> {
 /// One rustls server configuration from a bind's settings, its
 /// certificates chosen by `resolver`.
 fn build(b: &BindTls, resolver: Arc<SniResolver>) -> Result<rustls::ServerConfig, TlsError> {
-    let mut provider = rustls::crypto::ring::default_provider();
+    // aws-lc-rs rather than ring: its RSA signing is about 17% cheaper per
+    // full handshake here, which is what brings RSA 2048 under HAProxy's
+    // CPU (benches/results/tls-*.md). Keys are loaded with the same
+    // provider (certs.rs), since the key does the signing.
+    let mut provider = rustls::crypto::aws_lc_rs::default_provider();
     if let Some(suites) = &b.suites {
         provider
             .cipher_suites
@@ -139,7 +143,7 @@ fn build(b: &BindTls, resolver: Arc<SniResolver>) -> Result<rustls::ServerConfig
     if b.no_tickets {
         cfg.send_tls13_tickets = 0;
         cfg.ticketer = Arc::new(NoTickets);
-    } else if let Ok(t) = rustls::crypto::ring::Ticketer::new() {
+    } else if let Ok(t) = rustls::crypto::aws_lc_rs::Ticketer::new() {
         cfg.ticketer = t;
     }
     Ok(cfg)
@@ -172,7 +176,7 @@ pub fn client_config(
     verify: &ServerVerify,
     opts: &ClientOptions,
 ) -> Result<Arc<rustls::ClientConfig>, TlsError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&versions(None, None)?)
         .map_err(|e| TlsError::Rustls(e.to_string()))?;
