@@ -706,7 +706,7 @@ if [ "$RUNS" -gt 0 ]; then
         echo "- machine: $(nproc) cores, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), $(free -g 2>/dev/null | awk '/^Mem:/ {print $2 " GiB"}'), kernel $(uname -r)"
         echo "- fulcrum $rev ($(rustc -V 2>/dev/null | cut -d' ' -f1-2)); $(haproxy -v 2>/dev/null | awk 'NR == 1 {print $1, $2, $3}'); $(nginx -v 2>&1 | sed 's/.*: //'); $(wrk -v 2>&1 | awk 'NR == 1 {print $1, $2}')"
         if [ "$WANT_TLS" = 1 ]; then
-            echo "- TLS: fulcrum with rustls $(awk '/^name = "rustls"$/ {getline; gsub(/"/, "", $3); print $3}' "$ROOT/Cargo.lock") (ring); HAProxy with $(haproxy -vv 2>/dev/null | sed -n 's/^Running on OpenSSL version : \(OpenSSL [^ ]*\).*/\1/p' | head -1); wrk with $(ldd "$(command -v wrk)" 2>/dev/null | grep -q libssl && openssl version | cut -d' ' -f1-2); certificates: self-signed ECDSA P-256 and RSA 2048 made by \`openssl req -x509\`; the TLS rows run fulcrum and HAProxy only"
+            echo "- TLS: fulcrum with rustls $(awk '/^name = "rustls"$/ {getline; gsub(/"/, "", $3); print $3}' "$ROOT/Cargo.lock") (aws-lc-rs); HAProxy with $(haproxy -vv 2>/dev/null | sed -n 's/^Running on OpenSSL version : \(OpenSSL [^ ]*\).*/\1/p' | head -1); wrk with $(ldd "$(command -v wrk)" 2>/dev/null | grep -q libssl && openssl version | cut -d' ' -f1-2); certificates: self-signed ECDSA P-256 and RSA 2048 made by \`openssl req -x509\`; the TLS rows run fulcrum and HAProxy only"
         fi
         echo "- setup: every proxy single-threaded and pinned to core 0 (fulcrum and HAProxy read benches/${CFG##*/}; nginx worker_processes 1); the backends (nginx worker_processes 1; loadgen source) and the load generator (wrk -t1, loadgen) pinned to core 1"
         echo
