@@ -774,6 +774,48 @@ backend be
     );
 }
 
+/// The server's suite order wins, as in HAProxy (OpenSSL's server
+/// preference): a bind listing AES-128 first gets AES-128 from an OpenSSL
+/// client that prefers AES-256; `prefer-client-ciphers` gives the client
+/// its choice. The global `ssl-default-bind-ciphersuites` line is the one
+/// Mozilla's generator writes.
+#[test]
+fn the_server_suite_order_wins_unless_prefer_client_ciphers() {
+    let p = pki(&["a.test"]);
+    let b = HttpBackend::start("app");
+    let ours = free_port();
+    let theirs = free_port();
+    let cfg = format!(
+        "global
+    nbthread 1
+    ssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:{ours} ssl crt {certs}
+    bind 127.0.0.1:{theirs} ssl crt {certs} prefer-client-ciphers
+    default_backend be
+backend be
+    server s1 {}
+",
+        b.addr,
+        certs = p.certs().display(),
+    );
+    haproxy_accepts(&cfg);
+    let _f = Fulcrum::start(&cfg);
+    let cipher = |port: u16| {
+        let text = s_client(port, &["-servername", "a.test", "-tls1_3"]);
+        text.lines()
+            .find_map(|l| l.split_once("Cipher is ").map(|(_, c)| c.trim().to_string()))
+            .unwrap_or_else(|| panic!("no cipher in: {text}"))
+    };
+    assert_eq!(cipher(ours), "TLS_AES_128_GCM_SHA256");
+    assert_eq!(cipher(theirs), "TLS_AES_256_GCM_SHA384");
+}
+
 /// `check-ssl`: a plain-HTTP server fails the TLS handshake of its check
 /// and goes DOWN with a Layer6 reason; a TLS server passes (L6OK) and
 /// serves.

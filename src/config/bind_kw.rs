@@ -10,7 +10,7 @@ use crate::util::addr::BindAddr;
 /// The bind parameters fulcrum knows, for messages.
 const BIND_PARAMS: &str = "transparent, interface, v4v6, v6only, backlog, maxconn, name, \
                            accept-proxy, defer-accept, ssl, crt, crt-list, alpn, ssl-min-ver, ssl-max-ver, \
-                           strict-sni, no-tls-tickets, verify, ca-file, \
+                           strict-sni, no-tls-tickets, prefer-client-ciphers, verify, ca-file, \
                            ciphers, ciphersuites";
 
 pub fn bind(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
@@ -69,6 +69,7 @@ pub fn bind(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
             }
             "ca-file" => b.ca_file = Some(PathBuf::from(value(&mut it, "ca-file")?)),
             "no-tls-tickets" => b.no_tls_tickets = true,
+            "prefer-client-ciphers" => b.prefer_client_ciphers = true,
             "alpn" => {
                 b.alpn = value(&mut it, "alpn")?
                     .split(',')

@@ -273,6 +273,9 @@ fn proxy(o: &mut String, p: &Proxy) {
         if b.no_tls_tickets {
             s.push_str(" no-tls-tickets");
         }
+        if b.prefer_client_ciphers {
+            s.push_str(" prefer-client-ciphers");
+        }
         if let Some(v) = b.verify {
             s.push_str(match v {
                 super::model::ClientVerify::None => " verify none",

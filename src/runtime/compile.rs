@@ -636,6 +636,7 @@ fn bind_tls(
             max: version(&e.max).map_err(err)?,
             strict_sni: b.strict_sni,
             no_tickets: e.no_tickets,
+            prefer_client_ciphers: e.prefer_client_ciphers,
             suites,
             client_ca: match (b.verify, &b.ca_file) {
                 (Some(crate::config::model::ClientVerify::None), _) | (_, None) => None,

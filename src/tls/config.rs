@@ -27,6 +27,9 @@ pub struct BindTls {
     pub strict_sni: bool,
     /// `no-tls-tickets`.
     pub no_tickets: bool,
+    /// `prefer-client-ciphers`: follow the client's suite order rather
+    /// than ours.
+    pub prefer_client_ciphers: bool,
     /// Client certificates: None, or the CA file and whether one is required.
     pub client_ca: Option<(PathBuf, bool)>,
     /// The suites to offer (None: rustls's defaults).
@@ -94,6 +97,7 @@ pub fn server_config(mut b: BindTls) -> Result<Arc<Terminator>, TlsError> {
                     max: o.max.or(b.max),
                     strict_sni: b.strict_sni,
                     no_tickets: b.no_tickets,
+                    prefer_client_ciphers: b.prefer_client_ciphers,
                     client_ca: b.client_ca.clone(),
                     suites: b.suites.clone(),
                 };
@@ -116,9 +120,14 @@ fn build(b: &BindTls, resolver: Arc<SniResolver>) -> Result<rustls::ServerConfig
     // provider (certs.rs), since the key does the signing.
     let mut provider = rustls::crypto::aws_lc_rs::default_provider();
     if let Some(suites) = &b.suites {
+        // Offered in the order the configuration lists them, which is the
+        // order of preference below.
         provider
             .cipher_suites
             .retain(|s| suites.contains(&s.suite()));
+        provider
+            .cipher_suites
+            .sort_by_key(|s| suites.iter().position(|c| *c == s.suite()));
     }
     let provider = Arc::new(provider);
     let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
@@ -140,6 +149,9 @@ fn build(b: &BindTls, resolver: Arc<SniResolver>) -> Result<rustls::ServerConfig
     };
     let mut cfg = builder.with_cert_resolver(resolver);
     cfg.alpn_protocols = b.alpn.clone();
+    // HAProxy sets OpenSSL's server-preference option unless the bind says
+    // `prefer-client-ciphers`; an operator's suite order is a preference.
+    cfg.ignore_client_order = !b.prefer_client_ciphers;
     if b.no_tickets {
         cfg.send_tls13_tickets = 0;
         cfg.ticketer = Arc::new(NoTickets);

@@ -308,6 +308,10 @@ pub struct Bind {
     /// `no-tls-tickets`: no TLS session tickets.
     #[serde(default, skip_serializing_if = "is_false")]
     pub no_tls_tickets: bool,
+    /// `prefer-client-ciphers`: the client's suite order wins (by default
+    /// the server's does, as in HAProxy).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub prefer_client_ciphers: bool,
     /// `verify none|optional|required`: client certificates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify: Option<ClientVerify>,
@@ -333,6 +337,8 @@ pub struct EffectiveTls {
     pub max: Option<String>,
     /// `no-tls-tickets`.
     pub no_tickets: bool,
+    /// `prefer-client-ciphers`.
+    pub prefer_client_ciphers: bool,
     /// Default options that are not applied (for a warning).
     pub unapplied: Vec<String>,
 }
@@ -353,6 +359,7 @@ impl Bind {
             min: self.ssl_min_ver.clone(),
             max: self.ssl_max_ver.clone(),
             no_tickets: self.no_tls_tickets,
+            prefer_client_ciphers: self.prefer_client_ciphers,
             unapplied: Vec::new(),
         };
         let mut it = g.ssl_default_bind_options.iter();
@@ -367,6 +374,7 @@ impl Bind {
                     e.max = e.max.take().or(v);
                 }
                 "no-tls-tickets" => e.no_tickets = true,
+                "prefer-client-ciphers" => e.prefer_client_ciphers = true,
                 // rustls never offers these: already in force.
                 "no-sslv3" | "no-tlsv10" | "no-tlsv11" => {}
                 "no-tlsv12" => e.min = e.min.take().or(Some("TLSv1.3".into())),
@@ -400,6 +408,7 @@ impl Bind {
             ssl_max_ver: None,
             strict_sni: false,
             no_tls_tickets: false,
+            prefer_client_ciphers: false,
             verify: None,
             ca_file: None,
             origin: Origin::default(),
