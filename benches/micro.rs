@@ -147,11 +147,10 @@ fn algorithms() -> Vec<(&'static str, Balance)> {
 fn servers(n: usize) -> Vec<Candidate> {
     (0..n)
         .map(|i| Candidate {
-            // Unequal weights, so that weighted tables are not trivial.
-            weight: 1 + (i % 4) as u32,
             backup: false,
             maxconn: Some(1000),
-            state: Arc::new(ServerState::new(false)),
+            // Unequal weights, so that weighted tables are not trivial.
+            state: Arc::new(ServerState::with_weight(false, 1 + (i % 4) as u32)),
         })
         .collect()
 }

@@ -2904,7 +2904,7 @@ fn warnings_only_config_is_valid() {
     let cfg = "\
 global
     chroot /x
-    stats socket /run/fulcrum-test.sock mode 660 level admin
+    stats socket /run/fulcrum-test.sock mode 660 level admin expose-fd listeners
     ssl-default-bind-ciphers ECDHE-RSA-AES128-GCM-SHA256
 defaults
     timeout connect 5s
@@ -2928,7 +2928,7 @@ listen app
     // Accepted keywords that fulcrum does not act on yet say so.
     for (line, expect) in [
         (2, "'chroot'"),
-        (3, "'stats socket /run/fulcrum-test.sock' is ignored: fulcrum does not serve the runtime API yet"),
+        (3, "'stats socket /run/fulcrum-test.sock expose-fd listeners' is ignored: fulcrum reloads in-process"),
         (12, "'option forwardfor'"),
     ] {
         assert!(

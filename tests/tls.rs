@@ -809,7 +809,10 @@ backend be
     let cipher = |port: u16| {
         let text = s_client(port, &["-servername", "a.test", "-tls1_3"]);
         text.lines()
-            .find_map(|l| l.split_once("Cipher is ").map(|(_, c)| c.trim().to_string()))
+            .find_map(|l| {
+                l.split_once("Cipher is ")
+                    .map(|(_, c)| c.trim().to_string())
+            })
             .unwrap_or_else(|| panic!("no cipher in: {text}"))
     };
     assert_eq!(cipher(ours), "TLS_AES_128_GCM_SHA256");

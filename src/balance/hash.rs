@@ -147,7 +147,7 @@ impl Algorithm for Hash {
         let map = if allowed == self.full_set.as_slice() {
             &self.full_map
         } else {
-            let weights: Vec<u32> = allowed.iter().map(|&i| servers[i].weight).collect();
+            let weights: Vec<u32> = allowed.iter().map(|&i| servers[i].weight()).collect();
             rebuilt = smooth_sequence(&weights);
             &rebuilt
         };

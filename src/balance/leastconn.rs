@@ -13,7 +13,7 @@ pub struct LeastConn {
 
 fn load(c: &Candidate) -> u64 {
     // sessions / weight compared without division: scale by 256 (max weight).
-    c.state.cur_sessions.load(Relaxed) * 256 / u64::from(c.weight.max(1))
+    c.state.cur_sessions.load(Relaxed) * 256 / u64::from(c.weight().max(1))
 }
 
 impl Algorithm for LeastConn {

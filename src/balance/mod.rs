@@ -21,8 +21,6 @@ pub use hash::sdbm;
 /// What the balancer knows about one server.
 #[derive(Debug, Clone)]
 pub struct Candidate {
-    /// `weight` (0 takes no traffic).
-    pub weight: u32,
     /// `backup`.
     pub backup: bool,
     /// `maxconn`, if any (a full server is skipped by `first`).
@@ -32,8 +30,13 @@ pub struct Candidate {
 }
 
 impl Candidate {
+    /// The weight in force (0 takes no traffic).
+    pub fn weight(&self) -> u32 {
+        self.state.weight()
+    }
+
     fn usable(&self) -> bool {
-        self.weight > 0 && self.state.usable()
+        self.weight() > 0 && self.state.usable()
     }
 }
 
@@ -64,7 +67,11 @@ pub trait Algorithm: Send + Sync + std::fmt::Debug {
 /// A backend's balancer: the algorithm and the candidate rules.
 #[derive(Debug)]
 pub struct Balancer {
-    algo: Box<dyn Algorithm>,
+    /// Swapped whole when an operator changes a weight (`reweigh`); the
+    /// request path only loads it.
+    algo: arc_swap::ArcSwap<Box<dyn Algorithm>>,
+    balance: Balance,
+    http: bool,
     servers: Vec<Candidate>,
     allbackups: bool,
     /// Indices of the active (non-backup) servers: the usual candidate set,
@@ -80,42 +87,27 @@ impl Balancer {
         allbackups: bool,
         http: bool,
     ) -> Balancer {
-        let weights: Vec<u32> = servers.iter().map(|s| s.weight).collect();
         let active: Vec<usize> = (0..servers.len()).filter(|&i| !servers[i].backup).collect();
-        let algo: Box<dyn Algorithm> = match balance {
-            Balance::Roundrobin | Balance::StaticRr => {
-                Box::new(roundrobin::RoundRobin::new(&weights))
-            }
-            Balance::Leastconn => Box::new(leastconn::LeastConn::default()),
-            Balance::First => Box::new(leastconn::First),
-            Balance::Random { draws } => Box::new(random::Random::new(*draws)),
-            Balance::Source => Box::new(hash::Hash::new(hash::On::Source, &weights, &active)),
-            // Layer-7 hashes fall back to round robin in `mode tcp`, as in HAProxy.
-            _ if !http => Box::new(roundrobin::RoundRobin::new(&weights)),
-            Balance::Uri(u) => {
-                Box::new(hash::Hash::new(hash::On::Uri(u.clone()), &weights, &active))
-            }
-            Balance::UrlParam { param } => Box::new(hash::Hash::new(
-                hash::On::UrlParam(param.clone()),
-                &weights,
-                &active,
-            )),
-            Balance::Hdr {
-                use_domain_only, ..
-            } => Box::new(hash::Hash::new(
-                hash::On::Header {
-                    domain_only: *use_domain_only,
-                },
-                &weights,
-                &active,
-            )),
-        };
+        let algo = algorithm(balance, &servers, &active, http);
         Balancer {
-            algo,
+            algo: arc_swap::ArcSwap::from_pointee(algo),
+            balance: balance.clone(),
+            http,
             servers,
             allbackups,
             active,
         }
+    }
+
+    /// Rebuilds the tables from the weights in force, after an operator
+    /// changed one. `static-rr` keeps its table, as in HAProxy (only a
+    /// weight of 0 takes effect there: such a server is skipped).
+    pub fn reweigh(&self) {
+        if self.balance == Balance::StaticRr {
+            return;
+        }
+        let algo = algorithm(&self.balance, &self.servers, &self.active, self.http);
+        self.algo.store(std::sync::Arc::new(algo));
     }
 
     /// The servers, in configuration order.
@@ -128,7 +120,10 @@ impl Balancer {
     /// `avoid` is the server that just failed (redispatch).
     pub fn pick(&self, key: &RequestKey, avoid: Option<usize>) -> Option<usize> {
         if !self.active.is_empty() && self.active.iter().all(|&i| self.servers[i].usable()) {
-            return self.algo.pick(&self.servers, &self.active, key, avoid);
+            return self
+                .algo
+                .load()
+                .pick(&self.servers, &self.active, key, avoid);
         }
         let active: Vec<usize> = self
             .active
@@ -137,7 +132,7 @@ impl Balancer {
             .filter(|&i| self.servers[i].usable())
             .collect();
         if !active.is_empty() {
-            return self.algo.pick(&self.servers, &active, key, avoid);
+            return self.algo.load().pick(&self.servers, &active, key, avoid);
         }
         let backups =
             (0..self.servers.len()).filter(|&i| self.servers[i].backup && self.servers[i].usable());
@@ -146,7 +141,7 @@ impl Balancer {
             if b.is_empty() {
                 return None;
             }
-            self.algo.pick(&self.servers, &b, key, avoid)
+            self.algo.load().pick(&self.servers, &b, key, avoid)
         } else {
             let mut b = backups;
             let first = b.next()?;
@@ -156,6 +151,40 @@ impl Balancer {
                 _ => Some(first),
             }
         }
+    }
+}
+
+/// The algorithm's tables for the weights in force.
+fn algorithm(
+    balance: &Balance,
+    servers: &[Candidate],
+    active: &[usize],
+    http: bool,
+) -> Box<dyn Algorithm> {
+    let weights: Vec<u32> = servers.iter().map(Candidate::weight).collect();
+    match balance {
+        Balance::Roundrobin | Balance::StaticRr => Box::new(roundrobin::RoundRobin::new(&weights)),
+        Balance::Leastconn => Box::new(leastconn::LeastConn::default()),
+        Balance::First => Box::new(leastconn::First),
+        Balance::Random { draws } => Box::new(random::Random::new(*draws)),
+        Balance::Source => Box::new(hash::Hash::new(hash::On::Source, &weights, active)),
+        // Layer-7 hashes fall back to round robin in `mode tcp`, as in HAProxy.
+        _ if !http => Box::new(roundrobin::RoundRobin::new(&weights)),
+        Balance::Uri(u) => Box::new(hash::Hash::new(hash::On::Uri(u.clone()), &weights, active)),
+        Balance::UrlParam { param } => Box::new(hash::Hash::new(
+            hash::On::UrlParam(param.clone()),
+            &weights,
+            active,
+        )),
+        Balance::Hdr {
+            use_domain_only, ..
+        } => Box::new(hash::Hash::new(
+            hash::On::Header {
+                domain_only: *use_domain_only,
+            },
+            &weights,
+            active,
+        )),
     }
 }
 

@@ -56,16 +56,16 @@ impl Algorithm for Random {
         let pool: Vec<usize> = allowed
             .iter()
             .copied()
-            .filter(|&i| servers[i].weight > 0 && (Some(i) != avoid || allowed.len() == 1))
+            .filter(|&i| servers[i].weight() > 0 && (Some(i) != avoid || allowed.len() == 1))
             .collect();
-        let total: u64 = pool.iter().map(|&i| u64::from(servers[i].weight)).sum();
+        let total: u64 = pool.iter().map(|&i| u64::from(servers[i].weight())).sum();
         if total == 0 {
             return None;
         }
         let draw = || {
             let mut r = next_u64() % total;
             for &i in &pool {
-                let w = u64::from(servers[i].weight);
+                let w = u64::from(servers[i].weight());
                 if r < w {
                     return i;
                 }
@@ -74,7 +74,7 @@ impl Algorithm for Random {
             pool[0]
         };
         (0..self.draws).map(|_| draw()).min_by_key(|&i| {
-            servers[i].state.cur_sessions.load(Relaxed) * 256 / u64::from(servers[i].weight)
+            servers[i].state.cur_sessions.load(Relaxed) * 256 / u64::from(servers[i].weight())
         })
     }
 }

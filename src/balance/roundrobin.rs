@@ -61,7 +61,7 @@ impl Algorithm for RoundRobin {
         // One period is enough to meet every allowed server of non-zero weight.
         for _ in 0..n {
             let i = self.sequence[self.next.fetch_add(1, Relaxed) % n];
-            if !allowed.contains(&i) || servers[i].weight == 0 {
+            if !allowed.contains(&i) || servers[i].weight() == 0 {
                 continue;
             }
             if Some(i) == avoid && allowed.len() > 1 {

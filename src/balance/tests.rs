@@ -9,10 +9,9 @@ fn servers(weights: &[u32]) -> Vec<Candidate> {
     weights
         .iter()
         .map(|&w| Candidate {
-            weight: w,
             backup: false,
             maxconn: None,
-            state: Arc::new(ServerState::new(false)),
+            state: Arc::new(ServerState::with_weight(false, w)),
         })
         .collect()
 }

@@ -103,6 +103,7 @@ fn global(o: &mut String, c: &Config) {
         "pidfile",
         g.pidfile.as_ref().map(|p| quote(&p.to_string_lossy())),
     );
+    kv("stats maxconn", g.stats_maxconn.map(|n| n.to_string()));
     kv(
         "stats timeout",
         g.stats_timeout.map(|d| TimeDisplay(d).to_string()),
@@ -160,6 +161,18 @@ fn global(o: &mut String, c: &Config) {
                 super::model::StatsLevel::Admin => "admin",
             };
             let _ = write!(o, " level {l}");
+        }
+        if let Some(u) = s.uid {
+            let _ = write!(o, " uid {u}");
+        }
+        if let Some(g) = s.gid {
+            let _ = write!(o, " gid {g}");
+        }
+        if let Some(u) = &s.user {
+            let _ = write!(o, " user {}", quote(u));
+        }
+        if let Some(g) = &s.group {
+            let _ = write!(o, " group {}", quote(g));
         }
         if !s.params.is_empty() {
             let _ = write!(o, " {}", words(&s.params));

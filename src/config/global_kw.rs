@@ -46,45 +46,92 @@ pub fn stats_socket(g: &mut Global, l: &mut Line) -> R {
     let Some((addr, params)) = l.args.split_first() else {
         return Err("'stats socket' expects a path or an address".into());
     };
+    check_cli_address(addr)?;
     let mut s = StatsSocket {
         address: addr.clone(),
         mode: None,
+        uid: None,
+        gid: None,
+        user: None,
+        group: None,
         level: None,
         params: Vec::new(),
     };
     let mut it = params.iter();
+    let value = |it: &mut std::slice::Iter<String>, k: &str| {
+        it.next()
+            .cloned()
+            .ok_or_else(|| format!("'stats socket' parameter '{k}' expects a value"))
+    };
     while let Some(a) = it.next() {
         match a.as_str() {
             "mode" => {
-                let v = it
-                    .next()
-                    .ok_or("'stats socket mode' expects an octal mode")?;
-                s.mode = Some(u32::from_str_radix(v, 8).map_err(|_| {
+                let v = value(&mut it, "mode")?;
+                s.mode = Some(u32::from_str_radix(&v, 8).map_err(|_| {
                     format!("'stats socket mode' expects an octal mode, got '{v}'")
                 })?);
             }
+            "uid" => s.uid = Some(parse_u32("stats socket uid", &value(&mut it, "uid")?)?),
+            "gid" => s.gid = Some(parse_u32("stats socket gid", &value(&mut it, "gid")?)?),
+            "user" => s.user = Some(value(&mut it, "user")?),
+            "group" => s.group = Some(value(&mut it, "group")?),
             "level" => {
-                s.level = Some(match it.next().map(String::as_str) {
-                    Some("user") => StatsLevel::User,
-                    Some("operator") => StatsLevel::Operator,
-                    Some("admin") => StatsLevel::Admin,
+                s.level = Some(match value(&mut it, "level")?.as_str() {
+                    "user" => StatsLevel::User,
+                    "operator" => StatsLevel::Operator,
+                    "admin" => StatsLevel::Admin,
                     other => {
                         return Err(format!(
-                            "'stats socket level' expects user, operator or admin, got '{}'",
-                            other.unwrap_or("")
+                            "'stats socket level' expects user, operator or admin, got '{other}'"
                         ))
                     }
                 })
             }
-            // Kept as written; the runtime API arrives in a later issue.
-            _ => s.params.push(a.clone()),
+            "expose-fd" => {
+                let v = value(&mut it, "expose-fd")?;
+                if v != "listeners" {
+                    return Err(format!(
+                        "'stats socket expose-fd' expects 'listeners', got '{v}'"
+                    ));
+                }
+                l.warnings.push(format!(
+                    "'stats socket {addr} expose-fd listeners' is ignored: fulcrum reloads in-process (SIGHUP) and never hands its listening sockets to another process"
+                ));
+                s.params.extend([a.clone(), v]);
+            }
+            "process" | "thread" => {
+                let v = value(&mut it, a)?;
+                l.warnings.push(format!(
+                    "'stats socket {addr} {a} {v}' is ignored: the runtime API is served by fulcrum's control thread"
+                ));
+                s.params.extend([a.clone(), v]);
+            }
+            other => {
+                return Err(format!(
+                    "'stats socket {addr}': unknown parameter '{other}' (supported: mode, uid, gid, user, group, level, expose-fd listeners)"
+                ))
+            }
         }
     }
-    l.warnings.push(format!(
-        "'stats socket {}' is ignored: fulcrum does not serve the runtime API yet, so nothing listens there (the stats page and 'http-request use-service prometheus-exporter' are served)",
-        s.address
-    ));
     g.stats_socket.push(s);
+    Ok(())
+}
+
+/// The address forms the runtime API listens on: a UNIX socket path
+/// (`unix@` optional), or `ipv4@`/`ipv6@` host:port.
+fn check_cli_address(addr: &str) -> R {
+    match crate::util::addr::CliAddr::parse(addr) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(format!("'stats socket': {e}")),
+    }
+}
+
+pub fn stats_maxconn(g: &mut Global, l: &mut Line) -> R {
+    let n = parse_u32("stats maxconn", l.one("a number of connections")?)?;
+    if n == 0 {
+        return Err("'stats maxconn' must be at least 1".into());
+    }
+    g.stats_maxconn = Some(n);
     Ok(())
 }
 

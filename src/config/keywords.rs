@@ -249,6 +249,7 @@ pub static GLOBAL_KEYWORDS: &[GlobalKeyword] = &[
     gkw("pidfile", g::pidfile),
     gkw("stats socket", g::stats_socket),
     gkw("stats timeout", g::stats_timeout),
+    gkw("stats maxconn", g::stats_maxconn),
     gkw("hard-stop-after", g::hard_stop_after),
     gkw("tune.bufsize", g::tune_bufsize),
     gkw("tune.maxrewrite", g::tune_maxrewrite),

@@ -7,6 +7,7 @@
 //! accepting and wait for open connections at most `hard-stop-after`
 //! (not at all when it is unset).
 
+pub mod cli;
 pub mod reload;
 pub mod workers;
 
@@ -46,6 +47,11 @@ pub fn run(
         let mut usr1 = signal(SignalKind::user_defined1())?;
         let mut checks = crate::health::Checks::default();
         checks.reconcile(&workers.shared);
+        // A stats socket that cannot be opened stops the start, as in
+        // HAProxy; on reload it is logged and the others keep serving.
+        let mut cli = cli::Sockets::default();
+        cli.reconcile(&workers.shared)
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
         // Only now are the signals ours (before, SIGHUP or SIGUSR1 would
         // kill the process): this is the line that says we are ready.
         tracing::info!(pid = std::process::id(), "fulcrum started");
@@ -56,8 +62,12 @@ pub fn run(
                 _ = usr1.recv() => break Stop::Soft,
                 _ = hup.recv() => {
                     match reload::reload(&paths, &mut workers) {
-                        Ok(summary) => {
+                        Ok(mut summary) => {
                             checks.reconcile(&workers.shared);
+                            match cli.reconcile(&workers.shared) {
+                                Ok(changes) => summary.changes.extend(changes),
+                                Err(e) => tracing::error!("{e}"),
+                            }
                             if summary.changes.is_empty() {
                                 tracing::info!("reloaded: nothing changed");
                             } else {

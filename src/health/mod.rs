@@ -120,6 +120,13 @@ async fn check_loop(
     }
     tokio::time::sleep(jitter(spec.inter)).await;
     loop {
+        // `disable health` on the runtime API: no probe; the server counts
+        // as UP (set there) and starts from UP when checks resume.
+        if !state.checks_enabled() {
+            health = Health::new(spec.rise, spec.fall);
+            tokio::time::sleep(spec.inter).await;
+            continue;
+        }
         let outcome = run_probe(&probe).await;
         let verdict = if outcome.status.passed() {
             Verdict::Pass

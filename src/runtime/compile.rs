@@ -32,6 +32,14 @@ pub enum CompileError {
         /// The host.
         host: String,
     },
+    /// A `stats socket` line cannot be served.
+    #[error("stats socket '{addr}': {what}")]
+    StatsSocket {
+        /// The address as written.
+        addr: String,
+        /// What is wrong.
+        what: String,
+    },
     /// An `http-check expect` regular expression does not compile.
     #[error("backend '{backend}': {source}")]
     Check {
@@ -145,7 +153,7 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
             // Live state (health, counters) survives a reload, unless what
             // it describes changed: then the server starts fresh, and we say why.
             let old = old_servers.get(&(p.name.as_str(), s.name.as_str()));
-            let fresh = || Arc::new(ServerState::new(s.disabled));
+            let fresh = || Arc::new(ServerState::with_weight(s.disabled, s.weight));
             let new_check = match s.check.then(|| check_spec(c, p, s, addr)) {
                 Some(r) => Some(r?),
                 None => None,
@@ -170,10 +178,12 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
                     );
                     fresh()
                 }
-                Some(o) => o.state.clone(),
+                Some(o) => {
+                    o.state.configure_weight(s.weight);
+                    o.state.clone()
+                }
             };
             candidates.push(Candidate {
-                weight: s.weight,
                 backup: s.backup,
                 maxconn: s.maxconn.filter(|&m| m > 0),
                 state: state.clone(),
@@ -352,8 +362,51 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
             maxconn: c.global.maxconn.filter(|&m| m > 0),
             bufsize: c.global.tune_bufsize.map(|n| n as usize).unwrap_or(16384),
             maxrewrite: c.global.tune_maxrewrite.map(|n| n as usize).unwrap_or(1024),
+            cli: cli_sockets(&c.global)?,
+            started: prev
+                .map(|p| p.global.started)
+                .unwrap_or_else(std::time::SystemTime::now),
         },
     })
+}
+
+/// The `stats socket` lines, user and group names looked up in
+/// /etc/passwd and /etc/group (as HAProxy does at start-up, through NSS).
+fn cli_sockets(g: &crate::config::model::Global) -> Result<Vec<super::CliSocket>, CompileError> {
+    g.stats_socket
+        .iter()
+        .map(|s| {
+            let err = |what: String| CompileError::StatsSocket {
+                addr: s.address.clone(),
+                what,
+            };
+            let addr =
+                crate::util::addr::CliAddr::parse(&s.address).map_err(|e| err(e.to_string()))?;
+            let lookup = |file: &str, name: &str| -> Result<u32, CompileError> {
+                crate::util::ids::lookup(file, name)
+                    .ok_or_else(|| err(format!("unknown name '{name}' in {file}")))
+            };
+            let uid = match (&s.user, s.uid) {
+                (Some(u), _) => Some(lookup("/etc/passwd", u)?),
+                (None, id) => id,
+            };
+            let gid = match (&s.group, s.gid) {
+                (Some(gr), _) => Some(lookup("/etc/group", gr)?),
+                (None, id) => id,
+            };
+            Ok(super::CliSocket {
+                addr,
+                mode: s.mode,
+                uid,
+                gid,
+                level: s.level.unwrap_or(crate::config::model::StatsLevel::Admin),
+                maxconn: g.stats_maxconn.unwrap_or(10),
+                timeout: g
+                    .stats_timeout
+                    .unwrap_or(std::time::Duration::from_secs(10)),
+            })
+        })
+        .collect()
 }
 
 /// The live stick tables: the previous Runtime's table of the same name

@@ -62,6 +62,31 @@ pub struct Global {
     pub bufsize: usize,
     /// Room kept for rewrites (`tune.maxrewrite`, default 1024).
     pub maxrewrite: usize,
+    /// The runtime API sockets (`stats socket`).
+    pub cli: Vec<CliSocket>,
+    /// When the process started (`show info`'s uptime; kept across reloads).
+    pub started: std::time::SystemTime,
+}
+
+/// One `stats socket` as the control thread serves it: two lines with the
+/// same settings are the same socket across a reload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CliSocket {
+    /// Where it listens.
+    pub addr: crate::util::addr::CliAddr,
+    /// A UNIX socket file's permissions (`mode`).
+    pub mode: Option<u32>,
+    /// A UNIX socket file's owner (`uid`, or `user` looked up).
+    pub uid: Option<u32>,
+    /// A UNIX socket file's group (`gid`, or `group` looked up).
+    pub gid: Option<u32>,
+    /// What its sessions may do (`level`, default admin).
+    pub level: crate::config::model::StatsLevel,
+    /// Sessions at once (`stats maxconn`, default 10); more wait in the
+    /// kernel's backlog.
+    pub maxconn: u32,
+    /// How long a session may stay silent (`stats timeout`, default 10s).
+    pub timeout: Duration,
 }
 
 /// A frontend as the data path sees it.

@@ -10,7 +10,7 @@
 pub mod latency;
 pub mod stick;
 
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -68,6 +68,14 @@ pub struct ServerState {
     health: AtomicU8,
     /// What an operator set.
     admin: AtomicU8,
+    /// The weight in force (HAProxy's user weight, `uweight`): the
+    /// configured one until an operator changes it (`set weight`).
+    weight: AtomicU32,
+    /// The configured weight (`iweight`), what `N%` weights are relative to.
+    initial_weight: AtomicU32,
+    /// Health checks run (`disable health` stops them; the server then
+    /// counts as UP, as in HAProxy).
+    checks_enabled: AtomicBool,
     /// Sessions currently using this server.
     pub cur_sessions: AtomicU64,
     /// Highest `cur_sessions` seen.
@@ -123,9 +131,17 @@ pub struct CheckRecord {
 impl ServerState {
     /// A new server state: UP, and in maintenance when it starts `disabled`.
     pub fn new(disabled: bool) -> ServerState {
+        ServerState::with_weight(disabled, 1)
+    }
+
+    /// A new server state with its configured weight.
+    pub fn with_weight(disabled: bool, weight: u32) -> ServerState {
         ServerState {
             health: AtomicU8::new(Status::Up as u8),
             admin: AtomicU8::new(if disabled { Admin::Maint } else { Admin::Ready } as u8),
+            weight: AtomicU32::new(weight),
+            initial_weight: AtomicU32::new(weight),
+            checks_enabled: AtomicBool::new(true),
             cur_sessions: AtomicU64::new(0),
             max_sessions: AtomicU64::new(0),
             total_sessions: AtomicU64::new(0),
@@ -183,6 +199,70 @@ impl ServerState {
         self.admin() == Admin::Ready && self.health() == Status::Up
     }
 
+    /// The weight in force.
+    pub fn weight(&self) -> u32 {
+        self.weight.load(Relaxed)
+    }
+
+    /// The configured weight.
+    pub fn initial_weight(&self) -> u32 {
+        self.initial_weight.load(Relaxed)
+    }
+
+    /// Sets the weight in force (the balancer must be told: see
+    /// `Balancer::reweigh`).
+    pub fn set_weight(&self, w: u32) {
+        self.weight.store(w, Relaxed);
+    }
+
+    /// A reload with this configured weight: an operator's weight stays
+    /// while the configuration's is unchanged; a new one in the file wins.
+    pub fn configure_weight(&self, w: u32) {
+        if self.initial_weight.swap(w, Relaxed) != w {
+            self.weight.store(w, Relaxed);
+        }
+    }
+
+    /// Whether health checks run.
+    pub fn checks_enabled(&self) -> bool {
+        self.checks_enabled.load(Relaxed)
+    }
+
+    /// Starts or stops the health checks. Stopped, the server counts as
+    /// UP whatever the last check said.
+    pub fn set_checks_enabled(&self, on: bool) {
+        self.checks_enabled.store(on, Relaxed);
+        if !on {
+            self.set_health(Status::Up);
+        }
+    }
+
+    /// `clear counters`: the maxima start again from the current values;
+    /// with `all`, every counter starts again from zero.
+    pub fn clear_counters(&self, all: bool) {
+        self.max_sessions
+            .store(self.cur_sessions.load(Relaxed), Relaxed);
+        if !all {
+            return;
+        }
+        for c in [
+            &self.total_sessions,
+            &self.bytes_in,
+            &self.bytes_out,
+            &self.connect_errors,
+            &self.response_errors,
+            &self.retries,
+            &self.redispatches,
+            &self.check_failures,
+            &self.down_transitions,
+        ]
+        .into_iter()
+        .chain(&self.hrsp)
+        {
+            c.store(0, Relaxed);
+        }
+    }
+
     /// Counts a session starting on this server; the guard counts its end.
     pub fn session(self: &Arc<Self>) -> SessionGuard {
         let cur = self.cur_sessions.fetch_add(1, Relaxed) + 1;
@@ -231,6 +311,31 @@ pub struct ProxyCounters {
     pub denied_resp: AtomicU64,
     /// HTTP responses by class: 1xx, 2xx, 3xx, 4xx, 5xx, other.
     pub hrsp: [AtomicU64; 6],
+}
+
+impl ProxyCounters {
+    /// `clear counters all`: every cumulative counter starts again from
+    /// zero (the current sessions are a gauge, and stay).
+    pub fn clear(&self) {
+        for c in [
+            &self.total_sessions,
+            &self.bytes_in,
+            &self.bytes_out,
+            &self.request_errors,
+            &self.proxy_errors,
+            &self.requests,
+            &self.tls_handshakes,
+            &self.tls_failures,
+            &self.denied_conn,
+            &self.denied_req,
+            &self.denied_resp,
+        ]
+        .into_iter()
+        .chain(&self.hrsp)
+        {
+            c.store(0, Relaxed);
+        }
+    }
 }
 
 /// The index in `hrsp` of a status code.

@@ -342,7 +342,7 @@ fn backend_rows(rt: &Runtime, bi: usize, iid: usize, rows: &mut Vec<Row>) {
         .servers
         .iter()
         .filter(|s| s.state.usable())
-        .map(|s| s.weight)
+        .map(|s| s.state.weight())
         .sum();
     r.set("weight", weight);
     r.set(
@@ -400,7 +400,7 @@ fn server_row(rt: &Runtime, be: &Backend, si: usize, iid: usize, sid: usize) -> 
     r.set("eresp", st.response_errors.load(Relaxed));
     r.set("wretr", st.retries.load(Relaxed));
     r.set("wredis", st.redispatches.load(Relaxed));
-    let weight = s.weight;
+    let weight = st.weight();
     r.set("weight", weight);
     r.set("uweight", weight);
     r.set("act", u8::from(!s.backup));

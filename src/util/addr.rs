@@ -168,6 +168,54 @@ impl fmt::Display for BindAddr {
     }
 }
 
+/// Where the runtime API (`stats socket`) listens: a UNIX stream socket
+/// (a path, with or without `unix@`) or a TCP address (`ipv4@`/`ipv6@`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CliAddr {
+    /// A UNIX socket path.
+    Unix(std::path::PathBuf),
+    /// A TCP address.
+    Tcp(SocketAddr),
+}
+
+impl CliAddr {
+    /// Parses HAProxy's forms for a stats socket address.
+    pub fn parse(text: &str) -> Result<CliAddr, AddrError> {
+        if text.is_empty() {
+            return Err(AddrError::Empty);
+        }
+        if let Some(path) = text.strip_prefix("unix@") {
+            return match path {
+                "" => Err(AddrError::Empty),
+                p => Ok(CliAddr::Unix(p.into())),
+            };
+        }
+        match text.split_once('@') {
+            Some(("ipv4" | "ipv6", _)) => {
+                let b: BindAddr = text.parse()?;
+                if b.port != b.port_end {
+                    return Err(AddrError::BadPort {
+                        addr: text.to_string(),
+                        port: format!("{}-{}", b.port, b.port_end),
+                    });
+                }
+                Ok(CliAddr::Tcp(SocketAddr::new(b.ip, b.port)))
+            }
+            Some((fam, _)) if !fam.contains('/') => Err(AddrError::Family(fam.to_string())),
+            _ => Ok(CliAddr::Unix(text.into())),
+        }
+    }
+}
+
+impl fmt::Display for CliAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CliAddr::Unix(p) => write!(f, "{}", p.display()),
+            CliAddr::Tcp(a) => write!(f, "{a}"),
+        }
+    }
+}
+
 /// A server's host: an IP address or a DNS name resolved when the
 /// configuration is checked or compiled, as HAProxy resolves at start-up.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -1,4 +1,5 @@
 //! Layer 0: small typed values shared by every layer. No `crate::` imports here.
 
 pub mod addr;
+pub mod ids;
 pub mod time;

@@ -32,6 +32,9 @@ pub struct Global {
     /// `stats socket` lines.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stats_socket: Vec<StatsSocket>,
+    /// `stats maxconn`: connections at once on each stats socket (default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats_maxconn: Option<u32>,
     /// `stats timeout`: idle timeout on the stats socket (default 10s).
     #[serde(
         default,
@@ -86,16 +89,30 @@ pub struct StatsSocket {
     /// `mode 660`: file permissions (octal).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<u32>,
-    /// `level user|operator|admin`.
+    /// `uid N`: the socket file's owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<u32>,
+    /// `gid N`: the socket file's group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gid: Option<u32>,
+    /// `user NAME`: the socket file's owner, by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// `group NAME`: the socket file's group, by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// `level user|operator|admin` (default: admin, as in HAProxy 2.6).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub level: Option<StatsLevel>,
-    /// Other bind parameters as written (`expose-fd listeners`, ...).
+    /// Parameters accepted with a warning, as written (`expose-fd
+    /// listeners`, `process 1`): they matter only to HAProxy's own
+    /// reload and process model.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub params: Vec<String>,
 }
 
-/// Access level on the stats socket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Access level on the stats socket, lowest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StatsLevel {
     /// Read-only, no sensitive data.

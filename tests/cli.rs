@@ -1,0 +1,408 @@
+//! The runtime API on `stats socket`, driven as operators drive it: socat
+//! one command per connection, interactive `prompt` sessions, levels, and
+//! hatop in a terminal. Each change is checked where it acts: the traffic,
+//! the stats page, and across a reload.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::net::{free_port, get, Fulcrum, HttpBackend};
+use common::TempPath;
+
+/// One command line through socat, as an operator sends it; the answer.
+fn socat(sock: &Path, line: &str) -> String {
+    let mut child = Command::new("socat")
+        .arg("stdio")
+        .arg(format!("unix-connect:{}", sock.display()))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("socat (apt-get install socat)");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{line}\n").as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("socat output");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+struct Setup {
+    f: Fulcrum,
+    port: u16,
+    dir: TempPath,
+    a: HttpBackend,
+    b: HttpBackend,
+    cfg: String,
+}
+
+impl Setup {
+    fn sock(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+fn config(dir: &Path, port: u16, a: &HttpBackend, b: &HttpBackend) -> String {
+    format!(
+        "global
+    nbthread 1
+    stats socket {d}/admin.sock mode 600 level admin
+    stats socket {d}/oper.sock level operator
+    stats socket {d}/user.sock level user
+    stats timeout 5s
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+listen app
+    bind 127.0.0.1:{port}
+    stats enable
+    stats uri /stats
+    balance roundrobin
+    server s1 {} check inter 200ms
+    server s2 {} check inter 200ms
+",
+        a.addr,
+        b.addr,
+        d = dir.display()
+    )
+}
+
+fn setup() -> Setup {
+    let dir = TempPath::dir("cli");
+    let (a, b) = (HttpBackend::start("s1"), HttpBackend::start("s2"));
+    let port = free_port();
+    let cfg = config(dir.path(), port, &a, &b);
+    let f = Fulcrum::start(&cfg);
+    Setup {
+        f,
+        port,
+        dir,
+        a,
+        b,
+        cfg,
+    }
+}
+
+/// Which servers `n` requests reached, in order.
+fn bodies(port: u16, n: usize) -> Vec<String> {
+    (0..n).map(|_| get(port, "/").text()).collect()
+}
+
+#[test]
+fn show_stat_has_the_columns_of_the_page_csv() {
+    let s = setup();
+    let cli = socat(&s.sock("admin.sock"), "show stat");
+    let page = get(s.port, "/stats;csv").text();
+    let header = |t: &str| t.lines().next().unwrap_or_default().to_string();
+    assert_eq!(header(&cli), header(&page));
+    assert!(
+        header(&cli).starts_with("# pxname,svname,qcur,qmax,scur,"),
+        "{cli}"
+    );
+    let names = |t: &str| -> Vec<String> {
+        t.lines()
+            .skip(1)
+            .filter(|l| !l.is_empty())
+            .map(|l| l.split(',').take(2).collect::<Vec<_>>().join(","))
+            .collect()
+    };
+    assert_eq!(
+        names(&cli),
+        ["app,FRONTEND", "app,s1", "app,s2", "app,BACKEND"]
+    );
+    assert_eq!(names(&cli), names(&page));
+    // Every answer ends with an empty line.
+    assert!(cli.ends_with(",\n\n"), "{cli:?}");
+    // Filters: servers only (type 4) of proxy `app`.
+    let servers = socat(&s.sock("admin.sock"), "show stat app 4 -1");
+    assert_eq!(names(&servers), ["app,s1", "app,s2"]);
+}
+
+#[test]
+fn maint_over_the_socket_moves_traffic_at_once_and_shows_on_the_page() {
+    let s = setup();
+    assert_eq!(bodies(s.port, 4).iter().filter(|b| *b == "s1").count(), 2);
+    let out = socat(&s.sock("admin.sock"), "set server app/s1 state maint");
+    assert_eq!(out, "\n");
+    assert!(bodies(s.port, 6).iter().all(|b| b == "s2"));
+    let csv = get(s.port, "/stats;csv").text();
+    let row = csv
+        .lines()
+        .find(|l| l.starts_with("app,s1,"))
+        .expect("s1 row");
+    assert!(row.contains(",MAINT,"), "{row}");
+    // Logged with who did it.
+    assert!(
+        s.f.count("app/s1 is going DOWN for maintenance (set by stats socket") == 1,
+        "{:?}",
+        s.f.log.lock().map(|l| l.join("\n"))
+    );
+    assert_eq!(
+        socat(&s.sock("admin.sock"), "set server app/s1 state ready"),
+        "\n"
+    );
+    assert!(bodies(s.port, 4).iter().any(|b| b == "s1"));
+    // drain: no new sessions either.
+    socat(&s.sock("admin.sock"), "set server app/s2 state drain");
+    assert!(bodies(s.port, 4).iter().all(|b| b == "s1"));
+    let _ = (&s.a, &s.b);
+}
+
+#[test]
+fn levels_bound_what_a_session_may_do() {
+    let s = setup();
+    assert_eq!(
+        socat(&s.sock("oper.sock"), "set server app/s1 state maint"),
+        "Permission denied\n\n"
+    );
+    assert_eq!(
+        socat(&s.sock("user.sock"), "clear counters"),
+        "Permission denied\n\n"
+    );
+    assert_eq!(socat(&s.sock("oper.sock"), "clear counters"), "\n");
+    assert_eq!(
+        socat(&s.sock("oper.sock"), "show cli level"),
+        "operator\n\n"
+    );
+    // A session may lower its level, never raise it.
+    assert_eq!(
+        socat(
+            &s.sock("admin.sock"),
+            "operator; set weight app/s1 5; show cli level"
+        ),
+        "\nPermission denied\n\noperator\n\n"
+    );
+    assert_eq!(
+        socat(&s.sock("user.sock"), "operator"),
+        "Permission denied\n\n"
+    );
+    // Nothing changed, and traffic still reaches s1.
+    assert!(bodies(s.port, 4).iter().any(|b| b == "s1"));
+    // Users do not see server addresses.
+    let user = socat(&s.sock("user.sock"), "show stat");
+    assert!(!user.contains(&s.a.addr.to_string()), "{user}");
+    let admin = socat(&s.sock("admin.sock"), "show stat");
+    assert!(admin.contains(&s.a.addr.to_string()), "{admin}");
+}
+
+#[test]
+fn weights_change_the_share_of_traffic() {
+    let s = setup();
+    let sock = s.sock("admin.sock");
+    assert_eq!(socat(&sock, "get weight app/s1"), "1 (initial 1)\n\n");
+    assert_eq!(socat(&sock, "set weight app/s1 3"), "\n");
+    assert_eq!(socat(&sock, "get weight app/s1"), "3 (initial 1)\n\n");
+    let got = bodies(s.port, 8);
+    let s1 = got.iter().filter(|b| *b == "s1").count();
+    assert_eq!(s1, 6, "weights 3:1 over two periods: {got:?}");
+    assert_eq!(socat(&sock, "set server app/s1 weight 0"), "\n");
+    assert!(bodies(s.port, 4).iter().all(|b| b == "s2"));
+    // Percentages are of the configured weight.
+    assert_eq!(socat(&sock, "set weight app/s1 100%"), "\n");
+    assert_eq!(socat(&sock, "get weight app/s1"), "1 (initial 1)\n\n");
+    assert_eq!(
+        socat(&sock, "set weight app/s1 300"),
+        "Absolute weight can only be between 0 and 256 inclusive.\n\n"
+    );
+    assert_eq!(socat(&sock, "get weight app/nope"), "No such server.\n\n");
+    assert_eq!(socat(&sock, "get weight nope/s1"), "No such backend.\n\n");
+    // The page shows the weight in force.
+    socat(&sock, "set weight app/s2 7");
+    let csv = get(s.port, "/stats;csv").text();
+    let row = csv
+        .lines()
+        .find(|l| l.starts_with("app,s2,"))
+        .expect("s2 row");
+    let weight_col = 18;
+    assert_eq!(row.split(',').nth(weight_col), Some("7"), "{row}");
+}
+
+#[test]
+fn socket_changes_survive_a_reload() {
+    let s = setup();
+    let sock = s.sock("admin.sock");
+    socat(&sock, "set server app/s1 state maint");
+    socat(&sock, "set weight app/s2 9");
+    assert!(s.f.reload(&s.cfg));
+    assert!(bodies(s.port, 4).iter().all(|b| b == "s2"));
+    assert_eq!(socat(&sock, "get weight app/s2"), "9 (initial 1)\n\n");
+    // A new weight in the file wins over the operator's.
+    let edited = s.cfg.replace(
+        &format!("server s2 {} check", s.b.addr),
+        &format!("server s2 {} weight 4 check", s.b.addr),
+    );
+    assert!(s.f.reload(&edited));
+    assert_eq!(socat(&sock, "get weight app/s2"), "4 (initial 4)\n\n");
+    // The socket itself was kept: an open interactive session goes on.
+    let mut c = UnixStream::connect(&sock).expect("connect");
+    c.write_all(b"prompt\n").expect("write");
+    let mut r = BufReader::new(c.try_clone().expect("clone"));
+    let mut prompt = [0u8; 3];
+    r.read_exact(&mut prompt).expect("prompt");
+    assert_eq!(&prompt, b"\n> ");
+    assert!(s.f.reload(&edited));
+    c.write_all(b"show cli level\n").expect("write");
+    let mut line = String::new();
+    r.read_line(&mut line).expect("answer");
+    assert_eq!(line, "admin\n");
+}
+
+#[test]
+fn interactive_sessions_prompt_and_quit() {
+    let s = setup();
+    let mut c = UnixStream::connect(s.sock("admin.sock")).expect("connect");
+    c.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    c.write_all(b"prompt\nshow version\nfrobnicate\nquit\n")
+        .expect("write");
+    let mut all = String::new();
+    c.read_to_string(&mut all).expect("read until closed");
+    let version = all.lines().nth(1).unwrap_or_default().to_string();
+    assert!(version.starts_with("> 2.6-fulcrum-"), "{all}");
+    assert!(
+        all.contains("> Unknown command, but maybe one of the following ones is a better match:\n"),
+        "{all}"
+    );
+    assert!(
+        all.ends_with("  quit                                    : disconnect\n\n> "),
+        "{all:?}"
+    );
+    // Without `prompt`, the connection closes after the answers.
+    let mut c = UnixStream::connect(s.sock("admin.sock")).expect("connect");
+    c.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    c.write_all(b"show cli level;show backend\n")
+        .expect("write");
+    let mut all = String::new();
+    c.read_to_string(&mut all).expect("closed after answering");
+    assert_eq!(all, "admin\n\n# name\napp\n\n");
+}
+
+#[test]
+fn a_tcp_socket_and_the_socket_file_mode() {
+    let dir = TempPath::dir("cli-tcp");
+    let (a, b) = (HttpBackend::start("s1"), HttpBackend::start("s2"));
+    let (port, cli_port) = (free_port(), free_port());
+    let cfg = config(dir.path(), port, &a, &b).replace(
+        "    stats timeout 5s\n",
+        &format!(
+            "    stats timeout 5s\n    stats socket ipv4@127.0.0.1:{cli_port} level operator\n"
+        ),
+    );
+    let _f = Fulcrum::start(&cfg);
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", cli_port)).expect("connect");
+    c.write_all(b"show cli level\n").expect("write");
+    let mut out = String::new();
+    c.read_to_string(&mut out).expect("read");
+    assert_eq!(out, "operator\n\n");
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    let meta = std::fs::metadata(dir.path().join("admin.sock")).expect("socket file");
+    assert!(meta.file_type().is_socket());
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+}
+
+/// `stats socket` parameters that make no sense are `file:line` errors;
+/// `expose-fd listeners` (HAProxy's reload hand-over) is accepted with a
+/// warning that says fulcrum does not need it.
+#[test]
+fn socket_lines_are_checked() {
+    let bad = TempPath::file(
+        "cli-bad",
+        "global\n    stats socket /tmp/x.sock level root\n",
+    );
+    let run = common::check(&[bad.path()]);
+    assert_ne!(run.code, Some(0));
+    assert!(
+        run.stderr.contains(":2: ") && run.stderr.contains("expects user, operator or admin"),
+        "{}",
+        run.stderr
+    );
+    let warn = TempPath::file(
+        "cli-warn",
+        "global\n    stats socket /tmp/x.sock mode 660 level admin expose-fd listeners\nfrontend fe\n    mode tcp\n    bind 127.0.0.1:1\n",
+    );
+    let run = common::check(&[warn.path()]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(run.stderr.contains("reloads in-process"), "{}", run.stderr);
+    let fam = TempPath::file("cli-fam", "global\n    stats socket abns@x\n");
+    let run = common::check(&[fam.path()]);
+    assert_ne!(run.code, Some(0));
+    assert!(
+        run.stderr.contains("address family 'abns'"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// Debian's hatop, in a tmux terminal: it connects, enters prompt mode,
+/// sets its session timeout, reads `show info` and `show stat`, and lists
+/// the servers.
+#[test]
+fn hatop_lists_the_servers() {
+    for tool in ["tmux", "hatop"] {
+        assert!(
+            Command::new("sh")
+                .args(["-c", &format!("command -v {tool}")])
+                .stdout(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success()),
+            "{tool} is not installed (.ci/run installs it)"
+        );
+    }
+    let s = setup();
+    let tmux_sock = s.dir.path().join("tmux");
+    let tmux = |args: &[&str]| {
+        Command::new("tmux")
+            .arg("-S")
+            .arg(&tmux_sock)
+            .args(args)
+            .output()
+            .expect("tmux")
+    };
+    let session = format!("hatop-{}", std::process::id());
+    let started = tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "160",
+        "-y",
+        "40",
+        &format!("hatop -s {}", s.sock("admin.sock").display()),
+    ]);
+    assert!(started.status.success(), "{started:?}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut screen = String::new();
+    while Instant::now() < deadline {
+        let cap = tmux(&["capture-pane", "-p", "-t", &session]);
+        screen = String::from_utf8_lossy(&cap.stdout).into_owned();
+        if screen.contains("s1") && screen.contains("s2") && screen.contains("BACKEND") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = tmux(&["kill-server"]);
+    assert!(
+        screen.contains("s1") && screen.contains("s2") && screen.contains("BACKEND"),
+        "hatop's screen:\n{screen}"
+    );
+    assert!(
+        screen.contains("fulcrum"),
+        "hatop shows the software name:\n{screen}"
+    );
+}
