@@ -20,7 +20,10 @@ fn syslog() -> (UdpSocket, u16) {
 fn recv(s: &UdpSocket) -> String {
     let mut buf = [0u8; 2048];
     let n = s.recv(&mut buf).expect("a log datagram");
-    String::from_utf8_lossy(&buf[..n]).into_owned()
+    // Each datagram ends with a newline, as HAProxy's do.
+    let line = String::from_utf8_lossy(&buf[..n]).into_owned();
+    assert!(line.ends_with('\n'), "{line:?}");
+    line.trim_end_matches('\n').to_string()
 }
 
 #[test]

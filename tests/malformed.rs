@@ -2487,7 +2487,7 @@ backend be
     case(
         "fmt_unknown_variable_in_header",
         9,
-        "log-format variable '%zz' is not supported in rules",
+        "unknown log-format variable '%zz'",
         "\
 defaults
     mode http
@@ -2498,6 +2498,61 @@ frontend fe
     bind 127.0.0.1:8080
     default_backend be
     http-request set-header X-A %zz
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    // A variable that exists in log lines but has no value in a rule.
+    case(
+        "fmt_log_only_variable_in_header",
+        9,
+        "log-format variable '%Tt' is not supported in rules",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:8080
+    default_backend be
+    http-request set-header X-A %Tt
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    case(
+        "log_format_unknown_variable",
+        7,
+        "unknown log-format variable '%zz'",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    log-format \"%ci %zz\"
+    bind 127.0.0.1:8080
+    default_backend be
+backend be
+    server s1 127.0.0.1:9000
+",
+    ),
+    case(
+        "log_format_unknown_flag",
+        7,
+        "log-format flag 'Z' is not supported",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    log-format \"%{+Z}ci\"
+    bind 127.0.0.1:8080
+    default_backend be
 backend be
     server s1 127.0.0.1:9000
 ",

@@ -1144,7 +1144,7 @@ listen web
     let recv = || {
         let mut buf = [0u8; 2048];
         let n = log.recv(&mut buf).expect("a log line");
-        String::from_utf8_lossy(&buf[..n]).into_owned()
+        String::from_utf8_lossy(&buf[..n]).trim_end().to_string()
     };
     let (head, _) = curl(&p.ca_pem, "a.test", port, "/x", &["--tlsv1.3"]);
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");

@@ -308,7 +308,8 @@ fn proxy(o: &mut String, p: &Proxy) {
         line(format!("log {}", log_words(t)));
     }
     let op = &p.option;
-    match op.log_format {
+    match &op.log_format {
+        Some(AccessLog::Custom(f)) => line(format!("log-format {}", quote(f))),
         Some(AccessLog::Tcplog) => line("option tcplog".into()),
         Some(AccessLog::Httplog) => line("option httplog".into()),
         Some(AccessLog::HttplogClf) => line("option httplog clf".into()),

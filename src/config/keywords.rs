@@ -166,6 +166,7 @@ pub static PROXY_KEYWORDS: &[ProxyKeyword] = &[
     kw("http-error", DFLB, p::http_error),
     kw("option httplog", DFL, p::option_httplog),
     kw("option httpslog", DFL, p::option_httpslog),
+    kw("log-format", DFL, p::log_format),
     kw("option forwardfor", DFLB, p::option_forwardfor),
     kw("option httpchk", DLB, p::option_httpchk),
     kw("option redispatch", DLB, p::option_redispatch),
@@ -389,7 +390,6 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// refused like unknown ones, but the message says they are real and not
 /// there yet, rather than suggesting a typo.
 pub const NOT_YET: &[&str] = &[
-    "log-format",
     "log-format-sd",
     "error-log-format",
     "unique-id-format",

@@ -5,7 +5,7 @@
 //! here goes away.
 
 use super::diag::{Diagnostics, Span};
-use super::model::{AccessLog, CookieMethod, LogTarget, Proxy};
+use super::model::{CookieMethod, LogTarget, Proxy};
 
 /// Warns about every setting of `p` that is parsed and not acted on.
 pub fn warn(p: &Proxy, d: &mut Diagnostics) {
@@ -41,16 +41,10 @@ pub fn warn(p: &Proxy, d: &mut Diagnostics) {
     let mut say = |kw: &str, what: &str| {
         d.warning(at(kw), format!("'{kw}' is ignored: {what}"));
     };
-    if p.option.log_format == Some(AccessLog::HttplogClf) {
-        say(
-            "option httplog",
-            "the 'clf' layout is not written yet; the default httplog layout is used",
-        );
-    }
-    if p.option.logasap {
+    if p.option.logasap && p.mode == super::model::Mode::Http {
         say(
             "option logasap",
-            "lines are sent when the exchange ends, not when the response starts",
+            "in mode http, lines are sent when the exchange ends, not when the response starts (mode tcp acts on it)",
         );
     }
     let t = &p.timeout;

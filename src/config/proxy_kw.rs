@@ -481,6 +481,14 @@ pub fn errorfile(p: &mut Proxy, l: &mut Line) -> R {
     Ok(())
 }
 
+/// `log-format STRING`: the access-log line; like `option httplog`, the
+/// last of them wins. The string is compiled with the proxy's rules.
+pub fn log_format(p: &mut Proxy, l: &mut Line) -> R {
+    let s = l.one("a log-format string (quote it when it has spaces)")?;
+    p.option.log_format = Some(AccessLog::Custom(s.to_string()));
+    Ok(())
+}
+
 pub fn option_httpslog(p: &mut Proxy, l: &mut Line) -> R {
     l.none()?;
     p.option.log_format = Some(AccessLog::Httpslog);

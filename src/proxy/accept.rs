@@ -106,6 +106,7 @@ async fn session(
     // Stick-table entries this connection tracks: released (and their
     // `conn_cur` decremented) when the session ends.
     let slots = crate::state::stick::Slots::default();
+    let mut accepted = super::http::access::Accepted::now();
     async {
         if super::inspect::connection_rules(fe, &rt, peer, local, &slots) == TcpVerdict::Reject {
             fe.counters.denied_conn.fetch_add(1, Relaxed);
@@ -119,6 +120,7 @@ async fn session(
             Some(tls) => match Box::pin(handshake(sock, tls, fe.timeout_client)).await {
                 Ok(s) => {
                     fe.counters.tls_handshakes.fetch_add(1, Relaxed);
+                    accepted.handshake = accepted.at.elapsed();
                     s
                 }
                 Err(e) => {
@@ -137,7 +139,9 @@ async fn session(
                 ))
                 .await
             }
-            Mode::Http => super::http::serve(sock, peer, local, frontend, shared, &slots).await,
+            Mode::Http => {
+                super::http::serve(sock, peer, local, frontend, shared, &slots, accepted).await
+            }
         }
     }
     .instrument(span)

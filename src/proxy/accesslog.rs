@@ -26,7 +26,7 @@ pub fn send_at(targets: &[SyslogTarget], level: u8, line: &str) {
         }
         let pri = t.facility as u32 * 8 + u32::from(level.min(7));
         let msg = format!(
-            "<{pri}>{} haproxy[{}]: {line}",
+            "<{pri}>{} haproxy[{}]: {line}\n",
             syslog_time(),
             std::process::id()
         );
@@ -62,69 +62,27 @@ fn udp(bind: &str) -> Option<UdpSocket> {
     Some(s)
 }
 
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
-
-/// Days since 1970-01-01 to (year, month 1-12, day).
-fn civil(days: i64) -> (i64, u32, u32) {
-    // Howard Hinnant's days-from-civil, inverted.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
-fn parts(t: SystemTime) -> (i64, u32, u32, u64, u64, u64, u32) {
-    let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs();
-    let (y, m, day) = civil((secs / 86_400) as i64);
-    let rem = secs % 86_400;
-    (
-        y,
-        m,
-        day,
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        d.subsec_millis(),
-    )
-}
-
 /// "Nov 24 16:50:01" (UTC), the syslog header's time.
 fn syslog_time() -> String {
+    use crate::rules::logline::{month, parts};
     let (_, m, d, hh, mm, ss, _) = parts(SystemTime::now());
-    format!(
-        "{} {d:>2} {hh:02}:{mm:02}:{ss:02}",
-        MONTHS[(m - 1) as usize]
-    )
+    format!("{} {d:>2} {hh:02}:{mm:02}:{ss:02}", month(m))
 }
 
-/// "24/Nov/2026:16:50:01.123" (UTC), HAProxy's accept date in log lines.
-pub fn accept_date(t: SystemTime) -> String {
-    let (y, m, d, hh, mm, ss, ms) = parts(t);
-    format!(
-        "{d:02}/{}/{y}:{hh:02}:{mm:02}:{ss:02}.{ms:03}",
-        MONTHS[(m - 1) as usize]
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Duration;
-
-    #[test]
-    fn dates() {
-        let t = SystemTime::UNIX_EPOCH + Duration::from_millis(1_795_539_001_123);
-        assert_eq!(accept_date(t), "24/Nov/2026:16:50:01.123");
-        assert_eq!(civil(0), (1970, 1, 1));
-        assert_eq!(civil(19_782), (2024, 2, 29));
+/// Renders the frontend's access-log line from `rec` and sends it at
+/// `level`, when the frontend logs somewhere.
+pub fn emit(
+    fe: &crate::runtime::Frontend,
+    facts: Option<&crate::rules::facts::Facts>,
+    rec: &crate::rules::logline::LogRecord,
+    level: u8,
+) {
+    let Some(fmt) = &fe.rules.log_line else {
+        return;
+    };
+    if fe.log_targets.is_empty() || level > 7 {
+        return;
     }
+    let line = fmt.render_log(facts, rec);
+    send_at(&fe.log_targets, level, &String::from_utf8_lossy(&line));
 }

@@ -30,6 +30,24 @@ pub struct Connected {
     pub reused: bool,
 }
 
+/// What getting a server connection took, for the log line (%rc, %Tw,
+/// %Tc, and %s when it failed).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Attempts {
+    /// The server tried last.
+    pub server: Option<usize>,
+    /// Connection attempts after the first.
+    pub retries: u32,
+    /// The last attempt went to another server (`option redispatch`).
+    pub redispatched: bool,
+    /// Time spent waiting for a `maxconn` slot.
+    pub queue: Duration,
+    /// Time spent connecting (every attempt), None before any.
+    pub connect: Option<Duration>,
+    /// A connection was had (else %Tc logs as -1).
+    pub established: bool,
+}
+
 /// Why no server connection could be had.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
@@ -46,7 +64,8 @@ pub enum ConnectError {
 
 /// Connects to a server of `be` for a client that reached us on `local_port`.
 /// With `reuse`, an idle pooled connection to the chosen server is taken first;
-/// `forced` is the server persistence chose, if any.
+/// `forced` is the server persistence chose, if any. What it took comes
+/// back beside the outcome, for the log.
 pub async fn connect(
     be: &Backend,
     key: &RequestKey<'_>,
@@ -55,6 +74,32 @@ pub async fn connect(
     forced: Option<usize>,
     client: Option<(SocketAddr, SocketAddr)>,
     sni: &dyn Fn(usize) -> Option<String>,
+) -> (Result<Connected, ConnectError>, Attempts) {
+    let mut attempts = Attempts::default();
+    let outcome = try_servers(
+        be,
+        key,
+        local_port,
+        reuse,
+        forced,
+        client,
+        sni,
+        &mut attempts,
+    )
+    .await;
+    (outcome, attempts)
+}
+
+#[allow(clippy::too_many_arguments)] // the parameters of `connect`, plus its record
+async fn try_servers(
+    be: &Backend,
+    key: &RequestKey<'_>,
+    local_port: u16,
+    reuse: bool,
+    forced: Option<usize>,
+    client: Option<(SocketAddr, SocketAddr)>,
+    sni: &dyn Fn(usize) -> Option<String>,
+    attempts: &mut Attempts,
 ) -> Result<Connected, ConnectError> {
     // A server chosen by persistence comes first; retries may still move on.
     let mut server = match forced {
@@ -64,35 +109,44 @@ pub async fn connect(
     let mut last_err = None;
     for attempt in 0..=be.retries {
         if attempt > 0 {
+            attempts.retries = attempt;
             be.servers[server].state.retries.fetch_add(1, Relaxed);
             if be.redispatch && attempt == be.retries {
                 if let Some(other) = be.balancer.pick(key, Some(server)) {
                     if other != server {
                         be.servers[server].state.redispatches.fetch_add(1, Relaxed);
                         server = other;
+                        attempts.redispatched = true;
                     }
                 }
             }
         }
+        attempts.server = Some(server);
         let s = &be.servers[server];
+        let queued = std::time::Instant::now();
         let slot = match &s.limit {
             None => None,
             Some(limit) => {
                 let wait = limit.clone().acquire_owned();
                 let permit = match be.timeout_queue {
-                    Some(t) => tokio::time::timeout(t, wait)
-                        .await
-                        .map_err(|_| ConnectError::QueueTimeout)?,
+                    Some(t) => tokio::time::timeout(t, wait).await.map_err(|_| {
+                        attempts.queue += queued.elapsed();
+                        ConnectError::QueueTimeout
+                    })?,
                     None => wait.await,
                 };
+                attempts.queue += queued.elapsed();
                 // The semaphore is never closed; a closed one means no slot.
                 Some(permit.map_err(|_| ConnectError::NoServer)?)
             }
         };
+        let connecting = std::time::Instant::now();
         let target = s.target(local_port);
         // A PROXY header is per connection: such servers get no reuse.
         if reuse && attempt == 0 && !s.send_proxy {
             if let Some(stream) = super::pool::take(target) {
+                attempts.connect = Some(attempts.connect.unwrap_or_default());
+                attempts.established = true;
                 return Ok(Connected {
                     stream,
                     server,
@@ -108,6 +162,7 @@ pub async fn connect(
                 .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into())),
             None => TcpStream::connect(target).await,
         };
+        attempts.connect = Some(attempts.connect.unwrap_or_default() + connecting.elapsed());
         match attempt_result {
             Ok(mut stream) => {
                 let _ = stream.set_nodelay(true);
@@ -151,6 +206,7 @@ pub async fn connect(
                         }
                     }
                 };
+                attempts.established = true;
                 return Ok(Connected {
                     stream,
                     server,

@@ -252,7 +252,8 @@ pub async fn serve(
         let v = e.eval(&facts)?;
         Some(String::from_utf8_lossy(&v.to_bytes()).into_owned())
     };
-    let connected = connect(
+    let on_backend = crate::state::ProxySession::start(&be.counters);
+    let (connected, attempts) = connect(
         &be,
         &key,
         local_port,
@@ -262,11 +263,26 @@ pub async fn serve(
         &sni,
     )
     .await;
+    let log = TcpLog {
+        fe,
+        be: &be,
+        peer,
+        local,
+        date,
+        start,
+        attempts: &attempts,
+    };
     let mut conn = match connected {
         Ok(c) => c,
         Err(e) => {
             be.counters.proxy_errors.fetch_add(1, Relaxed);
             tracing::info!(frontend = %fe.name, backend = %be.name, client = %peer, error = %e, "session refused");
+            let term = match e {
+                super::connect::ConnectError::QueueTimeout => *b"sQ",
+                _ => *b"SC",
+            };
+            drop(on_backend);
+            log.emit(Some(&facts), term, 0, 0, false);
             return;
         }
     };
@@ -309,7 +325,11 @@ pub async fn serve(
             &srv.state.bytes_out,
         ],
     };
-    let connected_ms = start.elapsed().as_millis();
+    // `option logasap`: the line goes out now, its Tt and bytes marked
+    // `+` as lower bounds; none is written at the end.
+    if fe.logasap {
+        log.emit(Some(&facts), *b"--", 0, 0, true);
+    }
     // `on-marked-down shutdown-sessions` ends the session from outside.
     let res = tokio::select! {
         r = pump(&mut client, &mut conn.stream, idle, up, down) => r,
@@ -321,26 +341,88 @@ pub async fn serve(
     let null = sent == 0 && received == 0;
     // `option dontlog-normal`: a session that ended without error is not logged.
     let normal = fe.dontlog_normal && res.is_ok();
-    let logged = fe.log_format.is_some() && !fe.log_targets.is_empty();
-    let skipped = (fe.dontlognull && null) || normal;
-    if logged && !skipped {
-        // `option tcplog`: HAProxy's layout.
-        let line = format!(
-            "{}:{} [{}] {} {}/{} 0/{connected_ms}/{} {} -- {}/{}/0/0/0 0/0",
-            peer.ip(),
-            peer.port(),
-            super::accesslog::accept_date(date),
-            fe.name,
-            be.name,
-            srv.name,
-            start.elapsed().as_millis(),
-            received,
-            fe.counters.cur_sessions.load(Relaxed),
-            fe.counters.cur_sessions.load(Relaxed),
-        );
-        super::accesslog::send(&fe.log_targets, &line);
+    // The server's and backend's sessions end before the line, as in
+    // HAProxy (%sc, %bc).
+    drop(conn);
+    drop(on_backend);
+    let quiet = fe.logasap || normal || (fe.dontlognull && null);
+    if !quiet {
+        let term = match &res {
+            Ok(_) => *b"--",
+            Err(PumpError::Timeout) => *b"cD",
+            Err(PumpError::Killed) => *b"KD",
+            Err(PumpError::Io(_)) => *b"CD",
+        };
+        log.emit(Some(&facts), term, received, sent, false);
     }
     if let Err(e) = res {
         tracing::debug!(frontend = %fe.name, server = %srv.name, client = %peer, error = %e, "session ended");
+    }
+}
+
+/// What a TCP session's log line needs besides its end.
+struct TcpLog<'a> {
+    fe: &'a Frontend,
+    be: &'a Backend,
+    peer: SocketAddr,
+    local: SocketAddr,
+    date: std::time::SystemTime,
+    start: std::time::Instant,
+    attempts: &'a super::connect::Attempts,
+}
+
+impl TcpLog<'_> {
+    /// Sends the frontend's line (tcplog or its `log-format`): `term` is
+    /// the termination state, `read` the bytes sent to the client.
+    fn emit(
+        &self,
+        facts: Option<&crate::rules::facts::Facts>,
+        term: [u8; 2],
+        read: u64,
+        uploaded: u64,
+        logasap: bool,
+    ) {
+        use crate::rules::logline::{Conns, LogRecord, Timers};
+        let a = self.attempts;
+        let srv = a.server.and_then(|s| self.be.servers.get(s));
+        let ms = |d: std::time::Duration| d.as_millis() as u64;
+        let rec = LogRecord {
+            client: self.peer,
+            local: self.local,
+            accept: self.date,
+            request_date: self.date,
+            frontend: &self.fe.name,
+            tls: None,
+            backend: Some(&self.be.name),
+            server: srv.map(|s| s.name.as_str()),
+            server_addr: srv.map(|s| s.target(self.local.port())),
+            backend_src: None,
+            timers: Timers {
+                handshake: Some(0),
+                queue: Some(ms(a.queue)),
+                connect: a.connect.filter(|_| a.established).map(ms),
+                total: Some(ms(self.start.elapsed())),
+                ..Timers::default()
+            },
+            logasap,
+            status: None,
+            bytes_read: read,
+            bytes_uploaded: uploaded,
+            term,
+            cookie: *b"--",
+            conns: Conns {
+                process: self.fe.counters.cur_sessions.load(Relaxed),
+                frontend: self.fe.counters.cur_sessions.load(Relaxed),
+                backend: self.be.counters.cur_sessions.load(Relaxed),
+                server: srv.map_or(0, |s| s.state.cur_sessions.load(Relaxed)),
+                ..Conns::default()
+            },
+            retries: a.retries,
+            redispatched: a.redispatched,
+            request: None,
+            captures: (None, None),
+            counter: self.fe.counters.total_sessions.load(Relaxed),
+        };
+        super::accesslog::emit(self.fe, facts, &rec, 6);
     }
 }

@@ -390,7 +390,12 @@ impl Conv {
                 Some(Value::Ip(net.network()))
             }
             Conv::Hex => {
-                let b = v.to_bytes();
+                // An integer reaches a binary converter as its 8 bytes,
+                // big-endian (HAProxy's int-to-bin cast).
+                let b = match v {
+                    Value::Int(i) => i.to_be_bytes().to_vec().into(),
+                    v => v.to_bytes(),
+                };
                 let mut out = Vec::with_capacity(b.len() * 2);
                 for x in b.iter() {
                     out.extend_from_slice(format!("{x:02X}").as_bytes());

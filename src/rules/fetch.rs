@@ -110,6 +110,15 @@ pub enum Fetch {
     SslFcText(TlsText),
     /// `ssl_c_used`: the client sent a certificate.
     SslCUsed,
+    /// `ssl_fc_is_resumed`: the TLS session was resumed.
+    SslFcIsResumed,
+    /// `fc_err`: the client connection's error code (0: none; a
+    /// connection that failed never reaches a rule or a log line).
+    FcErr,
+    /// `ssl_fc_err`, `ssl_c_err`, `ssl_c_ca_err`: TLS error codes, 0 on a
+    /// TLS connection (a handshake that failed ends it), absent on a
+    /// plain one.
+    SslErr,
     /// `ssl_c_verify`: the client certificate's verification result (0:
     /// verified; a certificate that fails ends the handshake).
     SslCVerify,
@@ -237,6 +246,11 @@ impl Fetch {
         "ssl_fc_protocol",
         "ssl_fc_cipher",
         "ssl_c_used",
+        "ssl_fc_is_resumed",
+        "fc_err",
+        "ssl_fc_err",
+        "ssl_c_err",
+        "ssl_c_ca_err",
         "ssl_c_verify",
         "ssl_c_s_dn",
         "req.proto_http",
@@ -385,6 +399,9 @@ impl Fetch {
             "ssl_fc_protocol" => n(0, 0).map(|_| F::SslFcText(TlsText::Protocol))?,
             "ssl_fc_cipher" => n(0, 0).map(|_| F::SslFcText(TlsText::Cipher))?,
             "ssl_c_used" => n(0, 0).map(|_| F::SslCUsed)?,
+            "ssl_fc_is_resumed" => n(0, 0).map(|_| F::SslFcIsResumed)?,
+            "fc_err" => n(0, 0).map(|_| F::FcErr)?,
+            "ssl_fc_err" | "ssl_c_err" | "ssl_c_ca_err" => n(0, 0).map(|_| F::SslErr)?,
             "ssl_c_verify" => n(0, 0).map(|_| F::SslCVerify)?,
             "ssl_c_s_dn" => n(0, 0).map(|_| F::SslCSDn)?,
             "req.proto_http" => n(0, 0).map(|_| F::ProtoHttp)?,
@@ -443,11 +460,14 @@ impl Fetch {
             | F::ReqSslHelloType
             | F::Sc(..)
             | F::SrcTable(..)
-            | F::TableCnt(_) => Type::Int,
+            | F::TableCnt(_)
+            | F::FcErr
+            | F::SslErr => Type::Int,
             F::SrvIsUp(..)
             | F::Bool(_)
             | F::SslFc
             | F::SslCUsed
+            | F::SslFcIsResumed
             | F::ProtoHttp
             | F::HttpAuth(_)
             | F::WaitEnd => Type::Bool,
@@ -616,6 +636,9 @@ impl Fetch {
             }
             F::SslFc => Some(Value::Bool(f.tls.is_some())),
             F::SslCUsed => Some(Value::Bool(f.tls.is_some_and(|t| t.client_cert))),
+            F::SslFcIsResumed => Some(Value::Bool(f.tls.is_some_and(|t| t.resumed))),
+            F::FcErr => Some(Value::Int(0)),
+            F::SslErr => f.tls.map(|_| Value::Int(0)),
             F::SslCVerify => f.tls.map(|_| Value::Int(0)),
             F::SslCSDn => f
                 .tls?

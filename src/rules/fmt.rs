@@ -1,26 +1,37 @@
-//! Log-format strings as actions take them (`set-header X %[src]`,
-//! `return lf-string ...`): literal text, `%[expr]` samples, and the
-//! connection aliases `%ci %cp %fi %fp %f %b %s %H %pid`.
+//! Log-format strings (HAProxy's manual, 8.2.4): literal text, `%[expr]`
+//! samples, and `%` variables with `%{+Q,-X,...}` flags. Actions
+//! (`set-header X %[src]`, `return lf-string ...`) take the connection
+//! variables; access-log lines (`log-format`, and the `option httplog` /
+//! `tcplog` layouts, which are such strings too) take all of them, read
+//! from a [`LogRecord`](super::logline::LogRecord).
 
 use std::io::Write;
 
 use super::facts::Facts;
+use super::logline::{LogRecord, Var};
 use super::sample::Expr;
 use super::Context;
+
+/// `%{...}` flags: `+Q` quotes strings, `+X` writes numbers and
+/// addresses in hexadecimal, `+E` escapes `"`, `\` and `]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Flags {
+    /// `Q`.
+    pub quote: bool,
+    /// `X`.
+    pub hex: bool,
+    /// `E`.
+    pub escape: bool,
+}
 
 #[derive(Debug, Clone)]
 enum Part {
     Lit(Box<[u8]>),
-    Sample(Expr),
-    ClientIp,
-    ClientPort,
-    FrontendIp,
-    FrontendPort,
-    Frontend,
-    Backend,
-    Server,
-    Hostname,
-    Pid,
+    /// One or more spaces in a log line: written once, and only after
+    /// something else was (so an empty field leaves no double space).
+    Sep,
+    Sample(Expr, Flags),
+    Var(Var, Flags),
 }
 
 /// A compiled log-format string.
@@ -29,71 +40,35 @@ pub struct Fmt {
     parts: Vec<Part>,
 }
 
+/// What a string is for: an action's value, or an access-log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Action,
+    Log,
+}
+
+/// The variables an action string may use (they need no log record).
+const ACTION_VARS: &[Var] = &[
+    Var::ClientIp,
+    Var::ClientPort,
+    Var::FrontendIp,
+    Var::FrontendPort,
+    Var::Frontend,
+    Var::Backend,
+    Var::Server,
+    Var::Hostname,
+    Var::Pid,
+];
+
 impl Fmt {
-    /// Parses a log-format string.
+    /// Parses an action's log-format string.
     pub fn parse(text: &str, ctx: &Context) -> Result<Fmt, String> {
-        let mut parts = Vec::new();
-        let mut lit = Vec::new();
-        let b = text.as_bytes();
-        let mut i = 0;
-        while i < b.len() {
-            if b[i] != b'%' {
-                lit.push(b[i]);
-                i += 1;
-                continue;
-            }
-            let rest = &text[i + 1..];
-            if rest.starts_with('%') {
-                lit.push(b'%');
-                i += 2;
-                continue;
-            }
-            if !lit.is_empty() {
-                parts.push(Part::Lit(std::mem::take(&mut lit).into()));
-            }
-            if let Some(inner) = rest.strip_prefix('[') {
-                let end = closing_bracket(inner)
-                    .ok_or_else(|| format!("missing ']' in log-format expression '%[{inner}'"))?;
-                let expr = Expr::parse(&inner[..end], ctx)
-                    .map_err(|e| format!("log-format '%[{}]': {e}", &inner[..end]))?;
-                parts.push(Part::Sample(expr));
-                i += 2 + end + 1;
-                continue;
-            }
-            if rest.starts_with('{') {
-                return Err(format!(
-                    "log-format flags ('%{{...}}') are not supported yet in '{text}'"
-                ));
-            }
-            let alias_len = rest
-                .bytes()
-                .take_while(|c| c.is_ascii_alphanumeric())
-                .count();
-            let alias = &rest[..alias_len];
-            let part = match alias {
-                "ci" => Part::ClientIp,
-                "cp" => Part::ClientPort,
-                "fi" => Part::FrontendIp,
-                "fp" => Part::FrontendPort,
-                "f" => Part::Frontend,
-                "b" => Part::Backend,
-                "s" => Part::Server,
-                "H" => Part::Hostname,
-                "pid" => Part::Pid,
-                "" => return Err(format!("a '%' without a variable in log-format '{text}' (write '%%' for a percent sign)")),
-                other => {
-                    return Err(format!(
-                        "log-format variable '%{other}' is not supported in rules (supported: %[expr], %ci, %cp, %fi, %fp, %f, %b, %s, %H, %pid)"
-                    ))
-                }
-            };
-            parts.push(part);
-            i += 1 + alias_len;
-        }
-        if !lit.is_empty() {
-            parts.push(Part::Lit(lit.into()));
-        }
-        Ok(Fmt { parts })
+        parse(text, ctx, Scope::Action)
+    }
+
+    /// Parses an access-log format (`log-format`).
+    pub fn parse_log(text: &str, ctx: &Context) -> Result<Fmt, String> {
+        parse(text, ctx, Scope::Log)
     }
 
     /// Whether the string is a fixed text with no variable part.
@@ -108,44 +83,183 @@ impl Fmt {
     /// Every sample expression in the string.
     pub fn exprs(&self) -> impl Iterator<Item = &Expr> {
         self.parts.iter().filter_map(|p| match p {
-            Part::Sample(e) => Some(e),
+            Part::Sample(e, _) => Some(e),
             _ => None,
         })
     }
 
-    /// Builds the string for one request. A sample that is absent writes
-    /// nothing, as in HAProxy.
+    /// Builds an action's string for one request. A sample that is absent
+    /// writes nothing, as in HAProxy.
     pub fn render(&self, f: &Facts) -> Vec<u8> {
         if let Some(l) = self.literal() {
             return l.to_vec();
         }
         let mut out = Vec::new();
         for p in &self.parts {
-            let _ = match p {
-                Part::Lit(l) => out.write_all(l),
-                Part::Sample(e) => match e.eval(f) {
-                    Some(v) => out.write_all(&v.to_bytes()),
-                    None => Ok(()),
-                },
-                Part::ClientIp => write!(out, "{}", f.src.ip()),
-                Part::ClientPort => write!(out, "{}", f.src.port()),
-                Part::FrontendIp => write!(out, "{}", f.dst.ip()),
-                Part::FrontendPort => write!(out, "{}", f.dst.port()),
-                Part::Frontend => out.write_all(f.frontend.as_bytes()),
-                Part::Backend => match f.backend {
-                    Some(b) => out.write_all(f.world.backend_name(b).as_bytes()),
-                    None => out.write_all(f.frontend.as_bytes()),
-                },
-                Part::Server => match (f.backend, f.server) {
-                    (Some(b), Some(s)) => out.write_all(f.world.server_name(b, s).as_bytes()),
-                    _ => out.write_all(b"<NOSRV>"),
-                },
-                Part::Hostname => out.write_all(hostname().as_bytes()),
-                Part::Pid => write!(out, "{}", std::process::id()),
-            };
+            match p {
+                Part::Lit(l) => out.extend_from_slice(l),
+                Part::Sep => out.push(b' '),
+                Part::Sample(e, _) => {
+                    if let Some(v) = e.eval(f) {
+                        out.extend_from_slice(&v.to_bytes());
+                    }
+                }
+                Part::Var(v, flags) => {
+                    let _ = super::logline::write_action_var(&mut out, *v, *flags, f);
+                }
+            }
         }
         out
     }
+
+    /// Builds an access-log line. Absent values write `-` (`""` when
+    /// quoted), as HAProxy writes them; samples need the request's facts,
+    /// and read as absent without them.
+    pub fn render_log(&self, f: Option<&Facts>, r: &LogRecord) -> Vec<u8> {
+        let mut out = Vec::with_capacity(256);
+        // HAProxy's rule: a separator is written only after a field that
+        // wrote something, and never at the start.
+        let mut after_space = true;
+        for p in &self.parts {
+            match p {
+                Part::Sep => {
+                    if !after_space {
+                        out.push(b' ');
+                        after_space = true;
+                    }
+                    continue;
+                }
+                Part::Lit(l) => out.extend_from_slice(l),
+                Part::Sample(e, flags) => {
+                    let v = f.and_then(|f| e.eval(f)).map(|v| v.to_bytes());
+                    super::logline::write_text(&mut out, v.as_deref(), *flags);
+                }
+                Part::Var(v, flags) => {
+                    let before = out.len();
+                    super::logline::write_var(&mut out, *v, *flags, r);
+                    if out.len() == before {
+                        continue;
+                    }
+                }
+            }
+            after_space = false;
+        }
+        out
+    }
+}
+
+fn parse(text: &str, ctx: &Context, scope: Scope) -> Result<Fmt, String> {
+    let mut parts = Vec::new();
+    let mut lit = Vec::new();
+    let b = text.as_bytes();
+    let mut i = 0;
+    // `%o`: flags that apply to every later variable.
+    let mut global = Flags::default();
+    let flush = |lit: &mut Vec<u8>, parts: &mut Vec<Part>| {
+        if !lit.is_empty() {
+            parts.push(Part::Lit(std::mem::take(lit).into()));
+        }
+    };
+    while i < b.len() {
+        if scope == Scope::Log && b[i] == b' ' {
+            flush(&mut lit, &mut parts);
+            if !matches!(parts.last(), Some(Part::Sep)) {
+                parts.push(Part::Sep);
+            }
+            i += 1;
+            continue;
+        }
+        if b[i] != b'%' {
+            lit.push(b[i]);
+            i += 1;
+            continue;
+        }
+        let mut rest = &text[i + 1..];
+        if rest.starts_with('%') {
+            lit.push(b'%');
+            i += 2;
+            continue;
+        }
+        flush(&mut lit, &mut parts);
+        let mut flags = global;
+        let mut used = 1;
+        if let Some(inner) = rest.strip_prefix('{') {
+            let end = inner
+                .find('}')
+                .ok_or_else(|| format!("missing '}}' after '%{{' in log-format '{text}'"))?;
+            flags = parse_flags(&inner[..end], flags)?;
+            used += end + 2;
+            rest = &inner[end + 1..];
+        }
+        if let Some(inner) = rest.strip_prefix('[') {
+            let end = closing_bracket(inner)
+                .ok_or_else(|| format!("missing ']' in log-format expression '%[{inner}'"))?;
+            let expr = Expr::parse(&inner[..end], ctx)
+                .map_err(|e| format!("log-format '%[{}]': {e}", &inner[..end]))?;
+            parts.push(Part::Sample(expr, flags));
+            i += used + 1 + end + 1;
+            continue;
+        }
+        let alias_len = rest
+            .bytes()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .count();
+        let alias = &rest[..alias_len];
+        if alias == "o" {
+            // `%o` changes the flags of what follows and writes nothing.
+            global = flags;
+            i += used + alias_len;
+            continue;
+        }
+        let var = match Var::from_alias(alias) {
+            Some(v) => v,
+            None if alias.is_empty() => {
+                return Err(format!(
+                "a '%' without a variable in log-format '{text}' (write '%%' for a percent sign)"
+            ))
+            }
+            None => {
+                return Err(format!(
+                    "unknown log-format variable '%{alias}' in '{text}'"
+                ))
+            }
+        };
+        if scope == Scope::Action && !ACTION_VARS.contains(&var) {
+            return Err(format!(
+                "log-format variable '%{alias}' is not supported in rules (supported: %[expr], %ci, %cp, %fi, %fp, %f, %b, %s, %H, %pid)"
+            ));
+        }
+        parts.push(Part::Var(var, flags));
+        i += used + alias_len;
+    }
+    flush(&mut lit, &mut parts);
+    Ok(Fmt { parts })
+}
+
+/// `+Q,-X,+E`: flags added or removed from `base`.
+fn parse_flags(text: &str, mut f: Flags) -> Result<Flags, String> {
+    for item in text.split(',').filter(|s| !s.is_empty()) {
+        let (on, name) = match item.split_at(1) {
+            ("+", n) => (true, n),
+            ("-", n) => (false, n),
+            _ => {
+                return Err(format!(
+                    "log-format flag '{item}' must start with '+' or '-'"
+                ))
+            }
+        };
+        match name {
+            "Q" => f.quote = on,
+            "X" => f.hex = on,
+            "E" => f.escape = on,
+            other => {
+                return Err(format!(
+                    "log-format flag '{other}' is not supported (supported: Q, X, E)"
+                ))
+            }
+        }
+    }
+    Ok(f)
 }
 
 /// The ']' that closes `%[`, skipping brackets nested in arguments.
@@ -162,8 +276,7 @@ fn closing_bracket(s: &str) -> Option<usize> {
     None
 }
 
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_default()
+/// Writes bytes as they are (helper for the var writers).
+pub(crate) fn put(out: &mut Vec<u8>, b: &[u8]) {
+    let _ = out.write_all(b);
 }

@@ -21,6 +21,7 @@ pub mod facts;
 pub mod fetch;
 pub mod fmt;
 pub mod http;
+pub mod logline;
 mod normalize;
 pub mod pattern;
 pub mod sample;
@@ -183,6 +184,9 @@ pub struct ProxyRules {
     pub capture_slots: (Vec<usize>, Vec<usize>),
     /// `stick on|match|store-request` rules (backends).
     pub stick: Vec<stick::StickRule>,
+    /// The access-log line (`log-format`, `option httplog`...), when the
+    /// proxy logs.
+    pub log_line: Option<fmt::Fmt>,
     /// Some `use_backend` condition reads the payload (`req.ssl_sni`...),
     /// so a `mode tcp` frontend inspects before it chooses.
     pub routes_on_payload: bool,
@@ -436,11 +440,42 @@ pub fn compile(c: &Config, p: &Proxy) -> Result<ProxyRules, Vec<RuleError>> {
             }
         }
     }
+    if p.kind.has_frontend() {
+        match log_line(p, &ctx) {
+            Ok(f) => out.log_line = f,
+            Err(m) => errors.push(RuleError {
+                at: p
+                    .span_of("log-format")
+                    .or_else(|| p.span_of("option httplog"))
+                    .cloned(),
+                message: format!("{kind}: 'log-format': {m}"),
+            }),
+        }
+    }
     if errors.is_empty() {
         Ok(out)
     } else {
         Err(errors)
     }
+}
+
+/// The frontend's access-log line: `log-format`, or the layout an
+/// `option` names (an HTTP layout in mode tcp falls back to tcplog, as in
+/// HAProxy).
+fn log_line(p: &Proxy, ctx: &Context) -> Result<Option<fmt::Fmt>, String> {
+    use crate::config::model::AccessLog;
+    use logline::layouts;
+    let http = p.mode == Mode::Http;
+    let text = match &p.option.log_format {
+        None => return Ok(None),
+        Some(AccessLog::Custom(s)) => s.as_str(),
+        Some(AccessLog::Tcplog) => layouts::TCPLOG,
+        Some(_) if !http => layouts::TCPLOG,
+        Some(AccessLog::Httplog) => layouts::HTTPLOG,
+        Some(AccessLog::HttplogClf) => layouts::HTTPLOG_CLF,
+        Some(AccessLog::Httpslog) => layouts::HTTPSLOG,
+    };
+    fmt::Fmt::parse_log(text, ctx).map(Some)
 }
 
 /// Mode and direction checks a rule's fetches must pass.

@@ -11,7 +11,7 @@ use tokio::sync::Semaphore;
 use super::check::HttpCheck;
 use super::{Backend, Frontend, Global, Runtime, Server, ServerCheck};
 use crate::balance::{Balancer, Candidate};
-use crate::config::model::{AccessLog, Balance, Config, LogTarget, Mode, SyslogTarget};
+use crate::config::model::{Balance, Config, LogTarget, Mode, SyslogTarget};
 use crate::config::model::{StickKeyType, StickStore, StickTable, DEFAULT_STRING_LEN};
 use crate::state::stick::{Data, KeyKind, Spec, Table};
 use crate::state::ServerState;
@@ -322,15 +322,9 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
             default_backend,
             rules: rules_of(p),
             client_keepalive: p.option.tcpka || p.option.clitcpka,
-            // httplog falls back to tcplog in mode tcp, as in HAProxy.
-            log_format: match p.option.log_format {
-                Some(AccessLog::Httplog | AccessLog::HttplogClf | AccessLog::Httpslog) if !http => {
-                    Some(AccessLog::Tcplog)
-                }
-                other => other,
-            },
             log_targets: log_targets(&p.log, &c.global),
             dontlognull: p.option.dontlognull,
+            logasap: p.option.logasap,
             dontlog_normal: p.option.dontlog_normal,
             errorfiles: errorfiles(c, p, &rules_of(p))?,
             stats: (http && p.stats.enable).then(|| p.stats.clone()),

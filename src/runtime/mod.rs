@@ -135,12 +135,12 @@ pub struct Frontend {
     pub client_keepalive: bool,
     /// `errorfile`: whole HTTP answers by status code.
     pub errorfiles: ErrorFiles,
-    /// `option httplog` / `tcplog`: which access-log line, if any.
-    pub log_format: Option<crate::config::model::AccessLog>,
     /// Where access-log lines go (`log global` already expanded).
     pub log_targets: Vec<crate::config::model::SyslogTarget>,
     /// `option dontlognull`.
     pub dontlognull: bool,
+    /// `option logasap` (acted on in mode tcp).
+    pub logasap: bool,
     /// `option dontlog-normal`.
     pub dontlog_normal: bool,
 }

@@ -282,6 +282,24 @@ impl Drop for SessionGuard {
     }
 }
 
+/// Counts one session on a proxy (`scur`, %bc) while it lives.
+#[derive(Debug)]
+pub struct ProxySession<'a>(&'a ProxyCounters);
+
+impl<'a> ProxySession<'a> {
+    /// A session starts on the proxy of these counters.
+    pub fn start(c: &'a ProxyCounters) -> ProxySession<'a> {
+        c.cur_sessions.fetch_add(1, Relaxed);
+        ProxySession(c)
+    }
+}
+
+impl Drop for ProxySession<'_> {
+    fn drop(&mut self) {
+        self.0.cur_sessions.fetch_sub(1, Relaxed);
+    }
+}
+
 /// Live counters of a frontend or a backend.
 #[derive(Debug, Default)]
 pub struct ProxyCounters {

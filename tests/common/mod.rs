@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod haproxy;
 pub mod net;
 
 use std::path::{Path, PathBuf};

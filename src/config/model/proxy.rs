@@ -464,9 +464,11 @@ pub struct Options {
 }
 
 /// Access log format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum AccessLog {
+    /// `log-format STRING`.
+    Custom(String),
     /// `option tcplog`.
     Tcplog,
     /// `option httplog`.

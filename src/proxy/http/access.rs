@@ -38,12 +38,20 @@ pub struct Access {
     pub src: SocketAddr,
     /// The address it connected to.
     pub dst: SocketAddr,
+    /// When the connection was accepted, and how long its handshake took.
+    pub accepted: Accepted,
+    /// When this request's wait began (the end of the previous one, or
+    /// of the handshake).
     pub start: std::time::Instant,
     pub date: std::time::SystemTime,
+    /// The request's first byte, and its whole head.
+    pub first_byte: Cell<Option<std::time::Instant>>,
+    pub head_at: Cell<Option<std::time::Instant>>,
     pub backend: Cell<Option<usize>>,
     pub server: Cell<Option<usize>>,
     pub status: Cell<u16>,
-    pub connect_ms: Cell<Option<u128>>,
+    /// What getting the server connection took (%Tw, %Tc, %rc).
+    pub attempts: Cell<crate::proxy::connect::Attempts>,
     pub response_ms: Cell<Option<u128>>,
     pub bytes: Cell<u64>,
     pub term: Cell<Term>,
@@ -56,17 +64,42 @@ pub struct Access {
     pub level: Cell<Option<u8>>,
 }
 
+/// When a client connection was accepted, for the timers of its logs.
+#[derive(Debug, Clone, Copy)]
+pub struct Accepted {
+    /// The accept.
+    pub at: std::time::Instant,
+    /// The same moment on the wall clock.
+    pub date: std::time::SystemTime,
+    /// The TLS handshake's duration (zero without TLS): %Th.
+    pub handshake: std::time::Duration,
+}
+
+impl Accepted {
+    /// Now.
+    pub fn now() -> Accepted {
+        Accepted {
+            at: std::time::Instant::now(),
+            date: std::time::SystemTime::now(),
+            handshake: std::time::Duration::ZERO,
+        }
+    }
+}
+
 impl Access {
-    pub fn new(src: SocketAddr, dst: SocketAddr) -> Access {
+    pub fn new(src: SocketAddr, dst: SocketAddr, accepted: Accepted) -> Access {
         Access {
             src,
             dst,
+            accepted,
             start: std::time::Instant::now(),
             date: std::time::SystemTime::now(),
+            first_byte: Default::default(),
+            head_at: Default::default(),
             backend: Default::default(),
             server: Default::default(),
             status: Default::default(),
-            connect_ms: Default::default(),
+            attempts: Default::default(),
             response_ms: Default::default(),
             bytes: Default::default(),
             term: Cell::new(Term::NORMAL),
@@ -76,6 +109,23 @@ impl Access {
         }
     }
 
+    /// Records what was sent to the client: a response head (and the
+    /// body bytes in `out` after it), plus `more` body bytes to follow.
+    /// Counted as HAProxy counts %B, over its internal (HTX) form of the
+    /// message: each header line without its `: ` and CRLF, so that the
+    /// logs of both say the same for the same response.
+    pub fn sent(&self, out: &[u8], more: u64) {
+        let head_end = out
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map_or(out.len(), |p| p + 4);
+        let lines = out[..head_end].windows(2).filter(|w| w == b"\r\n").count() as u64;
+        // The start line's and the blank line's CRLFs are counted.
+        let headers = lines.saturating_sub(2);
+        self.bytes
+            .set((out.len() as u64).saturating_sub(4 * headers) + more);
+    }
+
     /// Records who ended the exchange, unless an earlier phase already did.
     pub fn end(&self, t: Term) {
         if self.term.get() == Term::NORMAL {
@@ -83,7 +133,10 @@ impl Access {
         }
     }
 
-    /// Sends the `option httplog` line (HAProxy's layout) when the frontend logs.
+    /// Sends the frontend's access-log line (`option httplog`, its
+    /// variants, or `log-format`) when the frontend logs. `first` says
+    /// whether this is the connection's first request (its wait began at
+    /// the handshake, and counts as HAProxy's Th + Ti).
     pub fn log(
         &self,
         fe: &Frontend,
@@ -91,67 +144,95 @@ impl Access {
         peer: SocketAddr,
         request: &str,
         tls: Option<&crate::rules::facts::TlsFacts>,
+        active: u64,
     ) {
+        use crate::rules::logline::{Conns, LogRecord, Timers};
         let level = self.level.get().unwrap_or(6);
-        if fe.log_format.is_none() || fe.log_targets.is_empty() || self.quiet.get() || level > 7 {
+        if fe.rules.log_line.is_none() || fe.log_targets.is_empty() || self.quiet.get() || level > 7
+        {
             return;
         }
         // `option dontlog-normal`: only errors, timeouts and 5xx are logged.
         if fe.dontlog_normal && self.term.get() == Term::NORMAL && self.status.get() < 500 {
             return;
         }
+        let now = std::time::Instant::now();
+        let ms = |d: std::time::Duration| d.as_millis() as u64;
         let be = self.backend.get().and_then(|b| rt.backends.get(b));
-        let (be_name, srv_name) = match (be, self.server.get()) {
-            (Some(b), Some(s)) => (
-                b.name.as_str(),
-                b.servers
-                    .get(s)
-                    .map(|s| s.name.as_str())
-                    .unwrap_or("<NOSRV>"),
-            ),
-            (Some(b), None) => (b.name.as_str(), "<NOSRV>"),
-            (None, _) => (fe.name.as_str(), "<NOSRV>"),
-        };
-        let ms = |v: Option<u128>| v.map(|v| v.to_string()).unwrap_or_else(|| "-1".into());
+        let srv = be
+            .zip(self.server.get())
+            .and_then(|(b, s)| b.servers.get(s));
+        let a = self.attempts.get();
+        let first = self.first_byte.get().unwrap_or(self.start);
         let t = self.term.get();
-        let captures = self.capture_fields(fe);
-        let mut line = format!(
-            "{}:{} [{}] {}{} {}/{} 0/0/{}/{}/{} {} {} - - {}{}-- {}/{}/0/0/0 0/0 {captures}\"{}\"",
-            peer.ip(),
-            peer.port(),
-            super::super::accesslog::accept_date(self.date),
-            fe.name,
-            // HAProxy marks a frontend reached over TLS with a '~'.
-            if tls.is_some() { "~" } else { "" },
-            be_name,
-            srv_name,
-            ms(self.connect_ms.get()),
-            ms(self.response_ms.get()),
-            self.start.elapsed().as_millis(),
-            self.status.get(),
-            self.bytes.get(),
-            t.side as char,
-            t.phase as char,
-            fe.counters.cur_sessions.load(Relaxed),
-            fe.counters.cur_sessions.load(Relaxed),
-            request.escape_default(),
-        );
-        if fe.log_format == Some(crate::config::model::AccessLog::Httpslog) {
-            // httpslog: fc_err/ssl_fc_err/ssl_c_err/ssl_c_ca_err/resumed, then
-            // SNI/version/cipher, as HAProxy writes them (errors are 0:
-            // a failed handshake never reaches this line).
-            match tls {
-                Some(t) => line.push_str(&format!(
-                    " 0/0000000000000000/0/0/{} {}/{}/{}",
-                    u8::from(t.resumed),
-                    t.sni.as_deref().unwrap_or("-"),
-                    t.protocol.as_deref().unwrap_or("-"),
-                    t.cipher.as_deref().unwrap_or("-")
-                )),
-                None => line.push_str(" 0/-/-/-/0 -/-/-"),
-            }
-        }
-        super::super::accesslog::send_at(&fe.log_targets, level, &line);
+        let captures = self.captures.borrow();
+        let slots = &fe.rules.capture_slots;
+        let padded = |declared: &Vec<usize>, got: &Slots| -> Option<Slots> {
+            (!declared.is_empty()).then(|| {
+                let mut v = got.clone();
+                v.resize(declared.len(), None);
+                v
+            })
+        };
+        let (req_caps, res_caps) = (padded(&slots.0, &captures.0), padded(&slots.1, &captures.1));
+        let rec = LogRecord {
+            client: peer,
+            local: self.dst,
+            accept: self.accepted.date,
+            request_date: self.date + first.saturating_duration_since(self.start),
+            frontend: &fe.name,
+            tls,
+            backend: be.map(|b| b.name.as_str()),
+            server: srv.map(|s| s.name.as_str()),
+            server_addr: srv.map(|s| s.target(self.dst.port())),
+            backend_src: None,
+            timers: Timers {
+                handshake: Some(ms(self.accepted.handshake)),
+                idle: Some(ms(first.saturating_duration_since(self.start))),
+                request: self
+                    .head_at
+                    .get()
+                    .map(|h| ms(h.saturating_duration_since(first))),
+                queue: a.server.map(|_| ms(a.queue)),
+                connect: a.connect.filter(|_| a.established).map(ms),
+                response: self.response_ms.get().map(|v| v as u64),
+                active: Some(ms(now.saturating_duration_since(first))),
+                total: Some(ms(now.saturating_duration_since(self.accepted.at))),
+            },
+            logasap: false,
+            status: Some(self.status.get()).filter(|s| *s != 0),
+            bytes_read: self.bytes.get(),
+            bytes_uploaded: 0,
+            term: [t.side, t.phase],
+            cookie: *b"--",
+            conns: Conns {
+                process: active,
+                frontend: fe.counters.cur_sessions.load(Relaxed),
+                backend: be.map_or(0, |b| b.counters.cur_sessions.load(Relaxed)),
+                server: srv.map_or(0, |s| s.state.cur_sessions.load(Relaxed)),
+                ..Conns::default()
+            },
+            retries: a.retries,
+            redispatched: a.redispatched,
+            request: Some(request),
+            captures: (req_caps.as_deref(), res_caps.as_deref()),
+            counter: fe.counters.requests.load(Relaxed),
+        };
+        // Samples in the line see the connection: addresses, names, TLS.
+        let vars = crate::rules::facts::Vars::default();
+        let env = crate::rules::action::Env {
+            src: peer,
+            dst: self.dst,
+            frontend: &fe.name,
+            backend: self.backend.get(),
+            server: self.server.get(),
+            req_body_len: None,
+            world: rt,
+            tls,
+            tracked: Default::default(),
+        };
+        let facts = env.facts(None, None, &vars);
+        super::super::accesslog::emit(fe, Some(&facts), &rec, level);
     }
 
     /// Stores a capture, truncated to its slot's length.
@@ -178,41 +259,5 @@ impl Access {
         if let Some(l) = vars.log_level {
             self.level.set(Some(l));
         }
-    }
-
-    /// `{req1|req2} {res1} ` as HAProxy writes captures (each part only
-    /// when the frontend has such slots).
-    fn capture_fields(&self, fe: &Frontend) -> String {
-        let c = self.captures.borrow();
-        let mut out = String::new();
-        for (slots, values) in [
-            (&fe.rules.capture_slots.0, &c.0),
-            (&fe.rules.capture_slots.1, &c.1),
-        ] {
-            if slots.is_empty() {
-                continue;
-            }
-            out.push('{');
-            for i in 0..slots.len() {
-                if i > 0 {
-                    out.push('|');
-                }
-                if let Some(Some(v)) = values.get(i) {
-                    for &b in v.iter() {
-                        // As HAProxy: unprintable bytes and the field's own
-                        // delimiters are written #XX.
-                        if b.is_ascii_graphic() && !matches!(b, b'#' | b'{' | b'|' | b'}' | b'"')
-                            || b == b' '
-                        {
-                            out.push(b as char);
-                        } else {
-                            out.push_str(&format!("#{b:02X}"));
-                        }
-                    }
-                }
-            }
-            out.push_str("} ");
-        }
-        out
     }
 }

@@ -48,6 +48,7 @@ pub async fn error(
         None => status.response(),
     };
     let out = after_response(out, fe, be, rt, access, &mut Vars::default());
+    access.sent(&out, 0);
     send(client, &out, fe.timeout_client).await;
     let _ = client.shutdown().await;
 }

@@ -134,6 +134,8 @@ pub async fn run(mut cx: Cx<'_>, mut head: RequestHead) -> Next {
         .await;
         return Next::Close;
     };
+    // The request counts on its backend (`scur`, %bc) until it ends.
+    let _on_backend = crate::state::ProxySession::start(&be.counters);
     // A listen's rules already ran as the frontend's.
     if !std::sync::Arc::ptr_eq(&fe.rules, &be.rules) {
         if let Flow::Done(n) = request_rules(&mut cx, &mut req, &be.rules, Some(be)).await {
@@ -257,7 +259,7 @@ async fn answer_request(
     let out = answer::render(a, fe, be, close);
     let out = answer::after_response(out, fe, be, cx.rt, cx.access, &mut req.vars);
     cx.cbuf.consume(req.head.len);
-    cx.access.bytes.set(out.len() as u64);
+    cx.access.sent(&out, 0);
     if !send(cx.client, &out, fe.timeout_client).await || close {
         return Next::Close;
     }

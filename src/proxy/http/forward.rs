@@ -205,7 +205,7 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
     let mut sbuf = RecvBuf::new(rt.global.bufsize);
     let (conn, resp) = loop {
         let sni = |i: usize| sni_names.get(i).cloned().flatten();
-        let mut conn = match connect(
+        let (connected, attempts) = connect(
             be,
             &key,
             local.port(),
@@ -214,8 +214,12 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
             Some((peer, local)),
             &sni,
         )
-        .await
-        {
+        .await;
+        access.attempts.set(attempts);
+        if let Some(s) = attempts.server {
+            access.server.set(Some(s));
+        }
+        let mut conn = match connected {
             Ok(c) => c,
             Err(e) => {
                 be.counters.proxy_errors.fetch_add(1, Relaxed);
@@ -233,9 +237,6 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
         if let Some(keys) = to_store.take() {
             crate::rules::stick::store(keys, conn.server);
         }
-        access
-            .connect_ms
-            .set(Some(access.start.elapsed().as_millis()));
         let sent_at = Instant::now();
         if !send(&mut conn.stream, &out_head, be.timeout_server).await {
             if conn.reused {
@@ -390,7 +391,7 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
             fe.counters.hrsp[crate::state::hrsp_class(a.status)].fetch_add(1, Relaxed);
             let out = answer::render(&a, fe, Some(be), true);
             let out = answer::after_response(out, fe, Some(be), rt, access, &mut vars);
-            access.bytes.set(out.len() as u64);
+            access.sent(&out, 0);
             send(client, &out, fe.timeout_client).await;
             return Next::Close;
         }
@@ -553,12 +554,12 @@ async fn respond(
         access.end(Term::new(b'C', b'D'));
         return Next::Close;
     }
-    access.bytes.set(
-        out.len() as u64
-            + match body_kind {
-                BodyKind::Length(n) => n,
-                _ => 0,
-            },
+    access.sent(
+        &out,
+        match body_kind {
+            BodyKind::Length(n) => n,
+            _ => 0,
+        },
     );
     if tunnel {
         return super::tunnel(client, cbuf, &mut conn, &mut sbuf, fe, be).await;

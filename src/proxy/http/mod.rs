@@ -3,7 +3,7 @@
 //! balanced on its own, bodies streamed by their framing, `Upgrade` and
 //! `CONNECT` turned into tunnels.
 
-mod access;
+pub(crate) mod access;
 mod answer;
 pub mod body;
 pub mod buf;
@@ -47,6 +47,7 @@ pub async fn serve(
     frontend: &str,
     shared: &Shared,
     slots: &crate::state::stick::Slots,
+    accepted: access::Accepted,
 ) {
     let mut rt = shared.runtime.load_full();
     let mut cbuf = RecvBuf::new(rt.global.bufsize);
@@ -58,10 +59,33 @@ pub async fn serve(
         };
         // Between requests an idle connection holds no buffer.
         cbuf.release();
-        let access = Access::new(peer, local);
-        let head = match read_request(&mut client, &mut cbuf, fe, first).await {
+        let access = Access::new(peer, local, accepted);
+        let head = match read_request(&mut client, &mut cbuf, fe, first, &access).await {
             Ok(h) => h,
-            Err(None) => return,
+            Err(None) => {
+                // A client that leaves before a whole first request (or in
+                // the middle of a later one) is logged as HAProxy logs it:
+                // CR, 400, <BADREQ>; an idle keep-alive close is not.
+                let nothing = cbuf.is_empty();
+                let logged = if nothing {
+                    first && !fe.dontlognull
+                } else {
+                    true
+                };
+                if logged {
+                    access.status.set(400);
+                    access.end(Term::new(b'C', b'R'));
+                    access.log(
+                        fe,
+                        &rt,
+                        peer,
+                        "<BADREQ>",
+                        tls.as_ref(),
+                        shared.active.load(Relaxed),
+                    );
+                }
+                return;
+            }
             Err(Some(status)) => {
                 if status != Status::RequestTimeout {
                     fe.counters.request_errors.fetch_add(1, Relaxed);
@@ -76,7 +100,14 @@ pub async fn serve(
                 };
                 answer::error(&mut client, status, fe, None, &rt, &access, term).await;
                 if !(fe.dontlognull && null) {
-                    access.log(fe, &rt, peer, "<BADREQ>", tls.as_ref());
+                    access.log(
+                        fe,
+                        &rt,
+                        peer,
+                        "<BADREQ>",
+                        tls.as_ref(),
+                        shared.active.load(Relaxed),
+                    );
                 }
                 return;
             }
@@ -92,7 +123,7 @@ pub async fn serve(
         // Boxed: the exchange's state (heads, buffers, the server
         // connection) exists only while a request is in flight, so an idle
         // keep-alive connection's task stays small.
-        let request_line = if fe.log_format.is_some() {
+        let request_line = if fe.rules.log_line.is_some() {
             request_line(cbuf.filled(), &head)
         } else {
             String::new()
@@ -122,7 +153,14 @@ pub async fn serve(
             stream.http_err();
         }
         drop(stream);
-        access.log(fe, &rt, peer, &request_line, tls.as_ref());
+        access.log(
+            fe,
+            &rt,
+            peer,
+            &request_line,
+            tls.as_ref(),
+            shared.active.load(Relaxed),
+        );
         match next {
             Next::KeepAlive => continue,
             Next::Close => {
@@ -140,6 +178,7 @@ async fn read_request(
     cbuf: &mut RecvBuf,
     fe: &Frontend,
     first: bool,
+    access: &Access,
 ) -> Result<RequestHead, Option<Status>> {
     // The request timer starts at accept for the first request, and at the
     // first byte of later ones; before that, keep-alive idleness applies.
@@ -148,8 +187,14 @@ async fn read_request(
         .flatten();
     loop {
         if !cbuf.is_empty() {
+            if access.first_byte.get().is_none() {
+                access.first_byte.set(Some(std::time::Instant::now()));
+            }
             match head::parse_request(cbuf.filled(), cbuf.is_full()) {
-                Ok(h) => return Ok(h),
+                Ok(h) => {
+                    access.head_at.set(Some(std::time::Instant::now()));
+                    return Ok(h);
+                }
                 Err(HeadError::Bad(s)) => return Err(Some(s)),
                 Err(HeadError::Partial) => {}
             }

@@ -20,7 +20,7 @@ pub async fn prometheus(cx: &mut Cx<'_>, req: &Request) -> Next {
     );
     cx.access.status.set(200);
     cx.access.end(Term::new(b'L', b'R'));
-    cx.access.bytes.set(out.len() as u64);
+    cx.access.sent(out.as_bytes(), 0);
     let close = req.head.close || req.head.body != BodyKind::None;
     cx.cbuf.consume(req.head.len);
     if !send(cx.client, out.as_bytes(), cx.fe.timeout_client).await || close {
@@ -122,7 +122,7 @@ pub async fn stats_page(
     );
     let close =
         req.head.close || out.starts_with(b"HTTP/1.1 401") || out.starts_with(b"HTTP/1.1 303");
-    cx.access.bytes.set(out.len() as u64);
+    cx.access.sent(&out, 0);
     if !send(cx.client, &out, fe.timeout_client).await || close {
         return Next::Close;
     }

@@ -1,0 +1,105 @@
+//! Debian's HAProxy as a child process, for the tests that compare
+//! fulcrum with it on the same input.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::TempPath;
+
+/// The HAProxy binary: /usr/sbin/haproxy (Debian), else `haproxy` on PATH.
+pub fn haproxy_bin() -> String {
+    let debian = "/usr/sbin/haproxy";
+    if Path::new(debian).exists() {
+        return debian.to_string();
+    }
+    let found = Command::new("haproxy").arg("-v").output().is_ok();
+    assert!(
+        found,
+        "HAProxy is not installed: the differential tests need Debian's `haproxy` \
+         package (apt-get install haproxy) at /usr/sbin/haproxy or on PATH"
+    );
+    "haproxy".to_string()
+}
+
+/// Runs `haproxy -c -f FILE`; panics with its output unless it exits 0.
+pub fn haproxy_check(file: &Path) {
+    let out = Command::new(haproxy_bin())
+        .arg("-c")
+        .arg("-f")
+        .arg(file)
+        .output()
+        .expect("run haproxy -c");
+    assert!(
+        out.status.success(),
+        "haproxy -c refused the configuration ({}):\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A running `haproxy -db`, killed when dropped.
+pub struct Haproxy {
+    child: Child,
+    log: Arc<Mutex<Vec<String>>>,
+    _cfg: TempPath,
+}
+
+impl Haproxy {
+    /// Starts HAProxy on `cfg` and waits (10 s at most) until every port in
+    /// `ports` accepts connections.
+    pub fn start(cfg: &str, ports: &[u16]) -> Haproxy {
+        let file = TempPath::file("haproxy", cfg);
+        haproxy_check(file.path());
+        let mut child = Command::new(haproxy_bin())
+            .arg("-db")
+            .arg("-f")
+            .arg(file.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn haproxy");
+        let stderr = child.stderr.take().expect("stderr");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let sink = log.clone();
+        thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                sink.lock().expect("log").push(line);
+            }
+        });
+        let h = Haproxy {
+            child,
+            log,
+            _cfg: file,
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for &port in ports {
+            while TcpStream::connect(("127.0.0.1", port)).is_err() {
+                assert!(
+                    Instant::now() < deadline,
+                    "haproxy did not listen on {port} within 10 s:\n{}",
+                    h.log()
+                );
+                thread::sleep(Duration::from_millis(20));
+            }
+        }
+        h
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().expect("log").join("\n")
+    }
+}
+
+impl Drop for Haproxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

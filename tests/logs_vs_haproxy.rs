@@ -1,0 +1,289 @@
+//! Access-log lines compared with Debian's HAProxy 2.6, field by field:
+//! both proxies run the same configuration against the same backends,
+//! send their lines to a UDP syslog receiver of the test, and see the same
+//! exchanges. Only the syslog header (time, pid), the dates, the client
+//! ports and the timer values may differ; a timer that is -1 in one line
+//! (a phase never reached) must be -1 in the other.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpStream, UdpSocket};
+use std::time::Duration;
+
+use common::haproxy::Haproxy;
+use common::net::{echo_server, free_port, Answer, Fulcrum, HttpBackend};
+
+/// The listens of the test, in the order of their ports.
+const LISTENS: [&str; 8] = [
+    "web", "clf", "slow", "refused", "redisp", "tcp", "tcpasap", "custom",
+];
+
+struct Backends {
+    ok: HttpBackend,
+    never: HttpBackend,
+    closed: u16,
+    echo: std::net::SocketAddr,
+}
+
+struct Side {
+    ports: Vec<u16>,
+    syslog: UdpSocket,
+}
+
+impl Side {
+    fn new() -> Side {
+        let syslog = UdpSocket::bind("127.0.0.1:0").expect("bind syslog");
+        syslog
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        Side {
+            ports: LISTENS.iter().map(|_| free_port()).collect(),
+            syslog,
+        }
+    }
+
+    fn port(&self, listen: &str) -> u16 {
+        self.ports[LISTENS.iter().position(|l| *l == listen).expect("listen")]
+    }
+
+    fn config(&self, b: &Backends) -> String {
+        let log = self.syslog.local_addr().expect("addr").port();
+        format!(
+            "global
+    log 127.0.0.1:{log} local0
+defaults
+    log global
+    timeout connect 300ms
+    timeout client 5s
+    timeout server 1s
+listen web
+    bind 127.0.0.1:{web}
+    mode http
+    option httplog
+    http-request deny if {{ path /deny }}
+    server s1 {ok}
+listen clf
+    bind 127.0.0.1:{clf}
+    mode http
+    option httplog clf
+    capture request header Host len 32
+    server s1 {ok}
+listen slow
+    bind 127.0.0.1:{slow}
+    mode http
+    option httplog
+    server s1 {never}
+listen refused
+    bind 127.0.0.1:{refused}
+    mode http
+    option httplog
+    retries 2
+    server s1 127.0.0.1:{closed}
+listen redisp
+    bind 127.0.0.1:{redisp}
+    mode http
+    option httplog
+    retries 1
+    option redispatch
+    server s1 127.0.0.1:{closed}
+    server s2 {ok}
+listen tcp
+    bind 127.0.0.1:{tcp}
+    mode tcp
+    option tcplog
+    server e {echo}
+listen tcpasap
+    bind 127.0.0.1:{tcpasap}
+    mode tcp
+    option tcplog
+    option logasap
+    server e {echo}
+listen custom
+    bind 127.0.0.1:{custom}
+    mode http
+    log-format \"%ci %ft %b/%s %ST %B %tsc %HM %HU %HP %HQ %HV %{{+Q}}[src] %[ssl_fc] %ac/%fc/%bc/%sc/%rc %{{+Q,+E}}r %%\"
+    server s1 {ok}
+",
+            web = self.port("web"),
+            clf = self.port("clf"),
+            slow = self.port("slow"),
+            refused = self.port("refused"),
+            redisp = self.port("redisp"),
+            tcp = self.port("tcp"),
+            tcpasap = self.port("tcpasap"),
+            custom = self.port("custom"),
+            ok = b.ok.addr,
+            never = b.never.addr,
+            closed = b.closed,
+            echo = b.echo,
+        )
+    }
+
+    /// The next line this side logged, without its syslog header.
+    fn line(&self) -> String {
+        let mut buf = [0u8; 4096];
+        let n = self.syslog.recv(&mut buf).expect("a log line within 10 s");
+        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+        // Both end each datagram with a newline.
+        let text = text
+            .strip_suffix('\n')
+            .unwrap_or_else(|| panic!("no final newline: {text:?}"))
+            .to_string();
+        match text.split_once("]: ") {
+            Some((head, rest)) if head.contains(" haproxy[") => rest.to_string(),
+            _ => panic!("not a syslog line in HAProxy's layout: {text}"),
+        }
+    }
+}
+
+/// Sends `raw` and reads until the proxy closes (or 5 s pass).
+fn exchange(port: u16, raw: &str) -> Vec<u8> {
+    let mut c = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    c.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    c.write_all(raw.as_bytes()).expect("write");
+    let mut out = Vec::new();
+    let _ = c.read_to_end(&mut out);
+    out
+}
+
+/// A line with what may differ masked: dates, client ports, timer values
+/// (a timer that is -1 stays -1).
+fn normalize(line: &str) -> String {
+    let timers = |t: &str| -> String {
+        t.split('/')
+            .map(|v| match v {
+                "-1" => "-1".to_string(),
+                v if v.starts_with('+') => "+T".to_string(),
+                _ => "T".to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("/")
+    };
+    let mut tok: Vec<String> = line.split(' ').map(str::to_string).collect();
+    let mask_port = |t: &mut String| {
+        if let Some((ip, _)) = t.rsplit_once(':') {
+            *t = format!("{ip}:P");
+        }
+    };
+    if tok.get(1).is_some_and(|t| t == "-") {
+        // CLF: ci - - [date +0000] "request" ST B "" "" cp ms "ft" "b" "s"
+        // TR Tw Tc Tr Ta tsc ...
+        let req_words = tok[5..].iter().take_while(|t| !t.ends_with('"')).count() + 1;
+        let after = 5 + req_words;
+        tok[3] = "[D".into();
+        for i in [after + 4, after + 5] {
+            tok[i] = "N".into();
+        }
+        for t in &mut tok[after + 9..after + 14] {
+            *t = timers(t);
+        }
+    } else {
+        mask_port(&mut tok[0]);
+        tok[1] = "[D]".into();
+        // The timers are the 5th field: TR/Tw/Tc/Tr/Ta (httplog) or
+        // Tw/Tc/Tt (tcplog).
+        tok[4] = timers(&tok[4]);
+    }
+    tok.join(" ")
+}
+
+#[test]
+fn log_lines_match_haproxy_field_by_field() {
+    let backends = Backends {
+        ok: HttpBackend::start("hello"),
+        never: HttpBackend::with(Answer::Never),
+        closed: free_port(),
+        echo: echo_server(),
+    };
+    let (h, f) = (Side::new(), Side::new());
+    let _haproxy = Haproxy::start(&h.config(&backends), &h.ports);
+    // Waiting for its ports connected to each listen once: HAProxy logs
+    // those empty connections. They are read here, not compared (their
+    // %ac depends on how fast they came).
+    for _ in LISTENS {
+        h.line();
+    }
+    let _fulcrum = Fulcrum::start(&f.config(&backends));
+    let get =
+        |path: &str| format!("GET {path} HTTP/1.1\r\nHost: t.example\r\nConnection: close\r\n\r\n");
+    // (what the exchange is, the listen, the bytes sent)
+    let cases = [
+        ("a normal request", "web", get("/")),
+        ("a client that connects and closes", "web", String::new()),
+        (
+            "a client that closes in the middle of its request",
+            "web",
+            "GET / HTTP/1.1\r\nHo".to_string(),
+        ),
+        ("a denied request", "web", get("/deny")),
+        ("a normal request, httplog clf", "clf", get("/x?y=1")),
+        ("a server timeout", "slow", get("/")),
+        ("a server that refuses the connection", "refused", get("/")),
+        ("a redispatch after a retry", "redisp", get("/")),
+        ("a TCP session", "tcp", "ping".to_string()),
+        ("a logasap TCP session", "tcpasap", "ping".to_string()),
+        (
+            "a log-format of the proxy's own",
+            "custom",
+            get("/p/a?b=\\c"),
+        ),
+    ];
+    let mut diffs = Vec::new();
+    for (what, listen, raw) in &cases {
+        let mut lines = Vec::new();
+        for side in [&h, &f] {
+            if listen.starts_with("tcp") {
+                let mut c = TcpStream::connect(("127.0.0.1", side.port(listen))).expect("connect");
+                c.write_all(raw.as_bytes()).expect("write");
+                c.shutdown(std::net::Shutdown::Write).expect("half-close");
+                let mut echoed = Vec::new();
+                c.set_read_timeout(Some(Duration::from_secs(5)))
+                    .expect("timeout");
+                let _ = c.read_to_end(&mut echoed);
+                assert_eq!(echoed, raw.as_bytes(), "{what}: echoed");
+            } else if raw.is_empty() || !raw.ends_with("\r\n\r\n") {
+                let mut c = TcpStream::connect(("127.0.0.1", side.port(listen))).expect("connect");
+                c.write_all(raw.as_bytes()).expect("write");
+                c.shutdown(std::net::Shutdown::Write).expect("half-close");
+                c.set_read_timeout(Some(Duration::from_secs(5)))
+                    .expect("timeout");
+                let _ = c.read_to_end(&mut Vec::new());
+            } else {
+                exchange(side.port(listen), raw);
+            }
+            lines.push(side.line());
+        }
+        // The custom format has no date, port or timer to mask.
+        let norm = |l: &str| {
+            if *listen == "custom" {
+                l.to_string()
+            } else {
+                normalize(l)
+            }
+        };
+        let (hl, fl) = (norm(&lines[0]), norm(&lines[1]));
+        if hl != fl {
+            diffs.push(format!(
+                "{what}:\n  haproxy: {}\n  fulcrum: {}\n  (normalized)\n  haproxy: {hl}\n  fulcrum: {fl}",
+                lines[0], lines[1]
+            ));
+        }
+    }
+    assert!(diffs.is_empty(), "log lines differ:\n{}", diffs.join("\n"));
+}
+
+#[test]
+fn normalize_masks_only_what_may_differ() {
+    assert_eq!(
+        normalize("127.0.0.1:4242 [29/Nov/2026:14:50:38.211] web web/s1 0/0/-1/12/13 503 217 - - SC-- 1/1/0/0/2 0/0 \"GET / HTTP/1.1\""),
+        "127.0.0.1:P [D] web web/s1 T/T/-1/T/T 503 217 - - SC-- 1/1/0/0/2 0/0 \"GET / HTTP/1.1\""
+    );
+    assert_eq!(
+        normalize(
+            "127.0.0.1:4242 [29/Nov/2026:14:50:43.261] tcp tcp/s1 0/0/+1 +0 -- 1/1/0/1/0 0/0"
+        ),
+        "127.0.0.1:P [D] tcp tcp/s1 T/T/+T +0 -- 1/1/0/1/0 0/0"
+    );
+}
