@@ -25,6 +25,7 @@ pub mod balance;
 pub mod control;
 pub mod health;
 pub mod listen;
+pub mod log;
 pub mod proxy;
 pub mod rules;
 pub mod runtime;

@@ -12,7 +12,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("state", 0),
     ("tls", 0),
     ("config", 1),
-    ("log", 1),
+    ("log", 2),
     ("balance", 2),
     ("listen", 2),
     ("rules", 2),

@@ -162,6 +162,17 @@ fn normalize(line: &str) -> String {
             .join("/")
     };
     let mut tok: Vec<String> = line.split(' ').map(str::to_string).collect();
+    // %ac and %fc count the connections open when the line is written: a
+    // previous exchange's connection may still be closing on a loaded
+    // machine, in either proxy. They are masked; %bc, %sc and %rc are not.
+    let conns = |t: &str| -> String {
+        let mut f: Vec<&str> = t.split('/').collect();
+        if f.len() == 5 {
+            f[0] = "A";
+            f[1] = "F";
+        }
+        f.join("/")
+    };
     let mask_port = |t: &mut String| {
         if let Some((ip, _)) = t.rsplit_once(':') {
             *t = format!("{ip}:P");
@@ -179,12 +190,19 @@ fn normalize(line: &str) -> String {
         for t in &mut tok[after + 9..after + 14] {
             *t = timers(t);
         }
+        for i in [after + 15, after + 16] {
+            tok[i] = "N".into();
+        }
     } else {
         mask_port(&mut tok[0]);
         tok[1] = "[D]".into();
         // The timers are the 5th field: TR/Tw/Tc/Tr/Ta (httplog) or
-        // Tw/Tc/Tt (tcplog).
+        // Tw/Tc/Tt (tcplog); the counters follow the status, size and
+        // termination fields.
         tok[4] = timers(&tok[4]);
+        if let Some(t) = tok.iter_mut().skip(5).find(|t| t.matches('/').count() == 4) {
+            *t = conns(t);
+        }
     }
     tok.join(" ")
 }
@@ -278,12 +296,268 @@ fn log_lines_match_haproxy_field_by_field() {
 fn normalize_masks_only_what_may_differ() {
     assert_eq!(
         normalize("127.0.0.1:4242 [29/Nov/2026:14:50:38.211] web web/s1 0/0/-1/12/13 503 217 - - SC-- 1/1/0/0/2 0/0 \"GET / HTTP/1.1\""),
-        "127.0.0.1:P [D] web web/s1 T/T/-1/T/T 503 217 - - SC-- 1/1/0/0/2 0/0 \"GET / HTTP/1.1\""
+        "127.0.0.1:P [D] web web/s1 T/T/-1/T/T 503 217 - - SC-- A/F/0/0/2 0/0 \"GET / HTTP/1.1\""
     );
     assert_eq!(
         normalize(
             "127.0.0.1:4242 [29/Nov/2026:14:50:43.261] tcp tcp/s1 0/0/+1 +0 -- 1/1/0/1/0 0/0"
         ),
-        "127.0.0.1:P [D] tcp tcp/s1 T/T/+T +0 -- 1/1/0/1/0 0/0"
+        "127.0.0.1:P [D] tcp tcp/s1 T/T/+T +0 -- A/F/0/1/0 0/0"
+    );
+}
+
+/// A datagram as rsyslog files it: the priority dropped, a host name
+/// after the date (halog counts fields from the start of such lines).
+fn as_filed(datagram: &str) -> String {
+    let rest = datagram.split_once('>').map_or(datagram, |(_, r)| r);
+    // "Nov 29 14:50:19 haproxy[1]: ..." -> "Nov 29 14:50:19 host haproxy[1]: ..."
+    let mut parts = rest.splitn(4, ' ');
+    let (m, d, t, tail) = (
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+    );
+    // A day below 10 is padded with a space ("Nov  9"): keep the layout.
+    if d.is_empty() {
+        let mut p = tail.splitn(2, ' ');
+        let (d, tail) = (p.next().unwrap_or_default(), p.next().unwrap_or_default());
+        return format!("{m}  {d} {t} host {tail}");
+    }
+    format!("{m} {d} {t} host {tail}")
+}
+
+/// halog (Debian's haproxy package) gives the same per-server, per-status
+/// and per-termination-code summaries for fulcrum's lines as for
+/// HAProxy's on the same traffic. The per-server time columns are timers
+/// and are left out.
+#[test]
+fn halog_reads_the_same_summaries() {
+    let backends = Backends {
+        ok: HttpBackend::start("hello"),
+        never: HttpBackend::with(Answer::Never),
+        closed: free_port(),
+        echo: echo_server(),
+    };
+    let (h, f) = (Side::new(), Side::new());
+    let _haproxy = Haproxy::start(&h.config(&backends), &h.ports);
+    for _ in LISTENS {
+        h.line();
+    }
+    let _fulcrum = Fulcrum::start(&f.config(&backends));
+    let get =
+        |path: &str| format!("GET {path} HTTP/1.1\r\nHost: t.example\r\nConnection: close\r\n\r\n");
+    let mut traffic: Vec<(&str, String)> = Vec::new();
+    for i in 0..12 {
+        traffic.push(("web", get(&format!("/page/{i}"))));
+    }
+    for _ in 0..3 {
+        traffic.push(("web", get("/deny")));
+    }
+    traffic.push(("refused", get("/")));
+    traffic.push(("slow", get("/")));
+    for i in 0..4 {
+        traffic.push(("redisp", get(&format!("/r/{i}"))));
+    }
+    let mut files = Vec::new();
+    for side in [&h, &f] {
+        let mut lines = String::new();
+        for (listen, raw) in &traffic {
+            exchange(side.port(listen), raw);
+            let mut buf = [0u8; 4096];
+            let n = side.syslog.recv(&mut buf).expect("a log line");
+            lines.push_str(&as_filed(&String::from_utf8_lossy(&buf[..n])));
+        }
+        files.push(lines);
+    }
+    let halog = |args: &[&str], input: &str| -> String {
+        let mut child = std::process::Command::new("halog")
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("halog (Debian's haproxy package)");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("feed halog");
+        let out = child.wait_with_output().expect("halog output");
+        assert!(
+            out.status.success(),
+            "halog {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    for args in [&["-st"][..], &["-tc"], &["-cc"]] {
+        let (a, b) = (halog(args, &files[0]), halog(args, &files[1]));
+        assert!(
+            !a.trim().is_empty(),
+            "halog {args:?} printed nothing:\n{}",
+            files[0]
+        );
+        assert_eq!(a, b, "halog {args:?}\nhaproxy:\n{a}\nfulcrum:\n{b}");
+    }
+    // -srv: "#srv_name 1xx 2xx 3xx 4xx 5xx other tot_req req_ok pct_ok
+    // avg_ct avg_rt": the counts, not the times.
+    let counts = |t: &str| -> Vec<String> {
+        t.lines()
+            .map(|l| l.split_whitespace().take(10).collect::<Vec<_>>().join(" "))
+            .collect()
+    };
+    let (a, b) = (halog(&["-srv"], &files[0]), halog(&["-srv"], &files[1]));
+    assert!(a.lines().count() > 2, "halog -srv: {a}");
+    assert_eq!(
+        counts(&a),
+        counts(&b),
+        "halog -srv\nhaproxy:\n{a}\nfulcrum:\n{b}"
+    );
+}
+
+/// Server events reach the log targets as HAProxy sends them: a server
+/// going DOWN at alert (<129> for local0), the proxy left without servers
+/// at emerg (<128>), a server coming back UP at notice (<133>), with
+/// HAProxy's sentences (only the check duration may differ).
+#[test]
+fn server_events_match_haproxy() {
+    let mut backend = HttpBackend::start("back");
+    let port_of = |side: &Side| side.syslog.local_addr().expect("addr").port();
+    let config = |log: u16, port: u16, server: std::net::SocketAddr| {
+        format!(
+            "global
+    log 127.0.0.1:{log} local0
+defaults
+    log global
+    mode http
+    timeout connect 300ms
+    timeout client 5s
+    timeout server 1s
+listen web
+    bind 127.0.0.1:{port}
+    option httpchk GET /health
+    server s1 {server} check inter 100ms fall 1 rise 1
+"
+        )
+    };
+    backend.kill();
+    let (h, f) = (Side::new(), Side::new());
+    let _haproxy = Haproxy::start(
+        &config(port_of(&h), h.ports[0], backend.addr),
+        &h.ports[..1],
+    );
+    let _fulcrum = Fulcrum::start(&config(port_of(&f), f.ports[0], backend.addr));
+    // The raw datagrams, the check duration masked.
+    let raw = |side: &Side| -> String {
+        let mut buf = [0u8; 4096];
+        let n = side.syslog.recv(&mut buf).expect("an event within 10 s");
+        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+        let (pri, rest) = text.split_once('>').expect("a priority");
+        let (_, msg) = rest.split_once("]: ").expect("a tag");
+        let msg = match msg.split_once("check duration: ") {
+            Some((a, b)) => format!("{a}check duration: N{}", &b[b.find("ms").unwrap_or(0)..]),
+            None => msg.to_string(),
+        };
+        format!("{pri}> {msg}")
+    };
+    let mut seen = Vec::new();
+    for side in [&h, &f] {
+        // The readiness probe of HAProxy::start logged nothing here: no
+        // `option httplog`.
+        seen.push((raw(side), raw(side)));
+    }
+    assert_eq!(seen[0], seen[1], "DOWN events: haproxy vs fulcrum");
+    assert!(
+        seen[0]
+            .0
+            .starts_with("<129> Server web/s1 is DOWN, reason: Layer4 connection problem"),
+        "{:?}",
+        seen[0]
+    );
+    assert_eq!(seen[0].1, "<128> proxy web has no server available!\n");
+    backend.revive();
+    let (a, b) = (raw(&h), raw(&f));
+    assert_eq!(a, b, "UP events: haproxy vs fulcrum");
+    assert!(
+        a.starts_with("<133> Server web/s1 is UP, reason: Layer7 check passed"),
+        "{a}"
+    );
+}
+
+/// The `log ... format` layouts, `len`, level and minlevel, `log-tag` and
+/// `log-send-hostname`, against HAProxy's datagrams for the same line
+/// (digits masked: dates, pids and ports differ).
+#[test]
+fn syslog_formats_match_haproxy() {
+    let config = |log: u16, port: u16| {
+        let mut c = String::from("global\n");
+        for (i, f) in [
+            "rfc3164", "rfc5424", "raw", "short", "priority", "timed", "iso", "local",
+        ]
+        .iter()
+        .enumerate()
+        {
+            c.push_str(&format!("    log 127.0.0.1:{log} format {f} local{i}\n"));
+        }
+        c.push_str(&format!(
+            "    log 127.0.0.1:{log} len 90 user info err
+    log 127.0.0.1:{log} local0 notice
+    log-send-hostname myhost
+    log-tag mytag
+defaults
+    log global
+    mode http
+    option httplog
+    timeout connect 300ms
+    timeout client 5s
+    timeout server 1s
+listen web
+    bind 127.0.0.1:{port}
+    http-request deny
+"
+        ));
+        c
+    };
+    let (h, f) = (Side::new(), Side::new());
+    let log = |s: &Side| s.syslog.local_addr().expect("addr").port();
+    let _haproxy = Haproxy::start(&config(log(&h), h.ports[0]), &h.ports[..1]);
+    let _fulcrum = Fulcrum::start(&config(log(&f), f.ports[0]));
+    // HAProxy's readiness probe made a line (CR, info) on each target
+    // but the notice-level one: 9 datagrams to skip.
+    let mut buf = [0u8; 4096];
+    for _ in 0..9 {
+        h.syslog.recv(&mut buf).expect("probe line");
+    }
+    let mask = |t: &str| {
+        t.chars()
+            .map(|c| if c.is_ascii_digit() { 'D' } else { c })
+            .collect::<String>()
+    };
+    let mut got = Vec::new();
+    for side in [&h, &f] {
+        exchange(
+            side.port("web"),
+            "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+        );
+        let mut lines = Vec::new();
+        for _ in 0..9 {
+            let n = side.syslog.recv(&mut buf).expect("a datagram");
+            lines.push(mask(&String::from_utf8_lossy(&buf[..n])));
+        }
+        got.push(lines);
+    }
+    assert_eq!(got[0], got[1], "haproxy vs fulcrum");
+    // Nothing reached the notice-level target.
+    h.syslog
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .expect("timeout");
+    f.syslog
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .expect("timeout");
+    assert!(
+        f.syslog.recv(&mut buf).is_err(),
+        "a line below notice was sent at notice"
     );
 }

@@ -95,6 +95,10 @@ fn global(o: &mut String, c: &Config) {
     let mut kv = |k: &str, v: Option<String>| {
         if let Some(v) = v {
             let _ = writeln!(o, "    {k} {v}");
+            if v.is_empty() {
+                o.truncate(o.len() - 2);
+                o.push('\n');
+            }
         }
     };
     kv("maxconn", g.maxconn.map(|n| n.to_string()));
@@ -104,6 +108,18 @@ fn global(o: &mut String, c: &Config) {
         g.pidfile.as_ref().map(|p| quote(&p.to_string_lossy())),
     );
     kv("stats maxconn", g.stats_maxconn.map(|n| n.to_string()));
+    kv("log-tag", g.log_tag.as_deref().map(quote));
+    // An empty value is the keyword alone (the system's host name).
+    kv(
+        "log-send-hostname",
+        g.log_send_hostname.as_deref().map(|h| {
+            if h.is_empty() {
+                String::new()
+            } else {
+                quote(h)
+            }
+        }),
+    );
     kv(
         "stats timeout",
         g.stats_timeout.map(|d| TimeDisplay(d).to_string()),

@@ -200,3 +200,19 @@ pub fn ssl_server_verify(g: &mut Global, l: &mut Line) -> R {
     });
     Ok(())
 }
+
+/// `log-tag NAME`.
+pub fn log_tag(g: &mut Global, l: &mut Line) -> R {
+    g.log_tag = Some(l.one("a tag")?.to_string());
+    Ok(())
+}
+
+/// `log-send-hostname [NAME]`: the system's host name when none is given.
+pub fn log_send_hostname(g: &mut Global, l: &mut Line) -> R {
+    g.log_send_hostname = Some(match l.args {
+        [] => String::new(),
+        [n] => n.clone(),
+        _ => return Err("'log-send-hostname' expects at most one host name".into()),
+    });
+    Ok(())
+}

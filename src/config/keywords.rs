@@ -251,6 +251,8 @@ pub static GLOBAL_KEYWORDS: &[GlobalKeyword] = &[
     gkw("stats socket", g::stats_socket),
     gkw("stats timeout", g::stats_timeout),
     gkw("stats maxconn", g::stats_maxconn),
+    gkw("log-tag", g::log_tag),
+    gkw("log-send-hostname", g::log_send_hostname),
     gkw("hard-stop-after", g::hard_stop_after),
     gkw("tune.bufsize", g::tune_bufsize),
     gkw("tune.maxrewrite", g::tune_maxrewrite),

@@ -5,7 +5,7 @@
 //! here goes away.
 
 use super::diag::{Diagnostics, Span};
-use super::model::{CookieMethod, LogTarget, Proxy};
+use super::model::{CookieMethod, Proxy};
 
 /// Warns about every setting of `p` that is parsed and not acted on.
 pub fn warn(p: &Proxy, d: &mut Diagnostics) {
@@ -72,16 +72,6 @@ pub fn warn(p: &Proxy, d: &mut Diagnostics) {
                 "cookie",
                 "'postonly', 'preserve', 'maxidle' and 'maxlife' are not acted on yet",
             );
-        }
-    }
-    for t in &p.log {
-        if let LogTarget::Syslog(s) = t {
-            if s.format.is_some() || s.minlevel.is_some() {
-                say(
-                    "log",
-                    "'format' and the minimum level are not acted on yet; lines are RFC 3164",
-                );
-            }
         }
     }
 }

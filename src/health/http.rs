@@ -70,10 +70,11 @@ async fn judge<S>(
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    let out = |status, code, info| Outcome {
+    // A passing check carries no info text in HAProxy's messages.
+    let out = |status: CheckStatus, code, info: Option<String>| Outcome {
         status,
         code,
-        info,
+        info: info.filter(|_| status != CheckStatus::L7Ok),
         duration: start.elapsed(),
     };
     let exchange = async {
@@ -139,7 +140,7 @@ where
             return out(status, Some(code), Some(info));
         }
     }
-    out(CheckStatus::L7Ok, Some(code), Some(reason))
+    out(CheckStatus::L7Ok, Some(code), None)
 }
 
 fn needs_body(spec: &HttpCheck) -> bool {

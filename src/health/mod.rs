@@ -193,6 +193,19 @@ fn remaining(be: &Backend) -> (usize, usize) {
     (active, backup)
 }
 
+/// Syslog severities of the events a backend logs.
+#[derive(Debug, Clone, Copy)]
+enum Severity {
+    Emerg = 0,
+    Alert = 1,
+    Notice = 5,
+}
+
+/// Sends a backend's event to its log targets.
+fn event(be: &crate::runtime::Backend, level: Severity, msg: &str) {
+    crate::log::syslog::send_at(&be.log_targets, level as u8, msg);
+}
+
 /// Sets a server's state after a flip, logs it, and follows the trackers.
 fn apply(
     rt: &Runtime,
@@ -228,12 +241,18 @@ fn apply(
             srv.state.down_transitions.fetch_add(1, Relaxed);
             let (a, b) = remaining(be);
             let cur = srv.state.cur_sessions.load(Relaxed);
-            tracing::warn!(
+            let msg = format!(
                 "Server {}/{} is DOWN{why}. {a} active and {b} backup servers left. {cur} sessions active, 0 requeued, 0 remaining in queue.",
                 be.name, srv.name
             );
+            tracing::warn!("{msg}");
+            // HAProxy's severities: alert for a server going down, emerg
+            // for a backend left with none.
+            event(be, Severity::Alert, &msg);
             if a == 0 && b == 0 {
-                tracing::error!("backend {} has no server available!", be.name);
+                let msg = format!("proxy {} has no server available!", be.name);
+                tracing::error!("{msg}");
+                event(be, Severity::Emerg, &msg);
             }
             if srv.shutdown_on_down {
                 srv.state.kill.notify_waiters();
@@ -242,10 +261,12 @@ fn apply(
         Flip::Up => {
             srv.state.set_health(Status::Up);
             let (a, b) = remaining(be);
-            tracing::warn!(
+            let msg = format!(
                 "Server {}/{} is UP{why}. {a} active and {b} backup servers online. 0 sessions requeued, 0 total in queue.",
                 be.name, srv.name
             );
+            tracing::warn!("{msg}");
+            event(be, Severity::Notice, &msg);
             if srv.shutdown_backups_on_up && !srv.backup {
                 for b in be.servers.iter().filter(|s| s.backup) {
                     b.state.kill.notify_waiters();

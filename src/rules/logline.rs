@@ -9,6 +9,7 @@ use std::time::SystemTime;
 
 use super::facts::Facts;
 use super::fmt::{put, Flags};
+use crate::util::date::{accept_date, clf_date};
 
 /// A log-format variable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -369,7 +370,7 @@ pub fn write_var(out: &mut Vec<u8>, v: Var, f: Flags, r: &LogRecord) {
             Some(s) => write_num(out, u64::from(s), f),
             None => put(out, b"-1"),
         },
-        GmtDate | LocalDate => put(out, &date_tz(r.accept)),
+        GmtDate | LocalDate => put(out, clf_date(r.accept).as_bytes()),
         Timestamp => write_num(out, secs(r.accept), f),
         Ta => write_ms(out, t.active, f),
         Tc => write_ms(out, t.connect, f),
@@ -467,7 +468,7 @@ pub fn write_var(out: &mut Vec<u8>, v: Var, f: Flags, r: &LogRecord) {
         SslVersion => text(out, r.tls.and_then(|t| t.protocol.as_deref())),
         AcceptDate => put(out, accept_date(r.accept).as_bytes()),
         RequestDate => put(out, accept_date(r.request_date).as_bytes()),
-        RequestDateGmt | RequestDateLocal => put(out, &date_tz(r.request_date)),
+        RequestDateGmt | RequestDateLocal => put(out, clf_date(r.request_date).as_bytes()),
         Termination => put(out, &r.term),
         TerminationCookie => {
             put(out, &r.term);
@@ -544,59 +545,6 @@ fn millis(t: SystemTime) -> u32 {
         .unwrap_or(0)
 }
 
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
-
-/// Days since 1970-01-01 to (year, month 1-12, day).
-fn civil(days: i64) -> (i64, u32, u32) {
-    // Howard Hinnant's days-from-civil, inverted.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
-/// (year, month, day, hour, minute, second, millisecond), UTC.
-pub fn parts(t: SystemTime) -> (i64, u32, u32, u64, u64, u64, u32) {
-    let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs();
-    let (y, m, day) = civil((secs / 86_400) as i64);
-    let rem = secs % 86_400;
-    (
-        y,
-        m,
-        day,
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        d.subsec_millis(),
-    )
-}
-
-/// The short month name (1-12).
-pub fn month(m: u32) -> &'static str {
-    MONTHS[(m.clamp(1, 12) - 1) as usize]
-}
-
-/// "24/Nov/2026:16:50:01.123" (UTC), HAProxy's accept date in log lines.
-pub fn accept_date(t: SystemTime) -> String {
-    let (y, m, d, hh, mm, ss, ms) = parts(t);
-    format!("{d:02}/{}/{y}:{hh:02}:{mm:02}:{ss:02}.{ms:03}", month(m))
-}
-
-/// "24/Nov/2026:16:50:01 +0000", the CLF date (fulcrum logs in UTC).
-fn date_tz(t: SystemTime) -> Vec<u8> {
-    let (y, m, d, hh, mm, ss, _) = parts(t);
-    format!("{d:02}/{}/{y}:{hh:02}:{mm:02}:{ss:02} +0000", month(m)).into_bytes()
-}
-
 fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
@@ -619,16 +567,6 @@ pub mod layouts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
-
-    #[test]
-    fn dates() {
-        let t = SystemTime::UNIX_EPOCH + Duration::from_millis(1_795_539_001_123);
-        assert_eq!(accept_date(t), "24/Nov/2026:16:50:01.123");
-        assert_eq!(date_tz(t), b"24/Nov/2026:16:50:01 +0000");
-        assert_eq!(civil(0), (1970, 1, 1));
-        assert_eq!(civil(19_782), (2024, 2, 29));
-    }
 
     #[test]
     fn text_values() {

@@ -231,6 +231,7 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
             http_check,
             timeout_check: p.timeout.check.filter(|d| !d.is_zero()),
             allbackups: p.option.allbackups,
+            log_targets: log_targets(&p.log, &c.global),
             server_keepalive: p.option.tcpka || p.option.srvtcpka,
             cookie: p.cookie.clone().filter(|_| http),
             errorfiles: errorfiles(c, p, &rules_of(p))?,
@@ -591,18 +592,36 @@ fn errorfiles(
 fn log_targets(
     proxy_log: &[LogTarget],
     global: &crate::config::model::Global,
-) -> Vec<SyslogTarget> {
-    let mut out = Vec::new();
+) -> Vec<crate::log::syslog::Target> {
+    let mut specs: Vec<SyslogTarget> = Vec::new();
     for t in proxy_log {
         match t {
-            LogTarget::Global => out.extend(global.log.iter().filter_map(|g| match g {
+            LogTarget::Global => specs.extend(global.log.iter().filter_map(|g| match g {
                 LogTarget::Syslog(s) => Some(s.clone()),
                 LogTarget::Global => None,
             })),
-            LogTarget::Syslog(s) => out.push(s.clone()),
+            LogTarget::Syslog(s) => specs.push(s.clone()),
         }
     }
-    out
+    let tag: std::sync::Arc<str> = global.log_tag.as_deref().unwrap_or("haproxy").into();
+    let host: Option<std::sync::Arc<str>> = global.log_send_hostname.as_deref().map(|h| {
+        if h.is_empty() {
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|n| n.trim().to_string())
+                .unwrap_or_default()
+                .into()
+        } else {
+            h.into()
+        }
+    });
+    specs
+        .into_iter()
+        .map(|spec| crate::log::syslog::Target {
+            spec,
+            tag: tag.clone(),
+            host: host.clone(),
+        })
+        .collect()
 }
 
 /// A userlist where each user also lists the groups that name it in their

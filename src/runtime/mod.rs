@@ -136,7 +136,7 @@ pub struct Frontend {
     /// `errorfile`: whole HTTP answers by status code.
     pub errorfiles: ErrorFiles,
     /// Where access-log lines go (`log global` already expanded).
-    pub log_targets: Vec<crate::config::model::SyslogTarget>,
+    pub log_targets: Vec<crate::log::syslog::Target>,
     /// `option dontlognull`.
     pub dontlognull: bool,
     /// `option logasap` (acted on in mode tcp).
@@ -237,6 +237,9 @@ pub struct Backend {
     pub cookie: Option<crate::config::model::Cookie>,
     /// `errorfile`: whole HTTP answers by status code.
     pub errorfiles: ErrorFiles,
+    /// Where its events go (server UP/DOWN, "no server available"): its
+    /// `log` lines, `log global` expanded, as in HAProxy.
+    pub log_targets: Vec<crate::log::syslog::Target>,
     /// The backend's rules (http-request, use-server, http-response...).
     pub rules: Arc<crate::rules::ProxyRules>,
 }

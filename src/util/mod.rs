@@ -1,5 +1,6 @@
 //! Layer 0: small typed values shared by every layer. No `crate::` imports here.
 
 pub mod addr;
+pub mod date;
 pub mod ids;
 pub mod time;

@@ -15,8 +15,25 @@ use std::time::{Duration, Instant};
 
 use super::TempPath;
 
-/// A port that was free a moment ago (bound to :0, then released).
+/// A port that was free a moment ago, for a listener the test starts.
+///
+/// Taken from 20000-31999, below the kernel's ephemeral range (32768 and
+/// up on Linux by default), so that the outgoing connections of tests
+/// running meanwhile cannot be holding it; and never handed out twice in
+/// one test binary. The starting point moves with the process id, so that
+/// consecutive runs do not meet each other's TIME_WAIT sockets.
 pub fn free_port() -> u16 {
+    const FIRST: usize = 20_000;
+    const COUNT: usize = 12_000;
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let start = std::process::id() as usize * 7_919 % COUNT;
+    for _ in 0..COUNT {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = (FIRST + (start + n) % COUNT) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())

@@ -17,6 +17,13 @@ pub struct Global {
     /// `log` targets.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub log: Vec<LogTarget>,
+    /// `log-tag NAME`: the program name in syslog headers (default haproxy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_tag: Option<String>,
+    /// `log-send-hostname [NAME]`: a host name in syslog headers (the
+    /// system's when none is given, written as the empty string here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_send_hostname: Option<String>,
     /// `maxconn`: process-wide limit on concurrent connections.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maxconn: Option<u32>,

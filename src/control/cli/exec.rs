@@ -210,7 +210,10 @@ fn set_state(rt: &Runtime, r: &ServerRef, a: Admin, who: &str) -> String {
         Admin::Drain => "enters drain state",
         Admin::Ready => "is leaving forced maintenance or drain",
     };
-    tracing::warn!("Server {}/{} {what} (set by {who})", be.name, srv.name);
+    let msg = format!("Server {}/{} {what} (set by {who}).", be.name, srv.name);
+    tracing::warn!("{msg}");
+    // To the backend's log targets too, at notice, as HAProxy logs it.
+    crate::log::syslog::send_at(&be.log_targets, 5, &msg);
     String::new()
 }
 

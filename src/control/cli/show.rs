@@ -89,6 +89,10 @@ pub fn info(rt: &Runtime, shared: &Shared) -> String {
         ("ActivePeers", "0".into()),
         ("ConnectedPeers", "0".into()),
         (
+            "DroppedLogs",
+            crate::log::syslog::DROPPED.load(Relaxed).to_string(),
+        ),
+        (
             "TotalBytesOut",
             sum(&|c| c.bytes_out.load(Relaxed)).to_string(),
         ),
