@@ -406,3 +406,39 @@ fn hatop_lists_the_servers() {
         "hatop shows the software name:\n{screen}"
     );
 }
+
+/// `disable frontend` stops accepting (connections wait in the backlog,
+/// the page says PAUSED); `enable frontend` takes them.
+#[test]
+fn a_frontend_is_paused_and_resumed() {
+    let s = setup();
+    let sock = s.sock("admin.sock");
+    assert_eq!(socat(&sock, "disable frontend app"), "\n");
+    let csv = socat(&sock, "show stat");
+    assert!(
+        csv.contains("app,FRONTEND,") && csv.contains(",PAUSED,"),
+        "{csv}"
+    );
+    // Connected (the kernel's backlog), but not answered while paused.
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", s.port)).expect("connect");
+    c.write_all(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        .expect("write");
+    c.set_read_timeout(Some(Duration::from_millis(500)))
+        .expect("timeout");
+    let mut buf = [0u8; 64];
+    assert!(c.read(&mut buf).is_err(), "answered while paused");
+    assert_eq!(socat(&sock, "enable frontend app"), "\n");
+    c.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let mut out = String::new();
+    c.read_to_string(&mut out).expect("answered once resumed");
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    assert_eq!(
+        socat(&sock, "disable frontend nope"),
+        "No such frontend.\n\n"
+    );
+    assert_eq!(
+        socat(&sock, "enable agent app/s1"),
+        "Agent checks are not configured on this server, cannot enable.\n\n"
+    );
+}

@@ -53,6 +53,9 @@ pub async fn accept_loop(
                 continue;
             }
         };
+        // `disable frontend`: the connection accepted while waiting waits
+        // too (the others stay in the backlog) until `enable frontend`.
+        paused(&shared, &frontend).await;
         let shared = shared.clone();
         let frontend = frontend.clone();
         shared.active.fetch_add(1, Relaxed);
@@ -61,6 +64,22 @@ pub async fn accept_loop(
             shared.active.fetch_sub(1, Relaxed);
             drop((global, local));
         });
+    }
+}
+
+/// Waits while the frontend is paused (`disable frontend`). The wake-up
+/// comes from `enable frontend`; the periodic look covers a wake-up sent
+/// just before this waiter registered.
+async fn paused(shared: &Shared, frontend: &str) {
+    loop {
+        let counters = match shared.runtime.load().frontend(frontend) {
+            Some(f) => f.counters.clone(),
+            None => return,
+        };
+        if !counters.paused.load(Relaxed) {
+            return;
+        }
+        let _ = tokio::time::timeout(Duration::from_millis(200), counters.resumed.notified()).await;
     }
 }
 

@@ -329,6 +329,11 @@ pub struct ProxyCounters {
     pub denied_resp: AtomicU64,
     /// HTTP responses by class: 1xx, 2xx, 3xx, 4xx, 5xx, other.
     pub hrsp: [AtomicU64; 6],
+    /// `disable frontend` (runtime API): its listeners stop accepting;
+    /// new connections wait in the kernel's backlog.
+    pub paused: AtomicBool,
+    /// Woken by `enable frontend`.
+    pub resumed: tokio::sync::Notify,
 }
 
 impl ProxyCounters {

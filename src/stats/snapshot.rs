@@ -299,7 +299,9 @@ pub fn take(rt: &Runtime) -> Vec<Row> {
             "slim",
             fe.maxconn.map(|m| m.to_string()).unwrap_or_default(),
         );
-        r.set("status", "OPEN");
+        // `disable frontend` shows as HAProxy shows a paused proxy.
+        let paused = fe.counters.paused.load(Relaxed);
+        r.set("status", if paused { "PAUSED" } else { "OPEN" });
         if !fe.tls.is_empty() {
             r.tls = Some((
                 fe.counters.tls_handshakes.load(Relaxed),

@@ -77,6 +77,10 @@ pub enum Command {
     Health(ServerRef, bool),
     /// `shutdown sessions server B/S`.
     ShutdownSessions(ServerRef),
+    /// `enable frontend F` (true), `disable frontend F` (false).
+    Frontend(String, bool),
+    /// `enable|disable agent B/S`: fulcrum has no agent checks.
+    Agent(ServerRef, bool),
     /// `clear counters [all]`.
     ClearCounters {
         /// `all`: every counter, not only the maxima.
@@ -313,6 +317,13 @@ pub fn parse(words: &[String]) -> Result<Command, ParseError> {
         }
         ["enable", "server", ..] => Command::SetState(server_ref(arg(2))?, Admin::Ready),
         ["disable", "server", ..] => Command::SetState(server_ref(arg(2))?, Admin::Maint),
+        ["enable", "frontend", name] => Command::Frontend(name.to_string(), true),
+        ["disable", "frontend", name] => Command::Frontend(name.to_string(), false),
+        ["enable" | "disable", "frontend", ..] => {
+            return Err(ParseError::Usage("A frontend name is expected.".into()))
+        }
+        ["enable", "agent", ..] => Command::Agent(server_ref(arg(2))?, true),
+        ["disable", "agent", ..] => Command::Agent(server_ref(arg(2))?, false),
         ["enable", "health", ..] => Command::Health(server_ref(arg(2))?, true),
         ["disable", "health", ..] => Command::Health(server_ref(arg(2))?, false),
         ["shutdown", "sessions", "server", ..] => Command::ShutdownSessions(server_ref(arg(3))?),
@@ -336,6 +347,14 @@ pub const HELP: &[(&str, &str)] = &[
     (
         "disable server (DEPRECATED)",
         "put a server in maintenance (use 'set server' instead)",
+    ),
+    (
+        "enable agent",
+        "resume a server's agent checks (fulcrum has none)",
+    ),
+    (
+        "enable frontend <frontend>",
+        "accept again on a frontend's listeners",
     ),
     ("enable health", "resume a server's health checks"),
     (

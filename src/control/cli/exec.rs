@@ -119,6 +119,33 @@ pub fn execute(cmd: &Command, s: &mut Session, shared: &Shared) -> (String, Flow
             }
             Err(e) => e,
         },
+        Command::Frontend(name, on) => match rt.frontend(name) {
+            None => "No such frontend.\n".into(),
+            Some(fe) => {
+                let was_paused = fe
+                    .counters
+                    .paused
+                    .swap(!on, std::sync::atomic::Ordering::Relaxed);
+                if *on {
+                    fe.counters.resumed.notify_waiters();
+                }
+                if was_paused == *on {
+                    tracing::warn!(
+                        "Frontend {name} {} by {}",
+                        if *on { "resumed" } else { "paused" },
+                        s.who
+                    );
+                }
+                String::new()
+            }
+        },
+        Command::Agent(r, on) => match find(&rt, r) {
+            Ok(_) => format!(
+                "Agent checks are not configured on this server, cannot {}.\n",
+                if *on { "enable" } else { "disable" }
+            ),
+            Err(e) => e,
+        },
         Command::ClearCounters { all } => {
             clear_counters(&rt, *all);
             String::new()
