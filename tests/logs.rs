@@ -138,3 +138,25 @@ fn dontlog_normal_logs_only_errors() {
     assert!(line.contains(" 503 "), "{line}");
     assert!(line.contains("\"GET /empty HTTP/1.1\""), "{line}");
 }
+
+/// `option log-separate-errors`: a failed exchange's line goes at level
+/// err (<131> for local0), a good one at info (<134>).
+#[test]
+fn separate_errors_go_at_err() {
+    let (sock, log_port) = syslog();
+    let b = HttpBackend::start("a");
+    let (port, dead) = (free_port(), free_port());
+    let _f = Fulcrum::start(&format!(
+        "global\n    log 127.0.0.1:{log_port} local0\ndefaults\n    mode http\n    log global\n    option httplog\n    option log-separate-errors\n    timeout connect 300ms\n    timeout client 5s\n    timeout server 5s\nfrontend web\n    bind 127.0.0.1:{port}\n    use_backend dead if {{ path /dead }}\n    default_backend ok\nbackend ok\n    server s0 {}\nbackend dead\n    server s1 127.0.0.1:{dead}\n",
+        b.addr
+    ));
+    assert_eq!(get(port, "/").status, 200);
+    let line = recv(&sock);
+    assert!(line.starts_with("<134>"), "{line}");
+    assert_eq!(get(port, "/dead").status, 503);
+    let line = recv(&sock);
+    assert!(
+        line.starts_with("<131>") && line.contains(" SC-- "),
+        "{line}"
+    );
+}

@@ -561,3 +561,67 @@ listen web
         "a line below notice was sent at notice"
     );
 }
+
+/// `option log-health-checks`: every check that changes the server's
+/// counter or result is logged at notice, with HAProxy's `status: X/Y
+/// STATE`, and the DOWN/UP lines then leave the reason out: the same
+/// sequence of lines as HAProxy's over a server that is down, comes up
+/// and goes down again.
+#[test]
+fn health_check_lines_match_haproxy() {
+    let mut backend = HttpBackend::start("back");
+    backend.kill();
+    let config = |log: u16, port: u16, server: std::net::SocketAddr| {
+        format!(
+            "global
+    log 127.0.0.1:{log} local0
+defaults
+    log global
+    mode http
+    option log-health-checks
+    timeout connect 300ms
+    timeout client 5s
+    timeout server 1s
+listen web
+    bind 127.0.0.1:{port}
+    server s1 {server} check inter 100ms fall 2 rise 2
+"
+        )
+    };
+    let (h, f) = (Side::new(), Side::new());
+    let log = |s: &Side| s.syslog.local_addr().expect("addr").port();
+    let _haproxy = Haproxy::start(&config(log(&h), h.ports[0], backend.addr), &h.ports[..1]);
+    let _fulcrum = Fulcrum::start(&config(log(&f), f.ports[0], backend.addr));
+    let next = |side: &Side| -> String {
+        let mut buf = [0u8; 4096];
+        let n = side.syslog.recv(&mut buf).expect("a line within 10 s");
+        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+        let (pri, rest) = text.split_once('>').expect("a priority");
+        let (_, msg) = rest.split_once("]: ").expect("a tag");
+        let msg = match msg.split_once("check duration: ") {
+            Some((a, b)) => format!("{a}check duration: N{}", &b[b.find("ms").unwrap_or(0)..]),
+            None => msg.to_string(),
+        };
+        format!("{pri}> {}", msg.trim_end())
+    };
+    let lines = |n: usize| -> [Vec<String>; 2] {
+        [
+            (0..n).map(|_| next(&h)).collect(),
+            (0..n).map(|_| next(&f)).collect(),
+        ]
+    };
+    let down = lines(3);
+    assert_eq!(down[0], down[1], "first checks");
+    assert_eq!(
+        down[0][0],
+        "<133> Health check for server web/s1 failed, reason: Layer4 connection problem, info: \"Connection refused\", check duration: Nms, status: 0/2 DOWN."
+    );
+    backend.revive();
+    let up = lines(3);
+    assert_eq!(up[0], up[1], "coming up");
+    assert_eq!(up[0][2], "<133> Server web/s1 is UP. 1 active and 0 backup servers online. 0 sessions requeued, 0 total in queue.");
+    backend.kill();
+    let again = lines(4);
+    assert_eq!(again[0], again[1], "going down");
+    assert!(again[0][1].ends_with("status: 0/2 DOWN."), "{:?}", again[0]);
+}

@@ -334,6 +334,8 @@ fn proxy(o: &mut String, p: &Proxy) {
     }
     for (on, name) in [
         (op.dontlognull, "dontlognull"),
+        (op.log_separate_errors, "log-separate-errors"),
+        (op.log_health_checks, "log-health-checks"),
         (op.logasap, "logasap"),
         (op.dontlog_normal, "dontlog-normal"),
         (op.tcp_check, "tcp-check"),

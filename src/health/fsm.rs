@@ -104,6 +104,21 @@ impl Health {
         }
     }
 
+    /// HAProxy's `status: X/Y STATE` of a check log line: the passes
+    /// towards `rise` while DOWN, the failures left before DOWN while UP.
+    pub fn status(&self) -> String {
+        if self.is_up() {
+            format!("{}/{} UP", self.health - self.rise + 1, self.fall)
+        } else {
+            format!("{}/{} DOWN", self.health, self.rise)
+        }
+    }
+
+    /// The counter itself, to tell whether a check changed anything.
+    pub fn value(&self) -> u32 {
+        self.health
+    }
+
     /// HAProxy's words for it: "UP", "UP 1/3", "DOWN", "DOWN 1/2".
     pub fn describe(&self) -> String {
         match self.phase() {
@@ -122,6 +137,20 @@ mod tests {
 
     fn run(h: &mut Health, vs: &[Verdict]) -> Vec<Option<Flip>> {
         vs.iter().map(|v| h.observe(*v)).collect()
+    }
+
+    #[test]
+    fn status_words_of_check_lines() {
+        let mut h = Health::new(2, 2);
+        assert_eq!(h.status(), "1/2 UP");
+        h.observe(Verdict::Pass);
+        assert_eq!(h.status(), "2/2 UP");
+        h.observe(Verdict::Fail);
+        assert_eq!(h.status(), "1/2 UP");
+        h.observe(Verdict::Fail);
+        assert_eq!(h.status(), "0/2 DOWN");
+        h.observe(Verdict::Pass);
+        assert_eq!(h.status(), "1/2 DOWN");
     }
 
     #[test]

@@ -119,6 +119,7 @@ async fn check_loop(
         health.observe(Verdict::Fail);
     }
     tokio::time::sleep(jitter(spec.inter)).await;
+    let mut last_status = None;
     loop {
         // `disable health` on the runtime API: no probe; the server counts
         // as UP (set there) and starts from UP when checks resume.
@@ -136,8 +137,15 @@ async fn check_loop(
         if verdict == Verdict::Fail {
             state.check_failures.fetch_add(1, Relaxed);
         }
+        let before = (health.value(), last_status);
         let flip = health.observe(verdict);
+        last_status = Some(outcome.status);
         record(&state, &outcome, &health, flip);
+        // `option log-health-checks`: a check that changed the counter or
+        // the result is logged (steady states are not).
+        if before != (health.value(), last_status) {
+            log_check(&shared, &key, &outcome, &health, verdict);
+        }
         if let Some(flip) = flip {
             // The topology (counts, trackers) is read from the current Runtime.
             let rt = shared.runtime.load_full();
@@ -154,6 +162,36 @@ async fn check_loop(
         };
         tokio::time::sleep(wait).await;
     }
+}
+
+/// The line `option log-health-checks` sends for a check, at notice.
+fn log_check(shared: &Shared, key: &(String, String), o: &Outcome, h: &Health, v: Verdict) {
+    let rt = shared.runtime.load();
+    let Some(be) = rt.backends.iter().find(|b| b.name == key.0) else {
+        return;
+    };
+    if !be.log_health_checks {
+        return;
+    }
+    let backup = be
+        .servers
+        .iter()
+        .find(|s| s.name == key.1)
+        .is_some_and(|s| s.backup);
+    let msg = format!(
+        "Health check for {}server {}/{} {}, {}, status: {}.",
+        if backup { "backup " } else { "" },
+        key.0,
+        key.1,
+        if v == Verdict::Pass {
+            "succeeded"
+        } else {
+            "failed"
+        },
+        o.describe(),
+        h.status()
+    );
+    event(be, Severity::Notice, &msg);
 }
 
 /// One check with HAProxy's timeouts: with `timeout check`, the connect
@@ -218,6 +256,8 @@ fn apply(
     let be = &rt.backends[bi];
     let srv = &be.servers[si];
     let why = match (outcome, via) {
+        // With `option log-health-checks` the check's own line said why.
+        (Some(_), _) if be.log_health_checks => String::new(),
         (Some(o), _) => format!(", {}", o.describe()),
         (None, Some((vb, vs))) => format!(
             " via {}/{}",

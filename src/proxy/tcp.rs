@@ -423,6 +423,11 @@ impl TcpLog<'_> {
             captures: (None, None),
             counter: self.fe.counters.total_sessions.load(Relaxed),
         };
-        super::accesslog::emit(self.fe, facts, &rec, 6);
+        let level = if self.fe.log_separate_errors && term[0] != b'-' {
+            3
+        } else {
+            6
+        };
+        super::accesslog::emit(self.fe, facts, &rec, level);
     }
 }

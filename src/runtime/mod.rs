@@ -139,6 +139,8 @@ pub struct Frontend {
     pub log_targets: Vec<crate::log::syslog::Target>,
     /// `option dontlognull`.
     pub dontlognull: bool,
+    /// `option log-separate-errors`.
+    pub log_separate_errors: bool,
     /// `option logasap` (acted on in mode tcp).
     pub logasap: bool,
     /// `option dontlog-normal`.
@@ -240,6 +242,8 @@ pub struct Backend {
     /// Where its events go (server UP/DOWN, "no server available"): its
     /// `log` lines, `log global` expanded, as in HAProxy.
     pub log_targets: Vec<crate::log::syslog::Target>,
+    /// `option log-health-checks`.
+    pub log_health_checks: bool,
     /// The backend's rules (http-request, use-server, http-response...).
     pub rules: Arc<crate::rules::ProxyRules>,
 }

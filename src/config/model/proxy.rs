@@ -426,6 +426,14 @@ pub struct Options {
     /// `option dontlognull`: no log for connections that sent nothing.
     #[serde(default, skip_serializing_if = "is_false")]
     pub dontlognull: bool,
+    /// `option log-separate-errors`: lines of exchanges that failed are
+    /// sent at level err instead of info.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub log_separate_errors: bool,
+    /// `option log-health-checks`: every change in a server's check result
+    /// is logged, not only UP/DOWN.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub log_health_checks: bool,
     /// `option dontlog-normal`: only exchanges that end in an error, a
     /// timeout, a retry or a 5xx are logged.
     #[serde(default, skip_serializing_if = "is_false")]

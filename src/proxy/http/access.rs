@@ -147,7 +147,18 @@ impl Access {
         active: u64,
     ) {
         use crate::rules::logline::{Conns, LogRecord, Timers};
-        let level = self.level.get().unwrap_or(6);
+        // `http-request set-log-level` wins; else `option
+        // log-separate-errors` sends failed exchanges at err.
+        let t = self.term.get();
+        let failed = self.status.get() >= 500 || t.side != b'-';
+        let level = self
+            .level
+            .get()
+            .unwrap_or(if fe.log_separate_errors && failed {
+                3
+            } else {
+                6
+            });
         if fe.rules.log_line.is_none() || fe.log_targets.is_empty() || self.quiet.get() || level > 7
         {
             return;
@@ -164,7 +175,6 @@ impl Access {
             .and_then(|(b, s)| b.servers.get(s));
         let a = self.attempts.get();
         let first = self.first_byte.get().unwrap_or(self.start);
-        let t = self.term.get();
         let captures = self.captures.borrow();
         let slots = &fe.rules.capture_slots;
         let padded = |declared: &Vec<usize>, got: &Slots| -> Option<Slots> {
