@@ -160,3 +160,26 @@ fn separate_errors_go_at_err() {
         "{line}"
     );
 }
+
+/// A reload's summary goes to the global log targets at notice (<133> for
+/// local0), as the process's own event.
+#[test]
+fn reload_summaries_reach_the_global_targets() {
+    let (sock, log_port) = syslog();
+    let b = HttpBackend::start("a");
+    let port = free_port();
+    let cfg = |extra: &str| {
+        format!(
+            "global\n    log 127.0.0.1:{log_port} local0\ndefaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten web\n    bind 127.0.0.1:{port}\n    server s0 {}\n{extra}",
+            b.addr
+        )
+    };
+    let f = Fulcrum::start(&cfg(""));
+    assert!(f.reload(&cfg("backend extra\n    server x 127.0.0.1:9\n")));
+    let line = recv(&sock);
+    assert!(line.starts_with("<133>"), "{line}");
+    assert!(
+        line.ends_with("reloaded: backend extra added; server extra/x added"),
+        "{line}"
+    );
+}

@@ -2502,6 +2502,25 @@ backend be
     server s1 127.0.0.1:9000
 ",
     ),
+    // HAProxy 2.6 refuses the two ways of protecting the page together.
+    case(
+        "stats_auth_with_stats_http_request",
+        10,
+        "'stats auth'/'stats realm' and 'stats http-request' can't be used at the same time",
+        "\
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+listen st
+    bind 127.0.0.1:8080
+    stats enable
+    stats auth a:b
+    stats http-request allow
+    server s1 127.0.0.1:9000
+",
+    ),
     // A variable that exists in log lines but has no value in a rule.
     case(
         "fmt_log_only_variable_in_header",

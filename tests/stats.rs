@@ -318,3 +318,75 @@ listen web
         "{page}"
     );
 }
+
+/// `stats http-request` rules decide who sees the page (the first that
+/// holds: allow, deny with 403, auth with 401 and its realm), and `stats
+/// scope` limits it to the named proxies (`.` is the one serving it).
+/// HAProxy accepts the same file.
+#[test]
+fn stats_http_request_and_scope() {
+    let a = HttpBackend::start("a");
+    let port = free_port();
+    let cfg = format!(
+        "defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+userlist admins
+    user ops insecure-password secret
+listen st
+    bind 127.0.0.1:{port}
+    stats enable
+    stats uri /s
+    stats scope .
+    stats scope app
+    stats http-request deny if {{ req.hdr(x-block) -m found }}
+    stats http-request auth realm Ops unless {{ http_auth(admins) }}
+    stats http-request allow
+    server s1 {}
+backend app
+    server a1 {}
+backend hidden
+    server h1 {}
+",
+        a.addr, a.addr, a.addr
+    );
+    let file = common::TempPath::file("stats-rules", &cfg);
+    let check = std::process::Command::new("haproxy")
+        .arg("-c")
+        .arg("-f")
+        .arg(file.path())
+        .output()
+        .expect("haproxy -c");
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let _f = Fulcrum::start(&cfg);
+    let r = get_with(port, "/s;csv", None);
+    assert_eq!(r.status, 401);
+    assert!(
+        r.head
+            .to_ascii_lowercase()
+            .contains("www-authenticate: basic realm=\"ops\""),
+        "{}",
+        r.head
+    );
+    let ok = basic("ops:secret");
+    let r = get_with(port, "/s;csv", Some(&ok));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let csv = r.text();
+    assert!(
+        csv.contains("\nst,FRONTEND,") && csv.contains("\napp,a1,"),
+        "{csv}"
+    );
+    assert!(!csv.contains("hidden"), "out of scope: {csv}");
+    let blocked = request(
+        port,
+        &format!("GET /s HTTP/1.1\r\nHost: t\r\nX-Block: 1\r\nAuthorization: {ok}\r\nConnection: close\r\n\r\n"),
+    )
+    .expect("a response");
+    assert_eq!(blocked.status, 403);
+}

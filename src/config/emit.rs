@@ -480,6 +480,12 @@ fn proxy(o: &mut String, p: &Proxy) {
             format!("stats show-desc {}", quote(d))
         });
     }
+    for sc in &st.scope {
+        line(format!("stats scope {}", quote(sc)));
+    }
+    for w in &st.http_request {
+        line(format!("stats http-request {}", words(&w.words)));
+    }
     for r in &p.http_check {
         line(match r {
             HttpCheckRule::Send(s) => {

@@ -191,6 +191,8 @@ pub static PROXY_KEYWORDS: &[ProxyKeyword] = &[
     kw("stats show-legends", DFLB, p::stats_show_legends),
     kw("stats show-node", DFLB, p::stats_show_node),
     kw("stats show-desc", DFLB, p::stats_show_desc),
+    kw("stats scope", DFLB, p::stats_scope),
+    kw("stats http-request", LB, p::stats_http_request),
     kw("http-check send", DLB, p::http_check_send),
     kw("http-check expect", DLB, p::http_check_expect),
 ];
@@ -431,8 +433,6 @@ pub const NOT_YET: &[&str] = &[
     "http-check set-var",
     "http-check unset-var",
     "http-check comment",
-    "stats scope",
-    "stats http-request",
     "option mysql-check",
     "option pgsql-check",
     "option redis-check",

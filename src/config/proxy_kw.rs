@@ -777,6 +777,30 @@ pub fn stats_show_desc(p: &mut Proxy, l: &mut Line) -> R {
     Ok(())
 }
 
+/// `stats scope NAME`: one proxy the page shows (repeatable).
+pub fn stats_scope(p: &mut Proxy, l: &mut Line) -> R {
+    let name = l.one("a proxy name, or '.' for this one")?;
+    p.stats.scope.push(name.to_string());
+    p.stats.enable = true;
+    Ok(())
+}
+
+/// `stats http-request ACTION [realm R] [if|unless COND]`.
+pub fn stats_http_request(p: &mut Proxy, l: &mut Line) -> R {
+    match l.args.first().map(String::as_str) {
+        Some("allow" | "deny" | "auth") => {}
+        Some(other) => {
+            return Err(format!(
+                "'stats http-request' expects 'allow', 'deny' or 'auth', got '{other}'"
+            ))
+        }
+        None => return Err("'stats http-request' expects 'allow', 'deny' or 'auth'".into()),
+    }
+    p.stats.http_request.push(rule_words(l, "an action")?);
+    p.stats.enable = true;
+    Ok(())
+}
+
 pub fn stats_show_legends(p: &mut Proxy, l: &mut Line) -> R {
     l.none()?;
     p.stats.show_legends = true;

@@ -86,6 +86,16 @@ fn names(c: &Config, d: &mut Diagnostics) {
 
 /// What the YAML form could put where the cfg reader would not.
 fn structure(p: &Proxy, d: &mut Diagnostics) {
+    // As HAProxy: the page is protected one way or the other.
+    if !p.stats.http_request.is_empty() && (!p.stats.auth.is_empty() || p.stats.realm.is_some()) {
+        d.error(
+            span_of(p, "stats http-request"),
+            format!(
+                "{}: 'stats auth'/'stats realm' and 'stats http-request' can't be used at the same time",
+                describe(p)
+            ),
+        );
+    }
     if p.name.is_empty() {
         d.error(span_of(p, ""), format!("a {} needs a name", p.kind.name()));
     }

@@ -68,11 +68,15 @@ pub fn run(
                                 Ok(changes) => summary.changes.extend(changes),
                                 Err(e) => tracing::error!("{e}"),
                             }
-                            if summary.changes.is_empty() {
-                                tracing::info!("reloaded: nothing changed");
+                            let line = if summary.changes.is_empty() {
+                                "reloaded: nothing changed".to_string()
                             } else {
-                                tracing::info!("reloaded: {}", summary.changes.join("; "));
-                            }
+                                format!("reloaded: {}", summary.changes.join("; "))
+                            };
+                            tracing::info!("{line}");
+                            // To the global log targets too, at notice.
+                            let targets = &workers.shared.runtime.load().global.log_targets;
+                            crate::log::syslog::send_at(targets, 5, &line);
                         }
                         Err(reload::ReloadError::Config(d)) => {
                             // One line per problem, file:line first, then the verdict.

@@ -163,6 +163,8 @@ pub struct ProxyRules {
     pub use_server: Vec<(Option<Cond>, usize)>,
     /// `stats admin` condition.
     pub stats_admin: Option<Cond>,
+    /// `stats http-request` rules, in order: the first that holds decides.
+    pub stats_http_request: Vec<(StatsAccess, Option<Cond>)>,
     /// `monitor fail` conditions: any that holds makes `monitor-uri`
     /// answer 503.
     pub monitor_fail: Vec<Cond>,
@@ -424,6 +426,41 @@ pub fn compile(c: &Config, p: &Proxy) -> Result<ProxyRules, Vec<RuleError>> {
         }
     }
     out.stats_admin = cond(&p.stats.admin, "stats admin", &mut errors);
+    for w in &p.stats.http_request {
+        let (action, rest) = match w.words.split_first() {
+            Some((a, rest)) => (a.as_str(), rest),
+            None => continue,
+        };
+        let (access, rest) = match (action, rest) {
+            ("allow", rest) => (StatsAccess::Allow, rest),
+            ("deny", rest) => (StatsAccess::Deny, rest),
+            ("auth", [r, realm, rest @ ..]) if r == "realm" => {
+                (StatsAccess::Auth(Some(realm.clone())), rest)
+            }
+            ("auth", rest) => (StatsAccess::Auth(None), rest),
+            _ => continue,
+        };
+        let c = match rest.first().map(String::as_str) {
+            None => None,
+            Some("if" | "unless") if rest.len() > 1 => cond(
+                &Some(Words {
+                    words: rest.to_vec(),
+                    origin: w.origin.clone(),
+                }),
+                "stats http-request",
+                &mut errors,
+            ),
+            Some(other) => {
+                errors.push(err(
+                    w,
+                    "stats http-request",
+                    format!("expected 'if' or 'unless' after the action, got '{other}'"),
+                ));
+                continue;
+            }
+        };
+        out.stats_http_request.push((access, c));
+    }
     out.capture_slots = ctx.slots.borrow().clone();
     for (lines, kw) in [
         (&p.monitor_fail, "monitor fail"),
@@ -457,6 +494,17 @@ pub fn compile(c: &Config, p: &Proxy) -> Result<ProxyRules, Vec<RuleError>> {
     } else {
         Err(errors)
     }
+}
+
+/// What a `stats http-request` rule decides for a request of the page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatsAccess {
+    /// Served, without authentication.
+    Allow,
+    /// 403.
+    Deny,
+    /// 401 with this realm (else the page's).
+    Auth(Option<String>),
 }
 
 /// The frontend's access-log line: `log-format`, or the layout an

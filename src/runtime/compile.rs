@@ -360,6 +360,7 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
             bufsize: c.global.tune_bufsize.map(|n| n as usize).unwrap_or(16384),
             maxrewrite: c.global.tune_maxrewrite.map(|n| n as usize).unwrap_or(1024),
             cli: cli_sockets(&c.global)?,
+            log_targets: log_targets(&[LogTarget::Global], &c.global),
             started: prev
                 .map(|p| p.global.started)
                 .unwrap_or_else(std::time::SystemTime::now),

@@ -64,6 +64,8 @@ pub struct Global {
     pub maxrewrite: usize,
     /// The runtime API sockets (`stats socket`).
     pub cli: Vec<CliSocket>,
+    /// The global section's `log` targets: process events (reloads).
+    pub log_targets: Vec<crate::log::syslog::Target>,
     /// When the process started (`show info`'s uptime; kept across reloads).
     pub started: std::time::SystemTime,
 }

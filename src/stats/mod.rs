@@ -52,6 +52,10 @@ pub struct Request<'a> {
     pub admin: bool,
     /// A POST's form body.
     pub body: Option<&'a [u8]>,
+    /// The proxy serving the page (`stats scope .`).
+    pub proxy: &'a str,
+    /// A `stats http-request allow` rule let it in: no `stats auth` check.
+    pub allowed: bool,
 }
 
 /// Whether `target` is for the stats page of `stats`, and what it asks.
@@ -80,8 +84,10 @@ pub fn matches(stats: &Stats, target: &str) -> Option<Ask> {
 }
 
 /// The 401 answer: no byte of the page, a Basic challenge for the realm.
-pub fn unauthorized(stats: &Stats) -> Vec<u8> {
-    let realm = stats.realm.as_deref().unwrap_or(DEFAULT_STATS_REALM);
+pub fn unauthorized(stats: &Stats, realm: Option<&str>) -> Vec<u8> {
+    let realm = realm
+        .or(stats.realm.as_deref())
+        .unwrap_or(DEFAULT_STATS_REALM);
     let body = "<html><body><h1>401 Unauthorized</h1>\nYou need a valid user and password to access this content.\n</body></html>\n";
     format!(
         "HTTP/1.1 401 Unauthorized\r\ncontent-length: {}\r\ncache-control: no-cache\r\ncontent-type: text/html\r\nwww-authenticate: Basic realm=\"{realm}\"\r\nconnection: close\r\n\r\n{body}",
@@ -94,8 +100,8 @@ pub fn unauthorized(stats: &Stats) -> Vec<u8> {
 /// good (when `stats auth` is set); for a POST, the admin action and a 303
 /// back to the page; else the page in the asked view.
 pub fn respond(stats: &Stats, rt: &Runtime, ask: &Ask, req: Request) -> Vec<u8> {
-    if !stats.auth.is_empty() && !auth::allowed(req.authorization, &stats.auth) {
-        return unauthorized(stats);
+    if !req.allowed && !stats.auth.is_empty() && !auth::allowed(req.authorization, &stats.auth) {
+        return unauthorized(stats, None);
     }
     let uri = stats.uri.as_deref().unwrap_or(DEFAULT_STATS_URI);
     let admin = req.admin;
@@ -107,7 +113,17 @@ pub fn respond(stats: &Stats, rt: &Runtime, ask: &Ask, req: Request) -> Vec<u8> 
         };
         return admin::redirect(uri, outcome);
     }
-    let rows = snapshot::take(rt);
+    let mut rows = snapshot::take(rt);
+    // `stats scope`: only the named proxies (`.` is this one).
+    if !stats.scope.is_empty() {
+        rows.retain(|r| {
+            let px = r.get("pxname");
+            stats
+                .scope
+                .iter()
+                .any(|s| s == px || (s == "." && px == req.proxy))
+        });
+    }
     let (ctype, body) = match ask.view {
         View::Csv => ("text/plain", csv::render(&rows)),
         View::Json => ("application/json", json::render(&rows)),

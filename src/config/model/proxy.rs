@@ -701,6 +701,14 @@ pub struct Stats {
     /// `stats show-desc [TEXT]`: the page shows this description.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub show_desc: Option<String>,
+    /// `stats scope NAME` lines: the page shows only these proxies (`.`
+    /// is the proxy serving the page).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scope: Vec<String>,
+    /// `stats http-request allow|deny|auth [realm R] [if|unless COND]`
+    /// lines, as written (compiled with the proxy's rules).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub http_request: Vec<Words>,
 }
 
 /// The stats page URI when `stats uri` is not given.

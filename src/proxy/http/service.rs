@@ -69,6 +69,16 @@ pub async fn stats_page(
         }
         None => false,
     };
+    // `stats http-request`: the first rule whose condition holds decides.
+    let access = {
+        let env = env(cx, req, None);
+        let f = env.facts(Some(view(cx, req)), None, &req.vars);
+        fe.rules
+            .stats_http_request
+            .iter()
+            .find(|(_, c)| c.as_ref().is_none_or(|c| c.holds(&f)))
+            .map(|(a, _)| a.clone())
+    };
     let buf = cx.cbuf.filled();
     let method = req.msg.first.of(buf).to_vec();
     let auth = crate::rules::http::View {
@@ -109,19 +119,29 @@ pub async fn stats_page(
             return Next::Close;
         }
     };
-    let out = crate::stats::respond(
-        stats,
-        cx.rt,
-        ask,
-        crate::stats::Request {
-            method: &method,
-            authorization: auth.as_deref(),
-            admin,
-            body: body.as_deref(),
-        },
-    );
-    let close =
-        req.head.close || out.starts_with(b"HTTP/1.1 401") || out.starts_with(b"HTTP/1.1 303");
+    let out = match access {
+        Some(crate::rules::StatsAccess::Deny) => crate::proxy::http::Status::Forbidden.response(),
+        Some(crate::rules::StatsAccess::Auth(realm)) => {
+            crate::stats::unauthorized(stats, realm.as_deref())
+        }
+        _ => crate::stats::respond(
+            stats,
+            cx.rt,
+            ask,
+            crate::stats::Request {
+                method: &method,
+                authorization: auth.as_deref(),
+                admin,
+                body: body.as_deref(),
+                proxy: &fe.name,
+                allowed: access == Some(crate::rules::StatsAccess::Allow),
+            },
+        ),
+    };
+    let close = req.head.close
+        || out.starts_with(b"HTTP/1.1 401")
+        || out.starts_with(b"HTTP/1.1 403")
+        || out.starts_with(b"HTTP/1.1 303");
     cx.access.sent(&out, 0);
     if !send(cx.client, &out, fe.timeout_client).await || close {
         return Next::Close;
