@@ -442,3 +442,110 @@ fn a_frontend_is_paused_and_resumed() {
         "Agent checks are not configured on this server, cannot enable.\n\n"
     );
 }
+
+/// `set maxconn server` resizes the server's limit: with one slot, a
+/// second request waits in the queue while the first holds it, and gets
+/// 503 at `timeout queue`; the page shows the new `slim`. A server without
+/// `maxconn` in the file has nothing to resize, and says so.
+#[test]
+fn set_maxconn_resizes_a_servers_limit() {
+    let dir = TempPath::dir("cli-maxconn");
+    let slow = HttpBackend::with(common::net::Answer::Never);
+    let other = HttpBackend::start("s2");
+    let port = free_port();
+    let cfg = format!(
+        "global
+    stats socket {d}/admin.sock level admin
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 3s
+    timeout queue 300ms
+listen app
+    bind 127.0.0.1:{port}
+    use-server s1 if {{ path /slow }}
+    server s1 {} maxconn 10
+    server s2 {}
+",
+        slow.addr,
+        other.addr,
+        d = dir.path().display()
+    );
+    let _f = Fulcrum::start(&cfg);
+    let sock = dir.path().join("admin.sock");
+    assert_eq!(socat(&sock, "set maxconn server app/s1 1"), "\n");
+    let csv = socat(&sock, "show stat app 4 -1");
+    let row = csv
+        .lines()
+        .find(|l| l.starts_with("app,s1,"))
+        .expect("s1 row");
+    assert_eq!(row.split(',').nth(6), Some("1"), "slim: {row}");
+    // The first request holds s1's only slot (its server never answers).
+    let mut first = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    first
+        .write_all(b"GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
+        .expect("write");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while slow.requests().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the first request never reached s1"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let second = get(port, "/slow");
+    assert_eq!(second.status, 503, "queued past timeout queue");
+    drop(first);
+    assert_eq!(
+        socat(&sock, "set maxconn server app/s2 5"),
+        "fulcrum cannot set a maxconn on server app/s2: it has none in the configuration (add one, then reload).\n\n"
+    );
+    assert_eq!(
+        socat(&sock, "set maxconn frontend nope 5"),
+        "No such frontend.\n\n"
+    );
+}
+
+/// `set server B/S addr A [port P]`: answered in HAProxy's words, the next
+/// requests go to the new address (the page and `show servers state`
+/// show it), and it stays over a reload of an unchanged file.
+#[test]
+fn set_server_addr_moves_the_traffic() {
+    let s = setup();
+    let sock = s.sock("admin.sock");
+    let third = HttpBackend::start("s3");
+    socat(&sock, "set server app/s2 state maint");
+    assert_eq!(
+        socat(&sock, "set server app/s1 addr 127.0.0.1"),
+        "no need to change the addr by 'stats socket command'\n\n"
+    );
+    let answer = socat(
+        &sock,
+        &format!(
+            "set server app/s1 addr 127.0.0.1 port {}",
+            third.addr.port()
+        ),
+    );
+    assert_eq!(
+        answer,
+        format!(
+            "no need to change the addr, port changed from '{}' to '{}' by 'stats socket command'\n\n",
+            s.a.addr.port(),
+            third.addr.port()
+        )
+    );
+    assert!(bodies(s.port, 3).iter().all(|b| b == "s3"));
+    let state = socat(&sock, "show servers state app");
+    assert!(state.contains(" s1 127.0.0.1 2 0 1 1 "), "{state}");
+    assert!(
+        state.contains(&format!(" {} ", third.addr.port())),
+        "{state}"
+    );
+    assert!(s.f.reload(&s.cfg));
+    assert!(bodies(s.port, 2).iter().all(|b| b == "s3"));
+    assert_eq!(
+        socat(&sock, "set server app/s1 addr nowhere"),
+        "Invalid addr 'nowhere' by 'stats socket command'\n\n"
+    );
+}

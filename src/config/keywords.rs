@@ -276,6 +276,10 @@ pub static GLOBAL_KEYWORDS: &[GlobalKeyword] = &[
 /// the reason. This is the one list; README's table is taken from it.
 pub static IGNORED_GLOBAL: &[(&str, &str)] = &[
     (
+        "stats bind-process",
+        "fulcrum runs one process; its control thread serves the runtime API",
+    ),
+    (
         "chroot",
         "fulcrum does not chroot itself; use systemd's RootDirectory= or a container",
     ),

@@ -502,16 +502,23 @@ impl<'e> Reader<'e> {
 
     fn global_line(&mut self, words: &[String], span: Span) {
         let first = words[0].as_str();
-        if let Some((_, why)) = IGNORED_GLOBAL.iter().find(|(k, _)| *k == first) {
+        let two = words.get(1).map(|w| format!("{first} {w}"));
+        // One-word ignored keywords, or two-word ones (`stats bind-process`).
+        let ignored = IGNORED_GLOBAL.iter().find_map(|(k, why)| {
+            if *k == first {
+                Some((first.to_string(), 1, why))
+            } else if two.as_deref() == Some(*k) {
+                Some((k.to_string(), 2, why))
+            } else {
+                None
+            }
+        });
+        if let Some((kw, n, why)) = ignored {
             self.diags
-                .warning(span, format!("'{first}' is accepted and ignored: {why}"));
-            self.config
-                .global
-                .ignored
-                .insert(first.to_string(), words[1..].to_vec());
+                .warning(span, format!("'{kw}' is accepted and ignored: {why}"));
+            self.config.global.ignored.insert(kw, words[n..].to_vec());
             return;
         }
-        let two = words.get(1).map(|w| format!("{first} {w}"));
         let found = GLOBAL_KEYWORDS
             .iter()
             .find(|k| two.as_deref() == Some(k.name))

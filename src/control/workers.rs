@@ -17,7 +17,6 @@ use std::thread::JoinHandle;
 
 use arc_swap::ArcSwap;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
-use tokio::sync::Semaphore;
 
 use crate::config::model::Bind;
 use crate::listen::socket::{self, BindError, DEFAULT_BACKLOG};
@@ -142,7 +141,7 @@ pub fn start(rt: Runtime) -> Result<Workers, StartError> {
         global_limit: rt
             .global
             .maxconn
-            .map(|m| Arc::new(Semaphore::new(m as usize))),
+            .map(|m| crate::state::Limit::new(m as usize)),
         runtime: ArcSwap::from_pointee(rt),
         active: AtomicU64::new(0),
     });

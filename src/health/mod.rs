@@ -128,7 +128,12 @@ async fn check_loop(
             tokio::time::sleep(spec.inter).await;
             continue;
         }
-        let outcome = run_probe(&probe).await;
+        // `set server addr` moves the checks with the traffic.
+        let target = match state.moved.load().as_deref() {
+            Some((ip, port)) => std::net::SocketAddr::new(*ip, port.unwrap_or(spec.target.port())),
+            None => spec.target,
+        };
+        let outcome = run_probe(&probe, target).await;
         let verdict = if outcome.status.passed() {
             Verdict::Pass
         } else {
@@ -197,16 +202,16 @@ fn log_check(shared: &Shared, key: &(String, String), o: &Outcome, h: &Health, v
 /// One check with HAProxy's timeouts: with `timeout check`, the connect
 /// may take min(`timeout connect`, `inter`) and the answer `timeout check`;
 /// without it, `inter` bounds both.
-async fn run_probe(p: &Probe) -> Outcome {
+async fn run_probe(p: &Probe, target: std::net::SocketAddr) -> Outcome {
     let spec = &p.spec;
     let (connect, read) = match p.timeout_check {
         Some(t) => (p.timeout_connect.unwrap_or(spec.inter).min(spec.inter), t),
         None => (spec.inter, spec.inter),
     };
     match (&p.http, &spec.tls) {
-        (Some(h), tls) => http::check(spec.target, h, tls.as_ref(), connect, read).await,
-        (None, Some(tls)) => tcp::check_tls(spec.target, tls, connect, read).await,
-        (None, None) => tcp::check(spec.target, connect).await,
+        (Some(h), tls) => http::check(target, h, tls.as_ref(), connect, read).await,
+        (None, Some(tls)) => tcp::check_tls(target, tls, connect, read).await,
+        (None, None) => tcp::check(target, connect).await,
     }
 }
 

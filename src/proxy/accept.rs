@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::OwnedSemaphorePermit;
 use tracing::Instrument;
 
 use crate::config::model::Mode;
@@ -20,9 +20,9 @@ use crate::proxy::stream::Stream;
 use crate::rules::tcp::TcpVerdict;
 pub use crate::runtime::Shared;
 
-async fn slot(limit: Option<Arc<Semaphore>>) -> Option<OwnedSemaphorePermit> {
+async fn slot(limit: Option<Arc<crate::state::Limit>>) -> Option<OwnedSemaphorePermit> {
     match limit {
-        Some(s) => s.acquire_owned().await.ok(),
+        Some(l) => l.semaphore().clone().acquire_owned().await.ok(),
         None => None,
     }
 }

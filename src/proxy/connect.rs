@@ -127,7 +127,7 @@ async fn try_servers(
         let slot = match &s.limit {
             None => None,
             Some(limit) => {
-                let wait = limit.clone().acquire_owned();
+                let wait = limit.semaphore().clone().acquire_owned();
                 let permit = match be.timeout_queue {
                     Some(t) => tokio::time::timeout(t, wait).await.map_err(|_| {
                         attempts.queue += queued.elapsed();

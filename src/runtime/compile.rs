@@ -6,8 +6,6 @@ use std::collections::HashMap;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 
-use tokio::sync::Semaphore;
-
 use super::check::HttpCheck;
 use super::{Backend, Frontend, Global, Runtime, Server, ServerCheck};
 use crate::balance::{Balancer, Candidate};
@@ -200,10 +198,15 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
                 track: None,
                 trackers: Vec::new(),
                 port: s.address.port,
-                limit: s
-                    .maxconn
-                    .filter(|&m| m > 0)
-                    .map(|m| Arc::new(Semaphore::new(m as usize))),
+                // Kept across a reload while `maxconn` is unchanged: the
+                // slots in use stay counted, and `set maxconn` stays.
+                limit: match old {
+                    Some(o) if o.maxconn == s.maxconn.filter(|&m| m > 0) => o.limit.clone(),
+                    _ => s
+                        .maxconn
+                        .filter(|&m| m > 0)
+                        .map(|m| crate::state::Limit::new(m as usize)),
+                },
                 send_proxy: s.send_proxy || s.send_proxy_v2,
                 send_proxy_v2: s.send_proxy_v2,
                 shutdown_on_down: s.shutdown_on_down,
@@ -342,7 +345,7 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
                 _ => p
                     .maxconn
                     .filter(|&m| m > 0)
-                    .map(|m| Arc::new(Semaphore::new(m as usize))),
+                    .map(|m| crate::state::Limit::new(m as usize)),
             },
         });
     }

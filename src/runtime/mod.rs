@@ -10,8 +10,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
-
 use crate::balance::Balancer;
 use crate::config::model::{Bind, ForwardFor, HttpConnection, Mode, Stats};
 use crate::state::{ProxyCounters, ServerState};
@@ -27,7 +25,7 @@ pub struct Shared {
     /// The one swap point.
     pub runtime: arc_swap::ArcSwap<Runtime>,
     /// Global `maxconn`.
-    pub global_limit: Option<Arc<Semaphore>>,
+    pub global_limit: Option<Arc<crate::state::Limit>>,
     /// Client connections open now, across workers (for graceful stops).
     pub active: std::sync::atomic::AtomicU64,
 }
@@ -132,7 +130,7 @@ pub struct Frontend {
     /// Live counters (carried across reloads by name).
     pub counters: Arc<ProxyCounters>,
     /// `maxconn` slots (carried across reloads while `maxconn` is unchanged).
-    pub limit: Option<Arc<Semaphore>>,
+    pub limit: Option<Arc<crate::state::Limit>>,
     /// `option tcpka` or `option clitcpka`: TCP keep-alive to clients.
     pub client_keepalive: bool,
     /// `errorfile`: whole HTTP answers by status code.
@@ -260,7 +258,7 @@ pub struct Server {
     /// How the port is chosen.
     pub port: ServerPort,
     /// `maxconn`: a semaphore with that many permits; excess requests queue.
-    pub limit: Option<Arc<Semaphore>>,
+    pub limit: Option<Arc<crate::state::Limit>>,
     /// `send-proxy`.
     pub send_proxy: bool,
     /// `send-proxy-v2`: the header is the binary version 2.
@@ -292,11 +290,31 @@ pub struct Server {
 impl Server {
     /// The address to connect to for a client that reached us on `local_port`.
     pub fn target(&self, local_port: u16) -> SocketAddr {
-        let port = match self.port {
+        let moved = self.state.moved.load();
+        if let Some((ip, port)) = moved.as_deref() {
+            return SocketAddr::new(*ip, port.unwrap_or_else(|| self.port_for(local_port)));
+        }
+        SocketAddr::new(self.addr.ip(), self.port_for(local_port))
+    }
+
+    /// The configured port for a client that reached us on `local_port`.
+    fn port_for(&self, local_port: u16) -> u16 {
+        match self.port {
             ServerPort::Fixed(p) => p,
             ServerPort::SameAsClient => local_port,
             ServerPort::Offset(o) => (i32::from(local_port) + o).clamp(1, 65535) as u16,
+        }
+    }
+
+    /// The address and fixed port in force (after `set server addr`).
+    pub fn address(&self) -> (std::net::IpAddr, Option<u16>) {
+        let fixed = match self.port {
+            ServerPort::Fixed(p) => Some(p),
+            _ => None,
         };
-        SocketAddr::new(self.addr.ip(), port)
+        match self.state.moved.load().as_deref() {
+            Some((ip, port)) => (*ip, port.or(fixed)),
+            None => (self.addr.ip(), fixed),
+        }
     }
 }

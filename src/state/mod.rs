@@ -76,6 +76,10 @@ pub struct ServerState {
     /// Health checks run (`disable health` stops them; the server then
     /// counts as UP, as in HAProxy).
     checks_enabled: AtomicBool,
+    /// `set server B/S addr A [port P]`: the address (and port) in force
+    /// instead of the configured ones, until the configuration changes
+    /// the server's address.
+    pub moved: arc_swap::ArcSwapOption<(std::net::IpAddr, Option<u16>)>,
     /// Sessions currently using this server.
     pub cur_sessions: AtomicU64,
     /// Highest `cur_sessions` seen.
@@ -142,6 +146,7 @@ impl ServerState {
             weight: AtomicU32::new(weight),
             initial_weight: AtomicU32::new(weight),
             checks_enabled: AtomicBool::new(true),
+            moved: arc_swap::ArcSwapOption::empty(),
             cur_sessions: AtomicU64::new(0),
             max_sessions: AtomicU64::new(0),
             total_sessions: AtomicU64::new(0),
@@ -279,6 +284,58 @@ pub struct SessionGuard(Arc<ServerState>);
 impl Drop for SessionGuard {
     fn drop(&mut self) {
         self.0.cur_sessions.fetch_sub(1, Relaxed);
+    }
+}
+
+/// A `maxconn`: a semaphore of that many slots, which the runtime API
+/// can resize (`set maxconn`). Growing adds slots at once; shrinking takes
+/// the free ones at once and the rest as connections end, so that no new
+/// one starts until the count is under the new limit.
+#[derive(Debug)]
+pub struct Limit {
+    sem: Arc<tokio::sync::Semaphore>,
+    size: std::sync::atomic::AtomicUsize,
+}
+
+impl Limit {
+    /// A limit of `n` slots.
+    pub fn new(n: usize) -> Arc<Limit> {
+        Arc::new(Limit {
+            sem: Arc::new(tokio::sync::Semaphore::new(n)),
+            size: std::sync::atomic::AtomicUsize::new(n),
+        })
+    }
+
+    /// The limit in force.
+    pub fn size(&self) -> usize {
+        self.size.load(Relaxed)
+    }
+
+    /// The semaphore to take a slot from.
+    pub fn semaphore(&self) -> &Arc<tokio::sync::Semaphore> {
+        &self.sem
+    }
+
+    /// Changes the limit to `n` (at least 1). Shrinking below the slots in
+    /// use needs a tokio runtime: a task takes the missing slots as they
+    /// are released, and forgets them.
+    pub fn resize(&self, n: usize) {
+        let n = n.max(1);
+        let old = self.size.swap(n, Relaxed);
+        if n > old {
+            self.sem.add_permits(n - old);
+        } else if n < old {
+            let want = old - n;
+            let missing = want - self.sem.forget_permits(want);
+            if missing > 0 {
+                let sem = self.sem.clone();
+                tokio::spawn(async move {
+                    if let Ok(p) = sem.acquire_many_owned(missing as u32).await {
+                        p.forget();
+                    }
+                });
+            }
+        }
     }
 }
 

@@ -297,7 +297,10 @@ pub fn take(rt: &Runtime) -> Vec<Row> {
         counters(&mut r, &fe.counters, fe.mode == Mode::Http);
         r.set(
             "slim",
-            fe.maxconn.map(|m| m.to_string()).unwrap_or_default(),
+            fe.limit
+                .as_ref()
+                .map(|l| l.size().to_string())
+                .unwrap_or_default(),
         );
         // `disable frontend` shows as HAProxy shows a paused proxy.
         let paused = fe.counters.paused.load(Relaxed);
@@ -393,7 +396,13 @@ fn server_row(rt: &Runtime, be: &Backend, si: usize, iid: usize, sid: usize) -> 
     r.set("qmax", 0);
     r.set("scur", st.cur_sessions.load(Relaxed));
     r.set("smax", st.max_sessions.load(Relaxed));
-    r.set("slim", s.maxconn.map(|m| m.to_string()).unwrap_or_default());
+    r.set(
+        "slim",
+        s.limit
+            .as_ref()
+            .map(|l| l.size().to_string())
+            .unwrap_or_default(),
+    );
     r.set("stot", st.total_sessions.load(Relaxed));
     r.set("lbtot", st.total_sessions.load(Relaxed));
     r.set("bin", st.bytes_in.load(Relaxed));
@@ -410,13 +419,13 @@ fn server_row(rt: &Runtime, be: &Backend, si: usize, iid: usize, sid: usize) -> 
     r.set("iid", iid);
     r.set("sid", sid);
     r.set("mode", mode(be.mode));
+    let (ip, port) = s.address();
     r.set(
         "addr",
-        s.addr.ip().to_string()
-            + &match s.port {
-                crate::util::addr::ServerPort::Fixed(p) => format!(":{p}"),
-                _ => String::new(),
-            },
+        match port {
+            Some(p) => format!("{ip}:{p}"),
+            None => ip.to_string(),
+        },
     );
     let check = st.check.lock().map(|c| c.clone()).unwrap_or_default();
     let status = st.status();

@@ -40,6 +40,17 @@ pub struct StatFilter {
     pub no_maint: bool,
 }
 
+/// What `set maxconn` changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MaxconnOf {
+    /// A frontend, by name.
+    Frontend(String),
+    /// A server.
+    Server(ServerRef),
+    /// The process.
+    Global,
+}
+
 /// One command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
@@ -71,12 +82,18 @@ pub enum Command {
     GetWeight(ServerRef),
     /// `set weight B/S W`, `set server B/S weight W`.
     SetWeight(ServerRef, Weight),
+    /// `set server B/S addr A [port P]`: the words after `addr`, checked
+    /// when run (HAProxy reports each part's problem in its answer).
+    SetAddr(ServerRef, Vec<String>),
     /// `set server B/S state ready|drain|maint`, `enable|disable server`.
     SetState(ServerRef, Admin),
     /// `enable health B/S` (true), `disable health B/S` (false).
     Health(ServerRef, bool),
     /// `shutdown sessions server B/S`.
     ShutdownSessions(ServerRef),
+    /// `set maxconn frontend F N`, `set maxconn server B/S N`, `set
+    /// maxconn global N`.
+    SetMaxconn(MaxconnOf, u32),
     /// `enable frontend F` (true), `disable frontend F` (false).
     Frontend(String, bool),
     /// `enable|disable agent B/S`: fulcrum has no agent checks.
@@ -302,11 +319,17 @@ pub fn parse(words: &[String]) -> Result<Command, ParseError> {
             match w.get(3) {
                 Some(&"state") => Command::SetState(s, state(arg(4))?),
                 Some(&"weight") => Command::SetWeight(s, weight(arg(4))?),
-                Some(&"health") | Some(&"agent") | Some(&"addr") | Some(&"check-port")
+                Some(&"addr") if words.len() > 4 => Command::SetAddr(s, words[4..].to_vec()),
+                Some(&"addr") => {
+                    return Err(ParseError::Usage(
+                        "set server <b>/<s> addr requires an address and optionally a port.".into(),
+                    ))
+                }
+                Some(&"health") | Some(&"agent") | Some(&"check-port")
                 | Some(&"check-addr") | Some(&"agent-addr") | Some(&"agent-port")
                 | Some(&"agent-send") | Some(&"fqdn") | Some(&"ssl") => {
                     return Err(ParseError::Usage(format!(
-                        "'set server <srv> {}' is not supported by fulcrum yet; 'state' and 'weight' are.",
+                        "'set server <srv> {}' is not supported by fulcrum yet; 'state', 'weight' and 'addr' are.",
                         w[3]
                     )))
                 }
@@ -317,6 +340,27 @@ pub fn parse(words: &[String]) -> Result<Command, ParseError> {
         }
         ["enable", "server", ..] => Command::SetState(server_ref(arg(2))?, Admin::Ready),
         ["disable", "server", ..] => Command::SetState(server_ref(arg(2))?, Admin::Maint),
+        ["set", "maxconn", what, rest @ ..] => {
+            let n = |v: Option<&&str>| -> Result<u32, ParseError> {
+                v.and_then(|v| v.parse().ok())
+                    .ok_or_else(|| ParseError::Usage("Value out of range.".into()))
+            };
+            match (*what, rest) {
+                ("global", [v]) => Command::SetMaxconn(MaxconnOf::Global, n(Some(v))?),
+                ("frontend", [f, v]) => {
+                    Command::SetMaxconn(MaxconnOf::Frontend(f.to_string()), n(Some(v))?)
+                }
+                ("server", [s, v]) => Command::SetMaxconn(
+                    MaxconnOf::Server(server_ref(Some(&s.to_string()))?),
+                    n(Some(v))?,
+                ),
+                _ => {
+                    return Err(ParseError::Usage(
+                        "'set maxconn' only supports 'frontend', 'server', and 'global'.".into(),
+                    ))
+                }
+            }
+        }
         ["enable", "frontend", name] => Command::Frontend(name.to_string(), true),
         ["disable", "frontend", name] => Command::Frontend(name.to_string(), false),
         ["enable" | "disable", "frontend", ..] => {

@@ -6,7 +6,7 @@
 
 use std::fmt::Write;
 
-use super::command::{Command, ServerRef, Weight, HELP};
+use super::command::{Command, MaxconnOf, ServerRef, Weight, HELP};
 use super::show;
 use crate::config::model::StatsLevel as Level;
 use crate::runtime::{Backend, Runtime, Server, Shared};
@@ -119,6 +119,11 @@ pub fn execute(cmd: &Command, s: &mut Session, shared: &Shared) -> (String, Flow
             }
             Err(e) => e,
         },
+        Command::SetAddr(r, args) => match find(&rt, r) {
+            Ok((be, srv)) => set_addr(be, srv, args, &s.who),
+            Err(e) => e,
+        },
+        Command::SetMaxconn(what, n) => set_maxconn(&rt, shared, what, *n, &s.who),
         Command::Frontend(name, on) => match rt.frontend(name) {
             None => "No such frontend.\n".into(),
             Some(fe) => {
@@ -241,6 +246,92 @@ fn set_state(rt: &Runtime, r: &ServerRef, a: Admin, who: &str) -> String {
     tracing::warn!("{msg}");
     // To the backend's log targets too, at notice, as HAProxy logs it.
     crate::log::syslog::send_at(&be.log_targets, 5, &msg);
+    String::new()
+}
+
+/// `set server B/S addr A [port P]`, answered in HAProxy's words. The
+/// next connections (and checks) go to the new address; open ones stay.
+fn set_addr(be: &Backend, srv: &Server, args: &[String], who: &str) -> String {
+    const BY: &str = "by 'stats socket command'";
+    let (old_ip, old_port) = srv.address();
+    let Ok(ip) = args[0].parse::<std::net::IpAddr>() else {
+        return format!("Invalid addr '{}' {BY}\n", args[0]);
+    };
+    let port = match args.get(1..) {
+        Some([p, v, ..]) if p == "port" => match v.parse::<u16>() {
+            Ok(n) if n > 0 => Ok(Some(n)),
+            _ => Err(format!("problem converting port '{v}' to an int")),
+        },
+        _ => Ok(None),
+    };
+    let mut said = Vec::new();
+    if ip == old_ip {
+        said.push("no need to change the addr".to_string());
+    } else {
+        said.push(format!("IP changed from '{old_ip}' to '{ip}'"));
+    }
+    let new_port = match port {
+        Err(e) => {
+            said.push(e);
+            old_port
+        }
+        Ok(None) => old_port,
+        Ok(Some(p)) if Some(p) == old_port => {
+            said.push("no need to change the port".into());
+            old_port
+        }
+        Ok(Some(p)) => {
+            said.push(match old_port {
+                Some(o) => format!("port changed from '{o}' to '{p}'"),
+                None => format!("port set to '{p}'"),
+            });
+            Some(p)
+        }
+    };
+    if (ip, new_port) != (old_ip, old_port) {
+        srv.state
+            .moved
+            .store(Some(std::sync::Arc::new((ip, new_port))));
+        let msg = format!(
+            "{}/{} changed its {} (set by {who}).",
+            be.name,
+            srv.name,
+            said.join(", ")
+        );
+        tracing::warn!("{msg}");
+        crate::log::syslog::send_at(&be.log_targets, 5, &msg);
+    }
+    format!("{} {BY}\n", said.join(", "))
+}
+
+/// `set maxconn`: resizes a limit the configuration set. A frontend,
+/// server or process without `maxconn` has no limit to resize (HAProxy
+/// always has one; fulcrum creates them only from the configuration).
+fn set_maxconn(rt: &Runtime, shared: &Shared, what: &MaxconnOf, n: u32, who: &str) -> String {
+    let (limit, name) = match what {
+        MaxconnOf::Global => (shared.global_limit.as_ref(), "global".to_string()),
+        MaxconnOf::Frontend(f) => match rt.frontend(f) {
+            Some(fe) => (fe.limit.as_ref(), format!("frontend {f}")),
+            None => return "No such frontend.\n".into(),
+        },
+        MaxconnOf::Server(r) => match find(rt, r) {
+            Ok((_, srv)) => (
+                srv.limit.as_ref(),
+                format!("server {}/{}", r.backend, r.server),
+            ),
+            Err(e) => return e,
+        },
+    };
+    let Some(limit) = limit else {
+        return format!(
+            "fulcrum cannot set a maxconn on {name}: it has none in the configuration (add one, then reload).\n"
+        );
+    };
+    if n == 0 {
+        return "Value out of range.\n".into();
+    }
+    limit.resize(n as usize);
+    tracing::warn!("maxconn of {name} set to {n} by {who}");
     String::new()
 }
 

@@ -258,17 +258,15 @@ pub fn servers_state(rt: &Runtime, backend: Option<&str>) -> String {
                     },
                 ),
             };
-            let port = match srv.port {
-                crate::util::addr::ServerPort::Fixed(p) => p,
-                _ => 0,
-            };
+            let (ip, port) = srv.address();
+            let port = port.unwrap_or(0);
             let _ = writeln!(
                 out,
                 "{be_id} {} {} {} {} {op} {admin} {} {} {since} {status} {result} {} {} 0 0 0 - {port} - {} 0 - - 0",
                 be.name,
                 i + 1,
                 srv.name,
-                srv.addr.ip(),
+                ip,
                 st.weight(),
                 st.initial_weight(),
                 match (op, &srv.check) {
