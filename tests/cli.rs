@@ -549,3 +549,128 @@ fn set_server_addr_moves_the_traffic() {
         "Invalid addr 'nowhere' by 'stats socket command'\n\n"
     );
 }
+
+/// The socket's layouts against Debian's HAProxy 2.6 on the same file:
+/// `show servers state` line by line (the seconds since the last change
+/// masked), `show stat typed` field by field for the fields both fill
+/// (positions, tags, types; the values of the identifying and state
+/// fields), `show stat` columns, `show backend`, `get weight`, and the
+/// answers to a few mistakes.
+#[test]
+fn socket_layouts_match_haproxy() {
+    let up = HttpBackend::start("up");
+    let down_port = free_port();
+    let config = |dir: &Path, port: u16| {
+        format!(
+            "global
+    stats socket {d}/admin.sock level admin
+defaults
+    mode http
+    timeout connect 300ms
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:{port}
+    default_backend be
+backend be
+    server s1 {} weight 3
+    server s2 127.0.0.1:{down_port} check inter 100ms fall 1
+",
+            up.addr,
+            d = dir.display()
+        )
+    };
+    let (hdir, fdir) = (TempPath::dir("cli-h"), TempPath::dir("cli-f"));
+    let (hport, fport) = (free_port(), free_port());
+    let _h = common::haproxy::Haproxy::start(&config(hdir.path(), hport), &[hport]);
+    let _f = Fulcrum::start(&config(fdir.path(), fport));
+    let (hs, fs) = (
+        hdir.path().join("admin.sock"),
+        fdir.path().join("admin.sock"),
+    );
+    // Both have seen s2 fail its check.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !(socat(&hs, "show stat").contains(",DOWN,")
+        && socat(&fs, "show stat").contains(",DOWN,"))
+    {
+        assert!(Instant::now() < deadline, "s2 never went DOWN");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mask_since = |t: &str| -> String {
+        t.lines()
+            .map(|l| {
+                let mut w: Vec<&str> = l.split(' ').collect();
+                if w.len() > 10 && !l.starts_with('#') {
+                    w[9] = "T";
+                }
+                w.join(" ")
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(
+        mask_since(&socat(&fs, "show servers state")),
+        mask_since(&socat(&hs, "show servers state")),
+        "show servers state"
+    );
+    for cmd in [
+        "show backend",
+        "get weight be/s1",
+        "set weight be/s1 300",
+        "get weight be/nope",
+        "set server be/s1 state up",
+        "show servers state nope",
+        "disable frontend nope",
+    ] {
+        assert_eq!(socat(&fs, cmd), socat(&hs, cmd), "{cmd}");
+    }
+    let header = |t: &str| t.lines().next().unwrap_or_default().to_string();
+    assert_eq!(
+        header(&socat(&fs, "show stat")),
+        header(&socat(&hs, "show stat"))
+    );
+    // typed: "OBJ.IID.SID.POS.NAME.1:TAGS:TYPE:VALUE" lines.
+    let typed = |t: &str| -> std::collections::BTreeMap<String, (String, String)> {
+        t.lines()
+            .filter_map(|l| {
+                let (key, rest) = l.split_once(':')?;
+                let (tags, rest) = rest.split_once(':')?;
+                let (ty, value) = rest.split_once(':')?;
+                Some((key.to_string(), (format!("{tags}:{ty}"), value.to_string())))
+            })
+            .collect()
+    };
+    let (h, f) = (
+        typed(&socat(&hs, "show stat typed")),
+        typed(&socat(&fs, "show stat typed")),
+    );
+    let mut compared = 0;
+    for (key, (hv_tags, hv)) in &h {
+        let Some((fv_tags, fv)) = f.get(key) else {
+            continue;
+        };
+        compared += 1;
+        assert_eq!(fv_tags, hv_tags, "tags of {key}");
+        let name = key.split('.').nth(4).unwrap_or_default();
+        if [
+            "pxname",
+            "svname",
+            "iid",
+            "sid",
+            "type",
+            "status",
+            "weight",
+            "act",
+            "bck",
+            "addr",
+            "mode",
+            "algo",
+            "check_status",
+        ]
+        .contains(&name)
+        {
+            assert_eq!(fv, hv, "value of {key}");
+        }
+    }
+    assert!(compared > 100, "only {compared} typed fields in common");
+}

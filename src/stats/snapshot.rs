@@ -280,7 +280,13 @@ pub fn take(rt: &Runtime) -> Vec<Row> {
     let mut rows = Vec::new();
     // A proxy's id, as HAProxy numbers them: 1, 2, ... in order of first
     // appearance; a listen's two sides share one.
-    let mut ids: Vec<&str> = Vec::new();
+    // With a stats socket, HAProxy's runtime API has a proxy of its own
+    // (GLOBAL) that takes id 1: the numbering then starts at 2.
+    let mut ids: Vec<&str> = if rt.global.cli.is_empty() {
+        Vec::new()
+    } else {
+        vec![""]
+    };
     fn iid<'a>(name: &'a str, ids: &mut Vec<&'a str>) -> usize {
         match ids.iter().position(|n| *n == name) {
             Some(i) => i + 1,

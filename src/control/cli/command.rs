@@ -38,6 +38,8 @@ pub struct StatFilter {
     pub up_only: bool,
     /// `no-maint`: no server in maintenance.
     pub no_maint: bool,
+    /// `typed`: one line per field, with its tags.
+    pub typed: bool,
 }
 
 /// What `set maxconn` changes.
@@ -68,8 +70,11 @@ pub enum Command {
     ShowCliLevel,
     /// `show version`.
     ShowVersion,
-    /// `show info`.
-    ShowInfo,
+    /// `show info [typed]`.
+    ShowInfo {
+        /// `typed`.
+        typed: bool,
+    },
     /// `show stat [FILTER]`.
     ShowStat(StatFilter),
     /// `show servers state [BACKEND]`.
@@ -125,7 +130,7 @@ impl Command {
             | Command::SetTimeout(_)
             | Command::ShowCliLevel
             | Command::ShowVersion
-            | Command::ShowInfo
+            | Command::ShowInfo { .. }
             | Command::ShowStat(_)
             | Command::ShowServersState(_)
             | Command::ShowBackend
@@ -240,9 +245,10 @@ fn stat_filter(args: &[String]) -> Result<StatFilter, ParseError> {
         match a.as_str() {
             "up" => f.up_only = true,
             "no-maint" => f.no_maint = true,
-            "typed" | "json" | "desc" => {
+            "typed" => f.typed = true,
+            "json" | "desc" => {
                 return Err(ParseError::Usage(format!(
-                    "'show stat {a}' is not served by fulcrum yet: use the CSV form, the stats page's ;json, or the Prometheus exporter."
+                    "'show stat {a}' is not served by fulcrum yet: use the CSV or typed form, the stats page's ;json, or the Prometheus exporter."
                 )))
             }
             _ => positional.push(a.as_str()),
@@ -299,12 +305,14 @@ pub fn parse(words: &[String]) -> Result<Command, ParseError> {
         ["show", "cli", "level"] => Command::ShowCliLevel,
         ["show", "version"] => Command::ShowVersion,
         ["show", "info", rest @ ..] => {
-            if let Some(a) = rest.iter().find(|a| **a != "desc") {
+            if let Some(a) = rest.iter().find(|a| !matches!(**a, "desc" | "typed")) {
                 return Err(ParseError::Usage(format!(
-                    "'show info {a}' is not served by fulcrum yet: use the plain form."
+                    "'show info {a}' is not served by fulcrum yet: use the plain or typed form."
                 )));
             }
-            Command::ShowInfo
+            Command::ShowInfo {
+                typed: rest.contains(&"typed"),
+            }
         }
         ["show", "stat", ..] => Command::ShowStat(stat_filter(&words[2..])?),
         ["show", "servers", "state"] => Command::ShowServersState(None),
@@ -425,7 +433,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("show backend", "list the backends"),
     ("show cli level", "this session's level"),
     ("show env [var]", "the process's environment variables"),
-    ("show info", "facts and counters of the process"),
+    ("show info [typed]", "facts and counters of the process"),
     (
         "show servers state [<backend>]",
         "servers' states, in the server-state-file layout",
@@ -510,7 +518,7 @@ mod tests {
 
     #[test]
     fn levels_follow_haproxy() {
-        assert_eq!(Command::ShowInfo.level(), Level::User);
+        assert_eq!(Command::ShowInfo { typed: false }.level(), Level::User);
         assert_eq!(
             Command::ClearCounters { all: false }.level(),
             Level::Operator

@@ -71,7 +71,8 @@ pub fn execute(cmd: &Command, s: &mut Session, shared: &Shared) -> (String, Flow
         }
         Command::ShowCliLevel => format!("{}\n", level_word(s.level)),
         Command::ShowVersion => format!("{}\n", show::VERSION),
-        Command::ShowInfo => show::info(&rt, shared),
+        Command::ShowInfo { typed: false } => show::info(&rt, shared),
+        Command::ShowInfo { typed: true } => super::typed::info(&show::info(&rt, shared)),
         Command::ShowStat(f) => show::stat(&rt, f, s.level),
         Command::ShowServersState(b) => show::servers_state(&rt, b.as_deref()),
         Command::ShowBackend => show::backends(&rt),

@@ -11,6 +11,7 @@
 pub mod command;
 mod exec;
 mod show;
+mod typed;
 
 use std::sync::Arc;
 

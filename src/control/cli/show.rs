@@ -181,6 +181,9 @@ pub fn stat(rt: &Runtime, f: &StatFilter, level: Level) -> String {
             }
         }
     }
+    if f.typed {
+        return super::typed::stat(&rows);
+    }
     crate::stats::csv::render(&rows)
 }
 
@@ -228,7 +231,10 @@ pub fn servers_state(rt: &Runtime, backend: Option<&str>) -> String {
         "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port\n",
     );
     for be in backends {
-        let be_id = ids.iter().position(|n| *n == be.name).map_or(0, |i| i + 1);
+        let be_id = ids
+            .iter()
+            .find(|(n, _)| *n == be.name)
+            .map_or("0", |(_, id)| id.as_str());
         for (i, srv) in be.servers.iter().enumerate() {
             let st = &srv.state;
             let check = st.check.lock().map(|c| c.clone()).unwrap_or_default();
@@ -302,13 +308,13 @@ fn check_status_number(code: &str) -> u8 {
     }
 }
 
-/// Proxy names in id order, as the stats page numbers them (`iid`).
-fn proxy_ids(rt: &Runtime) -> Vec<String> {
-    let mut ids: Vec<String> = Vec::new();
+/// Each proxy's id, as the stats page numbers them (`iid`).
+fn proxy_ids(rt: &Runtime) -> Vec<(String, String)> {
+    let mut ids: Vec<(String, String)> = Vec::new();
     for r in snapshot::take(rt) {
         let name = r.get("pxname");
-        if !ids.iter().any(|n| n == name) {
-            ids.push(name.to_string());
+        if !ids.iter().any(|(n, _)| n == name) {
+            ids.push((name.to_string(), r.get("iid").to_string()));
         }
     }
     ids
