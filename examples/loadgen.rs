@@ -140,7 +140,7 @@ fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let Some(cmd) = argv.first() else {
         eprintln!(
-            "usage: loadgen source|sink|bulk|idle|check|check-tcp|get|genfile|tls-hs|tls-check|report [OPTIONS]"
+            "usage: loadgen source|sink|bulk|idle|paced|check|check-tcp|get|genfile|tls-hs|tls-check|report [OPTIONS]"
         );
         return ExitCode::from(2);
     };
@@ -156,6 +156,7 @@ fn main() -> ExitCode {
         "sink" => serve(&args, false),
         "bulk" => bulk(&args),
         "idle" => idle(&args),
+        "paced" => paced(&args),
         "check" => check(&args),
         "check-tcp" => check_tcp(&args),
         "get" => get(&args),
@@ -522,6 +523,81 @@ fn idle(args: &Args) -> Result<(), String> {
         }
     }
     println!("HELD closed_by_peer={closed}");
+    Ok(())
+}
+
+/// `paced`: keep-alive GET / at a fixed offered rate (`--rate` requests
+/// per second over `--conns` connections, each on its own thread sending
+/// on a schedule), for `--secs`. Reports the rate achieved and the
+/// latency, so that two configurations are compared at equal load rather
+/// than at saturation.
+fn paced(args: &Args) -> Result<(), String> {
+    let addr = args.addr("connect")?;
+    let rate: f64 = args.num("rate", 20_000.0)?;
+    let conns: usize = args.num("conns", 20)?;
+    let secs: f64 = args.num("secs", 5.0)?;
+    if rate <= 0.0 || conns == 0 {
+        return Err("--rate and --conns must be positive".into());
+    }
+    let gap = Duration::from_secs_f64(conns as f64 / rate);
+    let start = Instant::now() + Duration::from_millis(50);
+    let end = start + Duration::from_secs_f64(secs);
+    let handles: Vec<_> = (0..conns)
+        .map(|i| {
+            thread::spawn(move || -> (u64, u64, Vec<u32>) {
+                let req = request("/", "");
+                let (mut ok, mut errors, mut lat) = (0u64, 0u64, Vec::new());
+                let Ok(mut c) = Conn::open(addr) else {
+                    return (0, 1, lat);
+                };
+                // Spread the connections' schedules over one gap.
+                let mut next = start + gap.mul_f64(i as f64 / conns as f64);
+                while next < end {
+                    let now = Instant::now();
+                    if next > now {
+                        thread::sleep(next - now);
+                    }
+                    let sent = Instant::now();
+                    let r = c.send(&req).and_then(|_| c.response(false));
+                    match r {
+                        Ok(r) if r.status == 200 => {
+                            ok += 1;
+                            lat.push(sent.elapsed().as_micros() as u32);
+                        }
+                        _ => {
+                            errors += 1;
+                            match Conn::open(addr) {
+                                Ok(n) => c = n,
+                                Err(_) => break,
+                            }
+                        }
+                    }
+                    next += gap;
+                }
+                (ok, errors, lat)
+            })
+        })
+        .collect();
+    let (mut ok, mut errors, mut lat) = (0u64, 0u64, Vec::new());
+    for h in handles {
+        let (o, e, l) = h
+            .join()
+            .map_err(|_| "a client thread panicked".to_string())?;
+        ok += o;
+        errors += e;
+        lat.extend(l);
+    }
+    lat.sort_unstable();
+    let pct = |p: f64| {
+        let i = ((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1));
+        lat.get(i).copied().unwrap_or(0)
+    };
+    println!(
+        "RESULT offered={rate:.0} achieved={:.0} requests={ok} errors={errors} p50_us={} p99_us={}",
+        ok as f64 / secs,
+        pct(0.50),
+        pct(0.99)
+    );
     Ok(())
 }
 
