@@ -2521,6 +2521,86 @@ listen st
     server s1 127.0.0.1:9000
 ",
     ),
+    case(
+        "tcp_check_send_lf_not_yet",
+        8,
+        "'tcp-check send-lf' is not supported by fulcrum yet",
+        "\
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+backend be
+    option tcp-check
+    tcp-check send-lf %[src]
+    server s1 127.0.0.1:9000 check
+",
+    ),
+    case(
+        "tcp_check_expect_on_error_not_yet",
+        8,
+        "'tcp-check expect ... on-error' is not supported by fulcrum yet",
+        "\
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+backend be
+    option tcp-check
+    tcp-check expect string +OK on-error \"bad\"
+    server s1 127.0.0.1:9000 check
+",
+    ),
+    case(
+        "tcp_check_bad_binary",
+        8,
+        "expects hexadecimal digits in pairs, got 'abc'",
+        "\
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+backend be
+    option tcp-check
+    tcp-check send-binary abc
+    server s1 127.0.0.1:9000 check
+",
+    ),
+    case(
+        "tcp_check_unknown_action",
+        8,
+        "'tcp-check' expects connect, send, send-binary, expect or comment, got 'frob'",
+        "\
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+backend be
+    option tcp-check
+    tcp-check frob
+    server s1 127.0.0.1:9000 check
+",
+    ),
+    case(
+        "tcp_check_connect_ssl_not_yet",
+        8,
+        "'tcp-check connect ssl' is not supported by fulcrum yet",
+        "\
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+backend be
+    option tcp-check
+    tcp-check connect port 443 ssl
+    server s1 127.0.0.1:9000 check
+",
+    ),
     // A variable that exists in log lines but has no value in a rule.
     case(
         "fmt_log_only_variable_in_header",

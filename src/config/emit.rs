@@ -332,6 +332,9 @@ fn proxy(o: &mut String, p: &Proxy) {
         Some(AccessLog::Httpslog) => line("option httpslog".into()),
         None => {}
     }
+    if let Some(super::model::ProtocolCheck::Redis) = op.protocol_check {
+        line("option redis-check".into());
+    }
     for (on, name) in [
         (op.dontlognull, "dontlognull"),
         (op.log_separate_errors, "log-separate-errors"),
@@ -485,6 +488,35 @@ fn proxy(o: &mut String, p: &Proxy) {
     }
     for w in &st.http_request {
         line(format!("stats http-request {}", words(&w.words)));
+    }
+    for r in &p.tcp_check {
+        use super::model::TcpCheckRule;
+        line(match r {
+            TcpCheckRule::Comment(c) => format!("tcp-check comment {}", quote(c)),
+            TcpCheckRule::Send(d) => format!("tcp-check send {}", quote(d)),
+            TcpCheckRule::SendBinary(h) => format!("tcp-check send-binary {h}"),
+            TcpCheckRule::Connect { port, addr } => {
+                let mut w = String::from("tcp-check connect");
+                if let Some(p) = port {
+                    let _ = write!(w, " port {p}");
+                }
+                if let Some(a) = addr {
+                    let _ = write!(w, " addr {a}");
+                }
+                w
+            }
+            TcpCheckRule::Expect(e) => {
+                let mut w = String::from("tcp-check expect");
+                if let Some(n) = e.min_recv {
+                    let _ = write!(w, " min-recv {n}");
+                }
+                if e.negate {
+                    w.push_str(" !");
+                }
+                let _ = write!(w, " {} {}", e.matcher.word(), quote(&e.pattern));
+                w
+            }
+        });
     }
     for r in &p.http_check {
         line(match r {

@@ -194,6 +194,8 @@ pub static PROXY_KEYWORDS: &[ProxyKeyword] = &[
     kw("stats scope", DFLB, p::stats_scope),
     kw("stats http-request", LB, p::stats_http_request),
     kw("http-check send", DLB, p::http_check_send),
+    kw("tcp-check", DLB, p::tcp_check),
+    kw("option redis-check", DLB, p::option_redis_check),
     kw("http-check expect", DLB, p::http_check_expect),
 ];
 
@@ -430,7 +432,6 @@ pub const NOT_YET: &[&str] = &[
     "compression",
     "external-check",
     "retry-on",
-    "tcp-check",
     "http-check connect",
     "http-check disable-on-404",
     "http-check send-state",
@@ -439,7 +440,6 @@ pub const NOT_YET: &[&str] = &[
     "http-check comment",
     "option mysql-check",
     "option pgsql-check",
-    "option redis-check",
     "option smtpchk",
     "option ldap-check",
     "option ssl-hello-chk",
@@ -538,8 +538,10 @@ mod tests {
 
     #[test]
     fn keyword_names_are_unique() {
-        let mut names: Vec<&str> = PROXY_KEYWORDS.iter().map(|k| k.name).collect();
-        names.extend(BOOL_OPTIONS.iter().map(|o| o.name));
+        let mut names: Vec<String> = PROXY_KEYWORDS.iter().map(|k| k.name.to_string()).collect();
+        // Options live under `option` (`option tcp-check` is not the
+        // `tcp-check` keyword).
+        names.extend(BOOL_OPTIONS.iter().map(|o| format!("option {}", o.name)));
         let n = names.len();
         names.sort();
         names.dedup();

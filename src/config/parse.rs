@@ -97,6 +97,7 @@ struct Reader<'e> {
     named: HashMap<String, Proxy>,
     /// The current proxy still holds the http-check rules it inherited.
     inherited_http_check: bool,
+    inherited_tcp_check: bool,
     cond: CondStack,
 }
 
@@ -111,6 +112,7 @@ impl<'e> Reader<'e> {
             defaults: Proxy::new(ProxyKind::Listen, ""),
             named: HashMap::new(),
             inherited_http_check: false,
+            inherited_tcp_check: false,
             cond: CondStack::default(),
         }
     }
@@ -343,6 +345,7 @@ impl<'e> Reader<'e> {
         keep_capabilities(&mut p);
         p.origins.0.insert(String::new(), span.clone());
         self.inherited_http_check = !p.http_check.is_empty();
+        self.inherited_tcp_check = !p.tcp_check.is_empty();
         if let Some(addr) = legacy_addr {
             self.legacy_listen_addr(&mut p, &addr, span);
         }
@@ -642,6 +645,11 @@ impl<'e> Reader<'e> {
             p.http_check.clear();
             self.inherited_http_check = false;
         }
+        if first == "tcp-check" && self.inherited_tcp_check {
+            // So do its own tcp-check rules.
+            p.tcp_check.clear();
+            self.inherited_tcp_check = false;
+        }
         // Like HAProxy, addresses expand `${NAME}` even outside double quotes.
         let expanded;
         let args = match (k.name, args) {
@@ -897,6 +905,7 @@ fn keep_capabilities(p: &mut Proxy) {
         p.timeout.check = None;
         p.timeout.tunnel = None;
         p.http_check.clear();
+        p.tcp_check.clear();
     }
 }
 

@@ -509,6 +509,7 @@ pub fn set_tcp_check(o: &mut Options, on: bool) {
     o.tcp_check = on;
     if on {
         o.httpchk = None;
+        o.protocol_check = None;
     }
 }
 
@@ -644,6 +645,7 @@ pub fn option_httpchk(p: &mut Proxy, l: &mut Line) -> R {
     }
     p.option.httpchk = Some(chk);
     p.option.tcp_check = false;
+    p.option.protocol_check = None;
     Ok(())
 }
 
@@ -805,6 +807,134 @@ pub fn stats_show_legends(p: &mut Proxy, l: &mut Line) -> R {
     l.none()?;
     p.stats.show_legends = true;
     p.stats.enable = true;
+    Ok(())
+}
+
+/// `tcp-check ACTION ...`: one rule of the sequence `option tcp-check`
+/// runs. Options fulcrum does not act on yet are refused by name.
+pub fn tcp_check(p: &mut Proxy, l: &mut Line) -> R {
+    use super::model::{TcpCheckExpect, TcpCheckMatch, TcpCheckRule};
+    let not_yet = |what: &str| -> String {
+        format!("'tcp-check {what}' is not supported by fulcrum yet (HAProxy 2.6 accepts it)")
+    };
+    let Some((action, rest)) = l.args.split_first() else {
+        return Err(
+            "'tcp-check' expects an action: connect, send, send-binary, expect or comment".into(),
+        );
+    };
+    let rule = match action.as_str() {
+        "comment" => TcpCheckRule::Comment(rest.join(" ")),
+        "send" => match rest {
+            [data] => TcpCheckRule::Send(data.clone()),
+            [_, opt, ..] => return Err(not_yet(&format!("send ... {opt}"))),
+            [] => return Err("'tcp-check send' expects the data to send".into()),
+        },
+        "send-binary" => {
+            match rest {
+                [hex] => {
+                    if hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                        return Err(format!("'tcp-check send-binary' expects hexadecimal digits in pairs, got '{hex}'"));
+                    }
+                    TcpCheckRule::SendBinary(hex.clone())
+                }
+                [_, opt, ..] => return Err(not_yet(&format!("send-binary ... {opt}"))),
+                [] => return Err("'tcp-check send-binary' expects hexadecimal data".into()),
+            }
+        }
+        "connect" => {
+            let (mut port, mut addr) = (None, None);
+            let mut it = rest.iter();
+            while let Some(w) = it.next() {
+                match w.as_str() {
+                    "port" => {
+                        let v = it.next().ok_or("'tcp-check connect port' expects a port")?;
+                        port = Some(v.parse::<u16>().ok().filter(|&p| p > 0).ok_or_else(|| {
+                            format!("'tcp-check connect port' expects a port (1-65535), got '{v}'")
+                        })?);
+                    }
+                    "addr" => {
+                        let v = it
+                            .next()
+                            .ok_or("'tcp-check connect addr' expects an address")?;
+                        addr = Some(v.parse().map_err(|_| {
+                            format!("'tcp-check connect addr' expects an IP address, got '{v}'")
+                        })?);
+                    }
+                    other => return Err(not_yet(&format!("connect {other}"))),
+                }
+            }
+            TcpCheckRule::Connect { port, addr }
+        }
+        "expect" => {
+            let mut it = rest.iter().peekable();
+            let (mut negate, mut min_recv) = (false, None);
+            let mut matcher = None;
+            while let Some(w) = it.next() {
+                match w.as_str() {
+                    "min-recv" => {
+                        let v = it
+                            .next()
+                            .ok_or("'tcp-check expect min-recv' expects a number")?;
+                        min_recv = Some(super::args::parse_u32("tcp-check expect min-recv", v)?);
+                    }
+                    "!" => negate = true,
+                    m @ ("string" | "rstring" | "binary" | "rbinary") => {
+                        let pattern = it
+                            .next()
+                            .ok_or_else(|| format!("'tcp-check expect {m}' expects a pattern"))?;
+                        let kind = match m {
+                            "string" => TcpCheckMatch::String,
+                            "rstring" => TcpCheckMatch::Rstring,
+                            "binary" => TcpCheckMatch::Binary,
+                            _ => TcpCheckMatch::Rbinary,
+                        };
+                        if kind == TcpCheckMatch::Binary
+                            && (pattern.len() % 2 != 0
+                                || !pattern.bytes().all(|b| b.is_ascii_hexdigit()))
+                        {
+                            return Err(format!(
+                                "'tcp-check expect binary' expects hexadecimal digits in pairs, got '{pattern}'"
+                            ));
+                        }
+                        matcher = Some((kind, pattern.clone()));
+                        if let Some(opt) = it.next() {
+                            return Err(not_yet(&format!("expect ... {opt}")));
+                        }
+                    }
+                    other => return Err(not_yet(&format!("expect {other}"))),
+                }
+            }
+            let Some((matcher, pattern)) = matcher else {
+                return Err(
+                    "'tcp-check expect' expects string, rstring, binary or rbinary and a pattern"
+                        .into(),
+                );
+            };
+            TcpCheckRule::Expect(TcpCheckExpect {
+                negate,
+                min_recv,
+                matcher,
+                pattern,
+            })
+        }
+        other @ ("send-lf" | "set-var" | "unset-var") => return Err(not_yet(other)),
+        other => {
+            return Err(format!(
+                "'tcp-check' expects connect, send, send-binary, expect or comment, got '{other}'"
+            ))
+        }
+    };
+    p.tcp_check.push(rule);
+    Ok(())
+}
+
+/// `option redis-check`: HAProxy's built-in Redis check (a RESP PING,
+/// +PONG expected).
+pub fn option_redis_check(p: &mut Proxy, l: &mut Line) -> R {
+    l.none()?;
+    set_tcp_check(&mut p.option, false);
+    p.option.httpchk = None;
+    p.option.protocol_check = Some(super::model::ProtocolCheck::Redis);
     Ok(())
 }
 

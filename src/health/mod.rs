@@ -9,6 +9,7 @@ pub mod fsm;
 pub mod http;
 pub mod outcome;
 pub mod tcp;
+mod tcpcheck;
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering::Relaxed;
@@ -42,8 +43,9 @@ impl Checks {
                 };
                 // Everything the task captured: if any of it changed, restart.
                 let fingerprint = format!(
-                    "{spec:?}|{:?}|{:?}|{:?}|{:p}",
+                    "{spec:?}|{:?}|{:?}|{:?}|{:?}|{:p}",
                     be.http_check,
+                    be.tcp_check,
                     be.timeout_check,
                     be.timeout_connect,
                     Arc::as_ptr(&s.state)
@@ -51,6 +53,7 @@ impl Checks {
                 let probe = Probe {
                     spec: spec.clone(),
                     http: be.http_check.clone(),
+                    tcp: be.tcp_check.clone(),
                     timeout_check: be.timeout_check,
                     timeout_connect: be.timeout_connect,
                 };
@@ -92,6 +95,7 @@ impl Checks {
 struct Probe {
     spec: crate::runtime::ServerCheck,
     http: Option<Arc<crate::runtime::check::HttpCheck>>,
+    tcp: Option<Arc<crate::runtime::check::TcpCheck>>,
     timeout_check: Option<Duration>,
     timeout_connect: Option<Duration>,
 }
@@ -208,6 +212,9 @@ async fn run_probe(p: &Probe, target: std::net::SocketAddr) -> Outcome {
         Some(t) => (p.timeout_connect.unwrap_or(spec.inter).min(spec.inter), t),
         None => (spec.inter, spec.inter),
     };
+    if let (None, Some(t)) = (&p.http, &p.tcp) {
+        return tcpcheck::run(target, t, connect, read).await;
+    }
     match (&p.http, &spec.tls) {
         (Some(h), tls) => http::check(target, h, tls.as_ref(), connect, read).await,
         (None, Some(tls)) => tcp::check_tls(target, tls, connect, read).await,

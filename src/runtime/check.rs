@@ -215,3 +215,180 @@ mod tests {
         assert!(HttpCheck::new(&HttpChk::default(), &[e]).is_err());
     }
 }
+
+/// A compiled `tcp-check` sequence: each rule a step, numbered from 1 as
+/// HAProxy numbers them in its messages (comments count).
+#[derive(Debug, Clone)]
+pub struct TcpCheck {
+    /// The steps, in order.
+    pub steps: Vec<TcpStep>,
+}
+
+/// One step of a `tcp-check` sequence.
+#[derive(Debug, Clone)]
+pub enum TcpStep {
+    /// A new connection, to this port and address (else the check's).
+    Connect {
+        /// `port N`.
+        port: Option<u16>,
+        /// `addr A`.
+        addr: Option<std::net::IpAddr>,
+        /// How messages name it: "connect port 15160".
+        what: String,
+    },
+    /// Bytes to send.
+    Send(Vec<u8>),
+    /// What must (or must not) arrive.
+    Expect(TcpExpect),
+    /// A `comment` rule: nothing to do, but it counts as a step.
+    Comment,
+}
+
+/// A compiled `tcp-check expect`.
+#[derive(Debug, Clone)]
+pub struct TcpExpect {
+    /// `!`.
+    pub negate: bool,
+    /// `min-recv`: bytes to have before matching.
+    pub min_recv: usize,
+    /// The matcher.
+    pub matcher: TcpMatcher,
+    /// The pattern as written, for messages.
+    pub pattern: String,
+    /// How messages name it: "expect string '+PONG'".
+    pub what: String,
+    /// A built-in protocol check's own verdicts (else tcp-check's).
+    pub report: Option<ProtocolReport>,
+}
+
+/// How a built-in protocol check reports, as HAProxy's: its success text,
+/// a mismatch as a wrong status (L7STS) with the answer's first line, and
+/// a timeout with no text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProtocolReport {
+    /// The info of a success: "Redis server is ok".
+    pub ok: &'static str,
+}
+
+/// How a `tcp-check expect` matches what arrived.
+#[derive(Debug, Clone)]
+pub enum TcpMatcher {
+    /// `string`, `binary`: these bytes appear.
+    Bytes(Vec<u8>),
+    /// `rstring`: the regex matches the bytes.
+    Regex(regex::bytes::Regex),
+    /// `rbinary`: the regex matches the bytes written in hex.
+    HexRegex(Regex),
+}
+
+impl TcpMatcher {
+    /// Whether `data` matches.
+    pub fn matches(&self, data: &[u8]) -> bool {
+        match self {
+            TcpMatcher::Bytes(b) => {
+                !b.is_empty() && data.windows(b.len()).any(|w| w == b.as_slice())
+            }
+            TcpMatcher::Regex(r) => r.is_match(data),
+            TcpMatcher::HexRegex(r) => {
+                let hex: String = data.iter().map(|b| format!("{b:02X}")).collect();
+                r.is_match(&hex)
+            }
+        }
+    }
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    s.as_bytes()
+        .chunks(2)
+        .filter_map(|p| u8::from_str_radix(std::str::from_utf8(p).ok()?, 16).ok())
+        .collect()
+}
+
+impl TcpCheck {
+    /// Compiles the rules of `tcp-check` lines.
+    pub fn new(rules: &[crate::config::model::TcpCheckRule]) -> Result<TcpCheck, ExpectError> {
+        use crate::config::model::{TcpCheckMatch, TcpCheckRule};
+        let mut steps = Vec::new();
+        for r in rules {
+            steps.push(match r {
+                TcpCheckRule::Comment(_) => TcpStep::Comment,
+                TcpCheckRule::Send(s) => TcpStep::Send(s.as_bytes().to_vec()),
+                TcpCheckRule::SendBinary(h) => TcpStep::Send(unhex(h)),
+                TcpCheckRule::Connect { port, addr } => {
+                    let mut what = String::from("connect");
+                    if let Some(p) = port {
+                        what.push_str(&format!(" port {p}"));
+                    }
+                    if let Some(a) = addr {
+                        what.push_str(&format!(" addr {a}"));
+                    }
+                    TcpStep::Connect {
+                        port: *port,
+                        addr: *addr,
+                        what,
+                    }
+                }
+                TcpCheckRule::Expect(e) => {
+                    let bad = |source| ExpectError {
+                        pattern: e.pattern.clone(),
+                        source,
+                    };
+                    let matcher = match e.matcher {
+                        TcpCheckMatch::String => TcpMatcher::Bytes(e.pattern.as_bytes().to_vec()),
+                        TcpCheckMatch::Binary => TcpMatcher::Bytes(unhex(&e.pattern)),
+                        TcpCheckMatch::Rstring => {
+                            TcpMatcher::Regex(regex::bytes::Regex::new(&e.pattern).map_err(bad)?)
+                        }
+                        TcpCheckMatch::Rbinary => {
+                            TcpMatcher::HexRegex(Regex::new(&e.pattern).map_err(bad)?)
+                        }
+                    };
+                    TcpStep::Expect(TcpExpect {
+                        negate: e.negate,
+                        min_recv: e.min_recv.unwrap_or(0) as usize,
+                        matcher,
+                        pattern: e.pattern.clone(),
+                        what: format!(
+                            "expect {}{} '{}'",
+                            if e.negate { "! " } else { "" },
+                            e.matcher.word(),
+                            e.pattern
+                        ),
+                        report: None,
+                    })
+                }
+            });
+        }
+        Ok(TcpCheck { steps })
+    }
+
+    /// A built-in protocol check, as the steps HAProxy 2.6 runs for it.
+    pub fn protocol(p: crate::config::model::ProtocolCheck) -> TcpCheck {
+        match p {
+            crate::config::model::ProtocolCheck::Redis => TcpCheck {
+                steps: vec![
+                    // RESP: an array of one bulk string, as HAProxy sends it.
+                    TcpStep::Send(b"*1\r\n$4\r\nPING\r\n".to_vec()),
+                    TcpStep::Expect(TcpExpect {
+                        negate: false,
+                        min_recv: 0,
+                        matcher: TcpMatcher::Bytes(b"+PONG\r\n".to_vec()),
+                        pattern: "+PONG\r\n".into(),
+                        what: "expect string '+PONG\r\n'".into(),
+                        report: Some(ProtocolReport {
+                            ok: "Redis server is ok",
+                        }),
+                    }),
+                ],
+            },
+        }
+    }
+
+    /// Whether the sequence only connects (its success is then a Layer4
+    /// one, as HAProxy reports it).
+    pub fn connect_only(&self) -> bool {
+        self.steps
+            .iter()
+            .all(|s| matches!(s, TcpStep::Connect { .. } | TcpStep::Comment))
+    }
+}

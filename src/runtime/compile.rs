@@ -229,9 +229,26 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
             )?)),
             None => None,
         };
+        // `option tcp-check` with rules (an HTTP check, when both are
+        // set, is the one HAProxy runs: the last option wins at parse).
+        let tcp_check = if let Some(proto) = p.option.protocol_check {
+            Some(Arc::new(super::check::TcpCheck::protocol(proto)))
+        } else if p.option.tcp_check && http_check.is_none() && !p.tcp_check.is_empty() {
+            Some(Arc::new(
+                super::check::TcpCheck::new(&p.tcp_check).map_err(|source| {
+                    CompileError::Check {
+                        backend: p.name.clone(),
+                        source,
+                    }
+                })?,
+            ))
+        } else {
+            None
+        };
         backend_index.insert(p.name.clone(), backends.len());
         backends.push(Backend {
             http_check,
+            tcp_check,
             timeout_check: p.timeout.check.filter(|d| !d.is_zero()),
             allbackups: p.option.allbackups,
             log_targets: log_targets(&p.log, &c.global),

@@ -227,6 +227,9 @@ pub struct Backend {
     pub counters: Arc<ProxyCounters>,
     /// The HTTP check of this backend (`option httpchk`), else TCP checks.
     pub http_check: Option<Arc<check::HttpCheck>>,
+    /// The `tcp-check` sequence (`option tcp-check` with rules, or a
+    /// protocol check such as `option redis-check`).
+    pub tcp_check: Option<Arc<check::TcpCheck>>,
     /// `timeout check`.
     pub timeout_check: Timeout,
     /// `option allbackups`.

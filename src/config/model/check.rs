@@ -1,4 +1,5 @@
-//! HTTP health checks: `option httpchk` and the `http-check` rules.
+//! Health checks: `option httpchk` and the `http-check` rules, and the
+//! `tcp-check` rules.
 
 use serde::{Deserialize, Serialize};
 
@@ -138,4 +139,77 @@ pub fn parse_status_list(s: &str) -> Result<Vec<(u16, u16)>, String> {
             }
         })
         .collect()
+}
+
+/// One `tcp-check` rule (used with `option tcp-check`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TcpCheckRule {
+    /// `tcp-check connect [port N] [addr A]`: a new connection.
+    Connect {
+        /// `port N`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        port: Option<u16>,
+        /// `addr A`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        addr: Option<std::net::IpAddr>,
+    },
+    /// `tcp-check send STRING` (escapes such as `\r\n` already applied).
+    Send(String),
+    /// `tcp-check send-binary HEX`.
+    SendBinary(String),
+    /// `tcp-check expect [min-recv N] [!] MATCH PATTERN`.
+    Expect(TcpCheckExpect),
+    /// `tcp-check comment TEXT`: names the step in messages.
+    Comment(String),
+}
+
+/// A `tcp-check expect` rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TcpCheckExpect {
+    /// `!`: the check fails when the pattern is found.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub negate: bool,
+    /// `min-recv N`: bytes to read before matching.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_recv: Option<u32>,
+    /// `string`, `rstring`, `binary` or `rbinary`.
+    pub matcher: TcpCheckMatch,
+    /// The pattern (hex digits for the binary ones).
+    pub pattern: String,
+}
+
+/// How a `tcp-check expect` matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TcpCheckMatch {
+    /// The text appears.
+    String,
+    /// The regex matches.
+    Rstring,
+    /// The bytes (hex) appear.
+    Binary,
+    /// The regex matches the hex form.
+    Rbinary,
+}
+
+impl TcpCheckMatch {
+    /// The keyword.
+    pub fn word(self) -> &'static str {
+        match self {
+            TcpCheckMatch::String => "string",
+            TcpCheckMatch::Rstring => "rstring",
+            TcpCheckMatch::Binary => "binary",
+            TcpCheckMatch::Rbinary => "rbinary",
+        }
+    }
+}
+
+/// A built-in protocol check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProtocolCheck {
+    /// `option redis-check`: PING, expecting +PONG.
+    Redis,
 }

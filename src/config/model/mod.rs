@@ -25,6 +25,7 @@ use super::diag::Span;
 
 pub use check::{
     parse_status_list, ExpectMatch, HttpCheckExpect, HttpCheckRule, HttpCheckSend, HttpChk,
+    ProtocolCheck, TcpCheckExpect, TcpCheckMatch, TcpCheckRule,
 };
 pub use global::{
     Facility, Global, Level, LogAddress, LogFormat, LogTarget, StatsLevel, StatsSocket,

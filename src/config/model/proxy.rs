@@ -156,6 +156,9 @@ pub struct Proxy {
     /// `http-check send|expect` rules, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub http_check: Vec<HttpCheckRule>,
+    /// `tcp-check` rules, in order (with `option tcp-check`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tcp_check: Vec<super::check::TcpCheckRule>,
     /// `cookie NAME ...`: sticky sessions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cookie: Option<Cookie>,
@@ -227,6 +230,7 @@ impl Proxy {
             tcp_request_inspect_delay: None,
             stats: Stats::default(),
             http_check: Vec::new(),
+            tcp_check: Vec::new(),
             cookie: None,
             capture: Vec::new(),
             errorfiles: Vec::new(),
@@ -442,6 +446,10 @@ pub struct Options {
     /// connection, as plain `check` (it also turns `option httpchk` off).
     #[serde(default, skip_serializing_if = "is_false")]
     pub tcp_check: bool,
+    /// A built-in protocol check (`option redis-check`...); like the other
+    /// check options, the last one written wins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol_check: Option<super::check::ProtocolCheck>,
     /// `option logasap`: log when the response starts, not at the end.
     #[serde(default, skip_serializing_if = "is_false")]
     pub logasap: bool,

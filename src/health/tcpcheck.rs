@@ -1,0 +1,201 @@
+//! `option tcp-check` sequences: connect, send and expect steps run in
+//! order on one connection (a `connect` step opens a new one), with
+//! HAProxy's verdicts and messages: which step failed, and how.
+//!
+//! What arrives is matched from the last `send` on (each send starts a new
+//! answer). An expect waits for more data until it matches, the server
+//! closes, or the check's read timeout ends.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::outcome::{CheckStatus, Outcome};
+use super::tcp::io_words;
+use crate::runtime::check::{TcpCheck, TcpExpect, TcpStep};
+
+/// The most a check reads before judging (HAProxy's buffer size).
+const MAX_READ: usize = 16 * 1024;
+
+/// Runs the sequence against `target` (the server's check address).
+pub async fn run(
+    target: SocketAddr,
+    check: &TcpCheck,
+    connect: Duration,
+    read: Duration,
+) -> Outcome {
+    let start = Instant::now();
+    let out = |status, code, info: Option<String>| Outcome {
+        status,
+        code,
+        info,
+        duration: start.elapsed(),
+    };
+    let mut conn: Option<TcpStream> = None;
+    let mut buf: Vec<u8> = Vec::new();
+    let mut closed = false;
+    // Without a first `connect` step, the server's check address is
+    // connected to first ("the initial connection step").
+    if !matches!(check.steps.first(), Some(TcpStep::Connect { .. })) {
+        match open(target, connect).await {
+            Ok(s) => conn = Some(s),
+            Err((status, words)) => {
+                return out(
+                    status,
+                    None,
+                    Some(format!("{words} at initial connection step of tcp-check")),
+                )
+            }
+        }
+    }
+    for (i, step) in check.steps.iter().enumerate() {
+        let n = i + 1;
+        match step {
+            TcpStep::Comment => {}
+            TcpStep::Connect { port, addr, what } => {
+                let to =
+                    SocketAddr::new(addr.unwrap_or(target.ip()), port.unwrap_or(target.port()));
+                match open(to, connect).await {
+                    Ok(s) => {
+                        conn = Some(s);
+                        buf.clear();
+                        closed = false;
+                    }
+                    Err((status, words)) => {
+                        return out(
+                            status,
+                            None,
+                            Some(format!("{words} at step {n} of tcp-check ({what})")),
+                        )
+                    }
+                }
+            }
+            TcpStep::Send(bytes) => {
+                let Some(s) = conn.as_mut() else {
+                    return out(
+                        CheckStatus::L7Rsp,
+                        None,
+                        Some(format!("no connection at step {n} of tcp-check (send)")),
+                    );
+                };
+                buf.clear();
+                if let Err(e) = s.write_all(bytes).await {
+                    return out(
+                        CheckStatus::L7Rsp,
+                        None,
+                        Some(format!("{} at step {n} of tcp-check (send)", io_words(&e))),
+                    );
+                }
+            }
+            TcpStep::Expect(e) => {
+                let Some(s) = conn.as_mut() else {
+                    return out(
+                        CheckStatus::L7Rsp,
+                        None,
+                        Some(format!(
+                            "no connection at step {n} of tcp-check ({})",
+                            e.what
+                        )),
+                    );
+                };
+                if let Some((status, info)) = expect(s, &mut buf, &mut closed, e, n, read).await {
+                    return match (e.report, status) {
+                        // A protocol check: a timeout says nothing more; a
+                        // mismatch is a wrong status with the answer's line.
+                        (Some(_), CheckStatus::L7Tout) => out(status, None, None),
+                        (Some(_), _) => out(CheckStatus::L7Sts, Some(0), Some(first_line(&buf))),
+                        (None, _) => out(status, None, Some(info)),
+                    };
+                }
+            }
+        }
+    }
+    let report = check.steps.iter().rev().find_map(|s| match s {
+        TcpStep::Expect(e) => e.report,
+        _ => None,
+    });
+    match report {
+        Some(r) => out(CheckStatus::L7Ok, Some(0), Some(r.ok.into())),
+        None if check.connect_only() => out(CheckStatus::L4Ok, None, None),
+        None => out(CheckStatus::L7Ok, Some(0), Some("(tcp-check)".into())),
+    }
+}
+
+/// Connects, or says why not in HAProxy's status and words.
+async fn open(to: SocketAddr, timeout: Duration) -> Result<TcpStream, (CheckStatus, String)> {
+    match tokio::time::timeout(timeout, TcpStream::connect(to)).await {
+        Ok(Ok(s)) => {
+            let _ = s.set_nodelay(true);
+            Ok(s)
+        }
+        Ok(Err(e)) => Err((CheckStatus::L4Con, io_words(&e))),
+        Err(_) => Err((CheckStatus::L4Tout, "Connection timeout".into())),
+    }
+}
+
+/// Reads until the expect is decided; None when it passed, else the
+/// status and message of its failure.
+async fn expect(
+    s: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    closed: &mut bool,
+    e: &TcpExpect,
+    n: usize,
+    read: Duration,
+) -> Option<(CheckStatus, String)> {
+    let deadline = tokio::time::Instant::now() + read;
+    loop {
+        let enough = buf.len() >= e.min_recv;
+        let found = enough && e.matcher.matches(buf);
+        if found && !e.negate {
+            return None;
+        }
+        if found && e.negate {
+            return Some((
+                CheckStatus::L7Rsp,
+                format!(
+                    "TCPCHK matched unwanted content '{}' at step {n}",
+                    e.pattern
+                ),
+            ));
+        }
+        if *closed || buf.len() >= MAX_READ {
+            // Nothing more will come: judge what arrived.
+            return if e.negate && enough {
+                None
+            } else {
+                Some((
+                    CheckStatus::L7Rsp,
+                    format!("TCPCHK did not match content '{}' at step {n}", e.pattern),
+                ))
+            };
+        }
+        let mut chunk = [0u8; 4096];
+        match tokio::time::timeout_at(deadline, s.read(&mut chunk)).await {
+            Ok(Ok(0)) => *closed = true,
+            Ok(Ok(k)) => buf.extend_from_slice(&chunk[..k]),
+            Ok(Err(_)) => *closed = true,
+            Err(_) => {
+                return if e.negate && enough {
+                    None
+                } else {
+                    Some((
+                        CheckStatus::L7Tout,
+                        format!(" at step {n} of tcp-check ({})", e.what),
+                    ))
+                }
+            }
+        }
+    }
+}
+
+/// The answer's first line, without its end of line.
+fn first_line(buf: &[u8]) -> String {
+    let end = buf
+        .iter()
+        .position(|&b| b == b'\r' || b == b'\n')
+        .unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}

@@ -1,0 +1,340 @@
+//! `option tcp-check` sequences and `option redis-check`, end to end:
+//! against scripted peers beside Debian's HAProxy 2.6 (the same verdicts,
+//! the same messages, the same bytes on the wire), and against Debian's
+//! redis-server, where the check finds the master of two after a
+//! REPLICAOF switch.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::haproxy::Haproxy;
+use common::net::{free_port, Fulcrum};
+use common::TempPath;
+
+/// How a scripted Redis-like peer answers.
+#[derive(Clone, Copy)]
+enum Role {
+    Master,
+    Replica,
+    /// Answers PING with an error and closes.
+    Broken,
+}
+
+/// A peer speaking enough of Redis's inline protocol for the checks; it
+/// records the bytes of each connection.
+struct Peer {
+    port: u16,
+    seen: Arc<Mutex<Vec<Vec<u8>>>>,
+}
+
+fn peer(role: Role) -> Peer {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    thread::spawn(move || {
+        for c in l.incoming().map_while(Result::ok) {
+            let log = log.clone();
+            thread::spawn(move || {
+                let idx = {
+                    let mut s = log.lock().expect("seen");
+                    s.push(Vec::new());
+                    s.len() - 1
+                };
+                let mut w = c.try_clone().expect("clone");
+                let mut r = BufReader::new(c);
+                let mut line = Vec::new();
+                while r
+                    .read_until(b'\n', &mut line)
+                    .map(|n| n > 0)
+                    .unwrap_or(false)
+                {
+                    log.lock().expect("seen")[idx].extend_from_slice(&line);
+                    let cmd = String::from_utf8_lossy(&line).trim_end().to_string();
+                    line.clear();
+                    // RESP framing lines (HAProxy's redis-check sends
+                    // "*1\r\n$4\r\nPING\r\n"): the command follows.
+                    if cmd.starts_with('*') || cmd.starts_with('$') {
+                        continue;
+                    }
+                    let answer: &[u8] = match (cmd.as_str(), role) {
+                        ("PING", Role::Broken) => {
+                            let _ = w.write_all(b"-ERR unknown\r\n");
+                            return;
+                        }
+                        ("PING", _) => b"+PONG\r\n",
+                        ("info replication", Role::Master) => {
+                            b"$30\r\n# Replication\r\nrole:master\r\n\r\n"
+                        }
+                        ("info replication", _) => b"$29\r\n# Replication\r\nrole:slave\r\n\r\n",
+                        ("QUIT", _) => {
+                            let _ = w.write_all(b"+OK\r\n");
+                            return;
+                        }
+                        _ => b"-ERR\r\n",
+                    };
+                    if w.write_all(answer).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    Peer { port, seen }
+}
+
+fn config(log: u16, master: u16, replica: u16, broken: u16, closed: u16) -> String {
+    format!(
+        "global
+    log 127.0.0.1:{log} local0
+defaults
+    log global
+    mode tcp
+    option log-health-checks
+    timeout connect 300ms
+    timeout client 5s
+    timeout server 5s
+    timeout check 400ms
+backend redis
+    option tcp-check
+    tcp-check comment ping
+    tcp-check send PING\\r\\n
+    tcp-check expect string +PONG
+    tcp-check send info\\ replication\\r\\n
+    tcp-check expect string role:master
+    tcp-check send QUIT\\r\\n
+    tcp-check expect string +OK
+    server master 127.0.0.1:{master} check inter 200ms fall 1 rise 1
+    server replica 127.0.0.1:{replica} check inter 200ms fall 1 rise 1
+    server broken 127.0.0.1:{broken} check inter 200ms fall 1 rise 1
+    server gone 127.0.0.1:{closed} check inter 200ms fall 1 rise 1
+backend binary
+    option tcp-check
+    tcp-check connect port {master}
+    tcp-check send-binary 50494e470d0a
+    tcp-check expect binary 2b504f4e47
+    tcp-check expect rstring ^\\+PO.G
+    server b1 127.0.0.1:{closed} check inter 200ms fall 1 rise 1
+backend builtin
+    option redis-check
+    server r1 127.0.0.1:{master} check inter 200ms fall 1 rise 1
+    server r2 127.0.0.1:{broken} check inter 200ms fall 1 rise 1
+listen front
+    bind 127.0.0.1:{front}
+    server x 127.0.0.1:{closed}
+",
+        front = free_port()
+    )
+}
+
+/// The first line logged about each server (its first check), the check
+/// duration masked: (server, line).
+fn first_lines(sock: &UdpSocket, servers: &[&str]) -> Vec<(String, String)> {
+    let mut got: Vec<(String, String)> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while got.len() < servers.len() {
+        assert!(Instant::now() < deadline, "checks logged only {got:?}");
+        let mut buf = [0u8; 2048];
+        let Ok(n) = sock.recv(&mut buf) else { continue };
+        let text = String::from_utf8_lossy(&buf[..n]).trim_end().to_string();
+        let Some((_, msg)) = text.split_once("]: ") else {
+            continue;
+        };
+        if !msg.starts_with("Health check for server ") {
+            continue;
+        }
+        let who = msg["Health check for server ".len()..]
+            .split(' ')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        if got.iter().any(|(w, _)| *w == who) {
+            continue;
+        }
+        let msg = match msg.split_once("check duration: ") {
+            Some((a, b)) => format!("{a}check duration: N{}", &b[b.find("ms").unwrap_or(0)..]),
+            None => msg.to_string(),
+        };
+        got.push((who, msg));
+    }
+    got.sort();
+    got
+}
+
+#[test]
+fn tcp_check_verdicts_messages_and_bytes_match_haproxy() {
+    let servers = [
+        "redis/master",
+        "redis/replica",
+        "redis/broken",
+        "redis/gone",
+        "binary/b1",
+        "builtin/r1",
+        "builtin/r2",
+    ];
+    let mut sides = Vec::new();
+    for _ in 0..2 {
+        let sock = UdpSocket::bind("127.0.0.1:0").expect("udp");
+        sock.set_read_timeout(Some(Duration::from_millis(500)))
+            .expect("timeout");
+        let (m, r, b) = (peer(Role::Master), peer(Role::Replica), peer(Role::Broken));
+        let cfg = config(
+            sock.local_addr().expect("addr").port(),
+            m.port,
+            r.port,
+            b.port,
+            free_port(),
+        );
+        sides.push((sock, m, r, b, cfg));
+    }
+    let _h = Haproxy::start(&sides[0].4, &[]);
+    let _f = Fulcrum::start(&sides[1].4);
+    let h = first_lines(&sides[0].0, &servers);
+    let f = first_lines(&sides[1].0, &servers);
+    assert_eq!(f, h, "first check of each server: fulcrum vs haproxy");
+    let master = &h
+        .iter()
+        .find(|(w, _)| w == "redis/master")
+        .expect("master")
+        .1;
+    assert!(
+        master.contains("succeeded, reason: Layer7 check passed, code: 0, info: \"(tcp-check)\""),
+        "{master}"
+    );
+    // The bytes on the wire: every distinct sequence the master received
+    // (the tcp-check one, send-binary's, redis-check's).
+    let sequences = |p: &Peer| -> std::collections::BTreeSet<Vec<u8>> {
+        p.seen
+            .lock()
+            .expect("seen")
+            .iter()
+            .filter(|c| !c.is_empty())
+            .cloned()
+            .collect()
+    };
+    let (hs, fs) = (sequences(&sides[0].1), sequences(&sides[1].1));
+    assert_eq!(fs, hs, "bytes sent by the checks");
+    assert!(
+        fs.contains(b"PING\r\ninfo replication\r\nQUIT\r\n".as_slice()),
+        "{fs:?}"
+    );
+    assert!(fs.contains(b"*1\r\n$4\r\nPING\r\n".as_slice()), "{fs:?}");
+}
+
+/// Debian's redis-server, twice: the tcp-check that asks for
+/// `role:master` sends traffic to the master only, and follows a
+/// REPLICAOF switch.
+#[test]
+fn redis_check_follows_the_master() {
+    for tool in ["redis-server", "redis-cli"] {
+        assert!(
+            Command::new("sh")
+                .args(["-c", &format!("command -v {tool}")])
+                .stdout(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success()),
+            "{tool} is not installed (.ci/run installs redis-server)"
+        );
+    }
+    let dir = TempPath::dir("redis");
+    let (p1, p2) = (free_port(), free_port());
+    let start = |port: u16| -> Child {
+        Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server")
+    };
+    struct Kill(Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _r1 = Kill(start(p1));
+    let _r2 = Kill(start(p2));
+    let cli = |port: u16, args: &[&str]| -> String {
+        let out = Command::new("redis-cli")
+            .args(["-p", &port.to_string()])
+            .args(args)
+            .output()
+            .expect("redis-cli");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while cli(p1, &["PING"]) != "PONG" || cli(p2, &["PING"]) != "PONG" {
+        assert!(Instant::now() < deadline, "redis did not start");
+        thread::sleep(Duration::from_millis(50));
+    }
+    cli(p2, &["REPLICAOF", "127.0.0.1", &p1.to_string()]);
+    let front = free_port();
+    let _f = Fulcrum::start(&format!(
+        "defaults
+    mode tcp
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+    timeout check 500ms
+listen redis
+    bind 127.0.0.1:{front}
+    option tcp-check
+    tcp-check send PING\\r\\n
+    tcp-check expect string +PONG
+    tcp-check send info\\ replication\\r\\n
+    tcp-check expect string role:master
+    tcp-check send QUIT\\r\\n
+    tcp-check expect string +OK
+    server r1 127.0.0.1:{p1} check inter 100ms fall 1 rise 1
+    server r2 127.0.0.1:{p2} check inter 100ms fall 1 rise 1
+"
+    ));
+    // Which server a client reaches: its port, as Redis reports it.
+    let served_by = || -> String {
+        let mut c = TcpStream::connect(("127.0.0.1", front)).expect("connect");
+        c.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        c.write_all(b"CONFIG GET port\r\n").expect("write");
+        let mut r = BufReader::new(c);
+        let mut lines = Vec::new();
+        for _ in 0..5 {
+            let mut l = String::new();
+            if r.read_line(&mut l).unwrap_or(0) == 0 {
+                break;
+            }
+            lines.push(l.trim().to_string());
+        }
+        lines.get(4).cloned().unwrap_or_default()
+    };
+    let wait_for = |port: u16| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        // Every connection goes to `port` once the checks have settled.
+        while (0..6).any(|_| served_by() != port.to_string()) {
+            assert!(Instant::now() < deadline, "traffic never settled on {port}");
+            thread::sleep(Duration::from_millis(100));
+        }
+    };
+    wait_for(p1);
+    // The switch: r2 becomes the master, r1 its replica.
+    cli(p2, &["REPLICAOF", "NO", "ONE"]);
+    cli(p1, &["REPLICAOF", "127.0.0.1", &p2.to_string()]);
+    wait_for(p2);
+}
