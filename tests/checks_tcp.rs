@@ -26,6 +26,24 @@ enum Role {
     Broken,
 }
 
+/// A PostgreSQL-like peer that answers every connection with `answer`
+/// and closes; it records what it received.
+fn pg_peer(answer: &'static [u8]) -> Peer {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    thread::spawn(move || {
+        for mut c in l.incoming().map_while(Result::ok) {
+            let mut buf = [0u8; 256];
+            let n = std::io::Read::read(&mut c, &mut buf).unwrap_or(0);
+            log.lock().expect("seen").push(buf[..n].to_vec());
+            let _ = c.write_all(answer);
+        }
+    });
+    Peer { port, seen }
+}
+
 /// A peer speaking enough of Redis's inline protocol for the checks; it
 /// records the bytes of each connection.
 struct Peer {
@@ -89,7 +107,7 @@ fn peer(role: Role) -> Peer {
     Peer { port, seen }
 }
 
-fn config(log: u16, master: u16, replica: u16, broken: u16, closed: u16) -> String {
+fn config(log: u16, master: u16, replica: u16, broken: u16, closed: u16, pg: &[u16; 4]) -> String {
     format!(
         "global
     log 127.0.0.1:{log} local0
@@ -125,11 +143,21 @@ backend builtin
     option redis-check
     server r1 127.0.0.1:{master} check inter 200ms fall 1 rise 1
     server r2 127.0.0.1:{broken} check inter 200ms fall 1 rise 1
+backend pgsql
+    option pgsql-check user haproxy
+    server ok 127.0.0.1:{pg_ok} check inter 200ms fall 1 rise 1
+    server err 127.0.0.1:{pg_err} check inter 200ms fall 1 rise 1
+    server md5 127.0.0.1:{pg_md5} check inter 200ms fall 1 rise 1
+    server junk 127.0.0.1:{pg_junk} check inter 200ms fall 1 rise 1
 listen front
     bind 127.0.0.1:{front}
     server x 127.0.0.1:{closed}
 ",
-        front = free_port()
+        front = free_port(),
+        pg_ok = pg[0],
+        pg_err = pg[1],
+        pg_md5 = pg[2],
+        pg_junk = pg[3],
     )
 }
 
@@ -177,6 +205,10 @@ fn tcp_check_verdicts_messages_and_bytes_match_haproxy() {
         "binary/b1",
         "builtin/r1",
         "builtin/r2",
+        "pgsql/ok",
+        "pgsql/err",
+        "pgsql/md5",
+        "pgsql/junk",
     ];
     let mut sides = Vec::new();
     for _ in 0..2 {
@@ -184,14 +216,24 @@ fn tcp_check_verdicts_messages_and_bytes_match_haproxy() {
         sock.set_read_timeout(Some(Duration::from_millis(500)))
             .expect("timeout");
         let (m, r, b) = (peer(Role::Master), peer(Role::Replica), peer(Role::Broken));
+        // AuthenticationOk; an ErrorResponse; an MD5 password request;
+        // something else.
+        let pg = [
+            pg_peer(b"R\0\0\0\x08\0\0\0\0"),
+            pg_peer(b"E\0\0\0\x25SFATAL\0C28000\0Mno pg_hba.conf entry\0\0"),
+            pg_peer(b"R\0\0\0\x0c\0\0\0\x05salt"),
+            pg_peer(b"HTTP/1.0 400 Bad\r\n\r\n"),
+        ];
+        let ports = [pg[0].port, pg[1].port, pg[2].port, pg[3].port];
         let cfg = config(
             sock.local_addr().expect("addr").port(),
             m.port,
             r.port,
             b.port,
             free_port(),
+            &ports,
         );
-        sides.push((sock, m, r, b, cfg));
+        sides.push((sock, m, r, b, cfg, pg));
     }
     let _h = Haproxy::start(&sides[0].4, &[]);
     let _f = Fulcrum::start(&sides[1].4);
@@ -225,6 +267,13 @@ fn tcp_check_verdicts_messages_and_bytes_match_haproxy() {
         "{fs:?}"
     );
     assert!(fs.contains(b"*1\r\n$4\r\nPING\r\n".as_slice()), "{fs:?}");
+    // pgsql-check's StartupMessage.
+    let pg_first = |side: usize| sides[side].5[0].seen.lock().expect("seen").first().cloned();
+    assert_eq!(pg_first(1), pg_first(0));
+    assert_eq!(
+        pg_first(1).unwrap_or_default(),
+        b"\0\0\0\x16\0\x03\0\0user\0haproxy\0\0".as_slice()
+    );
 }
 
 /// Debian's redis-server, twice: the tcp-check that asks for
@@ -337,4 +386,144 @@ listen redis
     cli(p2, &["REPLICAOF", "NO", "ONE"]);
     cli(p1, &["REPLICAOF", "127.0.0.1", &p2.to_string()]);
     wait_for(p2);
+}
+
+/// The directory of Debian's PostgreSQL programs (initdb, postgres).
+fn pg_bin() -> Option<std::path::PathBuf> {
+    let mut dirs: Vec<std::path::PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|d| d.join("initdb").exists())
+        .collect();
+    dirs.sort();
+    dirs.pop()
+}
+
+/// Debian's PostgreSQL: `option pgsql-check user U` marks it UP, DOWN
+/// when it stops, and UP again when it is back. PostgreSQL refuses to run
+/// as root, so under root it runs as the `postgres` account the package
+/// creates.
+#[test]
+fn pgsql_check_against_postgresql() {
+    let bin = pg_bin().expect("PostgreSQL is not installed (.ci/run installs postgresql)");
+    let dir = TempPath::dir("pgsql");
+    let data = dir.path().join("data");
+    let root = is_root();
+    // setpriv execs the program itself (runuser would stay its parent), so
+    // that killing the child kills PostgreSQL.
+    let as_pg = |prog: &str| -> Command {
+        if root {
+            let mut c = Command::new("setpriv");
+            c.args([
+                "--reuid=postgres",
+                "--regid=postgres",
+                "--init-groups",
+                "--",
+            ])
+            .arg(bin.join(prog));
+            c
+        } else {
+            Command::new(bin.join(prog))
+        }
+    };
+    if root {
+        let ok = Command::new("chown")
+            .args(["postgres:postgres"])
+            .arg(dir.path())
+            .status()
+            .expect("chown");
+        assert!(ok.success());
+    }
+    let init = as_pg("initdb")
+        .args(["-A", "trust", "-U", "haproxy", "--no-sync", "-D"])
+        .arg(&data)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("initdb");
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let port = free_port();
+    let start = || -> Child {
+        as_pg("postgres")
+            .arg("-D")
+            .arg(&data)
+            .args([
+                "-p",
+                &port.to_string(),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-k",
+            ])
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("postgres")
+    };
+    struct Stop(Option<Child>);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            if let Some(c) = &mut self.0 {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+        }
+    }
+    let mut pg = Stop(Some(start()));
+    let front = free_port();
+    let f = Fulcrum::start(&format!(
+        "defaults
+    mode tcp
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+listen db
+    bind 127.0.0.1:{front}
+    option pgsql-check user haproxy
+    server pg 127.0.0.1:{port} check inter 100ms fall 1 rise 1
+"
+    ));
+    let wait_log = |needle: &str, n: usize| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while f.count(needle) < n {
+            assert!(
+                Instant::now() < deadline,
+                "no '{needle}' in:\n{}",
+                f.log.lock().map(|l| l.join("\n")).unwrap_or_default()
+            );
+            thread::sleep(Duration::from_millis(50));
+        }
+    };
+    // Up at start (a server starts UP); down while PostgreSQL starts or
+    // not, then UP: wait for the state it reaches once running.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "postgres did not listen");
+        thread::sleep(Duration::from_millis(50));
+    }
+    let ups = f.count("Server db/pg is UP");
+    // Stop it: DOWN with the check's reason.
+    if let Some(mut c) = pg.0.take() {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    wait_log("Server db/pg is DOWN", 1);
+    pg.0 = Some(start());
+    wait_log("Server db/pg is UP, reason: Layer7 check passed, code: 0, info: \"PostgreSQL server is ok\"", ups + 1);
+}
+
+/// Whether this process runs as root (uid 0), read from /proc.
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(1).map(|u| u == "0"))
+        })
+        .unwrap_or(false)
 }

@@ -332,8 +332,12 @@ fn proxy(o: &mut String, p: &Proxy) {
         Some(AccessLog::Httpslog) => line("option httpslog".into()),
         None => {}
     }
-    if let Some(super::model::ProtocolCheck::Redis) = op.protocol_check {
-        line("option redis-check".into());
+    match &op.protocol_check {
+        Some(super::model::ProtocolCheck::Redis) => line("option redis-check".into()),
+        Some(super::model::ProtocolCheck::Pgsql { user }) => {
+            line(format!("option pgsql-check user {}", quote(user)))
+        }
+        None => {}
     }
     for (on, name) in [
         (op.dontlognull, "dontlognull"),

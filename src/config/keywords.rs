@@ -196,6 +196,7 @@ pub static PROXY_KEYWORDS: &[ProxyKeyword] = &[
     kw("http-check send", DLB, p::http_check_send),
     kw("tcp-check", DLB, p::tcp_check),
     kw("option redis-check", DLB, p::option_redis_check),
+    kw("option pgsql-check", DLB, p::option_pgsql_check),
     kw("http-check expect", DLB, p::http_check_expect),
 ];
 
@@ -439,7 +440,6 @@ pub const NOT_YET: &[&str] = &[
     "http-check unset-var",
     "http-check comment",
     "option mysql-check",
-    "option pgsql-check",
     "option smtpchk",
     "option ldap-check",
     "option ssl-hello-chk",

@@ -938,6 +938,18 @@ pub fn option_redis_check(p: &mut Proxy, l: &mut Line) -> R {
     Ok(())
 }
 
+/// `option pgsql-check user U`: HAProxy's built-in PostgreSQL check.
+pub fn option_pgsql_check(p: &mut Proxy, l: &mut Line) -> R {
+    let user = match l.args {
+        [k, u] if k == "user" => u.clone(),
+        _ => return Err("'option pgsql-check' expects 'user <username>' as argument".into()),
+    };
+    set_tcp_check(&mut p.option, false);
+    p.option.httpchk = None;
+    p.option.protocol_check = Some(super::model::ProtocolCheck::Pgsql { user });
+    Ok(())
+}
+
 pub fn http_check_send(p: &mut Proxy, l: &mut Line) -> R {
     let mut s = HttpCheckSend::default();
     let mut it = l.args.iter();

@@ -14,7 +14,7 @@ use tokio::net::TcpStream;
 
 use super::outcome::{CheckStatus, Outcome};
 use super::tcp::io_words;
-use crate::runtime::check::{TcpCheck, TcpExpect, TcpStep};
+use crate::runtime::check::{ErrorInfo, TcpCheck, TcpExpect, TcpStep};
 
 /// The most a check reads before judging (HAProxy's buffer size).
 const MAX_READ: usize = 16 * 1024;
@@ -103,9 +103,20 @@ pub async fn run(
                 if let Some((status, info)) = expect(s, &mut buf, &mut closed, e, n, read).await {
                     return match (e.report, status) {
                         // A protocol check: a timeout says nothing more; a
-                        // mismatch is a wrong status with the answer's line.
+                        // mismatch says it in the protocol's terms.
                         (Some(_), CheckStatus::L7Tout) => out(status, None, None),
-                        (Some(_), _) => out(CheckStatus::L7Sts, Some(0), Some(first_line(&buf))),
+                        (Some(r), _) => {
+                            let info = match r.error {
+                                ErrorInfo::FirstLine => first_line(&buf),
+                                ErrorInfo::Text(t) => t.to_string(),
+                                ErrorInfo::CString(at) => c_string(&buf, at),
+                            };
+                            if r.wrong_status {
+                                out(CheckStatus::L7Sts, Some(0), Some(info))
+                            } else {
+                                out(CheckStatus::L7Rsp, None, Some(info))
+                            }
+                        }
                         (None, _) => out(status, None, Some(info)),
                     };
                 }
@@ -113,11 +124,11 @@ pub async fn run(
         }
     }
     let report = check.steps.iter().rev().find_map(|s| match s {
-        TcpStep::Expect(e) => e.report,
+        TcpStep::Expect(e) => e.report.and_then(|r| r.ok),
         _ => None,
     });
     match report {
-        Some(r) => out(CheckStatus::L7Ok, Some(0), Some(r.ok.into())),
+        Some(ok) => out(CheckStatus::L7Ok, Some(0), Some(ok.into())),
         None if check.connect_only() => out(CheckStatus::L4Ok, None, None),
         None => out(CheckStatus::L7Ok, Some(0), Some("(tcp-check)".into())),
     }
@@ -147,45 +158,42 @@ async fn expect(
 ) -> Option<(CheckStatus, String)> {
     let deadline = tokio::time::Instant::now() + read;
     loop {
-        let enough = buf.len() >= e.min_recv;
-        let found = enough && e.matcher.matches(buf);
-        if found && !e.negate {
-            return None;
-        }
-        if found && e.negate {
-            return Some((
-                CheckStatus::L7Rsp,
-                format!(
+        let last = *closed || buf.len() >= MAX_READ;
+        // HAProxy's rule: below `min-recv` bytes, wait; without a
+        // `min-recv`, a mismatch waits for more data until the last read;
+        // with one, it is final.
+        let decided = if buf.len() < e.min_recv && !last {
+            None
+        } else {
+            let found = e.matcher.matches(buf);
+            if !found && !last && e.min_recv == 0 {
+                None
+            } else if found != e.negate {
+                return None;
+            } else if found {
+                Some(format!(
                     "TCPCHK matched unwanted content '{}' at step {n}",
                     e.pattern
-                ),
-            ));
-        }
-        if *closed || buf.len() >= MAX_READ {
-            // Nothing more will come: judge what arrived.
-            return if e.negate && enough {
-                None
-            } else {
-                Some((
-                    CheckStatus::L7Rsp,
-                    format!("TCPCHK did not match content '{}' at step {n}", e.pattern),
                 ))
-            };
+            } else {
+                Some(format!(
+                    "TCPCHK did not match content '{}' at step {n}",
+                    e.pattern
+                ))
+            }
+        };
+        if let Some(msg) = decided {
+            return Some((CheckStatus::L7Rsp, msg));
         }
         let mut chunk = [0u8; 4096];
         match tokio::time::timeout_at(deadline, s.read(&mut chunk)).await {
-            Ok(Ok(0)) => *closed = true,
+            Ok(Ok(0)) | Ok(Err(_)) => *closed = true,
             Ok(Ok(k)) => buf.extend_from_slice(&chunk[..k]),
-            Ok(Err(_)) => *closed = true,
             Err(_) => {
-                return if e.negate && enough {
-                    None
-                } else {
-                    Some((
-                        CheckStatus::L7Tout,
-                        format!(" at step {n} of tcp-check ({})", e.what),
-                    ))
-                }
+                return Some((
+                    CheckStatus::L7Tout,
+                    format!(" at step {n} of tcp-check ({})", e.what),
+                ))
             }
         }
     }
@@ -198,4 +206,11 @@ fn first_line(buf: &[u8]) -> String {
         .position(|&b| b == b'\r' || b == b'\n')
         .unwrap_or(buf.len());
     String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+/// The bytes from `at` up to a NUL (or the end), as text.
+fn c_string(buf: &[u8], at: usize) -> String {
+    let rest = buf.get(at..).unwrap_or_default();
+    let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+    String::from_utf8_lossy(&rest[..end]).into_owned()
 }

@@ -261,13 +261,30 @@ pub struct TcpExpect {
     pub report: Option<ProtocolReport>,
 }
 
-/// How a built-in protocol check reports, as HAProxy's: its success text,
-/// a mismatch as a wrong status (L7STS) with the answer's first line, and
+/// How a built-in protocol check's expect reports, as HAProxy's: the
+/// success text (of the last one), the status and text of a mismatch, and
 /// a timeout with no text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProtocolReport {
     /// The info of a success: "Redis server is ok".
-    pub ok: &'static str,
+    pub ok: Option<&'static str>,
+    /// A mismatch is a wrong status (L7STS) rather than an invalid
+    /// response (L7RSP).
+    pub wrong_status: bool,
+    /// The info of a mismatch.
+    pub error: ErrorInfo,
+}
+
+/// The info of a protocol check's mismatch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorInfo {
+    /// The answer's first line.
+    FirstLine,
+    /// A fixed text.
+    Text(&'static str),
+    /// The answer from this offset, up to a NUL byte (a C string in a
+    /// protocol message, such as PostgreSQL's error severity).
+    CString(usize),
 }
 
 /// How a `tcp-check expect` matches what arrived.
@@ -363,9 +380,17 @@ impl TcpCheck {
     }
 
     /// A built-in protocol check, as the steps HAProxy 2.6 runs for it.
-    pub fn protocol(p: crate::config::model::ProtocolCheck) -> TcpCheck {
+    pub fn protocol(p: &crate::config::model::ProtocolCheck) -> TcpCheck {
+        use crate::config::model::ProtocolCheck;
+        let report = |ok, wrong_status, error| {
+            Some(ProtocolReport {
+                ok,
+                wrong_status,
+                error,
+            })
+        };
         match p {
-            crate::config::model::ProtocolCheck::Redis => TcpCheck {
+            ProtocolCheck::Redis => TcpCheck {
                 steps: vec![
                     // RESP: an array of one bulk string, as HAProxy sends it.
                     TcpStep::Send(b"*1\r\n$4\r\nPING\r\n".to_vec()),
@@ -375,12 +400,56 @@ impl TcpCheck {
                         matcher: TcpMatcher::Bytes(b"+PONG\r\n".to_vec()),
                         pattern: "+PONG\r\n".into(),
                         what: "expect string '+PONG\r\n'".into(),
-                        report: Some(ProtocolReport {
-                            ok: "Redis server is ok",
-                        }),
+                        report: report(Some("Redis server is ok"), true, ErrorInfo::FirstLine),
                     }),
                 ],
             },
+            ProtocolCheck::Pgsql { user } => {
+                // A StartupMessage: length, protocol 3.0, "user" and the
+                // name, and the final NUL.
+                let mut body = vec![0, 3, 0, 0];
+                body.extend_from_slice(b"user\0");
+                body.extend_from_slice(user.as_bytes());
+                body.extend_from_slice(b"\0\0");
+                let mut packet = ((body.len() + 4) as u32).to_be_bytes().to_vec();
+                packet.extend_from_slice(&body);
+                let regex = |p: &str| regex::bytes::Regex::new(p).ok();
+                let hex = |p: &str| Regex::new(p).ok();
+                let (Some(e_first), Some(auth)) = (
+                    regex("^E"),
+                    hex("^52000000[A-Z0-9]{2}000000(00|02|03|04|05|06|07|09|0A)"),
+                ) else {
+                    return TcpCheck { steps: Vec::new() };
+                };
+                TcpCheck {
+                    steps: vec![
+                        TcpStep::Send(packet),
+                        // An ErrorResponse ('E'): its severity is the info.
+                        TcpStep::Expect(TcpExpect {
+                            negate: true,
+                            min_recv: 5,
+                            matcher: TcpMatcher::Regex(e_first),
+                            pattern: "^E".into(),
+                            what: "expect !rstring '^E'".into(),
+                            report: report(None, false, ErrorInfo::CString(6)),
+                        }),
+                        // An authentication request of a known kind ('R').
+                        TcpStep::Expect(TcpExpect {
+                            negate: false,
+                            min_recv: 9,
+                            matcher: TcpMatcher::HexRegex(auth),
+                            pattern: "^52000000[A-Z0-9]{2}000000(00|02|03|04|05|06|07|09|0A)"
+                                .into(),
+                            what: "expect rbinary".into(),
+                            report: report(
+                                Some("PostgreSQL server is ok"),
+                                true,
+                                ErrorInfo::Text("PostgreSQL unknown error"),
+                            ),
+                        }),
+                    ],
+                }
+            }
         }
     }
 

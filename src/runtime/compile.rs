@@ -231,7 +231,7 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
         };
         // `option tcp-check` with rules (an HTTP check, when both are
         // set, is the one HAProxy runs: the last option wins at parse).
-        let tcp_check = if let Some(proto) = p.option.protocol_check {
+        let tcp_check = if let Some(proto) = &p.option.protocol_check {
             Some(Arc::new(super::check::TcpCheck::protocol(proto)))
         } else if p.option.tcp_check && http_check.is_none() && !p.tcp_check.is_empty() {
             Some(Arc::new(

@@ -207,9 +207,15 @@ impl TcpCheckMatch {
 }
 
 /// A built-in protocol check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ProtocolCheck {
     /// `option redis-check`: PING, expecting +PONG.
     Redis,
+    /// `option pgsql-check user U`: a StartupMessage, expecting an
+    /// authentication request.
+    Pgsql {
+        /// `user U`.
+        user: String,
+    },
 }
