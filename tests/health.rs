@@ -357,3 +357,30 @@ listen tcpchk
     assert_eq!(get(port, "/").text(), "a");
     assert!(b.requests().iter().all(|r| !r.head.contains("/health")));
 }
+
+/// `spread-checks 50`: the intervals between a server's checks vary
+/// between half and one and a half `inter`, instead of being `inter`.
+#[test]
+fn spread_checks_vary_the_intervals() {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let server = l.local_addr().expect("addr");
+    let port = free_port();
+    let _f = Fulcrum::start(&format!(
+        "global\n    spread-checks 50\ndefaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten app\n    bind 127.0.0.1:{port}\n    server s1 {server} check inter 100ms\n"
+    ));
+    let mut times = Vec::new();
+    for c in l.incoming().take(16) {
+        drop(c);
+        times.push(std::time::Instant::now());
+    }
+    let gaps: Vec<u128> = times
+        .windows(2)
+        .map(|w| (w[1] - w[0]).as_millis())
+        .collect();
+    let (min, max) = (
+        gaps.iter().min().copied().unwrap_or(0),
+        gaps.iter().max().copied().unwrap_or(0),
+    );
+    assert!(min >= 40, "an interval below half of inter: {gaps:?}");
+    assert!(max - min > 30, "intervals do not vary: {gaps:?}");
+}

@@ -625,3 +625,88 @@ listen web
     assert_eq!(again[0], again[1], "going down");
     assert!(again[0][1].ends_with("status: 0/2 DOWN."), "{:?}", again[0]);
 }
+
+/// `http-check disable-on-404`: a 404 puts the server in NOLB (up, no new
+/// traffic; "is stopping" at notice, the backend "has no server
+/// available!"), a 200 brings it back, with the lines HAProxy sends.
+#[test]
+fn disable_on_404_matches_haproxy() {
+    let backend = HttpBackend::start("app");
+    let config = |log: u16, port: u16| {
+        format!(
+            "global
+    log 127.0.0.1:{log} local0
+defaults
+    log global
+    mode http
+    timeout connect 300ms
+    timeout client 5s
+    timeout server 1s
+backend b
+    option httpchk GET /health
+    http-check disable-on-404
+    server s1 {} check inter 100ms fall 2 rise 2
+listen st
+    bind 127.0.0.1:{port}
+    stats enable
+    stats uri /s
+    use_backend b if {{ path /app }}
+    server x 127.0.0.1:1
+",
+            backend.addr
+        )
+    };
+    let (h, f) = (Side::new(), Side::new());
+    let log = |s: &Side| s.syslog.local_addr().expect("addr").port();
+    let _haproxy = Haproxy::start(&config(log(&h), h.ports[0]), &h.ports[..1]);
+    let _fulcrum = Fulcrum::start(&config(log(&f), f.ports[0]));
+    let next = |side: &Side| -> String {
+        loop {
+            let mut buf = [0u8; 4096];
+            let n = side.syslog.recv(&mut buf).expect("a line within 10 s");
+            let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+            let (pri, rest) = text.split_once('>').expect("a priority");
+            let (_, msg) = rest.split_once("]: ").expect("a tag");
+            // HAProxy also logs the stats page's connections ("Connect from").
+            if msg.starts_with("Connect from") {
+                continue;
+            }
+            let msg = match msg.split_once("check duration: ") {
+                Some((a, b)) => format!("{a}check duration: N{}", &b[b.find("ms").unwrap_or(0)..]),
+                None => msg.to_string(),
+            };
+            return format!("{pri}> {}", msg.trim_end());
+        }
+    };
+    backend
+        .health
+        .store(404, std::sync::atomic::Ordering::Relaxed);
+    let stop = [(next(&h), next(&h)), (next(&f), next(&f))];
+    assert_eq!(stop[0], stop[1], "404: haproxy vs fulcrum");
+    assert!(
+        stop[0].0.starts_with(
+            "<133> Server b/s1 is stopping, reason: Layer7 check conditionally passed, code: 404"
+        ),
+        "{:?}",
+        stop[0]
+    );
+    assert_eq!(stop[0].1, "<128> backend b has no server available!");
+    let csv = common::net::get(f.ports[0], "/s;csv").text();
+    let row = csv.lines().find(|l| l.starts_with("b,s1,")).expect("row");
+    assert!(
+        row.contains(",NOLB,") && row.contains(",L7OKC,404,"),
+        "{row}"
+    );
+    // No new traffic while NOLB.
+    assert_eq!(common::net::get(f.ports[0], "/app").status, 503);
+    backend
+        .health
+        .store(200, std::sync::atomic::Ordering::Relaxed);
+    let (a, b) = (next(&h), next(&f));
+    assert_eq!(a, b, "back to 200");
+    assert!(
+        a.starts_with("<133> Server b/s1 is UP, reason: Layer7 check passed, code: 200"),
+        "{a}"
+    );
+    assert_eq!(common::net::get(f.ports[0], "/app").status, 200);
+}

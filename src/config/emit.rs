@@ -109,6 +109,7 @@ fn global(o: &mut String, c: &Config) {
     );
     kv("stats maxconn", g.stats_maxconn.map(|n| n.to_string()));
     kv("log-tag", g.log_tag.as_deref().map(quote));
+    kv("spread-checks", g.spread_checks.map(|n| n.to_string()));
     // An empty value is the keyword alone (the system's host name).
     kv(
         "log-send-hostname",
@@ -492,6 +493,9 @@ fn proxy(o: &mut String, p: &Proxy) {
     }
     for w in &st.http_request {
         line(format!("stats http-request {}", words(&w.words)));
+    }
+    if p.http_check_disable_on_404 {
+        line("http-check disable-on-404".into());
     }
     for r in &p.tcp_check {
         use super::model::TcpCheckRule;

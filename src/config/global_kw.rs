@@ -216,3 +216,13 @@ pub fn log_send_hostname(g: &mut Global, l: &mut Line) -> R {
     });
     Ok(())
 }
+
+/// `spread-checks PERCENT`, 0 to 50 as in HAProxy.
+pub fn spread_checks(g: &mut Global, l: &mut Line) -> R {
+    let n = parse_u32("spread-checks", l.one("a percentage")?)?;
+    if n > 50 {
+        return Err(format!("'spread-checks' must be between 0 and 50, got {n}"));
+    }
+    g.spread_checks = Some(n);
+    Ok(())
+}

@@ -950,6 +950,13 @@ pub fn option_pgsql_check(p: &mut Proxy, l: &mut Line) -> R {
     Ok(())
 }
 
+/// `http-check disable-on-404`.
+pub fn http_check_disable_on_404(p: &mut Proxy, l: &mut Line) -> R {
+    l.none()?;
+    p.http_check_disable_on_404 = true;
+    Ok(())
+}
+
 pub fn http_check_send(p: &mut Proxy, l: &mut Line) -> R {
     let mut s = HttpCheckSend::default();
     let mut it = l.args.iter();

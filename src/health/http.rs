@@ -107,6 +107,10 @@ where
         }
         _ => return out(CheckStatus::L7Rsp, None, Some("invalid response".into())),
     };
+    // `http-check disable-on-404`: up, but out of load balancing.
+    if spec.disable_on_404 && code == 404 {
+        return out(CheckStatus::L7OkC, Some(code), None);
+    }
     if spec.expect.is_empty() {
         let status = if (200..400).contains(&code) {
             CheckStatus::L7Ok

@@ -109,6 +109,17 @@ fn jitter(max: Duration) -> Duration {
     Duration::from_millis(u64::from(nanos) % ms)
 }
 
+/// `spread-checks`: the interval moved by a random amount of up to
+/// `percent` either way.
+fn spread_by(wait: Duration, percent: u32) -> Duration {
+    if percent == 0 {
+        return wait;
+    }
+    let span = wait.mul_f64(f64::from(percent) / 100.0);
+    // jitter() is uniform in [0, 2 x span): shift it to [-span, +span).
+    (wait + jitter(span * 2)).saturating_sub(span)
+}
+
 async fn check_loop(
     shared: Arc<Shared>,
     key: (String, String),
@@ -155,6 +166,15 @@ async fn check_loop(
         if before != (health.value(), last_status) {
             log_check(&shared, &key, &outcome, &health, verdict);
         }
+        // NOLB comes and goes with the 404s while the server is up.
+        if flip.is_none() && health.is_up() {
+            let nolb = outcome.status == super::health::outcome::CheckStatus::L7OkC;
+            if state.set_nolb(nolb) {
+                nolb_event(&shared, &key, &outcome, nolb);
+            }
+        } else if flip == Some(Flip::Down) {
+            state.set_nolb(false);
+        }
         if let Some(flip) = flip {
             // The topology (counts, trackers) is read from the current Runtime.
             let rt = shared.runtime.load_full();
@@ -169,7 +189,50 @@ async fn check_loop(
             Phase::Down => spec.downinter,
             Phase::GoingUp | Phase::GoingDown => spec.fastinter,
         };
-        tokio::time::sleep(wait).await;
+        let spread = shared.runtime.load().global.spread_checks;
+        tokio::time::sleep(spread_by(wait, spread)).await;
+    }
+}
+
+/// A server entering NOLB ("is stopping") or leaving it ("is UP"), in
+/// HAProxy's words, at notice; a backend left with no server says so.
+fn nolb_event(shared: &Shared, key: &(String, String), o: &Outcome, nolb: bool) {
+    let rt = shared.runtime.load();
+    let Some(be) = rt.backends.iter().find(|b| b.name == key.0) else {
+        return;
+    };
+    let (a, b) = remaining(be);
+    let msg = if nolb {
+        format!(
+            "Server {}/{} is stopping, {}. {a} active and {b} backup servers online. 0 sessions requeued, 0 total in queue.",
+            key.0, key.1, o.describe()
+        )
+    } else {
+        format!(
+            "Server {}/{} is UP, {}. {a} active and {b} backup servers online. 0 sessions requeued, 0 total in queue.",
+            key.0, key.1, o.describe()
+        )
+    };
+    tracing::warn!("{msg}");
+    event(be, Severity::Notice, &msg);
+    if nolb && a == 0 && b == 0 {
+        let msg = format!(
+            "{} {} has no server available!",
+            proxy_word(&rt, be),
+            be.name
+        );
+        tracing::error!("{msg}");
+        event(be, Severity::Emerg, &msg);
+    }
+}
+
+/// How HAProxy names a backend's proxy in its messages: "proxy" for a
+/// listen, "backend" for a backend section.
+fn proxy_word(rt: &Runtime, be: &Backend) -> &'static str {
+    if rt.frontend(&be.name).is_some() {
+        "proxy"
+    } else {
+        "backend"
     }
 }
 
@@ -237,7 +300,8 @@ fn record(state: &ServerState, o: &Outcome, h: &Health, flip: Option<Flip>) {
 
 /// "1 active and 1 backup servers left" (or "online" when going up).
 fn remaining(be: &Backend) -> (usize, usize) {
-    let up = |s: &&crate::runtime::Server| s.state.status() == Status::Up;
+    // A NOLB server is up but takes no traffic: it does not count.
+    let up = |s: &&crate::runtime::Server| s.state.status() == Status::Up && !s.state.nolb();
     let active = be.servers.iter().filter(|s| !s.backup).filter(up).count();
     let backup = be.servers.iter().filter(|s| s.backup).filter(up).count();
     (active, backup)
@@ -302,7 +366,11 @@ fn apply(
             // for a backend left with none.
             event(be, Severity::Alert, &msg);
             if a == 0 && b == 0 {
-                let msg = format!("proxy {} has no server available!", be.name);
+                let msg = format!(
+                    "{} {} has no server available!",
+                    proxy_word(rt, be),
+                    be.name
+                );
                 tracing::error!("{msg}");
                 event(be, Severity::Emerg, &msg);
             }

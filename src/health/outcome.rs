@@ -20,6 +20,9 @@ pub enum CheckStatus {
     L6Rsp,
     /// Layer 7 answer as expected.
     L7Ok,
+    /// Layer 7 answer that keeps the server up but out of load balancing
+    /// (a 404 with `http-check disable-on-404`).
+    L7OkC,
     /// Layer 7 answer with an unexpected status.
     L7Sts,
     /// Layer 7 answer invalid or not matching the expected content.
@@ -39,6 +42,7 @@ impl CheckStatus {
             CheckStatus::L6Tout => "L6TOUT",
             CheckStatus::L6Rsp => "L6RSP",
             CheckStatus::L7Ok => "L7OK",
+            CheckStatus::L7OkC => "L7OKC",
             CheckStatus::L7Sts => "L7STS",
             CheckStatus::L7Rsp => "L7RSP",
             CheckStatus::L7Tout => "L7TOUT",
@@ -55,6 +59,7 @@ impl CheckStatus {
             CheckStatus::L6Tout => "Layer6 timeout",
             CheckStatus::L6Rsp => "Layer6 invalid response",
             CheckStatus::L7Ok => "Layer7 check passed",
+            CheckStatus::L7OkC => "Layer7 check conditionally passed",
             CheckStatus::L7Sts => "Layer7 wrong status",
             CheckStatus::L7Rsp => "Layer7 invalid response",
             CheckStatus::L7Tout => "Layer7 timeout",
@@ -65,7 +70,7 @@ impl CheckStatus {
     pub fn passed(self) -> bool {
         matches!(
             self,
-            CheckStatus::L4Ok | CheckStatus::L6Ok | CheckStatus::L7Ok
+            CheckStatus::L4Ok | CheckStatus::L6Ok | CheckStatus::L7Ok | CheckStatus::L7OkC
         )
     }
 }

@@ -73,6 +73,8 @@ pub struct HttpCheck {
     pub expect: Vec<(bool, Expect)>,
     /// The method is HEAD: there is no body to read.
     pub head: bool,
+    /// `http-check disable-on-404`.
+    pub disable_on_404: bool,
 }
 
 /// Why an HTTP check could not be compiled.
@@ -145,6 +147,7 @@ impl HttpCheck {
             request: req.into_bytes(),
             expect,
             head: meth.eq_ignore_ascii_case("HEAD"),
+            disable_on_404: false,
         })
     }
 }

@@ -221,12 +221,15 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
             _ => None,
         };
         let http_check = match &p.option.httpchk {
-            Some(chk) => Some(Arc::new(HttpCheck::new(chk, &p.http_check).map_err(
-                |source| CompileError::Check {
-                    backend: p.name.clone(),
-                    source,
-                },
-            )?)),
+            Some(chk) => {
+                let mut h =
+                    HttpCheck::new(chk, &p.http_check).map_err(|source| CompileError::Check {
+                        backend: p.name.clone(),
+                        source,
+                    })?;
+                h.disable_on_404 = p.http_check_disable_on_404;
+                Some(Arc::new(h))
+            }
             None => None,
         };
         // `option tcp-check` with rules (an HTTP check, when both are
@@ -381,6 +384,7 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
             maxrewrite: c.global.tune_maxrewrite.map(|n| n as usize).unwrap_or(1024),
             cli: cli_sockets(&c.global)?,
             log_targets: log_targets(&[LogTarget::Global], &c.global),
+            spread_checks: c.global.spread_checks.unwrap_or(0),
             started: prev
                 .map(|p| p.global.started)
                 .unwrap_or_else(std::time::SystemTime::now),

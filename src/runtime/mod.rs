@@ -62,6 +62,8 @@ pub struct Global {
     pub maxrewrite: usize,
     /// The runtime API sockets (`stats socket`).
     pub cli: Vec<CliSocket>,
+    /// `spread-checks`: how much (percent) each check interval varies.
+    pub spread_checks: u32,
     /// The global section's `log` targets: process events (reloads).
     pub log_targets: Vec<crate::log::syslog::Target>,
     /// When the process started (`show info`'s uptime; kept across reloads).

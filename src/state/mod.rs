@@ -76,6 +76,9 @@ pub struct ServerState {
     /// Health checks run (`disable health` stops them; the server then
     /// counts as UP, as in HAProxy).
     checks_enabled: AtomicBool,
+    /// NOLB: up, but out of load balancing (a 404 to its check with
+    /// `http-check disable-on-404`).
+    nolb: AtomicBool,
     /// `set server B/S addr A [port P]`: the address (and port) in force
     /// instead of the configured ones, until the configuration changes
     /// the server's address.
@@ -147,6 +150,7 @@ impl ServerState {
             initial_weight: AtomicU32::new(weight),
             checks_enabled: AtomicBool::new(true),
             moved: arc_swap::ArcSwapOption::empty(),
+            nolb: AtomicBool::new(false),
             cur_sessions: AtomicU64::new(0),
             max_sessions: AtomicU64::new(0),
             total_sessions: AtomicU64::new(0),
@@ -201,7 +205,17 @@ impl ServerState {
 
     /// True when new sessions may go here.
     pub fn usable(&self) -> bool {
-        self.admin() == Admin::Ready && self.health() == Status::Up
+        self.admin() == Admin::Ready && self.health() == Status::Up && !self.nolb()
+    }
+
+    /// Up, but out of load balancing (NOLB).
+    pub fn nolb(&self) -> bool {
+        self.nolb.load(Relaxed)
+    }
+
+    /// Sets NOLB; returns whether it changed.
+    pub fn set_nolb(&self, on: bool) -> bool {
+        self.nolb.swap(on, Relaxed) != on
     }
 
     /// The weight in force.

@@ -439,6 +439,7 @@ fn server_row(rt: &Runtime, be: &Backend, si: usize, iid: usize, sid: usize) -> 
     let (word, look) = match status {
         Status::Maint => ("MAINT".to_string(), Look::Maint),
         Status::Drain => ("DRAIN".to_string(), Look::Drain),
+        Status::Up if st.nolb() => ("NOLB".to_string(), Look::Drain),
         _ if s.check.is_none() && checked_by.is_none() => ("no check".to_string(), Look::NoCheck),
         _ if check.phase.is_empty() || checked_by.is_some() => (
             status.word().to_string(),

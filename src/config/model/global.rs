@@ -17,6 +17,10 @@ pub struct Global {
     /// `log` targets.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub log: Vec<LogTarget>,
+    /// `spread-checks PERCENT` (0-50): each check interval varies by up
+    /// to this much, so that checks do not all fire together.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spread_checks: Option<u32>,
     /// `log-tag NAME`: the program name in syslog headers (default haproxy).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_tag: Option<String>,

@@ -156,6 +156,10 @@ pub struct Proxy {
     /// `http-check send|expect` rules, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub http_check: Vec<HttpCheckRule>,
+    /// `http-check disable-on-404`: a 404 answer to the check takes the
+    /// server out of load balancing (NOLB) while it stays up.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub http_check_disable_on_404: bool,
     /// `tcp-check` rules, in order (with `option tcp-check`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tcp_check: Vec<super::check::TcpCheckRule>,
@@ -231,6 +235,7 @@ impl Proxy {
             stats: Stats::default(),
             http_check: Vec::new(),
             tcp_check: Vec::new(),
+            http_check_disable_on_404: false,
             cookie: None,
             capture: Vec::new(),
             errorfiles: Vec::new(),
