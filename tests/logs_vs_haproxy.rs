@@ -710,3 +710,93 @@ listen st
     );
     assert_eq!(common::net::get(f.ports[0], "/app").status, 200);
 }
+
+/// A frontend that logs but has no line format logs each session with
+/// HAProxy's "Connect from" line, at info: in mode tcp once the
+/// connection rules let it in, in mode http once a request's bytes come.
+#[test]
+fn connect_lines_match_haproxy() {
+    let config = |log: u16, p: &[u16]| {
+        format!(
+            "global
+    log 127.0.0.1:{log} local0
+defaults
+    log global
+    timeout connect 300ms
+    timeout client 5s
+    timeout server 1s
+frontend web
+    mode http
+    bind 127.0.0.1:{}
+    http-request deny
+frontend refused
+    mode tcp
+    bind 127.0.0.1:{}
+    tcp-request connection reject
+frontend raw
+    mode tcp
+    bind 127.0.0.1:{}
+    default_backend nowhere
+backend nowhere
+    mode tcp
+    server s 127.0.0.1:{}
+",
+            p[0], p[1], p[2], p[3]
+        )
+    };
+    let (h, f) = (Side::new(), Side::new());
+    let log = |s: &Side| s.syslog.local_addr().expect("addr").port();
+    let _haproxy = Haproxy::start(&config(log(&h), &h.ports), &[]);
+    let _fulcrum = Fulcrum::start(&config(log(&f), &f.ports));
+    let connect = |port: u16| -> TcpStream {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(c) = TcpStream::connect(("127.0.0.1", port)) {
+                return c;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no listener on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let mut got = Vec::new();
+    for side in [&h, &f] {
+        // No line: an HTTP connection without a byte, a refused one.
+        drop(connect(side.ports[0]));
+        drop(connect(side.ports[1]));
+        // Lines: a TCP session, an HTTP request.
+        let tcp = connect(side.ports[2]);
+        let tcp_local = tcp.local_addr().expect("addr");
+        let mut http = connect(side.ports[0]);
+        let http_local = http.local_addr().expect("addr");
+        let _ = http.write_all(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+        let _ = http.read_to_end(&mut Vec::new());
+        drop(tcp);
+        let mut lines: Vec<String> = [side.line(), side.line()]
+            .into_iter()
+            .map(|l| {
+                l.replace(&tcp_local.to_string(), "TCPCLIENT")
+                    .replace(&http_local.to_string(), "HTTPCLIENT")
+                    .replace(&side.ports[0].to_string(), "WEB")
+                    .replace(&side.ports[2].to_string(), "RAW")
+            })
+            .collect();
+        lines.sort();
+        got.push(lines);
+    }
+    assert_eq!(got[0], got[1], "haproxy vs fulcrum");
+    assert_eq!(
+        got[1],
+        [
+            "Connect from HTTPCLIENT to 127.0.0.1:WEB (web/HTTP)",
+            "Connect from TCPCLIENT to 127.0.0.1:RAW (raw/TCP)"
+        ]
+    );
+    // Nothing else was logged.
+    f.syslog
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .expect("timeout");
+    assert!(f.syslog.recv(&mut [0u8; 512]).is_err(), "an extra line");
+}

@@ -132,6 +132,10 @@ async fn session(
             tracing::debug!("rejected by tcp-request connection");
             return;
         }
+        // In mode tcp the session starts here (HTTP: at its first request).
+        if fe.mode == Mode::Tcp {
+            super::accesslog::connect_line(fe, peer, local);
+        }
         let sock: Stream = match fe.tls_for(bound) {
             None => sock.into(),
             // Boxed: the handshake's state is large and only TLS

@@ -21,3 +21,23 @@ pub fn emit(
     let line = fmt.render_log(facts, rec);
     send_at(&fe.log_targets, level, &String::from_utf8_lossy(&line));
 }
+
+/// A frontend that logs but has no line format of its own logs each
+/// session as HAProxy does, with its "Connect from" line at info.
+pub fn connect_line(
+    fe: &crate::runtime::Frontend,
+    peer: std::net::SocketAddr,
+    local: std::net::SocketAddr,
+) {
+    if fe.rules.log_line.is_some() || fe.log_targets.is_empty() {
+        return;
+    }
+    let mode = match fe.mode {
+        crate::config::model::Mode::Http => "HTTP",
+        crate::config::model::Mode::Tcp => "TCP",
+    };
+    send(
+        &fe.log_targets,
+        &format!("Connect from {peer} to {local} ({}/{mode})", fe.name),
+    );
+}

@@ -60,7 +60,13 @@ pub async fn serve(
         // Between requests an idle connection holds no buffer.
         cbuf.release();
         let access = Access::new(peer, local, accepted);
-        let head = match read_request(&mut client, &mut cbuf, fe, first, &access).await {
+        let read = read_request(&mut client, &mut cbuf, fe, first, &access).await;
+        // HAProxy starts an HTTP session's stream, and so logs its
+        // "Connect from" line, once the first request's bytes arrive.
+        if first && (read.is_ok() || !cbuf.is_empty()) {
+            super::accesslog::connect_line(fe, peer, local);
+        }
+        let head = match read {
             Ok(h) => h,
             Err(None) => {
                 // A client that leaves before a whole first request (or in
