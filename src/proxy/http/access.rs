@@ -87,13 +87,21 @@ impl Accepted {
 }
 
 impl Access {
-    pub fn new(src: SocketAddr, dst: SocketAddr, accepted: Accepted) -> Access {
+    /// The record of a request whose wait began at `start` (`date` on
+    /// the wall clock).
+    pub fn new(
+        src: SocketAddr,
+        dst: SocketAddr,
+        accepted: Accepted,
+        start: std::time::Instant,
+        date: std::time::SystemTime,
+    ) -> Access {
         Access {
             src,
             dst,
             accepted,
-            start: std::time::Instant::now(),
-            date: std::time::SystemTime::now(),
+            start,
+            date,
             first_byte: Default::default(),
             head_at: Default::default(),
             backend: Default::default(),

@@ -59,8 +59,17 @@ pub async fn serve(
         };
         // Between requests an idle connection holds no buffer.
         cbuf.release();
-        let access = Access::new(peer, local, accepted);
-        let read = read_request(&mut client, &mut cbuf, fe, first, &access).await;
+        // Only instants are kept while the connection waits: the exchange's
+        // record is made once a request comes, so that an idle
+        // keep-alive connection's task stays small.
+        let (waited, waited_date) = (std::time::Instant::now(), std::time::SystemTime::now());
+        let mut first_byte = None;
+        let read = read_request(&mut client, &mut cbuf, fe, first, &mut first_byte).await;
+        let access = Access::new(peer, local, accepted, waited, waited_date);
+        access.first_byte.set(first_byte);
+        if read.is_ok() {
+            access.head_at.set(Some(std::time::Instant::now()));
+        }
         // HAProxy starts an HTTP session's stream, and so logs its
         // "Connect from" line, once the first request's bytes arrive.
         if first && (read.is_ok() || !cbuf.is_empty()) {
@@ -184,7 +193,7 @@ async fn read_request(
     cbuf: &mut RecvBuf,
     fe: &Frontend,
     first: bool,
-    access: &Access,
+    first_byte: &mut Option<std::time::Instant>,
 ) -> Result<RequestHead, Option<Status>> {
     // The request timer starts at accept for the first request, and at the
     // first byte of later ones; before that, keep-alive idleness applies.
@@ -193,14 +202,11 @@ async fn read_request(
         .flatten();
     loop {
         if !cbuf.is_empty() {
-            if access.first_byte.get().is_none() {
-                access.first_byte.set(Some(std::time::Instant::now()));
+            if first_byte.is_none() {
+                *first_byte = Some(std::time::Instant::now());
             }
             match head::parse_request(cbuf.filled(), cbuf.is_full()) {
-                Ok(h) => {
-                    access.head_at.set(Some(std::time::Instant::now()));
-                    return Ok(h);
-                }
+                Ok(h) => return Ok(h),
                 Err(HeadError::Bad(s)) => return Err(Some(s)),
                 Err(HeadError::Partial) => {}
             }
