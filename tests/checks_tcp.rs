@@ -107,7 +107,15 @@ fn peer(role: Role) -> Peer {
     Peer { port, seen }
 }
 
-fn config(log: u16, master: u16, replica: u16, broken: u16, closed: u16, pg: &[u16; 4]) -> String {
+fn config(
+    log: u16,
+    master: u16,
+    replica: u16,
+    broken: u16,
+    closed: u16,
+    pg: &[u16; 4],
+    ssl: &[u16; 3],
+) -> String {
     format!(
         "global
     log 127.0.0.1:{log} local0
@@ -149,6 +157,11 @@ backend pgsql
     server err 127.0.0.1:{pg_err} check inter 200ms fall 1 rise 1
     server md5 127.0.0.1:{pg_md5} check inter 200ms fall 1 rise 1
     server junk 127.0.0.1:{pg_junk} check inter 200ms fall 1 rise 1
+backend sslhello
+    option ssl-hello-chk
+    server tls 127.0.0.1:{ssl_ok} check inter 200ms fall 1 rise 1
+    server junk 127.0.0.1:{ssl_junk} check inter 200ms fall 1 rise 1
+    server empty 127.0.0.1:{ssl_empty} check inter 200ms fall 1 rise 1
 listen front
     bind 127.0.0.1:{front}
     server x 127.0.0.1:{closed}
@@ -158,6 +171,9 @@ listen front
         pg_err = pg[1],
         pg_md5 = pg[2],
         pg_junk = pg[3],
+        ssl_ok = ssl[0],
+        ssl_junk = ssl[1],
+        ssl_empty = ssl[2],
     )
 }
 
@@ -209,6 +225,9 @@ fn tcp_check_verdicts_messages_and_bytes_match_haproxy() {
         "pgsql/err",
         "pgsql/md5",
         "pgsql/junk",
+        "sslhello/tls",
+        "sslhello/junk",
+        "sslhello/empty",
     ];
     let mut sides = Vec::new();
     for _ in 0..2 {
@@ -225,6 +244,12 @@ fn tcp_check_verdicts_messages_and_bytes_match_haproxy() {
             pg_peer(b"HTTP/1.0 400 Bad\r\n\r\n"),
         ];
         let ports = [pg[0].port, pg[1].port, pg[2].port, pg[3].port];
+        // A TLS record header (a ServerHello's); text; nothing.
+        let ssl = [
+            pg_peer(b"\x16\x03\x03\x00\x31\x02\x00\x00\x2d"),
+            pg_peer(b"HTTP/1.0 400 Bad\r\n\r\n"),
+            pg_peer(b""),
+        ];
         let cfg = config(
             sock.local_addr().expect("addr").port(),
             m.port,
@@ -232,8 +257,9 @@ fn tcp_check_verdicts_messages_and_bytes_match_haproxy() {
             b.port,
             free_port(),
             &ports,
+            &[ssl[0].port, ssl[1].port, ssl[2].port],
         );
-        sides.push((sock, m, r, b, cfg, pg));
+        sides.push((sock, m, r, b, cfg, pg, ssl));
     }
     let _h = Haproxy::start(&sides[0].4, &[]);
     let _f = Fulcrum::start(&sides[1].4);
@@ -267,6 +293,22 @@ fn tcp_check_verdicts_messages_and_bytes_match_haproxy() {
         "{fs:?}"
     );
     assert!(fs.contains(b"*1\r\n$4\r\nPING\r\n".as_slice()), "{fs:?}");
+    // ssl-hello-chk's ClientHello, its 4 time bytes masked.
+    let hello = |side: usize| {
+        let mut h = sides[side].6[0]
+            .seen
+            .lock()
+            .expect("seen")
+            .first()
+            .cloned()
+            .unwrap_or_default();
+        if h.len() > 15 {
+            h[11..15].copy_from_slice(b"TIME");
+        }
+        h
+    };
+    assert_eq!(hello(1), hello(0));
+    assert_eq!(hello(1).len(), 126);
     // pgsql-check's StartupMessage.
     let pg_first = |side: usize| sides[side].5[0].seen.lock().expect("seen").first().cloned();
     assert_eq!(pg_first(1), pg_first(0));

@@ -202,6 +202,7 @@ pub static PROXY_KEYWORDS: &[ProxyKeyword] = &[
     kw("tcp-check", DLB, p::tcp_check),
     kw("option redis-check", DLB, p::option_redis_check),
     kw("option pgsql-check", DLB, p::option_pgsql_check),
+    kw("option ssl-hello-chk", DLB, p::option_ssl_hello_chk),
     kw("http-check expect", DLB, p::http_check_expect),
 ];
 
@@ -447,7 +448,6 @@ pub const NOT_YET: &[&str] = &[
     "option mysql-check",
     "option smtpchk",
     "option ldap-check",
-    "option ssl-hello-chk",
     "option spop-check",
     "option external-check",
     "option http-buffer-request",

@@ -938,6 +938,15 @@ pub fn option_redis_check(p: &mut Proxy, l: &mut Line) -> R {
     Ok(())
 }
 
+/// `option ssl-hello-chk`: HAProxy's built-in SSL/TLS hello check.
+pub fn option_ssl_hello_chk(p: &mut Proxy, l: &mut Line) -> R {
+    l.none()?;
+    set_tcp_check(&mut p.option, false);
+    p.option.httpchk = None;
+    p.option.protocol_check = Some(super::model::ProtocolCheck::SslHello);
+    Ok(())
+}
+
 /// `option pgsql-check user U`: HAProxy's built-in PostgreSQL check.
 pub fn option_pgsql_check(p: &mut Proxy, l: &mut Line) -> R {
     let user = match l.args {

@@ -14,7 +14,7 @@ use tokio::net::TcpStream;
 
 use super::outcome::{CheckStatus, Outcome};
 use super::tcp::io_words;
-use crate::runtime::check::{ErrorInfo, TcpCheck, TcpExpect, TcpStep};
+use crate::runtime::check::{ErrorInfo, ProtocolReport, TcpCheck, TcpExpect, TcpStep};
 
 /// The most a check reads before judging (HAProxy's buffer size).
 const MAX_READ: usize = 16 * 1024;
@@ -72,7 +72,19 @@ pub async fn run(
                     }
                 }
             }
-            TcpStep::Send(bytes) => {
+            TcpStep::SendSslHello | TcpStep::Send(_) => {
+                let hello;
+                let bytes: &[u8] = match step {
+                    TcpStep::Send(b) => b,
+                    _ => {
+                        let now = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map(|d| d.as_secs() as u32)
+                            .unwrap_or(0);
+                        hello = TcpCheck::ssl_hello(now);
+                        &hello
+                    }
+                };
                 let Some(s) = conn.as_mut() else {
                     return out(
                         CheckStatus::L7Rsp,
@@ -101,20 +113,28 @@ pub async fn run(
                     );
                 };
                 if let Some((status, info)) = expect(s, &mut buf, &mut closed, e, n, read).await {
+                    let empty = buf.is_empty() && closed;
                     return match (e.report, status) {
                         // A protocol check: a timeout says nothing more; a
                         // mismatch says it in the protocol's terms.
+                        (Some(r), CheckStatus::L7Tout) if r.layer6 => {
+                            out(CheckStatus::L6Tout, None, None)
+                        }
                         (Some(_), CheckStatus::L7Tout) => out(status, None, None),
                         (Some(r), _) => {
                             let info = match r.error {
-                                ErrorInfo::FirstLine => first_line(&buf),
-                                ErrorInfo::Text(t) => t.to_string(),
-                                ErrorInfo::CString(at) => c_string(&buf, at),
+                                _ if empty => Some(info),
+                                ErrorInfo::FirstLine => Some(first_line(&buf)),
+                                ErrorInfo::Text(t) => Some(t.to_string()),
+                                ErrorInfo::CString(at) => Some(c_string(&buf, at)),
+                                ErrorInfo::Nothing => None,
                             };
-                            if r.wrong_status {
-                                out(CheckStatus::L7Sts, Some(0), Some(info))
+                            if r.layer6 {
+                                out(CheckStatus::L6Rsp, None, info)
+                            } else if r.wrong_status {
+                                out(CheckStatus::L7Sts, Some(0), info)
                             } else {
-                                out(CheckStatus::L7Rsp, None, Some(info))
+                                out(CheckStatus::L7Rsp, None, info)
                             }
                         }
                         (None, _) => out(status, None, Some(info)),
@@ -124,13 +144,16 @@ pub async fn run(
         }
     }
     let report = check.steps.iter().rev().find_map(|s| match s {
-        TcpStep::Expect(e) => e.report.and_then(|r| r.ok),
+        TcpStep::Expect(e) => e.report,
         _ => None,
     });
     match report {
-        Some(ok) => out(CheckStatus::L7Ok, Some(0), Some(ok.into())),
-        None if check.connect_only() => out(CheckStatus::L4Ok, None, None),
-        None => out(CheckStatus::L7Ok, Some(0), Some("(tcp-check)".into())),
+        Some(r) if r.layer6 => out(CheckStatus::L6Ok, None, None),
+        Some(ProtocolReport { ok: Some(ok), .. }) => {
+            out(CheckStatus::L7Ok, Some(0), Some(ok.into()))
+        }
+        _ if check.connect_only() => out(CheckStatus::L4Ok, None, None),
+        _ => out(CheckStatus::L7Ok, Some(0), Some("(tcp-check)".into())),
     }
 }
 
@@ -175,6 +198,8 @@ async fn expect(
                     "TCPCHK matched unwanted content '{}' at step {n}",
                     e.pattern
                 ))
+            } else if buf.is_empty() {
+                Some(format!("TCPCHK got an empty response at step {n}"))
             } else {
                 Some(format!(
                     "TCPCHK did not match content '{}' at step {n}",

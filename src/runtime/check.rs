@@ -241,6 +241,9 @@ pub enum TcpStep {
     },
     /// Bytes to send.
     Send(Vec<u8>),
+    /// `ssl-hello-chk`'s SSLv3 ClientHello, stamped with the time it is
+    /// sent, as HAProxy builds it.
+    SendSslHello,
     /// What must (or must not) arrive.
     Expect(TcpExpect),
     /// A `comment` rule: nothing to do, but it counts as a step.
@@ -274,6 +277,9 @@ pub struct ProtocolReport {
     /// A mismatch is a wrong status (L7STS) rather than an invalid
     /// response (L7RSP).
     pub wrong_status: bool,
+    /// A layer-6 check (`ssl-hello-chk`): L6OK, L6RSP and L6TOUT, without
+    /// code or text.
+    pub layer6: bool,
     /// The info of a mismatch.
     pub error: ErrorInfo,
 }
@@ -288,6 +294,8 @@ pub enum ErrorInfo {
     /// The answer from this offset, up to a NUL byte (a C string in a
     /// protocol message, such as PostgreSQL's error severity).
     CString(usize),
+    /// No text.
+    Nothing,
 }
 
 /// How a `tcp-check expect` matches what arrived.
@@ -389,6 +397,7 @@ impl TcpCheck {
             Some(ProtocolReport {
                 ok,
                 wrong_status,
+                layer6: false,
                 error,
             })
         };
@@ -407,6 +416,30 @@ impl TcpCheck {
                     }),
                 ],
             },
+            ProtocolCheck::SslHello => {
+                let Ok(hello) = regex::Regex::new("^1[56]") else {
+                    return TcpCheck { steps: Vec::new() };
+                };
+                TcpCheck {
+                    steps: vec![
+                        TcpStep::SendSslHello,
+                        // A handshake (0x16) or an alert (0x15) record.
+                        TcpStep::Expect(TcpExpect {
+                            negate: false,
+                            min_recv: 5,
+                            matcher: TcpMatcher::HexRegex(hello),
+                            pattern: "^1[56]".into(),
+                            what: "expect rbinary '^1[56]'".into(),
+                            report: Some(ProtocolReport {
+                                ok: None,
+                                wrong_status: false,
+                                layer6: true,
+                                error: ErrorInfo::Nothing,
+                            }),
+                        }),
+                    ],
+                }
+            }
             ProtocolCheck::Pgsql { user } => {
                 // A StartupMessage: length, protocol 3.0, "user" and the
                 // name, and the final NUL.
@@ -454,6 +487,22 @@ impl TcpCheck {
                 }
             }
         }
+    }
+
+    /// `ssl-hello-chk`'s ClientHello at `unix_time`: an SSLv3 record with
+    /// HAProxy's fixed random bytes and its list of 39 suites.
+    pub fn ssl_hello(unix_time: u32) -> Vec<u8> {
+        let mut h = vec![
+            0x16, 0x03, 0x00, 0x00, 0x79, 0x01, 0x00, 0x00, 0x75, 0x03, 0x00,
+        ];
+        h.extend_from_slice(&unix_time.to_be_bytes());
+        h.extend_from_slice(b"HAPROXYSSLCHK\nHAPROXYSSLCHK\n");
+        h.extend_from_slice(&[0x00, 0x00, 0x4e]);
+        for suite in (0x01u16..=0x1b).chain(0x2f..=0x3a) {
+            h.extend_from_slice(&suite.to_be_bytes());
+        }
+        h.extend_from_slice(&[0x01, 0x00]);
+        h
     }
 
     /// Whether the sequence only connects (its success is then a Layer4

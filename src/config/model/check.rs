@@ -212,6 +212,9 @@ impl TcpCheckMatch {
 pub enum ProtocolCheck {
     /// `option redis-check`: PING, expecting +PONG.
     Redis,
+    /// `option ssl-hello-chk`: an SSLv3 ClientHello, expecting a
+    /// handshake or alert record.
+    SslHello,
     /// `option pgsql-check user U`: a StartupMessage, expecting an
     /// authentication request.
     Pgsql {
