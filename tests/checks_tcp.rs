@@ -142,7 +142,7 @@ backend redis
     server gone 127.0.0.1:{closed} check inter 200ms fall 1 rise 1
 backend binary
     option tcp-check
-    tcp-check connect port {master}
+    tcp-check connect port {master} addr 127.0.0.1
     tcp-check send-binary 50494e470d0a
     tcp-check expect binary 2b504f4e47
     tcp-check expect rstring ^\\+PO.G

@@ -674,3 +674,160 @@ backend be
     }
     assert!(compared > 100, "only {compared} typed fields in common");
 }
+
+/// `disable health` stops a server's checks and it counts as UP; `enable
+/// health` brings the checks (and so the DOWN) back. `clear counters all`
+/// zeroes the totals. `shutdown sessions server` closes a server's open
+/// sessions.
+#[test]
+fn health_counters_and_sessions_from_the_socket() {
+    let dir = TempPath::dir("cli-health");
+    let never = HttpBackend::with(common::net::Answer::Never);
+    let ok = HttpBackend::start("ok");
+    let (port, dead) = (free_port(), free_port());
+    let cfg = format!(
+        "global
+    stats socket {d}/admin.sock level admin
+defaults
+    mode http
+    timeout connect 300ms
+    timeout client 5s
+    timeout server 5s
+listen app
+    bind 127.0.0.1:{port}
+    use-server slow if {{ path /slow }}
+    server down 127.0.0.1:{dead} check inter 100ms fall 1 rise 1
+    server slow {} weight 0
+    server ok {}
+",
+        never.addr,
+        ok.addr,
+        d = dir.path().display()
+    );
+    let _f = Fulcrum::start(&cfg);
+    let sock = dir.path().join("admin.sock");
+    let status = |name: &str| -> String {
+        let csv = socat(&sock, "show stat");
+        let row = csv
+            .lines()
+            .find(|l| l.starts_with(&format!("app,{name},")))
+            .unwrap_or_default()
+            .to_string();
+        row.split(',').nth(17).unwrap_or_default().to_string()
+    };
+    let wait = |name: &str, want: &str| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while status(name) != want {
+            assert!(
+                Instant::now() < deadline,
+                "{name} never {want}: {}",
+                status(name)
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    wait("down", "DOWN");
+    assert_eq!(socat(&sock, "disable health app/down"), "\n");
+    wait("down", "UP");
+    assert_eq!(socat(&sock, "enable health app/down"), "\n");
+    wait("down", "DOWN");
+    assert_eq!(
+        socat(&sock, "disable health app/ok"),
+        "Health checks are not configured on this server, cannot disable.\n\n"
+    );
+    // Totals, then cleared.
+    for _ in 0..3 {
+        assert_eq!(get(port, "/").status, 200);
+    }
+    let stot = || -> String {
+        let csv = socat(&sock, "show stat");
+        let row = csv
+            .lines()
+            .find(|l| l.starts_with("app,ok,"))
+            .unwrap_or_default()
+            .to_string();
+        row.split(',').nth(7).unwrap_or_default().to_string()
+    };
+    assert_eq!(stot(), "3");
+    assert_eq!(socat(&sock, "clear counters all"), "\n");
+    assert_eq!(stot(), "0");
+    // A session waiting on a server that never answers is closed.
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    c.write_all(b"GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
+        .expect("write");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while never.requests().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the request never reached the server"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(socat(&sock, "shutdown sessions server app/slow"), "\n");
+    c.set_read_timeout(Some(Duration::from_secs(4)))
+        .expect("timeout");
+    let started = Instant::now();
+    let mut out = Vec::new();
+    let _ = c.read_to_end(&mut out);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "the session was not shut down (server timeout is 5s)"
+    );
+    let text = String::from_utf8_lossy(&out);
+    assert!(!text.starts_with("HTTP/1.1 200"), "{text}");
+}
+
+/// `stats maxconn 1`: a second session waits until the first ends;
+/// `stats timeout`: a silent session is closed.
+#[test]
+fn stats_maxconn_and_timeout() {
+    let dir = TempPath::dir("cli-limits");
+    let port = free_port();
+    let cfg = format!(
+        "global
+    stats socket {d}/admin.sock level admin
+    stats maxconn 1
+    stats timeout 400ms
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+listen app
+    bind 127.0.0.1:{port}
+    server s 127.0.0.1:1
+",
+        d = dir.path().display()
+    );
+    let _f = Fulcrum::start(&cfg);
+    let sock = dir.path().join("admin.sock");
+    let mut first = UnixStream::connect(&sock).expect("connect");
+    first.write_all(b"prompt\n").expect("write");
+    let mut prompt = [0u8; 3];
+    first.read_exact(&mut prompt).expect("prompt");
+    // The second waits in the backlog: no answer while the first lasts.
+    let mut second = UnixStream::connect(&sock).expect("connect");
+    second.write_all(b"show cli level\n").expect("write");
+    second
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    let mut buf = [0u8; 16];
+    assert!(
+        second.read(&mut buf).is_err(),
+        "answered beyond stats maxconn"
+    );
+    // The first, silent, is closed by the timeout; then the second runs.
+    first
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .expect("timeout");
+    let mut rest = Vec::new();
+    first
+        .read_to_end(&mut rest)
+        .expect("closed by the stats timeout");
+    second
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .expect("timeout");
+    let mut answer = String::new();
+    second.read_to_string(&mut answer).expect("answered");
+    assert_eq!(answer, "admin\n\n");
+}

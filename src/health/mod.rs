@@ -160,7 +160,6 @@ async fn check_loop(
         let before = (health.value(), last_status);
         let flip = health.observe(verdict);
         last_status = Some(outcome.status);
-        record(&state, &outcome, &health, flip);
         // `option log-health-checks`: a check that changed the counter or
         // the result is logged (steady states are not).
         if before != (health.value(), last_status) {
@@ -184,6 +183,20 @@ async fn check_loop(
                 }
             }
         }
+        // The state follows the checks even without a flip: `disable
+        // health` set it UP meanwhile, and an `enable health` right after
+        // finds the counter where it was.
+        let want = if health.is_up() {
+            Status::Up
+        } else {
+            Status::Down
+        };
+        if flip.is_none() && state.health() != want && state.checks_enabled() {
+            state.set_health(want);
+        }
+        // Recorded once the state follows it, so that the page never shows
+        // a phase the balancer does not act on yet.
+        record(&state, &outcome, &health, flip);
         let wait = match health.phase() {
             Phase::Up => spec.inter,
             Phase::Down => spec.downinter,

@@ -440,6 +440,8 @@ fn server_row(rt: &Runtime, be: &Backend, si: usize, iid: usize, sid: usize) -> 
         Status::Maint => ("MAINT".to_string(), Look::Maint),
         Status::Drain => ("DRAIN".to_string(), Look::Drain),
         Status::Up if st.nolb() => ("NOLB".to_string(), Look::Drain),
+        // `disable health`: no check phase to show, only what it counts as.
+        Status::Up if s.check.is_some() && !st.checks_enabled() => ("UP".to_string(), Look::Up),
         _ if s.check.is_none() && checked_by.is_none() => ("no check".to_string(), Look::NoCheck),
         _ if check.phase.is_empty() || checked_by.is_some() => (
             status.word().to_string(),

@@ -95,6 +95,11 @@ pub fn execute(cmd: &Command, s: &mut Session, shared: &Shared) -> (String, Flow
             Ok((_, srv)) => {
                 if srv.state.checks_enabled() != *on {
                     srv.state.set_checks_enabled(*on);
+                    // The last check's phase no longer says anything: the
+                    // page shows the state until the next check.
+                    if let Ok(mut c) = srv.state.check.lock() {
+                        c.phase.clear();
+                    }
                     tracing::warn!(
                         "Health checks of server {}/{} {} by {}",
                         r.backend,

@@ -316,18 +316,26 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
             }
             return Next::Close;
         }
-        match read_response(
-            client,
-            &mut conn,
-            &mut sbuf,
-            client_minor,
-            is_head,
-            is_connect,
-            fe,
-            be,
-        )
-        .await
-        {
+        // `shutdown sessions server` (or `on-marked-down
+        // shutdown-sessions`) ends a request waiting for its answer too.
+        let answered = tokio::select! {
+            r = read_response(
+                client,
+                &mut conn,
+                &mut sbuf,
+                client_minor,
+                is_head,
+                is_connect,
+                fe,
+                be,
+            ) => Some(r),
+            _ = srv.state.kill.notified() => None,
+        };
+        let Some(answered) = answered else {
+            access.end(Term::new(b'K', b'H'));
+            return Next::Close;
+        };
+        match answered {
             Ok(r) => {
                 srv.state.latency.record(sent_at.elapsed());
                 access.response_ms.set(Some(sent_at.elapsed().as_millis()));
