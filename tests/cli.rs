@@ -831,3 +831,59 @@ listen app
     second.read_to_string(&mut answer).expect("answered");
     assert_eq!(answer, "admin\n\n");
 }
+
+/// `stats socket ... user U group G` (names looked up in /etc/passwd and
+/// /etc/group) and `uid`/`gid`: the socket file's owner. Another owner
+/// needs root; without it the test uses its own ids, by number.
+#[test]
+fn socket_file_owner() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = TempPath::dir("cli-owner");
+    let me = std::fs::metadata(dir.path()).expect("dir");
+    let root = me.uid() == 0;
+    let lookup = |file: &str, name: &str| -> Option<u32> {
+        std::fs::read_to_string(file).ok()?.lines().find_map(|l| {
+            let mut f = l.split(':');
+            (f.next()? == name).then_some(())?;
+            f.next()?;
+            f.next()?.parse().ok()
+        })
+    };
+    let (owner, want_uid, want_gid) = match (
+        root,
+        lookup("/etc/passwd", "nobody"),
+        lookup("/etc/group", "nogroup"),
+    ) {
+        (true, Some(u), Some(g)) => ("user nobody group nogroup".to_string(), u, g),
+        _ => (
+            format!("uid {} gid {}", me.uid(), me.gid()),
+            me.uid(),
+            me.gid(),
+        ),
+    };
+    let port = free_port();
+    let cfg = format!(
+        "global
+    stats socket {d}/owned.sock mode 660 {owner} level operator
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+listen app
+    bind 127.0.0.1:{port}
+    server s 127.0.0.1:1
+",
+        d = dir.path().display()
+    );
+    let _f = Fulcrum::start(&cfg);
+    let meta = std::fs::metadata(dir.path().join("owned.sock")).expect("socket file");
+    assert_eq!((meta.uid(), meta.gid()), (want_uid, want_gid), "{owner}");
+    assert_eq!(meta.mode() & 0o777, 0o660);
+    // An unknown name is refused at start.
+    let bad = cfg.replace(&owner, "user no-such-user-here");
+    assert!(
+        Fulcrum::try_start(&bad).is_err(),
+        "an unknown user was accepted"
+    );
+}
