@@ -384,3 +384,74 @@ fn spread_checks_vary_the_intervals() {
     assert!(min >= 40, "an interval below half of inter: {gaps:?}");
     assert!(max - min > 30, "intervals do not vary: {gaps:?}");
 }
+
+/// `agent-check`: the agent's words act on the server as in HAProxy:
+/// `50%` halves its weight, `drain` takes it out of balancing, `down`
+/// marks it DOWN ("DOWN (agent)" on the page), `up ready 100%` brings it
+/// all back. What it was sent is `agent-send`.
+#[test]
+fn agent_check_drain_weight_and_down() {
+    let answer = std::sync::Arc::new(std::sync::Mutex::new(String::from("up\n")));
+    let sent = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let agent_port = l.local_addr().expect("addr").port();
+    {
+        let (answer, sent) = (answer.clone(), sent.clone());
+        std::thread::spawn(move || {
+            for mut c in l.incoming().map_while(Result::ok) {
+                let mut buf = [0u8; 64];
+                let n = c.read(&mut buf).unwrap_or(0);
+                sent.lock().expect("sent").push(buf[..n].to_vec());
+                let a = answer.lock().expect("answer").clone();
+                let _ = c.write_all(a.as_bytes());
+            }
+        });
+    }
+    let (a, b) = (HttpBackend::start("agent"), HttpBackend::start("other"));
+    let port = free_port();
+    let _f = Fulcrum::start(&format!(
+        "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten app\n    bind 127.0.0.1:{port}\n    stats enable\n    stats uri /s\n    server s1 {} weight 10 agent-check agent-port {agent_port} agent-inter 100ms agent-send \"hello\\n\"\n    server s2 {}\n",
+        a.addr, b.addr
+    ));
+    let row = || -> Vec<String> {
+        let csv = get(port, "/s;csv").text();
+        csv.lines()
+            .find(|l| l.starts_with("app,s1,"))
+            .unwrap_or_default()
+            .split(',')
+            .map(str::to_string)
+            .collect()
+    };
+    let wait_for = |what: &str, ok: &dyn Fn(&[String]) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let r = row();
+            if ok(&r) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "never {what}: {r:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let say = |w: &str| *answer.lock().expect("answer") = format!("{w}\n");
+    say("50%");
+    wait_for("weight 5", &|r| r.get(18).is_some_and(|w| w == "5"));
+    say("drain");
+    wait_for("DRAIN (agent)", &|r| {
+        r.get(17).is_some_and(|s| s == "DRAIN (agent)")
+    });
+    assert!((0..4).all(|_| get(port, "/").text() == "other"));
+    say("down");
+    wait_for("DOWN (agent)", &|r| {
+        r.get(17).is_some_and(|s| s == "DOWN (agent)")
+    });
+    say("up ready 100%");
+    wait_for("back", &|r| {
+        r.get(17).is_some_and(|s| s == "no check") && r.get(18).is_some_and(|w| w == "10")
+    });
+    assert!((0..6).any(|_| get(port, "/").text() == "agent"));
+    assert_eq!(
+        sent.lock().expect("sent").first().map(Vec::as_slice),
+        Some(b"hello\n".as_slice())
+    );
+}

@@ -727,6 +727,21 @@ fn server_words(s: &Server) -> String {
     if s.no_ssl_reuse {
         w.push_str(" no-ssl-reuse");
     }
+    if s.agent_check {
+        w.push_str(" agent-check");
+    }
+    if let Some(p) = s.agent_port {
+        let _ = write!(w, " agent-port {p}");
+    }
+    if let Some(a) = s.agent_addr {
+        let _ = write!(w, " agent-addr {a}");
+    }
+    if let Some(t) = s.agent_inter {
+        let _ = write!(w, " agent-inter {}", TimeDisplay(t));
+    }
+    if let Some(m) = &s.agent_send {
+        let _ = write!(w, " agent-send {}", quote(m));
+    }
     if s.check_ssl {
         w.push_str(" check-ssl");
     }

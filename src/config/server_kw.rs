@@ -12,7 +12,7 @@ use crate::util::addr::ServerAddr;
 const SERVER_PARAMS: &str = "check, backup, track, weight, inter, fastinter, downinter, rise, \
                              fall, port, addr, maxconn, disabled, enabled, cookie, ssl, verify, \
                              ca-file, sni, crt, alpn, no-ssl-reuse, check-ssl, check-sni, send-proxy, send-proxy-v2, on-marked-down, \
-                             on-marked-up";
+                             on-marked-up, agent-check, agent-port, agent-addr, agent-inter, agent-send";
 
 pub fn server(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
     let (name, addr, params) = match l.args {
@@ -152,12 +152,38 @@ pub fn server(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
             }
             "no-ssl-reuse" => s.no_ssl_reuse = true,
             "check-sni" => s.check_sni = Some(value(&mut it, "check-sni")?),
+            "agent-check" => s.agent_check = true,
+            "no-agent-check" => s.agent_check = false,
+            "agent-port" => {
+                let v = value(&mut it, "agent-port")?;
+                s.agent_port = Some(v.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
+                    format!("'server {name}': invalid agent-port '{v}' (expected 1-65535)")
+                })?);
+            }
+            "agent-addr" => {
+                let v = value(&mut it, "agent-addr")?;
+                s.agent_addr = Some(v.parse::<IpAddr>().map_err(|_| {
+                    format!("'server {name}': invalid agent-addr '{v}' (expected an IP address)")
+                })?);
+            }
+            "agent-inter" => {
+                s.agent_inter = Some(positive_time(
+                    "agent-inter",
+                    &value(&mut it, "agent-inter")?,
+                )?)
+            }
+            "agent-send" => s.agent_send = Some(value(&mut it, "agent-send")?),
             other => {
                 return Err(format!(
                     "'server {name}': unknown parameter '{other}' (supported: {SERVER_PARAMS})"
                 ))
             }
         }
+    }
+    if s.agent_check && s.agent_port.is_none() && l.kw != "default-server" {
+        return Err(format!(
+            "'server {name}': 'agent-check' needs 'agent-port' (where the agent answers)"
+        ));
     }
     s.origin = l.origin.clone();
     p.server.push(s);

@@ -5,6 +5,7 @@
 //! state machine sets the server's live state, is logged in HAProxy's words,
 //! and is copied to every server that `track`s it (and theirs, in turn).
 
+mod agent;
 pub mod fsm;
 pub mod http;
 pub mod outcome;
@@ -26,6 +27,8 @@ use crate::state::{ServerState, Status};
 #[derive(Debug, Default)]
 pub struct Checks {
     tasks: HashMap<(String, String), (String, tokio::task::JoinHandle<()>)>,
+    /// The agent checks, one task per server with `agent-check`.
+    agents: HashMap<(String, String), (String, tokio::task::JoinHandle<()>)>,
 }
 
 impl Checks {
@@ -62,6 +65,32 @@ impl Checks {
                     (fingerprint, probe, s.state.clone()),
                 );
             }
+        }
+        let mut agents = HashMap::new();
+        for be in &rt.backends {
+            for s in &be.servers {
+                if let Some(a) = &s.agent {
+                    let fingerprint = format!("{a:?}|{:p}", Arc::as_ptr(&s.state));
+                    agents.insert(
+                        (be.name.clone(), s.name.clone()),
+                        (fingerprint, a.clone(), s.state.clone()),
+                    );
+                }
+            }
+        }
+        self.agents.retain(|key, (fp, handle)| {
+            let keep = agents.get(key).is_some_and(|(w, _, _)| w == fp);
+            if !keep {
+                handle.abort();
+            }
+            keep
+        });
+        for (key, (fp, spec, state)) in agents {
+            if self.agents.contains_key(&key) {
+                continue;
+            }
+            let task = tokio::spawn(agent::agent_loop(shared.clone(), key.clone(), spec, state));
+            self.agents.insert(key, (fp, task));
         }
         self.tasks.retain(|key, (fp, handle)| {
             let keep = wanted.get(key).is_some_and(|(w, _, _)| w == fp);

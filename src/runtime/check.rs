@@ -29,6 +29,18 @@ pub struct ServerCheck {
     pub tls: Option<CheckTls>,
 }
 
+/// An agent check (`agent-check`): where the agent answers, how often,
+/// and what to send it first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentCheck {
+    /// `agent-addr` (default the server's) and `agent-port`.
+    pub target: SocketAddr,
+    /// `agent-inter` (default `inter`).
+    pub inter: Duration,
+    /// `agent-send`.
+    pub send: Vec<u8>,
+}
+
 /// TLS for health checks.
 #[derive(Debug, Clone)]
 pub struct CheckTls {

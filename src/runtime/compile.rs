@@ -187,8 +187,20 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
                 state: state.clone(),
             });
             let check = new_check;
+            let agent = match (s.agent_check, s.agent_port) {
+                (true, Some(port)) => Some(super::check::AgentCheck {
+                    target: SocketAddr::new(s.agent_addr.unwrap_or(addr.ip()), port),
+                    inter: s
+                        .agent_inter
+                        .or(s.inter)
+                        .unwrap_or(super::check::DEFAULT_INTER),
+                    send: s.agent_send.clone().unwrap_or_default().into_bytes(),
+                }),
+                _ => None,
+            };
             servers.push(Server {
                 name: s.name.clone(),
+                agent,
                 addr,
                 backup: s.backup,
                 weight: s.weight,

@@ -282,6 +282,8 @@ pub struct Server {
     pub cookie: Option<String>,
     /// Its health check, when it has `check`.
     pub check: Option<check::ServerCheck>,
+    /// Its agent check, when it has `agent-check`.
+    pub agent: Option<check::AgentCheck>,
     /// The server it tracks, as (backend index, server index).
     pub track: Option<(usize, usize)>,
     /// The servers that track this one, as (backend index, server index).

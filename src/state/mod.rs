@@ -76,6 +76,10 @@ pub struct ServerState {
     /// Health checks run (`disable health` stops them; the server then
     /// counts as UP, as in HAProxy).
     checks_enabled: AtomicBool,
+    /// The agent (`agent-check`) said "down".
+    agent_down: AtomicBool,
+    /// The operator setting (drain, maint) came from the agent.
+    agent_admin: AtomicBool,
     /// NOLB: up, but out of load balancing (a 404 to its check with
     /// `http-check disable-on-404`).
     nolb: AtomicBool,
@@ -151,6 +155,8 @@ impl ServerState {
             checks_enabled: AtomicBool::new(true),
             moved: arc_swap::ArcSwapOption::empty(),
             nolb: AtomicBool::new(false),
+            agent_down: AtomicBool::new(false),
+            agent_admin: AtomicBool::new(false),
             cur_sessions: AtomicU64::new(0),
             max_sessions: AtomicU64::new(0),
             total_sessions: AtomicU64::new(0),
@@ -169,19 +175,48 @@ impl ServerState {
         }
     }
 
-    /// The status HAProxy shows: MAINT or DRAIN when an operator said so,
-    /// else what the checks say.
+    /// The status HAProxy shows: MAINT when an operator said so, DOWN when
+    /// the checks (or the agent) say so, DRAIN when an operator drains it,
+    /// else UP.
     pub fn status(&self) -> Status {
-        match self.admin() {
-            Admin::Maint => Status::Maint,
-            Admin::Drain => Status::Drain,
-            Admin::Ready => self.health(),
+        // As HAProxy shows it: maintenance first, then a server down (a
+        // draining one too), then draining.
+        match (self.admin(), self.health()) {
+            (Admin::Maint, _) => Status::Maint,
+            (_, Status::Down) => Status::Down,
+            (Admin::Drain, _) => Status::Drain,
+            (Admin::Ready, h) => h,
         }
     }
 
-    /// Health alone (Up or Down).
+    /// Health alone (Up or Down): the checks' verdict, and the agent's
+    /// "down".
     pub fn health(&self) -> Status {
+        if self.agent_down() {
+            return Status::Down;
+        }
         Status::from_u8(self.health.load(Relaxed))
+    }
+
+    /// The agent said "down" (and not "up" since).
+    pub fn agent_down(&self) -> bool {
+        self.agent_down.load(Relaxed)
+    }
+
+    /// Records the agent's "down" or "up"; returns whether it changed.
+    pub fn set_agent_down(&self, down: bool) -> bool {
+        self.agent_down.swap(down, Relaxed) != down
+    }
+
+    /// Whether the operator setting came from the agent.
+    pub fn admin_by_agent(&self) -> bool {
+        self.agent_admin.load(Relaxed)
+    }
+
+    /// Sets the operator setting on the agent's word.
+    pub fn set_admin_by_agent(&self, a: Admin) {
+        self.set_admin(a);
+        self.agent_admin.store(a != Admin::Ready, Relaxed);
     }
 
     /// Sets health (the checker's verdict): Up or Down.
@@ -201,6 +236,7 @@ impl ServerState {
     /// Sets the operator's setting.
     pub fn set_admin(&self, a: Admin) {
         self.admin.store(a as u8, Relaxed);
+        self.agent_admin.store(false, Relaxed);
     }
 
     /// True when new sessions may go here.

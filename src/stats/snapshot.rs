@@ -438,7 +438,9 @@ fn server_row(rt: &Runtime, be: &Backend, si: usize, iid: usize, sid: usize) -> 
     let checked_by = s.track;
     let (word, look) = match status {
         Status::Maint => ("MAINT".to_string(), Look::Maint),
+        Status::Drain if st.admin_by_agent() => ("DRAIN (agent)".to_string(), Look::Drain),
         Status::Drain => ("DRAIN".to_string(), Look::Drain),
+        Status::Down if st.agent_down() => ("DOWN (agent)".to_string(), Look::Down),
         Status::Up if st.nolb() => ("NOLB".to_string(), Look::Drain),
         // `disable health`: no check phase to show, only what it counts as.
         Status::Up if s.check.is_some() && !st.checks_enabled() => ("UP".to_string(), Look::Up),

@@ -64,6 +64,25 @@ pub struct Server {
     /// `addr`: check this address instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub addr: Option<IpAddr>,
+    /// `agent-check`: ask an agent on the server for its state and weight.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub agent_check: bool,
+    /// `agent-port N`: where the agent answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_port: Option<u16>,
+    /// `agent-addr A`: the agent's address (default: the server's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_addr: Option<IpAddr>,
+    /// `agent-inter T`: time between agent checks (default: `inter`).
+    #[serde(
+        default,
+        with = "serde_time::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub agent_inter: Option<Duration>,
+    /// `agent-send S`: what to send the agent first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_send: Option<String>,
     /// `maxconn`: concurrent connections to this server; more wait in a queue.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maxconn: Option<u32>,
@@ -166,6 +185,11 @@ impl Server {
             port: None,
             addr: None,
             maxconn: None,
+            agent_check: false,
+            agent_port: None,
+            agent_addr: None,
+            agent_inter: None,
+            agent_send: None,
             disabled: false,
             cookie: None,
             ssl: false,
