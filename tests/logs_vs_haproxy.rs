@@ -800,3 +800,71 @@ backend nowhere
         .expect("timeout");
     assert!(f.syslog.recv(&mut [0u8; 512]).is_err(), "an extra line");
 }
+
+/// `agent-check`: the lines the agent's words make, against HAProxy's for
+/// the same words: drain, ready, down, up (the check duration masked).
+#[test]
+fn agent_lines_match_haproxy() {
+    use std::sync::{Arc, Mutex};
+    let agent = |answer: Arc<Mutex<String>>| -> u16 {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        std::thread::spawn(move || {
+            // An agent speaks first: without `agent-send` nothing comes.
+            for mut c in l.incoming().map_while(Result::ok) {
+                let a = answer.lock().expect("answer").clone();
+                let _ = c.write_all(a.as_bytes());
+            }
+        });
+        port
+    };
+    let backend = HttpBackend::start("app");
+    let answer = Arc::new(Mutex::new(String::from("up\n")));
+    let config = |log: u16, port: u16, agent_port: u16| {
+        format!(
+            "global
+    log 127.0.0.1:{log} local0
+defaults
+    log global
+    mode http
+    timeout connect 300ms
+    timeout client 5s
+    timeout server 1s
+backend b
+    server s1 {} agent-check agent-port {agent_port} agent-inter 100ms
+listen dummy
+    bind 127.0.0.1:{port}
+    server x 127.0.0.1:1
+",
+            backend.addr
+        )
+    };
+    let (h, f) = (Side::new(), Side::new());
+    let log = |s: &Side| s.syslog.local_addr().expect("addr").port();
+    let (ha, fa) = (agent(answer.clone()), agent(answer.clone()));
+    let _haproxy = Haproxy::start(&config(log(&h), h.ports[0], ha), &h.ports[..1]);
+    let _fulcrum = Fulcrum::start(&config(log(&f), f.ports[0], fa));
+    let next = |side: &Side| -> String {
+        let mut buf = [0u8; 4096];
+        let n = side.syslog.recv(&mut buf).expect("a line within 10 s");
+        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+        let (pri, rest) = text.split_once('>').expect("a priority");
+        let (_, msg) = rest.split_once("]: ").expect("a tag");
+        let msg = match msg.split_once("check duration: ") {
+            Some((a, b)) => format!("{a}check duration: N{}", &b[b.find("ms").unwrap_or(0)..]),
+            None => msg.to_string(),
+        };
+        format!("{pri}> {}", msg.trim_end())
+    };
+    let mut seen = Vec::new();
+    for (word, lines) in [("drain", 2), ("ready", 1), ("down", 2), ("up", 1)] {
+        *answer.lock().expect("answer") = format!("{word}\n");
+        let hs: Vec<String> = (0..lines).map(|_| next(&h)).collect();
+        seen.push(hs.clone());
+        let fs: Vec<String> = (0..lines).map(|_| next(&f)).collect();
+        assert_eq!(
+            fs, hs,
+            "after the agent said {word} (so far HAProxy said {seen:?})"
+        );
+    }
+}

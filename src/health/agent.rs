@@ -107,15 +107,14 @@ fn follow(rt: &Runtime, key: &(String, String), state: &ServerState, answer: &st
                 let was = state.admin();
                 if was != Admin::Ready {
                     state.set_admin_by_agent(Admin::Ready);
-                    let from = if was == Admin::Maint {
-                        "maintenance"
-                    } else {
-                        "drain"
-                    };
-                    let now = if state.health() == crate::state::Status::Up {
-                        "UP/READY"
-                    } else {
-                        "DOWN"
+                    // HAProxy's words: "UP/READY" out of maintenance, "UP"
+                    // out of drain, "DOWN" when the checks say so.
+                    let up = state.health() == crate::state::Status::Up;
+                    let (from, now) = match (was, up) {
+                        (Admin::Maint, true) => ("maintenance", "UP/READY"),
+                        (Admin::Maint, false) => ("maintenance", "DOWN"),
+                        (_, true) => ("drain", "UP"),
+                        (_, false) => ("drain", "DOWN"),
                     };
                     super::event(
                         be,
