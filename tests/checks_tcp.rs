@@ -44,6 +44,56 @@ fn pg_peer(answer: &'static [u8]) -> Peer {
     Peer { port, seen }
 }
 
+/// A MySQL-like peer: it speaks `first` on connection, then, with `then`,
+/// reads the client's packets and answers them; it records what it read.
+fn mysql_peer(first: Vec<u8>, then: Option<Vec<u8>>) -> Peer {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    thread::spawn(move || {
+        for mut c in l.incoming().map_while(Result::ok) {
+            let _ = c.write_all(&first);
+            if let Some(then) = &then {
+                let _ = c.set_read_timeout(Some(Duration::from_secs(1)));
+                let mut buf = [0u8; 256];
+                let n = std::io::Read::read(&mut c, &mut buf).unwrap_or(0);
+                log.lock().expect("seen").push(buf[..n].to_vec());
+                let _ = c.write_all(then);
+            }
+        }
+    });
+    Peer { port, seen }
+}
+
+/// A MySQL packet: length, sequence number, payload.
+fn mysql_packet(seq: u8, payload: &[u8]) -> Vec<u8> {
+    let mut p = (payload.len() as u32).to_le_bytes()[..3].to_vec();
+    p.push(seq);
+    p.extend_from_slice(payload);
+    p
+}
+
+fn mysql_peers() -> [Peer; 5] {
+    let mut g = vec![0x0a];
+    g.extend_from_slice(b"5.5.5-10.11.6-MariaDB-test\0");
+    g.extend_from_slice(&42u32.to_le_bytes());
+    g.extend_from_slice(b"abcdefgh\0\xff\xf7\x21\x02\x00\xff\x81\x15");
+    g.extend_from_slice(&[0u8; 10]);
+    g.extend_from_slice(b"ijklmnopqrst\0mysql_native_password\0");
+    let greeting = mysql_packet(0, &g);
+    let ok = mysql_packet(2, b"\x00\x00\x00\x02\x00\x00\x00");
+    let denied = mysql_packet(2, b"\xff\x15\x04#28000Access denied for user haproxy");
+    let refused = mysql_packet(0, b"\xff\x6a\x04Host is not allowed to connect");
+    [
+        mysql_peer(greeting.clone(), Some(ok)),
+        mysql_peer(greeting.clone(), Some(denied)),
+        mysql_peer(refused, None),
+        mysql_peer(greeting, None),
+        mysql_peer(b"junk junk junk\r\n".to_vec(), None),
+    ]
+}
+
 /// A peer speaking enough of Redis's inline protocol for the checks; it
 /// records the bytes of each connection.
 struct Peer {
@@ -107,15 +157,30 @@ fn peer(role: Role) -> Peer {
     Peer { port, seen }
 }
 
-fn config(
+/// The ports one side's configuration uses.
+#[derive(Clone, Copy)]
+struct Ports {
     log: u16,
     master: u16,
     replica: u16,
     broken: u16,
     closed: u16,
-    pg: &[u16; 4],
-    ssl: &[u16; 3],
-) -> String {
+    pg: [u16; 4],
+    ssl: [u16; 3],
+    my: [u16; 5],
+}
+
+fn config(ports: &Ports) -> String {
+    let Ports {
+        log,
+        master,
+        replica,
+        broken,
+        closed,
+        pg,
+        ssl,
+        my,
+    } = *ports;
     format!(
         "global
     log 127.0.0.1:{log} local0
@@ -162,6 +227,17 @@ backend sslhello
     server tls 127.0.0.1:{ssl_ok} check inter 200ms fall 1 rise 1
     server junk 127.0.0.1:{ssl_junk} check inter 200ms fall 1 rise 1
     server empty 127.0.0.1:{ssl_empty} check inter 200ms fall 1 rise 1
+backend mysql
+    option mysql-check user haproxy post-41
+    server ok 127.0.0.1:{my_ok} check inter 200ms fall 1 rise 1
+    server denied 127.0.0.1:{my_denied} check inter 200ms fall 1 rise 1
+    server refused 127.0.0.1:{my_refused} check inter 200ms fall 1 rise 1
+    server junk 127.0.0.1:{my_junk} check inter 200ms fall 1 rise 1
+    server hangup 127.0.0.1:{my_greeting} check inter 200ms fall 1 rise 1
+backend mysqlgreeting
+    option mysql-check
+    server g 127.0.0.1:{my_greeting} check inter 200ms fall 1 rise 1
+    server e 127.0.0.1:{my_refused} check inter 200ms fall 1 rise 1
 listen front
     bind 127.0.0.1:{front}
     server x 127.0.0.1:{closed}
@@ -174,6 +250,11 @@ listen front
         ssl_ok = ssl[0],
         ssl_junk = ssl[1],
         ssl_empty = ssl[2],
+        my_ok = my[0],
+        my_denied = my[1],
+        my_refused = my[2],
+        my_greeting = my[3],
+        my_junk = my[4],
     )
 }
 
@@ -228,8 +309,16 @@ fn tcp_check_verdicts_messages_and_bytes_match_haproxy() {
         "sslhello/tls",
         "sslhello/junk",
         "sslhello/empty",
+        "mysql/ok",
+        "mysql/denied",
+        "mysql/refused",
+        "mysql/junk",
+        "mysql/hangup",
+        "mysqlgreeting/g",
+        "mysqlgreeting/e",
     ];
     let mut sides = Vec::new();
+    let mut mysql: Vec<[Peer; 5]> = Vec::new();
     for _ in 0..2 {
         let sock = UdpSocket::bind("127.0.0.1:0").expect("udp");
         sock.set_read_timeout(Some(Duration::from_millis(500)))
@@ -250,15 +339,21 @@ fn tcp_check_verdicts_messages_and_bytes_match_haproxy() {
             pg_peer(b"HTTP/1.0 400 Bad\r\n\r\n"),
             pg_peer(b""),
         ];
-        let cfg = config(
-            sock.local_addr().expect("addr").port(),
-            m.port,
-            r.port,
-            b.port,
-            free_port(),
-            &ports,
-            &[ssl[0].port, ssl[1].port, ssl[2].port],
-        );
+        let cfg = config(&Ports {
+            log: sock.local_addr().expect("addr").port(),
+            master: m.port,
+            replica: r.port,
+            broken: b.port,
+            closed: free_port(),
+            pg: ports,
+            ssl: [ssl[0].port, ssl[1].port, ssl[2].port],
+            my: {
+                let my = mysql_peers();
+                let ports = [my[0].port, my[1].port, my[2].port, my[3].port, my[4].port];
+                mysql.push(my);
+                ports
+            },
+        });
         sides.push((sock, m, r, b, cfg, pg, ssl));
     }
     let _h = Haproxy::start(&sides[0].4, &[]);
@@ -309,6 +404,14 @@ fn tcp_check_verdicts_messages_and_bytes_match_haproxy() {
     };
     assert_eq!(hello(1), hello(0));
     assert_eq!(hello(1).len(), 126);
+    // mysql-check's authentication packet and COM_QUIT.
+    let auth = |side: usize| mysql[side][0].seen.lock().expect("seen").first().cloned();
+    assert_eq!(auth(1), auth(0));
+    assert_eq!(
+        auth(1).map(|a| a.len()),
+        Some(50),
+        "41-byte packet and COM_QUIT"
+    );
     // pgsql-check's StartupMessage.
     let pg_first = |side: usize| sides[side].5[0].seen.lock().expect("seen").first().cloned();
     assert_eq!(pg_first(1), pg_first(0));

@@ -203,6 +203,7 @@ pub static PROXY_KEYWORDS: &[ProxyKeyword] = &[
     kw("option redis-check", DLB, p::option_redis_check),
     kw("option pgsql-check", DLB, p::option_pgsql_check),
     kw("option ssl-hello-chk", DLB, p::option_ssl_hello_chk),
+    kw("option mysql-check", DLB, p::option_mysql_check),
     kw("http-check expect", DLB, p::http_check_expect),
 ];
 
@@ -445,7 +446,6 @@ pub const NOT_YET: &[&str] = &[
     "http-check set-var",
     "http-check unset-var",
     "http-check comment",
-    "option mysql-check",
     "option smtpchk",
     "option ldap-check",
     "option spop-check",

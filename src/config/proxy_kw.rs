@@ -938,6 +938,28 @@ pub fn option_redis_check(p: &mut Proxy, l: &mut Line) -> R {
     Ok(())
 }
 
+/// `option mysql-check [user U [post-41]]`: HAProxy's built-in MySQL
+/// check (HAProxy 2.6 sends the 4.1 protocol's packet either way).
+pub fn option_mysql_check(p: &mut Proxy, l: &mut Line) -> R {
+    let user = match l.args {
+        [] => None,
+        [k, u] if k == "user" => Some(u.clone()),
+        [k, u, v] if k == "user" && v == "post-41" => Some(u.clone()),
+        [k, _, v] if k == "user" && v == "pre-41" => {
+            return Err("'option mysql-check ... pre-41' is not supported by fulcrum yet (HAProxy 2.6 accepts it)".into())
+        }
+        _ => {
+            return Err(
+                "'option mysql-check' expects nothing, or 'user <username> [post-41]'".into(),
+            )
+        }
+    };
+    set_tcp_check(&mut p.option, false);
+    p.option.httpchk = None;
+    p.option.protocol_check = Some(super::model::ProtocolCheck::Mysql { user });
+    Ok(())
+}
+
 /// `option ssl-hello-chk`: HAProxy's built-in SSL/TLS hello check.
 pub fn option_ssl_hello_chk(p: &mut Proxy, l: &mut Line) -> R {
     l.none()?;

@@ -36,6 +36,8 @@ pub async fn run(
     let mut conn: Option<TcpStream> = None;
     let mut buf: Vec<u8> = Vec::new();
     let mut closed = false;
+    // mysql-check: the server's version, from its greeting.
+    let mut mysql_version: Option<String> = None;
     // Without a first `connect` step, the server's check address is
     // connected to first ("the initial connection step").
     if !matches!(check.steps.first(), Some(TcpStep::Connect { .. })) {
@@ -54,6 +56,36 @@ pub async fn run(
         let n = i + 1;
         match step {
             TcpStep::Comment => {}
+            TcpStep::MysqlGreeting | TcpStep::MysqlOk => {
+                let Some(s) = conn.as_mut() else {
+                    return out(CheckStatus::L7Rsp, None, None);
+                };
+                if matches!(step, TcpStep::MysqlOk) {
+                    buf.clear();
+                    closed = false;
+                }
+                match mysql_packet(s, &mut buf, &mut closed, read).await {
+                    MysqlRead::Timeout => return out(CheckStatus::L7Tout, None, None),
+                    MysqlRead::Incomplete => return out(CheckStatus::L7Rsp, None, None),
+                    MysqlRead::Packet(p) => match p.first() {
+                        // An ERR packet: its code and message.
+                        Some(0xff) if p.len() >= 3 => {
+                            let code = u16::from_le_bytes([p[1], p[2]]);
+                            let msg = String::from_utf8_lossy(&p[3..]).into_owned();
+                            return out(CheckStatus::L7Sts, Some(code), Some(msg));
+                        }
+                        _ if matches!(step, TcpStep::MysqlGreeting) => {
+                            // Protocol version, then the server version.
+                            let rest = p.get(1..).unwrap_or_default();
+                            let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+                            mysql_version =
+                                Some(String::from_utf8_lossy(&rest[..end]).into_owned());
+                        }
+                        Some(0x00) => {}
+                        _ => return out(CheckStatus::L7Rsp, None, None),
+                    },
+                }
+            }
             TcpStep::Connect { port, addr, what } => {
                 let to =
                     SocketAddr::new(addr.unwrap_or(target.ip()), port.unwrap_or(target.port()));
@@ -147,6 +179,9 @@ pub async fn run(
         TcpStep::Expect(e) => e.report,
         _ => None,
     });
+    if let Some(v) = mysql_version {
+        return out(CheckStatus::L7Ok, Some(0), Some(v));
+    }
     match report {
         Some(r) if r.layer6 => out(CheckStatus::L6Ok, None, None),
         Some(ProtocolReport { ok: Some(ok), .. }) => {
@@ -238,4 +273,42 @@ fn c_string(buf: &[u8], at: usize) -> String {
     let rest = buf.get(at..).unwrap_or_default();
     let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
     String::from_utf8_lossy(&rest[..end]).into_owned()
+}
+
+/// What reading one MySQL packet gave.
+enum MysqlRead {
+    /// Its payload.
+    Packet(Vec<u8>),
+    /// The server closed before a whole packet.
+    Incomplete,
+    /// The check's read timeout passed.
+    Timeout,
+}
+
+/// Reads one MySQL packet (3-byte little-endian length, sequence number,
+/// payload) into `buf`.
+async fn mysql_packet(
+    s: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    closed: &mut bool,
+    read: Duration,
+) -> MysqlRead {
+    let deadline = tokio::time::Instant::now() + read;
+    loop {
+        if buf.len() >= 4 {
+            let len = u32::from_le_bytes([buf[0], buf[1], buf[2], 0]) as usize;
+            if buf.len() >= 4 + len {
+                return MysqlRead::Packet(buf[4..4 + len].to_vec());
+            }
+        }
+        if *closed || buf.len() >= MAX_READ {
+            return MysqlRead::Incomplete;
+        }
+        let mut chunk = [0u8; 4096];
+        match tokio::time::timeout_at(deadline, s.read(&mut chunk)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => *closed = true,
+            Ok(Ok(k)) => buf.extend_from_slice(&chunk[..k]),
+            Err(_) => return MysqlRead::Timeout,
+        }
+    }
 }

@@ -256,6 +256,12 @@ pub enum TcpStep {
     /// `ssl-hello-chk`'s SSLv3 ClientHello, stamped with the time it is
     /// sent, as HAProxy builds it.
     SendSslHello,
+    /// `mysql-check`: the server's greeting packet, which must not be an
+    /// error; its version is the check's info.
+    MysqlGreeting,
+    /// `mysql-check user U`: the answer to the authentication, which must
+    /// be an OK packet.
+    MysqlOk,
     /// What must (or must not) arrive.
     Expect(TcpExpect),
     /// A `comment` rule: nothing to do, but it counts as a step.
@@ -428,6 +434,28 @@ impl TcpCheck {
                     }),
                 ],
             },
+            ProtocolCheck::Mysql { user: None } => TcpCheck {
+                steps: vec![TcpStep::MysqlGreeting],
+            },
+            ProtocolCheck::Mysql { user: Some(user) } => {
+                // HAProxy 2.6's client authentication packet (protocol
+                // 4.1, no password), then a COM_QUIT.
+                let mut payload = vec![0x00, 0x82, 0x00, 0x00, 0x00, 0x80, 0x00, 0x01, 0x21];
+                payload.extend_from_slice(&[0u8; 23]);
+                payload.extend_from_slice(user.as_bytes());
+                payload.extend_from_slice(&[0x00, 0x00]);
+                let mut packet = (payload.len() as u32).to_le_bytes()[..3].to_vec();
+                packet.push(0x01);
+                packet.extend_from_slice(&payload);
+                packet.extend_from_slice(&[0x01, 0x00, 0x00, 0x00, 0x01]);
+                TcpCheck {
+                    steps: vec![
+                        TcpStep::MysqlGreeting,
+                        TcpStep::Send(packet),
+                        TcpStep::MysqlOk,
+                    ],
+                }
+            }
             ProtocolCheck::SslHello => {
                 let Ok(hello) = regex::Regex::new("^1[56]") else {
                     return TcpCheck { steps: Vec::new() };

@@ -212,6 +212,13 @@ impl TcpCheckMatch {
 pub enum ProtocolCheck {
     /// `option redis-check`: PING, expecting +PONG.
     Redis,
+    /// `option mysql-check [user U [post-41]]`: the server's greeting, and
+    /// with a user an authentication that must be accepted.
+    Mysql {
+        /// `user U`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user: Option<String>,
+    },
     /// `option ssl-hello-chk`: an SSLv3 ClientHello, expecting a
     /// handshake or alert record.
     SslHello,
