@@ -260,3 +260,35 @@ fn default_server_parameters_apply_and_are_overridden() {
     let order: Vec<String> = (0..4).map(|_| who(port, "/")).collect();
     assert_eq!(order, ["b", "b", "b", "b"]);
 }
+
+/// `option prefer-last-server`: the requests of one kept-alive client go
+/// to the server its first one went to; without it, round robin moves
+/// them along.
+#[test]
+fn prefer_last_server_keeps_a_connection_on_its_server() {
+    let (a, b) = (HttpBackend::start("a"), HttpBackend::start("b"));
+    let bodies = |prefer: bool| -> Vec<String> {
+        let port = free_port();
+        let _f = Fulcrum::start(&format!(
+            "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten app\n    bind 127.0.0.1:{port}\n    balance roundrobin\n    {}\n    server a {}\n    server b {}\n",
+            if prefer { "option prefer-last-server" } else { "" },
+            a.addr,
+            b.addr
+        ));
+        let mut c = connect(port);
+        let mut pending = Vec::new();
+        (0..4)
+            .map(|_| {
+                c.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+                    .expect("write");
+                common::net::read_response(&mut c, &mut pending)
+                    .expect("a response")
+                    .text()
+            })
+            .collect()
+    };
+    let with = bodies(true);
+    assert!(with.iter().all(|s| *s == with[0]), "{with:?}");
+    let without = bodies(false);
+    assert!(without.iter().any(|s| *s != without[0]), "{without:?}");
+}

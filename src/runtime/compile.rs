@@ -268,6 +268,7 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
             allbackups: p.option.allbackups,
             log_targets: log_targets(&p.log, &c.global),
             log_health_checks: p.option.log_health_checks,
+            prefer_last_server: p.option.prefer_last_server,
             server_keepalive: p.option.tcpka || p.option.srvtcpka,
             cookie: p.cookie.clone().filter(|_| http),
             errorfiles: errorfiles(c, p, &rules_of(p))?,

@@ -249,6 +249,8 @@ pub struct Backend {
     pub log_targets: Vec<crate::log::syslog::Target>,
     /// `option log-health-checks`.
     pub log_health_checks: bool,
+    /// `option prefer-last-server`.
+    pub prefer_last_server: bool,
     /// The backend's rules (http-request, use-server, http-response...).
     pub rules: Arc<crate::rules::ProxyRules>,
 }

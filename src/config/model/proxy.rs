@@ -435,6 +435,10 @@ pub struct Options {
     /// `option dontlognull`: no log for connections that sent nothing.
     #[serde(default, skip_serializing_if = "is_false")]
     pub dontlognull: bool,
+    /// `option prefer-last-server`: a kept-alive client's next request goes
+    /// to the server of its last one, while that server takes traffic.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub prefer_last_server: bool,
     /// `option log-separate-errors`: lines of exchanges that failed are
     /// sent at level err instead of info.
     #[serde(default, skip_serializing_if = "is_false")]

@@ -40,6 +40,9 @@ pub struct Cx<'a> {
     pub tracked: crate::state::stick::Tracked<'a>,
     /// The client connection's TLS, when fulcrum terminated it.
     pub tls: Option<&'a crate::rules::facts::TlsFacts>,
+    /// The server this connection's last request went to, as (backend
+    /// identity, server index), for `option prefer-last-server`.
+    pub last_server: &'a std::cell::Cell<Option<(usize, usize)>>,
 }
 
 /// A phase's outcome.

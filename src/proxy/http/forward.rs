@@ -133,8 +133,18 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
         fe,
         rt,
         access,
+        last_server,
         ..
     } = cx;
+    // `option prefer-last-server`: the server of this connection's last
+    // request, while it takes traffic (a backend of an older configuration
+    // is another one).
+    let this_backend = be as *const Backend as usize;
+    let last = last_server
+        .get()
+        .filter(|_| be.prefer_last_server)
+        .filter(|(b, s)| *b == this_backend && be.servers.get(*s).is_some_and(|v| v.state.usable()))
+        .map(|(_, s)| s);
     let Request {
         head, msg, vars, ..
     } = req;
@@ -172,7 +182,8 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
     let forced = persist
         .ruled
         .or(persisted.as_ref().and_then(|(_, s)| *s))
-        .or(stuck);
+        .or(stuck)
+        .or(last);
     let mut to_store = Some(to_store);
     let server_close = fe.http_connection != HttpConnection::KeepAlive
         || be.http_connection != HttpConnection::KeepAlive;
@@ -234,6 +245,7 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
         };
         let srv = &be.servers[conn.server];
         access.server.set(Some(conn.server));
+        last_server.set(Some((this_backend, conn.server)));
         if let Some(keys) = to_store.take() {
             crate::rules::stick::store(keys, conn.server);
         }

@@ -53,6 +53,7 @@ pub async fn serve(
     let mut cbuf = RecvBuf::new(rt.global.bufsize);
     let mut first = true;
     let tls = client.tls_facts();
+    let last_server = std::cell::Cell::new(None);
     loop {
         let Some(fe) = rt.frontend(frontend) else {
             return;
@@ -159,6 +160,7 @@ pub async fn serve(
             access: &access,
             tracked,
             tls: tls.as_ref(),
+            last_server: &last_server,
         };
         let next = Box::pin(exchange::run(cx, head)).await;
         // A 4xx answer, the server's or ours, counts as an HTTP error on
