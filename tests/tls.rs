@@ -249,6 +249,47 @@ fn old_protocol_versions_are_refused() {
     }
 }
 
+/// The old `bind` version switches: `no-sslv3`, `no-tlsv10` and
+/// `no-tlsv11` are already so with rustls; `no-tlsv12` leaves TLS 1.3
+/// only, `no-tlsv13` TLS 1.2 only.
+#[test]
+fn bind_version_switches() {
+    let p = pki(&["a.test"]);
+    let b = HttpBackend::start("app");
+    let (only13, only12) = (free_port(), free_port());
+    let cfg = format!(
+        "defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:{only13} ssl crt {certs} no-sslv3 no-tlsv10 no-tlsv11 no-tlsv12
+    bind 127.0.0.1:{only12} ssl crt {certs} no-tlsv13
+    default_backend be
+backend be
+    server s1 {}
+",
+        b.addr,
+        certs = p.certs().display(),
+    );
+    haproxy_accepts(&cfg);
+    let _f = Fulcrum::start(&cfg);
+    for (port, flags, ok) in [
+        (only13, &["--tlsv1.3"][..], true),
+        (only13, &["--tlsv1.2", "--tls-max", "1.2"][..], false),
+        (only12, &["--tlsv1.2", "--tls-max", "1.2"][..], true),
+        (only12, &["--tlsv1.3"][..], false),
+    ] {
+        let (head, _) = curl(&p.ca_pem, "a.test", port, "/", flags);
+        assert_eq!(
+            head.starts_with("HTTP/1.1 200"),
+            ok,
+            "{port} {flags:?}: {head}"
+        );
+    }
+}
+
 /// `mode tcp` over TLS: the server gets the decrypted bytes.
 #[test]
 fn tcp_mode_terminates_tls() {

@@ -10,7 +10,7 @@ use crate::util::addr::BindAddr;
 /// The bind parameters fulcrum knows, for messages.
 const BIND_PARAMS: &str = "transparent, interface, v4v6, v6only, backlog, maxconn, name, \
                            accept-proxy, defer-accept, ssl, crt, crt-list, alpn, ssl-min-ver, ssl-max-ver, \
-                           strict-sni, no-tls-tickets, prefer-client-ciphers, verify, ca-file, \
+                           strict-sni, no-tls-tickets, prefer-client-ciphers, no-sslv3, no-tlsv10, no-tlsv11, no-tlsv12, no-tlsv13, verify, ca-file, \
                            ciphers, ciphersuites";
 
 pub fn bind(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
@@ -70,6 +70,10 @@ pub fn bind(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
             "ca-file" => b.ca_file = Some(PathBuf::from(value(&mut it, "ca-file")?)),
             "no-tls-tickets" => b.no_tls_tickets = true,
             "prefer-client-ciphers" => b.prefer_client_ciphers = true,
+            // rustls offers neither SSLv3 nor TLS 1.0/1.1: already so.
+            "no-sslv3" | "no-tlsv10" | "no-tlsv11" => {}
+            "no-tlsv12" => b.ssl_min_ver = b.ssl_min_ver.take().or(Some("TLSv1.3".into())),
+            "no-tlsv13" => b.ssl_max_ver = b.ssl_max_ver.take().or(Some("TLSv1.2".into())),
             "alpn" => {
                 b.alpn = value(&mut it, "alpn")?
                     .split(',')
