@@ -3241,3 +3241,44 @@ backend other
         run.stderr
     );
 }
+
+/// Performance hints fulcrum does not act on yet are accepted with a
+/// warning at their line that says so: `bind ... tfo`, `option splice-*`.
+#[test]
+fn performance_hints_are_warnings() {
+    let cfg = "\
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+listen app
+    bind 127.0.0.1:8080 tfo
+    option splice-auto
+    option splice-response
+    server s1 127.0.0.1:9000
+";
+    let file = TempPath::file("hints", cfg);
+    let name = file.name();
+    let run = check(&[file.path()]);
+    assert_eq!(run.code, Some(0), "stderr:\n{}", run.stderr);
+    for (line, expect) in [
+        (
+            7,
+            "'bind ... tfo' is ignored: TCP Fast Open is not enabled yet",
+        ),
+        (
+            8,
+            "'option splice-auto' is ignored: fulcrum does not splice yet",
+        ),
+        (9, "'option splice-response' is ignored"),
+    ] {
+        assert!(
+            warnings_at(&run.stderr, &name, line)
+                .iter()
+                .any(|l| l.contains(expect)),
+            "no warning at line {line} containing {expect:?}; stderr:\n{}",
+            run.stderr
+        );
+    }
+}

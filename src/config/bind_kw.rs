@@ -9,7 +9,7 @@ use crate::util::addr::BindAddr;
 
 /// The bind parameters fulcrum knows, for messages.
 const BIND_PARAMS: &str = "transparent, interface, v4v6, v6only, backlog, maxconn, name, \
-                           accept-proxy, defer-accept, ssl, crt, crt-list, alpn, ssl-min-ver, ssl-max-ver, \
+                           accept-proxy, defer-accept, tfo, ssl, crt, crt-list, alpn, ssl-min-ver, ssl-max-ver, \
                            strict-sni, no-tls-tickets, prefer-client-ciphers, no-sslv3, no-tlsv10, no-tlsv11, no-tlsv12, no-tlsv13, verify, ca-file, \
                            ciphers, ciphersuites";
 
@@ -39,6 +39,7 @@ pub fn bind(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
             "name" => b.name = Some(value(&mut it, "name")?),
             "accept-proxy" => b.accept_proxy = true,
             "defer-accept" => b.defer_accept = true,
+            "tfo" => b.tfo = true,
             "ssl" => b.ssl = true,
             "crt" => b.crt.push(PathBuf::from(value(&mut it, "crt")?)),
             "crt-list" => b.crt_list.push(PathBuf::from(value(&mut it, "crt-list")?)),

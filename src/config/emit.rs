@@ -277,6 +277,9 @@ fn proxy(o: &mut String, p: &Proxy) {
         if b.defer_accept {
             s.push_str(" defer-accept");
         }
+        if b.tfo {
+            s.push_str(" tfo");
+        }
         if b.ssl {
             s.push_str(" ssl");
         }
@@ -364,6 +367,9 @@ fn proxy(o: &mut String, p: &Proxy) {
         if on {
             line(format!("option {name}"));
         }
+    }
+    for name in &op.splice {
+        line(format!("option {name}"));
     }
     match op.http_connection {
         HttpConnection::KeepAlive => {}

@@ -221,12 +221,26 @@ const fn opt(name: &'static str, caps: Caps, set: fn(&mut Options, bool)) -> Boo
     BoolOption { name, caps, set }
 }
 
+fn splice(o: &mut Options, name: &str, on: bool) {
+    o.splice.retain(|s| s != name);
+    if on {
+        o.splice.push(name.to_string());
+    }
+}
+
 /// The boolean options, all of which `no option` may clear.
 pub static BOOL_OPTIONS: &[BoolOption] = &[
     opt("tcplog", DFLB, p::set_tcplog),
     opt("dontlognull", DFL, |o, v| o.dontlognull = v),
     opt("log-separate-errors", DFL, |o, v| o.log_separate_errors = v),
     opt("prefer-last-server", DLB, |o, v| o.prefer_last_server = v),
+    opt("splice-auto", DFLB, |o, v| splice(o, "splice-auto", v)),
+    opt("splice-request", DFLB, |o, v| {
+        splice(o, "splice-request", v)
+    }),
+    opt("splice-response", DFLB, |o, v| {
+        splice(o, "splice-response", v)
+    }),
     opt("log-health-checks", DLB, |o, v| o.log_health_checks = v),
     opt("logasap", DFL, |o, v| o.logasap = v),
     opt("dontlog-normal", DFL, |o, v| o.dontlog_normal = v),
@@ -460,9 +474,6 @@ pub const NOT_YET: &[&str] = &[
     "option contstats",
     "option independent-streams",
     "option persist",
-    "option splice-auto",
-    "option splice-request",
-    "option splice-response",
     "option socket-stats",
     "option tcp-smart-accept",
     "option tcp-smart-connect",

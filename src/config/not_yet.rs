@@ -31,6 +31,12 @@ pub fn warn(p: &Proxy, d: &mut Diagnostics) {
         if b.defer_accept {
             bind_say("defer-accept", "TCP_DEFER_ACCEPT is not set yet");
         }
+        if b.tfo {
+            bind_say(
+                "tfo",
+                "TCP Fast Open is not enabled yet (connections open with the usual handshake)",
+            );
+        }
         if !b.alpn.is_empty() && !b.ssl {
             bind_say(
                 "alpn",
@@ -45,6 +51,12 @@ pub fn warn(p: &Proxy, d: &mut Diagnostics) {
         say(
             "option logasap",
             "in mode http, lines are sent when the exchange ends, not when the response starts (mode tcp acts on it)",
+        );
+    }
+    for name in &p.option.splice {
+        say(
+            &format!("option {name}"),
+            "fulcrum does not splice yet: data is copied through user space, with the same result",
         );
     }
     let t = &p.timeout;

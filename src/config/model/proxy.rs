@@ -287,6 +287,9 @@ pub struct Bind {
     /// `defer-accept`.
     #[serde(default, skip_serializing_if = "is_false")]
     pub defer_accept: bool,
+    /// `tfo`: TCP Fast Open on the listener (accepted with a warning).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub tfo: bool,
     /// `ssl`: terminate TLS (with `crt`).
     #[serde(default, skip_serializing_if = "is_false")]
     pub ssl: bool,
@@ -407,6 +410,7 @@ impl Bind {
             name: None,
             accept_proxy: false,
             defer_accept: false,
+            tfo: false,
             ssl: false,
             crt: Vec::new(),
             alpn: Vec::new(),
@@ -435,6 +439,10 @@ pub struct Options {
     /// `option dontlognull`: no log for connections that sent nothing.
     #[serde(default, skip_serializing_if = "is_false")]
     pub dontlognull: bool,
+    /// `option splice-auto|splice-request|splice-response`: kernel splicing
+    /// (accepted with a warning: fulcrum copies).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub splice: Vec<String>,
     /// `option prefer-last-server`: a kept-alive client's next request goes
     /// to the server of its last one, while that server takes traffic.
     #[serde(default, skip_serializing_if = "is_false")]
