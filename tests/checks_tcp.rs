@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::haproxy::Haproxy;
+use common::haproxy::{mask_check_duration, Haproxy};
 use common::net::{free_port, Fulcrum};
 use common::TempPath;
 
@@ -282,11 +282,7 @@ fn first_lines(sock: &UdpSocket, servers: &[&str]) -> Vec<(String, String)> {
         if got.iter().any(|(w, _)| *w == who) {
             continue;
         }
-        let msg = match msg.split_once("check duration: ") {
-            Some((a, b)) => format!("{a}check duration: N{}", &b[b.find("ms").unwrap_or(0)..]),
-            None => msg.to_string(),
-        };
-        got.push((who, msg));
+        got.push((who, mask_check_duration(msg)));
     }
     got.sort();
     got

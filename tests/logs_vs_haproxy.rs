@@ -11,7 +11,7 @@ use std::io::{Read, Write};
 use std::net::{TcpStream, UdpSocket};
 use std::time::Duration;
 
-use common::haproxy::Haproxy;
+use common::haproxy::{mask_check_duration, Haproxy};
 use common::net::{echo_server, free_port, Answer, Fulcrum, HttpBackend};
 
 /// The listens of the test, in the order of their ports.
@@ -41,6 +41,18 @@ impl Side {
             ports: LISTENS.iter().map(|_| free_port()).collect(),
             syslog,
         }
+    }
+
+    /// The next datagram as `<PRI>> message`: the header up to the tag
+    /// dropped (it carries the date and pid, which differ), the check
+    /// duration masked.
+    fn check_event(&self) -> String {
+        let mut buf = [0u8; 4096];
+        let n = self.syslog.recv(&mut buf).expect("an event within 10 s");
+        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+        let (pri, rest) = text.split_once('>').expect("a priority");
+        let (_, msg) = rest.split_once("]: ").expect("a tag");
+        format!("{pri}> {}", mask_check_duration(msg))
     }
 
     fn port(&self, listen: &str) -> u16 {
@@ -449,24 +461,12 @@ listen web
         &h.ports[..1],
     );
     let _fulcrum = Fulcrum::start(&config(port_of(&f), f.ports[0], backend.addr));
-    // The raw datagrams, the check duration masked.
-    let raw = |side: &Side| -> String {
-        let mut buf = [0u8; 4096];
-        let n = side.syslog.recv(&mut buf).expect("an event within 10 s");
-        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
-        let (pri, rest) = text.split_once('>').expect("a priority");
-        let (_, msg) = rest.split_once("]: ").expect("a tag");
-        let msg = match msg.split_once("check duration: ") {
-            Some((a, b)) => format!("{a}check duration: N{}", &b[b.find("ms").unwrap_or(0)..]),
-            None => msg.to_string(),
-        };
-        format!("{pri}> {msg}")
-    };
+    // The datagrams untrimmed, the check duration masked.
     let mut seen = Vec::new();
     for side in [&h, &f] {
         // The readiness probe of HAProxy::start logged nothing here: no
         // `option httplog`.
-        seen.push((raw(side), raw(side)));
+        seen.push((side.check_event(), side.check_event()));
     }
     assert_eq!(seen[0], seen[1], "DOWN events: haproxy vs fulcrum");
     assert!(
@@ -478,7 +478,7 @@ listen web
     );
     assert_eq!(seen[0].1, "<128> proxy web has no server available!\n");
     backend.revive();
-    let (a, b) = (raw(&h), raw(&f));
+    let (a, b) = (h.check_event(), f.check_event());
     assert_eq!(a, b, "UP events: haproxy vs fulcrum");
     assert!(
         a.starts_with("<133> Server web/s1 is UP, reason: Layer7 check passed"),
@@ -592,18 +592,7 @@ listen web
     let log = |s: &Side| s.syslog.local_addr().expect("addr").port();
     let _haproxy = Haproxy::start(&config(log(&h), h.ports[0], backend.addr), &h.ports[..1]);
     let _fulcrum = Fulcrum::start(&config(log(&f), f.ports[0], backend.addr));
-    let next = |side: &Side| -> String {
-        let mut buf = [0u8; 4096];
-        let n = side.syslog.recv(&mut buf).expect("a line within 10 s");
-        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
-        let (pri, rest) = text.split_once('>').expect("a priority");
-        let (_, msg) = rest.split_once("]: ").expect("a tag");
-        let msg = match msg.split_once("check duration: ") {
-            Some((a, b)) => format!("{a}check duration: N{}", &b[b.find("ms").unwrap_or(0)..]),
-            None => msg.to_string(),
-        };
-        format!("{pri}> {}", msg.trim_end())
-    };
+    let next = |side: &Side| -> String { side.check_event().trim_end().to_string() };
     let lines = |n: usize| -> [Vec<String>; 2] {
         [
             (0..n).map(|_| next(&h)).collect(),
@@ -662,20 +651,15 @@ listen st
     let _fulcrum = Fulcrum::start(&config(log(&f), f.ports[0]));
     let next = |side: &Side| -> String {
         loop {
-            let mut buf = [0u8; 4096];
-            let n = side.syslog.recv(&mut buf).expect("a line within 10 s");
-            let text = String::from_utf8_lossy(&buf[..n]).into_owned();
-            let (pri, rest) = text.split_once('>').expect("a priority");
-            let (_, msg) = rest.split_once("]: ").expect("a tag");
+            let event = side.check_event();
             // HAProxy also logs the stats page's connections ("Connect from").
-            if msg.starts_with("Connect from") {
+            if event
+                .split_once("> ")
+                .is_some_and(|(_, m)| m.starts_with("Connect from"))
+            {
                 continue;
             }
-            let msg = match msg.split_once("check duration: ") {
-                Some((a, b)) => format!("{a}check duration: N{}", &b[b.find("ms").unwrap_or(0)..]),
-                None => msg.to_string(),
-            };
-            return format!("{pri}> {}", msg.trim_end());
+            return event.trim_end().to_string();
         }
     };
     backend
@@ -844,18 +828,7 @@ listen dummy
     let (ha, fa) = (agent(answer.clone()), agent(answer.clone()));
     let _haproxy = Haproxy::start(&config(log(&h), h.ports[0], ha), &h.ports[..1]);
     let _fulcrum = Fulcrum::start(&config(log(&f), f.ports[0], fa));
-    let next = |side: &Side| -> String {
-        let mut buf = [0u8; 4096];
-        let n = side.syslog.recv(&mut buf).expect("a line within 10 s");
-        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
-        let (pri, rest) = text.split_once('>').expect("a priority");
-        let (_, msg) = rest.split_once("]: ").expect("a tag");
-        let msg = match msg.split_once("check duration: ") {
-            Some((a, b)) => format!("{a}check duration: N{}", &b[b.find("ms").unwrap_or(0)..]),
-            None => msg.to_string(),
-        };
-        format!("{pri}> {}", msg.trim_end())
-    };
+    let next = |side: &Side| -> String { side.check_event().trim_end().to_string() };
     let mut seen = Vec::new();
     for (word, lines) in [("drain", 2), ("ready", 1), ("down", 2), ("up", 1)] {
         *answer.lock().expect("answer") = format!("{word}\n");
