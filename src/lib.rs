@@ -27,6 +27,7 @@ pub mod health;
 pub mod listen;
 pub mod log;
 pub mod proxy;
+pub mod resolve;
 pub mod rules;
 pub mod runtime;
 pub mod state;

@@ -56,11 +56,45 @@ pub fn to_cfg(c: &Config) -> String {
             let _ = writeln!(o, "    errorfile {code} {}", quote(&file.to_string_lossy()));
         }
     }
+    for r in &c.resolvers {
+        o.push('\n');
+        resolvers(&mut o, r);
+    }
     for p in &c.proxies {
         o.push('\n');
         proxy(&mut o, p);
     }
     o
+}
+
+fn resolvers(o: &mut String, r: &super::model::Resolvers) {
+    use super::model::Transport;
+    let _ = writeln!(o, "resolvers {}", quote(&r.name));
+    for n in &r.nameservers {
+        let prefix = match n.transport {
+            Transport::Udp => "",
+            Transport::Tcp => "tcp@",
+        };
+        let _ = writeln!(o, "    nameserver {} {prefix}{}", quote(&n.name), n.address);
+    }
+    if r.parse_resolv_conf {
+        o.push_str("    parse-resolv-conf\n");
+    }
+    let _ = writeln!(o, "    resolve_retries {}", r.resolve_retries);
+    let _ = writeln!(o, "    timeout resolve {}", TimeDisplay(r.timeout_resolve));
+    let _ = writeln!(o, "    timeout retry {}", TimeDisplay(r.timeout_retry));
+    let h = &r.hold;
+    for (k, v) in [
+        ("nx", h.nx),
+        ("refused", h.refused),
+        ("timeout", h.timeout),
+        ("other", h.other),
+        ("valid", h.valid),
+        ("obsolete", h.obsolete),
+    ] {
+        let _ = writeln!(o, "    hold {k} {}", TimeDisplay(v));
+    }
+    let _ = writeln!(o, "    accepted_payload_size {}", r.accepted_payload_size);
 }
 
 fn userlist(o: &mut String, u: &super::model::Userlist) {
@@ -632,8 +666,21 @@ fn proxy(o: &mut String, p: &Proxy) {
     for r in &p.stick {
         line(format!("stick {}", r.line()));
     }
+    let mut templates_written: Vec<&str> = Vec::new();
     for s in &p.server {
-        line(server_words(s));
+        match &s.template {
+            // One `server-template` line stands for all its servers.
+            Some(t) if templates_written.contains(&t.as_str()) => {}
+            Some(t) => {
+                templates_written.push(t);
+                let own = server_words(s);
+                let params = own
+                    .split_once(&format!(" {}", s.address))
+                    .map_or("", |(_, rest)| rest);
+                line(format!("server-template {t} {}{params}", s.address));
+            }
+            None => line(server_words(s)),
+        }
     }
 }
 
@@ -770,5 +817,39 @@ fn server_words(s: &Server) -> String {
     if let Some(sni) = &s.sni {
         let _ = write!(w, " sni {}", quote(sni));
     }
+    dns_words(&mut w, s);
     w
+}
+
+/// The DNS parameters of a server line.
+fn dns_words(w: &mut String, s: &Server) {
+    use super::model::Family;
+    let join = |v: Vec<String>| v.join(",");
+    if let Some(r) = &s.resolvers {
+        let _ = write!(w, " resolvers {}", quote(r));
+    }
+    if let Some(f) = s.resolve_prefer {
+        let f = match f {
+            Family::Ipv4 => "ipv4",
+            Family::Ipv6 => "ipv6",
+        };
+        let _ = write!(w, " resolve-prefer {f}");
+    }
+    if !s.resolve_net.is_empty() {
+        let nets = join(s.resolve_net.iter().map(ToString::to_string).collect());
+        let _ = write!(w, " resolve-net {nets}");
+    }
+    if !s.resolve_opts.is_empty() {
+        let opts = join(
+            s.resolve_opts
+                .iter()
+                .map(|o| o.word().to_string())
+                .collect(),
+        );
+        let _ = write!(w, " resolve-opts {opts}");
+    }
+    if !s.init_addr.is_empty() {
+        let m = join(s.init_addr.iter().map(ToString::to_string).collect());
+        let _ = write!(w, " init-addr {m}");
+    }
 }

@@ -130,6 +130,7 @@ pub static PROXY_KEYWORDS: &[ProxyKeyword] = &[
     kw("bind", FL, super::bind_kw::bind),
     kw("server", LB, super::server_kw::server),
     kw("default-server", DLB, super::server_kw::default_server),
+    kw("server-template", LB, super::server_kw::server_template),
     kw("balance", DLB, p::balance),
     kw("log", DFLB, p::log),
     kw("retries", DLB, p::retries),
@@ -393,8 +394,7 @@ pub static IGNORED_GLOBAL: &[(&str, &str)] = &[
 ];
 
 /// The sections fulcrum does not support yet (accepted by HAProxy).
-pub const UNSUPPORTED_SECTIONS: [&str; 6] =
-    ["peers", "resolvers", "mailers", "program", "ring", "cache"];
+pub const UNSUPPORTED_SECTIONS: [&str; 5] = ["peers", "mailers", "program", "ring", "cache"];
 
 /// The closest known keyword to a misspelt one, when close enough to help.
 pub fn suggest<'a>(word: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
@@ -435,7 +435,6 @@ pub const NOT_YET: &[&str] = &[
     "errorloc",
     "errorloc302",
     "errorloc303",
-    "server-template",
     "fullconn",
     "hash-type",
     "hash-balance-factor",

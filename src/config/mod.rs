@@ -10,6 +10,7 @@
 //! Every problem is a [`Diagnostic`] `file:line: message`; the readers and
 //! the validator collect them all rather than stop at the first.
 
+pub mod addresses;
 mod args;
 mod bind_kw;
 pub mod cond;
@@ -22,6 +23,7 @@ pub mod model;
 mod not_yet;
 pub mod parse;
 mod proxy_kw;
+mod resolvers_kw;
 mod server_kw;
 pub mod validate;
 pub mod yaml;

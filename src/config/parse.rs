@@ -80,6 +80,8 @@ enum Section {
     Userlist,
     /// An `http-errors` section (the last of config.http_errors).
     HttpErrors,
+    /// A `resolvers` section (the last of config.resolvers).
+    Resolvers,
     /// A section kind fulcrum does not support: its lines are skipped.
     Unsupported,
 }
@@ -208,6 +210,7 @@ impl<'e> Reader<'e> {
             Section::Unsupported => {}
             Section::Userlist => self.userlist_line(words, span),
             Section::HttpErrors => self.http_errors_line(words, span),
+            Section::Resolvers => self.resolvers_line(words, span),
             Section::Global => self.global_line(words, span),
             Section::Defaults | Section::Proxy => self.proxy_line(words, span),
         }
@@ -240,6 +243,27 @@ impl<'e> Reader<'e> {
                 }
                 _ => {
                     self.diags.error(span, "'http-errors' expects one name");
+                    self.section = Section::Unsupported;
+                }
+            }
+            return;
+        }
+        if kw == "resolvers" {
+            match args {
+                [name] => {
+                    if self.config.resolvers.iter().any(|r| &r.name == name) {
+                        self.diags.error(
+                            span.clone(),
+                            format!("resolvers section '{name}' is declared twice"),
+                        );
+                    }
+                    let mut r = super::model::Resolvers::new(name.clone());
+                    r.origin = super::model::Origin(Some(span));
+                    self.config.resolvers.push(r);
+                    self.section = Section::Resolvers;
+                }
+                _ => {
+                    self.diags.error(span, "'resolvers' expects one name");
                     self.section = Section::Unsupported;
                 }
             }
@@ -424,6 +448,17 @@ impl<'e> Reader<'e> {
                 format!("unknown keyword '{k}' in 'http-errors' section (expected 'errorfile')"),
             ),
             None => {}
+        }
+    }
+
+    fn resolvers_line(&mut self, words: &[String], span: Span) {
+        let Some(r) = self.config.resolvers.last_mut() else {
+            return;
+        };
+        match super::resolvers_kw::line(r, words) {
+            Ok(None) => {}
+            Ok(Some(w)) => self.diags.warning(span, w),
+            Err(e) => self.diags.error(span, e),
         }
     }
 
@@ -653,8 +688,14 @@ impl<'e> Reader<'e> {
         // Like HAProxy, addresses expand `${NAME}` even outside double quotes.
         let expanded;
         let args = match (k.name, args) {
-            ("bind", [a, ..]) | ("server", [_, a, ..]) if a.contains("${") => {
-                let i = if k.name == "bind" { 0 } else { 1 };
+            ("bind", [a, ..]) | ("server", [_, a, ..]) | ("server-template", [_, _, a, ..])
+                if a.contains("${") =>
+            {
+                let i = match k.name {
+                    "bind" => 0,
+                    "server" => 1,
+                    _ => 2,
+                };
                 let mut v = args.to_vec();
                 v[i] = expand_address_vars(a, self.env);
                 expanded = v;
@@ -668,6 +709,15 @@ impl<'e> Reader<'e> {
         let args = match (k.name, args) {
             ("server", [name, addr, own @ ..]) if !p.default_server.is_empty() => {
                 let mut v = vec![name.clone(), addr.clone()];
+                v.extend(p.default_server.iter().cloned());
+                v.extend(own.iter().cloned());
+                with_defaults = v;
+                &with_defaults[..]
+            }
+            ("server-template", [prefix, range, addr, own @ ..])
+                if !p.default_server.is_empty() =>
+            {
+                let mut v = vec![prefix.clone(), range.clone(), addr.clone()];
                 v.extend(p.default_server.iter().cloned());
                 v.extend(own.iter().cloned());
                 with_defaults = v;
@@ -912,7 +962,14 @@ fn keep_capabilities(p: &mut Proxy) {
 fn is_section_keyword(w: &str) -> bool {
     matches!(
         w,
-        "global" | "defaults" | "frontend" | "backend" | "listen" | "userlist" | "http-errors"
+        "global"
+            | "defaults"
+            | "frontend"
+            | "backend"
+            | "listen"
+            | "userlist"
+            | "http-errors"
+            | "resolvers"
     ) || UNSUPPORTED_SECTIONS.contains(&w)
 }
 

@@ -5,14 +5,15 @@ use std::path::PathBuf;
 
 use super::args::{parse_duration, parse_u32};
 use super::keywords::Line;
-use super::model::{Proxy, Server, Track, Verify, MAX_WEIGHT};
+use super::model::{Family, InitAddr, Proxy, ResolveOpt, Server, Track, Verify, MAX_WEIGHT};
 use crate::util::addr::ServerAddr;
 
 /// The server parameters fulcrum knows, for messages.
 const SERVER_PARAMS: &str = "check, backup, track, weight, inter, fastinter, downinter, rise, \
                              fall, port, addr, maxconn, disabled, enabled, cookie, ssl, verify, \
                              ca-file, sni, crt, alpn, no-ssl-reuse, check-ssl, check-sni, send-proxy, send-proxy-v2, on-marked-down, \
-                             on-marked-up, agent-check, agent-port, agent-addr, agent-inter, agent-send";
+                             on-marked-up, agent-check, agent-port, agent-addr, agent-inter, agent-send, resolvers, \
+                             resolve-prefer, resolve-net, resolve-opts, init-addr";
 
 pub fn server(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
     let (name, addr, params) = match l.args {
@@ -173,6 +174,49 @@ pub fn server(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
                 )?)
             }
             "agent-send" => s.agent_send = Some(value(&mut it, "agent-send")?),
+            "resolvers" => s.resolvers = Some(value(&mut it, "resolvers")?),
+            "resolve-prefer" => {
+                s.resolve_prefer = Some(match value(&mut it, "resolve-prefer")?.as_str() {
+                    "ipv4" => Family::Ipv4,
+                    "ipv6" => Family::Ipv6,
+                    v => {
+                        return Err(format!(
+                            "'server {name}': 'resolve-prefer' expects 'ipv4' or 'ipv6', got '{v}'"
+                        ))
+                    }
+                })
+            }
+            "resolve-net" => {
+                s.resolve_net = list(&value(&mut it, "resolve-net")?, |n| {
+                    n.parse::<ipnet::IpNet>().map_err(|_| {
+                        format!("'server {name}': 'resolve-net': invalid network '{n}'")
+                    })
+                })?
+            }
+            "resolve-opts" => {
+                s.resolve_opts = list(&value(&mut it, "resolve-opts")?, |o| {
+                    match o {
+                    "allow-dup-ip" => Ok(ResolveOpt::AllowDupIp),
+                    "prevent-dup-ip" => Ok(ResolveOpt::PreventDupIp),
+                    "ignore-weight" => Ok(ResolveOpt::IgnoreWeight),
+                    _ => Err(format!(
+                        "'server {name}': 'resolve-opts': unknown option '{o}' (expected allow-dup-ip, prevent-dup-ip or ignore-weight)"
+                    )),
+                }
+                })?
+            }
+            "init-addr" => {
+                s.init_addr = list(&value(&mut it, "init-addr")?, |m| {
+                    match m {
+                    "last" => Ok(InitAddr::Last),
+                    "libc" => Ok(InitAddr::Libc),
+                    "none" => Ok(InitAddr::None),
+                    _ => m.parse::<IpAddr>().map(InitAddr::Ip).map_err(|_| {
+                        format!("'server {name}': 'init-addr': unknown method '{m}' (expected last, libc, none or an IP address)")
+                    }),
+                }
+                })?
+            }
             other => {
                 return Err(format!(
                     "'server {name}': unknown parameter '{other}' (supported: {SERVER_PARAMS})"
@@ -187,6 +231,77 @@ pub fn server(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
     }
     s.origin = l.origin.clone();
     p.server.push(s);
+    Ok(())
+}
+
+/// A comma-separated list, each item parsed by `one`; empty items are
+/// refused.
+fn list<T>(v: &str, one: impl Fn(&str) -> Result<T, String>) -> Result<Vec<T>, String> {
+    v.split(',').map(one).collect()
+}
+
+/// `server-template PREFIX NUM|LOW-HIGH FQDN[:PORT] [param...]`: the
+/// servers PREFIX<LOW> to PREFIX<HIGH>, each as a `server` line with the
+/// same address and parameters.
+pub fn server_template(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
+    let [prefix, range, rest @ ..] = l.args else {
+        return Err(
+            "'server-template' expects <prefix> <num | range> <fqdn>[:<port>] [params*]".into(),
+        );
+    };
+    if rest.is_empty() {
+        return Err(
+            "'server-template' expects <prefix> <num | range> <fqdn>[:<port>] [params*]".into(),
+        );
+    }
+    let number = |v: &str| v.parse::<u32>().ok().filter(|n| *n > 0);
+    let (low, high) = match range.split_once('-') {
+        Some((a, b)) => match (number(a), number(b)) {
+            (Some(a), Some(b)) if a <= b => (a, b),
+            _ => {
+                return Err(format!(
+                    "'server-template {prefix}': invalid range '{range}' (expected LOW-HIGH with 0 < LOW <= HIGH)"
+                ))
+            }
+        },
+        None => match number(range) {
+            Some(n) => (1, n),
+            None => {
+                return Err(format!(
+                    "'server-template {prefix}': invalid number of servers '{range}'"
+                ))
+            }
+        },
+    };
+    const MAX_TEMPLATE: u32 = 4096;
+    if high - low >= MAX_TEMPLATE {
+        return Err(format!(
+            "'server-template {prefix}': {} servers is more than fulcrum makes from one template ({MAX_TEMPLATE})",
+            high - low + 1
+        ));
+    }
+    for i in low..=high {
+        let mut words = vec![format!("{prefix}{i}")];
+        words.extend(rest.iter().cloned());
+        let mut one = Line {
+            kw: "server",
+            args: &words,
+            warnings: Vec::new(),
+            origin: l.origin.clone(),
+        };
+        server(p, &mut one).map_err(|e| {
+            e.replace(
+                &format!("'server {prefix}{i}'"),
+                &format!("'server-template {prefix}'"),
+            )
+        })?;
+        if i == low {
+            l.warnings.extend(one.warnings);
+        }
+        if let Some(s) = p.server.last_mut() {
+            s.template = Some(format!("{prefix} {range}"));
+        }
+    }
     Ok(())
 }
 

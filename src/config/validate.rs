@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use super::diag::{Diagnostics, Span};
 use super::model::{AccessLog, Balance, Config, HttpCheckRule, Mode, Proxy, ProxyKind, Verify};
-use crate::util::addr::Host;
 
 fn span_of(p: &Proxy, keyword: &str) -> Span {
     p.span_of(keyword).cloned().unwrap_or_else(|| {
@@ -38,6 +37,7 @@ pub fn validate(c: &Config) -> Diagnostics {
         servers(p, &c.global, &mut d);
         super::not_yet::warn(p, &mut d);
     }
+    super::addresses::check(c, &mut d);
     d
 }
 
@@ -397,6 +397,7 @@ fn servers(p: &Proxy, global: &super::model::Global, d: &mut Diagnostics) {
 /// server host names resolve (as HAProxy resolves them at start-up).
 pub fn check_environment(c: &Config) -> Diagnostics {
     let mut d = Diagnostics::default();
+    super::addresses::check_start(c, &mut d);
     for h in &c.http_errors {
         for (code, f) in &h.errorfile {
             if let Err(e) = std::fs::metadata(f) {
@@ -527,22 +528,6 @@ pub fn check_environment(c: &Config) -> Diagnostics {
                             p.name,
                             s.name,
                             path.display()
-                        ),
-                    );
-                }
-            }
-            if let Host::Name(n) = &s.address.host {
-                use std::net::ToSocketAddrs;
-                if (n.as_str(), 0)
-                    .to_socket_addrs()
-                    .map(|mut a| a.next().is_none())
-                    .unwrap_or(true)
-                {
-                    d.error(
-                        s.origin.0.clone().unwrap_or_else(|| span_of(p, "server")),
-                        format!(
-                            "server '{}/{}': could not resolve address '{n}'",
-                            p.name, s.name
                         ),
                     );
                 }

@@ -47,6 +47,8 @@ pub fn run(
         let mut usr1 = signal(SignalKind::user_defined1())?;
         let mut checks = crate::health::Checks::default();
         checks.reconcile(&workers.shared);
+        let mut dns = crate::resolve::Resolvers::default();
+        dns.reconcile(&workers.shared);
         // A stats socket that cannot be opened stops the start, as in
         // HAProxy; on reload it is logged and the others keep serving.
         let mut cli = cli::Sockets::default();
@@ -64,6 +66,7 @@ pub fn run(
                     match reload::reload(&paths, &mut workers) {
                         Ok(mut summary) => {
                             checks.reconcile(&workers.shared);
+                            dns.reconcile(&workers.shared);
                             match cli.reconcile(&workers.shared) {
                                 Ok(changes) => summary.changes.extend(changes),
                                 Err(e) => tracing::error!("{e}"),

@@ -172,6 +172,12 @@ async fn check_loop(
             tokio::time::sleep(spec.inter).await;
             continue;
         }
+        // A server without an address (DNS) is not probed, as HAProxy
+        // pauses the checks of a server in maintenance.
+        if state.rmaint() {
+            tokio::time::sleep(spec.inter).await;
+            continue;
+        }
         // `set server addr` moves the checks with the traffic.
         let target = match state.moved.load().as_deref() {
             Some((ip, port)) => std::net::SocketAddr::new(*ip, port.unwrap_or(spec.target.port())),
@@ -271,11 +277,7 @@ fn nolb_event(shared: &Shared, key: &(String, String), o: &Outcome, nolb: bool) 
 /// How HAProxy names a backend's proxy in its messages: "proxy" for a
 /// listen, "backend" for a backend section.
 fn proxy_word(rt: &Runtime, be: &Backend) -> &'static str {
-    if rt.frontend(&be.name).is_some() {
-        "proxy"
-    } else {
-        "backend"
-    }
+    rt.proxy_word(be)
 }
 
 /// The line `option log-health-checks` sends for a check, at notice.
@@ -342,11 +344,7 @@ fn record(state: &ServerState, o: &Outcome, h: &Health, flip: Option<Flip>) {
 
 /// "1 active and 1 backup servers left" (or "online" when going up).
 fn remaining(be: &Backend) -> (usize, usize) {
-    // A NOLB server is up but takes no traffic: it does not count.
-    let up = |s: &&crate::runtime::Server| s.state.status() == Status::Up && !s.state.nolb();
-    let active = be.servers.iter().filter(|s| !s.backup).filter(up).count();
-    let backup = be.servers.iter().filter(|s| s.backup).filter(up).count();
-    (active, backup)
+    be.servers_left()
 }
 
 /// Syslog severities of the events a backend logs.

@@ -3,12 +3,13 @@
 //! from the previous Runtime by (backend, server) name.
 
 use std::collections::HashMap;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use super::check::HttpCheck;
 use super::{Backend, Frontend, Global, Runtime, Server, ServerCheck};
 use crate::balance::{Balancer, Candidate};
+use crate::config::addresses::StartAddr;
 use crate::config::model::{Balance, Config, LogTarget, Mode, SyslogTarget};
 use crate::config::model::{StickKeyType, StickStore, StickTable, DEFAULT_STRING_LEN};
 use crate::state::stick::{Data, KeyKind, Spec, Table};
@@ -19,7 +20,7 @@ use crate::util::addr::{Host, ServerPort};
 #[derive(Debug, thiserror::Error)]
 pub enum CompileError {
     /// A server's host name did not resolve.
-    #[error("{at}server '{backend}/{server}': could not resolve address '{host}'")]
+    #[error("{at}'server {backend}/{server}' : {message}")]
     Resolve {
         /// Where the server line is, as "file:line: ".
         at: String,
@@ -27,8 +28,8 @@ pub enum CompileError {
         backend: String,
         /// Server name.
         server: String,
-        /// The host.
-        host: String,
+        /// What failed.
+        message: String,
     },
     /// A `stats socket` line cannot be served.
     #[error("stats socket '{addr}': {what}")]
@@ -93,11 +94,54 @@ pub enum CompileError {
     },
 }
 
-fn resolve(host: &Host) -> Option<SocketAddr> {
-    match host {
-        Host::Ip(ip) => Some(SocketAddr::new(*ip, 0)),
-        Host::Name(n) => (n.as_str(), 0).to_socket_addrs().ok()?.next(),
+/// How a server with `resolvers` is resolved at run time.
+fn server_dns(s: &crate::config::model::Server) -> Option<super::ServerDns> {
+    use crate::config::model::{Family, ResolveOpt};
+    let (Some(r), Host::Name(fqdn)) = (&s.resolvers, &s.address.host) else {
+        return None;
+    };
+    let last_opt = |a: ResolveOpt, b: ResolveOpt| {
+        s.resolve_opts
+            .iter()
+            .rev()
+            .find(|o| **o == a || **o == b)
+            .is_some_and(|o| *o == a)
+    };
+    Some(super::ServerDns {
+        resolvers: r.clone(),
+        fqdn: fqdn.to_ascii_lowercase(),
+        srv_label: s.is_srv_label(),
+        prefer: s.resolve_prefer.unwrap_or(Family::Ipv6),
+        nets: s.resolve_net.clone(),
+        allow_dup_ip: last_opt(ResolveOpt::AllowDupIp, ResolveOpt::PreventDupIp),
+        ignore_weight: s.resolve_opts.contains(&ResolveOpt::IgnoreWeight),
+    })
+}
+
+/// A `resolvers` section with /etc/resolv.conf's name servers added when
+/// it says `parse-resolv-conf` (read at each load, as HAProxy reads it).
+fn complete_resolvers(r: &crate::config::model::Resolvers) -> Arc<crate::config::model::Resolvers> {
+    let mut r = r.clone();
+    if r.parse_resolv_conf {
+        match hickory_resolver::system_conf::read_system_conf() {
+            Ok((conf, _)) => {
+                for (i, ns) in conf.name_servers().iter().enumerate() {
+                    let port = ns.connections.first().map_or(53, |c| c.port);
+                    let address = SocketAddr::new(ns.ip, port);
+                    if r.nameservers.iter().any(|n| n.address == address) {
+                        continue;
+                    }
+                    r.nameservers.push(crate::config::model::Nameserver {
+                        name: format!("resolv.conf.{}", i + 1),
+                        address,
+                        transport: crate::config::model::Transport::Udp,
+                    });
+                }
+            }
+            Err(e) => tracing::warn!("resolvers {}: parse-resolv-conf: {e}", r.name),
+        }
     }
+    Arc::new(r)
 }
 
 /// Builds a Runtime; `prev` lends its servers' live state to same-named servers.
@@ -137,28 +181,46 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
         let mut servers = Vec::new();
         let mut candidates = Vec::new();
         for s in &p.server {
-            let addr = resolve(&s.address.host).ok_or_else(|| CompileError::Resolve {
-                at: s
-                    .origin
-                    .0
-                    .as_ref()
-                    .map(|o| format!("{o}: "))
-                    .unwrap_or_default(),
-                backend: p.name.clone(),
-                server: s.name.clone(),
-                host: s.address.host.to_string(),
-            })?;
+            let start =
+                crate::config::addresses::start_address(s).map_err(|e| CompileError::Resolve {
+                    at: s
+                        .origin
+                        .0
+                        .as_ref()
+                        .map(|o| format!("{o}: "))
+                        .unwrap_or_default(),
+                    backend: p.name.clone(),
+                    server: s.name.clone(),
+                    message: e.to_string(),
+                })?;
+            // A server without an address yet listens nowhere: its state
+            // keeps it out of traffic (RMAINT) until DNS gives one.
+            let addr = match start {
+                StartAddr::Ip(ip) => SocketAddr::new(ip, 0),
+                StartAddr::Unresolved => SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), 0),
+            };
+            let dns = server_dns(s);
             // Live state (health, counters) survives a reload, unless what
             // it describes changed: then the server starts fresh, and we say why.
             let old = old_servers.get(&(p.name.as_str(), s.name.as_str()));
-            let fresh = || Arc::new(ServerState::with_weight(s.disabled, s.weight));
+            let fresh = || {
+                let st = ServerState::with_weight(s.disabled, s.weight);
+                st.set_rmaint(start == StartAddr::Unresolved);
+                Arc::new(st)
+            };
             let new_check = match s.check.then(|| check_spec(c, p, s, addr)) {
                 Some(r) => Some(r?),
                 None => None,
             };
             let state = match old {
                 None => fresh(),
-                Some(o) if o.addr.ip() != addr.ip() || o.port != s.address.port => {
+                // The name asked at run time is what identifies its address:
+                // the state (and the address DNS gave) carries over.
+                Some(o) if dns.is_some() && o.dns == dns && o.port == s.address.port => {
+                    o.state.configure_weight(s.weight);
+                    o.state.clone()
+                }
+                Some(o) if o.addr.ip() != addr.ip() || o.port != s.address.port || o.dns != dns => {
                     tracing::info!(
                         "server {}/{}: address changed from {} to {}: its state starts fresh",
                         p.name,
@@ -225,6 +287,7 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
                 shutdown_backups_on_up: s.shutdown_backups_on_up,
                 tls: server_tls(c, p, s)?,
                 state,
+                dns,
             });
         }
         let http = p.mode == Mode::Http;
@@ -386,6 +449,7 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
         .map(|n| n.get())
         .unwrap_or(1);
     Ok(Runtime {
+        resolvers: c.resolvers.iter().map(complete_resolvers).collect(),
         tables: tables(c, prev),
         frontends,
         backends,

@@ -47,6 +47,9 @@ pub struct Runtime {
     /// Stick tables, in the order of `rules::table_names` (live state,
     /// carried over a reload while their definition is unchanged).
     pub tables: Vec<Arc<crate::state::stick::Table>>,
+    /// `resolvers` sections, their name servers complete
+    /// (`parse-resolv-conf` read).
+    pub resolvers: Vec<Arc<crate::config::model::Resolvers>>,
 }
 
 /// Process-wide settings.
@@ -255,6 +258,30 @@ pub struct Backend {
     pub rules: Arc<crate::rules::ProxyRules>,
 }
 
+impl Backend {
+    /// The servers taking traffic, as (active, backup): HAProxy's "1
+    /// active and 1 backup servers left". A NOLB server is up but takes
+    /// no traffic: it does not count.
+    pub fn servers_left(&self) -> (usize, usize) {
+        let up = |s: &&Server| s.state.status() == crate::state::Status::Up && !s.state.nolb();
+        let active = self.servers.iter().filter(|s| !s.backup).filter(up).count();
+        let backup = self.servers.iter().filter(|s| s.backup).filter(up).count();
+        (active, backup)
+    }
+}
+
+impl Runtime {
+    /// How HAProxy names a backend's proxy in its messages: "proxy" for a
+    /// listen, "backend" for a backend section.
+    pub fn proxy_word(&self, be: &Backend) -> &'static str {
+        if self.frontend(&be.name).is_some() {
+            "proxy"
+        } else {
+            "backend"
+        }
+    }
+}
+
 /// A server as the data path sees it.
 #[derive(Debug)]
 pub struct Server {
@@ -294,6 +321,27 @@ pub struct Server {
     pub state: Arc<ServerState>,
     /// `ssl`: TLS to this server.
     pub tls: Option<ServerTls>,
+    /// Its address comes from a `resolvers` section at run time.
+    pub dns: Option<ServerDns>,
+}
+
+/// How a server's address is asked of a `resolvers` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerDns {
+    /// The section.
+    pub resolvers: String,
+    /// The host name, or the SRV label (`_service._proto.name`).
+    pub fqdn: String,
+    /// `fqdn` is a SRV label.
+    pub srv_label: bool,
+    /// `resolve-prefer` (default ipv6).
+    pub prefer: crate::config::model::Family,
+    /// `resolve-net`.
+    pub nets: Vec<ipnet::IpNet>,
+    /// `resolve-opts allow-dup-ip`.
+    pub allow_dup_ip: bool,
+    /// `resolve-opts ignore-weight`.
+    pub ignore_weight: bool,
 }
 
 impl Server {

@@ -83,6 +83,11 @@ pub struct ServerState {
     /// NOLB: up, but out of load balancing (a 404 to its check with
     /// `http-check disable-on-404`).
     nolb: AtomicBool,
+    /// Maintenance for want of an address (HAProxy's RMAINT): its name
+    /// did not resolve, or its record left the DNS answers.
+    rmaint: AtomicBool,
+    /// The host name a SRV record gave this server (its `srv_fqdn`).
+    pub srv_target: Mutex<Option<String>>,
     /// `set server B/S addr A [port P]`: the address (and port) in force
     /// instead of the configured ones, until the configuration changes
     /// the server's address.
@@ -155,6 +160,8 @@ impl ServerState {
             checks_enabled: AtomicBool::new(true),
             moved: arc_swap::ArcSwapOption::empty(),
             nolb: AtomicBool::new(false),
+            rmaint: AtomicBool::new(false),
+            srv_target: Mutex::new(None),
             agent_down: AtomicBool::new(false),
             agent_admin: AtomicBool::new(false),
             cur_sessions: AtomicU64::new(0),
@@ -181,6 +188,9 @@ impl ServerState {
     pub fn status(&self) -> Status {
         // As HAProxy shows it: maintenance first, then a server down (a
         // draining one too), then draining.
+        if self.rmaint() {
+            return Status::Maint;
+        }
         match (self.admin(), self.health()) {
             (Admin::Maint, _) => Status::Maint,
             (_, Status::Down) => Status::Down,
@@ -241,7 +251,21 @@ impl ServerState {
 
     /// True when new sessions may go here.
     pub fn usable(&self) -> bool {
-        self.admin() == Admin::Ready && self.health() == Status::Up && !self.nolb()
+        self.admin() == Admin::Ready
+            && self.health() == Status::Up
+            && !self.nolb()
+            && !self.rmaint()
+    }
+
+    /// In maintenance for want of an address (shown "MAINT (resolution)").
+    pub fn rmaint(&self) -> bool {
+        self.rmaint.load(Relaxed)
+    }
+
+    /// Enters or leaves maintenance for want of an address; returns
+    /// whether it changed.
+    pub fn set_rmaint(&self, on: bool) -> bool {
+        self.rmaint.swap(on, Relaxed) != on
     }
 
     /// Up, but out of load balancing (NOLB).

@@ -437,6 +437,7 @@ fn server_row(rt: &Runtime, be: &Backend, si: usize, iid: usize, sid: usize) -> 
     let status = st.status();
     let checked_by = s.track;
     let (word, look) = match status {
+        Status::Maint if st.rmaint() => ("MAINT (resolution)".to_string(), Look::Maint),
         Status::Maint => ("MAINT".to_string(), Look::Maint),
         Status::Drain if st.admin_by_agent() => ("DRAIN (agent)".to_string(), Look::Drain),
         Status::Drain => ("DRAIN".to_string(), Look::Drain),

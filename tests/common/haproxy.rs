@@ -92,6 +92,11 @@ impl Haproxy {
         h
     }
 
+    /// The lines HAProxy wrote on stderr so far.
+    pub fn log_lines(&self) -> Vec<String> {
+        self.log.lock().expect("log").clone()
+    }
+
     pub fn log(&self) -> String {
         self.log.lock().expect("log").join("\n")
     }

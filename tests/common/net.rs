@@ -229,6 +229,12 @@ impl HttpBackend {
         Self::with(Answer::Text(name.to_string()))
     }
 
+    /// Answers every request with 200 and `name` as the body, on `addr`
+    /// (another loopback address such as 127.0.0.2, for DNS tests).
+    pub fn start_at(addr: SocketAddr, name: &str) -> HttpBackend {
+        Self::listen_on(addr, Answer::Text(name.to_string()))
+    }
+
     /// Answers every request with `answer`.
     pub fn with(answer: Answer) -> HttpBackend {
         Self::listen_on("127.0.0.1:0".parse().expect("addr"), answer)

@@ -12,6 +12,7 @@
 mod check;
 mod global;
 mod proxy;
+mod resolvers;
 mod rules;
 mod server;
 mod stick;
@@ -36,8 +37,12 @@ pub use proxy::{
     EffectiveTls, ForwardFor, HttpConnection, Mode, Options, Proxy, ProxyKind, Stats, Timeouts,
     UriHash, DEFAULT_STATS_REALM, DEFAULT_STATS_URI, DEFAULT_XFF,
 };
+pub use resolvers::{Hold, Nameserver, Resolvers, Transport};
 pub use rules::{UseBackend, UseServer, Words};
-pub use server::{Server, Track, Verify, DEFAULT_FALL, DEFAULT_RISE, DEFAULT_WEIGHT, MAX_WEIGHT};
+pub use server::{
+    Family, InitAddr, ResolveOpt, Server, Track, Verify, DEFAULT_FALL, DEFAULT_RISE,
+    DEFAULT_WEIGHT, MAX_WEIGHT,
+};
 pub use stick::{StickKeyType, StickStore, StickTable, DEFAULT_STRING_LEN};
 pub use userlist::{Group, Password, User, Userlist};
 
@@ -65,6 +70,9 @@ pub struct Config {
     /// `http-errors` sections: named sets of error files.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub http_errors: Vec<HttpErrors>,
+    /// `resolvers` sections: name servers asked at run time.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resolvers: Vec<Resolvers>,
 }
 
 /// `http-errors NAME` with its `errorfile CODE FILE` lines.

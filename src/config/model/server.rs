@@ -134,9 +134,90 @@ pub struct Server {
     /// `send-proxy`: PROXY protocol v1 header before the data.
     #[serde(default, skip_serializing_if = "is_false")]
     pub send_proxy: bool,
+    /// `resolvers NAME`: the address is asked of these name servers at
+    /// run time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolvers: Option<String>,
+    /// `resolve-prefer ipv4|ipv6` (default ipv6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolve_prefer: Option<Family>,
+    /// `resolve-net NET,...`: addresses in these networks come first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resolve_net: Vec<ipnet::IpNet>,
+    /// `resolve-opts OPT,...`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resolve_opts: Vec<ResolveOpt>,
+    /// `init-addr METHOD,...`: how the address is found at start-up
+    /// (empty: HAProxy's default, `last,libc`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub init_addr: Vec<InitAddr>,
+    /// `server-template PREFIX RANGE ...`: the template this server was
+    /// made from, as `PREFIX RANGE` (written back as one line).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
     /// Where the line was written (not serialized).
     #[serde(skip)]
     pub origin: Origin,
+}
+
+/// An address family, for `resolve-prefer`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    /// `ipv4`.
+    Ipv4,
+    /// `ipv6`.
+    Ipv6,
+}
+
+/// One `resolve-opts` option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ResolveOpt {
+    /// `allow-dup-ip`: servers of one name may share an address.
+    AllowDupIp,
+    /// `prevent-dup-ip`: they may not (the default).
+    PreventDupIp,
+    /// `ignore-weight`: SRV weights do not set the server's weight.
+    IgnoreWeight,
+}
+
+impl ResolveOpt {
+    /// HAProxy's word for it.
+    pub fn word(self) -> &'static str {
+        match self {
+            ResolveOpt::AllowDupIp => "allow-dup-ip",
+            ResolveOpt::PreventDupIp => "prevent-dup-ip",
+            ResolveOpt::IgnoreWeight => "ignore-weight",
+        }
+    }
+}
+
+/// One `init-addr` method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InitAddr {
+    /// `last`: the address in the server-state file (fulcrum has none, so
+    /// this method never finds one).
+    Last,
+    /// `libc`: the system's resolver.
+    Libc,
+    /// `none`: start without an address, in maintenance until resolved.
+    None,
+    /// An address to start with.
+    #[serde(untagged)]
+    Ip(IpAddr),
+}
+
+impl std::fmt::Display for InitAddr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InitAddr::Last => f.write_str("last"),
+            InitAddr::Libc => f.write_str("libc"),
+            InitAddr::None => f.write_str("none"),
+            InitAddr::Ip(ip) => write!(f, "{ip}"),
+        }
+    }
 }
 
 /// Built-in server defaults, from the manual.
@@ -168,6 +249,12 @@ fn is_default_fall(w: &u32) -> bool {
 }
 
 impl Server {
+    /// Whether its name is a SRV label (`_service._proto.name`), which
+    /// HAProxy asks SRV records for.
+    pub fn is_srv_label(&self) -> bool {
+        matches!(&self.address.host, crate::util::addr::Host::Name(n) if n.starts_with('_'))
+    }
+
     /// A server with HAProxy's defaults.
     pub fn new(name: impl Into<String>, address: ServerAddr) -> Server {
         Server {
@@ -205,6 +292,12 @@ impl Server {
             shutdown_backups_on_up: false,
             check_sni: None,
             send_proxy: false,
+            resolvers: None,
+            resolve_prefer: None,
+            resolve_net: Vec::new(),
+            resolve_opts: Vec::new(),
+            init_addr: Vec::new(),
+            template: None,
             origin: Origin::default(),
         }
     }
