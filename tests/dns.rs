@@ -83,7 +83,9 @@ fn dns_lines(log: &[String]) -> Vec<String> {
 
 fn config(dns: SocketAddr, fe: u16, stats: u16, port: u16) -> String {
     format!(
-        "defaults
+        "global
+    stats socket {sock} level admin
+defaults
     mode http
     timeout connect 1s
     timeout client 5s
@@ -108,8 +110,36 @@ frontend fe
 backend be
     server-template web 3 app.test:{port} resolvers dns init-addr none
     server-template s 1-2 _http._tcp.svc.test resolvers dns init-addr none
-"
+",
+        sock = socket_path(stats).display()
     )
+}
+
+/// The runtime API socket of the proxy whose stats port is `stats`.
+fn socket_path(stats: u16) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("fulcrum-dns-{}-{stats}.sock", std::process::id()))
+}
+
+/// `show servers state be`, without the columns that differ by timing
+/// (seconds since the last change) or that HAProxy keeps from before a
+/// maintenance (the check health of a server without checks).
+fn servers_state(stats: u16) -> Vec<String> {
+    let mut s = std::os::unix::net::UnixStream::connect(socket_path(stats)).expect("socket");
+    s.write_all(b"show servers state be\n").expect("write");
+    let mut text = String::new();
+    s.read_to_string(&mut text).expect("read");
+    text.lines()
+        .filter(|l| !l.starts_with('#') && l.contains(" be "))
+        .map(|l| {
+            let mut f: Vec<&str> = l.split(' ').collect();
+            for i in [9, 12] {
+                if i < f.len() {
+                    f[i] = "*";
+                }
+            }
+            f.join(" ")
+        })
+        .collect()
 }
 
 /// Which backends (by body) answered `n` requests.
@@ -220,6 +250,16 @@ fn server_template_follows_a_and_srv_records_as_haproxy_does() {
         &with(&[("s1", "no check", "127.0.0.7:9001"), ("s2", NO, "-")]),
         "one SRV record",
     );
+    let ours = servers_state(st);
+    assert_eq!(ours, servers_state(hst), "show servers state differs");
+    assert!(
+        ours[4].contains(" - 0 96 ") && ours[4].ends_with("_http._tcp.svc.test 0 0 - - 0"),
+        "{ours:#?}"
+    );
+    assert!(
+        ours[3].contains(" h1.test 9001 _http._tcp.svc.test "),
+        "{ours:#?}"
+    );
     // The name is gone: after `hold nx`, its servers go to maintenance.
     dns.remove("app.test");
     both_show(
@@ -237,6 +277,8 @@ fn server_template_follows_a_and_srv_records_as_haproxy_does() {
     let theirs = dns_lines(&h.log_lines());
     assert_eq!(ours, theirs, "the DNS events differ from HAProxy's");
     assert!(ours.len() >= 15, "{ours:#?}");
+    drop(h);
+    let _ = std::fs::remove_file(socket_path(hst));
 }
 
 #[test]

@@ -239,14 +239,34 @@ pub fn servers_state(rt: &Runtime, backend: Option<&str>) -> String {
             let st = &srv.state;
             let check = st.check.lock().map(|c| c.clone()).unwrap_or_default();
             let op = match st.health() {
-                Status::Up => 2,
+                Status::Up if !st.rmaint() => 2,
                 _ => 0,
             };
-            let admin = match st.admin() {
+            let mut admin = match st.admin() {
                 Admin::Ready => 0,
                 Admin::Maint => 1,
                 Admin::Drain => 8,
             };
+            // HAProxy's RMAINT (no address from DNS) is 0x20; a server
+            // made for SRV records carries HMAINT (0x40) as 2.6 shows it.
+            let srv_label = srv.dns.as_ref().filter(|d| d.srv_label);
+            if st.rmaint() {
+                admin |= 0x20;
+            }
+            if srv_label.is_some() {
+                admin |= 0x40;
+            }
+            let fqdn = match &srv.dns {
+                Some(d) if d.srv_label => st
+                    .srv_target
+                    .lock()
+                    .ok()
+                    .and_then(|t| t.clone())
+                    .unwrap_or_else(|| "-".into()),
+                Some(d) => d.fqdn.clone(),
+                None => "-".into(),
+            };
+            let record = srv_label.map_or("-", |d| d.fqdn.as_str());
             let since = check
                 .last_change
                 .unwrap_or(rt.global.started)
@@ -266,13 +286,17 @@ pub fn servers_state(rt: &Runtime, backend: Option<&str>) -> String {
             };
             let (ip, port) = srv.address();
             let port = port.unwrap_or(0);
+            let ip = if st.rmaint() {
+                "-".to_string()
+            } else {
+                ip.to_string()
+            };
             let _ = writeln!(
                 out,
-                "{be_id} {} {} {} {} {op} {admin} {} {} {since} {status} {result} {} {} 0 0 0 - {port} - {} 0 - - 0",
+                "{be_id} {} {} {} {ip} {op} {admin} {} {} {since} {status} {result} {} {} 0 0 0 {fqdn} {port} {record} {} 0 - - 0",
                 be.name,
                 i + 1,
                 srv.name,
-                ip,
                 st.weight(),
                 st.initial_weight(),
                 match (op, &srv.check) {
