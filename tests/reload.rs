@@ -26,7 +26,7 @@ fn config(p: &Ports, n: usize, http: &[&HttpBackend], echo: std::net::SocketAddr
     let mut servers = String::new();
     for (i, b) in http.iter().enumerate() {
         // Server 0 always stays; the others come and go with the generation.
-        if i == 0 || (n + i) % 3 != 0 {
+        if i == 0 || !(n + i).is_multiple_of(3) {
             servers.push_str(&format!(
                 "    server s{i} {} weight {}\n",
                 b.addr,
@@ -34,7 +34,11 @@ fn config(p: &Ports, n: usize, http: &[&HttpBackend], echo: std::net::SocketAddr
             ));
         }
     }
-    let extra = if n % 2 == 0 { p.extra_a } else { p.extra_b };
+    let extra = if n.is_multiple_of(2) {
+        p.extra_a
+    } else {
+        p.extra_b
+    };
     format!(
         "global
     nbthread 2

@@ -133,7 +133,7 @@ impl fmt::Display for TimeDisplay {
             (1_000_000, "s"),
             (1_000, "ms"),
         ] {
-            if us % unit == 0 {
+            if us.is_multiple_of(unit) {
                 return write!(f, "{}{}", us / unit, name);
             }
         }
