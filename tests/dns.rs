@@ -388,3 +388,30 @@ backend be
     assert!(at(9)[0].contains("SRV label"), "{}", run.stderr);
     assert!(at(10).is_empty(), "{}", run.stderr);
 }
+
+#[test]
+fn resolvers_default_is_made_from_resolv_conf_when_asked_for() {
+    let f = cfg_file(
+        "backend be
+    timeout connect 1s
+    timeout server 1s
+    server-template web 4 app.invalid:80 resolvers default init-addr none
+",
+    );
+    let run = check(&[f.path()]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr); // valid, no listener
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fulcrum"))
+        .args(["convert", "--to", "cfg"])
+        .arg(f.path())
+        .output()
+        .expect("convert");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("resolvers default\n    parse-resolv-conf\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("server-template web 4 app.invalid:80 resolvers default init-addr none"),
+        "{text}"
+    );
+}

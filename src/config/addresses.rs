@@ -81,6 +81,23 @@ pub fn start_address(s: &Server) -> Result<StartAddr, StartError> {
     })
 }
 
+/// HAProxy makes a `resolvers default` section from /etc/resolv.conf
+/// when the configuration has none of that name; fulcrum makes it when a
+/// server asks for it (so `convert` writes it out).
+pub fn add_default_resolvers(c: &mut Config) {
+    const NAME: &str = "default";
+    let wanted = c
+        .proxies
+        .iter()
+        .flat_map(|p| &p.server)
+        .any(|s| s.resolvers.as_deref() == Some(NAME));
+    if wanted && !c.resolvers.iter().any(|r| r.name == NAME) {
+        let mut r = super::model::Resolvers::new(NAME);
+        r.parse_resolv_conf = true;
+        c.resolvers.push(r);
+    }
+}
+
 fn span(p: &Proxy, s: &Server) -> Span {
     s.origin
         .0

@@ -884,6 +884,7 @@ impl<'e> Reader<'e> {
 
     fn finish(mut self) -> Parsed {
         self.end_section();
+        super::addresses::add_default_resolvers(&mut self.config);
         Parsed {
             config: self.config,
             diags: self.diags,
