@@ -455,3 +455,62 @@ fn agent_check_drain_weight_and_down() {
         Some(b"hello\n".as_slice())
     );
 }
+
+#[test]
+fn slowstart_ramps_the_weight_of_a_server_back_up() {
+    let (mut a, b) = (HttpBackend::start("warming"), HttpBackend::start("steady"));
+    let port = free_port();
+    let _f = Fulcrum::start(&format!(
+        "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten app\n    bind 127.0.0.1:{port}\n    balance roundrobin\n    stats enable\n    stats uri /s\n    server s1 {} weight 100 check inter 100ms rise 1 fall 1 slowstart 4s\n    server s2 {} weight 100\n",
+        a.addr, b.addr
+    ));
+    // (status, weight) of s1 on the page.
+    let row = || -> (String, u32) {
+        let csv = get(port, "/s;csv").text();
+        let f: Vec<String> = csv
+            .lines()
+            .find(|l| l.starts_with("app,s1,"))
+            .unwrap_or_default()
+            .split(',')
+            .map(str::to_string)
+            .collect();
+        let w = f.get(18).and_then(|w| w.parse().ok()).unwrap_or(0);
+        (f.get(17).cloned().unwrap_or_default(), w)
+    };
+    // At start-up no warm-up: full weight at once, as in HAProxy.
+    assert_eq!(row().1, 100);
+    a.kill();
+    eventually(Duration::from_secs(10), "s1 DOWN", || row().0 == "DOWN");
+    a.revive();
+    eventually(Duration::from_secs(10), "s1 UP", || row().0 == "UP");
+    // Just back: a small share of its weight, so most requests go to s2.
+    let (_, w) = row();
+    assert!(w < 50, "weight {w} right after coming back");
+    let to_a = (0..20)
+        .filter(|_| get(port, "/").text() == "warming")
+        .count();
+    assert!(
+        to_a <= 8,
+        "{to_a} of 20 requests went to the warming server"
+    );
+    // The weight grows in steps to the full 100.
+    let mut seen = vec![w];
+    eventually(Duration::from_secs(10), "full weight", || {
+        let w = row().1;
+        if seen.last() != Some(&w) {
+            seen.push(w);
+        }
+        w == 100
+    });
+    assert!(
+        seen.iter().any(|&w| w > 1 && w < 100),
+        "no step between: {seen:?}"
+    );
+    let to_a = (0..20)
+        .filter(|_| get(port, "/").text() == "warming")
+        .count();
+    assert!(
+        (8..=12).contains(&to_a),
+        "equal weights share the requests: {to_a} of 20"
+    );
+}

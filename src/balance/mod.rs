@@ -32,7 +32,7 @@ pub struct Candidate {
 impl Candidate {
     /// The weight in force (0 takes no traffic).
     pub fn weight(&self) -> u32 {
-        self.state.weight()
+        self.state.effective_weight()
     }
 
     fn usable(&self) -> bool {

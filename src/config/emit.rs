@@ -817,6 +817,9 @@ fn server_words(s: &Server) -> String {
     if let Some(sni) = &s.sni {
         let _ = write!(w, " sni {}", quote(sni));
     }
+    if let Some(t) = s.slowstart {
+        let _ = write!(w, " slowstart {}", TimeDisplay(t));
+    }
     dns_words(&mut w, s);
     w
 }

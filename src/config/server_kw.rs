@@ -12,7 +12,7 @@ use crate::util::addr::ServerAddr;
 const SERVER_PARAMS: &str = "check, backup, track, weight, inter, fastinter, downinter, rise, \
                              fall, port, addr, maxconn, disabled, enabled, cookie, ssl, verify, \
                              ca-file, sni, crt, alpn, no-ssl-reuse, check-ssl, check-sni, send-proxy, send-proxy-v2, on-marked-down, \
-                             on-marked-up, agent-check, agent-port, agent-addr, agent-inter, agent-send, resolvers, \
+                             on-marked-up, agent-check, agent-port, agent-addr, agent-inter, agent-send, resolvers, slowstart, \
                              resolve-prefer, resolve-net, resolve-opts, init-addr";
 
 pub fn server(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
@@ -175,6 +175,13 @@ pub fn server(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
             }
             "agent-send" => s.agent_send = Some(value(&mut it, "agent-send")?),
             "resolvers" => s.resolvers = Some(value(&mut it, "resolvers")?),
+            "slowstart" => {
+                let d = parse_duration(
+                    &format!("server {name} slowstart"),
+                    &value(&mut it, "slowstart")?,
+                )?;
+                s.slowstart = (!d.is_zero()).then_some(d);
+            }
             "resolve-prefer" => {
                 s.resolve_prefer = Some(match value(&mut it, "resolve-prefer")?.as_str() {
                     "ipv4" => Family::Ipv4,

@@ -29,6 +29,8 @@ pub struct Checks {
     tasks: HashMap<(String, String), (String, tokio::task::JoinHandle<()>)>,
     /// The agent checks, one task per server with `agent-check`.
     agents: HashMap<(String, String), (String, tokio::task::JoinHandle<()>)>,
+    /// Moves `slowstart` warm-ups on (one task for the process).
+    warmups: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Checks {
@@ -37,6 +39,9 @@ impl Checks {
     /// progress; a changed one restarts; a removed one stops. Must run on
     /// the control thread's runtime.
     pub fn reconcile(&mut self, shared: &Arc<Shared>) {
+        if self.warmups.is_none() {
+            self.warmups = Some(tokio::spawn(warmups(shared.clone())));
+        }
         let rt = shared.runtime.load_full();
         let mut wanted = HashMap::new();
         for be in &rt.backends {
@@ -342,6 +347,39 @@ fn record(state: &ServerState, o: &Outcome, h: &Health, flip: Option<Flip>) {
     }
 }
 
+/// How often warm-ups move on: HAProxy's step is at least a second.
+const WARMUP_STEP: Duration = Duration::from_secs(1);
+
+/// Every step, each warming server gets its share of weight for the time
+/// it has been up, and its backend's balancer the new weights.
+async fn warmups(shared: Arc<Shared>) {
+    loop {
+        tokio::time::sleep(WARMUP_STEP).await;
+        let rt = shared.runtime.load_full();
+        for be in &rt.backends {
+            let mut changed = false;
+            for s in &be.servers {
+                if s.state.advance_warmup() {
+                    warm(s);
+                    changed = true;
+                }
+            }
+            if changed {
+                be.balancer.reweigh();
+            }
+        }
+    }
+}
+
+/// A warming server's `maxconn` grows with its weight, from 1.
+fn warm(s: &crate::runtime::Server) {
+    if let (Some(limit), Some(max)) = (&s.limit, s.maxconn) {
+        let p = u64::from(s.state.warmup_permille());
+        let n = (u64::from(max) * p / 1000).max(1);
+        limit.resize(usize::try_from(n).unwrap_or(usize::MAX));
+    }
+}
+
 /// "1 active and 1 backup servers left" (or "online" when going up).
 fn remaining(be: &Backend) -> (usize, usize) {
     be.servers_left()
@@ -420,6 +458,11 @@ fn apply(
         }
         Flip::Up => {
             srv.state.set_health(Status::Up);
+            if let Some(period) = srv.slowstart {
+                srv.state.start_warmup(period);
+                warm(srv);
+                be.balancer.reweigh();
+            }
             let (a, b) = remaining(be);
             let msg = format!(
                 "Server {}/{} is UP{why}. {a} active and {b} backup servers online. 0 sessions requeued, 0 total in queue.",

@@ -288,6 +288,16 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
                 tls: server_tls(c, p, s)?,
                 state,
                 dns,
+                // As in HAProxy, only dynamic algorithms ramp weights.
+                slowstart: s.slowstart.filter(|_| {
+                    matches!(
+                        p.balance,
+                        Balance::Roundrobin
+                            | Balance::Leastconn
+                            | Balance::First
+                            | Balance::Random { .. }
+                    )
+                }),
             });
         }
         let http = p.mode == Mode::Http;

@@ -323,6 +323,8 @@ pub struct Server {
     pub tls: Option<ServerTls>,
     /// Its address comes from a `resolvers` section at run time.
     pub dns: Option<ServerDns>,
+    /// `slowstart`, when the backend's algorithm weighs dynamically.
+    pub slowstart: Option<std::time::Duration>,
 }
 
 /// How a server's address is asked of a `resolvers` section.

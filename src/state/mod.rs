@@ -86,6 +86,12 @@ pub struct ServerState {
     /// Maintenance for want of an address (HAProxy's RMAINT): its name
     /// did not resolve, or its record left the DNS answers.
     rmaint: AtomicBool,
+    /// `slowstart`: how much of its weight the server has, in thousandths
+    /// (1000 outside a warm-up).
+    warmup_permille: AtomicU32,
+    /// The warm-up in progress: since when, and for how long (control
+    /// plane only).
+    pub warmup: Mutex<Option<(std::time::Instant, Duration)>>,
     /// The host name a SRV record gave this server (its `srv_fqdn`).
     pub srv_target: Mutex<Option<String>>,
     /// `set server B/S addr A [port P]`: the address (and port) in force
@@ -161,6 +167,8 @@ impl ServerState {
             moved: arc_swap::ArcSwapOption::empty(),
             nolb: AtomicBool::new(false),
             rmaint: AtomicBool::new(false),
+            warmup_permille: AtomicU32::new(1000),
+            warmup: Mutex::new(None),
             srv_target: Mutex::new(None),
             agent_down: AtomicBool::new(false),
             agent_admin: AtomicBool::new(false),
@@ -255,6 +263,47 @@ impl ServerState {
             && self.health() == Status::Up
             && !self.nolb()
             && !self.rmaint()
+    }
+
+    /// The weight the balancer uses: the weight in force, scaled down
+    /// during a `slowstart` warm-up (never below 1 unless it is 0).
+    pub fn effective_weight(&self) -> u32 {
+        let w = self.weight();
+        let p = self.warmup_permille.load(Relaxed);
+        if p >= 1000 || w == 0 {
+            return w;
+        }
+        (w * p / 1000).max(1)
+    }
+
+    /// The share of its weight a warming server has, in thousandths.
+    pub fn warmup_permille(&self) -> u32 {
+        self.warmup_permille.load(Relaxed)
+    }
+
+    /// Starts a `slowstart` warm-up of `period`: the server begins with
+    /// almost none of its weight.
+    pub fn start_warmup(&self, period: Duration) {
+        if let Ok(mut w) = self.warmup.lock() {
+            *w = Some((std::time::Instant::now(), period));
+        }
+        self.warmup_permille.store(0, Relaxed);
+    }
+
+    /// Moves the warm-up on to now; returns whether the share changed.
+    /// It ends at full weight.
+    pub fn advance_warmup(&self) -> bool {
+        let Ok(mut w) = self.warmup.lock() else {
+            return false;
+        };
+        let Some((since, period)) = *w else {
+            return false;
+        };
+        let p = (since.elapsed().as_millis() * 1000 / period.as_millis().max(1)).min(1000) as u32;
+        if p >= 1000 {
+            *w = None;
+        }
+        self.warmup_permille.swap(p, Relaxed) != p
     }
 
     /// In maintenance for want of an address (shown "MAINT (resolution)").

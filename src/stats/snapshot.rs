@@ -417,9 +417,10 @@ fn server_row(rt: &Runtime, be: &Backend, si: usize, iid: usize, sid: usize) -> 
     r.set("eresp", st.response_errors.load(Relaxed));
     r.set("wretr", st.retries.load(Relaxed));
     r.set("wredis", st.redispatches.load(Relaxed));
-    let weight = st.weight();
-    r.set("weight", weight);
-    r.set("uweight", weight);
+    // The weight in force, scaled during a slowstart warm-up; the user
+    // weight as set.
+    r.set("weight", st.effective_weight());
+    r.set("uweight", st.weight());
     r.set("act", u8::from(!s.backup));
     r.set("bck", u8::from(s.backup));
     r.set("iid", iid);

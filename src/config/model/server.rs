@@ -134,6 +134,14 @@ pub struct Server {
     /// `send-proxy`: PROXY protocol v1 header before the data.
     #[serde(default, skip_serializing_if = "is_false")]
     pub send_proxy: bool,
+    /// `slowstart T`: after coming back up, the server's weight (and
+    /// maxconn) grow from almost nothing to full over T.
+    #[serde(
+        default,
+        with = "serde_time::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub slowstart: Option<Duration>,
     /// `resolvers NAME`: the address is asked of these name servers at
     /// run time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -292,6 +300,7 @@ impl Server {
             shutdown_backups_on_up: false,
             check_sni: None,
             send_proxy: false,
+            slowstart: None,
             resolvers: None,
             resolve_prefer: None,
             resolve_net: Vec::new(),
