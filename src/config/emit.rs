@@ -348,6 +348,13 @@ fn proxy(o: &mut String, p: &Proxy) {
         Some(super::model::ProtocolCheck::Pgsql { user }) => {
             line(format!("option pgsql-check user {}", quote(user)))
         }
+        Some(super::model::ProtocolCheck::Smtp { hello, domain }) => {
+            if hello == "HELO" && domain == "localhost" {
+                line("option smtpchk".into())
+            } else {
+                line(format!("option smtpchk {hello} {}", quote(domain)))
+            }
+        }
         None => {}
     }
     for (on, name) in [

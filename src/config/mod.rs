@@ -12,6 +12,7 @@
 
 mod args;
 mod bind_kw;
+mod check_kw;
 pub mod cond;
 pub mod diag;
 pub mod emit;

@@ -9,6 +9,7 @@ mod agent;
 pub mod fsm;
 pub mod http;
 pub mod outcome;
+mod protocols;
 pub mod tcp;
 mod tcpcheck;
 

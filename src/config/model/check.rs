@@ -228,4 +228,12 @@ pub enum ProtocolCheck {
         /// `user U`.
         user: String,
     },
+    /// `option smtpchk [HELO|EHLO <domain>]`: the banner, the greeting
+    /// command and QUIT, each answered with a 2xx reply.
+    Smtp {
+        /// `HELO` or `EHLO`.
+        hello: String,
+        /// The domain the greeting names (`localhost` by default).
+        domain: String,
+    },
 }

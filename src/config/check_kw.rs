@@ -1,0 +1,93 @@
+//! Parsers of the built-in protocol checks (`option redis-check`,
+//! `pgsql-check`, `ssl-hello-chk`, `mysql-check`, `smtpchk`). Each replaces whatever check the proxy had (`option
+//! httpchk`, `option tcp-check`, another protocol check): the last check
+//! option of a section wins, as in HAProxy.
+
+use super::keywords::Line;
+use super::model::{ProtocolCheck, Proxy};
+use super::proxy_kw::set_tcp_check;
+
+type R = Result<(), String>;
+
+/// Makes `check` the proxy's health check.
+fn set_protocol_check(p: &mut Proxy, check: ProtocolCheck) {
+    set_tcp_check(&mut p.option, false);
+    p.option.httpchk = None;
+    p.option.protocol_check = Some(check);
+}
+
+/// `option redis-check`: HAProxy's built-in Redis check (a RESP PING,
+/// +PONG expected).
+pub fn option_redis_check(p: &mut Proxy, l: &mut Line) -> R {
+    l.none()?;
+    set_protocol_check(p, ProtocolCheck::Redis);
+    Ok(())
+}
+
+/// `option mysql-check [user U [post-41]]`: HAProxy's built-in MySQL
+/// check (HAProxy 2.6 sends the 4.1 protocol's packet either way).
+pub fn option_mysql_check(p: &mut Proxy, l: &mut Line) -> R {
+    let user = match l.args {
+        [] => None,
+        [k, u] if k == "user" => Some(u.clone()),
+        [k, u, v] if k == "user" && v == "post-41" => Some(u.clone()),
+        [k, _, v] if k == "user" && v == "pre-41" => {
+            return Err("'option mysql-check ... pre-41' is not supported by fulcrum yet (HAProxy 2.6 accepts it)".into())
+        }
+        _ => {
+            return Err(
+                "'option mysql-check' expects nothing, or 'user <username> [post-41]'".into(),
+            )
+        }
+    };
+    set_protocol_check(p, ProtocolCheck::Mysql { user });
+    Ok(())
+}
+
+/// `option ssl-hello-chk`: HAProxy's built-in SSL/TLS hello check.
+pub fn option_ssl_hello_chk(p: &mut Proxy, l: &mut Line) -> R {
+    l.none()?;
+    set_protocol_check(p, ProtocolCheck::SslHello);
+    Ok(())
+}
+
+/// `option pgsql-check user U`: HAProxy's built-in PostgreSQL check.
+pub fn option_pgsql_check(p: &mut Proxy, l: &mut Line) -> R {
+    let user = match l.args {
+        [k, u] if k == "user" => u.clone(),
+        _ => return Err("'option pgsql-check' expects 'user <username>' as argument".into()),
+    };
+    set_protocol_check(p, ProtocolCheck::Pgsql { user });
+    Ok(())
+}
+
+/// `option smtpchk [HELO|EHLO <domain>]`. HAProxy 2.6 takes at most two
+/// arguments and sends `HELO localhost` unless they are exactly `HELO` or
+/// `EHLO` (case counts) and a domain; other arguments are accepted and
+/// ignored, so here they are too, with a warning saying what is sent.
+pub fn option_smtpchk(p: &mut Proxy, l: &mut Line) -> R {
+    let (hello, domain) = match l.args {
+        [] => ("HELO", "localhost"),
+        [h, d] if h == "HELO" || h == "EHLO" => (h.as_str(), d.as_str()),
+        [_] | [_, _] => {
+            l.warnings.push(format!(
+                "'option smtpchk {}': the hello command must be 'HELO' or 'EHLO' followed by a domain; 'HELO localhost' is sent, as HAProxy does",
+                l.args.join(" ")
+            ));
+            ("HELO", "localhost")
+        }
+        [_, _, extra, ..] => {
+            return Err(format!(
+                "'option smtpchk' cannot handle unexpected argument '{extra}'"
+            ))
+        }
+    };
+    set_protocol_check(
+        p,
+        ProtocolCheck::Smtp {
+            hello: hello.into(),
+            domain: domain.into(),
+        },
+    );
+    Ok(())
+}

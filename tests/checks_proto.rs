@@ -1,0 +1,357 @@
+//! `option smtpchk` end to
+//! end, against Debian's HAProxy 2.6 run beside fulcrum on the same
+//! configuration, each with its own scripted peers: the same verdicts, the
+//! same status, code and info in the `option log-health-checks` lines, the
+//! same bytes on the wire, and the same lines while a server goes DOWN and
+//! comes back UP.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::haproxy::{first_lines, mask_check_duration, Haproxy};
+use common::net::{free_port, Fulcrum};
+
+/// One thing a scripted peer does on a connection.
+#[derive(Clone)]
+enum Act {
+    /// Writes these bytes.
+    Say(Vec<u8>),
+    /// Reads once (1 s at most) and records what came.
+    Hear,
+    /// Waits this many milliseconds.
+    Pause(u64),
+}
+
+use Act::{Hear, Pause};
+
+fn say(b: &[u8]) -> Act {
+    Act::Say(b.to_vec())
+}
+
+/// A peer that plays `good` (or `bad`, while `good` is false) on each
+/// connection and then closes; it records what each connection sent.
+struct Peer {
+    port: u16,
+    heard: Arc<Mutex<Vec<Vec<u8>>>>,
+    good: Arc<AtomicBool>,
+}
+
+fn peer(good: Vec<Act>, bad: Vec<Act>) -> Peer {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    let heard = Arc::new(Mutex::new(Vec::new()));
+    let mode = Arc::new(AtomicBool::new(true));
+    let (log, flag) = (heard.clone(), mode.clone());
+    thread::spawn(move || {
+        for mut c in l.incoming().map_while(Result::ok) {
+            let script = if flag.load(Relaxed) {
+                good.clone()
+            } else {
+                bad.clone()
+            };
+            let log = log.clone();
+            thread::spawn(move || {
+                let _ = c.set_read_timeout(Some(Duration::from_secs(1)));
+                let mut got = Vec::new();
+                for act in script {
+                    match act {
+                        Act::Say(b) => {
+                            if c.write_all(&b).is_err() {
+                                break;
+                            }
+                        }
+                        Hear => {
+                            let mut buf = [0u8; 1024];
+                            let n = c.read(&mut buf).unwrap_or(0);
+                            got.extend_from_slice(&buf[..n]);
+                        }
+                        Pause(ms) => thread::sleep(Duration::from_millis(ms)),
+                    }
+                }
+                if !got.is_empty() {
+                    log.lock().expect("heard").push(got);
+                }
+            });
+        }
+    });
+    Peer {
+        port,
+        heard,
+        good: mode,
+    }
+}
+
+/// An SMTP peer: its banner, then its replies to the greeting and QUIT.
+fn smtp(banner: &[u8], greeted: &[u8], bye: &[u8]) -> Vec<Act> {
+    vec![say(banner), Hear, say(greeted), Hear, say(bye)]
+}
+
+const SMTP_OK: [&[u8]; 3] = [
+    b"220 mail.example ESMTP ready\r\n",
+    b"250-mail.example greets you\r\n250-SIZE 1000\r\n250 HELP\r\n",
+    b"221 2.0.0 Bye\r\n",
+];
+
+/// Every checked server of the comparison: backend, name, and what its
+/// peer does (None: nothing listens).
+fn scripts() -> Vec<(&'static str, &'static str, Option<Vec<Act>>)> {
+    let [banner, greeted, bye] = SMTP_OK;
+    vec![
+        ("smtp", "ok", Some(smtp(banner, greeted, bye))),
+        // A multi-line reply in two parts: the check waits for its end.
+        (
+            "smtp",
+            "split",
+            Some(vec![
+                say(banner),
+                Hear,
+                say(b"250-mail.example\r\n"),
+                Pause(50),
+                say(b"250 HELP\r\n"),
+                Hear,
+                say(bye),
+            ]),
+        ),
+        (
+            "smtp",
+            "busy",
+            Some(vec![say(b"554 5.3.2 No service here\r\n")]),
+        ),
+        (
+            "smtp",
+            "junk",
+            Some(vec![say(b"HTTP/1.0 400 Bad request\r\n")]),
+        ),
+        ("smtp", "short", Some(vec![say(b"22")])),
+        // A refusal, then the connection closed: its code and text.
+        (
+            "smtp",
+            "refused",
+            Some(vec![say(banner), Hear, say(b"501 5.5.4 Bad domain\r\n")]),
+        ),
+        // A refusal on an open connection: the greeting's expect has no
+        // min-recv in HAProxy 2.6.12, so it waits for more, until the
+        // timeout.
+        (
+            "smtp",
+            "denied",
+            Some(smtp(banner, b"501 5.5.4 Bad domain\r\n", bye)),
+        ),
+        (
+            "smtp",
+            "noquit",
+            Some(smtp(banner, greeted, b"500 what?\r\n")),
+        ),
+        ("smtp", "mute", Some(vec![say(banner), Hear])),
+        // A reply too short to have a text: no info.
+        ("smtp", "tiny", Some(vec![say(banner), Hear, say(b"55\r")])),
+        ("smtp", "silent", Some(vec![Pause(1500)])),
+        ("smtp", "empty", Some(vec![])),
+        ("smtp", "gone", None),
+        ("smtphelo", "ok", Some(smtp(banner, b"250 hello\r\n", bye))),
+    ]
+}
+
+fn header(log: u16) -> String {
+    format!(
+        "global
+    log 127.0.0.1:{log} local0
+defaults
+    log global
+    mode tcp
+    option log-health-checks
+    timeout connect 300ms
+    timeout client 5s
+    timeout server 5s
+    timeout check 400ms
+listen front
+    bind 127.0.0.1:{}
+    server x 127.0.0.1:{}
+",
+        free_port(),
+        free_port()
+    )
+}
+
+/// The backends' option lines.
+fn option(backend: &str) -> &'static str {
+    match backend {
+        "smtp" => "option smtpchk EHLO me.example",
+        _ => "option smtpchk",
+    }
+}
+
+/// One side's configuration and peers (keyed "backend/server").
+fn side(log: u16) -> (String, Vec<(String, Option<Peer>)>) {
+    let mut cfg = header(log);
+    let mut peers = Vec::new();
+    let mut last = "";
+    for (be, name, script) in scripts() {
+        if be != last {
+            cfg.push_str(&format!("backend {be}\n    {}\n", option(be)));
+            last = be;
+        }
+        let p = script.map(|s| peer(s, Vec::new()));
+        let port = p.as_ref().map_or_else(free_port, |p| p.port);
+        cfg.push_str(&format!(
+            "    server {name} 127.0.0.1:{port} check inter 200ms fall 1 rise 1\n"
+        ));
+        peers.push((format!("{be}/{name}"), p));
+    }
+    (cfg, peers)
+}
+
+fn udp() -> UdpSocket {
+    let sock = UdpSocket::bind("127.0.0.1:0").expect("udp");
+    sock.set_read_timeout(Some(Duration::from_millis(500)))
+        .expect("timeout");
+    sock
+}
+
+/// The distinct byte sequences a peer received.
+fn heard(p: &Option<Peer>) -> std::collections::BTreeSet<Vec<u8>> {
+    p.as_ref()
+        .map(|p| p.heard.lock().expect("heard").iter().cloned().collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn protocol_checks_match_haproxy() {
+    let (hs, fs) = (udp(), udp());
+    let (hcfg, hpeers) = side(hs.local_addr().expect("addr").port());
+    let (fcfg, fpeers) = side(fs.local_addr().expect("addr").port());
+    let _h = Haproxy::start(&hcfg, &[]);
+    let _f = Fulcrum::start(&fcfg);
+    let names: Vec<&str> = hpeers.iter().map(|(n, _)| n.as_str()).collect();
+    let h = first_lines(&hs, &names);
+    let f = first_lines(&fs, &names);
+    for (a, b) in h.iter().zip(&f) {
+        assert_eq!(b, a, "fulcrum vs haproxy");
+    }
+    assert_eq!(f, h);
+    if std::env::var_os("SHOW_LINES").is_some() {
+        h.iter().for_each(|(_, l)| eprintln!("{l}"));
+    }
+    let line = |who: &str| &h.iter().find(|(w, _)| w == who).expect("server").1;
+    assert!(line("smtp/ok").contains("Layer7 check passed, code: 221, info: \"2.0.0 Bye\""));
+    assert!(line("smtp/busy").contains("Layer7 wrong status, code: 554"));
+    assert!(line("smtp/refused").contains("code: 501, info: \"5.5.4 Bad domain\""));
+    assert!(line("smtp/denied").contains("Layer7 timeout"));
+    assert!(line("smtp/tiny").contains("code: 55, check duration"));
+    // The bytes each peer received.
+    for ((name, hp), (_, fp)) in hpeers.iter().zip(&fpeers) {
+        assert_eq!(heard(fp), heard(hp), "bytes sent to {name}");
+    }
+    let got = |name: &str| {
+        let p = &fpeers.iter().find(|(n, _)| n == name).expect("peer").1;
+        heard(p).into_iter().collect::<Vec<_>>()
+    };
+    assert_eq!(got("smtp/ok"), [b"EHLO me.example\r\nQUIT\r\n".to_vec()]);
+    assert_eq!(got("smtphelo/ok"), [b"HELO localhost\r\nQUIT\r\n".to_vec()]);
+}
+
+/// The messages one side logged.
+type Log = Arc<Mutex<Vec<String>>>;
+
+/// Every message a syslog socket receives, in order, check durations
+/// masked, gathered by a thread.
+fn collect(sock: UdpSocket) -> Log {
+    let all = Arc::new(Mutex::new(Vec::new()));
+    let sink = all.clone();
+    thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while Instant::now() < deadline {
+            let mut buf = [0u8; 2048];
+            let Ok(n) = sock.recv(&mut buf) else { continue };
+            let text = String::from_utf8_lossy(&buf[..n]).trim_end().to_string();
+            if let Some((_, msg)) = text.split_once("]: ") {
+                sink.lock().expect("log").push(mask_check_duration(msg));
+            }
+        }
+    });
+    all
+}
+
+/// The messages about backend `be`'s server `s`.
+fn about(all: &Mutex<Vec<String>>, be: &str) -> Vec<String> {
+    let (srv, none) = (format!(" {be}/s "), format!("backend {be} has"));
+    all.lock()
+        .expect("log")
+        .iter()
+        .filter(|m| m.contains(&srv) || m.contains(&none))
+        .cloned()
+        .collect()
+}
+
+/// The backends of the DOWN and UP test.
+const FLIP: [&str; 1] = ["smtp"];
+
+/// A peer that answers right while good, wrong while not.
+fn flip_peer(_backend: &str) -> Peer {
+    let [banner, greeted, bye] = SMTP_OK;
+    peer(
+        smtp(banner, greeted, bye),
+        vec![say(b"421 4.3.2 Service not available\r\n")],
+    )
+}
+
+/// Each check marks its server DOWN when the peer answers wrong, and UP
+/// again when it answers right, with HAProxy's lines (rise 2).
+#[test]
+fn protocol_checks_mark_down_and_up_as_haproxy() {
+    let sides: Vec<(Log, String, Vec<Peer>)> = (0..2)
+        .map(|_| {
+            let sock = udp();
+            let mut cfg = header(sock.local_addr().expect("addr").port());
+            let peers: Vec<Peer> = FLIP.iter().map(|be| flip_peer(be)).collect();
+            for (be, p) in FLIP.iter().zip(&peers) {
+                cfg.push_str(&format!(
+                    "backend {be}\n    {}\n    server s 127.0.0.1:{} check inter 100ms fall 2 rise 2\n",
+                    option(be),
+                    p.port
+                ));
+            }
+            (collect(sock), cfg, peers)
+        })
+        .collect();
+    let _h = Haproxy::start(&sides[0].1, &[]);
+    let _f = Fulcrum::start(&sides[1].1);
+    let wait_all = |needle: &str| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        for (log, _, _) in &sides {
+            for be in FLIP {
+                while !about(log, be)
+                    .iter()
+                    .any(|m| m.starts_with(&needle.replace("BE", be)))
+                {
+                    assert!(
+                        Instant::now() < deadline,
+                        "no '{needle}' for {be}: {:?}",
+                        about(log, be)
+                    );
+                    thread::sleep(Duration::from_millis(20));
+                }
+            }
+        }
+    };
+    let set = |good: bool| {
+        for (_, _, peers) in &sides {
+            peers.iter().for_each(|p| p.good.store(good, Relaxed));
+        }
+    };
+    wait_all("Health check for server BE/s succeeded");
+    set(false);
+    wait_all("Server BE/s is DOWN");
+    set(true);
+    wait_all("Server BE/s is UP");
+    for be in FLIP {
+        let (h, f) = (about(&sides[0].0, be), about(&sides[1].0, be));
+        assert_eq!(f, h, "{be}: fulcrum vs haproxy");
+    }
+}
