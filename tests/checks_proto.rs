@@ -1,4 +1,4 @@
-//! `option smtpchk` end to
+//! `option smtpchk` and `option ldap-check` end to
 //! end, against Debian's HAProxy 2.6 run beside fulcrum on the same
 //! configuration, each with its own scripted peers: the same verdicts, the
 //! same status, code and info in the `option log-health-checks` lines, the
@@ -98,9 +98,17 @@ const SMTP_OK: [&[u8]; 3] = [
     b"221 2.0.0 Bye\r\n",
 ];
 
+/// A bindResponse (message ID 1) with this resultCode.
+fn ldap_answer(code: u8) -> Vec<u8> {
+    vec![
+        0x30, 0x0c, 0x02, 0x01, 0x01, 0x61, 0x07, 0x0a, 0x01, code, 0x04, 0x00, 0x04, 0x00,
+    ]
+}
+
 /// Every checked server of the comparison: backend, name, and what its
 /// peer does (None: nothing listens).
 fn scripts() -> Vec<(&'static str, &'static str, Option<Vec<Act>>)> {
+    let answer = |b: Vec<u8>| Some(vec![Hear, Act::Say(b)]);
     let [banner, greeted, bye] = SMTP_OK;
     vec![
         ("smtp", "ok", Some(smtp(banner, greeted, bye))),
@@ -155,6 +163,34 @@ fn scripts() -> Vec<(&'static str, &'static str, Option<Vec<Act>>)> {
         ("smtp", "empty", Some(vec![])),
         ("smtp", "gone", None),
         ("smtphelo", "ok", Some(smtp(banner, b"250 hello\r\n", bye))),
+        ("ldap", "ok", answer(ldap_answer(0))),
+        // Active Directory's form: lengths on four bytes.
+        (
+            "ldap",
+            "ad",
+            answer(
+                b"\x30\x84\0\0\0\x10\x02\x01\x01\x61\x84\0\0\0\x07\x0a\x01\0\x04\0\x04\0".to_vec(),
+            ),
+        ),
+        ("ldap", "creds", answer(ldap_answer(49))),
+        (
+            "ldap",
+            "msgid",
+            answer(b"\x30\x0c\x02\x01\x02\x61\x07\x0a\x01\0\x04\0\x04\0".to_vec()),
+        ),
+        (
+            "ldap",
+            "len3",
+            answer(b"\x30\x83\0\0\x0c\x02\x01\x01\x61\x07\x0a\x01\0\x04\0\x04\0".to_vec()),
+        ),
+        (
+            "ldap",
+            "http",
+            answer(b"HTTP/1.0 400 Bad request\r\n\r\n".to_vec()),
+        ),
+        ("ldap", "short", answer(ldap_answer(0)[..13].to_vec())),
+        ("ldap", "empty", Some(vec![Hear])),
+        ("ldap", "gone", None),
     ]
 }
 
@@ -183,7 +219,8 @@ listen front
 fn option(backend: &str) -> &'static str {
     match backend {
         "smtp" => "option smtpchk EHLO me.example",
-        _ => "option smtpchk",
+        "smtphelo" => "option smtpchk",
+        _ => "option ldap-check",
     }
 }
 
@@ -244,6 +281,8 @@ fn protocol_checks_match_haproxy() {
     assert!(line("smtp/refused").contains("code: 501, info: \"5.5.4 Bad domain\""));
     assert!(line("smtp/denied").contains("Layer7 timeout"));
     assert!(line("smtp/tiny").contains("code: 55, check duration"));
+    assert!(line("ldap/short").contains("invalid response, check duration"));
+    assert!(line("ldap/creds").contains("code: 49, info: \"See RFC"));
     // The bytes each peer received.
     for ((name, hp), (_, fp)) in hpeers.iter().zip(&fpeers) {
         assert_eq!(heard(fp), heard(hp), "bytes sent to {name}");
@@ -254,6 +293,10 @@ fn protocol_checks_match_haproxy() {
     };
     assert_eq!(got("smtp/ok"), [b"EHLO me.example\r\nQUIT\r\n".to_vec()]);
     assert_eq!(got("smtphelo/ok"), [b"HELO localhost\r\nQUIT\r\n".to_vec()]);
+    assert_eq!(
+        got("ldap/ok"),
+        [b"\x30\x0c\x02\x01\x01\x60\x07\x02\x01\x03\x04\x00\x80\x00".to_vec()]
+    );
 }
 
 /// The messages one side logged.
@@ -290,19 +333,24 @@ fn about(all: &Mutex<Vec<String>>, be: &str) -> Vec<String> {
 }
 
 /// The backends of the DOWN and UP test.
-const FLIP: [&str; 1] = ["smtp"];
+const FLIP: [&str; 2] = ["smtp", "ldap"];
 
 /// A peer that answers right while good, wrong while not.
-fn flip_peer(_backend: &str) -> Peer {
+fn flip_peer(backend: &str) -> Peer {
     let [banner, greeted, bye] = SMTP_OK;
-    peer(
-        smtp(banner, greeted, bye),
-        vec![say(b"421 4.3.2 Service not available\r\n")],
-    )
+    let answer = |b: Vec<u8>| vec![Hear, Act::Say(b)];
+    match backend {
+        "smtp" => peer(
+            smtp(banner, greeted, bye),
+            vec![say(b"421 4.3.2 Service not available\r\n")],
+        ),
+        _ => peer(answer(ldap_answer(0)), answer(ldap_answer(49))),
+    }
 }
 
 /// Each check marks its server DOWN when the peer answers wrong, and UP
-/// again when it answers right, with HAProxy's lines (rise 2).
+/// again when it answers right, with HAProxy's lines (rise 2: LDAP's
+/// success counts twice in HAProxy 2.6, one check brings them UP).
 #[test]
 fn protocol_checks_mark_down_and_up_as_haproxy() {
     let sides: Vec<(Log, String, Vec<Peer>)> = (0..2)
@@ -354,4 +402,10 @@ fn protocol_checks_mark_down_and_up_as_haproxy() {
         let (h, f) = (about(&sides[0].0, be), about(&sides[1].0, be));
         assert_eq!(f, h, "{be}: fulcrum vs haproxy");
     }
+    let ldap = about(&sides[0].0, "ldap");
+    assert!(
+        ldap.iter()
+            .any(|m| m.contains("info: \"Success\", check duration: Nms, status: 1/2 DOWN")),
+        "{ldap:?}"
+    );
 }

@@ -1,4 +1,4 @@
-//! The configuration lines of the protocol checks `option smtpchk`: what HAProxy 2.6 refuses
+//! The configuration lines of the protocol checks `option smtpchk` and `option ldap-check`: what HAProxy 2.6 refuses
 //! is refused at its `file:line` (and `haproxy -c` is run on the same file
 //! to show it refuses it too); what it accepts and ignores is accepted
 //! with a warning; and each form survives cfg -> model -> cfg and yaml.
@@ -42,6 +42,10 @@ fn bad_arguments_are_errors_at_their_line_as_in_haproxy() {
         (
             "option smtpchk HELO a b c",
             "'option smtpchk' cannot handle unexpected argument 'b'",
+        ),
+        (
+            "option ldap-check x",
+            "'option ldap-check' cannot handle unexpected argument 'x'",
         ),
     ] {
         let file = TempPath::file("proto-bad", &cfg(line));
@@ -111,6 +115,7 @@ fn protocol_checks_round_trip() {
         "option smtpchk",
         "option smtpchk EHLO mail.example.org",
         "option smtpchk HELO me",
+        "option ldap-check",
     ] {
         let c = parse(&cfg(line));
         assert!(c.proxies[0].option.protocol_check.is_some(), "{line}");

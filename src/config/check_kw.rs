@@ -1,7 +1,8 @@
 //! Parsers of the built-in protocol checks (`option redis-check`,
-//! `pgsql-check`, `ssl-hello-chk`, `mysql-check`, `smtpchk`). Each replaces whatever check the proxy had (`option
-//! httpchk`, `option tcp-check`, another protocol check): the last check
-//! option of a section wins, as in HAProxy.
+//! `pgsql-check`, `ssl-hello-chk`, `mysql-check`, `smtpchk`, `ldap-check`).
+//! Each replaces whatever check the proxy had (`option httpchk`, `option
+//! tcp-check`, another protocol check): the last check option of a
+//! section wins, as in HAProxy.
 
 use super::keywords::Line;
 use super::model::{ProtocolCheck, Proxy};
@@ -90,4 +91,22 @@ pub fn option_smtpchk(p: &mut Proxy, l: &mut Line) -> R {
         },
     );
     Ok(())
+}
+
+/// `option ldap-check`: HAProxy's built-in LDAPv3 anonymous bind check.
+pub fn option_ldap_check(p: &mut Proxy, l: &mut Line) -> R {
+    no_argument(l)?;
+    set_protocol_check(p, ProtocolCheck::Ldap);
+    Ok(())
+}
+
+/// No argument, refused in HAProxy's words.
+fn no_argument(l: &Line) -> R {
+    match l.args.first() {
+        None => Ok(()),
+        Some(a) => Err(format!(
+            "'{}' cannot handle unexpected argument '{a}'",
+            l.kw
+        )),
+    }
 }

@@ -355,6 +355,7 @@ fn proxy(o: &mut String, p: &Proxy) {
                 line(format!("option smtpchk {hello} {}", quote(domain)))
             }
         }
+        Some(super::model::ProtocolCheck::Ldap) => line("option ldap-check".into()),
         None => {}
     }
     for (on, name) in [

@@ -206,6 +206,7 @@ pub static PROXY_KEYWORDS: &[ProxyKeyword] = &[
     kw("option ssl-hello-chk", DLB, c::option_ssl_hello_chk),
     kw("option mysql-check", DLB, c::option_mysql_check),
     kw("option smtpchk", DLB, c::option_smtpchk),
+    kw("option ldap-check", DLB, c::option_ldap_check),
     kw("http-check expect", DLB, p::http_check_expect),
 ];
 
@@ -463,7 +464,6 @@ pub const NOT_YET: &[&str] = &[
     "http-check set-var",
     "http-check unset-var",
     "http-check comment",
-    "option ldap-check",
     "option spop-check",
     "option external-check",
     "option http-buffer-request",

@@ -13,7 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::outcome::{CheckStatus, Outcome};
-use super::protocols::{reply_code, reply_text};
+use super::protocols::{self, reply_code, reply_text, Verdict};
 use super::tcp::io_words;
 use crate::runtime::check::{ErrorInfo, ProtocolReport, TcpCheck, TcpExpect, TcpStep};
 
@@ -122,6 +122,12 @@ impl Session {
         };
         let (buf, closed, read) = (&mut self.buf, &mut self.closed, ctx.read);
         match step {
+            TcpStep::LdapBindResponse => {
+                let parse = protocols::ldap_bind_response;
+                custom(s, buf, closed, parse, n, read)
+                    .await
+                    .map_or(Ok(()), Err)
+            }
             TcpStep::MysqlGreeting | TcpStep::MysqlOk => {
                 if let Some(version) = mysql_step(s, buf, closed, step, read).await? {
                     self.mysql_version = Some(version);
@@ -183,6 +189,8 @@ fn success(check: &TcpCheck, buf: &[u8], mysql_version: Option<String>) -> Repor
             Some(reply_text(buf)),
         ),
         Some(ProtocolReport { ok: Some(ok), .. }) => (CheckStatus::L7Ok, Some(0), Some(ok.into())),
+        // LDAP's success: its last report has no text.
+        _ if check.protocol => (CheckStatus::L7Ok, Some(0), None),
         _ if check.connect_only() => (CheckStatus::L4Ok, None, None),
         _ => (CheckStatus::L7Ok, Some(0), Some("(tcp-check)".into())),
     }
@@ -402,4 +410,37 @@ fn desc(mut info: String) -> String {
         info.truncate(end);
     }
     info
+}
+
+/// Runs a protocol's parser over the answer, reading until it decides;
+/// None when it passed, else the failure's status, code and info.
+async fn custom(
+    s: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    closed: &mut bool,
+    parse: fn(&[u8], bool) -> Verdict,
+    n: usize,
+    read: Duration,
+) -> Option<Report> {
+    let deadline = tokio::time::Instant::now() + read;
+    loop {
+        let last = *closed || buf.len() >= MAX_READ;
+        if buf.is_empty() && *closed {
+            let info = format!("TCPCHK got an empty response at step {n}");
+            return Some((CheckStatus::L7Rsp, None, Some(info)));
+        }
+        if !buf.is_empty() || last {
+            match parse(buf, last) {
+                Verdict::Pass => return None,
+                Verdict::Fail(status, code, info) => return Some((status, code, info)),
+                Verdict::Wait => {}
+            }
+        }
+        let mut chunk = [0u8; 4096];
+        match tokio::time::timeout_at(deadline, s.read(&mut chunk)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => *closed = true,
+            Ok(Ok(k)) => buf.extend_from_slice(&chunk[..k]),
+            Err(_) => return Some((CheckStatus::L7Tout, None, None)),
+        }
+    }
 }

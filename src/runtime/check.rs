@@ -240,6 +240,10 @@ pub struct TcpCheck {
     /// A built-in protocol check: its connection errors are reported
     /// without tcp-check's step words, as HAProxy reports them.
     pub protocol: bool,
+    /// LDAP's success is reported twice by HAProxy 2.6: once by
+    /// the protocol's parser with this text, then again, without text, at
+    /// the end of the rules; each report counts towards `rise`.
+    pub double_report: Option<&'static str>,
 }
 
 /// One step of a `tcp-check` sequence.
@@ -265,6 +269,8 @@ pub enum TcpStep {
     /// `mysql-check user U`: the answer to the authentication, which must
     /// be an OK packet.
     MysqlOk,
+    /// `ldap-check`: the bindResponse, whose resultCode must be 0.
+    LdapBindResponse,
     /// What must (or must not) arrive.
     Expect(TcpExpect),
     /// A `comment` rule: nothing to do, but it counts as a step.
@@ -416,6 +422,7 @@ impl TcpCheck {
         Ok(TcpCheck {
             steps,
             protocol: false,
+            double_report: None,
         })
     }
 

@@ -1,5 +1,5 @@
 //! The built-in protocol checks (`option redis-check`, `pgsql-check`,
-//! `ssl-hello-chk`, `mysql-check`, `smtpchk`)
+//! `ssl-hello-chk`, `mysql-check`, `smtpchk`, `ldap-check`)
 //! as the tcp-check steps HAProxy 2.6 runs for them: the same bytes sent,
 //! the same expectations, and how each reports (status, code, info).
 
@@ -54,16 +54,18 @@ fn hex_regex(p: &str) -> Option<TcpMatcher> {
 impl TcpCheck {
     /// A built-in protocol check, as the steps HAProxy 2.6 runs for it.
     pub fn protocol(p: &ProtocolCheck) -> TcpCheck {
-        let steps = match p {
-            ProtocolCheck::Redis => redis(),
-            ProtocolCheck::Mysql { user } => mysql(user.as_deref()),
-            ProtocolCheck::SslHello => ssl_hello_steps(),
-            ProtocolCheck::Pgsql { user } => pgsql(user),
-            ProtocolCheck::Smtp { hello, domain } => smtp(hello, domain),
+        let (steps, double_report) = match p {
+            ProtocolCheck::Redis => (redis(), None),
+            ProtocolCheck::Mysql { user } => (mysql(user.as_deref()), None),
+            ProtocolCheck::SslHello => (ssl_hello_steps(), None),
+            ProtocolCheck::Pgsql { user } => (pgsql(user), None),
+            ProtocolCheck::Smtp { hello, domain } => (smtp(hello, domain), None),
+            ProtocolCheck::Ldap => (ldap(), Some("Success")),
         };
         TcpCheck {
             steps: steps.unwrap_or_default(),
             protocol: true,
+            double_report,
         }
     }
 
@@ -207,6 +209,25 @@ fn smtp(hello: &str, domain: &str) -> Option<Vec<TcpStep>> {
     ])
 }
 
+/// An anonymous simple bind, LDAPv3, message ID 1, as HAProxy sends it.
+pub const LDAP_BIND: [u8; 14] = [
+    0x30, 0x0c, 0x02, 0x01, 0x01, 0x60, 0x07, 0x02, 0x01, 0x03, 0x04, 0x00, 0x80, 0x00,
+];
+
+fn ldap() -> Option<Vec<TcpStep>> {
+    Some(vec![
+        TcpStep::Send(LDAP_BIND.to_vec()),
+        // An LDAPMessage is a SEQUENCE (0x30).
+        expect(
+            14,
+            hex_regex("^30")?,
+            "^30",
+            report(None, false, ErrorInfo::Text("Not LDAPv3 protocol")),
+        ),
+        TcpStep::LdapBindResponse,
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,6 +242,7 @@ mod tests {
                 hello: "EHLO".into(),
                 domain: "d".into(),
             },
+            ProtocolCheck::Ldap,
         ] {
             assert!(!TcpCheck::protocol(&p).steps.is_empty(), "{p:?}");
         }

@@ -236,4 +236,7 @@ pub enum ProtocolCheck {
         /// The domain the greeting names (`localhost` by default).
         domain: String,
     },
+    /// `option ldap-check`: an anonymous LDAPv3 bind, expecting a
+    /// successful bindResponse.
+    Ldap,
 }
