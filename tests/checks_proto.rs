@@ -1,4 +1,4 @@
-//! `option smtpchk` and `option ldap-check` end to
+//! `option smtpchk`, `option ldap-check` and `option spop-check` end to
 //! end, against Debian's HAProxy 2.6 run beside fulcrum on the same
 //! configuration, each with its own scripted peers: the same verdicts, the
 //! same status, code and info in the `option log-health-checks` lines, the
@@ -22,7 +22,7 @@ use common::net::{free_port, Fulcrum};
 enum Act {
     /// Writes these bytes.
     Say(Vec<u8>),
-    /// Reads once (1 s at most) and records what came.
+    /// Reads once (3 s at most) and records what came.
     Hear,
     /// Waits this many milliseconds.
     Pause(u64),
@@ -35,7 +35,7 @@ fn say(b: &[u8]) -> Act {
 }
 
 /// A peer that plays `good` (or `bad`, while `good` is false) on each
-/// connection and then closes; it records what each connection sent.
+/// connection and then closes; it records each read.
 struct Peer {
     port: u16,
     heard: Arc<Mutex<Vec<Vec<u8>>>>,
@@ -57,8 +57,7 @@ fn peer(good: Vec<Act>, bad: Vec<Act>) -> Peer {
             };
             let log = log.clone();
             thread::spawn(move || {
-                let _ = c.set_read_timeout(Some(Duration::from_secs(1)));
-                let mut got = Vec::new();
+                let _ = c.set_read_timeout(Some(Duration::from_secs(3)));
                 for act in script {
                     match act {
                         Act::Say(b) => {
@@ -69,13 +68,14 @@ fn peer(good: Vec<Act>, bad: Vec<Act>) -> Peer {
                         Hear => {
                             let mut buf = [0u8; 1024];
                             let n = c.read(&mut buf).unwrap_or(0);
-                            got.extend_from_slice(&buf[..n]);
+                            // Recorded at once: the checker's verdict, and
+                            // so its log line, comes after it.
+                            if n > 0 {
+                                log.lock().expect("heard").push(buf[..n].to_vec());
+                            }
                         }
                         Pause(ms) => thread::sleep(Duration::from_millis(ms)),
                     }
-                }
-                if !got.is_empty() {
-                    log.lock().expect("heard").push(got);
                 }
             });
         }
@@ -105,10 +105,40 @@ fn ldap_answer(code: u8) -> Vec<u8> {
     ]
 }
 
+/// An SPOP frame with its length before it.
+fn spop_frame(body: &[u8]) -> Vec<u8> {
+    let mut f = (body.len() as u32).to_be_bytes().to_vec();
+    f.extend_from_slice(body);
+    f
+}
+
+/// An AGENT-HELLO (type 101, FIN) with these items.
+fn agent_hello(items: &[u8]) -> Vec<u8> {
+    let mut b = vec![101, 0, 0, 0, 1, 0, 0];
+    b.extend_from_slice(items);
+    spop_frame(&b)
+}
+
+const VERSION_2: &[u8] = b"\x07version\x08\x032.0";
+const FRAME_16380: &[u8] = b"\x0emax-frame-size\x03\xfc\xf0\x06";
+const NO_CAPS: &[u8] = b"\x0ccapabilities\x08\x00";
+
+/// An AGENT-DISCONNECT with this status code and message.
+fn agent_disconnect(code: u8, msg: &[u8]) -> Vec<u8> {
+    let mut b = vec![102, 0, 0, 0, 1, 0, 0];
+    b.extend_from_slice(b"\x0bstatus-code\x03");
+    b.push(code);
+    b.extend_from_slice(b"\x07message\x08");
+    b.push(msg.len() as u8);
+    b.extend_from_slice(msg);
+    spop_frame(&b)
+}
+
 /// Every checked server of the comparison: backend, name, and what its
 /// peer does (None: nothing listens).
 fn scripts() -> Vec<(&'static str, &'static str, Option<Vec<Act>>)> {
     let answer = |b: Vec<u8>| Some(vec![Hear, Act::Say(b)]);
+    let hello = |items: &[&[u8]]| answer(agent_hello(&items.concat()));
     let [banner, greeted, bye] = SMTP_OK;
     vec![
         ("smtp", "ok", Some(smtp(banner, greeted, bye))),
@@ -159,7 +189,7 @@ fn scripts() -> Vec<(&'static str, &'static str, Option<Vec<Act>>)> {
         ("smtp", "mute", Some(vec![say(banner), Hear])),
         // A reply too short to have a text: no info.
         ("smtp", "tiny", Some(vec![say(banner), Hear, say(b"55\r")])),
-        ("smtp", "silent", Some(vec![Pause(1500)])),
+        ("smtp", "silent", Some(vec![Pause(3000)])),
         ("smtp", "empty", Some(vec![])),
         ("smtp", "gone", None),
         ("smtphelo", "ok", Some(smtp(banner, b"250 hello\r\n", bye))),
@@ -191,6 +221,38 @@ fn scripts() -> Vec<(&'static str, &'static str, Option<Vec<Act>>)> {
         ("ldap", "short", answer(ldap_answer(0)[..13].to_vec())),
         ("ldap", "empty", Some(vec![Hear])),
         ("ldap", "gone", None),
+        ("spop", "ok", hello(&[VERSION_2, FRAME_16380, NO_CAPS])),
+        (
+            "spop",
+            "extra",
+            hello(&[b"\x05other\x02\x2a", FRAME_16380, VERSION_2, NO_CAPS]),
+        ),
+        ("spop", "novsn", hello(&[FRAME_16380, NO_CAPS])),
+        ("spop", "nosize", hello(&[VERSION_2, NO_CAPS])),
+        (
+            "spop",
+            "v1",
+            hello(&[b"\x07version\x08\x031.0", FRAME_16380]),
+        ),
+        (
+            "spop",
+            "tiny",
+            hello(&[VERSION_2, b"\x0emax-frame-size\x03\x64"]),
+        ),
+        (
+            "spop",
+            "bye",
+            answer(agent_disconnect(3, b"too big for me")),
+        ),
+        ("spop", "notify", answer(spop_frame(b"\x03\0\0\0\x01\0\0"))),
+        ("spop", "nofin", answer(spop_frame(b"\x65\0\0\0\0\0\0"))),
+        (
+            "spop",
+            "http",
+            answer(b"HTTP/1.0 400 Bad request\r\n\r\n".to_vec()),
+        ),
+        ("spop", "empty", Some(vec![Hear])),
+        ("spop", "gone", None),
     ]
 }
 
@@ -205,7 +267,7 @@ defaults
     timeout connect 300ms
     timeout client 5s
     timeout server 5s
-    timeout check 400ms
+    timeout check 1s
 listen front
     bind 127.0.0.1:{}
     server x 127.0.0.1:{}
@@ -220,7 +282,8 @@ fn option(backend: &str) -> &'static str {
     match backend {
         "smtp" => "option smtpchk EHLO me.example",
         "smtphelo" => "option smtpchk",
-        _ => "option ldap-check",
+        "ldap" => "option ldap-check",
+        _ => "option spop-check",
     }
 }
 
@@ -251,7 +314,7 @@ fn udp() -> UdpSocket {
     sock
 }
 
-/// The distinct byte sequences a peer received.
+/// The distinct reads of a peer.
 fn heard(p: &Option<Peer>) -> std::collections::BTreeSet<Vec<u8>> {
     p.as_ref()
         .map(|p| p.heard.lock().expect("heard").iter().cloned().collect())
@@ -283,6 +346,7 @@ fn protocol_checks_match_haproxy() {
     assert!(line("smtp/tiny").contains("code: 55, check duration"));
     assert!(line("ldap/short").contains("invalid response, check duration"));
     assert!(line("ldap/creds").contains("code: 49, info: \"See RFC"));
+    assert!(line("spop/novsn").contains("info: \"version value not found\""));
     // The bytes each peer received.
     for ((name, hp), (_, fp)) in hpeers.iter().zip(&fpeers) {
         assert_eq!(heard(fp), heard(hp), "bytes sent to {name}");
@@ -291,12 +355,19 @@ fn protocol_checks_match_haproxy() {
         let p = &fpeers.iter().find(|(n, _)| n == name).expect("peer").1;
         heard(p).into_iter().collect::<Vec<_>>()
     };
-    assert_eq!(got("smtp/ok"), [b"EHLO me.example\r\nQUIT\r\n".to_vec()]);
-    assert_eq!(got("smtphelo/ok"), [b"HELO localhost\r\nQUIT\r\n".to_vec()]);
+    assert_eq!(
+        got("smtp/ok"),
+        [b"EHLO me.example\r\n".to_vec(), b"QUIT\r\n".to_vec()]
+    );
+    assert_eq!(
+        got("smtphelo/ok"),
+        [b"HELO localhost\r\n".to_vec(), b"QUIT\r\n".to_vec()]
+    );
     assert_eq!(
         got("ldap/ok"),
         [b"\x30\x0c\x02\x01\x01\x60\x07\x02\x01\x03\x04\x00\x80\x00".to_vec()]
     );
+    assert_eq!(got("spop/ok").first().map(|h| h.len()), Some(82));
 }
 
 /// The messages one side logged.
@@ -333,7 +404,7 @@ fn about(all: &Mutex<Vec<String>>, be: &str) -> Vec<String> {
 }
 
 /// The backends of the DOWN and UP test.
-const FLIP: [&str; 2] = ["smtp", "ldap"];
+const FLIP: [&str; 3] = ["smtp", "ldap", "spop"];
 
 /// A peer that answers right while good, wrong while not.
 fn flip_peer(backend: &str) -> Peer {
@@ -344,13 +415,17 @@ fn flip_peer(backend: &str) -> Peer {
             smtp(banner, greeted, bye),
             vec![say(b"421 4.3.2 Service not available\r\n")],
         ),
-        _ => peer(answer(ldap_answer(0)), answer(ldap_answer(49))),
+        "ldap" => peer(answer(ldap_answer(0)), answer(ldap_answer(49))),
+        _ => peer(
+            answer(agent_hello(&[VERSION_2, FRAME_16380, NO_CAPS].concat())),
+            answer(agent_disconnect(2, b"late")),
+        ),
     }
 }
 
 /// Each check marks its server DOWN when the peer answers wrong, and UP
-/// again when it answers right, with HAProxy's lines (rise 2: LDAP's
-/// success counts twice in HAProxy 2.6, one check brings them UP).
+/// again when it answers right, with HAProxy's lines (rise 2: LDAP's and
+/// SPOP's success counts twice in HAProxy 2.6, one check brings them UP).
 #[test]
 fn protocol_checks_mark_down_and_up_as_haproxy() {
     let sides: Vec<(Log, String, Vec<Peer>)> = (0..2)

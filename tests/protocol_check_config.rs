@@ -1,4 +1,5 @@
-//! The configuration lines of the protocol checks `option smtpchk` and `option ldap-check`: what HAProxy 2.6 refuses
+//! The configuration lines of the protocol checks `option smtpchk`,
+//! `option ldap-check` and `option spop-check`: what HAProxy 2.6 refuses
 //! is refused at its `file:line` (and `haproxy -c` is run on the same file
 //! to show it refuses it too); what it accepts and ignores is accepted
 //! with a warning; and each form survives cfg -> model -> cfg and yaml.
@@ -46,6 +47,10 @@ fn bad_arguments_are_errors_at_their_line_as_in_haproxy() {
         (
             "option ldap-check x",
             "'option ldap-check' cannot handle unexpected argument 'x'",
+        ),
+        (
+            "option spop-check y",
+            "'option spop-check' cannot handle unexpected argument 'y'",
         ),
     ] {
         let file = TempPath::file("proto-bad", &cfg(line));
@@ -116,6 +121,7 @@ fn protocol_checks_round_trip() {
         "option smtpchk EHLO mail.example.org",
         "option smtpchk HELO me",
         "option ldap-check",
+        "option spop-check",
     ] {
         let c = parse(&cfg(line));
         assert!(c.proxies[0].option.protocol_check.is_some(), "{line}");
@@ -127,6 +133,11 @@ fn protocol_checks_round_trip() {
         assert_eq!(y.config, c, "{line}: yaml round trip");
     }
     // The last check option of a section wins.
+    let c = parse(&cfg("option ldap-check\n    option spop-check"));
+    assert_eq!(
+        c.proxies[0].option.protocol_check,
+        Some(ProtocolCheck::Spop)
+    );
     let c = parse(&cfg("option smtpchk\n    option httpchk"));
     assert_eq!(c.proxies[0].option.protocol_check, None);
 }

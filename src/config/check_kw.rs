@@ -1,8 +1,8 @@
 //! Parsers of the built-in protocol checks (`option redis-check`,
-//! `pgsql-check`, `ssl-hello-chk`, `mysql-check`, `smtpchk`, `ldap-check`).
-//! Each replaces whatever check the proxy had (`option httpchk`, `option
-//! tcp-check`, another protocol check): the last check option of a
-//! section wins, as in HAProxy.
+//! `pgsql-check`, `ssl-hello-chk`, `mysql-check`, `smtpchk`, `ldap-check`,
+//! `spop-check`). Each replaces whatever check the proxy had (`option
+//! httpchk`, `option tcp-check`, another protocol check): the last check
+//! option of a section wins, as in HAProxy.
 
 use super::keywords::Line;
 use super::model::{ProtocolCheck, Proxy};
@@ -97,6 +97,13 @@ pub fn option_smtpchk(p: &mut Proxy, l: &mut Line) -> R {
 pub fn option_ldap_check(p: &mut Proxy, l: &mut Line) -> R {
     no_argument(l)?;
     set_protocol_check(p, ProtocolCheck::Ldap);
+    Ok(())
+}
+
+/// `option spop-check`: HAProxy's built-in SPOE agent check.
+pub fn option_spop_check(p: &mut Proxy, l: &mut Line) -> R {
+    no_argument(l)?;
+    set_protocol_check(p, ProtocolCheck::Spop);
     Ok(())
 }
 

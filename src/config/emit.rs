@@ -356,6 +356,7 @@ fn proxy(o: &mut String, p: &Proxy) {
             }
         }
         Some(super::model::ProtocolCheck::Ldap) => line("option ldap-check".into()),
+        Some(super::model::ProtocolCheck::Spop) => line("option spop-check".into()),
         None => {}
     }
     for (on, name) in [

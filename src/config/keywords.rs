@@ -207,6 +207,7 @@ pub static PROXY_KEYWORDS: &[ProxyKeyword] = &[
     kw("option mysql-check", DLB, c::option_mysql_check),
     kw("option smtpchk", DLB, c::option_smtpchk),
     kw("option ldap-check", DLB, c::option_ldap_check),
+    kw("option spop-check", DLB, c::option_spop_check),
     kw("http-check expect", DLB, p::http_check_expect),
 ];
 
@@ -464,7 +465,6 @@ pub const NOT_YET: &[&str] = &[
     "http-check set-var",
     "http-check unset-var",
     "http-check comment",
-    "option spop-check",
     "option external-check",
     "option http-buffer-request",
     "option abortonclose",

@@ -187,7 +187,7 @@ async fn check_loop(
         if verdict == Verdict::Fail {
             state.check_failures.fetch_add(1, Relaxed);
         }
-        // LDAP's success counts twice, as in HAProxy 2.6: once
+        // LDAP's and SPOP's success counts twice, as in HAProxy 2.6: once
         // as their parser reports it (with its text), then as the end of
         // the rules reports it (without).
         let mut flip = None;

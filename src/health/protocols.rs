@@ -1,7 +1,7 @@
 //! The answers of the built-in protocol checks that are parsed rather
 //! than matched, judged as HAProxy 2.6 judges them: LDAP's bindResponse,
-//! and the parts of an SMTP reply that go into a report (its code, its
-//! text).
+//! SPOP's AGENT-HELLO (or AGENT-DISCONNECT) frame, and the parts of an
+//! SMTP reply that go into a report (its code, its text).
 //!
 //! Pure functions over the bytes received so far; `last` says no more
 //! will come (the server closed, or the buffer is full).
@@ -90,6 +90,234 @@ pub fn ldap_bind_response(buf: &[u8], last: bool) -> Verdict {
     }
 }
 
+/// SPOP's frame errors, as HAProxy's agent words them.
+const SPOP_REASONS: [&str; 14] = [
+    "normal",
+    "I/O error",
+    "a timeout occurred",
+    "frame is too big",
+    "invalid frame received",
+    "version value not found",
+    "max-frame-size value not found",
+    "capabilities value not found",
+    "unsupported version",
+    "max-frame-size too big or too small",
+    "fragmentation not supported",
+    "invalid interlaced frames",
+    "frame-id not found",
+    "resource allocation error",
+];
+const INVALID: u64 = 4;
+const NO_VSN: u64 = 5;
+const NO_FRAME_SIZE: u64 = 6;
+const BAD_VSN: u64 = 8;
+const BAD_FRAME_SIZE: u64 = 9;
+const FRAG_NOT_SUPPORTED: u64 = 10;
+
+/// The agent's answer to the HELLO: a 4-byte length, then an
+/// AGENT-HELLO frame with a supported version and a max-frame-size (a
+/// pass), or anything else: an invalid response whose info is the SPOP
+/// error's text (an AGENT-DISCONNECT's own status code, else the fault
+/// found).
+pub fn spop_agent_hello(buf: &[u8], last: bool) -> Verdict {
+    let len = match buf.get(..4) {
+        Some(b) => u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize,
+        None if last => usize::MAX,
+        None => return Verdict::Wait,
+    };
+    if !last && buf.len() < len.saturating_add(4) {
+        return Verdict::Wait;
+    }
+    // A frame longer than what came is judged on what came.
+    let frame = buf.get(4..).unwrap_or_default();
+    let frame = &frame[..frame.len().min(len)];
+    let code = if frame.first() == Some(&102) {
+        spop_disconnect(frame)
+    } else {
+        match spop_hello(frame) {
+            Ok(()) => return Verdict::Pass,
+            Err(code) => code,
+        }
+    };
+    // Codes past the table: HAProxy's "unknown error" (codes 14 to 98
+    // have no text in HAProxy 2.6; they get the same one here).
+    let reason = usize::try_from(code)
+        .ok()
+        .and_then(|c| SPOP_REASONS.get(c))
+        .copied()
+        .unwrap_or("an unknown error occurred");
+    Verdict::Fail(CheckStatus::L7Rsp, None, Some(reason.into()))
+}
+
+/// A cursor over a frame's bytes.
+struct Frame<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Frame<'a> {
+    fn more(&self) -> bool {
+        self.at < self.b.len()
+    }
+
+    fn byte(&mut self) -> Option<u8> {
+        let v = *self.b.get(self.at)?;
+        self.at += 1;
+        Some(v)
+    }
+
+    /// SPOP's variable-length integer.
+    fn varint(&mut self) -> Option<u64> {
+        let mut v = u64::from(self.byte()?);
+        if v < 240 {
+            return Some(v);
+        }
+        let mut shift = 4u32;
+        loop {
+            let b = self.byte()?;
+            v = v.wrapping_add(u64::from(b).checked_shl(shift).unwrap_or(0));
+            shift += 7;
+            if b < 128 {
+                return Some(v);
+            }
+        }
+    }
+
+    /// A length-prefixed string.
+    fn string(&mut self) -> Option<&'a [u8]> {
+        let n = usize::try_from(self.varint()?).ok()?;
+        let end = self.at.checked_add(n)?;
+        let s = self.b.get(self.at..end)?;
+        self.at = end;
+        Some(s)
+    }
+
+    /// Skips a typed value.
+    fn skip(&mut self) -> Option<()> {
+        match self.byte()? & 0x0f {
+            2..=5 => self.varint().map(drop),
+            6 => self.take(4),
+            7 => self.take(16),
+            8 | 9 => self.string().map(drop),
+            _ => Some(()),
+        }
+    }
+
+    fn take(&mut self, n: usize) -> Option<()> {
+        (self.at + n <= self.b.len()).then(|| self.at += n)
+    }
+
+    /// The type byte, its flags masked off.
+    fn kind(&mut self) -> Option<u8> {
+        self.byte().map(|t| t & 0x0f)
+    }
+
+    /// The frame header: `want` as type, at least 7 bytes, FIN set, and
+    /// stream and frame IDs 0.
+    fn header(&mut self, want: u8) -> Result<(), u64> {
+        if self.byte() != Some(want) || self.b.len() < 7 {
+            return Err(INVALID);
+        }
+        let flags = self.b.get(1..5).map_or(0, |f| f[3]);
+        if flags & 1 == 0 {
+            return Err(FRAG_NOT_SUPPORTED);
+        }
+        if self.b.get(5..7) != Some(&[0, 0]) {
+            return Err(INVALID);
+        }
+        self.at = 7;
+        Ok(())
+    }
+}
+
+/// An integer type: int32, uint32, int64, uint64.
+fn is_int(t: u8) -> bool {
+    (2..=5).contains(&t)
+}
+
+/// An AGENT-HELLO frame; Err is the SPOP error code. Keys are matched by
+/// prefix, as HAProxy matches them.
+fn spop_hello(b: &[u8]) -> Result<(), u64> {
+    let mut f = Frame { b, at: 0 };
+    f.header(101)?;
+    let (mut vsn, mut max) = (false, false);
+    while f.more() {
+        let key = f.string().filter(|k| !k.is_empty()).ok_or(INVALID)?;
+        if key.starts_with(b"version") {
+            if f.kind() != Some(8) {
+                return Err(INVALID);
+            }
+            let v = f.string().ok_or(INVALID)?;
+            if spop_version(v) != Some(2000) {
+                return Err(BAD_VSN);
+            }
+            vsn = true;
+        } else if key.starts_with(b"max-frame-size") {
+            if !f.kind().is_some_and(is_int) {
+                return Err(INVALID);
+            }
+            let v = f.varint().ok_or(INVALID)?;
+            if !(256..=crate::runtime::check_proto::SPOP_MAX_FRAME).contains(&v) {
+                return Err(BAD_FRAME_SIZE);
+            }
+            max = true;
+        } else if key.starts_with(b"capabilities") {
+            if f.kind() != Some(8) || f.string().is_none() {
+                return Err(INVALID);
+            }
+        } else {
+            f.skip().ok_or(INVALID)?;
+        }
+    }
+    match (vsn, max) {
+        (false, _) => Err(NO_VSN),
+        (_, false) => Err(NO_FRAME_SIZE),
+        _ => Ok(()),
+    }
+}
+
+/// An AGENT-DISCONNECT frame: the status code it carries, or the fault
+/// found reading it.
+fn spop_disconnect(b: &[u8]) -> u64 {
+    let mut f = Frame { b, at: 0 };
+    if let Err(code) = f.header(102) {
+        return code;
+    }
+    let mut status = 0;
+    while f.more() {
+        let Some(key) = f.string().filter(|k| !k.is_empty()) else {
+            return INVALID;
+        };
+        if key.starts_with(b"status-code") {
+            match (f.kind().is_some_and(is_int), f.varint()) {
+                (true, Some(v)) => status = v,
+                _ => return INVALID,
+            }
+        } else if key.starts_with(b"message") {
+            if f.kind() != Some(8) || f.string().is_none_or(|m| m.len() > 255) {
+                return INVALID;
+            }
+        } else if f.skip().is_none() {
+            return INVALID;
+        }
+    }
+    status
+}
+
+/// "MAJOR.MINOR" as 1000 x MAJOR + MINOR (spaces around allowed; the
+/// major not 0, the minor at most 999).
+fn spop_version(s: &[u8]) -> Option<u32> {
+    let text = std::str::from_utf8(s).ok()?;
+    let text = text.trim_matches(|c: char| c.is_ascii_whitespace());
+    let (maj, min) = text.split_once('.')?;
+    let digits = |d: &str| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit());
+    if !digits(maj) || !digits(min) {
+        return None;
+    }
+    let (maj, min): (u32, u32) = (maj.parse().ok()?, min.parse().ok()?);
+    (maj != 0 && min <= 999).then(|| maj.saturating_mul(1000).saturating_add(min))
+}
+
 /// An SMTP reply's code as HAProxy takes it (`res.payload(0,3)` as an
 /// integer): the leading digits of its first three bytes, 0 when there
 /// are none or fewer than three bytes.
@@ -155,6 +383,74 @@ mod tests {
             ldap_bind_response(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff], false),
             Verdict::Wait
         );
+    }
+
+    fn framed(body: &[u8]) -> Vec<u8> {
+        let mut f = (body.len() as u32).to_be_bytes().to_vec();
+        f.extend_from_slice(body);
+        f
+    }
+
+    fn reason(v: Verdict) -> String {
+        match v {
+            Verdict::Fail(CheckStatus::L7Rsp, None, Some(r)) => r,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn spop_answers() {
+        let hello = |items: &[u8]| framed(&[&[101, 0, 0, 0, 1, 0, 0], items].concat());
+        let v = b"\x07version\x08\x032.0";
+        let m = b"\x0emax-frame-size\x03\xfc\xf0\x06";
+        assert_eq!(
+            spop_agent_hello(&hello(&[&v[..], m].concat()), false),
+            Verdict::Pass
+        );
+        let whole = hello(&[&v[..], m].concat());
+        assert_eq!(
+            spop_agent_hello(&whole[..whole.len() - 1], false),
+            Verdict::Wait
+        );
+        assert_eq!(
+            reason(spop_agent_hello(&hello(m), false)),
+            "version value not found"
+        );
+        assert_eq!(
+            reason(spop_agent_hello(&hello(v), false)),
+            "max-frame-size value not found"
+        );
+        let v10 = b"\x07version\x08\x04 1.0";
+        assert_eq!(
+            reason(spop_agent_hello(&hello(&[&v10[..], m].concat()), false)),
+            "unsupported version"
+        );
+        let bad = b"\x07version\x08\x032.x";
+        assert_eq!(
+            reason(spop_agent_hello(&hello(&[&bad[..], m].concat()), false)),
+            "unsupported version"
+        );
+        let disc = framed(b"\x66\0\0\0\x01\0\0\x0bstatus-code\x03\x03\x07message\x08\x02no");
+        assert_eq!(reason(spop_agent_hello(&disc, false)), "frame is too big");
+        let odd = framed(b"\x66\0\0\0\x01\0\0\x0bstatus-code\x03\x28");
+        assert_eq!(
+            reason(spop_agent_hello(&odd, false)),
+            "an unknown error occurred"
+        );
+        assert_eq!(
+            reason(spop_agent_hello(b"ab", true)),
+            "invalid frame received"
+        );
+        assert_eq!(spop_agent_hello(b"ab", false), Verdict::Wait);
+    }
+
+    #[test]
+    fn versions() {
+        assert_eq!(spop_version(b"2.0"), Some(2000));
+        assert_eq!(spop_version(b" 2.0 "), Some(2000));
+        assert_eq!(spop_version(b"0.5"), None);
+        assert_eq!(spop_version(b"2."), None);
+        assert_eq!(spop_version(b"2.1000"), None);
     }
 
     #[test]

@@ -122,8 +122,12 @@ impl Session {
         };
         let (buf, closed, read) = (&mut self.buf, &mut self.closed, ctx.read);
         match step {
-            TcpStep::LdapBindResponse => {
-                let parse = protocols::ldap_bind_response;
+            TcpStep::LdapBindResponse | TcpStep::SpopAgentHello => {
+                let parse = if matches!(step, TcpStep::LdapBindResponse) {
+                    protocols::ldap_bind_response
+                } else {
+                    protocols::spop_agent_hello
+                };
                 custom(s, buf, closed, parse, n, read)
                     .await
                     .map_or(Ok(()), Err)
@@ -189,7 +193,7 @@ fn success(check: &TcpCheck, buf: &[u8], mysql_version: Option<String>) -> Repor
             Some(reply_text(buf)),
         ),
         Some(ProtocolReport { ok: Some(ok), .. }) => (CheckStatus::L7Ok, Some(0), Some(ok.into())),
-        // LDAP's success: its last report has no text.
+        // LDAP's and SPOP's success: its last report has no text.
         _ if check.protocol => (CheckStatus::L7Ok, Some(0), None),
         _ if check.connect_only() => (CheckStatus::L4Ok, None, None),
         _ => (CheckStatus::L7Ok, Some(0), Some("(tcp-check)".into())),

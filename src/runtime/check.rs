@@ -240,7 +240,7 @@ pub struct TcpCheck {
     /// A built-in protocol check: its connection errors are reported
     /// without tcp-check's step words, as HAProxy reports them.
     pub protocol: bool,
-    /// LDAP's success is reported twice by HAProxy 2.6: once by
+    /// LDAP's and SPOP's success is reported twice by HAProxy 2.6: once by
     /// the protocol's parser with this text, then again, without text, at
     /// the end of the rules; each report counts towards `rise`.
     pub double_report: Option<&'static str>,
@@ -271,6 +271,8 @@ pub enum TcpStep {
     MysqlOk,
     /// `ldap-check`: the bindResponse, whose resultCode must be 0.
     LdapBindResponse,
+    /// `spop-check`: the agent's AGENT-HELLO frame (min-recv 4).
+    SpopAgentHello,
     /// What must (or must not) arrive.
     Expect(TcpExpect),
     /// A `comment` rule: nothing to do, but it counts as a step.

@@ -1,5 +1,5 @@
 //! The built-in protocol checks (`option redis-check`, `pgsql-check`,
-//! `ssl-hello-chk`, `mysql-check`, `smtpchk`, `ldap-check`)
+//! `ssl-hello-chk`, `mysql-check`, `smtpchk`, `ldap-check`, `spop-check`)
 //! as the tcp-check steps HAProxy 2.6 runs for them: the same bytes sent,
 //! the same expectations, and how each reports (status, code, info).
 
@@ -61,6 +61,7 @@ impl TcpCheck {
             ProtocolCheck::Pgsql { user } => (pgsql(user), None),
             ProtocolCheck::Smtp { hello, domain } => (smtp(hello, domain), None),
             ProtocolCheck::Ldap => (ldap(), Some("Success")),
+            ProtocolCheck::Spop => (spop(), Some("SPOA server is ok")),
         };
         TcpCheck {
             steps: steps.unwrap_or_default(),
@@ -228,9 +229,86 @@ fn ldap() -> Option<Vec<TcpStep>> {
     ])
 }
 
+fn spop() -> Option<Vec<TcpStep>> {
+    Some(vec![TcpStep::Send(spop_hello()), TcpStep::SpopAgentHello])
+}
+
+/// The largest SPOE frame HAProxy accepts with its default 16 kB buffers.
+pub const SPOP_MAX_FRAME: u64 = 16384 - 4;
+
+/// SPOP's variable-length integer: below 240 one byte; else the low four
+/// bits with 0xF0, then 7 bits a byte, high bit set on all but the last.
+pub fn spop_varint(mut v: u64, out: &mut Vec<u8>) {
+    if v < 240 {
+        out.push(v as u8);
+        return;
+    }
+    out.push((v as u8) | 0xf0);
+    v = (v - 240) >> 4;
+    while v >= 128 {
+        out.push((v as u8) | 0x80);
+        v = (v - 128) >> 7;
+    }
+    out.push(v as u8);
+}
+
+/// A key or string: its length as a varint, then its bytes.
+fn spop_string(s: &[u8], out: &mut Vec<u8>) {
+    spop_varint(s.len() as u64, out);
+    out.extend_from_slice(s);
+}
+
+/// The HAPROXY-HELLO frame HAProxy 2.6 sends to check an agent: version
+/// 2.0, its maximum frame size, no capabilities, and `healthcheck` true;
+/// prefixed by the frame's length.
+pub fn spop_hello() -> Vec<u8> {
+    const STR: u8 = 8;
+    const UINT32: u8 = 3;
+    const BOOL_TRUE: u8 = 0x11;
+    // Type HAPROXY-HELLO, flags FIN, stream and frame IDs 0.
+    let mut f = vec![1, 0, 0, 0, 1, 0, 0];
+    spop_string(b"supported-versions", &mut f);
+    f.push(STR);
+    spop_string(b"2.0", &mut f);
+    spop_string(b"max-frame-size", &mut f);
+    f.push(UINT32);
+    spop_varint(SPOP_MAX_FRAME, &mut f);
+    spop_string(b"capabilities", &mut f);
+    f.push(STR);
+    spop_string(b"", &mut f);
+    spop_string(b"healthcheck", &mut f);
+    f.push(BOOL_TRUE);
+    let mut framed = (f.len() as u32).to_be_bytes().to_vec();
+    framed.extend_from_slice(&f);
+    framed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spop_hello_is_haproxys() {
+        // Captured from HAProxy 2.6.12's spop-check.
+        let mut want =
+            b"\x00\x00\x00N\x01\x00\x00\x00\x01\x00\x00\x12supported-versions\x08\x032.0".to_vec();
+        want.extend_from_slice(b"\x0emax-frame-size\x03\xfc\xf0\x06\x0ccapabilities\x08\x00");
+        want.extend_from_slice(b"\x0bhealthcheck\x11");
+        assert_eq!(spop_hello(), want);
+    }
+
+    #[test]
+    fn varints() {
+        let enc = |v| {
+            let mut o = Vec::new();
+            spop_varint(v, &mut o);
+            o
+        };
+        assert_eq!(enc(0), [0]);
+        assert_eq!(enc(239), [239]);
+        assert_eq!(enc(240), [0xf0, 0]);
+        assert_eq!(enc(16380), [0xfc, 0xf0, 0x06]);
+    }
 
     #[test]
     fn every_protocol_has_steps() {
@@ -243,6 +321,7 @@ mod tests {
                 domain: "d".into(),
             },
             ProtocolCheck::Ldap,
+            ProtocolCheck::Spop,
         ] {
             assert!(!TcpCheck::protocol(&p).steps.is_empty(), "{p:?}");
         }

@@ -239,4 +239,7 @@ pub enum ProtocolCheck {
     /// `option ldap-check`: an anonymous LDAPv3 bind, expecting a
     /// successful bindResponse.
     Ldap,
+    /// `option spop-check`: an SPOE HAPROXY-HELLO frame with the
+    /// healthcheck item, expecting a valid AGENT-HELLO frame.
+    Spop,
 }
