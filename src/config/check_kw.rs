@@ -117,3 +117,95 @@ fn no_argument(l: &Line) -> R {
         )),
     }
 }
+
+/// `http-check expect [!] hdr|fhdr name [-m M] NAME [value [-m M] VALUE]`
+/// (`args` from `name` on), with HAProxy's errors.
+pub fn header_expect(
+    negate: bool,
+    word: &str,
+    args: &[String],
+) -> Result<super::model::HttpCheckExpect, String> {
+    use super::model::{ExpectMatch, HeaderExpect, HeaderValue, HttpCheckExpect};
+    let no_name =
+        || format!("'{word}' expects at the name keyword as first argument followed by a pattern");
+    let (kind, rest) = args.split_first().ok_or_else(no_name)?;
+    if kind == "name-lf" {
+        return Err(format!(
+            "'{word} name-lf' is not supported by fulcrum yet (HAProxy 2.6 accepts it)"
+        ));
+    }
+    if kind != "name" || rest.is_empty() {
+        return Err(no_name());
+    }
+    let (name_match, rest) = match_method(word, rest)?;
+    let Some((name, rest)) = rest.split_first() else {
+        return Err(no_name());
+    };
+    let value = match rest {
+        [] => None,
+        [v, ..] if v == "value-lf" => {
+            return Err(format!(
+                "'{word} ... value-lf' is not supported by fulcrum yet (HAProxy 2.6 accepts it)"
+            ))
+        }
+        [v, more @ ..] if v == "value" => {
+            let (matcher, more) = match_method(word, more)?;
+            match more {
+                [pattern] => Some(HeaderValue {
+                    matcher,
+                    pattern: pattern.clone(),
+                }),
+                [] => return Err(format!("'{word}' expect a pattern with the value keyword")),
+                [_, extra, ..] => return Err(unexpected(extra)),
+            }
+        }
+        [extra, ..] => return Err(unexpected(extra)),
+    };
+    let regexes = [
+        (name_match, name.as_str()),
+        value
+            .as_ref()
+            .map_or((name_match, ""), |v| (v.matcher, &v.pattern)),
+    ];
+    for (m, p) in regexes {
+        if m == super::model::HeaderMatch::Reg {
+            regex::Regex::new(p).map_err(|e| format!("regex '{p}' is invalid ({e})"))?;
+        }
+    }
+    Ok(HttpCheckExpect {
+        negate,
+        matcher: if word == "fhdr" {
+            ExpectMatch::Fhdr
+        } else {
+            ExpectMatch::Hdr
+        },
+        pattern: name.clone(),
+        header: Some(HeaderExpect { name_match, value }),
+    })
+}
+
+/// An optional `-m M` at the start of `args`, and what follows it.
+fn match_method<'a>(
+    word: &str,
+    args: &'a [String],
+) -> Result<(super::model::HeaderMatch, &'a [String]), String> {
+    use super::model::HeaderMatch;
+    match args {
+        [m, rest @ ..] if m == "-m" => {
+            let Some((meth, rest)) = rest.split_first() else {
+                return Err(format!("'{word}' : '-m' expects at a matching pattern ('str', 'beg', 'end', 'sub' or 'reg')"));
+            };
+            let found = HeaderMatch::ALL.iter().find(|(n, _)| n == meth);
+            match found {
+                Some((_, m)) => Ok((*m, rest)),
+                None => Err(format!("'{word}' : '-m' only supports 'str', 'beg', 'end', 'sub' or 'reg' (got '{meth}')")),
+            }
+        }
+        _ => Ok((HeaderMatch::Str, args)),
+    }
+}
+
+/// A word after a complete header expect, refused as HAProxy refuses it.
+fn unexpected(word: &str) -> String {
+    format!("only [!]status, [!]rstatus, [!]string, [!]rstring, [!]hdr or [!]fhdr are supported by fulcrum, got '{word}'")
+}

@@ -976,15 +976,23 @@ pub fn http_check_expect(p: &mut Proxy, l: &mut Line) -> R {
         Some((b, r)) if b == "!" => (true, r),
         _ => (false, l.args),
     };
+    if let Some((word, args)) = rest.split_first() {
+        if word == "hdr" || word == "fhdr" {
+            let e = super::check_kw::header_expect(negate, word, args)
+                .map_err(|e| format!("'http-check expect' : {e}"))?;
+            p.http_check.push(HttpCheckRule::Expect(e));
+            return Ok(());
+        }
+    }
     let [m, pattern] = rest else {
-        return Err("'http-check expect' expects [!] status|rstatus|string|rstring PATTERN".into());
+        return Err("'http-check expect' expects [!] status|rstatus|string|rstring PATTERN, or [!] hdr|fhdr name ...".into());
     };
     let matcher = ExpectMatch::ALL
         .iter()
         .find(|(n, _)| n == m)
         .map(|(_, x)| *x)
         .ok_or_else(|| {
-            format!("'http-check expect': unknown match '{m}' (expected status, rstatus, string or rstring)")
+            format!("'http-check expect': unknown match '{m}' (expected status, rstatus, string, rstring, hdr or fhdr)")
         })?;
     match matcher {
         ExpectMatch::Status => {
@@ -996,12 +1004,13 @@ pub fn http_check_expect(p: &mut Proxy, l: &mut Line) -> R {
                 format!("'http-check expect {m}': invalid regular expression '{pattern}': {e}")
             })?;
         }
-        ExpectMatch::String => {}
+        ExpectMatch::String | ExpectMatch::Hdr | ExpectMatch::Fhdr => {}
     }
     p.http_check.push(HttpCheckRule::Expect(HttpCheckExpect {
         negate,
         matcher,
         pattern: pattern.clone(),
+        header: None,
     }));
     Ok(())
 }

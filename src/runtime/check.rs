@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use regex::Regex;
 
+pub use super::check_hdr::{HeaderRule, Pattern};
 use crate::config::model::{ExpectMatch, HttpCheckRule, HttpChk};
 
 /// How often and how a server is checked.
@@ -74,6 +75,8 @@ pub enum Expect {
     String(String),
     /// Body matches a regex.
     Rstring(Regex),
+    /// `hdr`/`fhdr`: a header matches.
+    Header(HeaderRule),
 }
 
 /// A compiled HTTP check: the exact bytes to send and what to expect.
@@ -136,6 +139,7 @@ impl HttpCheck {
                         ExpectMatch::Rstatus => Expect::Rstatus(re(&e.pattern)?),
                         ExpectMatch::String => Expect::String(e.pattern.clone()),
                         ExpectMatch::Rstring => Expect::Rstring(re(&e.pattern)?),
+                        ExpectMatch::Hdr | ExpectMatch::Fhdr => Expect::Header(HeaderRule::new(e)?),
                     };
                     expect.push((e.negate, x));
                 }
@@ -226,6 +230,7 @@ mod tests {
             negate: false,
             matcher: ExpectMatch::Rstring,
             pattern: "(".into(),
+            header: None,
         });
         assert!(HttpCheck::new(&HttpChk::default(), &[e]).is_err());
     }
