@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::haproxy::{mask_check_duration, Haproxy};
+use common::haproxy::{first_lines, Haproxy};
 use common::net::{free_port, Fulcrum};
 use common::TempPath;
 
@@ -256,36 +256,6 @@ listen front
         my_greeting = my[3],
         my_junk = my[4],
     )
-}
-
-/// The first line logged about each server (its first check), the check
-/// duration masked: (server, line).
-fn first_lines(sock: &UdpSocket, servers: &[&str]) -> Vec<(String, String)> {
-    let mut got: Vec<(String, String)> = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while got.len() < servers.len() {
-        assert!(Instant::now() < deadline, "checks logged only {got:?}");
-        let mut buf = [0u8; 2048];
-        let Ok(n) = sock.recv(&mut buf) else { continue };
-        let text = String::from_utf8_lossy(&buf[..n]).trim_end().to_string();
-        let Some((_, msg)) = text.split_once("]: ") else {
-            continue;
-        };
-        if !msg.starts_with("Health check for server ") {
-            continue;
-        }
-        let who = msg["Health check for server ".len()..]
-            .split(' ')
-            .next()
-            .unwrap_or_default()
-            .to_string();
-        if got.iter().any(|(w, _)| *w == who) {
-            continue;
-        }
-        got.push((who, mask_check_duration(msg)));
-    }
-    got.sort();
-    got
 }
 
 #[test]

@@ -249,7 +249,8 @@ fn proxy_keywords() {
             HttpCheckRule::Expect(HttpCheckExpect {
                 negate: false,
                 matcher: ExpectMatch::Status,
-                pattern: "200-399".into()
+                pattern: "200-399".into(),
+                header: None,
             })
         ]
     );

@@ -292,6 +292,7 @@ fn proxy() -> impl Strategy<Value = Proxy> {
                         negate: bools.3,
                         matcher: ExpectMatch::Rstring,
                         pattern: "^ok".into(),
+                        header: None,
                     })];
                 }
                 p

@@ -5,8 +5,8 @@
 use std::fmt::Write;
 
 use super::model::{
-    AccessLog, Balance, Config, HttpCheckRule, HttpConnection, LogTarget, Mode, Proxy, Server,
-    SyslogTarget, Verify, DEFAULT_XFF,
+    AccessLog, Balance, Config, HeaderMatch, HttpCheckRule, HttpConnection, LogTarget, Mode, Proxy,
+    Server, SyslogTarget, Verify, DEFAULT_XFF,
 };
 use crate::util::time::TimeDisplay;
 
@@ -382,6 +382,15 @@ fn proxy(o: &mut String, p: &Proxy) {
         Some(super::model::ProtocolCheck::Pgsql { user }) => {
             line(format!("option pgsql-check user {}", quote(user)))
         }
+        Some(super::model::ProtocolCheck::Smtp { hello, domain }) => {
+            if hello == "HELO" && domain == "localhost" {
+                line("option smtpchk".into())
+            } else {
+                line(format!("option smtpchk {hello} {}", quote(domain)))
+            }
+        }
+        Some(super::model::ProtocolCheck::Ldap) => line("option ldap-check".into()),
+        Some(super::model::ProtocolCheck::Spop) => line("option spop-check".into()),
         None => {}
     }
     for (on, name) in [
@@ -591,12 +600,28 @@ fn proxy(o: &mut String, p: &Proxy) {
                 }
                 w
             }
-            HttpCheckRule::Expect(e) => format!(
-                "http-check expect {}{} {}",
-                if e.negate { "! " } else { "" },
-                e.matcher.name(),
-                quote(&e.pattern)
-            ),
+            HttpCheckRule::Expect(e) => {
+                let mut w = format!(
+                    "http-check expect {}{} ",
+                    if e.negate { "! " } else { "" },
+                    e.matcher.name(),
+                );
+                if let Some(h) = &e.header {
+                    w.push_str("name ");
+                    if h.name_match != HeaderMatch::Str {
+                        let _ = write!(w, "-m {} ", h.name_match.name());
+                    }
+                }
+                w.push_str(&quote(&e.pattern));
+                if let Some(v) = e.header.as_ref().and_then(|h| h.value.as_ref()) {
+                    w.push_str(" value ");
+                    if v.matcher != HeaderMatch::Str {
+                        let _ = write!(w, "-m {} ", v.matcher.name());
+                    }
+                    w.push_str(&quote(&v.pattern));
+                }
+                w
+            }
         });
     }
     for c in &p.capture {

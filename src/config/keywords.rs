@@ -3,6 +3,7 @@
 //! it. The global keywords that mean nothing for fulcrum live here too,
 //! in [`IGNORED_GLOBAL`], each with the reason given in its warning.
 
+use super::check_kw as c;
 use super::global_kw as g;
 use super::model::{Global, Options, Proxy};
 use super::proxy_kw as p;
@@ -201,10 +202,13 @@ pub static PROXY_KEYWORDS: &[ProxyKeyword] = &[
         p::http_check_disable_on_404,
     ),
     kw("tcp-check", DLB, p::tcp_check),
-    kw("option redis-check", DLB, p::option_redis_check),
-    kw("option pgsql-check", DLB, p::option_pgsql_check),
-    kw("option ssl-hello-chk", DLB, p::option_ssl_hello_chk),
-    kw("option mysql-check", DLB, p::option_mysql_check),
+    kw("option redis-check", DLB, c::option_redis_check),
+    kw("option pgsql-check", DLB, c::option_pgsql_check),
+    kw("option ssl-hello-chk", DLB, c::option_ssl_hello_chk),
+    kw("option mysql-check", DLB, c::option_mysql_check),
+    kw("option smtpchk", DLB, c::option_smtpchk),
+    kw("option ldap-check", DLB, c::option_ldap_check),
+    kw("option spop-check", DLB, c::option_spop_check),
     kw("http-check expect", DLB, p::http_check_expect),
 ];
 
@@ -460,9 +464,6 @@ pub const NOT_YET: &[&str] = &[
     "http-check set-var",
     "http-check unset-var",
     "http-check comment",
-    "option smtpchk",
-    "option ldap-check",
-    "option spop-check",
     "option external-check",
     "option http-buffer-request",
     "option abortonclose",

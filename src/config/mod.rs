@@ -13,6 +13,7 @@
 pub mod addresses;
 mod args;
 mod bind_kw;
+mod check_kw;
 pub mod cond;
 pub mod diag;
 pub mod emit;

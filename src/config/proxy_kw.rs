@@ -928,59 +928,6 @@ pub fn tcp_check(p: &mut Proxy, l: &mut Line) -> R {
     Ok(())
 }
 
-/// `option redis-check`: HAProxy's built-in Redis check (a RESP PING,
-/// +PONG expected).
-pub fn option_redis_check(p: &mut Proxy, l: &mut Line) -> R {
-    l.none()?;
-    set_tcp_check(&mut p.option, false);
-    p.option.httpchk = None;
-    p.option.protocol_check = Some(super::model::ProtocolCheck::Redis);
-    Ok(())
-}
-
-/// `option mysql-check [user U [post-41]]`: HAProxy's built-in MySQL
-/// check (HAProxy 2.6 sends the 4.1 protocol's packet either way).
-pub fn option_mysql_check(p: &mut Proxy, l: &mut Line) -> R {
-    let user = match l.args {
-        [] => None,
-        [k, u] if k == "user" => Some(u.clone()),
-        [k, u, v] if k == "user" && v == "post-41" => Some(u.clone()),
-        [k, _, v] if k == "user" && v == "pre-41" => {
-            return Err("'option mysql-check ... pre-41' is not supported by fulcrum yet (HAProxy 2.6 accepts it)".into())
-        }
-        _ => {
-            return Err(
-                "'option mysql-check' expects nothing, or 'user <username> [post-41]'".into(),
-            )
-        }
-    };
-    set_tcp_check(&mut p.option, false);
-    p.option.httpchk = None;
-    p.option.protocol_check = Some(super::model::ProtocolCheck::Mysql { user });
-    Ok(())
-}
-
-/// `option ssl-hello-chk`: HAProxy's built-in SSL/TLS hello check.
-pub fn option_ssl_hello_chk(p: &mut Proxy, l: &mut Line) -> R {
-    l.none()?;
-    set_tcp_check(&mut p.option, false);
-    p.option.httpchk = None;
-    p.option.protocol_check = Some(super::model::ProtocolCheck::SslHello);
-    Ok(())
-}
-
-/// `option pgsql-check user U`: HAProxy's built-in PostgreSQL check.
-pub fn option_pgsql_check(p: &mut Proxy, l: &mut Line) -> R {
-    let user = match l.args {
-        [k, u] if k == "user" => u.clone(),
-        _ => return Err("'option pgsql-check' expects 'user <username>' as argument".into()),
-    };
-    set_tcp_check(&mut p.option, false);
-    p.option.httpchk = None;
-    p.option.protocol_check = Some(super::model::ProtocolCheck::Pgsql { user });
-    Ok(())
-}
-
 /// `http-check disable-on-404`.
 pub fn http_check_disable_on_404(p: &mut Proxy, l: &mut Line) -> R {
     l.none()?;
@@ -1029,15 +976,23 @@ pub fn http_check_expect(p: &mut Proxy, l: &mut Line) -> R {
         Some((b, r)) if b == "!" => (true, r),
         _ => (false, l.args),
     };
+    if let Some((word, args)) = rest.split_first() {
+        if word == "hdr" || word == "fhdr" {
+            let e = super::check_kw::header_expect(negate, word, args)
+                .map_err(|e| format!("'http-check expect' : {e}"))?;
+            p.http_check.push(HttpCheckRule::Expect(e));
+            return Ok(());
+        }
+    }
     let [m, pattern] = rest else {
-        return Err("'http-check expect' expects [!] status|rstatus|string|rstring PATTERN".into());
+        return Err("'http-check expect' expects [!] status|rstatus|string|rstring PATTERN, or [!] hdr|fhdr name ...".into());
     };
     let matcher = ExpectMatch::ALL
         .iter()
         .find(|(n, _)| n == m)
         .map(|(_, x)| *x)
         .ok_or_else(|| {
-            format!("'http-check expect': unknown match '{m}' (expected status, rstatus, string or rstring)")
+            format!("'http-check expect': unknown match '{m}' (expected status, rstatus, string, rstring, hdr or fhdr)")
         })?;
     match matcher {
         ExpectMatch::Status => {
@@ -1049,12 +1004,13 @@ pub fn http_check_expect(p: &mut Proxy, l: &mut Line) -> R {
                 format!("'http-check expect {m}': invalid regular expression '{pattern}': {e}")
             })?;
         }
-        ExpectMatch::String => {}
+        ExpectMatch::String | ExpectMatch::Hdr | ExpectMatch::Fhdr => {}
     }
     p.http_check.push(HttpCheckRule::Expect(HttpCheckExpect {
         negate,
         matcher,
         pattern: pattern.clone(),
+        header: None,
     }));
     Ok(())
 }

@@ -85,11 +85,17 @@ where
             let n = s.read(&mut chunk).await?;
             buf.extend_from_slice(&chunk[..n]);
             let have_status = status_line(&buf).is_some();
+            // A header expect waits for the whole header block.
+            let end: &[u8] = if needs_headers(spec) {
+                b"\r\n\r\n"
+            } else {
+                b"\r\n"
+            };
             let done = n == 0
                 || buf.len() >= MAX_RESPONSE
                 || (have_status
                     && (!needs_body(spec) || spec.head)
-                    && buf.windows(2).any(|w| w == b"\r\n"));
+                    && buf.windows(end.len()).any(|w| w == end));
             if done {
                 return Ok::<Vec<u8>, std::io::Error>(buf);
             }
@@ -129,6 +135,8 @@ where
                 false,
             ),
             Expect::Rstring(re) => (re.is_match(&String::from_utf8_lossy(body)), false),
+            // A header mismatch is a wrong status, as in HAProxy.
+            Expect::Header(h) => (h.matches(head_of(&buf)), true),
         };
         if matched == *negate {
             let status = if on_status {
@@ -145,6 +153,20 @@ where
         }
     }
     out(CheckStatus::L7Ok, Some(code), None)
+}
+
+fn needs_headers(spec: &HttpCheck) -> bool {
+    spec.expect
+        .iter()
+        .any(|(_, e)| matches!(e, Expect::Header(_)))
+}
+
+/// The response up to its blank line (all of it when there is none).
+fn head_of(buf: &[u8]) -> &[u8] {
+    match buf.windows(4).position(|w| w == b"\r\n\r\n") {
+        Some(i) => &buf[..i + 2],
+        None => buf,
+    }
 }
 
 fn needs_body(spec: &HttpCheck) -> bool {

@@ -9,6 +9,7 @@ mod agent;
 pub mod fsm;
 pub mod http;
 pub mod outcome;
+mod protocols;
 pub mod tcp;
 mod tcpcheck;
 
@@ -197,14 +198,35 @@ async fn check_loop(
         if verdict == Verdict::Fail {
             state.check_failures.fetch_add(1, Relaxed);
         }
-        let before = (health.value(), last_status);
-        let flip = health.observe(verdict);
-        last_status = Some(outcome.status);
-        // `option log-health-checks`: a check that changed the counter or
-        // the result is logged (steady states are not).
-        if before != (health.value(), last_status) {
-            log_check(&shared, &key, &outcome, &health, verdict);
+        // LDAP's and SPOP's success counts twice, as in HAProxy 2.6: once
+        // as their parser reports it (with its text), then as the end of
+        // the rules reports it (without).
+        let mut flip = None;
+        if let (Verdict::Pass, Some(text)) =
+            (verdict, probe.tcp.as_ref().and_then(|t| t.double_report))
+        {
+            let early = Outcome {
+                info: Some(text.into()),
+                ..outcome.clone()
+            };
+            flip = observe(
+                &shared,
+                &key,
+                &mut health,
+                &mut last_status,
+                &early,
+                verdict,
+            );
         }
+        let again = observe(
+            &shared,
+            &key,
+            &mut health,
+            &mut last_status,
+            &outcome,
+            verdict,
+        );
+        let flip = flip.or(again);
         // NOLB comes and goes with the 404s while the server is up.
         if flip.is_none() && health.is_up() {
             let nolb = outcome.status == super::health::outcome::CheckStatus::L7OkC;
@@ -245,6 +267,26 @@ async fn check_loop(
         let spread = shared.runtime.load().global.spread_checks;
         tokio::time::sleep(spread_by(wait, spread)).await;
     }
+}
+
+/// Counts one report of a check; a report that changed the counter or
+/// the result is logged (`option log-health-checks`; steady states are
+/// not).
+fn observe(
+    shared: &Shared,
+    key: &(String, String),
+    health: &mut Health,
+    last_status: &mut Option<outcome::CheckStatus>,
+    o: &Outcome,
+    verdict: Verdict,
+) -> Option<Flip> {
+    let before = (health.value(), *last_status);
+    let flip = health.observe(verdict);
+    *last_status = Some(o.status);
+    if before != (health.value(), *last_status) {
+        log_check(shared, key, o, health, verdict);
+    }
+    flip
 }
 
 /// A server entering NOLB ("is stopping") or leaving it ("is UP"), in

@@ -13,11 +13,15 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::outcome::{CheckStatus, Outcome};
+use super::protocols::{self, reply_code, reply_text, Verdict};
 use super::tcp::io_words;
 use crate::runtime::check::{ErrorInfo, ProtocolReport, TcpCheck, TcpExpect, TcpStep};
 
 /// The most a check reads before judging (HAProxy's buffer size).
 const MAX_READ: usize = 16 * 1024;
+
+/// A check's result: its status, code and info.
+type Report = (CheckStatus, Option<u16>, Option<String>);
 
 /// Runs the sequence against `target` (the server's check address).
 pub async fn run(
@@ -27,168 +31,254 @@ pub async fn run(
     read: Duration,
 ) -> Outcome {
     let start = Instant::now();
-    let out = |status, code, info: Option<String>| Outcome {
+    let out = |(status, code, info): Report| Outcome {
         status,
         code,
-        info,
+        // HAProxy shows no info when it is empty.
+        info: info.map(desc).filter(|i| !i.is_empty()),
         duration: start.elapsed(),
     };
-    let mut conn: Option<TcpStream> = None;
-    let mut buf: Vec<u8> = Vec::new();
-    let mut closed = false;
-    // mysql-check: the server's version, from its greeting.
-    let mut mysql_version: Option<String> = None;
+    let mut sess = Session {
+        conn: None,
+        buf: Vec::new(),
+        closed: false,
+        mysql_version: None,
+    };
     // Without a first `connect` step, the server's check address is
     // connected to first ("the initial connection step").
     if !matches!(check.steps.first(), Some(TcpStep::Connect { .. })) {
         match open(target, connect).await {
-            Ok(s) => conn = Some(s),
+            Ok(s) => sess.conn = Some(s),
             Err((status, words)) => {
-                return out(
-                    status,
-                    None,
-                    Some(format!("{words} at initial connection step of tcp-check")),
-                )
+                let info = connect_words(check, words, "at initial connection step of tcp-check");
+                return out((status, None, Some(info)));
             }
         }
     }
+    let ctx = Ctx {
+        target,
+        check,
+        connect,
+        read,
+    };
     for (i, step) in check.steps.iter().enumerate() {
-        let n = i + 1;
+        if let Err(report) = sess.step(&ctx, step, i + 1).await {
+            return out(report);
+        }
+    }
+    out(success(check, &sess.buf, sess.mysql_version))
+}
+
+/// What a check runs with.
+struct Ctx<'a> {
+    target: SocketAddr,
+    check: &'a TcpCheck,
+    connect: Duration,
+    read: Duration,
+}
+
+/// A running check's connection and what it has read.
+struct Session {
+    conn: Option<TcpStream>,
+    /// The answer since the last send.
+    buf: Vec<u8>,
+    /// The server closed (or the read failed).
+    closed: bool,
+    /// mysql-check: the server's version, from its greeting.
+    mysql_version: Option<String>,
+}
+
+impl Session {
+    /// Runs step `n`; Err is the check's failure.
+    async fn step(&mut self, ctx: &Ctx<'_>, step: &TcpStep, n: usize) -> Result<(), Report> {
+        if let TcpStep::Connect { port, addr, what } = step {
+            let to = SocketAddr::new(
+                addr.unwrap_or(ctx.target.ip()),
+                port.unwrap_or(ctx.target.port()),
+            );
+            return match open(to, ctx.connect).await {
+                Ok(s) => {
+                    self.conn = Some(s);
+                    self.buf.clear();
+                    self.closed = false;
+                    Ok(())
+                }
+                Err((status, words)) => {
+                    let at = format!("at step {n} of tcp-check ({what})");
+                    Err((status, None, Some(connect_words(ctx.check, words, &at))))
+                }
+            };
+        }
+        if matches!(step, TcpStep::Comment) {
+            return Ok(());
+        }
+        let Some(s) = self.conn.as_mut() else {
+            let what = match step {
+                TcpStep::Expect(e) => e.what.as_str(),
+                _ => "send",
+            };
+            let info = format!("no connection at step {n} of tcp-check ({what})");
+            return Err((CheckStatus::L7Rsp, None, Some(info)));
+        };
+        let (buf, closed, read) = (&mut self.buf, &mut self.closed, ctx.read);
         match step {
-            TcpStep::Comment => {}
-            TcpStep::MysqlGreeting | TcpStep::MysqlOk => {
-                let Some(s) = conn.as_mut() else {
-                    return out(CheckStatus::L7Rsp, None, None);
+            TcpStep::LdapBindResponse | TcpStep::SpopAgentHello => {
+                let parse = if matches!(step, TcpStep::LdapBindResponse) {
+                    protocols::ldap_bind_response
+                } else {
+                    protocols::spop_agent_hello
                 };
-                if matches!(step, TcpStep::MysqlOk) {
-                    buf.clear();
-                    closed = false;
-                }
-                match mysql_packet(s, &mut buf, &mut closed, read).await {
-                    MysqlRead::Timeout => return out(CheckStatus::L7Tout, None, None),
-                    MysqlRead::Incomplete => return out(CheckStatus::L7Rsp, None, None),
-                    MysqlRead::Packet(p) => match p.first() {
-                        // An ERR packet: its code and message.
-                        Some(0xff) if p.len() >= 3 => {
-                            let code = u16::from_le_bytes([p[1], p[2]]);
-                            let msg = String::from_utf8_lossy(&p[3..]).into_owned();
-                            return out(CheckStatus::L7Sts, Some(code), Some(msg));
-                        }
-                        _ if matches!(step, TcpStep::MysqlGreeting) => {
-                            // Protocol version, then the server version.
-                            let rest = p.get(1..).unwrap_or_default();
-                            let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
-                            mysql_version =
-                                Some(String::from_utf8_lossy(&rest[..end]).into_owned());
-                        }
-                        Some(0x00) => {}
-                        _ => return out(CheckStatus::L7Rsp, None, None),
-                    },
-                }
+                custom(s, buf, closed, parse, n, read)
+                    .await
+                    .map_or(Ok(()), Err)
             }
-            TcpStep::Connect { port, addr, what } => {
-                let to =
-                    SocketAddr::new(addr.unwrap_or(target.ip()), port.unwrap_or(target.port()));
-                match open(to, connect).await {
-                    Ok(s) => {
-                        conn = Some(s);
-                        buf.clear();
-                        closed = false;
-                    }
-                    Err((status, words)) => {
-                        return out(
-                            status,
-                            None,
-                            Some(format!("{words} at step {n} of tcp-check ({what})")),
-                        )
-                    }
+            TcpStep::MysqlGreeting | TcpStep::MysqlOk => {
+                if let Some(version) = mysql_step(s, buf, closed, step, read).await? {
+                    self.mysql_version = Some(version);
                 }
+                Ok(())
             }
             TcpStep::SendSslHello | TcpStep::Send(_) => {
-                let hello;
-                let bytes: &[u8] = match step {
-                    TcpStep::Send(b) => b,
+                let bytes = match step {
+                    TcpStep::Send(b) => b.clone(),
                     _ => {
                         let now = std::time::SystemTime::now()
                             .duration_since(std::time::UNIX_EPOCH)
                             .map(|d| d.as_secs() as u32)
                             .unwrap_or(0);
-                        hello = TcpCheck::ssl_hello(now);
-                        &hello
+                        TcpCheck::ssl_hello(now)
                     }
                 };
-                let Some(s) = conn.as_mut() else {
-                    return out(
-                        CheckStatus::L7Rsp,
-                        None,
-                        Some(format!("no connection at step {n} of tcp-check (send)")),
-                    );
-                };
+                // Each send starts a new answer.
                 buf.clear();
-                if let Err(e) = s.write_all(bytes).await {
-                    return out(
-                        CheckStatus::L7Rsp,
-                        None,
-                        Some(format!("{} at step {n} of tcp-check (send)", io_words(&e))),
-                    );
-                }
+                s.write_all(&bytes).await.map_err(|e| {
+                    let info = format!("{} at step {n} of tcp-check (send)", io_words(&e));
+                    (CheckStatus::L7Rsp, None, Some(info))
+                })
             }
-            TcpStep::Expect(e) => {
-                let Some(s) = conn.as_mut() else {
-                    return out(
-                        CheckStatus::L7Rsp,
-                        None,
-                        Some(format!(
-                            "no connection at step {n} of tcp-check ({})",
-                            e.what
-                        )),
-                    );
-                };
-                if let Some((status, info)) = expect(s, &mut buf, &mut closed, e, n, read).await {
-                    let empty = buf.is_empty() && closed;
-                    return match (e.report, status) {
-                        // A protocol check: a timeout says nothing more; a
-                        // mismatch says it in the protocol's terms.
-                        (Some(r), CheckStatus::L7Tout) if r.layer6 => {
-                            out(CheckStatus::L6Tout, None, None)
-                        }
-                        (Some(_), CheckStatus::L7Tout) => out(status, None, None),
-                        (Some(r), _) => {
-                            let info = match r.error {
-                                _ if empty => Some(info),
-                                ErrorInfo::FirstLine => Some(first_line(&buf)),
-                                ErrorInfo::Text(t) => Some(t.to_string()),
-                                ErrorInfo::CString(at) => Some(c_string(&buf, at)),
-                                ErrorInfo::Nothing => None,
-                            };
-                            if r.layer6 {
-                                out(CheckStatus::L6Rsp, None, info)
-                            } else if r.wrong_status {
-                                out(CheckStatus::L7Sts, Some(0), info)
-                            } else {
-                                out(CheckStatus::L7Rsp, None, info)
-                            }
-                        }
-                        (None, _) => out(status, None, Some(info)),
-                    };
-                }
-            }
+            TcpStep::Expect(e) => match expect(s, buf, closed, e, n, read).await {
+                Some((status, info)) => Err(expect_failure(e, status, info, buf, *closed)),
+                None => Ok(()),
+            },
+            TcpStep::Connect { .. } | TcpStep::Comment => Ok(()),
         }
     }
+}
+
+/// A connection error's words: a tcp-check says where it happened, a
+/// protocol check no more than the error, as HAProxy's.
+fn connect_words(check: &TcpCheck, words: String, at: &str) -> String {
+    if check.protocol {
+        words
+    } else {
+        format!("{words} {at}")
+    }
+}
+
+/// How a sequence that ran to its end reports, as HAProxy reports it.
+fn success(check: &TcpCheck, buf: &[u8], mysql_version: Option<String>) -> Report {
     let report = check.steps.iter().rev().find_map(|s| match s {
         TcpStep::Expect(e) => e.report,
         _ => None,
     });
     if let Some(v) = mysql_version {
-        return out(CheckStatus::L7Ok, Some(0), Some(v));
+        return (CheckStatus::L7Ok, Some(0), Some(v));
     }
     match report {
-        Some(r) if r.layer6 => out(CheckStatus::L6Ok, None, None),
-        Some(ProtocolReport { ok: Some(ok), .. }) => {
-            out(CheckStatus::L7Ok, Some(0), Some(ok.into()))
+        Some(r) if r.layer6 => (CheckStatus::L6Ok, None, None),
+        // SMTP: the last reply's code and text.
+        Some(r) if r.reply => (
+            CheckStatus::L7Ok,
+            Some(reply_code(buf)),
+            Some(reply_text(buf)),
+        ),
+        Some(ProtocolReport { ok: Some(ok), .. }) => (CheckStatus::L7Ok, Some(0), Some(ok.into())),
+        // LDAP's and SPOP's success: its last report has no text.
+        _ if check.protocol => (CheckStatus::L7Ok, Some(0), None),
+        _ if check.connect_only() => (CheckStatus::L4Ok, None, None),
+        _ => (CheckStatus::L7Ok, Some(0), Some("(tcp-check)".into())),
+    }
+}
+
+/// How a failed expect reports: tcp-check's words, or a protocol check's
+/// own terms (a timeout says nothing more).
+fn expect_failure(
+    e: &TcpExpect,
+    status: CheckStatus,
+    info: String,
+    buf: &[u8],
+    closed: bool,
+) -> Report {
+    let empty = buf.is_empty() && closed;
+    let Some(r) = e.report else {
+        return (status, None, Some(info));
+    };
+    if status == CheckStatus::L7Tout {
+        let status = if r.layer6 {
+            CheckStatus::L6Tout
+        } else {
+            status
+        };
+        return (status, None, None);
+    }
+    let info = match r.error {
+        _ if empty => Some(info),
+        ErrorInfo::FirstLine => Some(first_line(buf)),
+        ErrorInfo::Text(t) => Some(t.to_string()),
+        ErrorInfo::CString(at) => Some(c_string(buf, at)),
+        ErrorInfo::ReplyText => Some(reply_text(buf)),
+        ErrorInfo::Nothing => None,
+    };
+    if r.layer6 {
+        (CheckStatus::L6Rsp, None, info)
+    } else if r.wrong_status {
+        // An SMTP reply's own code, else 0.
+        let code = if r.reply && !empty {
+            reply_code(buf)
+        } else {
+            0
+        };
+        (CheckStatus::L7Sts, Some(code), info)
+    } else {
+        (CheckStatus::L7Rsp, None, info)
+    }
+}
+
+/// A mysql-check step: the greeting (Ok with the server's version) or the
+/// answer to the authentication (an OK packet); an ERR packet gives its
+/// code and message.
+async fn mysql_step(
+    s: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    closed: &mut bool,
+    step: &TcpStep,
+    read: Duration,
+) -> Result<Option<String>, Report> {
+    let greeting = matches!(step, TcpStep::MysqlGreeting);
+    if !greeting {
+        buf.clear();
+        *closed = false;
+    }
+    let p = match mysql_packet(s, buf, closed, read).await {
+        MysqlRead::Timeout => return Err((CheckStatus::L7Tout, None, None)),
+        MysqlRead::Incomplete => return Err((CheckStatus::L7Rsp, None, None)),
+        MysqlRead::Packet(p) => p,
+    };
+    match p.first() {
+        // An ERR packet: its code and message.
+        Some(0xff) if p.len() >= 3 => {
+            let code = u16::from_le_bytes([p[1], p[2]]);
+            let msg = String::from_utf8_lossy(&p[3..]).into_owned();
+            Err((CheckStatus::L7Sts, Some(code), Some(msg)))
         }
-        _ if check.connect_only() => out(CheckStatus::L4Ok, None, None),
-        _ => out(CheckStatus::L7Ok, Some(0), Some("(tcp-check)".into())),
+        _ if greeting => {
+            // Protocol version, then the server version.
+            let rest = p.get(1..).unwrap_or_default();
+            let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+            Ok(Some(String::from_utf8_lossy(&rest[..end]).into_owned()))
+        }
+        Some(0x00) => Ok(None),
+        _ => Err((CheckStatus::L7Rsp, None, None)),
     }
 }
 
@@ -309,6 +399,52 @@ async fn mysql_packet(
             Ok(Ok(0)) | Ok(Err(_)) => *closed = true,
             Ok(Ok(k)) => buf.extend_from_slice(&chunk[..k]),
             Err(_) => return MysqlRead::Timeout,
+        }
+    }
+}
+
+/// A check's info as HAProxy keeps it: at most 127 bytes (cut on a
+/// character boundary here).
+fn desc(mut info: String) -> String {
+    if info.len() > 127 {
+        let mut end = 127;
+        while !info.is_char_boundary(end) {
+            end -= 1;
+        }
+        info.truncate(end);
+    }
+    info
+}
+
+/// Runs a protocol's parser over the answer, reading until it decides;
+/// None when it passed, else the failure's status, code and info.
+async fn custom(
+    s: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    closed: &mut bool,
+    parse: fn(&[u8], bool) -> Verdict,
+    n: usize,
+    read: Duration,
+) -> Option<Report> {
+    let deadline = tokio::time::Instant::now() + read;
+    loop {
+        let last = *closed || buf.len() >= MAX_READ;
+        if buf.is_empty() && *closed {
+            let info = format!("TCPCHK got an empty response at step {n}");
+            return Some((CheckStatus::L7Rsp, None, Some(info)));
+        }
+        if !buf.is_empty() || last {
+            match parse(buf, last) {
+                Verdict::Pass => return None,
+                Verdict::Fail(status, code, info) => return Some((status, code, info)),
+                Verdict::Wait => {}
+            }
+        }
+        let mut chunk = [0u8; 4096];
+        match tokio::time::timeout_at(deadline, s.read(&mut chunk)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => *closed = true,
+            Ok(Ok(k)) => buf.extend_from_slice(&chunk[..k]),
+            Err(_) => return Some((CheckStatus::L7Tout, None, None)),
         }
     }
 }

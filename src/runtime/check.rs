@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use regex::Regex;
 
+pub use super::check_hdr::{HeaderRule, Pattern};
 use crate::config::model::{ExpectMatch, HttpCheckRule, HttpChk};
 
 /// How often and how a server is checked.
@@ -74,6 +75,8 @@ pub enum Expect {
     String(String),
     /// Body matches a regex.
     Rstring(Regex),
+    /// `hdr`/`fhdr`: a header matches.
+    Header(HeaderRule),
 }
 
 /// A compiled HTTP check: the exact bytes to send and what to expect.
@@ -136,6 +139,7 @@ impl HttpCheck {
                         ExpectMatch::Rstatus => Expect::Rstatus(re(&e.pattern)?),
                         ExpectMatch::String => Expect::String(e.pattern.clone()),
                         ExpectMatch::Rstring => Expect::Rstring(re(&e.pattern)?),
+                        ExpectMatch::Hdr | ExpectMatch::Fhdr => Expect::Header(HeaderRule::new(e)?),
                     };
                     expect.push((e.negate, x));
                 }
@@ -226,6 +230,7 @@ mod tests {
             negate: false,
             matcher: ExpectMatch::Rstring,
             pattern: "(".into(),
+            header: None,
         });
         assert!(HttpCheck::new(&HttpChk::default(), &[e]).is_err());
     }
@@ -237,6 +242,13 @@ mod tests {
 pub struct TcpCheck {
     /// The steps, in order.
     pub steps: Vec<TcpStep>,
+    /// A built-in protocol check: its connection errors are reported
+    /// without tcp-check's step words, as HAProxy reports them.
+    pub protocol: bool,
+    /// LDAP's and SPOP's success is reported twice by HAProxy 2.6: once by
+    /// the protocol's parser with this text, then again, without text, at
+    /// the end of the rules; each report counts towards `rise`.
+    pub double_report: Option<&'static str>,
 }
 
 /// One step of a `tcp-check` sequence.
@@ -262,6 +274,10 @@ pub enum TcpStep {
     /// `mysql-check user U`: the answer to the authentication, which must
     /// be an OK packet.
     MysqlOk,
+    /// `ldap-check`: the bindResponse, whose resultCode must be 0.
+    LdapBindResponse,
+    /// `spop-check`: the agent's AGENT-HELLO frame (min-recv 4).
+    SpopAgentHello,
     /// What must (or must not) arrive.
     Expect(TcpExpect),
     /// A `comment` rule: nothing to do, but it counts as a step.
@@ -300,6 +316,9 @@ pub struct ProtocolReport {
     pub layer6: bool,
     /// The info of a mismatch.
     pub error: ErrorInfo,
+    /// An SMTP reply: the code is its first three bytes, and a success's
+    /// info its text (after the code, spaces trimmed, to the line's end).
+    pub reply: bool,
 }
 
 /// The info of a protocol check's mismatch.
@@ -312,6 +331,8 @@ pub enum ErrorInfo {
     /// The answer from this offset, up to a NUL byte (a C string in a
     /// protocol message, such as PostgreSQL's error severity).
     CString(usize),
+    /// The text of an SMTP reply (see `ProtocolReport::reply`).
+    ReplyText,
     /// No text.
     Nothing,
 }
@@ -405,144 +426,11 @@ impl TcpCheck {
                 }
             });
         }
-        Ok(TcpCheck { steps })
-    }
-
-    /// A built-in protocol check, as the steps HAProxy 2.6 runs for it.
-    pub fn protocol(p: &crate::config::model::ProtocolCheck) -> TcpCheck {
-        use crate::config::model::ProtocolCheck;
-        let report = |ok, wrong_status, error| {
-            Some(ProtocolReport {
-                ok,
-                wrong_status,
-                layer6: false,
-                error,
-            })
-        };
-        match p {
-            ProtocolCheck::Redis => TcpCheck {
-                steps: vec![
-                    // RESP: an array of one bulk string, as HAProxy sends it.
-                    TcpStep::Send(b"*1\r\n$4\r\nPING\r\n".to_vec()),
-                    TcpStep::Expect(TcpExpect {
-                        negate: false,
-                        min_recv: 0,
-                        matcher: TcpMatcher::Bytes(b"+PONG\r\n".to_vec()),
-                        pattern: "+PONG\r\n".into(),
-                        what: "expect string '+PONG\r\n'".into(),
-                        report: report(Some("Redis server is ok"), true, ErrorInfo::FirstLine),
-                    }),
-                ],
-            },
-            ProtocolCheck::Mysql { user: None } => TcpCheck {
-                steps: vec![TcpStep::MysqlGreeting],
-            },
-            ProtocolCheck::Mysql { user: Some(user) } => {
-                // HAProxy 2.6's client authentication packet (protocol
-                // 4.1, no password), then a COM_QUIT.
-                let mut payload = vec![0x00, 0x82, 0x00, 0x00, 0x00, 0x80, 0x00, 0x01, 0x21];
-                payload.extend_from_slice(&[0u8; 23]);
-                payload.extend_from_slice(user.as_bytes());
-                payload.extend_from_slice(&[0x00, 0x00]);
-                let mut packet = (payload.len() as u32).to_le_bytes()[..3].to_vec();
-                packet.push(0x01);
-                packet.extend_from_slice(&payload);
-                packet.extend_from_slice(&[0x01, 0x00, 0x00, 0x00, 0x01]);
-                TcpCheck {
-                    steps: vec![
-                        TcpStep::MysqlGreeting,
-                        TcpStep::Send(packet),
-                        TcpStep::MysqlOk,
-                    ],
-                }
-            }
-            ProtocolCheck::SslHello => {
-                let Ok(hello) = regex::Regex::new("^1[56]") else {
-                    return TcpCheck { steps: Vec::new() };
-                };
-                TcpCheck {
-                    steps: vec![
-                        TcpStep::SendSslHello,
-                        // A handshake (0x16) or an alert (0x15) record.
-                        TcpStep::Expect(TcpExpect {
-                            negate: false,
-                            min_recv: 5,
-                            matcher: TcpMatcher::HexRegex(hello),
-                            pattern: "^1[56]".into(),
-                            what: "expect rbinary '^1[56]'".into(),
-                            report: Some(ProtocolReport {
-                                ok: None,
-                                wrong_status: false,
-                                layer6: true,
-                                error: ErrorInfo::Nothing,
-                            }),
-                        }),
-                    ],
-                }
-            }
-            ProtocolCheck::Pgsql { user } => {
-                // A StartupMessage: length, protocol 3.0, "user" and the
-                // name, and the final NUL.
-                let mut body = vec![0, 3, 0, 0];
-                body.extend_from_slice(b"user\0");
-                body.extend_from_slice(user.as_bytes());
-                body.extend_from_slice(b"\0\0");
-                let mut packet = ((body.len() + 4) as u32).to_be_bytes().to_vec();
-                packet.extend_from_slice(&body);
-                let regex = |p: &str| regex::bytes::Regex::new(p).ok();
-                let hex = |p: &str| Regex::new(p).ok();
-                let (Some(e_first), Some(auth)) = (
-                    regex("^E"),
-                    hex("^52000000[A-Z0-9]{2}000000(00|02|03|04|05|06|07|09|0A)"),
-                ) else {
-                    return TcpCheck { steps: Vec::new() };
-                };
-                TcpCheck {
-                    steps: vec![
-                        TcpStep::Send(packet),
-                        // An ErrorResponse ('E'): its severity is the info.
-                        TcpStep::Expect(TcpExpect {
-                            negate: true,
-                            min_recv: 5,
-                            matcher: TcpMatcher::Regex(e_first),
-                            pattern: "^E".into(),
-                            what: "expect !rstring '^E'".into(),
-                            report: report(None, false, ErrorInfo::CString(6)),
-                        }),
-                        // An authentication request of a known kind ('R').
-                        TcpStep::Expect(TcpExpect {
-                            negate: false,
-                            min_recv: 9,
-                            matcher: TcpMatcher::HexRegex(auth),
-                            pattern: "^52000000[A-Z0-9]{2}000000(00|02|03|04|05|06|07|09|0A)"
-                                .into(),
-                            what: "expect rbinary".into(),
-                            report: report(
-                                Some("PostgreSQL server is ok"),
-                                true,
-                                ErrorInfo::Text("PostgreSQL unknown error"),
-                            ),
-                        }),
-                    ],
-                }
-            }
-        }
-    }
-
-    /// `ssl-hello-chk`'s ClientHello at `unix_time`: an SSLv3 record with
-    /// HAProxy's fixed random bytes and its list of 39 suites.
-    pub fn ssl_hello(unix_time: u32) -> Vec<u8> {
-        let mut h = vec![
-            0x16, 0x03, 0x00, 0x00, 0x79, 0x01, 0x00, 0x00, 0x75, 0x03, 0x00,
-        ];
-        h.extend_from_slice(&unix_time.to_be_bytes());
-        h.extend_from_slice(b"HAPROXYSSLCHK\nHAPROXYSSLCHK\n");
-        h.extend_from_slice(&[0x00, 0x00, 0x4e]);
-        for suite in (0x01u16..=0x1b).chain(0x2f..=0x3a) {
-            h.extend_from_slice(&suite.to_be_bytes());
-        }
-        h.extend_from_slice(&[0x01, 0x00]);
-        h
+        Ok(TcpCheck {
+            steps,
+            protocol: false,
+            double_report: None,
+        })
     }
 
     /// Whether the sequence only connects (its success is then a Layer4

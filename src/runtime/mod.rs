@@ -3,6 +3,8 @@
 //! Every default is resolved here: no `Option` that "must be Some" is left.
 
 pub mod check;
+mod check_hdr;
+pub mod check_proto;
 mod compile;
 mod route;
 

@@ -2,7 +2,7 @@
 //! fulcrum with it on the same input.
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpStream;
+use std::net::{TcpStream, UdpSocket};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -117,4 +117,34 @@ pub fn mask_check_duration(msg: &str) -> String {
         Some((a, b)) => format!("{a}check duration: N{}", &b[b.find("ms").unwrap_or(0)..]),
         None => msg.to_string(),
     }
+}
+
+/// The first line logged about each server (its first check), the check
+/// duration masked: (server, line).
+pub fn first_lines(sock: &UdpSocket, servers: &[&str]) -> Vec<(String, String)> {
+    let mut got: Vec<(String, String)> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while got.len() < servers.len() {
+        assert!(Instant::now() < deadline, "checks logged only {got:?}");
+        let mut buf = [0u8; 2048];
+        let Ok(n) = sock.recv(&mut buf) else { continue };
+        let text = String::from_utf8_lossy(&buf[..n]).trim_end().to_string();
+        let Some((_, msg)) = text.split_once("]: ") else {
+            continue;
+        };
+        if !msg.starts_with("Health check for server ") {
+            continue;
+        }
+        let who = msg["Health check for server ".len()..]
+            .split(' ')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        if got.iter().any(|(w, _)| *w == who) {
+            continue;
+        }
+        got.push((who, mask_check_duration(msg)));
+    }
+    got.sort();
+    got
 }

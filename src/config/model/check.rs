@@ -85,8 +85,73 @@ pub struct HttpCheckExpect {
     /// What to look at and how.
     #[serde(rename = "match")]
     pub matcher: ExpectMatch,
-    /// The pattern: status codes, a string or a regular expression.
+    /// The pattern: status codes, a string or a regular expression (for
+    /// `hdr` and `fhdr`, the header's name).
     pub pattern: String,
+    /// `hdr`/`fhdr`: how the name matches, and the value's pattern.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<HeaderExpect>,
+}
+
+/// `hdr|fhdr name [-m M] NAME [value [-m M] VALUE]`: how the name given as
+/// the expect's pattern matches, and what the value must be (without
+/// one, the header's presence is enough).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderExpect {
+    /// `-m` for the name (`str` by default).
+    #[serde(default, rename = "name-match")]
+    pub name_match: HeaderMatch,
+    /// `value [-m M] VALUE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<HeaderValue>,
+}
+
+/// The value pattern of a header expect.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderValue {
+    /// `-m` (`str` by default).
+    #[serde(default, rename = "match")]
+    pub matcher: HeaderMatch,
+    /// The pattern.
+    pub pattern: String,
+}
+
+/// `-m` of a header expect: exact, prefix, suffix, substring or regex.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HeaderMatch {
+    /// `str`.
+    #[default]
+    Str,
+    /// `beg`.
+    Beg,
+    /// `end`.
+    End,
+    /// `sub`.
+    Sub,
+    /// `reg`.
+    Reg,
+}
+
+impl HeaderMatch {
+    /// Names and values.
+    pub const ALL: [(&'static str, HeaderMatch); 5] = [
+        ("str", HeaderMatch::Str),
+        ("beg", HeaderMatch::Beg),
+        ("end", HeaderMatch::End),
+        ("sub", HeaderMatch::Sub),
+        ("reg", HeaderMatch::Reg),
+    ];
+
+    /// The keyword.
+    pub fn name(self) -> &'static str {
+        HeaderMatch::ALL
+            .iter()
+            .find(|(_, m)| *m == self)
+            .map_or("str", |(n, _)| n)
+    }
 }
 
 /// The matching methods of `http-check expect`.
@@ -101,6 +166,10 @@ pub enum ExpectMatch {
     String,
     /// Body matches a regular expression.
     Rstring,
+    /// A header (its values, comma-separated) matches.
+    Hdr,
+    /// A header (its whole line) matches.
+    Fhdr,
 }
 
 impl ExpectMatch {
@@ -119,6 +188,8 @@ impl ExpectMatch {
             ExpectMatch::Rstatus => "rstatus",
             ExpectMatch::String => "string",
             ExpectMatch::Rstring => "rstring",
+            ExpectMatch::Hdr => "hdr",
+            ExpectMatch::Fhdr => "fhdr",
         }
     }
 }
@@ -228,4 +299,18 @@ pub enum ProtocolCheck {
         /// `user U`.
         user: String,
     },
+    /// `option smtpchk [HELO|EHLO <domain>]`: the banner, the greeting
+    /// command and QUIT, each answered with a 2xx reply.
+    Smtp {
+        /// `HELO` or `EHLO`.
+        hello: String,
+        /// The domain the greeting names (`localhost` by default).
+        domain: String,
+    },
+    /// `option ldap-check`: an anonymous LDAPv3 bind, expecting a
+    /// successful bindResponse.
+    Ldap,
+    /// `option spop-check`: an SPOE HAPROXY-HELLO frame with the
+    /// healthcheck item, expecting a valid AGENT-HELLO frame.
+    Spop,
 }

@@ -1,0 +1,211 @@
+//! Parsers of the built-in protocol checks (`option redis-check`,
+//! `pgsql-check`, `ssl-hello-chk`, `mysql-check`, `smtpchk`, `ldap-check`,
+//! `spop-check`). Each replaces whatever check the proxy had (`option
+//! httpchk`, `option tcp-check`, another protocol check): the last check
+//! option of a section wins, as in HAProxy.
+
+use super::keywords::Line;
+use super::model::{ProtocolCheck, Proxy};
+use super::proxy_kw::set_tcp_check;
+
+type R = Result<(), String>;
+
+/// Makes `check` the proxy's health check.
+fn set_protocol_check(p: &mut Proxy, check: ProtocolCheck) {
+    set_tcp_check(&mut p.option, false);
+    p.option.httpchk = None;
+    p.option.protocol_check = Some(check);
+}
+
+/// `option redis-check`: HAProxy's built-in Redis check (a RESP PING,
+/// +PONG expected).
+pub fn option_redis_check(p: &mut Proxy, l: &mut Line) -> R {
+    l.none()?;
+    set_protocol_check(p, ProtocolCheck::Redis);
+    Ok(())
+}
+
+/// `option mysql-check [user U [post-41]]`: HAProxy's built-in MySQL
+/// check (HAProxy 2.6 sends the 4.1 protocol's packet either way).
+pub fn option_mysql_check(p: &mut Proxy, l: &mut Line) -> R {
+    let user = match l.args {
+        [] => None,
+        [k, u] if k == "user" => Some(u.clone()),
+        [k, u, v] if k == "user" && v == "post-41" => Some(u.clone()),
+        [k, _, v] if k == "user" && v == "pre-41" => {
+            return Err("'option mysql-check ... pre-41' is not supported by fulcrum yet (HAProxy 2.6 accepts it)".into())
+        }
+        _ => {
+            return Err(
+                "'option mysql-check' expects nothing, or 'user <username> [post-41]'".into(),
+            )
+        }
+    };
+    set_protocol_check(p, ProtocolCheck::Mysql { user });
+    Ok(())
+}
+
+/// `option ssl-hello-chk`: HAProxy's built-in SSL/TLS hello check.
+pub fn option_ssl_hello_chk(p: &mut Proxy, l: &mut Line) -> R {
+    l.none()?;
+    set_protocol_check(p, ProtocolCheck::SslHello);
+    Ok(())
+}
+
+/// `option pgsql-check user U`: HAProxy's built-in PostgreSQL check.
+pub fn option_pgsql_check(p: &mut Proxy, l: &mut Line) -> R {
+    let user = match l.args {
+        [k, u] if k == "user" => u.clone(),
+        _ => return Err("'option pgsql-check' expects 'user <username>' as argument".into()),
+    };
+    set_protocol_check(p, ProtocolCheck::Pgsql { user });
+    Ok(())
+}
+
+/// `option smtpchk [HELO|EHLO <domain>]`. HAProxy 2.6 takes at most two
+/// arguments and sends `HELO localhost` unless they are exactly `HELO` or
+/// `EHLO` (case counts) and a domain; other arguments are accepted and
+/// ignored, so here they are too, with a warning saying what is sent.
+pub fn option_smtpchk(p: &mut Proxy, l: &mut Line) -> R {
+    let (hello, domain) = match l.args {
+        [] => ("HELO", "localhost"),
+        [h, d] if h == "HELO" || h == "EHLO" => (h.as_str(), d.as_str()),
+        [_] | [_, _] => {
+            l.warnings.push(format!(
+                "'option smtpchk {}': the hello command must be 'HELO' or 'EHLO' followed by a domain; 'HELO localhost' is sent, as HAProxy does",
+                l.args.join(" ")
+            ));
+            ("HELO", "localhost")
+        }
+        [_, _, extra, ..] => {
+            return Err(format!(
+                "'option smtpchk' cannot handle unexpected argument '{extra}'"
+            ))
+        }
+    };
+    set_protocol_check(
+        p,
+        ProtocolCheck::Smtp {
+            hello: hello.into(),
+            domain: domain.into(),
+        },
+    );
+    Ok(())
+}
+
+/// `option ldap-check`: HAProxy's built-in LDAPv3 anonymous bind check.
+pub fn option_ldap_check(p: &mut Proxy, l: &mut Line) -> R {
+    no_argument(l)?;
+    set_protocol_check(p, ProtocolCheck::Ldap);
+    Ok(())
+}
+
+/// `option spop-check`: HAProxy's built-in SPOE agent check.
+pub fn option_spop_check(p: &mut Proxy, l: &mut Line) -> R {
+    no_argument(l)?;
+    set_protocol_check(p, ProtocolCheck::Spop);
+    Ok(())
+}
+
+/// No argument, refused in HAProxy's words.
+fn no_argument(l: &Line) -> R {
+    match l.args.first() {
+        None => Ok(()),
+        Some(a) => Err(format!(
+            "'{}' cannot handle unexpected argument '{a}'",
+            l.kw
+        )),
+    }
+}
+
+/// `http-check expect [!] hdr|fhdr name [-m M] NAME [value [-m M] VALUE]`
+/// (`args` from `name` on), with HAProxy's errors.
+pub fn header_expect(
+    negate: bool,
+    word: &str,
+    args: &[String],
+) -> Result<super::model::HttpCheckExpect, String> {
+    use super::model::{ExpectMatch, HeaderExpect, HeaderValue, HttpCheckExpect};
+    let no_name =
+        || format!("'{word}' expects at the name keyword as first argument followed by a pattern");
+    let (kind, rest) = args.split_first().ok_or_else(no_name)?;
+    if kind == "name-lf" {
+        return Err(format!(
+            "'{word} name-lf' is not supported by fulcrum yet (HAProxy 2.6 accepts it)"
+        ));
+    }
+    if kind != "name" || rest.is_empty() {
+        return Err(no_name());
+    }
+    let (name_match, rest) = match_method(word, rest)?;
+    let Some((name, rest)) = rest.split_first() else {
+        return Err(no_name());
+    };
+    let value = match rest {
+        [] => None,
+        [v, ..] if v == "value-lf" => {
+            return Err(format!(
+                "'{word} ... value-lf' is not supported by fulcrum yet (HAProxy 2.6 accepts it)"
+            ))
+        }
+        [v, more @ ..] if v == "value" => {
+            let (matcher, more) = match_method(word, more)?;
+            match more {
+                [pattern] => Some(HeaderValue {
+                    matcher,
+                    pattern: pattern.clone(),
+                }),
+                [] => return Err(format!("'{word}' expect a pattern with the value keyword")),
+                [_, extra, ..] => return Err(unexpected(extra)),
+            }
+        }
+        [extra, ..] => return Err(unexpected(extra)),
+    };
+    let regexes = [
+        (name_match, name.as_str()),
+        value
+            .as_ref()
+            .map_or((name_match, ""), |v| (v.matcher, &v.pattern)),
+    ];
+    for (m, p) in regexes {
+        if m == super::model::HeaderMatch::Reg {
+            regex::Regex::new(p).map_err(|e| format!("regex '{p}' is invalid ({e})"))?;
+        }
+    }
+    Ok(HttpCheckExpect {
+        negate,
+        matcher: if word == "fhdr" {
+            ExpectMatch::Fhdr
+        } else {
+            ExpectMatch::Hdr
+        },
+        pattern: name.clone(),
+        header: Some(HeaderExpect { name_match, value }),
+    })
+}
+
+/// An optional `-m M` at the start of `args`, and what follows it.
+fn match_method<'a>(
+    word: &str,
+    args: &'a [String],
+) -> Result<(super::model::HeaderMatch, &'a [String]), String> {
+    use super::model::HeaderMatch;
+    match args {
+        [m, rest @ ..] if m == "-m" => {
+            let Some((meth, rest)) = rest.split_first() else {
+                return Err(format!("'{word}' : '-m' expects at a matching pattern ('str', 'beg', 'end', 'sub' or 'reg')"));
+            };
+            let found = HeaderMatch::ALL.iter().find(|(n, _)| n == meth);
+            match found {
+                Some((_, m)) => Ok((*m, rest)),
+                None => Err(format!("'{word}' : '-m' only supports 'str', 'beg', 'end', 'sub' or 'reg' (got '{meth}')")),
+            }
+        }
+        _ => Ok((HeaderMatch::Str, args)),
+    }
+}
+
+/// A word after a complete header expect, refused as HAProxy refuses it.
+fn unexpected(word: &str) -> String {
+    format!("only [!]status, [!]rstatus, [!]string, [!]rstring, [!]hdr or [!]fhdr are supported by fulcrum, got '{word}'")
+}
