@@ -519,7 +519,7 @@ fn pgsql_check_against_postgresql() {
     let bin = pg_bin().expect("PostgreSQL is not installed (.ci/run installs postgresql)");
     let dir = TempPath::dir("pgsql");
     let data = dir.path().join("data");
-    let root = is_root();
+    let root = common::is_root();
     // setpriv execs the program itself (runuser would stay its parent), so
     // that killing the child kills PostgreSQL.
     let as_pg = |prog: &str| -> Command {
@@ -625,16 +625,4 @@ listen db
     wait_log("Server db/pg is DOWN", 1);
     pg.0 = Some(start());
     wait_log("Server db/pg is UP, reason: Layer7 check passed, code: 0, info: \"PostgreSQL server is ok\"", ups + 1);
-}
-
-/// Whether this process runs as root (uid 0), read from /proc.
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .and_then(|l| l.split_whitespace().nth(1).map(|u| u == "0"))
-        })
-        .unwrap_or(false)
 }

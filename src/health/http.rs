@@ -72,6 +72,7 @@ where
 {
     // A passing check carries no info text in HAProxy's messages.
     let out = |status: CheckStatus, code, info: Option<String>| Outcome {
+        info_kept: true,
         status,
         code,
         info: info.filter(|_| status != CheckStatus::L7Ok),

@@ -206,6 +206,7 @@ async fn check_loop(
             (verdict, probe.tcp.as_ref().and_then(|t| t.double_report))
         {
             let early = Outcome {
+                info_kept: true,
                 info: Some(text.into()),
                 ..outcome.clone()
             };
@@ -454,7 +455,7 @@ fn apply(
     let why = match (outcome, via) {
         // With `option log-health-checks` the check's own line said why.
         (Some(_), _) if be.log_health_checks => String::new(),
-        (Some(o), _) => format!(", {}", o.describe()),
+        (Some(o), _) => format!(", {}", o.describe_state_change()),
         (None, Some((vb, vs))) => format!(
             " via {}/{}",
             rt.backends[vb].name, rt.backends[vb].servers[vs].name

@@ -86,9 +86,28 @@ pub struct Outcome {
     pub info: Option<String>,
     /// How long the check took.
     pub duration: Duration,
+    /// The info outlives the check, into the server's UP/DOWN line.
+    /// HAProxy's mysql-check points its info (the server's version) into
+    /// the check's buffer, which is gone by the time that line is written:
+    /// the check's own log line has it, the UP line does not.
+    pub info_kept: bool,
 }
 
 impl Outcome {
+    /// The same, as the server's UP/DOWN line gives it (without an info
+    /// that did not outlive the check).
+    pub fn describe_state_change(&self) -> String {
+        if self.info_kept {
+            return self.describe();
+        }
+        Outcome {
+            info_kept: true,
+            info: None,
+            ..self.clone()
+        }
+        .describe()
+    }
+
     /// "reason: Layer7 wrong status, code: 503, info: \"Service Unavailable\", check duration: 1ms"
     pub fn describe(&self) -> String {
         let mut s = format!("reason: {}", self.status.reason());

@@ -16,12 +16,14 @@ pub async fn connect(
     let res = match tokio::time::timeout(timeout, TcpStream::connect(target)).await {
         Ok(Ok(s)) => Ok(s),
         Ok(Err(e)) => Err(Outcome {
+            info_kept: true,
             status: CheckStatus::L4Con,
             code: None,
             info: Some(io_words(&e)),
             duration: start.elapsed(),
         }),
         Err(_) => Err(Outcome {
+            info_kept: true,
             status: CheckStatus::L4Tout,
             code: None,
             info: None,
@@ -44,6 +46,7 @@ pub fn io_words(e: &std::io::Error) -> String {
 pub async fn check(target: SocketAddr, timeout: Duration) -> Outcome {
     match connect(target, timeout).await {
         (Ok(_), start) => Outcome {
+            info_kept: true,
             status: CheckStatus::L4Ok,
             code: None,
             info: None,
@@ -71,12 +74,14 @@ pub async fn handshake(
     match tokio::time::timeout(timeout, connector.connect(name, tcp)).await {
         Ok(Ok(s)) => Ok(s),
         Ok(Err(e)) => Err(Outcome {
+            info_kept: true,
             status: CheckStatus::L6Rsp,
             code: None,
             info: Some(io_words(&e)),
             duration: start.elapsed(),
         }),
         Err(_) => Err(Outcome {
+            info_kept: true,
             status: CheckStatus::L6Tout,
             code: None,
             info: None,
@@ -95,6 +100,7 @@ pub async fn check_tls(
     match connect(target, connect_timeout).await {
         (Ok(s), start) => match handshake(s, tls, target, start, timeout).await {
             Ok(_) => Outcome {
+                info_kept: true,
                 status: CheckStatus::L6Ok,
                 code: None,
                 info: None,

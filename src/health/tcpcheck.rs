@@ -32,6 +32,7 @@ pub async fn run(
 ) -> Outcome {
     let start = Instant::now();
     let out = |(status, code, info): Report| Outcome {
+        info_kept: true,
         status,
         code,
         // HAProxy shows no info when it is empty.
@@ -66,7 +67,12 @@ pub async fn run(
             return out(report);
         }
     }
-    out(success(check, &sess.buf, sess.mysql_version))
+    // mysql-check's version does not outlive the check in HAProxy.
+    let info_kept = sess.mysql_version.is_none();
+    Outcome {
+        info_kept,
+        ..out(success(check, &sess.buf, sess.mysql_version))
+    }
 }
 
 /// What a check runs with.

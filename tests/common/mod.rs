@@ -106,3 +106,15 @@ pub fn warnings_at<'a>(stderr: &'a str, file: &str, line: u32) -> Vec<&'a str> {
     let prefix = format!("{file}:{line}: warning: ");
     stderr.lines().filter(|l| l.starts_with(&prefix)).collect()
 }
+
+/// Whether this process runs as root (uid 0), read from /proc.
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(1).map(|u| u == "0"))
+        })
+        .unwrap_or(false)
+}
