@@ -514,3 +514,51 @@ fn slowstart_ramps_the_weight_of_a_server_back_up() {
         "equal weights share the requests: {to_a} of 20"
     );
 }
+
+/// The state lines of `be`'s servers, from either proxy's stderr, without
+/// what precedes "Server"/"Backup Server" and with the duration masked.
+fn state_lines(log: &[String]) -> Vec<String> {
+    log.iter()
+        .filter(|l| l.contains(" is DOWN") || l.contains(" is UP"))
+        .filter_map(|l| {
+            let i = l
+                .find("Backup Server be/")
+                .or_else(|| l.find("Server be/"))?;
+            Some(common::haproxy::mask_check_duration(&l[i..]))
+        })
+        .collect()
+}
+
+#[test]
+fn backup_servers_are_named_so_and_running_on_backup_is_said_as_haproxy() {
+    let active = free_port(); // nothing listens: the active server fails
+    let backup = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let bport = backup.local_addr().expect("addr").port();
+    let cfg = |fe: u16| {
+        format!(
+            "defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten be\n    bind 127.0.0.1:{fe}\n    server a 127.0.0.1:{active} check inter 100ms fall 1 rise 1\n    server b 127.0.0.1:{bport} check inter 100ms fall 1 rise 1 backup\n"
+        )
+    };
+    let f = Fulcrum::start(&cfg(free_port()));
+    let hfe = free_port();
+    let h = common::haproxy::Haproxy::start(&cfg(hfe), &[hfe]);
+    let both_have = |n: usize, what: &str| {
+        eventually(Duration::from_secs(15), what, || {
+            let ours = state_lines(&f.log.lock().expect("log"));
+            ours.len() >= n && state_lines(&h.log_lines()).len() >= n
+        })
+    };
+    both_have(1, "the active server DOWN");
+    drop(backup);
+    both_have(2, "the backup DOWN");
+    let _again = TcpListener::bind(("127.0.0.1", bport)).expect("rebind");
+    both_have(3, "the backup UP");
+    let ours = state_lines(&f.log.lock().expect("log"));
+    assert_eq!(ours, state_lines(&h.log_lines()));
+    assert!(ours[0].ends_with("0 active and 1 backup servers left. Running on backup. 0 sessions active, 0 requeued, 0 remaining in queue."), "{ours:#?}");
+    assert!(
+        ours[1].starts_with("Backup Server be/b is DOWN"),
+        "{ours:#?}"
+    );
+    assert!(ours[2].starts_with("Backup Server be/b is UP"), "{ours:#?}");
+}

@@ -73,6 +73,7 @@ fn follow(rt: &Runtime, key: &(String, String), state: &ServerState, answer: &st
         return;
     };
     let name = format!("{}/{}", be.name, srv.name);
+    let title = srv.title();
     let ms = took.as_millis();
     for word in answer
         .split(|c: char| c == ',' || c.is_whitespace())
@@ -82,20 +83,20 @@ fn follow(rt: &Runtime, key: &(String, String), state: &ServerState, answer: &st
         match word.as_str() {
             "up" => {
                 if state.set_agent_down(false) && state.health() == crate::state::Status::Up {
-                    let (a, b) = super::remaining(be);
+                    let online = be.servers_left_words("online");
                     super::event(be, super::Severity::Notice, &format!(
-                        "Server {name} is UP, reason: Layer7 check passed, code: 0, info: \"via agent : up\", check duration: {ms}ms. {a} active and {b} backup servers online. 0 sessions requeued, 0 total in queue."
+                        "{title} {name} is UP, reason: Layer7 check passed, code: 0, info: \"via agent : up\", check duration: {ms}ms. {online} 0 sessions requeued, 0 total in queue."
                     ));
                 }
             }
             "down" | "stopped" | "fail" => {
                 if state.set_agent_down(true) {
-                    let (a, b) = super::remaining(be);
+                    let left = be.servers_left_words("left");
                     let cur = state
                         .cur_sessions
                         .load(std::sync::atomic::Ordering::Relaxed);
                     super::event(be, super::Severity::Alert, &format!(
-                        "Server {name} is DOWN, reason: Layer7 wrong status, code: 0, info: \"via agent : {word}\", check duration: {ms}ms. {a} active and {b} backup servers left. {cur} sessions active, 0 requeued, 0 remaining in queue."
+                        "{title} {name} is DOWN, reason: Layer7 wrong status, code: 0, info: \"via agent : {word}\", check duration: {ms}ms. {left} {cur} sessions active, 0 requeued, 0 remaining in queue."
                     ));
                     none_left(rt, be);
                     if srv.shutdown_on_down {
@@ -119,16 +120,16 @@ fn follow(rt: &Runtime, key: &(String, String), state: &ServerState, answer: &st
                     super::event(
                         be,
                         super::Severity::Notice,
-                        &format!("Server {name} is {now} (leaving forced {from})."),
+                        &format!("{title} {name} is {now} (leaving forced {from})."),
                     );
                 }
             }
             "drain" => {
                 if state.admin() != Admin::Drain {
                     state.set_admin_by_agent(Admin::Drain);
-                    let (a, b) = super::remaining(be);
+                    let online = be.servers_left_words("online");
                     super::event(be, super::Severity::Notice, &format!(
-                        "Server {name} enters drain state. {a} active and {b} backup servers online. 0 sessions requeued, 0 total in queue."
+                        "{title} {name} enters drain state. {online} 0 sessions requeued, 0 total in queue."
                     ));
                     none_left(rt, be);
                 }
@@ -136,12 +137,12 @@ fn follow(rt: &Runtime, key: &(String, String), state: &ServerState, answer: &st
             "maint" => {
                 if state.admin() != Admin::Maint {
                     state.set_admin_by_agent(Admin::Maint);
-                    let (a, b) = super::remaining(be);
+                    let left = be.servers_left_words("left");
                     let cur = state
                         .cur_sessions
                         .load(std::sync::atomic::Ordering::Relaxed);
                     super::event(be, super::Severity::Notice, &format!(
-                        "Server {name} is going DOWN for maintenance. {a} active and {b} backup servers left. {cur} sessions active, 0 requeued, 0 remaining in queue."
+                        "{title} {name} is going DOWN for maintenance. {left} {cur} sessions active, 0 requeued, 0 remaining in queue."
                     ));
                     none_left(rt, be);
                 }

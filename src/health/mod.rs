@@ -298,15 +298,25 @@ fn nolb_event(shared: &Shared, key: &(String, String), o: &Outcome, nolb: bool) 
         return;
     };
     let (a, b) = remaining(be);
+    let online = be.servers_left_words("online");
+    let title = be
+        .servers
+        .iter()
+        .find(|s| s.name == key.1)
+        .map_or("Server", |s| s.title());
     let msg = if nolb {
         format!(
-            "Server {}/{} is stopping, {}. {a} active and {b} backup servers online. 0 sessions requeued, 0 total in queue.",
-            key.0, key.1, o.describe()
+            "{title} {}/{} is stopping, {}. {online} 0 sessions requeued, 0 total in queue.",
+            key.0,
+            key.1,
+            o.describe()
         )
     } else {
         format!(
-            "Server {}/{} is UP, {}. {a} active and {b} backup servers online. 0 sessions requeued, 0 total in queue.",
-            key.0, key.1, o.describe()
+            "{title} {}/{} is UP, {}. {online} 0 sessions requeued, 0 total in queue.",
+            key.0,
+            key.1,
+            o.describe()
         )
     };
     tracing::warn!("{msg}");
@@ -477,10 +487,11 @@ fn apply(
             srv.state.set_health(Status::Down);
             srv.state.down_transitions.fetch_add(1, Relaxed);
             let (a, b) = remaining(be);
+            let left = be.servers_left_words("left");
             let cur = srv.state.cur_sessions.load(Relaxed);
             let msg = format!(
-                "Server {}/{} is DOWN{why}. {a} active and {b} backup servers left. {cur} sessions active, 0 requeued, 0 remaining in queue.",
-                be.name, srv.name
+                "{} {}/{} is DOWN{why}. {left} {cur} sessions active, 0 requeued, 0 remaining in queue.",
+                srv.title(), be.name, srv.name
             );
             tracing::warn!("{msg}");
             // HAProxy's severities: alert for a server going down, emerg
@@ -506,10 +517,12 @@ fn apply(
                 warm(srv);
                 be.balancer.reweigh();
             }
-            let (a, b) = remaining(be);
+            let online = be.servers_left_words("online");
             let msg = format!(
-                "Server {}/{} is UP{why}. {a} active and {b} backup servers online. 0 sessions requeued, 0 total in queue.",
-                be.name, srv.name
+                "{} {}/{} is UP{why}. {online} 0 sessions requeued, 0 total in queue.",
+                srv.title(),
+                be.name,
+                srv.name
             );
             tracing::warn!("{msg}");
             event(be, Severity::Notice, &msg);

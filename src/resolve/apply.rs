@@ -41,13 +41,14 @@ fn enter_rmaint(rt: &Runtime, be: &Backend, s: &Server, reason: &str) {
         return;
     }
     let (a, b) = be.servers_left();
+    let left = be.servers_left_words("left");
     let cur = s
         .state
         .cur_sessions
         .load(std::sync::atomic::Ordering::Relaxed);
     let msg = format!(
-        "Server {}/{} is going DOWN for maintenance ({reason}). {a} active and {b} backup servers left. {cur} sessions active, 0 requeued, 0 remaining in queue.",
-        be.name, s.name
+        "{} {}/{} is going DOWN for maintenance ({reason}). {left} {cur} sessions active, 0 requeued, 0 remaining in queue.",
+        s.title(), be.name, s.name
     );
     say(be, if was_usable { ALERT } else { NOTICE }, &msg);
     if was_usable && a == 0 && b == 0 {
@@ -79,8 +80,10 @@ fn take(be: &Backend, s: &Server, ip: IpAddr, port: Option<u16>, by: &str, host:
             be,
             NOTICE,
             &format!(
-                "Server {}/{} ('{host}') is UP/READY (resolves again).",
-                be.name, s.name
+                "{} {}/{} ('{host}') is UP/READY (resolves again).",
+                s.title(),
+                be.name,
+                s.name
             ),
         );
         if !srv {

@@ -272,6 +272,20 @@ impl Backend {
     }
 }
 
+impl Backend {
+    /// "1 active and 0 backup servers left." (or "online"), with HAProxy's
+    /// " Running on backup." when only backups are left.
+    pub fn servers_left_words(&self, word: &str) -> String {
+        let (a, b) = self.servers_left();
+        let on_backup = if a == 0 && b > 0 {
+            " Running on backup."
+        } else {
+            ""
+        };
+        format!("{a} active and {b} backup servers {word}.{on_backup}")
+    }
+}
+
 impl Runtime {
     /// How HAProxy names a backend's proxy in its messages: "proxy" for a
     /// listen, "backend" for a backend section.
@@ -349,6 +363,15 @@ pub struct ServerDns {
 }
 
 impl Server {
+    /// How HAProxy's state messages name it: "Backup Server" for a backup.
+    pub fn title(&self) -> &'static str {
+        if self.backup {
+            "Backup Server"
+        } else {
+            "Server"
+        }
+    }
+
     /// The address to connect to for a client that reached us on `local_port`.
     pub fn target(&self, local_port: u16) -> SocketAddr {
         let moved = self.state.moved.load();
