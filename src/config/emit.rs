@@ -756,6 +756,7 @@ fn server_words(s: &Server) -> String {
         (s.ssl, "ssl"),
         (s.send_proxy, "send-proxy"),
         (s.send_proxy_v2, "send-proxy-v2"),
+        (s.check_send_proxy, "check-send-proxy"),
     ] {
         if on {
             let _ = write!(w, " {n}");

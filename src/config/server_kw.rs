@@ -12,7 +12,7 @@ use crate::util::addr::ServerAddr;
 const SERVER_PARAMS: &str = "check, backup, track, weight, inter, fastinter, downinter, rise, \
                              fall, port, addr, maxconn, disabled, enabled, cookie, ssl, verify, \
                              ca-file, sni, crt, alpn, no-ssl-reuse, check-ssl, check-sni, send-proxy, send-proxy-v2, on-marked-down, \
-                             on-marked-up, agent-check, agent-port, agent-addr, agent-inter, agent-send, resolvers, slowstart, \
+                             on-marked-up, agent-check, agent-port, agent-addr, agent-inter, agent-send, resolvers, slowstart, check-send-proxy, \
                              resolve-prefer, resolve-net, resolve-opts, init-addr";
 
 pub fn server(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
@@ -58,6 +58,8 @@ pub fn server(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
             "ssl" => s.ssl = true,
             "send-proxy" => s.send_proxy = true,
             "send-proxy-v2" => s.send_proxy_v2 = true,
+            "check-send-proxy" => s.check_send_proxy = true,
+            "no-check-send-proxy" => s.check_send_proxy = false,
             "on-marked-down" => match value(&mut it, "on-marked-down")?.as_str() {
                 "shutdown-sessions" => s.shutdown_on_down = true,
                 v => {

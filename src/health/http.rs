@@ -45,8 +45,9 @@ pub async fn check(
     tls: Option<&crate::runtime::check::CheckTls>,
     connect_timeout: Duration,
     read_timeout: Duration,
+    proxy: Option<crate::runtime::check::CheckProxy>,
 ) -> Outcome {
-    let (conn, start) = super::tcp::connect(target, connect_timeout).await;
+    let (conn, start) = super::tcp::connect(target, connect_timeout, proxy).await;
     let s = match conn {
         Ok(s) => s,
         Err(o) => return o,

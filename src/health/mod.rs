@@ -377,13 +377,14 @@ async fn run_probe(p: &Probe, target: std::net::SocketAddr) -> Outcome {
         Some(t) => (p.timeout_connect.unwrap_or(spec.inter).min(spec.inter), t),
         None => (spec.inter, spec.inter),
     };
+    let proxy = spec.send_proxy;
     if let (None, Some(t)) = (&p.http, &p.tcp) {
-        return tcpcheck::run(target, t, connect, read).await;
+        return tcpcheck::run(target, t, connect, read, proxy).await;
     }
     match (&p.http, &spec.tls) {
-        (Some(h), tls) => http::check(target, h, tls.as_ref(), connect, read).await,
-        (None, Some(tls)) => tcp::check_tls(target, tls, connect, read).await,
-        (None, None) => tcp::check(target, connect).await,
+        (Some(h), tls) => http::check(target, h, tls.as_ref(), connect, read, proxy).await,
+        (None, Some(tls)) => tcp::check_tls(target, tls, connect, read, proxy).await,
+        (None, None) => tcp::check(target, connect, proxy).await,
     }
 }
 

@@ -6,14 +6,17 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 
 use super::outcome::{CheckStatus, Outcome};
+use crate::runtime::check::CheckProxy;
 
-/// Connects within `timeout`; the outcome names what happened.
+/// Connects within `timeout`, then sends the PROXY header of
+/// `check-send-proxy` if any; the outcome names what happened.
 pub async fn connect(
     target: SocketAddr,
     timeout: Duration,
+    proxy: Option<CheckProxy>,
 ) -> (Result<TcpStream, Outcome>, Instant) {
     let start = Instant::now();
-    let res = match tokio::time::timeout(timeout, TcpStream::connect(target)).await {
+    let res = match tokio::time::timeout(timeout, dial(target, proxy)).await {
         Ok(Ok(s)) => Ok(s),
         Ok(Err(e)) => Err(Outcome {
             info_kept: true,
@@ -33,6 +36,18 @@ pub async fn connect(
     (res, start)
 }
 
+/// Opens a check connection to `target`, with the PROXY header first when
+/// the server wants one.
+pub async fn dial(target: SocketAddr, proxy: Option<CheckProxy>) -> std::io::Result<TcpStream> {
+    let mut s = TcpStream::connect(target).await?;
+    if let Some(p) = proxy {
+        use tokio::io::AsyncWriteExt;
+        let header = p.header(s.local_addr()?, target);
+        s.write_all(&header).await?;
+    }
+    Ok(s)
+}
+
 /// "Connection refused" rather than "Connection refused (os error 111)".
 pub fn io_words(e: &std::io::Error) -> String {
     let s = e.to_string();
@@ -43,8 +58,8 @@ pub fn io_words(e: &std::io::Error) -> String {
 }
 
 /// A TCP check.
-pub async fn check(target: SocketAddr, timeout: Duration) -> Outcome {
-    match connect(target, timeout).await {
+pub async fn check(target: SocketAddr, timeout: Duration, proxy: Option<CheckProxy>) -> Outcome {
+    match connect(target, timeout, proxy).await {
         (Ok(_), start) => Outcome {
             info_kept: true,
             status: CheckStatus::L4Ok,
@@ -96,8 +111,9 @@ pub async fn check_tls(
     tls: &crate::runtime::check::CheckTls,
     connect_timeout: Duration,
     timeout: Duration,
+    proxy: Option<CheckProxy>,
 ) -> Outcome {
-    match connect(target, connect_timeout).await {
+    match connect(target, connect_timeout, proxy).await {
         (Ok(s), start) => match handshake(s, tls, target, start, timeout).await {
             Ok(_) => Outcome {
                 info_kept: true,

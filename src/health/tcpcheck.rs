@@ -15,7 +15,7 @@ use tokio::net::TcpStream;
 use super::outcome::{CheckStatus, Outcome};
 use super::protocols::{self, reply_code, reply_text, Verdict};
 use super::tcp::io_words;
-use crate::runtime::check::{ErrorInfo, ProtocolReport, TcpCheck, TcpExpect, TcpStep};
+use crate::runtime::check::{CheckProxy, ErrorInfo, ProtocolReport, TcpCheck, TcpExpect, TcpStep};
 
 /// The most a check reads before judging (HAProxy's buffer size).
 const MAX_READ: usize = 16 * 1024;
@@ -29,6 +29,7 @@ pub async fn run(
     check: &TcpCheck,
     connect: Duration,
     read: Duration,
+    proxy: Option<CheckProxy>,
 ) -> Outcome {
     let start = Instant::now();
     let out = |(status, code, info): Report| Outcome {
@@ -48,7 +49,7 @@ pub async fn run(
     // Without a first `connect` step, the server's check address is
     // connected to first ("the initial connection step").
     if !matches!(check.steps.first(), Some(TcpStep::Connect { .. })) {
-        match open(target, connect).await {
+        match open(target, connect, proxy).await {
             Ok(s) => sess.conn = Some(s),
             Err((status, words)) => {
                 let info = connect_words(check, words, "at initial connection step of tcp-check");
@@ -61,6 +62,7 @@ pub async fn run(
         check,
         connect,
         read,
+        proxy,
     };
     for (i, step) in check.steps.iter().enumerate() {
         if let Err(report) = sess.step(&ctx, step, i + 1).await {
@@ -81,6 +83,8 @@ struct Ctx<'a> {
     check: &'a TcpCheck,
     connect: Duration,
     read: Duration,
+    /// `check-send-proxy`, on every connection the sequence opens.
+    proxy: Option<CheckProxy>,
 }
 
 /// A running check's connection and what it has read.
@@ -102,7 +106,7 @@ impl Session {
                 addr.unwrap_or(ctx.target.ip()),
                 port.unwrap_or(ctx.target.port()),
             );
-            return match open(to, ctx.connect).await {
+            return match open(to, ctx.connect, ctx.proxy).await {
                 Ok(s) => {
                     self.conn = Some(s);
                     self.buf.clear();
@@ -289,8 +293,12 @@ async fn mysql_step(
 }
 
 /// Connects, or says why not in HAProxy's status and words.
-async fn open(to: SocketAddr, timeout: Duration) -> Result<TcpStream, (CheckStatus, String)> {
-    match tokio::time::timeout(timeout, TcpStream::connect(to)).await {
+async fn open(
+    to: SocketAddr,
+    timeout: Duration,
+    proxy: Option<CheckProxy>,
+) -> Result<TcpStream, (CheckStatus, String)> {
+    match tokio::time::timeout(timeout, super::tcp::dial(to, proxy)).await {
         Ok(Ok(s)) => {
             let _ = s.set_nodelay(true);
             Ok(s)

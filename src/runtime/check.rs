@@ -28,6 +28,27 @@ pub struct ServerCheck {
     pub fall: u32,
     /// Checks over TLS (`check-ssl`, or a `ssl` server checked on its port).
     pub tls: Option<CheckTls>,
+    /// `check-send-proxy`: the PROXY header each check connection opens with.
+    pub send_proxy: Option<CheckProxy>,
+}
+
+/// The PROXY header of a check connection (`check-send-proxy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckProxy {
+    /// Version 1, naming the check connection's own addresses.
+    V1,
+    /// Version 2 (the server has `send-proxy-v2`): the LOCAL command.
+    V2,
+}
+
+impl CheckProxy {
+    /// The bytes to send first on a check connection from `local` to `peer`.
+    pub fn header(self, local: SocketAddr, peer: SocketAddr) -> Vec<u8> {
+        match self {
+            CheckProxy::V1 => crate::util::proxy_header::v1_header(local, peer).into_bytes(),
+            CheckProxy::V2 => crate::util::proxy_header::v2_local(),
+        }
+    }
 }
 
 /// An agent check (`agent-check`): where the agent answers, how often,

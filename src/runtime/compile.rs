@@ -624,6 +624,11 @@ fn check_spec(
         rise: s.rise,
         fall: s.fall,
         tls: check_tls(c, p, s)?,
+        send_proxy: s.check_send_proxy.then_some(if s.send_proxy_v2 {
+            super::check::CheckProxy::V2
+        } else {
+            super::check::CheckProxy::V1
+        }),
     })
 }
 

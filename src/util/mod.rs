@@ -3,4 +3,5 @@
 pub mod addr;
 pub mod date;
 pub mod ids;
+pub mod proxy_header;
 pub mod time;

@@ -134,6 +134,10 @@ pub struct Server {
     /// `send-proxy`: PROXY protocol v1 header before the data.
     #[serde(default, skip_serializing_if = "is_false")]
     pub send_proxy: bool,
+    /// `check-send-proxy`: health checks open with a PROXY header (v2
+    /// when the server has `send-proxy-v2`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub check_send_proxy: bool,
     /// `slowstart T`: after coming back up, the server's weight (and
     /// maxconn) grow from almost nothing to full over T.
     #[serde(
@@ -301,6 +305,7 @@ impl Server {
             check_sni: None,
             send_proxy: false,
             slowstart: None,
+            check_send_proxy: false,
             resolvers: None,
             resolve_prefer: None,
             resolve_net: Vec::new(),

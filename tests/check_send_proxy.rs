@@ -1,0 +1,121 @@
+//! `server ... check-send-proxy`: each check connection opens with a
+//! PROXY header (version 1 naming the check's own addresses; with
+//! `send-proxy-v2`, the version 2 LOCAL command), before a TCP, HTTP or
+//! tcp-check probe. The bytes are compared with what Debian's HAProxy 2.6
+//! sends for the same configuration.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::haproxy::Haproxy;
+use common::net::{free_port, Fulcrum};
+
+/// A peer that records the bytes of the first check connection it gets,
+/// and answers an HTTP check or a Redis PING so the check passes.
+struct Capture {
+    port: u16,
+    first: Arc<Mutex<Option<Vec<u8>>>>,
+}
+
+fn capture() -> Capture {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    let first = Arc::new(Mutex::new(None));
+    let slot = first.clone();
+    thread::spawn(move || {
+        for mut c in l.incoming().map_while(Result::ok) {
+            let _ = c.set_read_timeout(Some(Duration::from_millis(300)));
+            let mut got = Vec::new();
+            let mut buf = [0u8; 512];
+            while let Ok(n) = c.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                got.extend_from_slice(&buf[..n]);
+                if got.ends_with(b"\r\n\r\n") {
+                    let _ = c.write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n");
+                    break;
+                }
+                if got.ends_with(b"PING\r\n") {
+                    let _ = c.write_all(b"+PONG\r\n");
+                    break;
+                }
+            }
+            let mut s = slot.lock().expect("slot");
+            if s.is_none() && !got.is_empty() {
+                *s = Some(got);
+            }
+        }
+    });
+    Capture { port, first }
+}
+
+/// The v1 header's ports vary by run: written as P.
+fn masked(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes).into_owned();
+    match text.split_once("\r\n") {
+        Some((head, tail)) if head.starts_with("PROXY TCP4 127.0.0.1 127.0.0.1 ") => {
+            format!("PROXY TCP4 127.0.0.1 127.0.0.1 P P\r\n{tail}")
+        }
+        _ => text,
+    }
+}
+
+const KINDS: [&str; 4] = ["tcp", "tcp-v2", "http", "redis"];
+
+fn config(fe: u16, peers: &[Capture]) -> String {
+    let mut c = format!(
+        "defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nfrontend fe\n    bind 127.0.0.1:{fe}\n    default_backend tcp\n"
+    );
+    for (kind, p) in KINDS.iter().zip(peers) {
+        let (opt, extra) = match *kind {
+            "tcp" => ("", ""),
+            "tcp-v2" => ("", " send-proxy-v2"),
+            "http" => ("    option httpchk GET /health\n", ""),
+            _ => ("    option redis-check\n", ""),
+        };
+        c.push_str(&format!(
+            "backend {kind}\n{opt}    server s 127.0.0.1:{} check check-send-proxy inter 200ms{extra}\n",
+            p.port
+        ));
+    }
+    c
+}
+
+fn first_bytes(peers: &[Capture]) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    peers
+        .iter()
+        .map(|p| loop {
+            if let Some(b) = p.first.lock().expect("slot").clone() {
+                break masked(&b);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no check reached port {}",
+                p.port
+            );
+            thread::sleep(Duration::from_millis(20));
+        })
+        .collect()
+}
+
+#[test]
+fn check_send_proxy_bytes_match_haproxy() {
+    let ours: Vec<Capture> = KINDS.iter().map(|_| capture()).collect();
+    let theirs: Vec<Capture> = KINDS.iter().map(|_| capture()).collect();
+    let _f = Fulcrum::start(&config(free_port(), &ours));
+    let hfe = free_port();
+    let _h = Haproxy::start(&config(hfe, &theirs), &[hfe]);
+    let (a, b) = (first_bytes(&ours), first_bytes(&theirs));
+    assert_eq!(a, b);
+    assert_eq!(a[0], "PROXY TCP4 127.0.0.1 127.0.0.1 P P\r\n");
+    assert_eq!(a[1].as_bytes(), b"\r\n\r\n\0\r\nQUIT\n\x20\x00\x00\x00");
+    assert!(a[2].ends_with("\r\nGET /health HTTP/1.0\r\n\r\n"), "{a:?}");
+    assert!(a[3].ends_with("\r\nPING\r\n"), "{a:?}");
+}
