@@ -843,6 +843,19 @@ fn server_words(s: &Server) -> String {
     if let Some(sni) = &s.sni {
         let _ = write!(w, " sni {}", quote(sni));
     }
+    if let Some(o) = s.observe {
+        let o = match o {
+            super::model::ObserveLayer::Layer4 => "layer4",
+            super::model::ObserveLayer::Layer7 => "layer7",
+        };
+        let _ = write!(w, " observe {o}");
+    }
+    if let Some(n) = s.error_limit {
+        let _ = write!(w, " error-limit {n}");
+    }
+    if let Some(e) = s.on_error {
+        let _ = write!(w, " on-error {}", e.word());
+    }
     if let Some(t) = s.slowstart {
         let _ = write!(w, " slowstart {}", TimeDisplay(t));
     }

@@ -5,14 +5,16 @@ use std::path::PathBuf;
 
 use super::args::{parse_duration, parse_u32};
 use super::keywords::Line;
-use super::model::{Family, InitAddr, Proxy, ResolveOpt, Server, Track, Verify, MAX_WEIGHT};
+use super::model::{
+    Family, InitAddr, ObserveLayer, OnError, Proxy, ResolveOpt, Server, Track, Verify, MAX_WEIGHT,
+};
 use crate::util::addr::ServerAddr;
 
 /// The server parameters fulcrum knows, for messages.
 const SERVER_PARAMS: &str = "check, backup, track, weight, inter, fastinter, downinter, rise, \
                              fall, port, addr, maxconn, disabled, enabled, cookie, ssl, verify, \
                              ca-file, sni, crt, alpn, no-ssl-reuse, check-ssl, check-sni, send-proxy, send-proxy-v2, on-marked-down, \
-                             on-marked-up, agent-check, agent-port, agent-addr, agent-inter, agent-send, resolvers, slowstart, check-send-proxy, \
+                             on-marked-up, agent-check, agent-port, agent-addr, agent-inter, agent-send, resolvers, slowstart, check-send-proxy, observe, error-limit, on-error, \
                              resolve-prefer, resolve-net, resolve-opts, init-addr";
 
 pub fn server(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
@@ -59,6 +61,36 @@ pub fn server(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
             "send-proxy" => s.send_proxy = true,
             "send-proxy-v2" => s.send_proxy_v2 = true,
             "check-send-proxy" => s.check_send_proxy = true,
+            "observe" => {
+                s.observe = match value(&mut it, "observe")?.as_str() {
+                    "none" => None,
+                    "layer4" => Some(ObserveLayer::Layer4),
+                    "layer7" => Some(ObserveLayer::Layer7),
+                    v => {
+                        return Err(format!(
+                            "'server {name}': 'observe' expects one of 'none', 'layer4', 'layer7' but got '{v}'"
+                        ))
+                    }
+                }
+            }
+            "error-limit" => {
+                let n = parse_u32(&format!("server {name} error-limit"), &value(&mut it, "error-limit")?)?;
+                if n == 0 {
+                    return Err(format!("'server {name}': error-limit has to be > 0"));
+                }
+                s.error_limit = Some(n);
+            }
+            "on-error" => {
+                s.on_error = Some(match value(&mut it, "on-error")?.as_str() {
+                    "fastinter" => OnError::Fastinter,
+                    "fail-check" => OnError::FailCheck,
+                    "sudden-death" => OnError::SuddenDeath,
+                    "mark-down" => OnError::MarkDown,
+                    v => return Err(format!(
+                        "'server {name}': 'on-error' expects one of 'fastinter', 'fail-check', 'sudden-death' or 'mark-down' but got '{v}'"
+                    )),
+                })
+            }
             "no-check-send-proxy" => s.check_send_proxy = false,
             "on-marked-down" => match value(&mut it, "on-marked-down")?.as_str() {
                 "shutdown-sessions" => s.shutdown_on_down = true,

@@ -381,6 +381,24 @@ fn servers(p: &Proxy, global: &super::model::Global, d: &mut Diagnostics) {
                 ),
             );
         }
+        if s.observe == Some(super::model::ObserveLayer::Layer7) && p.mode != Mode::Http {
+            d.error(
+                span.clone(),
+                format!(
+                    "'server {}/{}' : 'layer7' can only be used in http proxies",
+                    p.name, s.name
+                ),
+            );
+        }
+        if (s.observe.is_some() || s.error_limit.is_some() || s.on_error.is_some()) && !s.check {
+            d.warning(
+                span.clone(),
+                format!(
+                    "server '{}/{}': 'observe', 'error-limit' and 'on-error' have no effect without 'check' (they act on the health checks)",
+                    p.name, s.name
+                ),
+            );
+        }
         if s.cookie.is_some() && p.cookie.is_none() && p.mode == Mode::Http {
             d.warning(
                 span.clone(),

@@ -94,6 +94,19 @@ impl Health {
         }
     }
 
+    /// `on-error sudden-death`: an UP server is left so that this failure
+    /// and one more take it DOWN.
+    pub fn sudden_death(&mut self) {
+        if self.health > self.rise {
+            self.health = self.rise + 1;
+        }
+    }
+
+    /// `on-error mark-down`: the next failure takes the server DOWN.
+    pub fn mark_down(&mut self) {
+        self.health = self.health.min(self.rise);
+    }
+
     /// The phase, for choosing the next interval.
     pub fn phase(&self) -> Phase {
         match self.health {
@@ -220,5 +233,21 @@ mod tests {
                 Some(Flip::Up)
             ]
         );
+    }
+
+    #[test]
+    fn sudden_death_leaves_one_failure_and_mark_down_none() {
+        // rise 2, fall 3: fully up at 4.
+        let mut h = Health::new(2, 3);
+        h.observe(Verdict::Pass);
+        assert_eq!(h.value(), 4);
+        h.sudden_death();
+        assert_eq!(h.observe(Verdict::Fail), None);
+        assert!(h.is_up());
+        assert_eq!(h.observe(Verdict::Fail), Some(Flip::Down));
+        let mut h = Health::new(2, 3);
+        h.observe(Verdict::Pass);
+        h.mark_down();
+        assert_eq!(h.observe(Verdict::Fail), Some(Flip::Down));
     }
 }

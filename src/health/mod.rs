@@ -51,8 +51,9 @@ impl Checks {
                     continue;
                 };
                 // Everything the task captured: if any of it changed, restart.
+                let on_error = s.observe.map(|o| o.on_error);
                 let fingerprint = format!(
-                    "{spec:?}|{:?}|{:?}|{:?}|{:?}|{:p}",
+                    "{spec:?}|{:?}|{:?}|{:?}|{:?}|{:p}|{on_error:?}",
                     be.http_check,
                     be.tcp_check,
                     be.timeout_check,
@@ -65,6 +66,7 @@ impl Checks {
                     tcp: be.tcp_check.clone(),
                     timeout_check: be.timeout_check,
                     timeout_connect: be.timeout_connect,
+                    on_error,
                 };
                 wanted.insert(
                     (be.name.clone(), s.name.clone()),
@@ -133,6 +135,8 @@ struct Probe {
     tcp: Option<Arc<crate::runtime::check::TcpCheck>>,
     timeout_check: Option<Duration>,
     timeout_connect: Option<Duration>,
+    /// `on-error`, when the server has `observe`.
+    on_error: Option<crate::config::model::OnError>,
 }
 
 fn jitter(max: Duration) -> Duration {
@@ -228,46 +232,109 @@ async fn check_loop(
             verdict,
         );
         let flip = flip.or(again);
-        // NOLB comes and goes with the 404s while the server is up.
-        if flip.is_none() && health.is_up() {
-            let nolb = outcome.status == super::health::outcome::CheckStatus::L7OkC;
-            if state.set_nolb(nolb) {
-                nolb_event(&shared, &key, &outcome, nolb);
-            }
-        } else if flip == Some(Flip::Down) {
-            state.set_nolb(false);
-        }
-        if let Some(flip) = flip {
-            // The topology (counts, trackers) is read from the current Runtime.
-            let rt = shared.runtime.load_full();
-            if let Some(bi) = rt.backends.iter().position(|b| b.name == key.0) {
-                if let Some(si) = rt.backends[bi].servers.iter().position(|s| s.name == key.1) {
-                    apply(&rt, bi, si, flip, Some(&outcome), None);
-                }
-            }
-        }
-        // The state follows the checks even without a flip: `disable
-        // health` set it UP meanwhile, and an `enable health` right after
-        // finds the counter where it was.
-        let want = if health.is_up() {
-            Status::Up
-        } else {
-            Status::Down
-        };
-        if flip.is_none() && state.health() != want && state.checks_enabled() {
-            state.set_health(want);
-        }
-        // Recorded once the state follows it, so that the page never shows
-        // a phase the balancer does not act on yet.
-        record(&state, &outcome, &health, flip);
+        settle(&shared, &key, &state, &health, &outcome, flip);
         let wait = match health.phase() {
             Phase::Up => spec.inter,
             Phase::Down => spec.downinter,
             Phase::GoingUp | Phase::GoingDown => spec.fastinter,
         };
         let spread = shared.runtime.load().global.spread_checks;
-        tokio::time::sleep(spread_by(wait, spread)).await;
+        // Until the next check, the traffic (`observe`) may call for
+        // `on-error`; the next check then comes after `fastinter`.
+        let woke = tokio::select! {
+            _ = tokio::time::sleep(spread_by(wait, spread)) => false,
+            _ = state.hana_wake.notified() => true,
+        };
+        let event = state.hana.lock().ok().and_then(|mut h| h.take());
+        if let (true, Some(msg), Some(mode)) = (woke, event, probe.on_error) {
+            on_error(
+                &shared,
+                &key,
+                &state,
+                &mut health,
+                &mut last_status,
+                mode,
+                msg,
+            );
+            tokio::time::sleep(spec.fastinter).await;
+        }
     }
+}
+
+/// What follows a counted report: NOLB, the state change and its lines,
+/// the state following the counter, and the page's record.
+fn settle(
+    shared: &Shared,
+    key: &(String, String),
+    state: &ServerState,
+    health: &Health,
+    outcome: &Outcome,
+    flip: Option<Flip>,
+) {
+    // NOLB comes and goes with the 404s while the server is up.
+    if flip.is_none() && health.is_up() {
+        let nolb = outcome.status == super::health::outcome::CheckStatus::L7OkC;
+        if state.set_nolb(nolb) {
+            nolb_event(shared, key, outcome, nolb);
+        }
+    } else if flip == Some(Flip::Down) {
+        state.set_nolb(false);
+    }
+    if let Some(flip) = flip {
+        // The topology (counts, trackers) is read from the current Runtime.
+        let rt = shared.runtime.load_full();
+        if let Some(bi) = rt.backends.iter().position(|b| b.name == key.0) {
+            if let Some(si) = rt.backends[bi].servers.iter().position(|s| s.name == key.1) {
+                apply(&rt, bi, si, flip, Some(outcome), None);
+            }
+        }
+    }
+    // The state follows the checks even without a flip: `disable
+    // health` set it UP meanwhile, and an `enable health` right after
+    // finds the counter where it was.
+    let want = if health.is_up() {
+        Status::Up
+    } else {
+        Status::Down
+    };
+    if flip.is_none() && state.health() != want && state.checks_enabled() {
+        state.set_health(want);
+    }
+    // Recorded once the state follows it, so that the page never shows
+    // a phase the balancer does not act on yet.
+    record(state, outcome, health, flip);
+}
+
+/// `on-error`: enough consecutive errors in the traffic, as HAProxy acts
+/// on them: `fastinter` only checks sooner; `fail-check` counts a failed
+/// check ("Health analyze"); `sudden-death` first leaves an UP server one
+/// failure from DOWN; `mark-down` takes it DOWN.
+fn on_error(
+    shared: &Shared,
+    key: &(String, String),
+    state: &ServerState,
+    health: &mut Health,
+    last_status: &mut Option<outcome::CheckStatus>,
+    mode: crate::config::model::OnError,
+    msg: String,
+) {
+    use crate::config::model::OnError;
+    match mode {
+        OnError::Fastinter => return,
+        OnError::FailCheck => {}
+        OnError::SuddenDeath => health.sudden_death(),
+        OnError::MarkDown => health.mark_down(),
+    }
+    let outcome = Outcome {
+        info_kept: true,
+        status: outcome::CheckStatus::Hana,
+        code: None,
+        info: Some(msg),
+        duration: std::time::Duration::ZERO,
+    };
+    state.check_failures.fetch_add(1, Relaxed);
+    let flip = observe(shared, key, health, last_status, &outcome, Verdict::Fail);
+    settle(shared, key, state, health, &outcome, flip);
 }
 
 /// Counts one report of a check; a report that changed the counter or

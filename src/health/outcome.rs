@@ -29,6 +29,9 @@ pub enum CheckStatus {
     L7Rsp,
     /// Layer 7 answer did not come in time.
     L7Tout,
+    /// Enough consecutive errors in the traffic (`observe`): "Health
+    /// analyze".
+    Hana,
 }
 
 impl CheckStatus {
@@ -46,6 +49,7 @@ impl CheckStatus {
             CheckStatus::L7Sts => "L7STS",
             CheckStatus::L7Rsp => "L7RSP",
             CheckStatus::L7Tout => "L7TOUT",
+            CheckStatus::Hana => "HANA",
         }
     }
 
@@ -63,6 +67,7 @@ impl CheckStatus {
             CheckStatus::L7Sts => "Layer7 wrong status",
             CheckStatus::L7Rsp => "Layer7 invalid response",
             CheckStatus::L7Tout => "Layer7 timeout",
+            CheckStatus::Hana => "Health analyze",
         }
     }
 
@@ -117,10 +122,13 @@ impl Outcome {
         if let Some(i) = &self.info {
             s.push_str(&format!(", info: \"{i}\""));
         }
-        s.push_str(&format!(
-            ", check duration: {}ms",
-            self.duration.as_millis()
-        ));
+        // An analysis of the traffic is no check: it took no time.
+        if self.status != CheckStatus::Hana {
+            s.push_str(&format!(
+                ", check duration: {}ms",
+                self.duration.as_millis()
+            ));
+        }
         s
     }
 }

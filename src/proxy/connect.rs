@@ -3,6 +3,7 @@
 //! to another server), with HAProxy's turn-around pause of min(1s,
 //! `timeout connect`) before retrying after a refused connection.
 
+use crate::runtime::Traffic;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
@@ -147,6 +148,7 @@ async fn try_servers(
             if let Some(stream) = super::pool::take(target) {
                 attempts.connect = Some(attempts.connect.unwrap_or_default());
                 attempts.established = true;
+                s.observe(Traffic::L4Ok);
                 return Ok(Connected {
                     stream,
                     server,
@@ -199,6 +201,7 @@ async fn try_servers(
                             Ok(t) => t,
                             Err(e) => {
                                 s.state.connect_errors.fetch_add(1, Relaxed);
+                                s.observe(Traffic::L4Err);
                                 tracing::warn!(backend = %be.name, server = %s.name, %target, error = %e, "TLS handshake with the server failed");
                                 last_err = Some(e);
                                 continue;
@@ -217,6 +220,7 @@ async fn try_servers(
             }
             Err(e) => {
                 s.state.connect_errors.fetch_add(1, Relaxed);
+                s.observe(Traffic::L4Err);
                 tracing::debug!(backend = %be.name, server = %s.name, %target, error = %e, "connect failed");
                 let timed_out = e.kind() == std::io::ErrorKind::TimedOut;
                 last_err = Some(e);

@@ -288,6 +288,13 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
                 tls: server_tls(c, p, s)?,
                 state,
                 dns,
+                observe: s.observe.filter(|_| s.check).map(|layer| super::Observe {
+                    layer7: layer == crate::config::model::ObserveLayer::Layer7,
+                    limit: s.error_limit.unwrap_or(10),
+                    on_error: s
+                        .on_error
+                        .unwrap_or(crate::config::model::OnError::FailCheck),
+                }),
                 // As in HAProxy, only dynamic algorithms ramp weights.
                 slowstart: s.slowstart.filter(|_| {
                     matches!(

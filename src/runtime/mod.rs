@@ -341,6 +341,75 @@ pub struct Server {
     pub dns: Option<ServerDns>,
     /// `slowstart`, when the backend's algorithm weighs dynamically.
     pub slowstart: Option<std::time::Duration>,
+    /// `observe` with its `error-limit` and `on-error` (checked servers).
+    pub observe: Option<Observe>,
+}
+
+/// Passive health: what the traffic to a server counts (`observe`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Observe {
+    /// `layer7`: HTTP answers count too.
+    pub layer7: bool,
+    /// `error-limit` (default 10).
+    pub limit: u32,
+    /// `on-error` (default fail-check).
+    pub on_error: crate::config::model::OnError,
+}
+
+/// What an exchange with a server showed, in HAProxy's analysis words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Traffic {
+    /// The connection was established.
+    L4Ok,
+    /// It was refused, failed or timed out.
+    L4Err,
+    /// An answer with a valid status (100-499, 501, 505).
+    HttpOk,
+    /// An answer with another status.
+    HttpSts,
+    /// An answer that could not be parsed.
+    HttpRsp,
+    /// No answer in time.
+    ReadTimeout,
+    /// The server closed before answering.
+    BrokenPipe,
+}
+
+impl Traffic {
+    /// HAProxy's description ("L4 unsuccessful connection"...).
+    pub fn describe(self) -> &'static str {
+        match self {
+            Traffic::L4Ok => "L4 successful connection",
+            Traffic::L4Err => "L4 unsuccessful connection",
+            Traffic::HttpOk => "Correct http response",
+            Traffic::HttpSts => "Wrong http response",
+            Traffic::HttpRsp => "Invalid http response",
+            Traffic::ReadTimeout => "Read timeout (http)",
+            Traffic::BrokenPipe => "Close from server (http)",
+        }
+    }
+
+    /// An HTTP answer's status, as `observe layer7` judges it.
+    pub fn of_status(status: u16) -> Traffic {
+        if (100..=499).contains(&status) || status == 501 || status == 505 {
+            Traffic::HttpOk
+        } else {
+            Traffic::HttpSts
+        }
+    }
+
+    /// Whether it is an error for this layer; None when it does not count
+    /// (a connection that worked says nothing at layer 7).
+    fn failed(self, layer7: bool) -> Option<bool> {
+        match (self, layer7) {
+            (Traffic::L4Ok, false) => Some(false),
+            (Traffic::L4Ok, true) => None,
+            (Traffic::L4Err, _) => Some(true),
+            (_, false) => None,
+            (Traffic::HttpOk, true) => Some(false),
+            (_, true) => Some(true),
+        }
+    }
 }
 
 /// How a server's address is asked of a `resolvers` section.
@@ -363,6 +432,14 @@ pub struct ServerDns {
 }
 
 impl Server {
+    /// Counts an exchange towards passive health, when `observe` is set.
+    pub fn observe(&self, t: Traffic) {
+        let Some(o) = &self.observe else { return };
+        if let Some(failed) = t.failed(o.layer7) {
+            self.state.observed(failed, o.limit, t.describe());
+        }
+    }
+
     /// How HAProxy's state messages name it: "Backup Server" for a backup.
     pub fn title(&self) -> &'static str {
         if self.backup {

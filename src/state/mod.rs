@@ -92,6 +92,15 @@ pub struct ServerState {
     /// The warm-up in progress: since when, and for how long (control
     /// plane only).
     pub warmup: Mutex<Option<(std::time::Instant, Duration)>>,
+    /// `observe`: consecutive errors seen in the traffic to this server.
+    consecutive_errors: AtomicU32,
+    /// Times `error-limit` was reached (the page's `hanafail`).
+    pub hana_failures: AtomicU64,
+    /// The event the check task has to act on ("Detected N consecutive
+    /// errors, last one was: ..."), and its wake-up.
+    pub hana: Mutex<Option<String>>,
+    /// Wakes the check task for `hana`.
+    pub hana_wake: tokio::sync::Notify,
     /// The host name a SRV record gave this server (its `srv_fqdn`).
     pub srv_target: Mutex<Option<String>>,
     /// `set server B/S addr A [port P]`: the address (and port) in force
@@ -168,6 +177,10 @@ impl ServerState {
             nolb: AtomicBool::new(false),
             rmaint: AtomicBool::new(false),
             warmup_permille: AtomicU32::new(1000),
+            consecutive_errors: AtomicU32::new(0),
+            hana_failures: AtomicU64::new(0),
+            hana: Mutex::new(None),
+            hana_wake: tokio::sync::Notify::new(),
             warmup: Mutex::new(None),
             srv_target: Mutex::new(None),
             agent_down: AtomicBool::new(false),
@@ -304,6 +317,28 @@ impl ServerState {
             *w = None;
         }
         self.warmup_permille.swap(p, Relaxed) != p
+    }
+
+    /// One observed exchange (`observe`): a success clears the run of
+    /// errors; an error adds to it, and the `limit`-th hands the check task
+    /// HAProxy's "Detected N consecutive errors, last one was: WHAT".
+    pub fn observed(&self, failed: bool, limit: u32, what: &str) {
+        if !failed {
+            self.consecutive_errors.store(0, Relaxed);
+            return;
+        }
+        let n = self.consecutive_errors.fetch_add(1, Relaxed) + 1;
+        if n < limit {
+            return;
+        }
+        self.consecutive_errors.store(0, Relaxed);
+        self.hana_failures.fetch_add(1, Relaxed);
+        if let Ok(mut h) = self.hana.lock() {
+            *h = Some(format!(
+                "Detected {n} consecutive errors, last one was: {what}"
+            ));
+        }
+        self.hana_wake.notify_one();
     }
 
     /// In maintenance for want of an address (shown "MAINT (resolution)").

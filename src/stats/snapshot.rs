@@ -417,6 +417,9 @@ fn server_row(rt: &Runtime, be: &Backend, si: usize, iid: usize, sid: usize) -> 
     r.set("eresp", st.response_errors.load(Relaxed));
     r.set("wretr", st.retries.load(Relaxed));
     r.set("wredis", st.redispatches.load(Relaxed));
+    if s.observe.is_some() {
+        r.set("hanafail", st.hana_failures.load(Relaxed));
+    }
     // The weight in force, scaled during a slowstart warm-up; the user
     // weight as set.
     r.set("weight", st.effective_weight());

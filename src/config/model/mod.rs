@@ -41,8 +41,8 @@ pub use proxy::{
 pub use resolvers::{Hold, Nameserver, Resolvers, Transport};
 pub use rules::{UseBackend, UseServer, Words};
 pub use server::{
-    Family, InitAddr, ResolveOpt, Server, Track, Verify, DEFAULT_FALL, DEFAULT_RISE,
-    DEFAULT_WEIGHT, MAX_WEIGHT,
+    Family, InitAddr, ObserveLayer, OnError, ResolveOpt, Server, Track, Verify, DEFAULT_FALL,
+    DEFAULT_RISE, DEFAULT_WEIGHT, MAX_WEIGHT,
 };
 pub use stick::{StickKeyType, StickStore, StickTable, DEFAULT_STRING_LEN};
 pub use userlist::{Group, Password, User, Userlist};

@@ -134,6 +134,17 @@ pub struct Server {
     /// `send-proxy`: PROXY protocol v1 header before the data.
     #[serde(default, skip_serializing_if = "is_false")]
     pub send_proxy: bool,
+    /// `observe layer4|layer7`: traffic to the server counts towards its
+    /// health (`none`: not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observe: Option<ObserveLayer>,
+    /// `error-limit N`: consecutive observed errors that trigger
+    /// `on-error` (default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_limit: Option<u32>,
+    /// `on-error MODE` (default fail-check).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_error: Option<OnError>,
     /// `check-send-proxy`: health checks open with a PROXY header (v2
     /// when the server has `send-proxy-v2`).
     #[serde(default, skip_serializing_if = "is_false")]
@@ -170,6 +181,43 @@ pub struct Server {
     /// Where the line was written (not serialized).
     #[serde(skip)]
     pub origin: Origin,
+}
+
+/// What `observe` watches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ObserveLayer {
+    /// Connections: refused or timed out is an error.
+    Layer4,
+    /// HTTP answers too: a status outside 100-499, 501, 505, or an
+    /// invalid, missing or late answer is an error (mode http only).
+    Layer7,
+}
+
+/// What enough consecutive observed errors do (`on-error`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnError {
+    /// Only check again sooner (`fastinter`).
+    Fastinter,
+    /// Count as one failed check (the default).
+    FailCheck,
+    /// Leave the server one failed check from DOWN, and count one.
+    SuddenDeath,
+    /// Mark the server DOWN at once.
+    MarkDown,
+}
+
+impl OnError {
+    /// HAProxy's word for it.
+    pub fn word(self) -> &'static str {
+        match self {
+            OnError::Fastinter => "fastinter",
+            OnError::FailCheck => "fail-check",
+            OnError::SuddenDeath => "sudden-death",
+            OnError::MarkDown => "mark-down",
+        }
+    }
 }
 
 /// An address family, for `resolve-prefer`.
@@ -306,6 +354,9 @@ impl Server {
             send_proxy: false,
             slowstart: None,
             check_send_proxy: false,
+            observe: None,
+            error_limit: None,
+            on_error: None,
             resolvers: None,
             resolve_prefer: None,
             resolve_net: Vec::new(),

@@ -2,6 +2,7 @@
 //! balance and connect with retries, the request head and body out, the
 //! response head in, the `http-response` rules, and the response out.
 
+use crate::runtime::Traffic;
 use std::sync::atomic::Ordering::Relaxed;
 
 use crate::proxy::stream::Stream;
@@ -349,6 +350,7 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
         };
         match answered {
             Ok(r) => {
+                srv.observe(Traffic::of_status(r.status));
                 srv.state.latency.record(sent_at.elapsed());
                 access.response_ms.set(Some(sent_at.elapsed().as_millis()));
                 access.status.set(r.status);
@@ -361,6 +363,11 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
             }
             Err(status) => {
                 srv.state.response_errors.fetch_add(1, Relaxed);
+                srv.observe(match status {
+                    None => Traffic::BrokenPipe,
+                    Some(Status::GatewayTimeout) => Traffic::ReadTimeout,
+                    Some(_) => Traffic::HttpRsp,
+                });
                 let status = status.unwrap_or(Status::BadGateway);
                 let term = if status == Status::GatewayTimeout {
                     Term::new(b's', b'H')
