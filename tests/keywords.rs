@@ -251,6 +251,7 @@ fn proxy_keywords() {
                 matcher: ExpectMatch::Status,
                 pattern: "200-399".into(),
                 header: None,
+                comment: None,
             })
         ]
     );

@@ -288,12 +288,24 @@ fn proxy() -> impl Strategy<Value = Proxy> {
                         version: v.into(),
                         headers: vec![],
                     });
-                    p.http_check = vec![HttpCheckRule::Expect(HttpCheckExpect {
-                        negate: bools.3,
-                        matcher: ExpectMatch::Rstring,
-                        pattern: "^ok".into(),
-                        header: None,
-                    })];
+                    p.http_check = vec![
+                        HttpCheckRule::Comment("first".into()),
+                        HttpCheckRule::Connect(fulcrum::config::model::CheckConnect {
+                            port: Some(8080),
+                            ssl: bools.2,
+                            sni: bools.2.then(|| "check.example".into()),
+                            default: bools.3,
+                            ..Default::default()
+                        }),
+                        HttpCheckRule::Send(Default::default()),
+                        HttpCheckRule::Expect(HttpCheckExpect {
+                            negate: bools.3,
+                            matcher: ExpectMatch::Rstring,
+                            pattern: "^ok".into(),
+                            header: None,
+                            comment: bools.2.then(|| "want ok".into()),
+                        }),
+                    ];
                 }
                 p
             },

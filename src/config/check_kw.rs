@@ -173,6 +173,7 @@ pub fn header_expect(
         }
     }
     Ok(HttpCheckExpect {
+        comment: None,
         negate,
         matcher: if word == "fhdr" {
             ExpectMatch::Fhdr
@@ -208,4 +209,131 @@ fn match_method<'a>(
 /// A word after a complete header expect, refused as HAProxy refuses it.
 fn unexpected(word: &str) -> String {
     format!("only [!]status, [!]rstatus, [!]string, [!]rstring, [!]hdr or [!]fhdr are supported by fulcrum, got '{word}'")
+}
+
+/// The options of a `connect` step: `[default] [port N] [addr A]
+/// [send-proxy] [ssl] [sni S] [linger] [comment C]`; `via-socks4`,
+/// `alpn` and `proto` are refused by name.
+pub fn connect_options(kw: &str, args: &[String]) -> Result<super::model::CheckConnect, String> {
+    let mut c = super::model::CheckConnect::default();
+    let mut it = args.iter();
+    let value = |it: &mut std::slice::Iter<String>, k: &str| {
+        it.next()
+            .cloned()
+            .ok_or_else(|| format!("'{kw} {k}' expects a value"))
+    };
+    while let Some(w) = it.next() {
+        match w.as_str() {
+            "default" => c.default = true,
+            "port" => {
+                let v = value(&mut it, "port")?;
+                c.port = Some(v.parse::<u16>().ok().filter(|&p| p > 0).ok_or_else(|| {
+                    format!("'{kw} port' expects a port (1-65535), got '{v}'")
+                })?);
+            }
+            "addr" => {
+                let v = value(&mut it, "addr")?;
+                c.addr = Some(
+                    v.parse()
+                        .map_err(|_| format!("'{kw} addr' expects an IP address, got '{v}'"))?,
+                );
+            }
+            "send-proxy" => c.send_proxy = true,
+            "ssl" => c.ssl = true,
+            "sni" => c.sni = Some(value(&mut it, "sni")?),
+            "linger" => c.linger = true,
+            "comment" => c.comment = Some(value(&mut it, "comment")?),
+            other @ ("via-socks4" | "alpn" | "proto") => {
+                return Err(format!(
+                    "'{kw} {other}' is not supported by fulcrum yet (HAProxy 2.6 accepts it)"
+                ))
+            }
+            other => {
+                return Err(format!(
+                    "'{kw}': unexpected '{other}' (expected default, port, addr, send-proxy, ssl, sni, linger or comment)"
+                ))
+            }
+        }
+    }
+    Ok(c)
+}
+
+/// `http-check connect [options]`: the exchange that follows opens its own
+/// connection. As in HAProxy, once a ruleset has a `connect`, it must
+/// start with one (after comments).
+pub fn http_check_connect(p: &mut Proxy, l: &mut Line) -> R {
+    use super::model::HttpCheckRule;
+    let c = connect_options("http-check connect", l.args)?;
+    let started = p
+        .http_check
+        .iter()
+        .any(|r| !matches!(r, HttpCheckRule::Comment(_)));
+    let has_connect = p
+        .http_check
+        .iter()
+        .any(|r| matches!(r, HttpCheckRule::Connect(_)));
+    if started && !has_connect {
+        return Err("'http-check connect' : first step MUST also be a 'connect', optionally preceded by a 'set-var', an 'unset-var' or a 'comment', when there is a 'connect' step in the tcp-check ruleset".into());
+    }
+    p.http_check.push(HttpCheckRule::Connect(c));
+    Ok(())
+}
+
+/// `http-check comment TEXT`: what the next rule's failure reports.
+pub fn http_check_comment(p: &mut Proxy, l: &mut Line) -> R {
+    match l.args {
+        [text] => {
+            p.http_check
+                .push(super::model::HttpCheckRule::Comment(text.clone()));
+            Ok(())
+        }
+        _ => Err("'http-check comment' expects exactly one argument".into()),
+    }
+}
+
+/// HAProxy's rule for an `expect` after a `connect`: a `send` must come
+/// between them (only a first exchange without `connect` may use
+/// `option httpchk`'s request).
+pub fn http_check_expect_allowed(p: &Proxy) -> R {
+    use super::model::HttpCheckRule;
+    let mut since_connect = p
+        .http_check
+        .iter()
+        .rev()
+        .take_while(|r| !matches!(r, HttpCheckRule::Connect(_)));
+    let connected = p
+        .http_check
+        .iter()
+        .any(|r| matches!(r, HttpCheckRule::Connect(_)));
+    if connected && !since_connect.any(|r| matches!(r, HttpCheckRule::Send(_))) {
+        return Err(format!(
+            "'http-check expect' : unable to add http-check expect rule at step {} (missing send rule)",
+            p.http_check.len() + 1
+        ));
+    }
+    Ok(())
+}
+
+/// HAProxy's rule for a `send`: one per connection. A second one needs a
+/// `connect` before it.
+pub fn http_check_send_allowed(p: &Proxy) -> R {
+    use super::model::HttpCheckRule;
+    let since_connect = p
+        .http_check
+        .iter()
+        .rev()
+        .take_while(|r| !matches!(r, HttpCheckRule::Connect(_)));
+    let mut seen_send = false;
+    for r in since_connect {
+        if matches!(r, HttpCheckRule::Send(_)) {
+            seen_send = true;
+        }
+    }
+    if seen_send {
+        let step = p.http_check.len() + 1;
+        return Err(format!(
+            "'http-check send' : unable to add http-check send rule at step {step} (missing connect rule)"
+        ));
+    }
+    Ok(())
 }

@@ -620,8 +620,13 @@ fn proxy(o: &mut String, p: &Proxy) {
                     }
                     w.push_str(&quote(&v.pattern));
                 }
+                if let Some(c) = &e.comment {
+                    let _ = write!(w, " comment {}", quote(c));
+                }
                 w
             }
+            HttpCheckRule::Connect(c) => connect_words("http-check connect", c),
+            HttpCheckRule::Comment(c) => format!("http-check comment {}", quote(c)),
         });
     }
     for c in &p.capture {
@@ -707,6 +712,35 @@ fn proxy(o: &mut String, p: &Proxy) {
             None => line(server_words(s)),
         }
     }
+}
+
+/// A check's `connect` step with its options.
+fn connect_words(kw: &str, c: &super::model::CheckConnect) -> String {
+    let mut w = kw.to_string();
+    if c.default {
+        w.push_str(" default");
+    }
+    if let Some(p) = c.port {
+        let _ = write!(w, " port {p}");
+    }
+    if let Some(a) = c.addr {
+        let _ = write!(w, " addr {a}");
+    }
+    for (on, word) in [(c.send_proxy, "send-proxy"), (c.ssl, "ssl")] {
+        if on {
+            let _ = write!(w, " {word}");
+        }
+    }
+    if let Some(s) = &c.sni {
+        let _ = write!(w, " sni {}", quote(s));
+    }
+    if c.linger {
+        w.push_str(" linger");
+    }
+    if let Some(m) = &c.comment {
+        let _ = write!(w, " comment {}", quote(m));
+    }
+    w
 }
 
 fn balance_words(b: &Balance) -> String {

@@ -197,6 +197,16 @@ pub static PROXY_KEYWORDS: &[ProxyKeyword] = &[
     kw("stats http-request", LB, p::stats_http_request),
     kw("http-check send", DLB, p::http_check_send),
     kw(
+        "http-check connect",
+        DLB,
+        super::check_kw::http_check_connect,
+    ),
+    kw(
+        "http-check comment",
+        DLB,
+        super::check_kw::http_check_comment,
+    ),
+    kw(
         "http-check disable-on-404",
         DLB,
         p::http_check_disable_on_404,
@@ -459,11 +469,9 @@ pub const NOT_YET: &[&str] = &[
     "compression",
     "external-check",
     "retry-on",
-    "http-check connect",
     "http-check send-state",
     "http-check set-var",
     "http-check unset-var",
-    "http-check comment",
     "option external-check",
     "option http-buffer-request",
     "option abortonclose",

@@ -936,6 +936,7 @@ pub fn http_check_disable_on_404(p: &mut Proxy, l: &mut Line) -> R {
 }
 
 pub fn http_check_send(p: &mut Proxy, l: &mut Line) -> R {
+    super::check_kw::http_check_send_allowed(p)?;
     let mut s = HttpCheckSend::default();
     let mut it = l.args.iter();
     let value = |it: &mut std::slice::Iter<String>, k: &str| {
@@ -972,6 +973,7 @@ pub fn http_check_send(p: &mut Proxy, l: &mut Line) -> R {
 }
 
 pub fn http_check_expect(p: &mut Proxy, l: &mut Line) -> R {
+    super::check_kw::http_check_expect_allowed(p)?;
     let (negate, rest) = match l.args.split_first() {
         Some((b, r)) if b == "!" => (true, r),
         _ => (false, l.args),
@@ -984,8 +986,13 @@ pub fn http_check_expect(p: &mut Proxy, l: &mut Line) -> R {
             return Ok(());
         }
     }
+    // `comment TEXT` may follow the pattern.
+    let (rest, comment) = match rest {
+        [head @ .., c, text] if c == "comment" && head.len() == 2 => (head, Some(text.clone())),
+        _ => (rest, None),
+    };
     let [m, pattern] = rest else {
-        return Err("'http-check expect' expects [!] status|rstatus|string|rstring PATTERN, or [!] hdr|fhdr name ...".into());
+        return Err("'http-check expect' expects [!] status|rstatus|string|rstring PATTERN [comment TEXT], or [!] hdr|fhdr name ...".into());
     };
     let matcher = ExpectMatch::ALL
         .iter()
@@ -1007,6 +1014,7 @@ pub fn http_check_expect(p: &mut Proxy, l: &mut Line) -> R {
         ExpectMatch::String | ExpectMatch::Hdr | ExpectMatch::Fhdr => {}
     }
     p.http_check.push(HttpCheckRule::Expect(HttpCheckExpect {
+        comment,
         negate,
         matcher,
         pattern: pattern.clone(),

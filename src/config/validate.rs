@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::diag::{Diagnostics, Span};
-use super::model::{AccessLog, Balance, Config, HttpCheckRule, Mode, Proxy, ProxyKind, Verify};
+use super::model::{AccessLog, Balance, Config, Mode, Proxy, ProxyKind, Verify};
 
 fn span_of(p: &Proxy, keyword: &str) -> Span {
     p.span_of(keyword).cloned().unwrap_or_else(|| {
@@ -350,17 +350,6 @@ fn timeouts(p: &Proxy, d: &mut Diagnostics) {
                 "{} has 'http-check' rules without 'option httpchk': the rules are ignored",
                 describe(p)
             ),
-        );
-    }
-    if p.http_check
-        .iter()
-        .filter(|r| matches!(r, HttpCheckRule::Send(_)))
-        .count()
-        > 1
-    {
-        d.error(
-            span_of(p, "http-check send"),
-            format!("{}: only one 'http-check send' is supported (sequences with 'http-check connect' are not yet)", describe(p)),
         );
     }
 }

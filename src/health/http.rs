@@ -8,7 +8,8 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::outcome::{CheckStatus, Outcome};
-use crate::runtime::check::{Expect, HttpCheck};
+use crate::config::model::CheckConnect;
+use crate::runtime::check::{CheckProxy, CheckTls, Expect, HttpCheck, HttpExchange};
 
 /// The most of a response a check reads (HAProxy reads one buffer).
 const MAX_RESPONSE: usize = 16 * 1024;
@@ -37,34 +38,141 @@ fn body_of(buf: &[u8]) -> &[u8] {
     }
 }
 
-/// Runs one HTTP check: connect within `connect_timeout`, then the whole
-/// exchange within `read_timeout`.
+/// Where and how an HTTP check connects: the server's check address and
+/// its TLS and PROXY settings, and for `http-check connect` steps the
+/// TLS configuration their `ssl` uses.
+#[derive(Debug, Clone, Copy)]
+pub struct Dial<'a> {
+    /// The server's check address.
+    pub target: SocketAddr,
+    /// `check-ssl` (or an `ssl` server checked on its port).
+    pub tls: Option<&'a CheckTls>,
+    /// `check-send-proxy`.
+    pub proxy: Option<CheckProxy>,
+    /// The TLS settings a `connect ... ssl` step uses.
+    pub step_tls: Option<&'a CheckTls>,
+}
+
+impl Dial<'_> {
+    /// Where an exchange connects, with what TLS and PROXY header: the
+    /// server's settings for an exchange without `connect`; a `connect`
+    /// step's own options, the server's where it says `default`.
+    fn for_step(
+        &self,
+        c: Option<&CheckConnect>,
+    ) -> (SocketAddr, Option<CheckTls>, Option<CheckProxy>) {
+        let Some(c) = c else {
+            return (self.target, self.tls.cloned(), self.proxy);
+        };
+        let ip = c.addr.unwrap_or(self.target.ip());
+        let port = c.port.unwrap_or(self.target.port());
+        let tls = if c.ssl {
+            self.step_tls.or(self.tls).map(|t| CheckTls {
+                sni: c.sni.clone().or(t.sni.clone()),
+                ..t.clone()
+            })
+        } else if c.default {
+            self.tls.cloned()
+        } else {
+            None
+        };
+        let proxy = match (c.send_proxy, c.default) {
+            (true, _) => Some(self.proxy.unwrap_or(CheckProxy::V1)),
+            (false, true) => self.proxy,
+            (false, false) => None,
+        };
+        (SocketAddr::new(ip, port), tls, proxy)
+    }
+}
+
+/// Runs an HTTP check: each exchange on its own connection (connect
+/// within `connect_timeout`, then the exchange within `read_timeout`);
+/// the first that fails is the check's result, with its comment.
 pub async fn check(
-    target: SocketAddr,
+    dial: Dial<'_>,
     spec: &HttpCheck,
-    tls: Option<&crate::runtime::check::CheckTls>,
     connect_timeout: Duration,
     read_timeout: Duration,
-    proxy: Option<crate::runtime::check::CheckProxy>,
+) -> Outcome {
+    let start = std::time::Instant::now();
+    let mut last = None;
+    for x in &spec.exchanges {
+        let (to, tls, proxy) = dial.for_step(x.connect.as_ref());
+        let o = exchange(
+            to,
+            x,
+            spec.disable_on_404,
+            tls.as_ref(),
+            proxy,
+            connect_timeout,
+            read_timeout,
+        )
+        .await;
+        if !o.status.passed() || o.status == CheckStatus::L7OkC {
+            return Outcome {
+                duration: start.elapsed(),
+                ..o
+            };
+        }
+        last = Some(o);
+    }
+    let o = last.unwrap_or(Outcome {
+        info_kept: true,
+        status: CheckStatus::L7Ok,
+        code: None,
+        info: None,
+        duration: Duration::ZERO,
+    });
+    Outcome {
+        duration: start.elapsed(),
+        ..o
+    }
+}
+
+/// One exchange on a new connection.
+async fn exchange(
+    target: SocketAddr,
+    x: &HttpExchange,
+    disable_on_404: bool,
+    tls: Option<&CheckTls>,
+    proxy: Option<CheckProxy>,
+    connect_timeout: Duration,
+    read_timeout: Duration,
 ) -> Outcome {
     let (conn, start) = super::tcp::connect(target, connect_timeout, proxy).await;
     let s = match conn {
         Ok(s) => s,
+        // A connection error carries no comment in HAProxy's report.
         Err(o) => return o,
     };
     match tls {
-        None => judge(s, spec, start, read_timeout).await,
+        None => judge(s, x, disable_on_404, start, read_timeout).await,
         Some(t) => match super::tcp::handshake(s, t, target, start, read_timeout).await {
-            Ok(s) => judge(s, spec, start, read_timeout).await,
+            Ok(s) => judge(s, x, disable_on_404, start, read_timeout).await,
             Err(o) => o,
         },
+    }
+}
+
+/// A failure's info with the comment of the rule that failed, as HAProxy
+/// reports it ("OK comment: want 201").
+fn commented(o: Outcome, comment: Option<&str>) -> Outcome {
+    let Some(c) = comment else { return o };
+    let info = match o.info {
+        Some(i) if !i.is_empty() => format!("{i} comment: {c}"),
+        _ => format!("comment: {c}"),
+    };
+    Outcome {
+        info: Some(info),
+        ..o
     }
 }
 
 /// Sends the check request on `s` and judges the answer.
 async fn judge<S>(
     mut s: S,
-    spec: &HttpCheck,
+    spec: &HttpExchange,
+    disable_on_404: bool,
     start: std::time::Instant,
     read_timeout: Duration,
 ) -> Outcome
@@ -116,7 +224,7 @@ where
         _ => return out(CheckStatus::L7Rsp, None, Some("invalid response".into())),
     };
     // `http-check disable-on-404`: up, but out of load balancing.
-    if spec.disable_on_404 && code == 404 {
+    if disable_on_404 && code == 404 {
         return out(CheckStatus::L7OkC, Some(code), None);
     }
     if spec.expect.is_empty() {
@@ -128,7 +236,8 @@ where
         return out(status, Some(code), Some(reason));
     }
     let body = body_of(&buf);
-    for (negate, e) in &spec.expect {
+    for step in &spec.expect {
+        let (negate, e) = (&step.negate, &step.test);
         let (matched, on_status) = match e {
             Expect::Status(ranges) => (ranges.iter().any(|(a, b)| (*a..=*b).contains(&code)), true),
             Expect::Rstatus(re) => (re.is_match(&code.to_string()), true),
@@ -151,16 +260,16 @@ where
             } else {
                 "TCPCHK did not match content".into()
             };
-            return out(status, Some(code), Some(info));
+            return commented(out(status, Some(code), Some(info)), step.comment.as_deref());
         }
     }
     out(CheckStatus::L7Ok, Some(code), None)
 }
 
-fn needs_headers(spec: &HttpCheck) -> bool {
+fn needs_headers(spec: &HttpExchange) -> bool {
     spec.expect
         .iter()
-        .any(|(_, e)| matches!(e, Expect::Header(_)))
+        .any(|e| matches!(e.test, Expect::Header(_)))
 }
 
 /// The response up to its blank line (all of it when there is none).
@@ -171,10 +280,10 @@ fn head_of(buf: &[u8]) -> &[u8] {
     }
 }
 
-fn needs_body(spec: &HttpCheck) -> bool {
+fn needs_body(spec: &HttpExchange) -> bool {
     spec.expect
         .iter()
-        .any(|(_, e)| matches!(e, Expect::String(_) | Expect::Rstring(_)))
+        .any(|e| matches!(e.test, Expect::String(_) | Expect::Rstring(_)))
 }
 
 #[cfg(test)]

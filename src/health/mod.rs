@@ -449,7 +449,15 @@ async fn run_probe(p: &Probe, target: std::net::SocketAddr) -> Outcome {
         return tcpcheck::run(target, t, connect, read, proxy).await;
     }
     match (&p.http, &spec.tls) {
-        (Some(h), tls) => http::check(target, h, tls.as_ref(), connect, read, proxy).await,
+        (Some(h), tls) => {
+            let dial = http::Dial {
+                target,
+                tls: tls.as_ref(),
+                proxy,
+                step_tls: spec.step_tls.as_ref(),
+            };
+            http::check(dial, h, connect, read).await
+        }
         (None, Some(tls)) => tcp::check_tls(target, tls, connect, read, proxy).await,
         (None, None) => tcp::check(target, connect, proxy).await,
     }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use regex::Regex;
 
 pub use super::check_hdr::{HeaderRule, Pattern};
-use crate::config::model::{ExpectMatch, HttpCheckRule, HttpChk};
+pub use super::check_http::{Expect, ExpectError, ExpectStep, HttpCheck, HttpExchange};
 
 /// How often and how a server is checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +30,9 @@ pub struct ServerCheck {
     pub tls: Option<CheckTls>,
     /// `check-send-proxy`: the PROXY header each check connection opens with.
     pub send_proxy: Option<CheckProxy>,
+    /// The TLS of `http-check connect ... ssl` steps (the server line's
+    /// verification settings), when the backend has one.
+    pub step_tls: Option<CheckTls>,
 }
 
 /// The PROXY header of a check connection (`check-send-proxy`).
@@ -84,178 +87,6 @@ impl Eq for CheckTls {}
 
 /// The default `inter`.
 pub const DEFAULT_INTER: Duration = Duration::from_secs(2);
-
-/// One `http-check expect` rule, compiled.
-#[derive(Debug, Clone)]
-pub enum Expect {
-    /// Status among ranges.
-    Status(Vec<(u16, u16)>),
-    /// Status matches a regex.
-    Rstatus(Regex),
-    /// Body contains.
-    String(String),
-    /// Body matches a regex.
-    Rstring(Regex),
-    /// `hdr`/`fhdr`: a header matches.
-    Header(HeaderRule),
-}
-
-/// A compiled HTTP check: the exact bytes to send and what to expect.
-#[derive(Debug, Clone)]
-pub struct HttpCheck {
-    /// The request, ready to write.
-    pub request: Vec<u8>,
-    /// The rules, each with its `!`.
-    pub expect: Vec<(bool, Expect)>,
-    /// The method is HEAD: there is no body to read.
-    pub head: bool,
-    /// `http-check disable-on-404`.
-    pub disable_on_404: bool,
-}
-
-/// Why an HTTP check could not be compiled.
-#[derive(Debug, thiserror::Error)]
-#[error("http-check expect: invalid regular expression '{pattern}': {source}")]
-pub struct ExpectError {
-    /// The pattern.
-    pub pattern: String,
-    /// The regex error.
-    pub source: regex::Error,
-}
-
-impl HttpCheck {
-    /// Builds the check of a backend from `option httpchk` and its `http-check` rules.
-    pub fn new(chk: &HttpChk, rules: &[HttpCheckRule]) -> Result<HttpCheck, ExpectError> {
-        let (mut meth, mut uri, mut ver) =
-            (chk.method.clone(), chk.uri.clone(), chk.version.clone());
-        let mut headers: Vec<(String, String)> = chk.headers.clone();
-        let mut body = None;
-        let mut expect = Vec::new();
-        for r in rules {
-            match r {
-                HttpCheckRule::Send(s) => {
-                    if let Some(m) = &s.meth {
-                        meth = m.clone();
-                    }
-                    if let Some(u) = &s.uri {
-                        uri = u.clone();
-                    }
-                    if let Some(v) = &s.ver {
-                        ver = v.clone();
-                    }
-                    headers.extend(s.hdr.iter().cloned());
-                    body = s.body.clone();
-                }
-                HttpCheckRule::Expect(e) => {
-                    let re = |p: &str| {
-                        Regex::new(p).map_err(|source| ExpectError {
-                            pattern: p.to_string(),
-                            source,
-                        })
-                    };
-                    let x = match e.matcher {
-                        ExpectMatch::Status => Expect::Status(
-                            crate::config::model::parse_status_list(&e.pattern).unwrap_or_default(),
-                        ),
-                        ExpectMatch::Rstatus => Expect::Rstatus(re(&e.pattern)?),
-                        ExpectMatch::String => Expect::String(e.pattern.clone()),
-                        ExpectMatch::Rstring => Expect::Rstring(re(&e.pattern)?),
-                        ExpectMatch::Hdr | ExpectMatch::Fhdr => Expect::Header(HeaderRule::new(e)?),
-                    };
-                    expect.push((e.negate, x));
-                }
-            }
-        }
-        let mut req = format!("{meth} {uri} {ver}\r\n");
-        for (n, v) in &headers {
-            req.push_str(&format!("{}: {v}\r\n", n.to_ascii_lowercase()));
-        }
-        if let Some(b) = &body {
-            req.push_str(&format!("content-length: {}\r\n", b.len()));
-        }
-        if ver.eq_ignore_ascii_case("HTTP/1.1") {
-            req.push_str("connection: close\r\n");
-        }
-        req.push_str("\r\n");
-        if let Some(b) = &body {
-            req.push_str(b);
-        }
-        Ok(HttpCheck {
-            request: req.into_bytes(),
-            expect,
-            head: meth.eq_ignore_ascii_case("HEAD"),
-            disable_on_404: false,
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::model::{HttpCheckExpect, HttpCheckSend};
-
-    fn req(chk: HttpChk, rules: &[HttpCheckRule]) -> String {
-        String::from_utf8(HttpCheck::new(&chk, rules).unwrap().request).unwrap()
-    }
-    #[test]
-    fn request_bytes_match_haproxy_2_6() {
-        let c = |m: &str, u: &str, v: &str| HttpChk {
-            method: m.into(),
-            uri: u.into(),
-            version: v.into(),
-            headers: vec![],
-        };
-        assert_eq!(
-            req(
-                c("GET", "/servlet/x?command=get_local_host", "HTTP/1.0"),
-                &[]
-            ),
-            "GET /servlet/x?command=get_local_host HTTP/1.0\r\n\r\n"
-        );
-        assert_eq!(req(HttpChk::default(), &[]), "OPTIONS / HTTP/1.0\r\n\r\n");
-        let send = HttpCheckRule::Send(HttpCheckSend {
-            hdr: vec![
-                ("Host".into(), "www.example.com".into()),
-                ("X-A".into(), "1".into()),
-            ],
-            ..Default::default()
-        });
-        assert_eq!(
-            req(c("HEAD", "/h", "HTTP/1.1"), &[send]),
-            "HEAD /h HTTP/1.1\r\nhost: www.example.com\r\nx-a: 1\r\nconnection: close\r\n\r\n"
-        );
-        let legacy = HttpChk {
-            headers: vec![("Host".into(), "legacy.example".into())],
-            ..c("GET", "/x", "HTTP/1.1")
-        };
-        assert_eq!(
-            req(legacy, &[]),
-            "GET /x HTTP/1.1\r\nhost: legacy.example\r\nconnection: close\r\n\r\n"
-        );
-        let post = HttpCheckRule::Send(HttpCheckSend {
-            meth: Some("POST".into()),
-            uri: Some("/p".into()),
-            ver: Some("HTTP/1.1".into()),
-            body: Some("hello".into()),
-            ..Default::default()
-        });
-        assert_eq!(
-            req(HttpChk::default(), &[post]),
-            "POST /p HTTP/1.1\r\ncontent-length: 5\r\nconnection: close\r\n\r\nhello"
-        );
-    }
-
-    #[test]
-    fn bad_regex_is_refused() {
-        let e = HttpCheckRule::Expect(HttpCheckExpect {
-            negate: false,
-            matcher: ExpectMatch::Rstring,
-            pattern: "(".into(),
-            header: None,
-        });
-        assert!(HttpCheck::new(&HttpChk::default(), &[e]).is_err());
-    }
-}
 
 /// A compiled `tcp-check` sequence: each rule a step, numbered from 1 as
 /// HAProxy numbers them in its messages (comments count).

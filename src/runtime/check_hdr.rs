@@ -150,6 +150,7 @@ mod tests {
         value: Option<(HeaderMatch, &str)>,
     ) -> HeaderRule {
         let e = HttpCheckExpect {
+            comment: None,
             negate: false,
             matcher: m,
             pattern: name.1.into(),

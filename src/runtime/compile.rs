@@ -630,7 +630,16 @@ fn check_spec(
         downinter: s.downinter.unwrap_or(inter),
         rise: s.rise,
         fall: s.fall,
-        tls: check_tls(c, p, s)?,
+        tls: check_tls(c, p, s, false)?,
+        step_tls: if p
+            .http_check
+            .iter()
+            .any(|r| matches!(r, crate::config::model::HttpCheckRule::Connect(c) if c.ssl))
+        {
+            check_tls(c, p, s, true)?
+        } else {
+            None
+        },
         send_proxy: s.check_send_proxy.then_some(if s.send_proxy_v2 {
             super::check::CheckProxy::V2
         } else {
@@ -646,8 +655,9 @@ fn check_tls(
     c: &Config,
     p: &crate::config::model::Proxy,
     s: &crate::config::model::Server,
+    always: bool,
 ) -> Result<Option<super::check::CheckTls>, CompileError> {
-    if !(s.check_ssl || (s.ssl && s.port.is_none())) {
+    if !(always || s.check_ssl || (s.ssl && s.port.is_none())) {
         return Ok(None);
     }
     let mut with_ssl = s.clone();

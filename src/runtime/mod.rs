@@ -4,6 +4,7 @@
 
 pub mod check;
 mod check_hdr;
+mod check_http;
 pub mod check_proto;
 mod compile;
 mod route;

@@ -48,10 +48,46 @@ impl Default for HttpChk {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum HttpCheckRule {
+    /// `http-check connect ...`: the next exchange opens a connection of
+    /// its own.
+    Connect(CheckConnect),
     /// `http-check send ...`.
     Send(HttpCheckSend),
     /// `http-check expect ...`.
     Expect(HttpCheckExpect),
+    /// `http-check comment TEXT`: what the next rule's failure reports.
+    Comment(String),
+}
+
+/// The options of a check's `connect` step (`http-check connect`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CheckConnect {
+    /// `default`: the server line's check settings (port, address,
+    /// `check-send-proxy`, `check-ssl`) where this step sets none.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub default: bool,
+    /// `port N` (default: the check port, else the server's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// `addr A` (default: the server's check address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addr: Option<std::net::IpAddr>,
+    /// `send-proxy`: a PROXY header first.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub send_proxy: bool,
+    /// `ssl`: TLS, verified as the server line says.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub ssl: bool,
+    /// `sni NAME`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sni: Option<String>,
+    /// `linger`: close cleanly (fulcrum always does).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub linger: bool,
+    /// `comment TEXT`: what its failure reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 /// `http-check send [meth M] [uri U] [ver V] [hdr N V]* [body S]`.
@@ -91,6 +127,9 @@ pub struct HttpCheckExpect {
     /// `hdr`/`fhdr`: how the name matches, and the value's pattern.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub header: Option<HeaderExpect>,
+    /// `comment TEXT`: added to the report when it fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 /// `hdr|fhdr name [-m M] NAME [value [-m M] VALUE]`: how the name given as

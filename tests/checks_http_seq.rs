@@ -1,0 +1,214 @@
+//! `http-check connect` sequences: each exchange on a connection of its
+//! own (`port`, `addr`, `ssl` with `sni`, `default`), `comment`s in the
+//! reports, HAProxy's rules on where `connect` and `send` may stand.
+//! Verdicts and report lines are compared with Debian's HAProxy 2.6
+//! running the same configuration against the same servers.
+
+mod common;
+
+use std::net::UdpSocket;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::haproxy::{first_lines, Haproxy};
+use common::net::{free_port, Fulcrum, HttpBackend};
+use common::TempPath;
+
+fn udp() -> UdpSocket {
+    let sock = UdpSocket::bind("127.0.0.1:0").expect("udp");
+    sock.set_read_timeout(Some(Duration::from_millis(500)))
+        .expect("timeout");
+    sock
+}
+
+/// `openssl s_server -www` on a certificate made for the test: a TLS
+/// server that answers any GET with 200.
+struct TlsServer {
+    port: u16,
+    child: Child,
+    _dir: TempPath,
+}
+
+impl Drop for TlsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn tls_server() -> TlsServer {
+    let dir = TempPath::dir("tlsseq");
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["check.example".to_string()]).expect("certificate");
+    let (crt, key) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+    std::fs::write(&crt, cert.cert.pem()).expect("write cert");
+    std::fs::write(&key, cert.key_pair.serialize_pem()).expect("write key");
+    let port = free_port();
+    let child = Command::new("openssl")
+        .args(["s_server", "-quiet", "-www", "-accept"])
+        .arg(port.to_string())
+        .arg("-cert")
+        .arg(&crt)
+        .arg("-key")
+        .arg(&key)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("openssl s_server");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "s_server did not listen");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    TlsServer {
+        port,
+        child,
+        _dir: dir,
+    }
+}
+
+fn config(log: u16, a: u16, b: u16, tls: u16, closed: u16) -> String {
+    format!(
+        "global
+    log 127.0.0.1:{log} local0
+defaults
+    log global
+    mode http
+    option log-health-checks
+    timeout connect 300ms
+    timeout client 5s
+    timeout server 5s
+    timeout check 1s
+listen front
+    bind 127.0.0.1:{front}
+    server x 127.0.0.1:{a}
+backend pass
+    option httpchk
+    http-check connect
+    http-check send meth GET uri /a ver HTTP/1.1 hdr host x
+    http-check expect status 200
+    http-check connect port {b}
+    http-check send meth GET uri /b ver HTTP/1.1 hdr host y
+    http-check expect status 200
+    server s 127.0.0.1:{a} check inter 200ms fall 1 rise 1
+backend wrong
+    option httpchk
+    http-check comment first
+    http-check connect
+    http-check send meth GET uri /a ver HTTP/1.1 hdr host x
+    http-check expect status 200
+    http-check connect port {b} comment second-conn
+    http-check send meth GET uri /b ver HTTP/1.1 hdr host y
+    http-check expect status 201 comment want201
+    server s 127.0.0.1:{a} check inter 200ms fall 1 rise 1
+backend refused
+    option httpchk GET /
+    http-check connect
+    http-check send
+    http-check expect status 200
+    http-check connect port {closed} comment second-conn
+    http-check send
+    http-check expect status 200
+    server s 127.0.0.1:{a} check inter 200ms fall 1 rise 1
+backend tls
+    option httpchk GET /
+    http-check connect ssl sni check.example
+    http-check send
+    http-check expect status 200
+    server s 127.0.0.1:{tls} check inter 200ms fall 1 rise 1 verify none
+backend notls
+    option httpchk GET /
+    http-check connect ssl
+    http-check send
+    http-check expect status 200
+    server s 127.0.0.1:{a} check inter 200ms fall 1 rise 1 verify none
+",
+        front = free_port()
+    )
+}
+
+const SERVERS: [&str; 5] = ["pass/s", "wrong/s", "refused/s", "tls/s", "notls/s"];
+
+#[test]
+fn connect_sequences_match_haproxy() {
+    let (a, b) = (HttpBackend::start("a"), HttpBackend::start("b"));
+    let tls = tls_server();
+    let closed = free_port();
+    let (hs, fs) = (udp(), udp());
+    let port = |s: &UdpSocket| s.local_addr().expect("addr").port();
+    let (pa, pb) = (a.addr.port(), b.addr.port());
+    let _h = Haproxy::start(&config(port(&hs), pa, pb, tls.port, closed), &[]);
+    let _f = Fulcrum::start(&config(port(&fs), pa, pb, tls.port, closed));
+    let ours = first_lines(&fs, &SERVERS);
+    let theirs = first_lines(&hs, &SERVERS);
+    assert_eq!(ours, theirs);
+    let line = |who: &str| {
+        ours.iter()
+            .find(|(s, _)| s == who)
+            .map(|(_, l)| l.clone())
+            .unwrap_or_default()
+    };
+    assert!(line("pass/s").contains("succeeded"), "{ours:#?}");
+    assert!(
+        line("wrong/s").contains("code: 200, info: \"X comment: want201\""),
+        "{ours:#?}"
+    );
+    assert!(line("tls/s").contains("succeeded"), "{ours:#?}");
+    assert!(
+        line("refused/s").contains("info: \"Connection refused\""),
+        "{ours:#?}"
+    );
+    assert!(line("notls/s").contains("failed"), "{ours:#?}");
+    // Both exchanges reached their servers, each on its own connection.
+    let seen = |b: &HttpBackend, path: &str| {
+        b.requests()
+            .iter()
+            .any(|r| r.head.starts_with(&format!("GET {path} HTTP/1.1")))
+    };
+    assert!(seen(&a, "/a") && seen(&b, "/b"));
+}
+
+#[test]
+fn connect_and_send_stand_where_haproxy_allows() {
+    let f = TempPath::file(
+        "seqrules",
+        "backend be
+    option httpchk
+    http-check send meth GET uri /a
+    http-check connect port 81
+    http-check send meth GET uri /b
+backend be2
+    option httpchk
+    http-check send meth GET uri /a
+    http-check expect status 200
+    http-check send meth GET uri /b
+backend be3
+    option httpchk
+    http-check connect alpn h2
+backend be4
+    option httpchk
+    http-check connect
+    http-check expect status 200
+",
+    );
+    let run = common::check(&[f.path()]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let name = f.name();
+    let at = |l| common::errors_at(&run.stderr, &name, l);
+    assert!(
+        at(4)[0].contains("first step MUST also be a 'connect'"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        at(10)[0].contains("unable to add http-check send rule at step 3 (missing connect rule)"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        at(13)[0].contains("'http-check connect alpn' is not supported by fulcrum yet"),
+        "{}",
+        run.stderr
+    );
+}
