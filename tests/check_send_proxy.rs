@@ -66,7 +66,7 @@ fn masked(bytes: &[u8]) -> String {
     }
 }
 
-const KINDS: [&str; 4] = ["tcp", "tcp-v2", "http", "redis"];
+const KINDS: [&str; 5] = ["tcp", "tcp-v2", "http", "redis", "http-connect"];
 
 fn config(fe: u16, peers: &[Capture]) -> String {
     let mut c = format!(
@@ -77,11 +77,22 @@ fn config(fe: u16, peers: &[Capture]) -> String {
             "tcp" => ("", ""),
             "tcp-v2" => ("", " send-proxy-v2"),
             "http" => ("    option httpchk GET /health\n", ""),
-            _ => ("    option redis-check\n", ""),
+            "redis" => ("    option redis-check\n", ""),
+            // `http-check connect send-proxy`: the step's own option, with
+            // no check-send-proxy on the server.
+            _ => (
+                "    option httpchk GET /health\n    http-check connect send-proxy\n    http-check send meth GET uri /health\n",
+                "",
+            ),
         };
         c.push_str(&format!(
-            "backend {kind}\n{opt}    server s 127.0.0.1:{} check check-send-proxy inter 200ms{extra}\n",
-            p.port
+            "backend {kind}\n{opt}    server s 127.0.0.1:{} check{} inter 200ms{extra}\n",
+            p.port,
+            if *kind == "http-connect" {
+                ""
+            } else {
+                " check-send-proxy"
+            }
         ));
     }
     c
@@ -118,4 +129,5 @@ fn check_send_proxy_bytes_match_haproxy() {
     assert_eq!(a[1].as_bytes(), b"\r\n\r\n\0\r\nQUIT\n\x20\x00\x00\x00");
     assert!(a[2].ends_with("\r\nGET /health HTTP/1.0\r\n\r\n"), "{a:?}");
     assert!(a[3].ends_with("\r\nPING\r\n"), "{a:?}");
+    assert_eq!(a[4], a[2], "{a:?}");
 }
