@@ -7,11 +7,11 @@
 mod common;
 
 use std::net::UdpSocket;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::haproxy::{first_lines, Haproxy};
 use common::net::{free_port, Fulcrum, HttpBackend};
+use common::openssl::tls_server;
 use common::TempPath;
 
 fn udp() -> UdpSocket {
@@ -19,53 +19,6 @@ fn udp() -> UdpSocket {
     sock.set_read_timeout(Some(Duration::from_millis(500)))
         .expect("timeout");
     sock
-}
-
-/// `openssl s_server -www` on a certificate made for the test: a TLS
-/// server that answers any GET with 200.
-struct TlsServer {
-    port: u16,
-    child: Child,
-    _dir: TempPath,
-}
-
-impl Drop for TlsServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn tls_server() -> TlsServer {
-    let dir = TempPath::dir("tlsseq");
-    let cert =
-        rcgen::generate_simple_self_signed(vec!["check.example".to_string()]).expect("certificate");
-    let (crt, key) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
-    std::fs::write(&crt, cert.cert.pem()).expect("write cert");
-    std::fs::write(&key, cert.key_pair.serialize_pem()).expect("write key");
-    let port = free_port();
-    let child = Command::new("openssl")
-        .args(["s_server", "-quiet", "-www", "-accept"])
-        .arg(port.to_string())
-        .arg("-cert")
-        .arg(&crt)
-        .arg("-key")
-        .arg(&key)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("openssl s_server");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "s_server did not listen");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    TlsServer {
-        port,
-        child,
-        _dir: dir,
-    }
 }
 
 fn config(log: u16, a: u16, b: u16, tls: u16, closed: u16) -> String {

@@ -6,6 +6,7 @@
 pub mod dns;
 pub mod haproxy;
 pub mod net;
+pub mod openssl;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
