@@ -66,7 +66,15 @@ fn masked(bytes: &[u8]) -> String {
     }
 }
 
-const KINDS: [&str; 5] = ["tcp", "tcp-v2", "http", "redis", "http-connect"];
+const KINDS: [&str; 7] = [
+    "tcp",
+    "tcp-v2",
+    "http",
+    "redis",
+    "http-connect",
+    "tcp-connect",
+    "tcp-default",
+];
 
 fn config(fe: u16, peers: &[Capture]) -> String {
     let mut c = format!(
@@ -80,9 +88,19 @@ fn config(fe: u16, peers: &[Capture]) -> String {
             "redis" => ("    option redis-check\n", ""),
             // `http-check connect send-proxy`: the step's own option, with
             // no check-send-proxy on the server.
-            _ => (
+            "http-connect" => (
                 "    option httpchk GET /health\n    http-check connect send-proxy\n    http-check send meth GET uri /health\n",
                 "",
+            ),
+            // The same for `tcp-check connect send-proxy`.
+            "tcp-connect" => (
+                "    option tcp-check\n    tcp-check connect send-proxy\n    tcp-check send PING\\r\\n\n    tcp-check expect string +PONG\n",
+                "",
+            ),
+            // `connect default`: the server's check-send-proxy (v2).
+            _ => (
+                "    option tcp-check\n    tcp-check connect default linger\n    tcp-check send PING\\r\\n\n    tcp-check expect string +PONG\n",
+                " send-proxy-v2",
             ),
         };
         c.push_str(&format!(
@@ -130,4 +148,9 @@ fn check_send_proxy_bytes_match_haproxy() {
     assert!(a[2].ends_with("\r\nGET /health HTTP/1.0\r\n\r\n"), "{a:?}");
     assert!(a[3].ends_with("\r\nPING\r\n"), "{a:?}");
     assert_eq!(a[4], a[2], "{a:?}");
+    assert_eq!(a[5], "PROXY TCP4 127.0.0.1 127.0.0.1 P P\r\nPING\r\n");
+    assert_eq!(
+        a[6].as_bytes(),
+        b"\r\n\r\n\0\r\nQUIT\n\x20\x00\x00\x00PING\r\n"
+    );
 }

@@ -165,3 +165,59 @@ backend be4
         run.stderr
     );
 }
+
+/// `tcp-check connect` with the same options: a TLS step to a real TLS
+/// server (the answer read over TLS), and a failing step's comment.
+#[test]
+fn tcp_check_connect_options_match_haproxy() {
+    let tls = tls_server();
+    let closed = free_port();
+    let cfg = |log: u16| {
+        format!(
+            "global
+    log 127.0.0.1:{log} local0
+defaults
+    log global
+    mode tcp
+    option log-health-checks
+    timeout connect 300ms
+    timeout client 5s
+    timeout server 5s
+    timeout check 1s
+listen front
+    bind 127.0.0.1:{front}
+    server x 127.0.0.1:{closed}
+backend tls
+    option tcp-check
+    tcp-check connect ssl sni check.example
+    tcp-check send GET\\ /\\ HTTP/1.0\\r\\n\\r\\n
+    tcp-check expect string HTTP/1.0\\ 200
+    server s 127.0.0.1:{tls} check inter 200ms fall 1 rise 1 verify none
+backend commented
+    option tcp-check
+    tcp-check connect port {closed} comment mycomment
+    server s 127.0.0.1:{tls} check inter 200ms fall 1 rise 1
+",
+            front = free_port(),
+            tls = tls.port
+        )
+    };
+    let (hs, fs) = (udp(), udp());
+    let port = |s: &UdpSocket| s.local_addr().expect("addr").port();
+    let _h = Haproxy::start(&cfg(port(&hs)), &[]);
+    let _f = Fulcrum::start(&cfg(port(&fs)));
+    let servers = ["tls/s", "commented/s"];
+    let ours = first_lines(&fs, &servers);
+    assert_eq!(ours, first_lines(&hs, &servers));
+    assert!(
+        ours.iter()
+            .any(|(s, l)| s == "tls/s" && l.contains("succeeded")),
+        "{ours:#?}"
+    );
+    assert!(
+        ours.iter().any(|(_, l)| l.contains(&format!(
+            "Connection refused at step 1 of tcp-check (connect port {closed}) comment: 'mycomment'"
+        ))),
+        "{ours:#?}"
+    );
+}

@@ -560,16 +560,7 @@ fn proxy(o: &mut String, p: &Proxy) {
             TcpCheckRule::Comment(c) => format!("tcp-check comment {}", quote(c)),
             TcpCheckRule::Send(d) => format!("tcp-check send {}", quote(d)),
             TcpCheckRule::SendBinary(h) => format!("tcp-check send-binary {h}"),
-            TcpCheckRule::Connect { port, addr } => {
-                let mut w = String::from("tcp-check connect");
-                if let Some(p) = port {
-                    let _ = write!(w, " port {p}");
-                }
-                if let Some(a) = addr {
-                    let _ = write!(w, " addr {a}");
-                }
-                w
-            }
+            TcpCheckRule::Connect(c) => connect_words("tcp-check connect", c),
             TcpCheckRule::Expect(e) => {
                 let mut w = String::from("tcp-check expect");
                 if let Some(n) = e.min_recv {

@@ -842,28 +842,7 @@ pub fn tcp_check(p: &mut Proxy, l: &mut Line) -> R {
             }
         }
         "connect" => {
-            let (mut port, mut addr) = (None, None);
-            let mut it = rest.iter();
-            while let Some(w) = it.next() {
-                match w.as_str() {
-                    "port" => {
-                        let v = it.next().ok_or("'tcp-check connect port' expects a port")?;
-                        port = Some(v.parse::<u16>().ok().filter(|&p| p > 0).ok_or_else(|| {
-                            format!("'tcp-check connect port' expects a port (1-65535), got '{v}'")
-                        })?);
-                    }
-                    "addr" => {
-                        let v = it
-                            .next()
-                            .ok_or("'tcp-check connect addr' expects an address")?;
-                        addr = Some(v.parse().map_err(|_| {
-                            format!("'tcp-check connect addr' expects an IP address, got '{v}'")
-                        })?);
-                    }
-                    other => return Err(not_yet(&format!("connect {other}"))),
-                }
-            }
-            TcpCheckRule::Connect { port, addr }
+            TcpCheckRule::Connect(super::check_kw::connect_options("tcp-check connect", rest)?)
         }
         "expect" => {
             let mut it = rest.iter().peekable();

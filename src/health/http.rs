@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::outcome::{CheckStatus, Outcome};
-use crate::config::model::CheckConnect;
+use super::tcp::Dial;
 use crate::runtime::check::{CheckProxy, CheckTls, Expect, HttpCheck, HttpExchange};
 
 /// The most of a response a check reads (HAProxy reads one buffer).
@@ -35,53 +35,6 @@ fn body_of(buf: &[u8]) -> &[u8] {
     match buf.windows(4).position(|w| w == b"\r\n\r\n") {
         Some(i) => &buf[i + 4..],
         None => &[],
-    }
-}
-
-/// Where and how an HTTP check connects: the server's check address and
-/// its TLS and PROXY settings, and for `http-check connect` steps the
-/// TLS configuration their `ssl` uses.
-#[derive(Debug, Clone, Copy)]
-pub struct Dial<'a> {
-    /// The server's check address.
-    pub target: SocketAddr,
-    /// `check-ssl` (or an `ssl` server checked on its port).
-    pub tls: Option<&'a CheckTls>,
-    /// `check-send-proxy`.
-    pub proxy: Option<CheckProxy>,
-    /// The TLS settings a `connect ... ssl` step uses.
-    pub step_tls: Option<&'a CheckTls>,
-}
-
-impl Dial<'_> {
-    /// Where an exchange connects, with what TLS and PROXY header: the
-    /// server's settings for an exchange without `connect`; a `connect`
-    /// step's own options, the server's where it says `default`.
-    fn for_step(
-        &self,
-        c: Option<&CheckConnect>,
-    ) -> (SocketAddr, Option<CheckTls>, Option<CheckProxy>) {
-        let Some(c) = c else {
-            return (self.target, self.tls.cloned(), self.proxy);
-        };
-        let ip = c.addr.unwrap_or(self.target.ip());
-        let port = c.port.unwrap_or(self.target.port());
-        let tls = if c.ssl {
-            self.step_tls.or(self.tls).map(|t| CheckTls {
-                sni: c.sni.clone().or(t.sni.clone()),
-                ..t.clone()
-            })
-        } else if c.default {
-            self.tls.cloned()
-        } else {
-            None
-        };
-        let proxy = match (c.send_proxy, c.default) {
-            (true, _) => Some(self.proxy.unwrap_or(CheckProxy::V1)),
-            (false, true) => self.proxy,
-            (false, false) => None,
-        };
-        (SocketAddr::new(ip, port), tls, proxy)
     }
 }
 

@@ -445,19 +445,17 @@ async fn run_probe(p: &Probe, target: std::net::SocketAddr) -> Outcome {
         None => (spec.inter, spec.inter),
     };
     let proxy = spec.send_proxy;
+    let dial = tcp::Dial {
+        target,
+        tls: spec.tls.as_ref(),
+        proxy,
+        step_tls: spec.step_tls.as_ref(),
+    };
     if let (None, Some(t)) = (&p.http, &p.tcp) {
-        return tcpcheck::run(target, t, connect, read, proxy).await;
+        return tcpcheck::run(dial, t, connect, read).await;
     }
     match (&p.http, &spec.tls) {
-        (Some(h), tls) => {
-            let dial = http::Dial {
-                target,
-                tls: tls.as_ref(),
-                proxy,
-                step_tls: spec.step_tls.as_ref(),
-            };
-            http::check(dial, h, connect, read).await
-        }
+        (Some(h), _) => http::check(dial, h, connect, read).await,
         (None, Some(tls)) => tcp::check_tls(target, tls, connect, read, proxy).await,
         (None, None) => tcp::check(target, connect, proxy).await,
     }

@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 
 use super::outcome::{CheckStatus, Outcome};
-use crate::runtime::check::CheckProxy;
+use crate::config::model::CheckConnect;
+use crate::runtime::check::{CheckProxy, CheckTls};
 
 /// Connects within `timeout`, then sends the PROXY header of
 /// `check-send-proxy` if any; the outcome names what happened.
@@ -47,6 +48,58 @@ pub async fn dial(target: SocketAddr, proxy: Option<CheckProxy>) -> std::io::Res
     }
     Ok(s)
 }
+
+/// Where and how a check connects: the server's check address with its
+/// TLS and PROXY settings, and the TLS configuration that the `ssl` of
+/// `http-check connect` and `tcp-check connect` steps uses.
+#[derive(Debug, Clone, Copy)]
+pub struct Dial<'a> {
+    /// The server's check address.
+    pub target: SocketAddr,
+    /// `check-ssl` (or an `ssl` server checked on its port).
+    pub tls: Option<&'a CheckTls>,
+    /// `check-send-proxy`.
+    pub proxy: Option<CheckProxy>,
+    /// The TLS settings a `connect ... ssl` step uses.
+    pub step_tls: Option<&'a CheckTls>,
+}
+
+impl Dial<'_> {
+    /// Where an exchange connects, with what TLS and PROXY header: the
+    /// server's settings for an exchange without `connect`; a `connect`
+    /// step's own options, the server's where it says `default`.
+    pub fn for_step(
+        &self,
+        c: Option<&CheckConnect>,
+    ) -> (SocketAddr, Option<CheckTls>, Option<CheckProxy>) {
+        let Some(c) = c else {
+            return (self.target, self.tls.cloned(), self.proxy);
+        };
+        let ip = c.addr.unwrap_or(self.target.ip());
+        let port = c.port.unwrap_or(self.target.port());
+        let tls = if c.ssl {
+            self.step_tls.or(self.tls).map(|t| CheckTls {
+                sni: c.sni.clone().or(t.sni.clone()),
+                ..t.clone()
+            })
+        } else if c.default {
+            self.tls.cloned()
+        } else {
+            None
+        };
+        let proxy = match (c.send_proxy, c.default) {
+            (true, _) => Some(self.proxy.unwrap_or(CheckProxy::V1)),
+            (false, true) => self.proxy,
+            (false, false) => None,
+        };
+        (SocketAddr::new(ip, port), tls, proxy)
+    }
+}
+
+/// A check connection: TCP, or TLS over it.
+pub trait CheckIo: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> CheckIo for T {}
 
 /// "Connection refused" rather than "Connection refused (os error 111)".
 pub fn io_words(e: &std::io::Error) -> String {

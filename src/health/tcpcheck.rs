@@ -6,16 +6,15 @@
 //! answer). An expect waits for more data until it matches, the server
 //! closes, or the check's read timeout ends.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 use super::outcome::{CheckStatus, Outcome};
 use super::protocols::{self, reply_code, reply_text, Verdict};
-use super::tcp::io_words;
-use crate::runtime::check::{CheckProxy, ErrorInfo, ProtocolReport, TcpCheck, TcpExpect, TcpStep};
+use super::tcp::{io_words, CheckIo, Dial};
+use crate::config::model::CheckConnect;
+use crate::runtime::check::{ErrorInfo, ProtocolReport, TcpCheck, TcpExpect, TcpStep};
 
 /// The most a check reads before judging (HAProxy's buffer size).
 const MAX_READ: usize = 16 * 1024;
@@ -24,13 +23,7 @@ const MAX_READ: usize = 16 * 1024;
 type Report = (CheckStatus, Option<u16>, Option<String>);
 
 /// Runs the sequence against `target` (the server's check address).
-pub async fn run(
-    target: SocketAddr,
-    check: &TcpCheck,
-    connect: Duration,
-    read: Duration,
-    proxy: Option<CheckProxy>,
-) -> Outcome {
+pub async fn run(dial: Dial<'_>, check: &TcpCheck, connect: Duration, read: Duration) -> Outcome {
     let start = Instant::now();
     let out = |(status, code, info): Report| Outcome {
         info_kept: true,
@@ -49,7 +42,7 @@ pub async fn run(
     // Without a first `connect` step, the server's check address is
     // connected to first ("the initial connection step").
     if !matches!(check.steps.first(), Some(TcpStep::Connect { .. })) {
-        match open(target, connect, proxy).await {
+        match open(dial, None, connect).await {
             Ok(s) => sess.conn = Some(s),
             Err((status, words)) => {
                 let info = connect_words(check, words, "at initial connection step of tcp-check");
@@ -58,11 +51,10 @@ pub async fn run(
         }
     }
     let ctx = Ctx {
-        target,
+        dial,
         check,
         connect,
         read,
-        proxy,
     };
     for (i, step) in check.steps.iter().enumerate() {
         if let Err(report) = sess.step(&ctx, step, i + 1).await {
@@ -79,17 +71,16 @@ pub async fn run(
 
 /// What a check runs with.
 struct Ctx<'a> {
-    target: SocketAddr,
+    /// Where and how connections go.
+    dial: Dial<'a>,
     check: &'a TcpCheck,
     connect: Duration,
     read: Duration,
-    /// `check-send-proxy`, on every connection the sequence opens.
-    proxy: Option<CheckProxy>,
 }
 
 /// A running check's connection and what it has read.
 struct Session {
-    conn: Option<TcpStream>,
+    conn: Option<Box<dyn CheckIo>>,
     /// The answer since the last send.
     buf: Vec<u8>,
     /// The server closed (or the read failed).
@@ -101,12 +92,8 @@ struct Session {
 impl Session {
     /// Runs step `n`; Err is the check's failure.
     async fn step(&mut self, ctx: &Ctx<'_>, step: &TcpStep, n: usize) -> Result<(), Report> {
-        if let TcpStep::Connect { port, addr, what } = step {
-            let to = SocketAddr::new(
-                addr.unwrap_or(ctx.target.ip()),
-                port.unwrap_or(ctx.target.port()),
-            );
-            return match open(to, ctx.connect, ctx.proxy).await {
+        if let TcpStep::Connect { spec, what } = step {
+            return match open(ctx.dial, Some(spec), ctx.connect).await {
                 Ok(s) => {
                     self.conn = Some(s);
                     self.buf.clear();
@@ -114,7 +101,11 @@ impl Session {
                     Ok(())
                 }
                 Err((status, words)) => {
-                    let at = format!("at step {n} of tcp-check ({what})");
+                    let mut at = format!("at step {n} of tcp-check ({what})");
+                    // Its `comment`, as HAProxy adds it.
+                    if let Some(c) = &spec.comment {
+                        at.push_str(&format!(" comment: '{c}'"));
+                    }
                     Err((status, None, Some(connect_words(ctx.check, words, &at))))
                 }
             };
@@ -258,7 +249,7 @@ fn expect_failure(
 /// answer to the authentication (an OK packet); an ERR packet gives its
 /// code and message.
 async fn mysql_step(
-    s: &mut TcpStream,
+    s: &mut dyn CheckIo,
     buf: &mut Vec<u8>,
     closed: &mut bool,
     step: &TcpStep,
@@ -292,26 +283,36 @@ async fn mysql_step(
     }
 }
 
-/// Connects, or says why not in HAProxy's status and words.
+/// Opens a connection of the sequence (the server's, or a `connect`
+/// step's) with its PROXY header and TLS, or says why not in HAProxy's
+/// status and words.
 async fn open(
-    to: SocketAddr,
+    dial: Dial<'_>,
+    step: Option<&CheckConnect>,
     timeout: Duration,
-    proxy: Option<CheckProxy>,
-) -> Result<TcpStream, (CheckStatus, String)> {
-    match tokio::time::timeout(timeout, super::tcp::dial(to, proxy)).await {
+) -> Result<Box<dyn CheckIo>, (CheckStatus, String)> {
+    let (to, tls, proxy) = dial.for_step(step);
+    let tcp = match tokio::time::timeout(timeout, super::tcp::dial(to, proxy)).await {
         Ok(Ok(s)) => {
             let _ = s.set_nodelay(true);
-            Ok(s)
+            s
         }
-        Ok(Err(e)) => Err((CheckStatus::L4Con, io_words(&e))),
-        Err(_) => Err((CheckStatus::L4Tout, "Connection timeout".into())),
+        Ok(Err(e)) => return Err((CheckStatus::L4Con, io_words(&e))),
+        Err(_) => return Err((CheckStatus::L4Tout, "Connection timeout".into())),
+    };
+    let Some(tls) = tls else {
+        return Ok(Box::new(tcp));
+    };
+    match super::tcp::handshake(tcp, &tls, to, Instant::now(), timeout).await {
+        Ok(s) => Ok(Box::new(s)),
+        Err(o) => Err((o.status, o.info.unwrap_or_default())),
     }
 }
 
 /// Reads until the expect is decided; None when it passed, else the
 /// status and message of its failure.
 async fn expect(
-    s: &mut TcpStream,
+    s: &mut dyn CheckIo,
     buf: &mut Vec<u8>,
     closed: &mut bool,
     e: &TcpExpect,
@@ -392,7 +393,7 @@ enum MysqlRead {
 /// Reads one MySQL packet (3-byte little-endian length, sequence number,
 /// payload) into `buf`.
 async fn mysql_packet(
-    s: &mut TcpStream,
+    s: &mut dyn CheckIo,
     buf: &mut Vec<u8>,
     closed: &mut bool,
     read: Duration,
@@ -433,7 +434,7 @@ fn desc(mut info: String) -> String {
 /// Runs a protocol's parser over the answer, reading until it decides;
 /// None when it passed, else the failure's status, code and info.
 async fn custom(
-    s: &mut TcpStream,
+    s: &mut dyn CheckIo,
     buf: &mut Vec<u8>,
     closed: &mut bool,
     parse: fn(&[u8], bool) -> Verdict,

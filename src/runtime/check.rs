@@ -106,12 +106,10 @@ pub struct TcpCheck {
 /// One step of a `tcp-check` sequence.
 #[derive(Debug, Clone)]
 pub enum TcpStep {
-    /// A new connection, to this port and address (else the check's).
+    /// A new connection, with its options (port, address, TLS, PROXY).
     Connect {
-        /// `port N`.
-        port: Option<u16>,
-        /// `addr A`.
-        addr: Option<std::net::IpAddr>,
+        /// The step's options.
+        spec: crate::config::model::CheckConnect,
         /// How messages name it: "connect port 15160".
         what: String,
     },
@@ -233,17 +231,16 @@ impl TcpCheck {
                 TcpCheckRule::Comment(_) => TcpStep::Comment,
                 TcpCheckRule::Send(s) => TcpStep::Send(s.as_bytes().to_vec()),
                 TcpCheckRule::SendBinary(h) => TcpStep::Send(unhex(h)),
-                TcpCheckRule::Connect { port, addr } => {
+                TcpCheckRule::Connect(c) => {
                     let mut what = String::from("connect");
-                    if let Some(p) = port {
+                    if let Some(p) = c.port {
                         what.push_str(&format!(" port {p}"));
                     }
-                    if let Some(a) = addr {
+                    if let Some(a) = c.addr {
                         what.push_str(&format!(" addr {a}"));
                     }
                     TcpStep::Connect {
-                        port: *port,
-                        addr: *addr,
+                        spec: c.clone(),
                         what,
                     }
                 }

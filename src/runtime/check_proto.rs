@@ -190,9 +190,12 @@ fn smtp(hello: &str, domain: &str) -> Option<Vec<TcpStep>> {
     let greeted = "^(2[0-9]{2}-[^\r]*\r\n)*2[0-9]{2}[ \r]";
     let bye = "^2[0-9]{2}[- \r]";
     Some(vec![
+        // HAProxy's protocol checks connect with the server's settings.
         TcpStep::Connect {
-            port: None,
-            addr: None,
+            spec: crate::config::model::CheckConnect {
+                default: true,
+                ..Default::default()
+            },
             what: "connect".into(),
         },
         expect(

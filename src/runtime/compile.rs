@@ -635,6 +635,9 @@ fn check_spec(
             .http_check
             .iter()
             .any(|r| matches!(r, crate::config::model::HttpCheckRule::Connect(c) if c.ssl))
+            || p.tcp_check
+                .iter()
+                .any(|r| matches!(r, crate::config::model::TcpCheckRule::Connect(c) if c.ssl))
         {
             check_tls(c, p, s, true)?
         } else {

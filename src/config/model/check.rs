@@ -255,15 +255,8 @@ pub fn parse_status_list(s: &str) -> Result<Vec<(u16, u16)>, String> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum TcpCheckRule {
-    /// `tcp-check connect [port N] [addr A]`: a new connection.
-    Connect {
-        /// `port N`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        port: Option<u16>,
-        /// `addr A`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        addr: Option<std::net::IpAddr>,
-    },
+    /// `tcp-check connect [options]`: a new connection.
+    Connect(CheckConnect),
     /// `tcp-check send STRING` (escapes such as `\r\n` already applied).
     Send(String),
     /// `tcp-check send-binary HEX`.
