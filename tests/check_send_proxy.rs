@@ -154,3 +154,32 @@ fn check_send_proxy_bytes_match_haproxy() {
         b"\r\n\r\n\0\r\nQUIT\n\x20\x00\x00\x00PING\r\n"
     );
 }
+
+/// `http-check send-state`: the first check request, with HAProxy's
+/// `x-haproxy-server-state` header (the state as the page shows it, the
+/// address and port, the names, `node`, the weight against the farm's,
+/// the sessions), byte for byte but for the port.
+#[test]
+fn send_state_header_matches_haproxy() {
+    let cfg = |fe: u16, p: &Capture| {
+        format!(
+            "global\n    node lbtest\ndefaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nfrontend fe\n    bind 127.0.0.1:{fe}\n    default_backend be\nbackend be\n    option httpchk GET /health HTTP/1.1\\r\\nHost:\\ x\n    http-check send-state\n    server s 127.0.0.1:{} check inter 200ms weight 3\n    server t 127.0.0.1:{} weight 5\n",
+            p.port,
+            free_port()
+        )
+    };
+    let (ours, theirs) = (capture(), capture());
+    let _f = Fulcrum::start(&cfg(free_port(), &ours));
+    let hfe = free_port();
+    let _h = Haproxy::start(&cfg(hfe, &theirs), &[hfe]);
+    let first = |c: &Capture| {
+        let bytes = first_bytes(std::slice::from_ref(c)).remove(0);
+        bytes.replace(&format!("port={}", c.port), "port=P")
+    };
+    let a = first(&ours);
+    assert_eq!(a, first(&theirs));
+    assert_eq!(
+        a,
+        "GET /health HTTP/1.1\r\nhost: x\r\nx-haproxy-server-state: UP 1/3; address=127.0.0.1; port=P; name=be/s; node=lbtest; weight=3/8; scur=0/0; qcur=0\r\nconnection: close\r\n\r\n"
+    );
+}

@@ -143,6 +143,7 @@ fn global(o: &mut String, c: &Config) {
     );
     kv("stats maxconn", g.stats_maxconn.map(|n| n.to_string()));
     kv("log-tag", g.log_tag.as_deref().map(quote));
+    kv("node", g.node.as_deref().map(quote));
     kv("spread-checks", g.spread_checks.map(|n| n.to_string()));
     // An empty value is the keyword alone (the system's host name).
     kv(
@@ -553,6 +554,9 @@ fn proxy(o: &mut String, p: &Proxy) {
     }
     if p.http_check_disable_on_404 {
         line("http-check disable-on-404".into());
+    }
+    if p.http_check_send_state {
+        line("http-check send-state".into());
     }
     for r in &p.tcp_check {
         use super::model::TcpCheckRule;

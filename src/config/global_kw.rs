@@ -202,6 +202,12 @@ pub fn ssl_server_verify(g: &mut Global, l: &mut Line) -> R {
 }
 
 /// `log-tag NAME`.
+/// `node NAME`.
+pub fn node(g: &mut Global, l: &mut Line) -> R {
+    g.node = Some(l.one("a name")?.to_string());
+    Ok(())
+}
+
 pub fn log_tag(g: &mut Global, l: &mut Line) -> R {
     g.log_tag = Some(l.one("a tag")?.to_string());
     Ok(())

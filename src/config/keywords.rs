@@ -196,6 +196,7 @@ pub static PROXY_KEYWORDS: &[ProxyKeyword] = &[
     kw("stats scope", DFLB, p::stats_scope),
     kw("stats http-request", LB, p::stats_http_request),
     kw("http-check send", DLB, p::http_check_send),
+    kw("http-check send-state", DLB, p::http_check_send_state),
     kw(
         "http-check connect",
         DLB,
@@ -296,6 +297,7 @@ pub static GLOBAL_KEYWORDS: &[GlobalKeyword] = &[
     gkw("stats timeout", g::stats_timeout),
     gkw("stats maxconn", g::stats_maxconn),
     gkw("log-tag", g::log_tag),
+    gkw("node", g::node),
     gkw("spread-checks", g::spread_checks),
     gkw("log-send-hostname", g::log_send_hostname),
     gkw("hard-stop-after", g::hard_stop_after),
@@ -469,7 +471,6 @@ pub const NOT_YET: &[&str] = &[
     "compression",
     "external-check",
     "retry-on",
-    "http-check send-state",
     "http-check set-var",
     "http-check unset-var",
     "option external-check",

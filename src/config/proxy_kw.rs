@@ -908,6 +908,13 @@ pub fn tcp_check(p: &mut Proxy, l: &mut Line) -> R {
 }
 
 /// `http-check disable-on-404`.
+/// `http-check send-state`: checks carry an X-Haproxy-Server-State header.
+pub fn http_check_send_state(p: &mut Proxy, l: &mut Line) -> R {
+    l.none()?;
+    p.http_check_send_state = true;
+    Ok(())
+}
+
 pub fn http_check_disable_on_404(p: &mut Proxy, l: &mut Line) -> R {
     l.none()?;
     p.http_check_disable_on_404 = true;

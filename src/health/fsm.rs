@@ -137,7 +137,8 @@ impl Health {
         match self.phase() {
             Phase::Up => "UP".into(),
             Phase::Down => "DOWN".into(),
-            Phase::GoingDown => format!("UP {}/{}", self.top() - self.health, self.fall),
+            // As HAProxy shows it: the failures it can still take.
+            Phase::GoingDown => format!("UP {}/{}", self.health - self.rise + 1, self.fall),
             Phase::GoingUp => format!("DOWN {}/{}", self.health, self.rise),
         }
     }
@@ -215,8 +216,11 @@ mod tests {
         let mut h = Health::new(2, 3);
         h.observe(Pass);
         h.observe(Fail);
-        assert_eq!(h.describe(), "UP 1/3");
+        // HAProxy's page: two more failures to go (health - rise + 1).
+        assert_eq!(h.describe(), "UP 2/3");
         assert_eq!(h.phase(), Phase::GoingDown);
+        h.observe(Fail);
+        assert_eq!(h.describe(), "UP 1/3");
         h.observe(Pass);
         assert_eq!(h.describe(), "UP");
     }

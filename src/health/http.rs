@@ -44,6 +44,7 @@ fn body_of(buf: &[u8]) -> &[u8] {
 pub async fn check(
     dial: Dial<'_>,
     spec: &HttpCheck,
+    state: Option<&str>,
     connect_timeout: Duration,
     read_timeout: Duration,
 ) -> Outcome {
@@ -51,16 +52,17 @@ pub async fn check(
     let mut last = None;
     for x in &spec.exchanges {
         let (to, tls, proxy) = dial.for_step(x.connect.as_ref());
-        let o = exchange(
-            to,
-            x,
-            spec.disable_on_404,
-            tls.as_ref(),
-            proxy,
-            connect_timeout,
-            read_timeout,
-        )
-        .await;
+        // `http-check send-state`: how the server is seen, in a header.
+        let request = match state {
+            Some(s) if spec.send_state => std::borrow::Cow::Owned(x.request_with_state(s)),
+            _ => std::borrow::Cow::Borrowed(&x.request[..]),
+        };
+        let ask = Ask {
+            exchange: x,
+            request: &request,
+            disable_on_404: spec.disable_on_404,
+        };
+        let o = exchange(to, ask, tls.as_ref(), proxy, connect_timeout, read_timeout).await;
         if !o.status.passed() || o.status == CheckStatus::L7OkC {
             return Outcome {
                 duration: start.elapsed(),
@@ -82,11 +84,20 @@ pub async fn check(
     }
 }
 
+/// What one exchange sends and how its answer is judged.
+#[derive(Clone, Copy)]
+struct Ask<'a> {
+    exchange: &'a HttpExchange,
+    /// The request bytes (with the state header when asked for).
+    request: &'a [u8],
+    /// `http-check disable-on-404`.
+    disable_on_404: bool,
+}
+
 /// One exchange on a new connection.
 async fn exchange(
     target: SocketAddr,
-    x: &HttpExchange,
-    disable_on_404: bool,
+    ask: Ask<'_>,
     tls: Option<&CheckTls>,
     proxy: Option<CheckProxy>,
     connect_timeout: Duration,
@@ -99,9 +110,9 @@ async fn exchange(
         Err(o) => return o,
     };
     match tls {
-        None => judge(s, x, disable_on_404, start, read_timeout).await,
+        None => judge(s, ask, start, read_timeout).await,
         Some(t) => match super::tcp::handshake(s, t, target, start, read_timeout).await {
-            Ok(s) => judge(s, x, disable_on_404, start, read_timeout).await,
+            Ok(s) => judge(s, ask, start, read_timeout).await,
             Err(o) => o,
         },
     }
@@ -124,14 +135,14 @@ fn commented(o: Outcome, comment: Option<&str>) -> Outcome {
 /// Sends the check request on `s` and judges the answer.
 async fn judge<S>(
     mut s: S,
-    spec: &HttpExchange,
-    disable_on_404: bool,
+    ask: Ask<'_>,
     start: std::time::Instant,
     read_timeout: Duration,
 ) -> Outcome
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
+    let (spec, disable_on_404) = (ask.exchange, ask.disable_on_404);
     // A passing check carries no info text in HAProxy's messages.
     let out = |status: CheckStatus, code, info: Option<String>| Outcome {
         info_kept: true,
@@ -141,7 +152,7 @@ where
         duration: start.elapsed(),
     };
     let exchange = async {
-        s.write_all(&spec.request).await?;
+        s.write_all(ask.request).await?;
         let mut buf = Vec::with_capacity(1024);
         let mut chunk = [0u8; 4096];
         loop {

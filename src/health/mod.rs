@@ -193,7 +193,12 @@ async fn check_loop(
             Some((ip, port)) => std::net::SocketAddr::new(*ip, port.unwrap_or(spec.target.port())),
             None => spec.target,
         };
-        let outcome = run_probe(&probe, target).await;
+        let state_line = probe
+            .http
+            .as_ref()
+            .filter(|h| h.send_state)
+            .map(|_| server_state_line(&shared, &key, &health));
+        let outcome = run_probe(&probe, target, state_line.as_deref()).await;
         let verdict = if outcome.status.passed() {
             Verdict::Pass
         } else {
@@ -438,7 +443,7 @@ fn log_check(shared: &Shared, key: &(String, String), o: &Outcome, h: &Health, v
 /// One check with HAProxy's timeouts: with `timeout check`, the connect
 /// may take min(`timeout connect`, `inter`) and the answer `timeout check`;
 /// without it, `inter` bounds both.
-async fn run_probe(p: &Probe, target: std::net::SocketAddr) -> Outcome {
+async fn run_probe(p: &Probe, target: std::net::SocketAddr, state: Option<&str>) -> Outcome {
     let spec = &p.spec;
     let (connect, read) = match p.timeout_check {
         Some(t) => (p.timeout_connect.unwrap_or(spec.inter).min(spec.inter), t),
@@ -455,7 +460,7 @@ async fn run_probe(p: &Probe, target: std::net::SocketAddr) -> Outcome {
         return tcpcheck::run(dial, t, connect, read).await;
     }
     match (&p.http, &spec.tls) {
-        (Some(h), _) => http::check(dial, h, connect, read).await,
+        (Some(h), _) => http::check(dial, h, state, connect, read).await,
         (None, Some(tls)) => tcp::check_tls(target, tls, connect, read, proxy).await,
         (None, None) => tcp::check(target, connect, proxy).await,
     }
@@ -472,6 +477,47 @@ fn record(state: &ServerState, o: &Outcome, h: &Health, flip: Option<Flip>) {
             c.last_change = Some(SystemTime::now());
         }
     }
+}
+
+/// `http-check send-state`'s header value, as HAProxy 2.6 writes it:
+/// "UP 1/3; address=A; port=P; name=B/S; node=N; weight=W/T; scur=C/T;
+/// qcur=0" (the weight against the farm's usable weight, the sessions
+/// against the backend's).
+fn server_state_line(shared: &Shared, key: &(String, String), health: &Health) -> String {
+    let rt = shared.runtime.load();
+    let Some(be) = rt.backends.iter().find(|b| b.name == key.0) else {
+        return health.describe();
+    };
+    let Some(srv) = be.servers.iter().find(|s| s.name == key.1) else {
+        return health.describe();
+    };
+    let mut word = health.describe();
+    if srv.state.nolb() {
+        word = word.replacen("UP", "NOLB", 1);
+    }
+    let (ip, port) = srv.address();
+    let usable = |backup: bool| {
+        be.servers
+            .iter()
+            .filter(|s| s.backup == backup && s.state.usable())
+            .map(|s| s.state.effective_weight())
+            .sum::<u32>()
+    };
+    let farm = match usable(false) {
+        0 => usable(true),
+        w => w,
+    };
+    let cur = |s: &crate::runtime::Server| s.state.cur_sessions.load(Relaxed);
+    let total: u64 = be.servers.iter().map(cur).sum();
+    format!(
+        "{word}; address={ip}; port={}; name={}/{}; node={}; weight={}/{farm}; scur={}/{total}; qcur=0",
+        port.unwrap_or(0),
+        be.name,
+        srv.name,
+        rt.global.node,
+        srv.state.effective_weight(),
+        cur(srv),
+    )
 }
 
 /// How often warm-ups move on: HAProxy's step is at least a second.

@@ -58,6 +58,30 @@ pub struct HttpCheck {
     pub exchanges: Vec<HttpExchange>,
     /// `http-check disable-on-404`.
     pub disable_on_404: bool,
+    /// `http-check send-state`: the requests carry X-Haproxy-Server-State.
+    pub send_state: bool,
+}
+
+impl HttpExchange {
+    /// The request with an `x-haproxy-server-state` header, where HAProxy
+    /// puts it: after the configured headers, before `connection: close`.
+    pub fn request_with_state(&self, state: &str) -> Vec<u8> {
+        let req = &self.request;
+        let at = find(req, b"connection: close\r\n")
+            .or_else(|| find(req, b"\r\n\r\n").map(|i| i + 2))
+            .unwrap_or(req.len());
+        let mut out = Vec::with_capacity(req.len() + state.len() + 32);
+        out.extend_from_slice(&req[..at]);
+        out.extend_from_slice(b"x-haproxy-server-state: ");
+        out.extend_from_slice(state.as_bytes());
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(&req[at..]);
+        out
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 /// Why an HTTP check could not be compiled.
@@ -126,6 +150,7 @@ impl HttpCheck {
                 })
                 .collect(),
             disable_on_404: false,
+            send_state: false,
         })
     }
 }

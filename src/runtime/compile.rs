@@ -320,6 +320,7 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
                         source,
                     })?;
                 h.disable_on_404 = p.http_check_disable_on_404;
+                h.send_state = p.http_check_send_state;
                 Some(Arc::new(h))
             }
             None => None,
@@ -479,6 +480,11 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
             cli: cli_sockets(&c.global)?,
             log_targets: log_targets(&[LogTarget::Global], &c.global),
             spread_checks: c.global.spread_checks.unwrap_or(0),
+            node: c.global.node.clone().unwrap_or_else(|| {
+                std::fs::read_to_string("/proc/sys/kernel/hostname")
+                    .map(|h| h.trim().to_string())
+                    .unwrap_or_default()
+            }),
             started: prev
                 .map(|p| p.global.started)
                 .unwrap_or_else(std::time::SystemTime::now),

@@ -72,6 +72,8 @@ pub struct Global {
     pub spread_checks: u32,
     /// The global section's `log` targets: process events (reloads).
     pub log_targets: Vec<crate::log::syslog::Target>,
+    /// `node`, else the system's host name (`http-check send-state`).
+    pub node: String,
     /// When the process started (`show info`'s uptime; kept across reloads).
     pub started: std::time::SystemTime,
 }

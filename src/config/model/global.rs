@@ -21,6 +21,10 @@ pub struct Global {
     /// to this much, so that checks do not all fire together.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spread_checks: Option<u32>,
+    /// `node NAME`: this node's name (the system's host name when unset),
+    /// sent by `http-check send-state`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
     /// `log-tag NAME`: the program name in syslog headers (default haproxy).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_tag: Option<String>,

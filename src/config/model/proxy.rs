@@ -160,6 +160,9 @@ pub struct Proxy {
     /// server out of load balancing (NOLB) while it stays up.
     #[serde(default, skip_serializing_if = "is_false")]
     pub http_check_disable_on_404: bool,
+    /// `http-check send-state`: checks say how the server is seen.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub http_check_send_state: bool,
     /// `tcp-check` rules, in order (with `option tcp-check`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tcp_check: Vec<super::check::TcpCheckRule>,
@@ -236,6 +239,7 @@ impl Proxy {
             http_check: Vec::new(),
             tcp_check: Vec::new(),
             http_check_disable_on_404: false,
+            http_check_send_state: false,
             cookie: None,
             capture: Vec::new(),
             errorfiles: Vec::new(),
