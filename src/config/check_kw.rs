@@ -337,3 +337,46 @@ pub fn http_check_send_allowed(p: &Proxy) -> R {
     }
     Ok(())
 }
+
+/// One reporting option of `tcp-check expect`, checked as HAProxy checks
+/// it. `on-success`/`on-error` take text (log-format variables are not
+/// supported yet), `status-code` takes `int(N)`.
+pub fn expect_report_option(r: &mut super::model::ExpectReport, opt: &str, v: &str) -> R {
+    let status = |allowed: &[&str]| -> Result<String, String> {
+        let up = v.to_ascii_uppercase();
+        if allowed.contains(&up.as_str()) {
+            Ok(up)
+        } else {
+            Err(format!(
+                "'tcp-check expect {opt}': '{v}' is not one of {}",
+                allowed.join(", ")
+            ))
+        }
+    };
+    let text = || -> Result<String, String> {
+        if v.contains('%') {
+            return Err(format!("'tcp-check expect {opt}': log-format variables in '{v}' are not supported by fulcrum yet (HAProxy 2.6 accepts them); write plain text"));
+        }
+        Ok(v.to_string())
+    };
+    match opt {
+        "comment" => r.comment = Some(v.to_string()),
+        "ok-status" => r.ok_status = Some(status(&["L7OK", "L7OKC", "L6OK", "L4OK"])?),
+        "error-status" => {
+            r.error_status = Some(status(&["L7OKC", "L7RSP", "L7STS", "L6RSP", "L4CON"])?)
+        }
+        "tout-status" => r.tout_status = Some(status(&["L7TOUT", "L6TOUT", "L4TOUT"])?),
+        "on-success" => r.on_success = Some(text()?),
+        "on-error" => r.on_error = Some(text()?),
+        "status-code" => {
+            let n = v
+                .strip_prefix("int(")
+                .and_then(|x| x.strip_suffix(')'))
+                .and_then(|x| x.trim().parse::<u16>().ok())
+                .ok_or_else(|| format!("'tcp-check expect status-code': only 'int(N)' is supported by fulcrum yet, got '{v}'"))?;
+            r.status_code = Some(n);
+        }
+        _ => return Err(format!("'tcp-check expect': unknown option '{opt}'")),
+    }
+    Ok(())
+}

@@ -570,6 +570,22 @@ fn proxy(o: &mut String, p: &Proxy) {
                 if let Some(n) = e.min_recv {
                     let _ = write!(w, " min-recv {n}");
                 }
+                let r = &e.report;
+                for (k, v) in [
+                    ("comment", &r.comment),
+                    ("ok-status", &r.ok_status),
+                    ("error-status", &r.error_status),
+                    ("tout-status", &r.tout_status),
+                    ("on-success", &r.on_success),
+                    ("on-error", &r.on_error),
+                ] {
+                    if let Some(v) = v {
+                        let _ = write!(w, " {k} {}", quote(v));
+                    }
+                }
+                if let Some(c) = r.status_code {
+                    let _ = write!(w, " status-code int({c})");
+                }
                 if e.negate {
                     w.push_str(" !");
                 }

@@ -847,6 +847,7 @@ pub fn tcp_check(p: &mut Proxy, l: &mut Line) -> R {
         "expect" => {
             let mut it = rest.iter().peekable();
             let (mut negate, mut min_recv) = (false, None);
+            let mut report = super::model::ExpectReport::default();
             let mut matcher = None;
             while let Some(w) = it.next() {
                 match w.as_str() {
@@ -857,6 +858,13 @@ pub fn tcp_check(p: &mut Proxy, l: &mut Line) -> R {
                         min_recv = Some(super::args::parse_u32("tcp-check expect min-recv", v)?);
                     }
                     "!" => negate = true,
+                    opt @ ("comment" | "ok-status" | "error-status" | "tout-status"
+                    | "on-success" | "on-error" | "status-code") => {
+                        let v = it
+                            .next()
+                            .ok_or_else(|| format!("'tcp-check expect {opt}' expects a value"))?;
+                        super::check_kw::expect_report_option(&mut report, opt, v)?;
+                    }
                     m @ ("string" | "rstring" | "binary" | "rbinary") => {
                         let pattern = it
                             .next()
@@ -894,6 +902,7 @@ pub fn tcp_check(p: &mut Proxy, l: &mut Line) -> R {
                 min_recv,
                 matcher,
                 pattern,
+                report,
             })
         }
         other @ ("send-lf" | "set-var" | "unset-var") => return Err(not_yet(other)),

@@ -71,6 +71,34 @@ impl CheckStatus {
         }
     }
 
+    /// The status of a short code ("L7STS"), as `tcp-check expect
+    /// ok-status|error-status|tout-status` name them.
+    pub fn from_code(code: &str) -> Option<CheckStatus> {
+        [
+            CheckStatus::L4Ok,
+            CheckStatus::L4Tout,
+            CheckStatus::L4Con,
+            CheckStatus::L6Ok,
+            CheckStatus::L6Tout,
+            CheckStatus::L6Rsp,
+            CheckStatus::L7Ok,
+            CheckStatus::L7OkC,
+            CheckStatus::L7Sts,
+            CheckStatus::L7Rsp,
+            CheckStatus::L7Tout,
+        ]
+        .into_iter()
+        .find(|s| s.code() == code)
+    }
+
+    /// Whether HAProxy reports a code with it (its data statuses).
+    pub fn has_code(self) -> bool {
+        matches!(
+            self,
+            CheckStatus::L7Ok | CheckStatus::L7OkC | CheckStatus::L7Sts
+        )
+    }
+
     /// True for the passing results.
     pub fn passed(self) -> bool {
         matches!(

@@ -182,6 +182,23 @@ fn success(check: &TcpCheck, buf: &[u8], mysql_version: Option<String>) -> Repor
         TcpStep::Expect(e) => e.report,
         _ => None,
     });
+    // The last expect's `ok-status`, `on-success`, `status-code`.
+    let last = check.steps.iter().rev().find_map(|s| match s {
+        TcpStep::Expect(e) => Some(&e.user),
+        _ => None,
+    });
+    if let Some(u) =
+        last.filter(|u| u.ok_status.is_some() || u.on_success.is_some() || u.status_code.is_some())
+    {
+        let status = u
+            .ok_status
+            .as_deref()
+            .and_then(CheckStatus::from_code)
+            .unwrap_or(CheckStatus::L7Ok);
+        let code = status.has_code().then_some(u.status_code.unwrap_or(0));
+        let info = u.on_success.clone().unwrap_or_else(|| "(tcp-check)".into());
+        return (status, code, Some(info));
+    }
     if let Some(v) = mysql_version {
         return (CheckStatus::L7Ok, Some(0), Some(v));
     }
@@ -201,6 +218,32 @@ fn success(check: &TcpCheck, buf: &[u8], mysql_version: Option<String>) -> Repor
     }
 }
 
+/// A tcp-check expect's failure as its rule reports it: a timeout with
+/// `tout-status` (its comment quoted), a mismatch with `error-status`,
+/// `on-error`, `status-code` (its comment after the info), as HAProxy.
+fn user_failure(
+    u: &crate::config::model::ExpectReport,
+    status: CheckStatus,
+    info: String,
+) -> Report {
+    let pick = |s: &Option<String>| s.as_deref().and_then(CheckStatus::from_code);
+    if status == CheckStatus::L7Tout {
+        let status = pick(&u.tout_status).unwrap_or(status);
+        let info = match &u.comment {
+            Some(c) => format!("{info} comment: '{c}'"),
+            None => info,
+        };
+        return (status, None, Some(info));
+    }
+    let status = pick(&u.error_status).unwrap_or(status);
+    let code = status.has_code().then_some(u.status_code.unwrap_or(0));
+    let mut info = u.on_error.clone().unwrap_or(info);
+    if let Some(c) = &u.comment {
+        info = format!("{info} comment: {c}");
+    }
+    (status, code, Some(info))
+}
+
 /// How a failed expect reports: tcp-check's words, or a protocol check's
 /// own terms (a timeout says nothing more).
 fn expect_failure(
@@ -212,7 +255,7 @@ fn expect_failure(
 ) -> Report {
     let empty = buf.is_empty() && closed;
     let Some(r) = e.report else {
-        return (status, None, Some(info));
+        return user_failure(&e.user, status, info);
     };
     if status == CheckStatus::L7Tout {
         let status = if r.layer6 {

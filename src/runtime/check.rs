@@ -149,6 +149,9 @@ pub struct TcpExpect {
     pub what: String,
     /// A built-in protocol check's own verdicts (else tcp-check's).
     pub report: Option<ProtocolReport>,
+    /// What the rule says about its report (`comment`, `ok-status`,
+    /// `on-error`...), with a preceding `tcp-check comment`.
+    pub user: crate::config::model::ExpectReport,
 }
 
 /// How a built-in protocol check's expect reports, as HAProxy's: the
@@ -226,12 +229,23 @@ impl TcpCheck {
     pub fn new(rules: &[crate::config::model::TcpCheckRule]) -> Result<TcpCheck, ExpectError> {
         use crate::config::model::{TcpCheckMatch, TcpCheckRule};
         let mut steps = Vec::new();
+        // A `tcp-check comment` names the failure of the expect after it.
+        let mut comment: Option<String> = None;
         for r in rules {
+            // A comment names only the rule right after it.
+            let named = comment.take();
             steps.push(match r {
-                TcpCheckRule::Comment(_) => TcpStep::Comment,
+                TcpCheckRule::Comment(c) => {
+                    comment = Some(c.clone());
+                    TcpStep::Comment
+                }
                 TcpCheckRule::Send(s) => TcpStep::Send(s.as_bytes().to_vec()),
                 TcpCheckRule::SendBinary(h) => TcpStep::Send(unhex(h)),
                 TcpCheckRule::Connect(c) => {
+                    let c = &crate::config::model::CheckConnect {
+                        comment: c.comment.clone().or(named),
+                        ..c.clone()
+                    };
                     let mut what = String::from("connect");
                     if let Some(p) = c.port {
                         what.push_str(&format!(" port {p}"));
@@ -271,6 +285,10 @@ impl TcpCheck {
                             e.pattern
                         ),
                         report: None,
+                        user: crate::config::model::ExpectReport {
+                            comment: e.report.comment.clone().or(named),
+                            ..e.report.clone()
+                        },
                     })
                 }
             });

@@ -35,6 +35,7 @@ fn expect(min_recv: usize, matcher: TcpMatcher, pattern: &str, r: ProtocolReport
         pattern: pattern.into(),
         what,
         report: Some(r),
+        user: Default::default(),
     })
 }
 

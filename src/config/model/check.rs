@@ -281,6 +281,44 @@ pub struct TcpCheckExpect {
     pub matcher: TcpCheckMatch,
     /// The pattern (hex digits for the binary ones).
     pub pattern: String,
+    /// `comment`, `ok-status`, `error-status`, `tout-status`,
+    /// `on-success`, `on-error`, `status-code`.
+    #[serde(default, skip_serializing_if = "ExpectReport::is_empty")]
+    pub report: ExpectReport,
+}
+
+/// How an expect reports, when its rule says (HAProxy's defaults else).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ExpectReport {
+    /// `comment TEXT`: added to a failure's info.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// `ok-status L7OK|L7OKC|L6OK|L4OK` (the last expect's success).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ok_status: Option<String>,
+    /// `error-status L7OKC|L7RSP|L7STS|L6RSP|L4CON` (a mismatch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_status: Option<String>,
+    /// `tout-status L7TOUT|L6TOUT|L4TOUT` (no answer in time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tout_status: Option<String>,
+    /// `on-success TEXT`: the info of the last expect's success.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_success: Option<String>,
+    /// `on-error TEXT`: the info of a mismatch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_error: Option<String>,
+    /// `status-code int(N)`: the code reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_code: Option<u16>,
+}
+
+impl ExpectReport {
+    /// Nothing set: HAProxy's defaults.
+    pub fn is_empty(&self) -> bool {
+        *self == ExpectReport::default()
+    }
 }
 
 /// How a `tcp-check expect` matches.

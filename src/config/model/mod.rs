@@ -25,9 +25,9 @@ use serde::{Deserialize, Serialize};
 use super::diag::Span;
 
 pub use check::{
-    parse_status_list, CheckConnect, ExpectMatch, HeaderExpect, HeaderMatch, HeaderValue,
-    HttpCheckExpect, HttpCheckRule, HttpCheckSend, HttpChk, ProtocolCheck, TcpCheckExpect,
-    TcpCheckMatch, TcpCheckRule,
+    parse_status_list, CheckConnect, ExpectMatch, ExpectReport, HeaderExpect, HeaderMatch,
+    HeaderValue, HttpCheckExpect, HttpCheckRule, HttpCheckSend, HttpChk, ProtocolCheck,
+    TcpCheckExpect, TcpCheckMatch, TcpCheckRule,
 };
 pub use global::{
     Facility, Global, Level, LogAddress, LogFormat, LogTarget, StatsLevel, StatsSocket,
