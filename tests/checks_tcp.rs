@@ -74,7 +74,7 @@ fn mysql_packet(seq: u8, payload: &[u8]) -> Vec<u8> {
     p
 }
 
-fn mysql_peers() -> [Peer; 5] {
+fn mysql_peers() -> [Peer; 6] {
     let mut g = vec![0x0a];
     g.extend_from_slice(b"5.5.5-10.11.6-MariaDB-test\0");
     g.extend_from_slice(&42u32.to_le_bytes());
@@ -86,11 +86,13 @@ fn mysql_peers() -> [Peer; 5] {
     let denied = mysql_packet(2, b"\xff\x15\x04#28000Access denied for user haproxy");
     let refused = mysql_packet(0, b"\xff\x6a\x04Host is not allowed to connect");
     [
-        mysql_peer(greeting.clone(), Some(ok)),
+        mysql_peer(greeting.clone(), Some(ok.clone())),
         mysql_peer(greeting.clone(), Some(denied)),
         mysql_peer(refused, None),
-        mysql_peer(greeting, None),
+        mysql_peer(greeting.clone(), None),
         mysql_peer(b"junk junk junk\r\n".to_vec(), None),
+        // For `pre-41`.
+        mysql_peer(greeting, Some(ok)),
     ]
 }
 
@@ -167,7 +169,7 @@ struct Ports {
     closed: u16,
     pg: [u16; 4],
     ssl: [u16; 3],
-    my: [u16; 5],
+    my: [u16; 6],
 }
 
 fn config(ports: &Ports) -> String {
@@ -234,6 +236,9 @@ backend mysql
     server refused 127.0.0.1:{my_refused} check inter 200ms fall 1 rise 1
     server junk 127.0.0.1:{my_junk} check inter 200ms fall 1 rise 1
     server hangup 127.0.0.1:{my_greeting} check inter 200ms fall 1 rise 1
+backend mysql40
+    option mysql-check user haproxy pre-41
+    server ok 127.0.0.1:{my40} check inter 200ms fall 1 rise 1
 backend mysqlgreeting
     option mysql-check
     server g 127.0.0.1:{my_greeting} check inter 200ms fall 1 rise 1
@@ -255,6 +260,7 @@ listen front
         my_refused = my[2],
         my_greeting = my[3],
         my_junk = my[4],
+        my40 = my[5],
     )
 }
 
@@ -280,11 +286,12 @@ fn tcp_check_verdicts_messages_and_bytes_match_haproxy() {
         "mysql/refused",
         "mysql/junk",
         "mysql/hangup",
+        "mysql40/ok",
         "mysqlgreeting/g",
         "mysqlgreeting/e",
     ];
     let mut sides = Vec::new();
-    let mut mysql: Vec<[Peer; 5]> = Vec::new();
+    let mut mysql: Vec<[Peer; 6]> = Vec::new();
     for _ in 0..2 {
         let sock = UdpSocket::bind("127.0.0.1:0").expect("udp");
         sock.set_read_timeout(Some(Duration::from_millis(500)))
@@ -315,7 +322,9 @@ fn tcp_check_verdicts_messages_and_bytes_match_haproxy() {
             ssl: [ssl[0].port, ssl[1].port, ssl[2].port],
             my: {
                 let my = mysql_peers();
-                let ports = [my[0].port, my[1].port, my[2].port, my[3].port, my[4].port];
+                let ports = [
+                    my[0].port, my[1].port, my[2].port, my[3].port, my[4].port, my[5].port,
+                ];
                 mysql.push(my);
                 ports
             },
@@ -378,6 +387,10 @@ fn tcp_check_verdicts_messages_and_bytes_match_haproxy() {
         Some(50),
         "41-byte packet and COM_QUIT"
     );
+    // With `pre-41`, HAProxy's 4.0 packet: 7 bytes and the user.
+    let auth40 = |side: usize| mysql[side][5].seen.lock().expect("seen").first().cloned();
+    assert_eq!(auth40(1), auth40(0));
+    assert_eq!(auth40(1).map(|a| a.len()), Some(4 + 7 + 7 + 5));
     // pgsql-check's StartupMessage.
     let pg_first = |side: usize| sides[side].5[0].seen.lock().expect("seen").first().cloned();
     assert_eq!(pg_first(1), pg_first(0));

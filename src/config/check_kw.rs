@@ -28,12 +28,15 @@ pub fn option_redis_check(p: &mut Proxy, l: &mut Line) -> R {
 /// `option mysql-check [user U [post-41]]`: HAProxy's built-in MySQL
 /// check (HAProxy 2.6 sends the 4.1 protocol's packet either way).
 pub fn option_mysql_check(p: &mut Proxy, l: &mut Line) -> R {
-    let user = match l.args {
-        [] => None,
-        [k, u] if k == "user" => Some(u.clone()),
-        [k, u, v] if k == "user" && v == "post-41" => Some(u.clone()),
-        [k, _, v] if k == "user" && v == "pre-41" => {
-            return Err("'option mysql-check ... pre-41' is not supported by fulcrum yet (HAProxy 2.6 accepts it)".into())
+    let (user, pre_41) = match l.args {
+        [] => (None, false),
+        [k, u] if k == "user" => (Some(u.clone()), false),
+        [k, u, v] if k == "user" && v == "post-41" => (Some(u.clone()), false),
+        [k, u, v] if k == "user" && v == "pre-41" => (Some(u.clone()), true),
+        [k, _, v] if k == "user" => {
+            return Err(format!(
+                "keyword 'user' only supports 'post-41' and 'pre-41' (got '{v}')"
+            ))
         }
         _ => {
             return Err(
@@ -41,7 +44,7 @@ pub fn option_mysql_check(p: &mut Proxy, l: &mut Line) -> R {
             )
         }
     };
-    set_protocol_check(p, ProtocolCheck::Mysql { user });
+    set_protocol_check(p, ProtocolCheck::Mysql { user, pre_41 });
     Ok(())
 }
 

@@ -374,12 +374,17 @@ fn proxy(o: &mut String, p: &Proxy) {
     match &op.protocol_check {
         Some(super::model::ProtocolCheck::Redis) => line("option redis-check".into()),
         Some(super::model::ProtocolCheck::SslHello) => line("option ssl-hello-chk".into()),
-        Some(super::model::ProtocolCheck::Mysql { user: None }) => {
+        Some(super::model::ProtocolCheck::Mysql { user: None, .. }) => {
             line("option mysql-check".into())
         }
-        Some(super::model::ProtocolCheck::Mysql { user: Some(u) }) => {
-            line(format!("option mysql-check user {}", quote(u)))
-        }
+        Some(super::model::ProtocolCheck::Mysql {
+            user: Some(u),
+            pre_41,
+        }) => line(format!(
+            "option mysql-check user {}{}",
+            quote(u),
+            if *pre_41 { " pre-41" } else { "" }
+        )),
         Some(super::model::ProtocolCheck::Pgsql { user }) => {
             line(format!("option pgsql-check user {}", quote(user)))
         }

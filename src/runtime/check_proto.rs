@@ -57,7 +57,7 @@ impl TcpCheck {
     pub fn protocol(p: &ProtocolCheck) -> TcpCheck {
         let (steps, double_report) = match p {
             ProtocolCheck::Redis => (redis(), None),
-            ProtocolCheck::Mysql { user } => (mysql(user.as_deref()), None),
+            ProtocolCheck::Mysql { user, pre_41 } => (mysql(user.as_deref(), *pre_41), None),
             ProtocolCheck::SslHello => (ssl_hello_steps(), None),
             ProtocolCheck::Pgsql { user } => (pgsql(user), None),
             ProtocolCheck::Smtp { hello, domain } => (smtp(hello, domain), None),
@@ -101,14 +101,19 @@ fn redis() -> Option<Vec<TcpStep>> {
     ])
 }
 
-fn mysql(user: Option<&str>) -> Option<Vec<TcpStep>> {
+fn mysql(user: Option<&str>, pre_41: bool) -> Option<Vec<TcpStep>> {
     let Some(user) = user else {
         return Some(vec![TcpStep::MysqlGreeting]);
     };
-    // HAProxy 2.6's client authentication packet (protocol 4.1, no
-    // password), then a COM_QUIT.
-    let mut payload = vec![0x00, 0x82, 0x00, 0x00, 0x00, 0x80, 0x00, 0x01, 0x21];
-    payload.extend_from_slice(&[0u8; 23]);
+    // HAProxy 2.6's client authentication packet (protocol 4.1, or 4.0
+    // with `pre-41`; no password), then a COM_QUIT.
+    let mut payload = if pre_41 {
+        vec![0x00, 0x80, 0x00, 0x00, 0x01]
+    } else {
+        let mut p = vec![0x00, 0x82, 0x00, 0x00, 0x00, 0x80, 0x00, 0x01, 0x21];
+        p.extend_from_slice(&[0u8; 23]);
+        p
+    };
     payload.extend_from_slice(user.as_bytes());
     payload.extend_from_slice(&[0x00, 0x00]);
     let mut packet = (payload.len() as u32).to_le_bytes()[..3].to_vec();

@@ -359,6 +359,9 @@ pub enum ProtocolCheck {
         /// `user U`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         user: Option<String>,
+        /// `pre-41`: the MySQL 4.0 authentication packet.
+        #[serde(default, skip_serializing_if = "super::is_false")]
+        pre_41: bool,
     },
     /// `option ssl-hello-chk`: an SSLv3 ClientHello, expecting a
     /// handshake or alert record.
