@@ -68,7 +68,29 @@ fn print_diags(d: &Diagnostics, quiet: bool) {
     }
 }
 
+/// `-cc EXPR`, as HAProxy's command line has it (clap would read `-cc` as
+/// `-c` twice): 0 when the condition is true, 1 when false, 2 on error.
+fn check_condition() -> Option<ExitCode> {
+    let args: Vec<String> = std::env::args().collect();
+    let at = args.iter().position(|a| a == "-cc")?;
+    let Some(expr) = args.get(at + 1) else {
+        eprintln!("fulcrum: '-cc' expects a condition");
+        return Some(ExitCode::from(2));
+    };
+    Some(match config::cond::eval_text(expr) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("[ALERT] failed to evaluate condition: {e}");
+            ExitCode::from(2)
+        }
+    })
+}
+
 fn main() -> ExitCode {
+    if let Some(code) = check_condition() {
+        return code;
+    }
     let cli = Cli::parse();
     if cli.version > 0 {
         println!("fulcrum version {}", fulcrum::VERSION);

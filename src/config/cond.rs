@@ -127,6 +127,14 @@ impl CondStack {
     }
 }
 
+/// Evaluates a condition as `-cc` is given it: one argument, split into
+/// words as a configuration line is (environment variables expanded).
+pub fn eval_text(text: &str) -> Result<bool, String> {
+    let env = |name: &str| std::env::var(name).ok();
+    let words = super::lexer::split_line(text, &env).map_err(|e| e.to_string())?;
+    eval(&words, &env)
+}
+
 /// Evaluates a condition given as words.
 fn eval(words: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<bool, String> {
     let text = words.join(" ");

@@ -1,0 +1,41 @@
+//! HAProxy's command-line forms that scripts and VTest use: `-cc EXPR`
+//! evaluates a condition (exit 0 true, 1 false, 2 error), answered as
+//! Debian's HAProxy 2.6 answers it but for `feature()`, which names
+//! HAProxy build options fulcrum does not have.
+
+mod common;
+
+use std::process::Command;
+
+fn cc(bin: &str, expr: &str) -> Option<i32> {
+    Command::new(bin)
+        .args(["-cc", expr])
+        .env("FULCRUM_CC_TEST", "set")
+        .output()
+        .expect("run")
+        .status
+        .code()
+}
+
+#[test]
+fn cc_evaluates_conditions_as_haproxy() {
+    let ours = env!("CARGO_BIN_EXE_fulcrum");
+    let theirs = common::haproxy::haproxy_bin();
+    for expr in [
+        "version_atleast(2.6)",
+        "version_atleast(2.5-dev1)",
+        "version_before(2.6)",
+        "version_before(3.0)",
+        "defined(FULCRUM_CC_TEST)",
+        "!defined(FULCRUM_CC_UNSET)",
+        "streq(a,b) || strneq(a,b)",
+        "1 && (0 || 1)",
+        "0",
+        "",
+        "bogus(",
+        "unknown_predicate(1)",
+    ] {
+        assert_eq!(cc(ours, expr), cc(&theirs, expr), "-cc '{expr}'");
+    }
+    assert_eq!(cc(ours, "feature(OPENSSL)"), Some(1));
+}
