@@ -37,6 +37,10 @@ struct Cli {
     /// Quiet: print nothing but errors.
     #[arg(short = 'q')]
     quiet: bool,
+    /// The local peer name (HAProxy's `-L`). It names this node in `peers`
+    /// sections, which fulcrum does not have yet, so it changes nothing.
+    #[arg(short = 'L', value_name = "NAME")]
+    local_peer: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }

@@ -39,3 +39,23 @@ fn cc_evaluates_conditions_as_haproxy() {
     }
     assert_eq!(cc(ours, "feature(OPENSSL)"), Some(1));
 }
+
+#[test]
+fn local_peer_name_is_accepted() {
+    let f = common::TempPath::file(
+        "peername",
+        "defaults\n    mode http\n    timeout client 1s\n    timeout server 1s\n    timeout connect 1s\nbackend be\n    server s 127.0.0.1:1\n",
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_fulcrum"))
+        .args(["-L", "node1", "-c", "-f"])
+        .arg(f.path())
+        .output()
+        .expect("run");
+    // Valid, with nothing to listen on: 2, as HAProxy says it.
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
