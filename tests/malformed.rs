@@ -2586,9 +2586,9 @@ backend be
 ",
     ),
     case(
-        "tcp_check_connect_ssl_not_yet",
+        "tcp_check_connect_alpn_not_yet",
         8,
-        "'tcp-check connect ssl' is not supported by fulcrum yet",
+        "'tcp-check connect alpn' is not supported by fulcrum yet",
         "\
 defaults
     mode tcp
@@ -2597,7 +2597,7 @@ defaults
     timeout server 30s
 backend be
     option tcp-check
-    tcp-check connect port 443 ssl
+    tcp-check connect port 443 ssl alpn h2
     server s1 127.0.0.1:9000 check
 ",
     ),
