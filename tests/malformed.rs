@@ -2538,9 +2538,9 @@ backend be
 ",
     ),
     case(
-        "tcp_check_expect_on_error_not_yet",
+        "tcp_check_expect_on_error_format_not_yet",
         8,
-        "'tcp-check expect ... on-error' is not supported by fulcrum yet",
+        "log-format variables in '%[res.payload(0,4)]' are not supported by fulcrum yet",
         "\
 defaults
     mode tcp
@@ -2549,7 +2549,7 @@ defaults
     timeout server 30s
 backend be
     option tcp-check
-    tcp-check expect string +OK on-error \"bad\"
+    tcp-check expect string +OK on-error %[res.payload(0,4)]
     server s1 127.0.0.1:9000 check
 ",
     ),

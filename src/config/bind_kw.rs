@@ -17,11 +17,21 @@ pub fn bind(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
     let Some((addrs, params)) = l.args.split_first() else {
         return Err("'bind' expects an address (e.g. 127.0.0.1:80 or :80)".into());
     };
-    let addresses = addrs
-        .split(',')
-        .map(|a| a.parse::<BindAddr>().map_err(|e| format!("'bind': {e}")))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut addresses = Vec::new();
+    let mut fds = Vec::new();
+    for a in addrs.split(',') {
+        match a.strip_prefix("fd@") {
+            Some(n) => fds.push(
+                n.parse::<i32>()
+                    .ok()
+                    .filter(|n| *n >= 0)
+                    .ok_or_else(|| format!("'bind': 'fd@{n}' expects a file descriptor number"))?,
+            ),
+            None => addresses.push(a.parse::<BindAddr>().map_err(|e| format!("'bind': {e}"))?),
+        }
+    }
     let mut b = Bind::new(addresses);
+    b.fd = fds;
     let mut it = params.iter();
     let value = |it: &mut std::slice::Iter<String>, k: &str| {
         it.next()

@@ -283,7 +283,8 @@ fn proxy(o: &mut String, p: &Proxy) {
         line("mode http".into());
     }
     for b in &p.bind {
-        let addrs: Vec<String> = b.addresses.iter().map(|a| a.to_string()).collect();
+        let mut addrs: Vec<String> = b.addresses.iter().map(|a| a.to_string()).collect();
+        addrs.extend(b.fd.iter().map(|n| format!("fd@{n}")));
         let mut s = format!("bind {}", addrs.join(","));
         if b.transparent {
             s.push_str(" transparent");

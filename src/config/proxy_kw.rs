@@ -865,7 +865,19 @@ pub fn tcp_check(p: &mut Proxy, l: &mut Line) -> R {
                             .ok_or_else(|| format!("'tcp-check expect {opt}' expects a value"))?;
                         super::check_kw::expect_report_option(&mut report, opt, v)?;
                     }
-                    m @ ("string" | "rstring" | "binary" | "rbinary") => {
+                    // `!string` as well as `! string`, as HAProxy reads them.
+                    m @ ("string" | "rstring" | "binary" | "rbinary" | "!string" | "!rstring"
+                    | "!binary" | "!rbinary") => {
+                        let m = match m.strip_prefix('!') {
+                            Some(rest) => {
+                                negate = true;
+                                rest
+                            }
+                            None => m,
+                        };
+                        if matcher.is_some() {
+                            return Err(format!("'tcp-check expect': a second match '{m}'"));
+                        }
                         let pattern = it
                             .next()
                             .ok_or_else(|| format!("'tcp-check expect {m}' expects a pattern"))?;
@@ -883,10 +895,8 @@ pub fn tcp_check(p: &mut Proxy, l: &mut Line) -> R {
                                 "'tcp-check expect binary' expects hexadecimal digits in pairs, got '{pattern}'"
                             ));
                         }
+                        // Options may also follow the pattern.
                         matcher = Some((kind, pattern.clone()));
-                        if let Some(opt) = it.next() {
-                            return Err(not_yet(&format!("expect ... {opt}")));
-                        }
                     }
                     other => return Err(not_yet(&format!("expect {other}"))),
                 }

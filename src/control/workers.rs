@@ -34,6 +34,16 @@ pub enum StartError {
         /// The bind failure.
         source: BindError,
     },
+    /// An inherited listener (`fd@N`) could not be taken over.
+    #[error("frontend '{frontend}': cannot use inherited socket fd@{fd}: {source}")]
+    Inherited {
+        /// The frontend.
+        frontend: String,
+        /// The descriptor.
+        fd: i32,
+        /// Why.
+        source: std::io::Error,
+    },
     /// A worker thread or its runtime could not be built.
     #[error("cannot start worker thread: {0}")]
     Thread(std::io::Error),
@@ -48,6 +58,8 @@ pub struct ListenerKey {
     pub addr: SocketAddr,
     /// The bind options that shape the socket.
     pub options: String,
+    /// An inherited socket (`fd@N`): its descriptor.
+    pub fd: Option<i32>,
 }
 
 fn options(b: &Bind, backlog: u32) -> String {
@@ -58,7 +70,7 @@ fn options(b: &Bind, backlog: u32) -> String {
 }
 
 /// Every listener a Runtime wants, with what is needed to open it.
-fn wanted(rt: &Runtime) -> Vec<(ListenerKey, Bind, u32)> {
+fn wanted(rt: &Runtime) -> Result<Vec<(ListenerKey, Bind, u32)>, StartError> {
     let mut v = Vec::new();
     for fe in &rt.frontends {
         let name: Arc<str> = fe.name.as_str().into();
@@ -70,13 +82,31 @@ fn wanted(rt: &Runtime) -> Vec<(ListenerKey, Bind, u32)> {
                         frontend: name.clone(),
                         addr,
                         options: options(bind, backlog),
+                        fd: None,
                     };
                     v.push((key, bind.clone(), backlog));
                 }
             }
+            for &fd in &bind.fd {
+                let err = |source| StartError::Inherited {
+                    frontend: fe.name.clone(),
+                    fd,
+                    source,
+                };
+                let addr = socket::inherited(fd)
+                    .and_then(|l| l.local_addr())
+                    .map_err(err)?;
+                let key = ListenerKey {
+                    frontend: name.clone(),
+                    addr,
+                    options: options(bind, backlog),
+                    fd: Some(fd),
+                };
+                v.push((key, bind.clone(), backlog));
+            }
         }
     }
-    v
+    Ok(v)
 }
 
 /// A listener opened for one worker: its key, its socket, and whether it
@@ -116,10 +146,20 @@ fn open_copies(
     let mut per_worker: Vec<Vec<_>> = (0..workers).map(|_| Vec::new()).collect();
     for (key, bind, backlog) in items {
         for copies in per_worker.iter_mut() {
-            let l = socket::open(key.addr, bind, *backlog).map_err(|source| StartError::Bind {
-                frontend: key.frontend.to_string(),
-                source,
-            })?;
+            let l = match key.fd {
+                // An inherited socket: every worker accepts on a copy.
+                Some(fd) => socket::inherited(fd).map_err(|source| StartError::Inherited {
+                    frontend: key.frontend.to_string(),
+                    fd,
+                    source,
+                })?,
+                None => {
+                    socket::open(key.addr, bind, *backlog).map_err(|source| StartError::Bind {
+                        frontend: key.frontend.to_string(),
+                        source,
+                    })?
+                }
+            };
             copies.push((key.clone(), l, bind.accept_proxy));
         }
     }
@@ -130,7 +170,7 @@ fn open_copies(
 /// Returns once every worker accepts, or with the first error.
 pub fn start(rt: Runtime) -> Result<Workers, StartError> {
     let nbthread = rt.global.nbthread.max(1);
-    let items = wanted(&rt);
+    let items = wanted(&rt)?;
     // Bind every copy first: a bind error stops the start before any worker
     // runs, with the address and the reason.
     let per_worker = open_copies(&items, nbthread)?;
@@ -254,7 +294,7 @@ impl Workers {
     /// Opens the listeners `rt` adds (all or nothing) and closes the ones it
     /// drops; unchanged ones keep their sockets.
     pub fn update_listeners(&mut self, rt: &Runtime) -> Result<ListenerChanges, StartError> {
-        let items = wanted(rt);
+        let items = wanted(rt)?;
         let keys: HashSet<ListenerKey> = items.iter().map(|(k, _, _)| k.clone()).collect();
         let new: Vec<(ListenerKey, Bind, u32)> = items
             .into_iter()

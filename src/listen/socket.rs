@@ -99,3 +99,33 @@ pub fn open(
     s.set_nonblocking(true).map_err(|e| err("O_NONBLOCK", e))?;
     Ok(s.into())
 }
+
+/// Takes over the listening TCP socket inherited as file descriptor `fd`
+/// (`bind fd@N`), once per process: later calls (each worker, a reload)
+/// get copies of it (`dup`), so that every worker accepts on it.
+pub fn inherited(fd: i32) -> io::Result<std::net::TcpListener> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static TAKEN: OnceLock<Mutex<HashMap<i32, std::net::TcpListener>>> = OnceLock::new();
+    let taken = TAKEN.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut taken = taken
+        .lock()
+        .map_err(|_| io::Error::other("inherited listeners lock poisoned"))?;
+    if let Some(l) = taken.get(&fd) {
+        return l.try_clone();
+    }
+    // listenfd takes sockets passed by the systemd convention; point it at
+    // this one descriptor. It checks that the descriptor is a TCP socket.
+    std::env::set_var("LISTEN_FDS", "1");
+    std::env::set_var("LISTEN_FDS_FIRST_FD", fd.to_string());
+    std::env::remove_var("LISTEN_PID");
+    let mut fds = listenfd::ListenFd::from_env();
+    std::env::remove_var("LISTEN_FDS_FIRST_FD");
+    let l = fds
+        .take_tcp_listener(0)?
+        .ok_or_else(|| io::Error::other(format!("fd@{fd}: no such inherited socket")))?;
+    l.set_nonblocking(true)?;
+    let copy = l.try_clone()?;
+    taken.insert(fd, l);
+    Ok(copy)
+}

@@ -176,6 +176,8 @@ pub enum CliAddr {
     Unix(std::path::PathBuf),
     /// A TCP address.
     Tcp(SocketAddr),
+    /// An inherited listening TCP socket (`fd@N`).
+    Fd(i32),
 }
 
 impl CliAddr {
@@ -183,6 +185,14 @@ impl CliAddr {
     pub fn parse(text: &str) -> Result<CliAddr, AddrError> {
         if text.is_empty() {
             return Err(AddrError::Empty);
+        }
+        if let Some(n) = text.strip_prefix("fd@") {
+            return n
+                .parse::<i32>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .map(CliAddr::Fd)
+                .ok_or_else(|| AddrError::Family(format!("fd@{n}")));
         }
         if let Some(path) = text.strip_prefix("unix@") {
             return match path {
@@ -212,6 +222,7 @@ impl fmt::Display for CliAddr {
         match self {
             CliAddr::Unix(p) => write!(f, "{}", p.display()),
             CliAddr::Tcp(a) => write!(f, "{a}"),
+            CliAddr::Fd(n) => write!(f, "fd@{n}"),
         }
     }
 }

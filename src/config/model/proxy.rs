@@ -264,6 +264,10 @@ impl Proxy {
 pub struct Bind {
     /// The addresses (`bind a:80,b:80` lists several).
     pub addresses: Vec<BindAddr>,
+    /// `fd@N`: listening sockets inherited from the process that started
+    /// fulcrum (VTest, a supervisor), by file descriptor number.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fd: Vec<i32>,
     /// `transparent`: bind an address that is not (yet) local.
     #[serde(default, skip_serializing_if = "is_false")]
     pub transparent: bool,
@@ -405,6 +409,7 @@ impl Bind {
     pub fn new(addresses: Vec<BindAddr>) -> Bind {
         Bind {
             addresses,
+            fd: Vec::new(),
             transparent: false,
             interface: None,
             v4v6: false,

@@ -109,8 +109,19 @@ fn listen(spec: &CliSocket, shared: Arc<Shared>) -> Result<tokio::task::JoinHand
                 }
             }))
         }
-        CliAddr::Tcp(addr) => {
-            let std = std::net::TcpListener::bind(addr).map_err(|e| err(e.to_string()))?;
+        CliAddr::Tcp(_) | CliAddr::Fd(_) => {
+            let std = match &spec.addr {
+                // An inherited listening socket (`fd@N`), as VTest hands it.
+                CliAddr::Fd(fd) => {
+                    crate::listen::socket::inherited(*fd).map_err(|e| err(e.to_string()))?
+                }
+                CliAddr::Tcp(addr) => {
+                    std::net::TcpListener::bind(addr).map_err(|e| err(e.to_string()))?
+                }
+                CliAddr::Unix(p) => {
+                    return Err(err(format!("{} is not a TCP address", p.display())))
+                }
+            };
             std.set_nonblocking(true).map_err(|e| err(e.to_string()))?;
             let listener =
                 tokio::net::TcpListener::from_std(std).map_err(|e| err(e.to_string()))?;
