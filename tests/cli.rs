@@ -145,9 +145,11 @@ fn maint_over_the_socket_moves_traffic_at_once_and_shows_on_the_page() {
         .find(|l| l.starts_with("app,s1,"))
         .expect("s1 row");
     assert!(row.contains(",MAINT,"), "{row}");
-    // Logged with who did it.
+    // Logged in HAProxy 2.6's words.
     assert!(
-        s.f.count("app/s1 is going DOWN for maintenance (set by stats socket") == 1,
+        s.f.count(
+            "Server app/s1 is going DOWN for maintenance. 1 active and 0 backup servers left."
+        ) == 1,
         "{:?}",
         s.f.log.lock().map(|l| l.join("\n"))
     );
@@ -886,4 +888,53 @@ listen app
         Fulcrum::try_start(&bad).is_err(),
         "an unknown user was accepted"
     );
+}
+
+/// The state lines of `be`'s servers, without the prefix each proxy puts.
+fn operator_lines(log: &[String]) -> Vec<String> {
+    log.iter()
+        .filter_map(|l| l.find("Server be/").map(|i| l[i..].to_string()))
+        .collect()
+}
+
+#[test]
+fn maintenance_and_drain_lines_match_haproxy() {
+    let dir = TempPath::dir("adminlines");
+    let cfg = |sock: &Path, fe: u16| {
+        format!(
+            "global\n    stats socket {} level admin\ndefaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nfrontend fe\n    bind 127.0.0.1:{fe}\n    default_backend be\nbackend be\n    server s 127.0.0.1:{}\n    server t 127.0.0.1:{} backup\n",
+            sock.display(),
+            free_port(),
+            free_port()
+        )
+    };
+    let (ours, theirs) = (dir.path().join("f.sock"), dir.path().join("h.sock"));
+    let f = Fulcrum::start(&cfg(&ours, free_port()));
+    let hfe = free_port();
+    let h = common::haproxy::Haproxy::start(&cfg(&theirs, hfe), &[hfe]);
+    for cmd in [
+        "disable server be/s",
+        "enable server be/s",
+        "set server be/s state maint",
+        "set server be/s state drain",
+        "set server be/s state ready",
+        "set server be/s state drain",
+        "set server be/s state ready",
+    ] {
+        socat(&ours, cmd);
+        socat(&theirs, cmd);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (a, b) = (
+            operator_lines(&f.log.lock().expect("log")),
+            operator_lines(&h.log_lines()),
+        );
+        if a.len() >= 8 && a.len() == b.len() {
+            assert_eq!(a, b);
+            break;
+        }
+        assert!(Instant::now() < deadline, "fulcrum {a:#?}\nhaproxy {b:#?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

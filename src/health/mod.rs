@@ -182,9 +182,9 @@ async fn check_loop(
             tokio::time::sleep(spec.inter).await;
             continue;
         }
-        // A server without an address (DNS) is not probed, as HAProxy
-        // pauses the checks of a server in maintenance.
-        if state.rmaint() {
+        // A server in maintenance (an operator's, or without an address
+        // from DNS) is not probed: HAProxy pauses its checks.
+        if state.rmaint() || state.admin() == crate::state::Admin::Maint {
             tokio::time::sleep(spec.inter).await;
             continue;
         }

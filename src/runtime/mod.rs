@@ -2,6 +2,7 @@
 //! [`compile`], immutable afterwards, swapped whole through an ArcSwap.
 //! Every default is resolved here: no `Option` that "must be Some" is left.
 
+pub mod admin;
 pub mod check;
 mod check_hdr;
 mod check_http;

@@ -114,15 +114,8 @@ pub fn apply(rt: &Runtime, body: &[u8]) -> Outcome {
     for name in &servers {
         match be.servers.iter().find(|s| &s.name == name) {
             Some(s) => {
-                if s.state.admin() != admin {
-                    s.state.set_admin(admin);
+                if crate::runtime::admin::set_admin(rt, be, s, admin) {
                     changed += 1;
-                    tracing::warn!(
-                        "Server {}/{} set to {:?} from the stats page",
-                        be.name,
-                        s.name,
-                        admin
-                    );
                 }
             }
             None => missing += 1,

@@ -239,19 +239,10 @@ fn set_state(rt: &Runtime, r: &ServerRef, a: Admin, who: &str) -> String {
         Ok(found) => found,
         Err(e) => return e,
     };
-    if srv.state.admin() == a {
-        return String::new();
+    if crate::runtime::admin::set_admin(rt, be, srv, a) {
+        // Who did it goes to fulcrum's own log (HAProxy 2.6 does not say).
+        tracing::info!(server = %format!("{}/{}", be.name, srv.name), by = %who, "operator state change");
     }
-    srv.state.set_admin(a);
-    let what = match a {
-        Admin::Maint => "is going DOWN for maintenance",
-        Admin::Drain => "enters drain state",
-        Admin::Ready => "is leaving forced maintenance or drain",
-    };
-    let msg = format!("Server {}/{} {what} (set by {who}).", be.name, srv.name);
-    tracing::warn!("{msg}");
-    // To the backend's log targets too, at notice, as HAProxy logs it.
-    crate::log::syslog::send_at(&be.log_targets, 5, &msg);
     String::new()
 }
 

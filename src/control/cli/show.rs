@@ -238,8 +238,11 @@ pub fn servers_state(rt: &Runtime, backend: Option<&str>) -> String {
         for (i, srv) in be.servers.iter().enumerate() {
             let st = &srv.state;
             let check = st.check.lock().map(|c| c.clone()).unwrap_or_default();
+            // In maintenance a server is stopped, and its checks paused
+            // (HAProxy's CHK_ST_PAUSED, 0x8).
+            let maint = st.rmaint() || st.admin() == Admin::Maint;
             let op = match st.health() {
-                Status::Up if !st.rmaint() => 2,
+                Status::Up if !maint => 2,
                 _ => 0,
             };
             let mut admin = match st.admin() {
@@ -305,7 +308,11 @@ pub fn servers_state(rt: &Runtime, backend: Option<&str>) -> String {
                     // Unchecked servers count as fully up: `rise` (default 2).
                     (_, None) => 2,
                 },
-                if srv.check.is_some() && st.checks_enabled() { 6 } else { 0 },
+                match (srv.check.is_some() && st.checks_enabled(), maint) {
+                    (true, true) => 14,
+                    (true, false) => 6,
+                    (false, _) => 0,
+                },
                 u8::from(srv.tls.is_some()),
             );
         }
