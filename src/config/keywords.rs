@@ -319,6 +319,10 @@ pub static GLOBAL_KEYWORDS: &[GlobalKeyword] = &[
 /// the reason. This is the one list; README's table is taken from it.
 pub static IGNORED_GLOBAL: &[(&str, &str)] = &[
     (
+        "tune.idle-pool.shared",
+        "fulcrum keeps each worker's idle server connections to itself; there is no shared pool to switch",
+    ),
+    (
         "stats bind-process",
         "fulcrum runs one process; its control thread serves the runtime API",
     ),

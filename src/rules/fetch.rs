@@ -46,6 +46,8 @@ pub enum Fetch {
     BeName,
     /// `srv_name`
     SrvName,
+    /// `srv_id`: the server's number in its backend (from 1).
+    SrvId,
     /// `nbsrv([backend])`; None: the current backend.
     Nbsrv(Option<usize>),
     /// `srv_is_up([backend/]server)`
@@ -54,6 +56,8 @@ pub enum Fetch {
     Method,
     /// `path`
     Path,
+    /// `pathq`: the path with its query string.
+    Pathq,
     /// `url`
     Url,
     /// `query`
@@ -194,10 +198,12 @@ impl Fetch {
         "fe_name",
         "be_name",
         "srv_name",
+        "srv_id",
         "nbsrv",
         "srv_is_up",
         "method",
         "path",
+        "pathq",
         "url",
         "query",
         "base",
@@ -278,6 +284,7 @@ impl Fetch {
             "fe_name" => n(0, 0).map(|_| F::FeName)?,
             "be_name" => n(0, 0).map(|_| F::BeName)?,
             "srv_name" => n(0, 0).map(|_| F::SrvName)?,
+            "srv_id" => n(0, 0).map(|_| F::SrvId)?,
             "nbsrv" => {
                 n(0, 1)?;
                 match args.first() {
@@ -302,6 +309,7 @@ impl Fetch {
             }
             "method" => n(0, 0).map(|_| F::Method)?,
             "path" => n(0, 0).map(|_| F::Path)?,
+            "pathq" => n(0, 0).map(|_| F::Pathq)?,
             "url" => n(0, 0).map(|_| F::Url)?,
             "query" => n(0, 0).map(|_| F::Query)?,
             "base" => n(0, 0).map(|_| F::Base)?,
@@ -483,6 +491,7 @@ impl Fetch {
             self,
             F::Method
                 | F::Path
+                | F::Pathq
                 | F::Url
                 | F::Query
                 | F::Base
@@ -548,6 +557,7 @@ impl Fetch {
             F::BeName => f
                 .backend
                 .map(|b| Value::Str(Cow::Owned(f.world.backend_name(b).as_bytes().to_vec()))),
+            F::SrvId => f.server.map(|s| Value::Int(s as i64 + 1)),
             F::SrvName => match (f.backend, f.server) {
                 (Some(b), Some(s)) => Some(Value::Str(Cow::Owned(
                     f.world.server_name(b, s).as_bytes().to_vec(),
@@ -560,6 +570,7 @@ impl Fetch {
             F::SrvIsUp(b, s) => Some(Value::Bool(f.world.srv_is_up(*b, *s))),
             F::Method => text(f.req?.method()),
             F::Path => text(f.req?.path()),
+            F::Pathq => text(f.req?.pathq()),
             F::Url => text(f.req?.target()),
             F::Query => text(f.req?.query()?),
             F::Base => {

@@ -87,6 +87,12 @@ impl<'a> View<'a> {
         strip_authority(t)
     }
 
+    /// The path with its query string: the target without scheme and
+    /// authority (`pathq`).
+    pub fn pathq(&self) -> &'a [u8] {
+        strip_authority(self.target())
+    }
+
     /// The query string, after `?` (None without one).
     pub fn query(&self) -> Option<&'a [u8]> {
         let t = self.target();
