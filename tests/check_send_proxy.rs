@@ -183,3 +183,32 @@ fn send_state_header_matches_haproxy() {
         "GET /health HTTP/1.1\r\nhost: x\r\nx-haproxy-server-state: UP 1/3; address=127.0.0.1; port=P; name=be/s; node=lbtest; weight=3/8; scur=0/0; qcur=0\r\nconnection: close\r\n\r\n"
     );
 }
+
+/// What a backend inherits of `option httpchk` and `http-check send`
+/// from defaults, and what its own lines replace (HAProxy's reg-test
+/// checks/http-check-send): the requests byte for byte.
+#[test]
+fn inherited_check_requests_match_haproxy() {
+    let cfg = |fe: u16, p: &[Capture]| {
+        format!(
+            "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n    option httpchk GET /status HTTP/1.1\\r\\nHdr:\\ must-be-removed\n    http-check send hdr Host \"my-www-host\" hdr X-test true body \"test\"\nfrontend fe\n    bind 127.0.0.1:{fe}\n    default_backend be4\nbackend be3\n    option httpchk\n    server s 127.0.0.1:{} check inter 200ms\nbackend be4\n    server s 127.0.0.1:{} check inter 200ms\nbackend be5\n    http-check send hdr Host \"other-www-host\" hdr X-New-Test true body \"other test\"\n    server s 127.0.0.1:{} check inter 200ms\n",
+            p[0].port, p[1].port, p[2].port
+        )
+    };
+    let ours: Vec<Capture> = (0..3).map(|_| capture()).collect();
+    let theirs: Vec<Capture> = (0..3).map(|_| capture()).collect();
+    let _f = Fulcrum::start(&cfg(free_port(), &ours));
+    let hfe = free_port();
+    let _h = Haproxy::start(&cfg(hfe, &theirs), &[hfe]);
+    let (a, b) = (first_bytes(&ours), first_bytes(&theirs));
+    assert_eq!(a, b);
+    assert_eq!(a[0], "OPTIONS / HTTP/1.0\r\n\r\n");
+    assert!(
+        a[1].starts_with("GET /status HTTP/1.1\r\nhost: my-www-host\r\n"),
+        "{a:?}"
+    );
+    assert!(
+        a[2].starts_with("OPTIONS / HTTP/1.0\r\nhost: other-www-host\r\n"),
+        "{a:?}"
+    );
+}

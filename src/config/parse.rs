@@ -99,6 +99,8 @@ struct Reader<'e> {
     named: HashMap<String, Proxy>,
     /// The current proxy still holds the http-check rules it inherited.
     inherited_http_check: bool,
+    /// The current proxy's `option httpchk` came from defaults.
+    inherited_httpchk: bool,
     inherited_tcp_check: bool,
     cond: CondStack,
 }
@@ -114,6 +116,7 @@ impl<'e> Reader<'e> {
             defaults: Proxy::new(ProxyKind::Listen, ""),
             named: HashMap::new(),
             inherited_http_check: false,
+            inherited_httpchk: false,
             inherited_tcp_check: false,
             cond: CondStack::default(),
         }
@@ -369,6 +372,7 @@ impl<'e> Reader<'e> {
         keep_capabilities(&mut p);
         p.origins.0.insert(String::new(), span.clone());
         self.inherited_http_check = !p.http_check.is_empty();
+        self.inherited_httpchk = p.option.httpchk.is_some();
         self.inherited_tcp_check = !p.tcp_check.is_empty();
         if let Some(addr) = legacy_addr {
             self.legacy_listen_addr(&mut p, &addr, span);
@@ -675,10 +679,28 @@ impl<'e> Reader<'e> {
         if !self.allowed(p, &full, k.caps, span.clone(), section_name, in_defaults) {
             return;
         }
-        if first == "http-check" && self.inherited_http_check {
-            // A proxy's own http-check rules replace the inherited ones.
+        // A proxy's own http-check rules replace the inherited ones, and
+        // with them the request `option httpchk` set in defaults (HAProxy
+        // keeps it as the first rule): back to OPTIONS / HTTP/1.0.
+        // `disable-on-404` and `send-state` are settings, not rules.
+        let own_rule = first == "http-check" && !matches!(second, "disable-on-404" | "send-state");
+        if own_rule && (self.inherited_http_check || self.inherited_httpchk) {
             p.http_check.clear();
+            if self.inherited_httpchk {
+                if let Some(h) = p.option.httpchk.as_mut() {
+                    *h = super::model::HttpChk::default();
+                }
+            }
             self.inherited_http_check = false;
+            self.inherited_httpchk = false;
+        }
+        // Its own `option httpchk` drops the inherited rules too.
+        if full == "option httpchk" {
+            if self.inherited_http_check {
+                p.http_check.clear();
+            }
+            self.inherited_http_check = false;
+            self.inherited_httpchk = false;
         }
         if first == "tcp-check" && self.inherited_tcp_check {
             // So do its own tcp-check rules.

@@ -177,7 +177,12 @@ fn compile_expect(e: &HttpCheckExpect) -> Result<Expect, ExpectError> {
 /// sets; and whether it is a HEAD.
 fn request(chk: &HttpChk, send: Option<&HttpCheckSend>) -> (Vec<u8>, bool) {
     let (mut meth, mut uri, mut ver) = (chk.method.clone(), chk.uri.clone(), chk.version.clone());
-    let mut headers: Vec<(String, String)> = chk.headers.clone();
+    // A send with headers of its own drops the ones hidden after the
+    // version of `option httpchk`, as HAProxy does.
+    let mut headers: Vec<(String, String)> = match send {
+        Some(s) if !s.hdr.is_empty() => Vec::new(),
+        _ => chk.headers.clone(),
+    };
     let mut body = None;
     if let Some(s) = send {
         if let Some(m) = &s.meth {
