@@ -2047,11 +2047,11 @@ backend be
     server s1 127.0.0.1:9000
 ",
     ),
-    // HAProxy 2.6 accepts it (exit 0); fulcrum does not support it yet.
+    // HAProxy refuses an unknown match method too.
     case(
-        "del_header_match_unsupported",
+        "del_header_unknown_match",
         9,
-        "'http-request del-header ... -m' is not supported yet",
+        "'http-request del-header': unknown match '-m dom'",
         "\
 defaults
     mode http
@@ -2061,7 +2061,7 @@ defaults
 frontend fe
     bind 127.0.0.1:8080
     default_backend be
-    http-request del-header X-A -m beg
+    http-request del-header X-A -m dom
 backend be
     server s1 127.0.0.1:9000
 ",

@@ -124,8 +124,8 @@ pub enum Action {
     SetHeader(Box<[u8]>, Fmt),
     /// `add-header`
     AddHeader(Box<[u8]>, Fmt),
-    /// `del-header`
-    DelHeader(Box<[u8]>),
+    /// `del-header NAME [-m str|beg|end|sub|reg]`
+    DelHeader(super::http::NameMatch),
     /// `replace-header NAME REGEX FMT`: whole lines.
     ReplaceHeader(Box<[u8]>, regex::bytes::Regex, Fmt),
     /// `replace-value NAME REGEX FMT`: each comma-separated value.
@@ -357,14 +357,33 @@ fn parse_action(set: RuleSet, w: &[String], ctx: &Context) -> Result<Action, Str
             }
         }
         "del-header" => {
-            if args.len() != 1 {
-                return Err(if args.len() > 1 && args[1] == "-m" {
-                    format!("'{kw} del-header ... -m' is not supported yet")
-                } else {
-                    format!("'{kw} del-header' expects a header name")
-                });
-            }
-            Action::DelHeader(args[0].as_bytes().into())
+            use super::http::NameMatch;
+            let m = match args {
+                [n] => NameMatch::Str(n.as_bytes().into()),
+                [n, m, how] if m == "-m" => match how.as_str() {
+                    "str" => NameMatch::Str(n.as_bytes().into()),
+                    "beg" => NameMatch::Beg(n.as_bytes().into()),
+                    "end" => NameMatch::End(n.as_bytes().into()),
+                    "sub" => NameMatch::Sub(n.as_bytes().into()),
+                    "reg" => NameMatch::Reg(
+                        regex::bytes::RegexBuilder::new(n)
+                            .case_insensitive(true)
+                            .build()
+                            .map_err(|e| format!("'{kw} del-header': invalid regex '{n}': {e}"))?,
+                    ),
+                    other => {
+                        return Err(format!(
+                            "'{kw} del-header': unknown match '-m {other}' (expected str, beg, end, sub or reg)"
+                        ))
+                    }
+                },
+                _ => {
+                    return Err(format!(
+                        "'{kw} del-header' expects a header name and optionally '-m str|beg|end|sub|reg'"
+                    ))
+                }
+            };
+            Action::DelHeader(m)
         }
         "replace-header" | "replace-value" => {
             exactly(3, "a header name, a regex and a replacement")?;
@@ -903,7 +922,7 @@ enum Step<'r> {
 enum Edit<'r> {
     SetHeader(&'r [u8], Vec<u8>),
     AddHeader(&'r [u8], Vec<u8>),
-    DelHeader(&'r [u8]),
+    DelHeader(&'r super::http::NameMatch),
     Fields(Vec<(usize, Vec<u8>)>),
     SetFirst(Vec<u8>),
     SetSecond(Vec<u8>),
@@ -1188,7 +1207,7 @@ fn apply(e: Edit, t: &mut Target, env: &mut Env, vars: &mut Vars) {
     match e {
         Edit::SetHeader(n, v) => t.head.set(t.buf, n, v),
         Edit::AddHeader(n, v) => t.head.add(n, v),
-        Edit::DelHeader(n) => t.head.remove(t.buf, n),
+        Edit::DelHeader(m) => t.head.remove_matching(t.buf, m),
         Edit::Fields(changes) => {
             for (i, v) in changes {
                 if let Some(fl) = t.head.fields.get_mut(i) {

@@ -199,6 +199,11 @@ impl Head {
             .retain(|f| !f.name.of(buf).eq_ignore_ascii_case(name));
     }
 
+    /// Removes every field whose name matches `m` (`del-header -m`).
+    pub fn remove_matching(&mut self, buf: &[u8], m: &NameMatch) {
+        self.fields.retain(|f| !m.matches(f.name.of(buf)));
+    }
+
     /// Appends a field.
     pub fn add(&mut self, name: &[u8], value: Vec<u8>) {
         self.fields.push(Field {
@@ -211,6 +216,38 @@ impl Head {
     pub fn set(&mut self, buf: &[u8], name: &[u8], value: Vec<u8>) {
         self.remove(buf, name);
         self.add(name, value);
+    }
+}
+
+/// How `del-header -m` matches field names (case does not matter).
+#[derive(Debug, Clone)]
+pub enum NameMatch {
+    /// The whole name (the default).
+    Str(Box<[u8]>),
+    /// Its beginning.
+    Beg(Box<[u8]>),
+    /// Its end.
+    End(Box<[u8]>),
+    /// Anywhere in it.
+    Sub(Box<[u8]>),
+    /// A regular expression, case-insensitive.
+    Reg(regex::bytes::Regex),
+}
+
+impl NameMatch {
+    /// Whether field name `name` matches.
+    pub fn matches(&self, name: &[u8]) -> bool {
+        let lower = |b: &[u8]| b.to_ascii_lowercase();
+        match self {
+            NameMatch::Str(p) => name.eq_ignore_ascii_case(p),
+            NameMatch::Beg(p) => lower(name).starts_with(&lower(p)),
+            NameMatch::End(p) => lower(name).ends_with(&lower(p)),
+            NameMatch::Sub(p) => {
+                let (n, p) = (lower(name), lower(p));
+                p.is_empty() || n.windows(p.len()).any(|w| w == p.as_slice())
+            }
+            NameMatch::Reg(re) => re.is_match(name),
+        }
     }
 }
 
