@@ -15,8 +15,8 @@ use common::haproxy::{mask_check_duration, Haproxy};
 use common::net::{echo_server, free_port, Answer, Fulcrum, HttpBackend};
 
 /// The listens of the test, in the order of their ports.
-const LISTENS: [&str; 8] = [
-    "web", "clf", "slow", "refused", "redisp", "tcp", "tcpasap", "custom",
+const LISTENS: [&str; 9] = [
+    "web", "clf", "slow", "refused", "redisp", "tcp", "tcpasap", "custom", "cookie",
 ];
 
 struct Backends {
@@ -116,7 +116,14 @@ listen custom
     mode http
     log-format \"%ci %ft %b/%s %ST %B %tsc %HM %HU %HP %HQ %HV %{{+Q}}[src] %[ssl_fc] %ac/%fc/%bc/%sc/%rc %{{+Q,+E}}r %%\"
     server s1 {ok}
+listen cookie
+    bind 127.0.0.1:{cookie}
+    mode http
+    option httplog
+    cookie SRVID insert indirect
+    server s1 {ok} cookie one
 ",
+            cookie = self.port("cookie"),
             web = self.port("web"),
             clf = self.port("clf"),
             slow = self.port("slow"),
@@ -258,6 +265,21 @@ fn log_lines_match_haproxy_field_by_field() {
             "a log-format of the proxy's own",
             "custom",
             get("/p/a?b=\\c"),
+        ),
+        // %tsc's cookie letters: none then inserted, invalid then
+        // inserted, valid.
+        ("no persistence cookie", "cookie", get("/")),
+        (
+            "a persistence cookie naming no server",
+            "cookie",
+            "GET / HTTP/1.1\r\nHost: t\r\nCookie: SRVID=zz\r\nConnection: close\r\n\r\n"
+                .to_string(),
+        ),
+        (
+            "a valid persistence cookie",
+            "cookie",
+            "GET / HTTP/1.1\r\nHost: t\r\nCookie: SRVID=one\r\nConnection: close\r\n\r\n"
+                .to_string(),
         ),
     ];
     let mut diffs = Vec::new();

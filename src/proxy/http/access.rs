@@ -55,6 +55,10 @@ pub struct Access {
     pub response_ms: Cell<Option<u128>>,
     pub bytes: Cell<u64>,
     pub term: Cell<Term>,
+    /// The persistence-cookie letters of %tsc: what the client's cookie
+    /// was (N none, I invalid, V valid) and what was done with the
+    /// server's (N nothing, I inserted); `--` without cookie persistence.
+    pub cookie: Cell<[u8; 2]>,
     /// No line for this request (`monitor-uri`, as HAProxy).
     pub quiet: Cell<bool>,
     /// The capture slots' values (request, response), when the frontend
@@ -111,6 +115,7 @@ impl Access {
             response_ms: Default::default(),
             bytes: Default::default(),
             term: Cell::new(Term::NORMAL),
+            cookie: Cell::new(*b"--"),
             quiet: Cell::new(false),
             captures: Default::default(),
             level: Cell::new(None),
@@ -222,7 +227,7 @@ impl Access {
             bytes_read: self.bytes.get(),
             bytes_uploaded: 0,
             term: [t.side, t.phase],
-            cookie: *b"--",
+            cookie: self.cookie.get(),
             conns: Conns {
                 process: active,
                 frontend: fe.counters.cur_sessions.load(Relaxed),

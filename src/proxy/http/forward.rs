@@ -179,6 +179,14 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
             persist::find(view.lines(b"cookie"), &c.name)
                 .map(|v| (v.to_vec(), persist::server_for(be, v, persist.force)))
         });
+    if be.cookie.is_some() {
+        let client = match &persisted {
+            None => b'N',
+            Some((_, Some(_))) => b'V',
+            Some((_, None)) => b'I',
+        };
+        access.cookie.set([client, b'N']);
+    }
     // HAProxy's order: use-server, the persistence cookie, then stick rules.
     let forced = persist
         .ruled
@@ -544,12 +552,18 @@ async fn respond(
         client_close && !tunnel,
     );
     // Insert mode: tell the client its server, unless its cookie already does.
+    // HAProxy's %B leaves that header out (it counts what the server sent).
+    let mut inserted = 0u64;
     if let (Some(c), Some(value)) = (&be.cookie, srv.cookie.as_deref()) {
         let held = persisted
             .as_ref()
             .is_some_and(|(v, _)| v.as_slice() == value.as_bytes());
         if !held {
             let extra = persist::set_cookie(c, value);
+            // In HAProxy's internal form: without ": " and CRLF.
+            inserted = (extra.len() as u64).saturating_sub(4);
+            let [client, _] = access.cookie.get();
+            access.cookie.set([client, b'I']);
             // Before the blank line that ends the head.
             let at = out.len() - 2;
             out.splice(at..at, extra);
@@ -588,6 +602,9 @@ async fn respond(
             _ => 0,
         },
     );
+    access
+        .bytes
+        .set(access.bytes.get().saturating_sub(inserted));
     if tunnel {
         return super::tunnel(client, cbuf, &mut conn, &mut sbuf, fe, be).await;
     }
