@@ -390,3 +390,46 @@ backend hidden
     .expect("a response");
     assert_eq!(blocked.status, 403);
 }
+
+/// Options anywhere after the page's URI (`/?;csv;scope=b1`), the URL's
+/// `scope=` filter (names containing it, any case), and the admin form's
+/// 303 keeping the connection: HAProxy's reg-test
+/// webstats/webstats-scope-and-post-change.
+#[test]
+fn url_scope_query_options_and_a_kept_alive_admin_post() {
+    use std::io::{Read, Write};
+    let (a, b) = (HttpBackend::start("a"), HttpBackend::start("b"));
+    let port = free_port();
+    let _f = Fulcrum::start(&format!(
+        "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten fe1\n    bind 127.0.0.1:{port}\n    stats enable\n    stats uri /\n    stats admin if TRUE\nbackend b1\n    server srv1 {}\nbackend b2\n    server srv2 {}\n",
+        a.addr, b.addr
+    ));
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .expect("timeout");
+    let mut pending = Vec::new();
+    s.write_all(b"GET /?;csv;scope=B1 HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("write");
+    let r = common::net::read_response(&mut s, &mut pending).expect("csv");
+    let body = String::from_utf8_lossy(&r.body).into_owned();
+    assert!(body.contains("\nb1,BACKEND"), "{body}");
+    assert!(!body.contains("\nb2,BACKEND"), "{body}");
+    let form = "s=srv2&action=drain&b=%233";
+    s.write_all(
+        format!(
+            "POST /?scope=b2 HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{form}",
+            form.len()
+        )
+        .as_bytes(),
+    )
+    .expect("write");
+    let r = common::net::read_response(&mut s, &mut pending).expect("303");
+    assert_eq!(r.status, 303, "{}", r.head);
+    // The same connection serves the next request.
+    s.write_all(b"GET /;csv HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .expect("write");
+    let r = common::net::read_response(&mut s, &mut pending).expect("csv after 303");
+    assert_eq!(r.status, 200);
+    let mut rest = Vec::new();
+    let _ = s.read_to_end(&mut rest);
+}

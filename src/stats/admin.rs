@@ -132,7 +132,7 @@ pub fn apply(rt: &Runtime, body: &[u8]) -> Outcome {
 /// The 303 answer back to the page.
 pub fn redirect(uri: &str, outcome: Outcome) -> Vec<u8> {
     format!(
-        "HTTP/1.1 303 See Other\r\ncache-control: no-cache\r\ncontent-type: text/plain\r\ncontent-length: 0\r\nconnection: close\r\nlocation: {uri};st={}\r\n\r\n",
+        "HTTP/1.1 303 See Other\r\ncache-control: no-cache\r\ncontent-type: text/plain\r\ncontent-length: 0\r\nlocation: {uri};st={}\r\n\r\n",
         outcome.code()
     )
     .into_bytes()

@@ -38,6 +38,9 @@ pub struct Ask {
     pub norefresh: bool,
     /// `;st=CODE`: the outcome of an admin action, to show.
     pub outcome: Option<String>,
+    /// `scope=TEXT` in the URL: only the proxies whose name contains it
+    /// (without regard to case), as HAProxy's page filters.
+    pub scope: Option<String>,
 }
 
 /// One request for the page.
@@ -67,11 +70,16 @@ pub fn matches(stats: &Stats, target: &str) -> Option<Ask> {
         up_only: false,
         norefresh: false,
         outcome: None,
+        scope: None,
     };
-    // Options come as ";csv;up", possibly before a query string.
-    let opts = rest.split(['?', '#']).next().unwrap_or("");
-    for o in opts.split(';') {
+    // Options come as ";csv;up", before or in the query string, as
+    // HAProxy finds them anywhere after the page's URI.
+    let opts = rest.split('#').next().unwrap_or("");
+    for o in opts.split([';', '?', '&']) {
         match o {
+            o if o.starts_with("scope=") => {
+                ask.scope = Some(o[6..].to_string()).filter(|s| !s.is_empty())
+            }
             "csv" => ask.view = View::Csv,
             "json" => ask.view = View::Json,
             "up" => ask.up_only = true,
@@ -123,6 +131,10 @@ pub fn respond(stats: &Stats, rt: &Runtime, ask: &Ask, req: Request) -> Vec<u8> 
                 .iter()
                 .any(|s| s == px || (s == "." && px == req.proxy))
         });
+    }
+    if let Some(s) = &ask.scope {
+        let s = s.to_ascii_lowercase();
+        rows.retain(|r| r.get("pxname").to_ascii_lowercase().contains(&s));
     }
     let (ctype, body) = match ask.view {
         View::Csv => ("text/plain", csv::render(&rows)),

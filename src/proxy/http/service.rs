@@ -138,10 +138,10 @@ pub async fn stats_page(
             },
         ),
     };
-    let close = req.head.close
-        || out.starts_with(b"HTTP/1.1 401")
-        || out.starts_with(b"HTTP/1.1 403")
-        || out.starts_with(b"HTTP/1.1 303");
+    // The admin form's 303 keeps the connection, as HAProxy's does: its
+    // body was read whole.
+    let close =
+        req.head.close || out.starts_with(b"HTTP/1.1 401") || out.starts_with(b"HTTP/1.1 403");
     cx.access.sent(&out, 0);
     if !send(cx.client, &out, fe.timeout_client).await || close {
         return Next::Close;
