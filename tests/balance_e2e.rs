@@ -292,3 +292,40 @@ fn prefer_last_server_keeps_a_connection_on_its_server() {
     let without = bodies(false);
     assert!(without.iter().any(|s| *s != without[0]), "{without:?}");
 }
+
+/// A server that answers one request per connection and closes it
+/// without saying so (HTTP/1.1, no `Connection: close`): the connection
+/// fulcrum keeps for reuse is dead when it is next used.
+fn closing_server(name: &'static str) -> std::net::SocketAddr {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = l.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for mut c in l.incoming().map_while(Result::ok) {
+            let mut buf = [0u8; 1024];
+            let _ = c.read(&mut buf);
+            let _ = c.write_all(
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{name}",
+                    name.len()
+                )
+                .as_bytes(),
+            );
+        }
+    });
+    addr
+}
+
+/// A request replayed because its pooled connection turned out closed
+/// goes to the server the balancer chose, not to the next one (HAProxy's
+/// reg-test balance/balance-rr).
+#[test]
+fn a_replay_on_a_dead_pooled_connection_keeps_its_server() {
+    let (a, b) = (closing_server("a"), closing_server("b"));
+    let port = free_port();
+    let _f = Fulcrum::start(&format!(
+        "global\n    nbthread 1\ndefaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten app\n    bind 127.0.0.1:{port}\n    balance roundrobin\n    server a {a}\n    server b {b}\n"
+    ));
+    let seen: Vec<String> = (0..6).map(|_| get(port, "/").text()).collect();
+    assert_eq!(seen, ["a", "b", "a", "b", "a", "b"]);
+}

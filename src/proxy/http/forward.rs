@@ -188,7 +188,7 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
         access.cookie.set([client, b'N']);
     }
     // HAProxy's order: use-server, the persistence cookie, then stick rules.
-    let forced = persist
+    let mut forced = persist
         .ruled
         .or(persisted.as_ref().and_then(|(_, s)| *s))
         .or(stuck)
@@ -261,7 +261,10 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
         let sent_at = Instant::now();
         if !send(&mut conn.stream, &out_head, be.timeout_server).await {
             if conn.reused {
+                // Replayed on a new connection to the same server: the
+                // balancer already chose it (HAProxy does not pick again).
                 reuse = false;
+                forced = Some(conn.server);
                 continue;
             }
             srv.state.response_errors.fetch_add(1, Relaxed);
@@ -367,6 +370,7 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
             // A pooled connection closed by the server before it answered.
             Err(None) if conn.reused => {
                 reuse = false;
+                forced = Some(conn.server);
                 continue;
             }
             Err(status) => {
