@@ -9,9 +9,11 @@ mod agent;
 pub mod fsm;
 pub mod http;
 pub mod outcome;
+mod passive;
 mod protocols;
 pub mod tcp;
 mod tcpcheck;
+mod warmup;
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering::Relaxed;
@@ -41,7 +43,7 @@ impl Checks {
     /// the control thread's runtime.
     pub fn reconcile(&mut self, shared: &Arc<Shared>) {
         if self.warmups.is_none() {
-            self.warmups = Some(tokio::spawn(warmups(shared.clone())));
+            self.warmups = Some(tokio::spawn(warmup::run(shared.clone())));
         }
         let rt = shared.runtime.load_full();
         let mut wanted = HashMap::new();
@@ -197,7 +199,7 @@ async fn check_loop(
             .http
             .as_ref()
             .filter(|h| h.send_state)
-            .map(|_| server_state_line(&shared, &key, &health));
+            .map(|_| passive::server_state_line(&shared, &key, &health));
         let outcome = run_probe(&probe, target, state_line.as_deref()).await;
         let verdict = if outcome.status.passed() {
             Verdict::Pass
@@ -252,7 +254,7 @@ async fn check_loop(
         };
         let event = state.hana.lock().ok().and_then(|mut h| h.take());
         if let (true, Some(msg), Some(mode)) = (woke, event, probe.on_error) {
-            on_error(
+            passive::on_error(
                 &shared,
                 &key,
                 &state,
@@ -308,38 +310,6 @@ fn settle(
     // Recorded once the state follows it, so that the page never shows
     // a phase the balancer does not act on yet.
     record(state, outcome, health, flip);
-}
-
-/// `on-error`: enough consecutive errors in the traffic, as HAProxy acts
-/// on them: `fastinter` only checks sooner; `fail-check` counts a failed
-/// check ("Health analyze"); `sudden-death` first leaves an UP server one
-/// failure from DOWN; `mark-down` takes it DOWN.
-fn on_error(
-    shared: &Shared,
-    key: &(String, String),
-    state: &ServerState,
-    health: &mut Health,
-    last_status: &mut Option<outcome::CheckStatus>,
-    mode: crate::config::model::OnError,
-    msg: String,
-) {
-    use crate::config::model::OnError;
-    match mode {
-        OnError::Fastinter => return,
-        OnError::FailCheck => {}
-        OnError::SuddenDeath => health.sudden_death(),
-        OnError::MarkDown => health.mark_down(),
-    }
-    let outcome = Outcome {
-        info_kept: true,
-        status: outcome::CheckStatus::Hana,
-        code: None,
-        info: Some(msg),
-        duration: std::time::Duration::ZERO,
-    };
-    state.check_failures.fetch_add(1, Relaxed);
-    let flip = observe(shared, key, health, last_status, &outcome, Verdict::Fail);
-    settle(shared, key, state, health, &outcome, flip);
 }
 
 /// Counts one report of a check; a report that changed the counter or
@@ -479,80 +449,6 @@ fn record(state: &ServerState, o: &Outcome, h: &Health, flip: Option<Flip>) {
     }
 }
 
-/// `http-check send-state`'s header value, as HAProxy 2.6 writes it:
-/// "UP 1/3; address=A; port=P; name=B/S; node=N; weight=W/T; scur=C/T;
-/// qcur=0" (the weight against the farm's usable weight, the sessions
-/// against the backend's).
-fn server_state_line(shared: &Shared, key: &(String, String), health: &Health) -> String {
-    let rt = shared.runtime.load();
-    let Some(be) = rt.backends.iter().find(|b| b.name == key.0) else {
-        return health.describe();
-    };
-    let Some(srv) = be.servers.iter().find(|s| s.name == key.1) else {
-        return health.describe();
-    };
-    let mut word = health.describe();
-    if srv.state.nolb() {
-        word = word.replacen("UP", "NOLB", 1);
-    }
-    let (ip, port) = srv.address();
-    let usable = |backup: bool| {
-        be.servers
-            .iter()
-            .filter(|s| s.backup == backup && s.state.usable())
-            .map(|s| s.state.effective_weight())
-            .sum::<u32>()
-    };
-    let farm = match usable(false) {
-        0 => usable(true),
-        w => w,
-    };
-    let cur = |s: &crate::runtime::Server| s.state.cur_sessions.load(Relaxed);
-    let total: u64 = be.servers.iter().map(cur).sum();
-    format!(
-        "{word}; address={ip}; port={}; name={}/{}; node={}; weight={}/{farm}; scur={}/{total}; qcur=0",
-        port.unwrap_or(0),
-        be.name,
-        srv.name,
-        rt.global.node,
-        srv.state.effective_weight(),
-        cur(srv),
-    )
-}
-
-/// How often warm-ups move on: HAProxy's step is at least a second.
-const WARMUP_STEP: Duration = Duration::from_secs(1);
-
-/// Every step, each warming server gets its share of weight for the time
-/// it has been up, and its backend's balancer the new weights.
-async fn warmups(shared: Arc<Shared>) {
-    loop {
-        tokio::time::sleep(WARMUP_STEP).await;
-        let rt = shared.runtime.load_full();
-        for be in &rt.backends {
-            let mut changed = false;
-            for s in &be.servers {
-                if s.state.advance_warmup() {
-                    warm(s);
-                    changed = true;
-                }
-            }
-            if changed {
-                be.balancer.reweigh();
-            }
-        }
-    }
-}
-
-/// A warming server's `maxconn` grows with its weight, from 1.
-fn warm(s: &crate::runtime::Server) {
-    if let (Some(limit), Some(max)) = (&s.limit, s.maxconn) {
-        let p = u64::from(s.state.warmup_permille());
-        let n = (u64::from(max) * p / 1000).max(1);
-        limit.resize(usize::try_from(n).unwrap_or(usize::MAX));
-    }
-}
-
 /// "1 active and 1 backup servers left" (or "online" when going up).
 fn remaining(be: &Backend) -> (usize, usize) {
     be.servers_left()
@@ -634,7 +530,7 @@ fn apply(
             srv.state.set_health(Status::Up);
             if let Some(period) = srv.slowstart {
                 srv.state.start_warmup(period);
-                warm(srv);
+                warmup::warm(srv);
                 be.balancer.reweigh();
             }
             let online = be.servers_left_words("online");
