@@ -7,8 +7,10 @@
 
 mod common;
 
+use common::haproxy::log_receiver as udp;
+
 use std::io::{Read, Write};
-use std::net::{TcpListener, UdpSocket};
+use std::net::TcpListener;
 use std::thread;
 use std::time::Duration;
 
@@ -89,13 +91,6 @@ listen front
         ));
     }
     cfg
-}
-
-fn udp() -> UdpSocket {
-    let sock = UdpSocket::bind("127.0.0.1:0").expect("udp");
-    sock.set_read_timeout(Some(Duration::from_millis(500)))
-        .expect("timeout");
-    sock
 }
 
 #[test]

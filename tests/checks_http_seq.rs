@@ -6,20 +6,14 @@
 
 mod common;
 
+use common::haproxy::log_receiver as udp;
+
 use std::net::UdpSocket;
-use std::time::Duration;
 
 use common::haproxy::{first_lines, Haproxy};
 use common::net::{free_port, Fulcrum, HttpBackend};
 use common::openssl::tls_server;
 use common::TempPath;
-
-fn udp() -> UdpSocket {
-    let sock = UdpSocket::bind("127.0.0.1:0").expect("udp");
-    sock.set_read_timeout(Some(Duration::from_millis(500)))
-        .expect("timeout");
-    sock
-}
 
 fn config(log: u16, a: u16, b: u16, tls: u16, closed: u16) -> String {
     format!(

@@ -89,17 +89,7 @@ listen db
     server my 127.0.0.1:{port} check inter 100ms fall 1 rise 1
 "
     ));
-    let wait_log = |needle: &str, n: usize| {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while f.count(needle) < n {
-            assert!(
-                Instant::now() < deadline,
-                "no '{needle}' in:\n{}",
-                f.log.lock().map(|l| l.join("\n")).unwrap_or_default()
-            );
-            thread::sleep(Duration::from_millis(50));
-        }
-    };
+    let wait_log = |needle: &str, n: usize| f.wait_count(needle, n, Duration::from_secs(30));
     // No such user yet: MariaDB's refusal, as HAProxy reports it.
     wait_log(
         "Server db/my is DOWN, reason: Layer7 wrong status, code: 1045, info: \"#28000Access denied for user 'haproxy_check'@'localhost' (using password: NO)\"",

@@ -7,6 +7,8 @@
 
 mod common;
 
+use common::haproxy::log_receiver as udp;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -305,13 +307,6 @@ fn side(log: u16) -> (String, Vec<(String, Option<Peer>)>) {
         peers.push((format!("{be}/{name}"), p));
     }
     (cfg, peers)
-}
-
-fn udp() -> UdpSocket {
-    let sock = UdpSocket::bind("127.0.0.1:0").expect("udp");
-    sock.set_read_timeout(Some(Duration::from_millis(500)))
-        .expect("timeout");
-    sock
 }
 
 /// The distinct reads of a peer.

@@ -611,17 +611,7 @@ listen db
     server pg 127.0.0.1:{port} check inter 100ms fall 1 rise 1
 "
     ));
-    let wait_log = |needle: &str, n: usize| {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while f.count(needle) < n {
-            assert!(
-                Instant::now() < deadline,
-                "no '{needle}' in:\n{}",
-                f.log.lock().map(|l| l.join("\n")).unwrap_or_default()
-            );
-            thread::sleep(Duration::from_millis(50));
-        }
-    };
+    let wait_log = |needle: &str, n: usize| f.wait_count(needle, n, Duration::from_secs(20));
     // Up at start (a server starts UP); down while PostgreSQL starts or
     // not, then UP: wait for the state it reaches once running.
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::haproxy::log_receiver as udp;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, UdpSocket};
 use std::thread;
@@ -34,13 +36,6 @@ fn pong(close: bool) -> u16 {
         }
     });
     port
-}
-
-fn udp() -> UdpSocket {
-    let sock = UdpSocket::bind("127.0.0.1:0").expect("udp");
-    sock.set_read_timeout(Some(Duration::from_millis(500)))
-        .expect("timeout");
-    sock
 }
 
 fn config(log: u16, closing: u16, open: u16) -> String {

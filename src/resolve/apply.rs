@@ -17,11 +17,6 @@ const ALERT: u8 = 1;
 const EMERG: u8 = 0;
 const NOTICE: u8 = 5;
 
-fn say(be: &Backend, level: u8, msg: &str) {
-    tracing::warn!("{msg}");
-    crate::log::syslog::send_at(&be.log_targets, level, msg);
-}
-
 /// The address a server uses now, if it has one.
 fn current(s: &Server) -> Option<IpAddr> {
     let (ip, _) = s.address();
@@ -50,10 +45,10 @@ fn enter_rmaint(rt: &Runtime, be: &Backend, s: &Server, reason: &str) {
         "{} {}/{} is going DOWN for maintenance ({reason}). {left} {cur} sessions active, 0 requeued, 0 remaining in queue.",
         s.title(), be.name, s.name
     );
-    say(be, if was_usable { ALERT } else { NOTICE }, &msg);
+    be.event(if was_usable { ALERT } else { NOTICE }, &msg);
     if was_usable && a == 0 && b == 0 {
         let msg = format!("{} {} has no server available!", rt.proxy_word(be), be.name);
-        say(be, EMERG, &msg);
+        be.event(EMERG, &msg);
     }
 }
 
@@ -65,8 +60,7 @@ fn take(be: &Backend, s: &Server, ip: IpAddr, port: Option<u16>, by: &str, host:
         let from = before.map_or_else(|| "(none)".to_string(), |i| i.to_string());
         set_addr(s, ip, port);
         if before != Some(ip) {
-            say(
-                be,
+            be.event(
                 NOTICE,
                 &format!(
                     "{}/{} changed its IP from {from} to {ip} by {by}.",
@@ -76,8 +70,7 @@ fn take(be: &Backend, s: &Server, ip: IpAddr, port: Option<u16>, by: &str, host:
         }
     }
     if s.state.set_rmaint(false) {
-        say(
-            be,
+        be.event(
             NOTICE,
             &format!(
                 "{} {}/{} ('{host}') is UP/READY (resolves again).",
@@ -87,8 +80,7 @@ fn take(be: &Backend, s: &Server, ip: IpAddr, port: Option<u16>, by: &str, host:
             ),
         );
         if !srv {
-            say(
-                be,
+            be.event(
                 NOTICE,
                 &format!(
                     "Server {}/{} administratively READY thanks to valid DNS answer.",

@@ -11,11 +11,6 @@ const EMERG: u8 = 0;
 const ALERT: u8 = 1;
 const NOTICE: u8 = 5;
 
-fn say(be: &Backend, level: u8, msg: &str) {
-    tracing::warn!("{msg}");
-    crate::log::syslog::send_at(&be.log_targets, level, msg);
-}
-
 /// Sets `to` on `srv` and logs the change: "is going DOWN for
 /// maintenance", "is UP/READY (leaving forced maintenance)", "enters drain
 /// state", "is UP (leaving forced drain)"... Returns whether it changed.
@@ -38,9 +33,7 @@ pub fn set_admin(rt: &Runtime, be: &Backend, srv: &Server, to: Admin) -> bool {
             let cur = st.cur_sessions.load(Relaxed);
             // A server that took traffic going away is an alert, as in
             // HAProxy; one that was already out of it, a notice.
-            say(
-                be,
-                if was_usable { ALERT } else { NOTICE },
+            be.event(if was_usable { ALERT } else { NOTICE },
                 &format!(
                     "{name} is going DOWN for maintenance. {} {cur} sessions active, 0 requeued, 0 remaining in queue.",
                     be.servers_left_words("left")
@@ -48,22 +41,19 @@ pub fn set_admin(rt: &Runtime, be: &Backend, srv: &Server, to: Admin) -> bool {
             );
             no_server_left(rt, be, was_usable);
         }
-        (Admin::Maint, Admin::Ready) => say(
-            be,
+        (Admin::Maint, Admin::Ready) => be.event(
             NOTICE,
             &format!("{name} is {health}/READY (leaving forced maintenance)."),
         ),
         (Admin::Maint, Admin::Drain) => {
-            say(
-                be,
+            be.event(
                 NOTICE,
                 &format!("{name} is {health}/DRAIN (leaving forced maintenance)."),
             );
-            say(be, NOTICE, &format!("{name} remains in forced drain mode."));
+            be.event(NOTICE, &format!("{name} remains in forced drain mode."));
         }
         (_, Admin::Drain) => {
-            say(
-                be,
+            be.event(
                 NOTICE,
                 &format!(
                     "{name} enters drain state. {} 0 sessions requeued, 0 total in queue.",
@@ -72,8 +62,7 @@ pub fn set_admin(rt: &Runtime, be: &Backend, srv: &Server, to: Admin) -> bool {
             );
             no_server_left(rt, be, was_usable);
         }
-        (_, Admin::Ready) => say(
-            be,
+        (_, Admin::Ready) => be.event(
             NOTICE,
             &format!("{name} is {health} (leaving forced drain)."),
         ),

@@ -265,6 +265,13 @@ pub struct Backend {
 }
 
 impl Backend {
+    /// A server event, in fulcrum's log and to the backend's log targets
+    /// at syslog severity `level`, as HAProxy sends its events.
+    pub fn event(&self, level: u8, msg: &str) {
+        tracing::warn!("{msg}");
+        crate::log::syslog::send_at(&self.log_targets, level, msg);
+    }
+
     /// The servers taking traffic, as (active, backup): HAProxy's "1
     /// active and 1 backup servers left". A NOLB server is up but takes
     /// no traffic: it does not count.

@@ -119,6 +119,15 @@ pub fn mask_check_duration(msg: &str) -> String {
     }
 }
 
+/// A syslog receiver on a free UDP port of 127.0.0.1, reads bounded by
+/// half a second (for `first_lines`).
+pub fn log_receiver() -> UdpSocket {
+    let sock = UdpSocket::bind("127.0.0.1:0").expect("udp");
+    sock.set_read_timeout(Some(Duration::from_millis(500)))
+        .expect("timeout");
+    sock
+}
+
 /// The first line logged about each server (its first check), the check
 /// duration masked: (server, line).
 pub fn first_lines(sock: &UdpSocket, servers: &[&str]) -> Vec<(String, String)> {

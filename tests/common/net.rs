@@ -117,6 +117,20 @@ impl Fulcrum {
         assert!(st.success(), "kill -{sig} failed");
     }
 
+    /// Waits (`limit` at most) until `needle` was logged `n` times; panics
+    /// with the log otherwise.
+    pub fn wait_count(&self, needle: &str, n: usize, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while self.count(needle) < n {
+            assert!(
+                Instant::now() < deadline,
+                "no '{needle}' in:\n{}",
+                self.log.lock().map(|l| l.join("\n")).unwrap_or_default()
+            );
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Number of log lines containing `needle`.
     pub fn count(&self, needle: &str) -> usize {
         self.log
