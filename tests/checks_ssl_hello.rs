@@ -63,9 +63,17 @@ fn ssl_hello_chk_against_openssl_goes_down_and_up_as_in_haproxy() {
     wait(1, "DOWN");
     tls.start();
     let (ours, theirs) = wait(2, "UP again");
-    assert_eq!(ours, theirs);
+    // Why it went DOWN depends on where each checker was when the server
+    // died; the rest must match.
+    let masked = |v: &[String]| {
+        v.iter()
+            .map(|l| common::haproxy::mask_down_reason(l))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(masked(&ours), masked(&theirs));
     assert!(
-        ours[0].starts_with("Server tls/s is DOWN, reason: Layer4 connection problem"),
+        ours[0].starts_with("Server tls/s is DOWN, reason: Layer4 connection problem")
+            || ours[0].starts_with("Server tls/s is DOWN, reason: Socket error"),
         "{ours:#?}"
     );
     assert!(
