@@ -115,10 +115,9 @@ listen db
         let _ = c.kill();
         let _ = c.wait();
     }
-    wait_log(
-        "Server db/my is DOWN, reason: Layer4 connection problem, info: \"Connection refused\"",
-        1,
-    );
+    // Its second DOWN (the first was the refused user): a refused
+    // connection between checks, or a broken answer if it died during one.
+    wait_log("Server db/my is DOWN, reason: ", 2);
     db.0 = Some(start(dir.path(), port));
     wait_log(up, 2);
 }
