@@ -20,7 +20,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 use fulcrum::balance::{Balancer, Candidate, RequestKey};
-use fulcrum::config::model::{Balance, ForwardFor, UriHash};
+use fulcrum::config::model::{Balance, UriHash};
 use fulcrum::proxy::http::head::{parse_request, parse_response};
 use fulcrum::proxy::http::rewrite::{self, RequestEdit};
 use fulcrum::state::ServerState;
@@ -63,9 +63,9 @@ fn http(c: &mut Criterion) {
     }
 
     let client = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7));
-    let ff = ForwardFor {
-        except: None,
-        header: "X-Forwarded-For".to_string(),
+    let ff = fulcrum::proxy::http::rewrite::AddedAddress {
+        header: "X-Forwarded-For",
+        addr: client,
         if_none: false,
     };
     for (name, req) in [("small", REQ_SMALL), ("browser", REQ_BROWSER)] {
@@ -73,32 +73,35 @@ fn http(c: &mut Criterion) {
         g.throughput(Throughput::Bytes(req.len() as u64));
         g.bench_function(format!("rewrite_request/{name}"), |b| {
             let edit = RequestEdit {
-                forwardfor: None,
-                client,
+                forwarded_for: None,
+                original_to: None,
                 server_close: false,
                 drop_expect: false,
                 strip_cookie: None,
+                unique_id: None,
             };
             b.iter(|| rewrite::request(black_box(req), black_box(&head), &head.msg, &edit))
         });
         g.bench_function(format!("rewrite_request_forwardfor/{name}"), |b| {
             let edit = RequestEdit {
-                forwardfor: Some(&ff),
-                client,
+                forwarded_for: Some(ff),
+                original_to: None,
                 server_close: false,
                 drop_expect: false,
                 strip_cookie: None,
+                unique_id: None,
             };
             b.iter(|| rewrite::request(black_box(req), black_box(&head), &head.msg, &edit))
         });
         // The whole per-request head work on the client side: parse, then rewrite.
         g.bench_function(format!("parse_and_rewrite_request/{name}"), |b| {
             let edit = RequestEdit {
-                forwardfor: None,
-                client,
+                forwarded_for: None,
+                original_to: None,
                 server_close: false,
                 drop_expect: false,
                 strip_cookie: None,
+                unique_id: None,
             };
             b.iter(|| {
                 let head = parse_request(black_box(req), false).unwrap();
@@ -262,7 +265,9 @@ fn rules(c: &mut Criterion) {
                 req_body_len: Some(0),
                 world: &world,
                 tracked: Default::default(),
-                tls: None,
+                conn: fulcrum::rules::facts::ConnFacts::none(),
+                stream: None,
+                unique_id_format: None,
             };
             let mut t = Target {
                 buf,

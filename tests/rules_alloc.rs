@@ -66,7 +66,9 @@ fn fifty_rules_allocate_nothing_per_request() {
             req_body_len: Some(0),
             world: &world,
             tracked: Default::default(),
-            tls: None,
+            conn: fulcrum::rules::facts::ConnFacts::none(),
+            stream: None,
+            unique_id_format: None,
         };
         let mut t = Target {
             buf,

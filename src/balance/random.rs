@@ -1,7 +1,6 @@
 //! `balance random[(N)]`: N random draws, the least loaded one wins
 //! ("power of N choices"), weighted by server weight.
 
-use std::cell::Cell;
 use std::sync::atomic::Ordering::Relaxed;
 
 use super::{Algorithm, Candidate, RequestKey};
@@ -21,29 +20,7 @@ impl Random {
     }
 }
 
-thread_local! {
-    // Per-thread xorshift state: no shared state between workers.
-    static RNG: Cell<u64> = const { Cell::new(0) };
-}
-
-/// A fast per-thread pseudo-random number (not for secrets).
-pub fn next_u64() -> u64 {
-    RNG.with(|r| {
-        let mut x = r.get();
-        if x == 0 {
-            let t = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(0x9E37_79B9_7F4A_7C15);
-            x = t ^ (&x as *const u64 as u64) | 1;
-        }
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        r.set(x);
-        x
-    })
-}
+pub use crate::util::random::next_u64;
 
 impl Algorithm for Random {
     fn pick(

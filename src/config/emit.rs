@@ -439,6 +439,16 @@ fn proxy(o: &mut String, p: &Proxy) {
         }
         line(s);
     }
+    if let Some(ot) = &op.originalto {
+        let mut s = String::from("option originalto");
+        if let Some(n) = ot.except {
+            let _ = write!(s, " except {n}");
+        }
+        if ot.header != super::model::DEFAULT_XOT {
+            let _ = write!(s, " header {}", quote(&ot.header));
+        }
+        line(s);
+    }
     if let Some(c) = &op.httpchk {
         let mut ver = c.version.clone();
         for (n, v) in &c.headers {
@@ -687,6 +697,15 @@ fn proxy(o: &mut String, p: &Proxy) {
     if let Some(u) = &p.monitor_uri {
         line(format!("monitor-uri {}", quote(u)));
     }
+    if let Some(r) = p.http_reuse {
+        line(format!("http-reuse {}", r.name()));
+    }
+    if let Some(f) = &p.unique_id_format {
+        line(format!("unique-id-format {}", quote(f)));
+    }
+    if let Some(h) = &p.unique_id_header {
+        line(format!("unique-id-header {}", quote(h)));
+    }
     for c in &p.monitor_fail {
         line(format!("monitor fail {}", c.line()));
     }
@@ -812,6 +831,13 @@ fn server_words(s: &Server) -> String {
         if on {
             let _ = write!(w, " {n}");
         }
+    }
+    if !s.proxy_v2_options.is_empty() {
+        let _ = write!(
+            w,
+            " proxy-v2-options {}",
+            s.proxy_v2_options.names().join(",")
+        );
     }
     if let Some(t) = &s.track {
         let _ = write!(w, " track {}", quote(&t.to_string()));

@@ -203,6 +203,44 @@ fn rule_words(l: &Line, what: &str) -> Result<Words, String> {
     })
 }
 
+/// `http-reuse never|safe|aggressive|always`.
+pub fn http_reuse(p: &mut Proxy, l: &mut Line) -> R {
+    use crate::config::model::HttpReuse;
+    let mode = l.one("never, safe, aggressive or always")?;
+    p.http_reuse = Some(match mode {
+        "never" => HttpReuse::Never,
+        "safe" => HttpReuse::Safe,
+        "aggressive" => HttpReuse::Aggressive,
+        "always" => HttpReuse::Always,
+        other => {
+            return Err(format!(
+                "'http-reuse' expects 'never', 'safe', 'aggressive' or 'always', got '{other}'"
+            ))
+        }
+    });
+    Ok(())
+}
+
+/// `unique-id-format STRING`: compiled with the proxy's rules, where a
+/// bad string is reported.
+pub fn unique_id_format(p: &mut Proxy, l: &mut Line) -> R {
+    let s = l.one("a log-format string (quote it when it has spaces)")?;
+    p.unique_id_format = Some(s.to_string());
+    Ok(())
+}
+
+/// `unique-id-header NAME`.
+pub fn unique_id_header(p: &mut Proxy, l: &mut Line) -> R {
+    let name = l.one("a header name")?;
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
+        return Err(format!(
+            "'unique-id-header' expects a header name, got '{name}'"
+        ));
+    }
+    p.unique_id_header = Some(name.to_string());
+    Ok(())
+}
+
 pub fn monitor_uri(p: &mut Proxy, l: &mut Line) -> R {
     let uri = l.one("a URI")?;
     if !uri.starts_with('/') && !uri.contains("://") {
@@ -572,6 +610,45 @@ pub fn option_forwardfor(p: &mut Proxy, l: &mut Line) -> R {
         }
     }
     p.option.forwardfor = Some(ff);
+    Ok(())
+}
+
+/// `option originalto [except NET] [header NAME]`.
+pub fn option_originalto(p: &mut Proxy, l: &mut Line) -> R {
+    use crate::config::model::{OriginalTo, DEFAULT_XOT};
+    let mut ot = OriginalTo {
+        except: None,
+        header: DEFAULT_XOT.to_string(),
+    };
+    let mut it = l.args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "except" => {
+                let net = it
+                    .next()
+                    .ok_or("'option originalto except' expects a network (e.g. 127.0.0.0/8)")?;
+                ot.except =
+                    Some(parse_net(net).map_err(|e| format!("'option originalto except': {e}"))?);
+            }
+            "header" => {
+                let h = it
+                    .next()
+                    .ok_or("'option originalto header' expects a header name")?;
+                if h.is_empty() || !is_token(h) {
+                    return Err(format!(
+                        "'option originalto header': invalid header name '{h}'"
+                    ));
+                }
+                ot.header = h.clone();
+            }
+            other => {
+                return Err(format!(
+                    "'option originalto': unknown parameter '{other}' (expected except or header)"
+                ))
+            }
+        }
+    }
+    p.option.originalto = Some(ot);
     Ok(())
 }
 

@@ -13,7 +13,7 @@ use crate::util::addr::ServerAddr;
 /// The server parameters fulcrum knows, for messages.
 const SERVER_PARAMS: &str = "check, backup, track, weight, inter, fastinter, downinter, rise, \
                              fall, port, addr, maxconn, disabled, enabled, cookie, ssl, verify, \
-                             ca-file, sni, crt, alpn, no-ssl-reuse, check-ssl, check-sni, send-proxy, send-proxy-v2, on-marked-down, \
+                             ca-file, sni, crt, alpn, no-ssl-reuse, check-ssl, check-sni, send-proxy, send-proxy-v2, send-proxy-v2-ssl, send-proxy-v2-ssl-cn, proxy-v2-options, on-marked-down, \
                              on-marked-up, agent-check, agent-port, agent-addr, agent-inter, agent-send, resolvers, slowstart, check-send-proxy, observe, error-limit, on-error, \
                              resolve-prefer, resolve-net, resolve-opts, init-addr";
 
@@ -60,6 +60,20 @@ pub fn server(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
             "ssl" => s.ssl = true,
             "send-proxy" => s.send_proxy = true,
             "send-proxy-v2" => s.send_proxy_v2 = true,
+            "send-proxy-v2-ssl" => {
+                s.send_proxy_v2 = true;
+                s.proxy_v2_options.ssl = true;
+            }
+            "send-proxy-v2-ssl-cn" => {
+                s.send_proxy_v2 = true;
+                s.proxy_v2_options.ssl = true;
+                s.proxy_v2_options.cert_cn = true;
+            }
+            "proxy-v2-options" => {
+                for name in value(&mut it, "proxy-v2-options")?.split(',') {
+                    s.proxy_v2_options.set(name)?;
+                }
+            }
             "check-send-proxy" => s.check_send_proxy = true,
             "observe" => {
                 s.observe = match value(&mut it, "observe")?.as_str() {

@@ -285,11 +285,16 @@ fn mode_tcp(p: &Proxy, d: &mut Diagnostics) {
         return;
     }
     let who = describe(p);
-    if p.option.forwardfor.is_some() {
-        d.warning(
-            span_of(p, "option forwardfor"),
-            format!("'option forwardfor' ignored for {who}: it requires 'mode http'"),
-        );
+    for (set, kw) in [
+        (p.option.forwardfor.is_some(), "option forwardfor"),
+        (p.option.originalto.is_some(), "option originalto"),
+    ] {
+        if set {
+            d.warning(
+                span_of(p, kw),
+                format!("'{kw}' ignored for {who}: it requires 'mode http'"),
+            );
+        }
     }
     if matches!(
         p.option.log_format,

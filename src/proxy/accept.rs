@@ -17,6 +17,7 @@ use tracing::Instrument;
 
 use crate::config::model::Mode;
 use crate::proxy::stream::Stream;
+use crate::rules::facts::ConnFacts;
 use crate::rules::tcp::TcpVerdict;
 pub use crate::runtime::Shared;
 
@@ -67,6 +68,19 @@ pub async fn accept_loop(
     }
 }
 
+/// What a session knows of its client connection once it is accepted:
+/// HAProxy's `origin` and accept date, and the connection's facts.
+pub struct Origin {
+    /// The client (after the PROXY header, if any).
+    pub peer: SocketAddr,
+    /// The address it reached (after the PROXY header, if any).
+    pub local: SocketAddr,
+    /// When it was accepted, and its handshake.
+    pub accepted: super::http::access::Accepted,
+    /// TLS and PROXY TLVs.
+    pub conn: ConnFacts,
+}
+
 /// Waits while the frontend is paused (`disable frontend`). The wake-up
 /// comes from `enable frontend`; the periodic look covers a wake-up sent
 /// just before this waiter registered.
@@ -105,13 +119,16 @@ async fn session(
     };
     // The bind the connection came in on (a PROXY header may change `local`).
     let bound = local;
+    let mut proxy_tlvs = None;
     if accept_proxy {
         match super::proxyproto::read(&mut sock, fe.timeout_client).await {
-            Ok(Some((src, dst))) => {
-                peer = src;
-                local = dst;
+            Ok(got) => {
+                if let Some((src, dst)) = got.addrs {
+                    peer = src;
+                    local = dst;
+                }
+                proxy_tlvs = got.tlvs;
             }
-            Ok(None) => {}
             Err(e) => {
                 tracing::info!(frontend = %fe.name, client = %peer, error = %e, "connection refused");
                 fe.counters.request_errors.fetch_add(1, Relaxed);
@@ -153,18 +170,22 @@ async fn session(
                 }
             },
         };
+        let origin = Origin {
+            peer,
+            local,
+            accepted,
+            conn: ConnFacts {
+                tls: sock.tls_facts(),
+                proxy_tlvs,
+            },
+        };
         match fe.mode {
             // Boxed, so that the (larger) TCP pump and inspection state do
             // not size every HTTP connection's task too.
             Mode::Tcp => {
-                Box::pin(super::inspect::tcp_session(
-                    sock, peer, local, fe, &rt, &slots,
-                ))
-                .await
+                Box::pin(super::inspect::tcp_session(sock, &origin, fe, &rt, &slots)).await
             }
-            Mode::Http => {
-                super::http::serve(sock, peer, local, frontend, shared, &slots, accepted).await
-            }
+            Mode::Http => super::http::serve(sock, &origin, frontend, shared, &slots).await,
         }
     }
     .instrument(span)

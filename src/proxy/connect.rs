@@ -63,6 +63,109 @@ pub enum ConnectError {
     Failed(std::io::Error),
 }
 
+/// A client session's own idle server connection, with its target
+/// (`http-reuse never` keeps it there rather than in the shared pool).
+/// Boxed: most sessions never hold one, and an idle session's task should
+/// stay small.
+pub type SessionConn = std::cell::RefCell<Option<Box<(SocketAddr, crate::proxy::stream::Stream)>>>;
+
+/// Which idle connection a request may go on (`http-reuse`).
+#[derive(Clone, Copy)]
+pub enum Reuse<'a> {
+    /// A new connection.
+    New,
+    /// One of the worker's pool.
+    Pool(super::pool::Want),
+    /// Only the client session's own previous one.
+    Session(&'a SessionConn, super::pool::Want),
+}
+
+/// What a PROXY header sent to a server says of the client (`send-proxy`,
+/// `send-proxy-v2` and its `proxy-v2-options`).
+pub struct ProxySource<'a> {
+    /// The client's address.
+    pub src: SocketAddr,
+    /// The address it reached.
+    pub dst: SocketAddr,
+    /// The client connection's TLS and PROXY TLVs.
+    pub conn: &'a crate::rules::facts::ConnFacts,
+    /// The request's unique ID, made beforehand when a server sends it.
+    pub unique_id: Option<&'a [u8]>,
+}
+
+impl ProxySource<'_> {
+    /// The header server `s` gets.
+    fn header(&self, s: &crate::runtime::Server) -> Vec<u8> {
+        use super::proxyproto::tlv;
+        if !s.send_proxy_v2 {
+            return super::proxyproto::v1_header(self.src, self.dst).into_bytes();
+        }
+        let o = &s.proxy_v2_options;
+        let mut tlvs: Vec<(u8, Vec<u8>)> = Vec::new();
+        if o.authority {
+            // The authority a PROXY header in front of us gave, else SNI.
+            let received = self.conn.proxy_tlv(tlv::AUTHORITY);
+            let sni = self.conn.tls.as_ref().and_then(|t| t.sni.as_deref());
+            if let Some(a) = received.or(sni.map(str::as_bytes)) {
+                tlvs.push((tlv::AUTHORITY, a.to_vec()));
+            }
+        }
+        if let (true, Some(id)) = (o.unique_id, self.unique_id) {
+            tlvs.push((tlv::UNIQUE_ID, id.to_vec()));
+        }
+        if o.ssl {
+            tlvs.push((tlv::SSL, ssl_tlv(self.conn.tls.as_ref(), o)));
+        }
+        let refs: Vec<(u8, &[u8])> = tlvs.iter().map(|(k, v)| (*k, v.as_slice())).collect();
+        super::proxyproto::v2_header_with(self.src, self.dst, &refs, o.crc32c)
+    }
+}
+
+/// The SSL TLV's value as HAProxy writes it: the client flags (SSL,
+/// certificate on this connection and in the session), the verify result,
+/// then the version and, when asked, the certificate's CN and the cipher.
+fn ssl_tlv(
+    tls: Option<&crate::rules::facts::TlsFacts>,
+    o: &crate::runtime::ProxyV2Options,
+) -> Vec<u8> {
+    use super::proxyproto::tlv;
+    const CLIENT_SSL: u8 = 0x01;
+    const CERT_CONN: u8 = 0x02;
+    const CERT_SESS: u8 = 0x04;
+    let mut v = vec![0u8; 5];
+    let Some(t) = tls else { return v };
+    v[0] = CLIENT_SSL;
+    if t.client_cert {
+        // A certificate that failed verification never completes a
+        // handshake here, so the verify result is 0 (success).
+        v[0] |= CERT_CONN | CERT_SESS;
+    }
+    let mut sub = |kind: u8, value: &[u8]| {
+        v.push(kind);
+        v.extend_from_slice(&(value.len().min(usize::from(u16::MAX)) as u16).to_be_bytes());
+        v.extend_from_slice(&value[..value.len().min(usize::from(u16::MAX))]);
+    };
+    if let Some(p) = &t.protocol {
+        sub(tlv::SSL_VERSION, p.as_bytes());
+    }
+    if o.cert_cn {
+        if let Some(cn) = t.client_dn.as_deref().and_then(common_name) {
+            sub(tlv::SSL_CN, cn.as_bytes());
+        }
+    }
+    if o.ssl_cipher {
+        if let Some(c) = &t.cipher {
+            sub(tlv::SSL_CIPHER, c.as_bytes());
+        }
+    }
+    v
+}
+
+/// The CN of a `/C=../CN=..` subject.
+fn common_name(dn: &str) -> Option<&str> {
+    dn.split('/').find_map(|part| part.strip_prefix("CN="))
+}
+
 /// Connects to a server of `be` for a client that reached us on `local_port`.
 /// With `reuse`, an idle pooled connection to the chosen server is taken first;
 /// `forced` is the server persistence chose, if any. What it took comes
@@ -71,9 +174,9 @@ pub async fn connect(
     be: &Backend,
     key: &RequestKey<'_>,
     local_port: u16,
-    reuse: bool,
+    reuse: Reuse<'_>,
     forced: Option<usize>,
-    client: Option<(SocketAddr, SocketAddr)>,
+    client: &ProxySource<'_>,
     sni: &dyn Fn(usize) -> Option<String>,
 ) -> (Result<Connected, ConnectError>, Attempts) {
     let mut attempts = Attempts::default();
@@ -96,9 +199,9 @@ async fn try_servers(
     be: &Backend,
     key: &RequestKey<'_>,
     local_port: u16,
-    reuse: bool,
+    reuse: Reuse<'_>,
     forced: Option<usize>,
-    client: Option<(SocketAddr, SocketAddr)>,
+    client: &ProxySource<'_>,
     sni: &dyn Fn(usize) -> Option<String>,
     attempts: &mut Attempts,
 ) -> Result<Connected, ConnectError> {
@@ -144,8 +247,18 @@ async fn try_servers(
         let connecting = std::time::Instant::now();
         let target = s.target(local_port);
         // A PROXY header is per connection: such servers get no reuse.
-        if reuse && attempt == 0 && !s.send_proxy {
-            if let Some(stream) = super::pool::take(target) {
+        let idle = match reuse {
+            _ if attempt > 0 || s.send_proxy => None,
+            Reuse::New => None,
+            Reuse::Pool(want) => super::pool::take(target, want),
+            Reuse::Session(slot, want) => slot
+                .borrow_mut()
+                .take_if(|b| b.0 == target)
+                .map(|b| b.1)
+                .filter(|c| !(want.probe && c.peer_gone())),
+        };
+        {
+            if let Some(stream) = idle {
                 attempts.connect = Some(attempts.connect.unwrap_or_default());
                 attempts.established = true;
                 s.observe(Traffic::L4Ok);
@@ -168,13 +281,9 @@ async fn try_servers(
         match attempt_result {
             Ok(mut stream) => {
                 let _ = stream.set_nodelay(true);
-                if let (true, Some((src, dst))) = (s.send_proxy, client) {
+                if s.send_proxy {
                     use tokio::io::AsyncWriteExt;
-                    let header = if s.send_proxy_v2 {
-                        super::proxyproto::v2_header(src, dst)
-                    } else {
-                        super::proxyproto::v1_header(src, dst).into_bytes()
-                    };
+                    let header = client.header(s);
                     if let Err(e) = stream.write_all(&header).await {
                         s.state.connect_errors.fetch_add(1, Relaxed);
                         last_err = Some(e);

@@ -27,7 +27,7 @@ fn env<'a>(
     peer: SocketAddr,
     local: SocketAddr,
     slots: &'a Slots,
-    tls: Option<&'a crate::rules::facts::TlsFacts>,
+    conn: &'a crate::rules::facts::ConnFacts,
 ) -> Env<'a> {
     Env {
         src: peer,
@@ -37,7 +37,9 @@ fn env<'a>(
         server: None,
         req_body_len: None,
         world: rt,
-        tls,
+        conn,
+        stream: None,
+        unique_id_format: None,
         tracked: Tracked {
             session: Some(slots),
             stream: None,
@@ -63,7 +65,8 @@ pub fn connection_rules(
     if fe.rules.tcp_connection.is_empty() {
         return TcpVerdict::Accept;
     }
-    let (env, vars) = (env(fe, rt, peer, local, slots, None), Vars::default());
+    let conn = crate::rules::facts::ConnFacts::none();
+    let (env, vars) = (env(fe, rt, peer, local, slots, conn), Vars::default());
     match tcp::run(&fe.rules.tcp_connection, &facts(&env, &vars, &[], true)) {
         TcpVerdict::Wait => TcpVerdict::Accept,
         v => v,
@@ -74,14 +77,12 @@ pub fn connection_rules(
 /// choice, then the pump.
 pub async fn tcp_session(
     mut sock: Stream,
-    peer: SocketAddr,
-    local: SocketAddr,
+    origin: &super::accept::Origin,
     fe: &Frontend,
     rt: &Runtime,
     slots: &Slots,
 ) {
-    let tls = sock.tls_facts();
-    let env = env(fe, rt, peer, local, slots, tls.as_ref());
+    let env = env(fe, rt, origin.peer, origin.local, slots, &origin.conn);
     let vars = Vars::default();
     let inspect = !fe.rules.tcp_content.is_empty() || fe.rules.routes_on_payload;
     let mut payload = Vec::new();
@@ -134,7 +135,7 @@ pub async fn tcp_session(
         )
     };
     let stuck = super::tcp::Stuck { forced, to_store };
-    super::tcp::serve(sock, peer, local, fe, be.clone(), payload, stuck).await;
+    super::tcp::serve(sock, origin, fe, be.clone(), payload, stuck).await;
 }
 
 /// Whether the `use_backend` conditions can be decided on what has arrived.

@@ -18,33 +18,62 @@ const MAX_IDLE_PER_SERVER: usize = 1024;
 /// commonly close idle keep-alive connections after 5 to 15 seconds.
 const MAX_IDLE_AGE: Duration = Duration::from_secs(4);
 
-thread_local! {
-    static POOL: RefCell<HashMap<SocketAddr, Vec<(Stream, Instant)>>> = RefCell::new(HashMap::new());
+/// An idle connection.
+struct Idle {
+    conn: Stream,
+    since: Instant,
+    /// It has carried more than one request (`http-reuse aggressive`
+    /// lets a first request take only such proven ones).
+    proven: bool,
 }
 
-/// Keeps `conn` for a later request to `target`.
-pub fn put(target: SocketAddr, conn: Stream) {
+thread_local! {
+    static POOL: RefCell<HashMap<SocketAddr, Vec<Idle>>> = RefCell::new(HashMap::new());
+}
+
+/// Which idle connection a request may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Want {
+    /// Look first that the server has not closed it: for a request whose
+    /// body could not be replayed on another connection.
+    pub probe: bool,
+    /// Only a connection that has already been reused.
+    pub proven_only: bool,
+}
+
+/// Keeps `conn` for a later request to `target`; `proven` when it has
+/// carried more than one request.
+pub fn put(target: SocketAddr, conn: Stream, proven: bool) {
     POOL.with(|p| {
         let mut p = p.borrow_mut();
         let idle = p.entry(target).or_default();
         if idle.len() < MAX_IDLE_PER_SERVER {
-            idle.push((conn, Instant::now()));
+            idle.push(Idle {
+                conn,
+                since: Instant::now(),
+                proven,
+            });
         }
     });
 }
 
-/// The most recently idled connection to `target`, if any is young enough.
-/// It is not probed (that would cost a system call per request): the
-/// caller replays a body-less request once if the server had closed it.
-pub fn take(target: SocketAddr) -> Option<Stream> {
+/// The most recently idled connection to `target` that `want` accepts and
+/// is young enough. Without `probe` it is not looked at (that would cost
+/// a system call per request): the caller replays a body-less request
+/// once if the server had closed it.
+pub fn take(target: SocketAddr, want: Want) -> Option<Stream> {
     POOL.with(|p| {
         let mut p = p.borrow_mut();
         let idle = p.get_mut(&target)?;
-        while let Some((conn, since)) = idle.pop() {
-            if since.elapsed() <= MAX_IDLE_AGE {
-                return Some(conn);
+        // Oldest first: the stale ones are a prefix, dropped here.
+        let stale = idle.partition_point(|i| i.since.elapsed() > MAX_IDLE_AGE);
+        idle.drain(..stale);
+        loop {
+            let at = idle.iter().rposition(|i| i.proven || !want.proven_only)?;
+            let i = idle.remove(at);
+            if !(want.probe && i.conn.peer_gone()) {
+                return Some(i.conn);
             }
         }
-        None
     })
 }

@@ -14,7 +14,7 @@ const V2_SIG: [u8; 12] = *b"\r\n\r\n\0\r\nQUIT\n";
 /// The longest v1 line, CRLF included.
 const V1_MAX: usize = 107;
 
-pub use crate::util::proxy_header::{v1_header, v2_header};
+pub use crate::util::proxy_header::{tlv, v1_header, v2_header, v2_header_with, Tlvs};
 
 /// Why a PROXY header was refused.
 #[derive(Debug, thiserror::Error)]
@@ -52,28 +52,39 @@ fn parse_v1(line: &str) -> Result<Option<(SocketAddr, SocketAddr)>, ProxyHeaderE
     }
 }
 
-fn parse_v2(
-    cmd_fam: (u8, u8),
-    body: &[u8],
-) -> Result<Option<(SocketAddr, SocketAddr)>, ProxyHeaderError> {
-    let (ver_cmd, fam) = cmd_fam;
+/// What a PROXY header said: the client's (source, destination), when it
+/// names them, and a v2 header's TLVs.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Received {
+    /// (source, destination); None for LOCAL, UNKNOWN, UNSPEC and UNIX.
+    pub addrs: Option<(SocketAddr, SocketAddr)>,
+    /// A v2 header's TLVs, when it has any.
+    pub tlvs: Option<Box<Tlvs>>,
+}
+
+/// Reads a whole v2 header (signature included).
+fn parse_v2(header: &[u8]) -> Result<Received, ProxyHeaderError> {
+    let (ver_cmd, fam) = (header[12], header[13]);
     if ver_cmd >> 4 != 2 {
         return Err(ProxyHeaderError::Invalid);
     }
-    // LOCAL (health checks from the balancer): keep the real peer.
+    // LOCAL (health checks from the balancer): keep the real peer, and
+    // skip whatever follows, as HAProxy does.
     if ver_cmd & 0x0f == 0 {
-        return Ok(None);
+        return Ok(Received::default());
     }
-    match fam {
+    if ver_cmd & 0x0f != 1 {
+        return Err(ProxyHeaderError::Invalid);
+    }
+    let body = &header[16..];
+    let (addrs, len) = match fam {
         0x11 if body.len() >= 12 => {
             let s = Ipv4Addr::new(body[0], body[1], body[2], body[3]);
             let d = Ipv4Addr::new(body[4], body[5], body[6], body[7]);
             let sp = u16::from_be_bytes([body[8], body[9]]);
             let dp = u16::from_be_bytes([body[10], body[11]]);
-            Ok(Some((
-                SocketAddr::new(s.into(), sp),
-                SocketAddr::new(d.into(), dp),
-            )))
+            let a = (SocketAddr::new(s.into(), sp), SocketAddr::new(d.into(), dp));
+            (Some(a), 12)
         }
         0x21 if body.len() >= 36 => {
             let mut s = [0u8; 16];
@@ -82,23 +93,30 @@ fn parse_v2(
             d.copy_from_slice(&body[16..32]);
             let sp = u16::from_be_bytes([body[32], body[33]]);
             let dp = u16::from_be_bytes([body[34], body[35]]);
-            Ok(Some((
+            let a = (
                 SocketAddr::new(Ipv6Addr::from(s).into(), sp),
                 SocketAddr::new(Ipv6Addr::from(d).into(), dp),
-            )))
+            );
+            (Some(a), 36)
         }
-        // UNSPEC or UNIX: no usable address.
-        _ => Ok(None),
-    }
+        // An address block shorter than its family needs.
+        0x11 | 0x21 => return Err(ProxyHeaderError::Invalid),
+        // UNSPEC or UNIX: no usable address, nothing more read.
+        _ => return Ok(Received::default()),
+    };
+    let tlvs = Tlvs::parse(header, 16 + len).map_err(|_| ProxyHeaderError::Invalid)?;
+    Ok(Received {
+        addrs,
+        tlvs: (!tlvs.is_empty()).then(|| Box::new(tlvs)),
+    })
 }
 
 /// Reads a PROXY header (v1 or v2) from the start of `stream`, taking
-/// exactly its bytes. Returns the (source, destination) it names, or None
-/// when it names none (UNKNOWN, LOCAL).
+/// exactly its bytes.
 pub async fn read(
     stream: &mut TcpStream,
     timeout: Option<Duration>,
-) -> Result<Option<(SocketAddr, SocketAddr)>, ProxyHeaderError> {
+) -> Result<Received, ProxyHeaderError> {
     let work = async {
         let mut peek = [0u8; 232];
         // Wait until enough bytes are there to tell the version and length.
@@ -116,7 +134,7 @@ pub async fn read(
             let len = usize::from(u16::from_be_bytes([peek[14], peek[15]]));
             let mut all = vec![0u8; 16 + len];
             stream.read_exact(&mut all).await?;
-            return parse_v2((all[12], all[13]), &all[16..]);
+            return parse_v2(&all);
         }
         if !peek.starts_with(b"PROXY ") {
             return Err(ProxyHeaderError::Invalid);
@@ -130,7 +148,8 @@ pub async fn read(
             }
             line.push(b[0]);
         }
-        parse_v1(std::str::from_utf8(&line).map_err(|_| ProxyHeaderError::Invalid)?)
+        let addrs = parse_v1(std::str::from_utf8(&line).map_err(|_| ProxyHeaderError::Invalid)?)?;
+        Ok(Received { addrs, tlvs: None })
     };
     match timeout {
         Some(t) => tokio::time::timeout(t, work)
@@ -159,15 +178,39 @@ mod tests {
         assert!(parse_v1("GET / HTTP/1.1\r\n").is_err());
     }
 
+    fn header(ver_cmd: u8, fam: u8, body: &[u8]) -> Vec<u8> {
+        let mut h = V2_SIG.to_vec();
+        h.extend_from_slice(&[ver_cmd, fam]);
+        h.extend_from_slice(&(body.len() as u16).to_be_bytes());
+        h.extend_from_slice(body);
+        h
+    }
+
     #[test]
     fn v2_bodies() {
         let body = [10, 1, 2, 3, 10, 0, 0, 1, 0x13, 0x88, 0, 80];
-        let (s, d) = parse_v2((0x21, 0x11), &body).unwrap().unwrap();
+        let (s, d) = parse_v2(&header(0x21, 0x11, &body)).unwrap().addrs.unwrap();
         assert_eq!(
             (s.to_string(), d.to_string()),
             ("10.1.2.3:5000".into(), "10.0.0.1:80".into())
         );
-        assert_eq!(parse_v2((0x20, 0x11), &body).unwrap(), None);
-        assert!(parse_v2((0x11, 0x11), &body).is_err());
+        assert_eq!(
+            parse_v2(&header(0x20, 0x11, &body)).unwrap(),
+            Received::default()
+        );
+        assert!(parse_v2(&header(0x11, 0x11, &body)).is_err());
+        assert!(parse_v2(&header(0x21, 0x11, &body[..8])).is_err());
+    }
+
+    #[test]
+    fn v2_tlvs() {
+        let mut body = vec![127, 0, 0, 1, 127, 0, 0, 1, 0, 42, 5, 57];
+        body.extend_from_slice(&[5, 0, 5, b'1', b'2', b'3', b'4', b'5']);
+        let got = parse_v2(&header(0x21, 0x11, &body)).unwrap();
+        let tlvs = got.tlvs.unwrap();
+        assert_eq!(tlvs.get(tlv::UNIQUE_ID), Some(&b"12345"[..]));
+        // A TLV that says it is longer than the header: refused.
+        body[13..15].copy_from_slice(&[0, 10]);
+        assert!(parse_v2(&header(0x21, 0x11, &body)).is_err());
     }
 }

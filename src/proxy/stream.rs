@@ -38,6 +38,24 @@ impl Stream {
         }
     }
 
+    /// Whether the peer has visibly closed an idle connection (or, on a
+    /// plain one, sent bytes nobody asked for), looked at without reading:
+    /// one non-blocking peek. TLS records waiting (a session ticket) are
+    /// not a reason to drop a TLS connection.
+    pub fn peer_gone(&self) -> bool {
+        let (tcp, plain) = match self {
+            Stream::Plain(s) => (s, true),
+            Stream::TlsServer(s) => (s.get_ref().0, false),
+            Stream::TlsClient(s) => (s.get_ref().0, false),
+        };
+        let mut one = [std::mem::MaybeUninit::<u8>::uninit(); 1];
+        match socket2::SockRef::from(tcp).peek(&mut one) {
+            Err(e) => e.kind() != io::ErrorKind::WouldBlock,
+            Ok(0) => true,
+            Ok(_) => plain,
+        }
+    }
+
     /// Whether bytes on this stream are encrypted.
     pub fn is_tls(&self) -> bool {
         !matches!(self, Stream::Plain(_))

@@ -218,13 +218,13 @@ pub struct Stuck {
 /// chosen; they go to the server first.
 pub async fn serve(
     mut client: Stream,
-    peer: SocketAddr,
-    local: SocketAddr,
+    origin: &super::accept::Origin,
     fe: &Frontend,
     be: Arc<Backend>,
     inspected: Vec<u8>,
     stuck: Stuck,
 ) {
+    let (peer, local) = (origin.peer, origin.local);
     let local_port = local.port();
     let (start, date) = (std::time::Instant::now(), std::time::SystemTime::now());
     let key = RequestKey {
@@ -235,6 +235,7 @@ pub async fn serve(
     // constants such as `str(name)`), not a request.
     let vars = crate::rules::facts::Vars::default();
     let world = crate::rules::facts::NoWorld;
+    let stream = crate::rules::facts::StreamFacts::next();
     let env = crate::rules::action::Env {
         src: peer,
         dst: local,
@@ -243,7 +244,9 @@ pub async fn serve(
         server: None,
         req_body_len: None,
         world: &world,
-        tls: None,
+        conn: &origin.conn,
+        stream: Some(&stream),
+        unique_id_format: fe.rules.unique_id_format.as_ref(),
         tracked: Default::default(),
     };
     let facts = env.facts(None, None, &vars);
@@ -257,9 +260,19 @@ pub async fn serve(
         &be,
         &key,
         local_port,
-        false,
+        super::connect::Reuse::New,
         stuck.forced,
-        Some((peer, local)),
+        &super::connect::ProxySource {
+            src: peer,
+            dst: local,
+            conn: &origin.conn,
+            unique_id: be
+                .servers
+                .iter()
+                .any(|s| s.proxy_v2_options.unique_id)
+                .then(|| facts.unique_id())
+                .flatten(),
+        },
         &sni,
     )
     .await;
@@ -421,6 +434,8 @@ impl TcpLog<'_> {
             redispatched: a.redispatched,
             request: None,
             captures: (None, None),
+            request_id: None,
+            unique_id: facts.and_then(|f| f.unique_id()),
             counter: self.fe.counters.total_sessions.load(Relaxed),
         };
         let level = if self.fe.log_separate_errors && term[0] != b'-' {

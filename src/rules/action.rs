@@ -152,8 +152,8 @@ pub enum Action {
     SetVar(Box<str>, Expr),
     /// `unset-var(NAME)`
     UnsetVar(Box<str>),
-    /// `set-src EXPR`
-    SetSrc(Expr),
+    /// `set-src|set-dst|set-src-port|set-dst-port EXPR`
+    SetAddr(AddrPart, Expr),
     /// `normalize-uri ...`
     NormalizeUri(Normalize),
     /// `use-service prometheus-exporter`
@@ -457,9 +457,15 @@ fn parse_action(set: RuleSet, w: &[String], ctx: &Context) -> Result<Action, Str
             exactly(0, "no argument")?;
             Action::IncGpc0(s)
         }
-        "set-src" => {
+        "set-src" | "set-dst" | "set-src-port" | "set-dst-port" => {
             exactly(1, "a sample expression")?;
-            request_only(Action::SetSrc(Expr::parse(&args[0], ctx)?))?
+            let part = match name {
+                "set-src" => AddrPart::Src,
+                "set-dst" => AddrPart::Dst,
+                "set-src-port" => AddrPart::SrcPort,
+                _ => AddrPart::DstPort,
+            };
+            request_only(Action::SetAddr(part, Expr::parse(&args[0], ctx)?))?
         }
         "normalize-uri" => {
             let m = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
@@ -555,6 +561,9 @@ fn parse_action(set: RuleSet, w: &[String], ctx: &Context) -> Result<Action, Str
                 "set-var",
                 "unset-var",
                 "set-src",
+                "set-dst",
+                "set-src-port",
+                "set-dst-port",
                 "normalize-uri",
                 "use-service",
             ];
@@ -825,8 +834,12 @@ pub struct Env<'a> {
     pub req_body_len: Option<u64>,
     /// The live state.
     pub world: &'a dyn World,
-    /// The client connection's TLS, when terminated here.
-    pub tls: Option<&'a super::facts::TlsFacts>,
+    /// What is known of the client connection (TLS, PROXY TLVs).
+    pub conn: &'a super::facts::ConnFacts,
+    /// The request's number and unique ID (HTTP; None in mode tcp).
+    pub stream: Option<&'a super::facts::StreamFacts>,
+    /// The frontend's `unique-id-format`.
+    pub unique_id_format: Option<&'a super::fmt::Fmt>,
     /// Stick-table tracking of the connection and the request.
     pub tracked: crate::state::stick::Tracked<'a>,
 }
@@ -856,7 +869,9 @@ impl<'a> Env<'a> {
             missing: Default::default(),
             vars,
             world: self.world,
-            tls: self.tls,
+            conn: self.conn,
+            stream: self.stream,
+            unique_id_format: self.unique_id_format,
             tracked: self.tracked,
         }
     }
@@ -929,7 +944,7 @@ enum Edit<'r> {
     SetStatus(u16, Option<&'r [u8]>),
     SetVar(&'r str, Option<super::sample::Value<'static>>),
     UnsetVar(&'r str),
-    SetSrc(Option<std::net::IpAddr>),
+    SetAddr(AddrPart, Option<super::sample::Value<'static>>),
     Capture(bool, usize, Box<[u8]>),
     LogLevel(u8),
 }
@@ -1035,7 +1050,7 @@ fn prepare<'r>(action: &'r Action, f: &Facts, view: View, request: View) -> Step
         A::SetStatus(c, r) => Step::Edit(Edit::SetStatus(*c, r.as_deref())),
         A::SetVar(n, e) => Step::Edit(Edit::SetVar(n, e.eval(f).map(|v| v.into_owned()))),
         A::UnsetVar(n) => Step::Edit(Edit::UnsetVar(n)),
-        A::SetSrc(e) => Step::Edit(Edit::SetSrc(e.eval(f).and_then(|v| v.to_ip()))),
+        A::SetAddr(part, e) => Step::Edit(Edit::SetAddr(*part, e.eval(f).map(|v| v.into_owned()))),
         A::Capture {
             expr,
             slot,
@@ -1130,8 +1145,12 @@ fn reply(r: &Reply, f: &Facts) -> Answer {
     if let Some(ct) = &r.content_type {
         headers.push((b"content-type"[..].into(), ct.as_bytes().to_vec()));
     }
+    // A header whose value comes out empty is left out, as HAProxy does.
     for (n, v) in &r.headers {
-        headers.push((n.as_bytes().into(), v.render(f)));
+        let value = v.render(f);
+        if !value.is_empty() {
+            headers.push((n.as_bytes().into(), value));
+        }
     }
     let body = match &r.payload {
         Payload::Empty => Some(Vec::new()),
@@ -1225,13 +1244,58 @@ fn apply(e: Edit, t: &mut Target, env: &mut Env, vars: &mut Vars) {
         Edit::SetVar(n, Some(v)) => vars.set(n, v),
         Edit::SetVar(n, None) => vars.unset(n),
         Edit::UnsetVar(n) => vars.unset(n),
-        Edit::SetSrc(Some(ip)) => env.src = SocketAddr::new(ip, env.src.port()),
-        Edit::SetSrc(None) => {}
+        Edit::SetAddr(part, Some(v)) => part.apply(&v, &mut env.src, &mut env.dst),
+        Edit::SetAddr(_, None) => {}
         Edit::Capture(response, slot, v) => {
             vars.captures
                 .retain(|(r, s, _)| !(*r == response && *s == slot));
             vars.captures.push((response, slot, v));
         }
         Edit::LogLevel(l) => vars.log_level = Some(l),
+    }
+}
+
+/// Which address `set-src`, `set-dst`, `set-src-port` and `set-dst-port`
+/// rewrite: the rules, the logs and the headers added for the server
+/// (`option forwardfor`, `option originalto`) see the new one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddrPart {
+    /// The client's address.
+    Src,
+    /// The address the client reached.
+    Dst,
+    /// The client's port.
+    SrcPort,
+    /// The port the client reached.
+    DstPort,
+}
+
+impl AddrPart {
+    /// Applies a value; one that is not an address (or a port) changes
+    /// nothing, as in HAProxy.
+    fn apply(self, v: &super::sample::Value, src: &mut SocketAddr, dst: &mut SocketAddr) {
+        let port = || v.to_int().and_then(|p| u16::try_from(p).ok());
+        match self {
+            AddrPart::Src => {
+                if let Some(ip) = v.to_ip() {
+                    src.set_ip(ip);
+                }
+            }
+            AddrPart::Dst => {
+                if let Some(ip) = v.to_ip() {
+                    dst.set_ip(ip);
+                }
+            }
+            AddrPart::SrcPort => {
+                if let Some(p) = port() {
+                    src.set_port(p);
+                }
+            }
+            AddrPart::DstPort => {
+                if let Some(p) = port() {
+                    dst.set_port(p);
+                }
+            }
+        }
     }
 }

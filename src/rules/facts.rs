@@ -112,10 +112,97 @@ pub struct Facts<'a> {
     pub vars: &'a Vars,
     /// The runtime's live state.
     pub world: &'a dyn World,
-    /// The client connection's TLS, when fulcrum terminated it.
-    pub tls: Option<&'a TlsFacts>,
+    /// What is known of the client connection: its TLS, its PROXY TLVs.
+    pub conn: &'a ConnFacts,
+    /// The request's number and unique ID (HTTP; None in mode tcp).
+    pub stream: Option<&'a StreamFacts>,
+    /// The frontend's `unique-id-format`.
+    pub unique_id_format: Option<&'a super::fmt::Fmt>,
     /// The stick-table entries this connection and request track.
     pub tracked: crate::state::stick::Tracked<'a>,
+}
+
+impl Facts<'_> {
+    /// The client connection's TLS, when fulcrum terminated it.
+    pub fn tls(&self) -> Option<&TlsFacts> {
+        self.conn.tls.as_ref()
+    }
+}
+
+/// What is known of a client connection for its whole life: the TLS it
+/// negotiated with us and the TLVs of the PROXY v2 header in front of it.
+#[derive(Debug, Default)]
+pub struct ConnFacts {
+    /// The TLS fulcrum terminated, if any.
+    pub tls: Option<TlsFacts>,
+    /// The PROXY v2 header's TLVs (`accept-proxy`), boxed: most
+    /// connections have none and should not pay for the room.
+    pub proxy_tlvs: Option<Box<crate::util::proxy_header::Tlvs>>,
+}
+
+impl ConnFacts {
+    /// A connection with nothing known: plain, no PROXY header.
+    pub fn none() -> &'static ConnFacts {
+        static NONE: ConnFacts = ConnFacts {
+            tls: None,
+            proxy_tlvs: None,
+        };
+        &NONE
+    }
+
+    /// The value of the PROXY TLV of type `kind`.
+    pub fn proxy_tlv(&self, kind: u8) -> Option<&[u8]> {
+        self.proxy_tlvs.as_ref()?.get(kind)
+    }
+}
+
+/// What HAProxy's stream knows of one request besides its messages: its
+/// number (`%rt`) and its unique ID (`unique-id-format`), which is made the
+/// first time a rule, the `unique-id-header`, a PROXY header or the log
+/// asks for it, then stays the same for the rest of the request.
+#[derive(Debug, Default)]
+pub struct StreamFacts {
+    /// The process-wide request number, from 0.
+    pub id: u64,
+    unique_id: std::cell::OnceCell<Box<[u8]>>,
+    /// Set while the format is rendered, so that a format naming the ID
+    /// itself reads it as empty instead of recursing.
+    making: std::cell::Cell<bool>,
+}
+
+impl StreamFacts {
+    /// A new request's facts, numbered in the process's order.
+    pub fn next() -> StreamFacts {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        StreamFacts {
+            id: COUNTER.fetch_add(1, Ordering::Relaxed),
+            ..StreamFacts::default()
+        }
+    }
+
+    /// The unique ID, made from `format` over `f` if nothing asked for it
+    /// before.
+    pub fn unique_id(&self, format: &super::fmt::Fmt, f: &Facts) -> &[u8] {
+        if let Some(v) = self.unique_id.get() {
+            return v;
+        }
+        if self.making.replace(true) {
+            return b"";
+        }
+        let mut made = format.render(f);
+        // HAProxy's room for it (UNIQUEID_LEN, with its terminator).
+        made.truncate(127);
+        self.making.set(false);
+        self.unique_id.get_or_init(|| made.into())
+    }
+}
+
+impl Facts<'_> {
+    /// The request's unique ID, when the frontend has `unique-id-format`.
+    pub fn unique_id(&self) -> Option<&[u8]> {
+        Some(self.stream?.unique_id(self.unique_id_format?, self))
+    }
 }
 
 /// What a TLS handshake settled, for the `ssl_fc*` fetches and the logs.

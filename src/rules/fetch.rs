@@ -108,6 +108,8 @@ pub enum Fetch {
     Env(Option<Box<[u8]>>),
     /// `date([OFFSET])`: seconds since the epoch.
     Date(i64),
+    /// `uuid([4])`: a random version-4 UUID, new at each read.
+    Uuid,
     /// `ssl_fc`: the client connection is TLS that fulcrum terminated.
     SslFc,
     /// `ssl_fc_sni`, `ssl_fc_protocol`, `ssl_fc_cipher`.
@@ -119,6 +121,11 @@ pub enum Fetch {
     /// `fc_err`: the client connection's error code (0: none; a
     /// connection that failed never reaches a rule or a log line).
     FcErr,
+    /// `fc_pp_authority`, `fc_pp_unique_id`: a TLV of the client's PROXY
+    /// v2 header (its type).
+    FcPpTlv(u8),
+    /// `unique-id`: the request's ID from `unique-id-format`.
+    UniqueId,
     /// `ssl_fc_err`, `ssl_c_err`, `ssl_c_ca_err`: TLS error codes, 0 on a
     /// TLS connection (a handshake that failed ends it), absent on a
     /// plain one.
@@ -247,6 +254,7 @@ impl Fetch {
         "str",
         "env",
         "date",
+        "uuid",
         "ssl_fc",
         "ssl_fc_sni",
         "ssl_fc_protocol",
@@ -254,6 +262,9 @@ impl Fetch {
         "ssl_c_used",
         "ssl_fc_is_resumed",
         "fc_err",
+        "fc_pp_authority",
+        "fc_pp_unique_id",
+        "unique-id",
         "ssl_fc_err",
         "ssl_c_err",
         "ssl_c_ca_err",
@@ -393,6 +404,16 @@ impl Fetch {
                 n(1, 1)?;
                 F::Env(std::env::var(&args[0]).ok().map(|v| bytes(&v)))
             }
+            "uuid" => {
+                n(0, 1)?;
+                if args.first().is_some_and(|v| v != "4") {
+                    return Err(format!(
+                        "fetch method 'uuid': unsupported UUID version '{}' (only 4)",
+                        args[0]
+                    ));
+                }
+                F::Uuid
+            }
             "date" => {
                 n(0, 1)?;
                 F::Date(match args.first() {
@@ -409,6 +430,13 @@ impl Fetch {
             "ssl_c_used" => n(0, 0).map(|_| F::SslCUsed)?,
             "ssl_fc_is_resumed" => n(0, 0).map(|_| F::SslFcIsResumed)?,
             "fc_err" => n(0, 0).map(|_| F::FcErr)?,
+            "fc_pp_authority" => {
+                n(0, 0).map(|_| F::FcPpTlv(crate::util::proxy_header::tlv::AUTHORITY))?
+            }
+            "fc_pp_unique_id" => {
+                n(0, 0).map(|_| F::FcPpTlv(crate::util::proxy_header::tlv::UNIQUE_ID))?
+            }
+            "unique-id" => n(0, 0).map(|_| F::UniqueId)?,
             "ssl_fc_err" | "ssl_c_err" | "ssl_c_ca_err" => n(0, 0).map(|_| F::SslErr)?,
             "ssl_c_verify" => n(0, 0).map(|_| F::SslCVerify)?,
             "ssl_c_s_dn" => n(0, 0).map(|_| F::SslCSDn)?,
@@ -638,6 +666,7 @@ impl Fetch {
             F::Int(i) => Some(Value::Int(*i)),
             F::Str(s) => Some(Value::Str(Cow::Owned(s.to_vec()))),
             F::Env(v) => v.as_ref().map(|v| Value::Str(Cow::Owned(v.to_vec()))),
+            F::Uuid => Some(Value::Str(Cow::Owned(uuid_v4().into_bytes()))),
             F::Date(off) => {
                 let now = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
@@ -645,19 +674,24 @@ impl Fetch {
                     .unwrap_or(0);
                 Some(Value::Int(now + off))
             }
-            F::SslFc => Some(Value::Bool(f.tls.is_some())),
-            F::SslCUsed => Some(Value::Bool(f.tls.is_some_and(|t| t.client_cert))),
-            F::SslFcIsResumed => Some(Value::Bool(f.tls.is_some_and(|t| t.resumed))),
+            F::SslFc => Some(Value::Bool(f.tls().is_some())),
+            F::SslCUsed => Some(Value::Bool(f.tls().is_some_and(|t| t.client_cert))),
+            F::SslFcIsResumed => Some(Value::Bool(f.tls().is_some_and(|t| t.resumed))),
             F::FcErr => Some(Value::Int(0)),
-            F::SslErr => f.tls.map(|_| Value::Int(0)),
-            F::SslCVerify => f.tls.map(|_| Value::Int(0)),
+            F::FcPpTlv(kind) => f
+                .conn
+                .proxy_tlv(*kind)
+                .map(|v| Value::Str(Cow::Borrowed(v))),
+            F::UniqueId => f.unique_id().map(|u| Value::Str(Cow::Owned(u.to_vec()))),
+            F::SslErr => f.tls().map(|_| Value::Int(0)),
+            F::SslCVerify => f.tls().map(|_| Value::Int(0)),
             F::SslCSDn => f
-                .tls?
+                .tls()?
                 .client_dn
                 .as_ref()
                 .map(|d| Value::Str(Cow::Owned(d.as_bytes().to_vec()))),
             F::SslFcText(which) => {
-                let t = f.tls?;
+                let t = f.tls()?;
                 let v = match which {
                     TlsText::Sni => t.sni.as_deref(),
                     TlsText::Protocol => t.protocol.as_deref(),
@@ -815,4 +849,44 @@ fn auth_user<'a>(f: &Facts<'a>, list: usize) -> Option<&'a [String]> {
     let colon = decoded.iter().position(|&b| b == b':')?;
     f.world
         .check_user(list, &decoded[..colon], &decoded[colon + 1..])
+}
+
+/// A random version-4 UUID in its usual lowercase text form. Like
+/// HAProxy's, it comes from a fast generator, not a cryptographic one.
+fn uuid_v4() -> String {
+    let (a, b) = (
+        crate::util::random::next_u64(),
+        crate::util::random::next_u64(),
+    );
+    let mut u = [0u8; 16];
+    u[..8].copy_from_slice(&a.to_be_bytes());
+    u[8..].copy_from_slice(&b.to_be_bytes());
+    u[6] = (u[6] & 0x0f) | 0x40;
+    u[8] = (u[8] & 0x3f) | 0x80;
+    let hex =
+        |r: std::ops::Range<usize>| u[r].iter().map(|b| format!("{b:02x}")).collect::<String>();
+    format!(
+        "{}-{}-{}-{}-{}",
+        hex(0..4),
+        hex(4..6),
+        hex(6..8),
+        hex(8..10),
+        hex(10..16)
+    )
+}
+
+#[cfg(test)]
+mod uuid_tests {
+    #[test]
+    fn uuid_has_version_4_and_the_rfc_variant() {
+        let u = super::uuid_v4();
+        let parts: Vec<&str> = u.split('-').collect();
+        assert_eq!(
+            parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+            [8, 4, 4, 4, 12]
+        );
+        assert!(parts[2].starts_with('4'));
+        assert!(matches!(parts[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'));
+        assert_ne!(u, super::uuid_v4());
+    }
 }

@@ -45,6 +45,9 @@ pub struct Fmt {
 enum Scope {
     Action,
     Log,
+    /// `unique-id-format`: an action's variables, with a log line's
+    /// spaces (separators that are not written at the start).
+    UniqueId,
 }
 
 /// The variables an action string may use (they need no log record).
@@ -58,12 +61,19 @@ const ACTION_VARS: &[Var] = &[
     Var::Server,
     Var::Hostname,
     Var::Pid,
+    Var::Timestamp,
+    Var::ReqCounter,
 ];
 
 impl Fmt {
     /// Parses an action's log-format string.
     pub fn parse(text: &str, ctx: &Context) -> Result<Fmt, String> {
         parse(text, ctx, Scope::Action)
+    }
+
+    /// Parses a `unique-id-format` string.
+    pub fn parse_unique_id(text: &str, ctx: &Context) -> Result<Fmt, String> {
+        parse(text, ctx, Scope::UniqueId)
     }
 
     /// Parses an access-log format (`log-format`).
@@ -98,7 +108,12 @@ impl Fmt {
         for p in &self.parts {
             match p {
                 Part::Lit(l) => out.extend_from_slice(l),
-                Part::Sep => out.push(b' '),
+                // As in a log line: never at the start, never doubled.
+                Part::Sep => {
+                    if out.last().is_some_and(|&c| c != b' ') {
+                        out.push(b' ');
+                    }
+                }
                 Part::Sample(e, _) => {
                     if let Some(v) = e.eval(f) {
                         out.extend_from_slice(&v.to_bytes());
@@ -161,7 +176,7 @@ fn parse(text: &str, ctx: &Context, scope: Scope) -> Result<Fmt, String> {
         }
     };
     while i < b.len() {
-        if scope == Scope::Log && b[i] == b' ' {
+        if scope != Scope::Action && b[i] == b' ' {
             flush(&mut lit, &mut parts);
             if !matches!(parts.last(), Some(Part::Sep)) {
                 parts.push(Part::Sep);
@@ -224,9 +239,9 @@ fn parse(text: &str, ctx: &Context, scope: Scope) -> Result<Fmt, String> {
                 ))
             }
         };
-        if scope == Scope::Action && !ACTION_VARS.contains(&var) {
+        if scope != Scope::Log && !ACTION_VARS.contains(&var) {
             return Err(format!(
-                "log-format variable '%{alias}' is not supported in rules (supported: %[expr], %ci, %cp, %fi, %fp, %f, %b, %s, %H, %pid)"
+                "log-format variable '%{alias}' is not supported in rules (supported: %[expr], %ci, %cp, %fi, %fp, %f, %b, %s, %H, %pid, %Ts, %rt)"
             ));
         }
         parts.push(Part::Var(var, flags));

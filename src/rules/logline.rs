@@ -240,8 +240,12 @@ pub struct LogRecord<'a> {
     /// The request and response header captures, as slot values; None
     /// when the frontend declares no such captures.
     pub captures: (SlotValues<'a>, SlotValues<'a>),
-    /// %rt / %lc.
+    /// %lc (and %rt when there is no request number).
     pub counter: u64,
+    /// %rt: the request's number in the process (HTTP).
+    pub request_id: Option<u64>,
+    /// %ID: the request's unique ID (`unique-id-format`).
+    pub unique_id: Option<&'a [u8]>,
 }
 
 /// Writes a string value: `-` when absent (`""` when quoted).
@@ -270,9 +274,17 @@ pub fn write_text(out: &mut Vec<u8>, v: Option<&[u8]>, f: Flags) {
     }
 }
 
-fn write_num(out: &mut Vec<u8>, n: u64, f: Flags) {
+/// A number in decimal: HAProxy's `+X` applies only to the fields
+/// [`write_hex4`] writes (and addresses).
+fn write_num(out: &mut Vec<u8>, n: u64, _f: Flags) {
+    let _ = write!(out, "{n}");
+}
+
+/// A port, a date in seconds, a counter or the pid: with `+X`, in
+/// hexadecimal on at least 4 digits, as HAProxy writes them.
+fn write_hex4(out: &mut Vec<u8>, n: u64, f: Flags) {
     let _ = if f.hex {
-        write!(out, "{n:X}")
+        write!(out, "{n:04X}")
     } else {
         write!(out, "{n}")
     };
@@ -303,9 +315,9 @@ pub(crate) fn write_action_var(
 ) -> std::io::Result<()> {
     match v {
         Var::ClientIp => write_ip(out, f.src.ip(), fl),
-        Var::ClientPort => write_num(out, u64::from(f.src.port()), fl),
+        Var::ClientPort => write_hex4(out, u64::from(f.src.port()), fl),
         Var::FrontendIp => write_ip(out, f.dst.ip(), fl),
-        Var::FrontendPort => write_num(out, u64::from(f.dst.port()), fl),
+        Var::FrontendPort => write_hex4(out, u64::from(f.dst.port()), fl),
         Var::Frontend => put(out, f.frontend.as_bytes()),
         Var::Backend => match f.backend {
             Some(b) => put(out, f.world.backend_name(b).as_bytes()),
@@ -316,7 +328,13 @@ pub(crate) fn write_action_var(
             _ => put(out, b"<NOSRV>"),
         },
         Var::Hostname => put(out, hostname().as_bytes()),
-        Var::Pid => write!(out, "{}", std::process::id())?,
+        Var::Pid => write_hex4(out, u64::from(std::process::id()), fl),
+        Var::Timestamp => write_hex4(out, secs(std::time::SystemTime::now()), fl),
+        Var::ReqCounter => {
+            if let Some(s) = f.stream {
+                write_hex4(out, s.id, fl)
+            }
+        }
         _ => {}
     }
     Ok(())
@@ -365,13 +383,13 @@ pub fn write_var(out: &mut Vec<u8>, v: Var, f: Flags, r: &LogRecord) {
             }),
         ),
         HttpVersion => text(out, r.request.map(|q| request_parts(q).2)),
-        UniqueId => text(out, None),
+        UniqueId => write_text(out, r.unique_id, f),
         Status => match r.status {
             Some(s) => write_num(out, u64::from(s), f),
             None => put(out, b"-1"),
         },
         GmtDate | LocalDate => put(out, clf_date(r.accept).as_bytes()),
-        Timestamp => write_num(out, secs(r.accept), f),
+        Timestamp => write_hex4(out, secs(r.accept), f),
         Ta => write_ms(out, t.active, f),
         Tc => write_ms(out, t.connect, f),
         Td => {
@@ -413,16 +431,16 @@ pub fn write_var(out: &mut Vec<u8>, v: Var, f: Flags, r: &LogRecord) {
             None => put(out, b"-"),
         },
         BackendSrcPort => match r.backend_src {
-            Some(a) => write_num(out, u64::from(a.port()), f),
+            Some(a) => write_hex4(out, u64::from(a.port()), f),
             None => put(out, b"-"),
         },
         BackendQueue => write_num(out, r.conns.backend_queue, f),
         ClientIp => write_ip(out, r.client.ip(), f),
-        ClientPort => write_num(out, u64::from(r.client.port()), f),
+        ClientPort => write_hex4(out, u64::from(r.client.port()), f),
         Frontend => text(out, Some(r.frontend)),
         FeConn => write_num(out, r.conns.frontend, f),
         FrontendIp => write_ip(out, r.local.ip(), f),
-        FrontendPort => write_num(out, u64::from(r.local.port()), f),
+        FrontendPort => write_hex4(out, u64::from(r.local.port()), f),
         FrontendTransport => {
             let name = if r.tls.is_some() {
                 format!("{}~", r.frontend)
@@ -431,15 +449,20 @@ pub fn write_var(out: &mut Vec<u8>, v: Var, f: Flags, r: &LogRecord) {
             };
             text(out, Some(&name))
         }
-        LogCounter | ReqCounter => write_num(out, r.counter, f),
+        LogCounter => write_hex4(out, r.counter, f),
+        ReqCounter => write_hex4(out, r.request_id.unwrap_or(r.counter), f),
         ReqHeaders => captures(out, r.captures.0, false, f),
         ResHeaders => captures(out, r.captures.1, false, f),
         ReqHeadersClf => captures(out, r.captures.0, true, f),
         ResHeadersClf => captures(out, r.captures.1, true, f),
         AcceptMs => {
-            let _ = write!(out, "{:03}", millis(r.accept));
+            let _ = if f.hex {
+                write!(out, "{:02X}", millis(r.accept))
+            } else {
+                write!(out, "{:03}", millis(r.accept))
+            };
         }
-        Pid => write_num(out, u64::from(std::process::id()), f),
+        Pid => write_hex4(out, u64::from(std::process::id()), f),
         Request => match r.request {
             Some(q) => {
                 let escaped = escape_request(q);
@@ -460,7 +483,7 @@ pub fn write_var(out: &mut Vec<u8>, v: Var, f: Flags, r: &LogRecord) {
             None => put(out, b"-"),
         },
         ServerPort => match r.server_addr {
-            Some(a) => write_num(out, u64::from(a.port()), f),
+            Some(a) => write_hex4(out, u64::from(a.port()), f),
             None => put(out, b"-"),
         },
         ServerQueue => write_num(out, r.conns.server_queue, f),

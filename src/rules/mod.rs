@@ -189,6 +189,10 @@ pub struct ProxyRules {
     /// The access-log line (`log-format`, `option httplog`...), when the
     /// proxy logs.
     pub log_line: Option<fmt::Fmt>,
+    /// `unique-id-format` (frontends).
+    pub unique_id_format: Option<fmt::Fmt>,
+    /// `unique-id-header NAME` (frontends, with a format).
+    pub unique_id_header: Option<Box<str>>,
     /// Some `use_backend` condition reads the payload (`req.ssl_sni`...),
     /// so a `mode tcp` frontend inspects before it chooses.
     pub routes_on_payload: bool,
@@ -489,6 +493,23 @@ pub fn compile(c: &Config, p: &Proxy) -> Result<ProxyRules, Vec<RuleError>> {
             }),
         }
     }
+    if p.kind.has_frontend() {
+        // A header without a format is sent empty, as in HAProxy.
+        let format = p
+            .unique_id_format
+            .as_deref()
+            .or(p.unique_id_header.as_ref().map(|_| ""));
+        if let Some(text) = format {
+            match fmt::Fmt::parse_unique_id(text, &ctx) {
+                Ok(f) => out.unique_id_format = Some(f),
+                Err(m) => errors.push(RuleError {
+                    at: p.span_of("unique-id-format").cloned(),
+                    message: format!("{kind}: 'unique-id-format': {m}"),
+                }),
+            }
+            out.unique_id_header = p.unique_id_header.as_deref().map(Into::into);
+        }
+    }
     if errors.is_empty() {
         Ok(out)
     } else {
@@ -536,7 +557,7 @@ fn check_rule(set: RuleSet, r: Rule) -> Result<Rule, String> {
             }
         }
     }
-    if let Action::SetVar(_, e) | Action::SetSrc(e) = &r.action {
+    if let Action::SetVar(_, e) | Action::SetAddr(_, e) = &r.action {
         if set == RuleSet::Request && e.fetch.needs_response() {
             return Err("the expression reads the response, which does not exist yet in 'http-request' rules".into());
         }

@@ -283,6 +283,7 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
                 },
                 send_proxy: s.send_proxy || s.send_proxy_v2,
                 send_proxy_v2: s.send_proxy_v2,
+                proxy_v2_options: s.proxy_v2_options,
                 shutdown_on_down: s.shutdown_on_down,
                 shutdown_backups_on_up: s.shutdown_backups_on_up,
                 tls: server_tls(c, p, s)?,
@@ -350,6 +351,7 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
             log_targets: log_targets(&p.log, &c.global),
             log_health_checks: p.option.log_health_checks,
             prefer_last_server: p.option.prefer_last_server,
+            http_reuse: p.http_reuse,
             server_keepalive: p.option.tcpka || p.option.srvtcpka,
             cookie: p.cookie.clone().filter(|_| http),
             errorfiles: errorfiles(c, p, &rules_of(p))?,
@@ -387,6 +389,7 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
             timeout_tunnel: p.timeout.tunnel.filter(|d| !d.is_zero()),
             timeout_tarpit: p.timeout.tarpit.filter(|d| !d.is_zero()),
             forwardfor: p.option.forwardfor.clone().filter(|_| http),
+            originalto: p.option.originalto.clone().filter(|_| http),
             http_connection: p.option.http_connection,
             counters: prev
                 .and_then(|r| r.backends.iter().find(|b| b.name == p.name))
@@ -437,6 +440,7 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
                 .filter(|d| !d.is_zero()),
             timeout_tarpit: p.timeout.tarpit.filter(|d| !d.is_zero()),
             forwardfor: p.option.forwardfor.clone().filter(|_| http),
+            originalto: p.option.originalto.clone().filter(|_| http),
             http_connection: p.option.http_connection,
             default_backend,
             rules: rules_of(p),
@@ -861,7 +865,14 @@ fn bind_tls(
             },
         })
         .map_err(err)?;
-        let addrs = b.addresses.iter().flat_map(|a| a.socket_addrs()).collect();
+        let mut addrs: Vec<_> = b.addresses.iter().flat_map(|a| a.socket_addrs()).collect();
+        // An inherited socket's address is the one it is bound to; one that
+        // cannot be adopted is reported when the listeners open.
+        addrs.extend(b.fd.iter().filter_map(|&fd| {
+            crate::listen::socket::inherited(fd)
+                .and_then(|l| l.local_addr())
+                .ok()
+        }));
         out.push(super::BindTls { addrs, config });
     }
     Ok(out)

@@ -19,6 +19,7 @@ use crate::config::model::{Bind, ForwardFor, HttpConnection, Mode, Stats};
 use crate::state::{ProxyCounters, ServerState};
 use crate::util::addr::ServerPort;
 
+pub use crate::config::model::ProxyV2Options;
 pub use check::ServerCheck;
 pub use compile::{compile, CompileError};
 
@@ -124,6 +125,8 @@ pub struct Frontend {
     pub timeout_tarpit: Timeout,
     /// `option forwardfor` of the frontend.
     pub forwardfor: Option<ForwardFor>,
+    /// `option originalto` of the frontend.
+    pub originalto: Option<crate::config::model::OriginalTo>,
     /// Connection mode of the frontend.
     pub http_connection: HttpConnection,
     /// Backend when no rule matches.
@@ -232,6 +235,8 @@ pub struct Backend {
     pub timeout_tarpit: Timeout,
     /// `option forwardfor` of the backend.
     pub forwardfor: Option<ForwardFor>,
+    /// `option originalto` of the backend.
+    pub originalto: Option<crate::config::model::OriginalTo>,
     /// Connection mode of the backend.
     pub http_connection: HttpConnection,
     /// Live counters.
@@ -260,6 +265,8 @@ pub struct Backend {
     pub log_health_checks: bool,
     /// `option prefer-last-server`.
     pub prefer_last_server: bool,
+    /// `http-reuse`; None: fulcrum's default.
+    pub http_reuse: Option<crate::config::model::HttpReuse>,
     /// The backend's rules (http-request, use-server, http-response...).
     pub rules: Arc<crate::rules::ProxyRules>,
 }
@@ -324,6 +331,8 @@ pub struct Server {
     pub send_proxy: bool,
     /// `send-proxy-v2`: the header is the binary version 2.
     pub send_proxy_v2: bool,
+    /// `proxy-v2-options`.
+    pub proxy_v2_options: ProxyV2Options,
     /// `on-marked-down shutdown-sessions`.
     pub shutdown_on_down: bool,
     /// `on-marked-up shutdown-backup-sessions`.

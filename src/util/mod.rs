@@ -4,4 +4,5 @@ pub mod addr;
 pub mod date;
 pub mod ids;
 pub mod proxy_header;
+pub mod random;
 pub mod time;

@@ -56,10 +56,22 @@ impl Fulcrum {
 
     /// Like `start`, but returns the log when fulcrum exits or does not start.
     pub fn try_start(cfg: &str) -> Result<Fulcrum, String> {
+        Self::try_start_with(cfg, &[])
+    }
+
+    /// `start` with more command-line arguments after `-f CFG`.
+    pub fn start_with(cfg: &str, args: &[&str]) -> Fulcrum {
+        Self::try_start_with(cfg, args)
+            .unwrap_or_else(|log| panic!("fulcrum did not start:\n{log}"))
+    }
+
+    /// `try_start` with more command-line arguments after `-f CFG`.
+    pub fn try_start_with(cfg: &str, args: &[&str]) -> Result<Fulcrum, String> {
         let file = TempPath::file("proxy", cfg);
         let mut child = Command::new(env!("CARGO_BIN_EXE_fulcrum"))
             .arg("-f")
             .arg(file.path())
+            .args(args)
             .env("FULCRUM_LOG", "info")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -207,6 +219,8 @@ pub enum Answer {
     Status(u16, String),
     /// Read the request, then never answer.
     Never,
+    /// These bytes as they are, then close.
+    Raw(&'static [u8]),
 }
 
 /// One request as a backend received it.
@@ -230,6 +244,8 @@ pub struct HttpBackend {
     pub seen: Arc<Mutex<Vec<Seen>>>,
     /// Connections accepted.
     pub conns: Arc<AtomicUsize>,
+    /// Connections open now (their socket not yet closed).
+    pub open: Arc<AtomicUsize>,
     /// Status answered to health checks.
     pub health: Arc<std::sync::atomic::AtomicU16>,
     answer: Answer,
@@ -261,6 +277,7 @@ impl HttpBackend {
             addr,
             seen: Arc::new(Mutex::new(Vec::new())),
             conns: Arc::new(AtomicUsize::new(0)),
+            open: Arc::new(AtomicUsize::new(0)),
             health: Arc::new(std::sync::atomic::AtomicU16::new(200)),
             answer,
             stop: Arc::new(AtomicBool::new(false)),
@@ -272,6 +289,7 @@ impl HttpBackend {
 
     fn spawn(&mut self, l: TcpListener) {
         l.set_nonblocking(true).expect("nonblocking");
+        let open = self.open.clone();
         let (s, c, st, h, a) = (
             self.seen.clone(),
             self.conns.clone(),
@@ -286,7 +304,13 @@ impl HttpBackend {
                         let _ = stream.set_nonblocking(false);
                         let n = c.fetch_add(1, Ordering::Relaxed);
                         let (s, a, h, st) = (s.clone(), a.clone(), h.clone(), st.clone());
-                        thread::spawn(move || serve_http(stream, n, &s, &a, &h, &st));
+                        let open = open.clone();
+                        open.fetch_add(1, Ordering::Relaxed);
+                        thread::spawn(move || {
+                            serve_http(stream, n, &s, &a, &h, &st);
+                            // serve_http owned the socket: it is closed now.
+                            open.fetch_sub(1, Ordering::Relaxed);
+                        });
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                         thread::sleep(Duration::from_millis(5))
@@ -427,6 +451,11 @@ fn serve_http(
             _ if is_health => (health.load(Ordering::Relaxed), "health\n".to_string()),
             Answer::Text(t) => (200, t.clone()),
             Answer::Status(c, t) => (*c, t.clone()),
+            Answer::Raw(bytes) => {
+                let _ = s.write_all(bytes);
+                let _ = s.shutdown(Shutdown::Both);
+                return;
+            }
             Answer::Never => {
                 // Hold the connection until killed or 60 s pass.
                 let until = Instant::now() + Duration::from_secs(60);

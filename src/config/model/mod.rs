@@ -35,14 +35,15 @@ pub use global::{
 };
 pub use proxy::{
     AccessLog, Balance, Bind, Capture, ClientVerify, Cookie, CookieMethod, Credentials,
-    EffectiveTls, ForwardFor, HttpConnection, Mode, Options, Proxy, ProxyKind, Stats, Timeouts,
-    UriHash, DEFAULT_STATS_REALM, DEFAULT_STATS_URI, DEFAULT_XFF,
+    EffectiveTls, ForwardFor, HttpConnection, HttpReuse, Mode, Options, OriginalTo, Proxy,
+    ProxyKind, Stats, Timeouts, UriHash, DEFAULT_STATS_REALM, DEFAULT_STATS_URI, DEFAULT_XFF,
+    DEFAULT_XOT,
 };
 pub use resolvers::{Hold, Nameserver, Resolvers, Transport};
 pub use rules::{UseBackend, UseServer, Words};
 pub use server::{
-    Family, InitAddr, ObserveLayer, OnError, ResolveOpt, Server, Track, Verify, DEFAULT_FALL,
-    DEFAULT_RISE, DEFAULT_WEIGHT, MAX_WEIGHT,
+    Family, InitAddr, ObserveLayer, OnError, ProxyV2Options, ResolveOpt, Server, Track, Verify,
+    DEFAULT_FALL, DEFAULT_RISE, DEFAULT_WEIGHT, MAX_WEIGHT,
 };
 pub use stick::{StickKeyType, StickStore, StickTable, DEFAULT_STRING_LEN};
 pub use userlist::{Group, Password, User, Userlist};

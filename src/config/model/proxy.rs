@@ -139,6 +139,17 @@ pub struct Proxy {
     /// `monitor fail` condition holds), for an upstream health checker.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monitor_uri: Option<String>,
+    /// `http-reuse`: unset, fulcrum's default (see README, "Connection
+    /// reuse").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_reuse: Option<HttpReuse>,
+    /// `unique-id-format STRING`: each request's unique ID, a log-format
+    /// string (%ID in logs, the `unique-id` fetch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unique_id_format: Option<String>,
+    /// `unique-id-header NAME`: the ID is sent to the server in this header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unique_id_header: Option<String>,
     /// `monitor fail if|unless COND` lines (their condition words).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub monitor_fail: Vec<Words>,
@@ -229,6 +240,9 @@ impl Proxy {
             use_server: Vec::new(),
             default_server: Vec::new(),
             monitor_uri: None,
+            http_reuse: None,
+            unique_id_format: None,
+            unique_id_header: None,
             monitor_fail: Vec::new(),
             force_persist: Vec::new(),
             ignore_persist: Vec::new(),
@@ -485,6 +499,9 @@ pub struct Options {
     /// `option forwardfor ...`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forwardfor: Option<ForwardFor>,
+    /// `option originalto ...`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub originalto: Option<OriginalTo>,
     /// `option redispatch`: a retry may go to another server.
     #[serde(default, skip_serializing_if = "is_false")]
     pub redispatch: bool,
@@ -534,6 +551,34 @@ pub enum HttpConnection {
     Close,
 }
 
+/// `http-reuse`: which idle server connections a request may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HttpReuse {
+    /// Only the client session's own connection.
+    Never,
+    /// A session's first request gets a new connection; later ones may
+    /// take any idle one.
+    Safe,
+    /// Like safe, but a first request may take an idle connection that
+    /// has already been reused once.
+    Aggressive,
+    /// Any request may take any idle connection.
+    Always,
+}
+
+impl HttpReuse {
+    /// The keyword's word for it.
+    pub fn name(self) -> &'static str {
+        match self {
+            HttpReuse::Never => "never",
+            HttpReuse::Safe => "safe",
+            HttpReuse::Aggressive => "aggressive",
+            HttpReuse::Always => "always",
+        }
+    }
+}
+
 /// `option forwardfor [except NET] [header NAME] [if-none]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -547,6 +592,28 @@ pub struct ForwardFor {
     /// Only add the header when the request has none.
     #[serde(default, skip_serializing_if = "is_false")]
     pub if_none: bool,
+}
+
+/// `option originalto [except NET] [header NAME]`: the address the client
+/// reached, for the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct OriginalTo {
+    /// Destinations in this network get no header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub except: Option<IpNet>,
+    /// Header name (default X-Original-To).
+    #[serde(default = "default_xot", skip_serializing_if = "is_default_xot")]
+    pub header: String,
+}
+
+/// The header `option originalto` adds unless told otherwise.
+pub const DEFAULT_XOT: &str = "X-Original-To";
+fn default_xot() -> String {
+    DEFAULT_XOT.to_string()
+}
+fn is_default_xot(h: &str) -> bool {
+    h == DEFAULT_XOT
 }
 
 /// The header `option forwardfor` adds unless told otherwise.

@@ -112,6 +112,9 @@ pub struct Server {
     /// `send-proxy-v2`: a PROXY protocol v2 header opens each connection.
     #[serde(default, skip_serializing_if = "is_false")]
     pub send_proxy_v2: bool,
+    /// `proxy-v2-options`: what a v2 header carries besides addresses.
+    #[serde(default, skip_serializing_if = "ProxyV2Options::is_empty")]
+    pub proxy_v2_options: ProxyV2Options,
     /// `crt FILE`: the client certificate shown to the server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crt: Option<PathBuf>,
@@ -348,6 +351,7 @@ impl Server {
             alpn: Vec::new(),
             no_ssl_reuse: false,
             send_proxy_v2: false,
+            proxy_v2_options: ProxyV2Options::default(),
             shutdown_on_down: false,
             shutdown_backups_on_up: false,
             check_sni: None,
@@ -396,4 +400,74 @@ pub enum Verify {
     None,
     /// Verify against `ca-file`.
     Required,
+}
+
+/// `proxy-v2-options`: the TLVs a `send-proxy-v2` header carries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ProxyV2Options {
+    /// `ssl`: the client's TLS (version, and flags for its certificate).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub ssl: bool,
+    /// `cert-cn`: with `ssl`, the client certificate's common name.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub cert_cn: bool,
+    /// `ssl-cipher`: with `ssl`, the cipher's name.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub ssl_cipher: bool,
+    /// `authority`: the host name the client gave (SNI, or the authority
+    /// of a PROXY header in front of us).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub authority: bool,
+    /// `crc32c`: a checksum of the header.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub crc32c: bool,
+    /// `unique-id`: the request's unique ID (`unique-id-format`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub unique_id: bool,
+}
+
+impl ProxyV2Options {
+    /// Whether no option is set.
+    pub fn is_empty(&self) -> bool {
+        *self == ProxyV2Options::default()
+    }
+
+    /// The options set, as `proxy-v2-options` names them.
+    pub fn names(&self) -> Vec<&'static str> {
+        [
+            (self.ssl, "ssl"),
+            (self.cert_cn, "cert-cn"),
+            (self.ssl_cipher, "ssl-cipher"),
+            (self.authority, "authority"),
+            (self.crc32c, "crc32c"),
+            (self.unique_id, "unique-id"),
+        ]
+        .into_iter()
+        .filter_map(|(on, n)| on.then_some(n))
+        .collect()
+    }
+
+    /// Sets one option by name.
+    pub fn set(&mut self, name: &str) -> Result<(), String> {
+        match name {
+            "ssl" => self.ssl = true,
+            "cert-cn" => self.cert_cn = true,
+            "ssl-cipher" => self.ssl_cipher = true,
+            "authority" => self.authority = true,
+            "crc32c" => self.crc32c = true,
+            "unique-id" => self.unique_id = true,
+            "cert-sig" | "cert-key" => {
+                return Err(format!(
+                    "'proxy-v2-options {name}' (the client certificate's algorithms) is not supported yet; supported: ssl, cert-cn, ssl-cipher, authority, crc32c, unique-id"
+                ))
+            }
+            other => {
+                return Err(format!(
+                    "'proxy-v2-options': '{other}' is an unknown option (expected ssl, cert-cn, ssl-cipher, cert-sig, cert-key, authority, crc32c or unique-id)"
+                ))
+            }
+        }
+        Ok(())
+    }
 }

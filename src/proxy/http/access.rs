@@ -33,7 +33,7 @@ impl Term {
 pub type Slots = Vec<Option<Box<[u8]>>>;
 
 /// The log facts of one request.
-pub struct Access {
+pub struct Access<'c> {
     /// The client's address.
     pub src: SocketAddr,
     /// The address it connected to.
@@ -66,6 +66,10 @@ pub struct Access {
     pub captures: std::cell::RefCell<(Slots, Slots)>,
     /// `set-log-level`: syslog severity, 8 for silent.
     pub level: Cell<Option<u8>>,
+    /// The request's number and unique ID.
+    pub stream: crate::rules::facts::StreamFacts,
+    /// What is known of the client connection (TLS, PROXY TLVs).
+    pub conn: &'c crate::rules::facts::ConnFacts,
 }
 
 /// When a client connection was accepted, for the timers of its logs.
@@ -90,16 +94,15 @@ impl Accepted {
     }
 }
 
-impl Access {
-    /// The record of a request whose wait began at `start` (`date` on
-    /// the wall clock).
+impl<'c> Access<'c> {
+    /// The record of a request on connection `origin` whose wait began at
+    /// `start` (`date` on the wall clock).
     pub fn new(
-        src: SocketAddr,
-        dst: SocketAddr,
-        accepted: Accepted,
+        origin: &'c crate::proxy::accept::Origin,
         start: std::time::Instant,
         date: std::time::SystemTime,
-    ) -> Access {
+    ) -> Access<'c> {
+        let (src, dst, accepted) = (origin.peer, origin.local, origin.accepted);
         Access {
             src,
             dst,
@@ -119,6 +122,8 @@ impl Access {
             quiet: Cell::new(false),
             captures: Default::default(),
             level: Cell::new(None),
+            stream: crate::rules::facts::StreamFacts::next(),
+            conn: &origin.conn,
         }
     }
 
@@ -150,15 +155,7 @@ impl Access {
     /// variants, or `log-format`) when the frontend logs. `first` says
     /// whether this is the connection's first request (its wait began at
     /// the handshake, and counts as HAProxy's Th + Ti).
-    pub fn log(
-        &self,
-        fe: &Frontend,
-        rt: &Runtime,
-        peer: SocketAddr,
-        request: &str,
-        tls: Option<&crate::rules::facts::TlsFacts>,
-        active: u64,
-    ) {
+    pub fn log(&self, fe: &Frontend, rt: &Runtime, peer: SocketAddr, request: &str, active: u64) {
         use crate::rules::logline::{Conns, LogRecord, Timers};
         // `http-request set-log-level` wins; else `option
         // log-separate-errors` sends failed exchanges at err.
@@ -198,13 +195,31 @@ impl Access {
             })
         };
         let (req_caps, res_caps) = (padded(&slots.0, &captures.0), padded(&slots.1, &captures.1));
+        // Samples in the line see the connection: addresses, names, TLS.
+        let vars = crate::rules::facts::Vars::default();
+        let env = crate::rules::action::Env {
+            src: peer,
+            dst: self.dst,
+            frontend: &fe.name,
+            backend: self.backend.get(),
+            server: self.server.get(),
+            req_body_len: None,
+            world: rt,
+            conn: self.conn,
+            stream: Some(&self.stream),
+            unique_id_format: fe.rules.unique_id_format.as_ref(),
+            tracked: Default::default(),
+        };
+        let facts = env.facts(None, None, &vars);
+        // The log makes the ID if nothing asked for it before, as HAProxy does.
+        let unique_id = facts.unique_id();
         let rec = LogRecord {
             client: peer,
             local: self.dst,
             accept: self.accepted.date,
             request_date: self.date + first.saturating_duration_since(self.start),
             frontend: &fe.name,
-            tls,
+            tls: self.conn.tls.as_ref(),
             backend: be.map(|b| b.name.as_str()),
             server: srv.map(|s| s.name.as_str()),
             server_addr: srv.map(|s| s.target(self.dst.port())),
@@ -240,21 +255,9 @@ impl Access {
             request: Some(request),
             captures: (req_caps.as_deref(), res_caps.as_deref()),
             counter: fe.counters.requests.load(Relaxed),
+            request_id: Some(self.stream.id),
+            unique_id,
         };
-        // Samples in the line see the connection: addresses, names, TLS.
-        let vars = crate::rules::facts::Vars::default();
-        let env = crate::rules::action::Env {
-            src: peer,
-            dst: self.dst,
-            frontend: &fe.name,
-            backend: self.backend.get(),
-            server: self.server.get(),
-            req_body_len: None,
-            world: rt,
-            tls,
-            tracked: Default::default(),
-        };
-        let facts = env.facts(None, None, &vars);
         super::super::accesslog::emit(fe, Some(&facts), &rec, level);
     }
 

@@ -26,16 +26,44 @@ pub async fn send(client: &mut Stream, bytes: &[u8], timeout: Option<Duration>) 
 }
 
 /// Answers with an error page and closes: the backend's `errorfile` for
-/// that status if it has one, else the frontend's, else HAProxy's page.
+/// that status if it has one, else the frontend's, else HAProxy's page,
+/// passed through the `http-after-response` rules.
 pub async fn error(
     client: &mut Stream,
     status: Status,
     fe: &Frontend,
     be: Option<&Backend>,
     rt: &Runtime,
-    access: &Access,
+    access: &Access<'_>,
     term: Term,
 ) {
+    let out = error_page(status, fe, be, access, term);
+    let out = after_response(out, fe, be, rt, access, &mut Vars::default());
+    close_with(client, &out, fe, access).await;
+}
+
+/// Answers a request that could not be read (bad framing, too large, a
+/// timeout) and closes. No rule runs: as in HAProxy, where the connection
+/// layer answers these before any stream exists.
+pub async fn read_error(
+    client: &mut Stream,
+    status: Status,
+    fe: &Frontend,
+    access: &Access<'_>,
+    term: Term,
+) {
+    let out = error_page(status, fe, None, access, term);
+    close_with(client, &out, fe, access).await;
+}
+
+/// Records an error answer and its page.
+fn error_page(
+    status: Status,
+    fe: &Frontend,
+    be: Option<&Backend>,
+    access: &Access<'_>,
+    term: Term,
+) -> Vec<u8> {
     access.status.set(status.code());
     access.end(term);
     fe.counters.proxy_errors.fetch_add(1, Relaxed);
@@ -43,13 +71,15 @@ pub async fn error(
     let custom = be
         .and_then(|b| b.errorfiles.get(&status.code()))
         .or_else(|| fe.errorfiles.get(&status.code()));
-    let out = match custom {
+    match custom {
         Some(bytes) => bytes.to_vec(),
         None => status.response(),
-    };
-    let out = after_response(out, fe, be, rt, access, &mut Vars::default());
-    access.sent(&out, 0);
-    send(client, &out, fe.timeout_client).await;
+    }
+}
+
+async fn close_with(client: &mut Stream, out: &[u8], fe: &Frontend, access: &Access<'_>) {
+    access.sent(out, 0);
+    send(client, out, fe.timeout_client).await;
     let _ = client.shutdown().await;
 }
 
@@ -84,7 +114,9 @@ pub fn after_response(
         server: access.server.get(),
         req_body_len: None,
         world: rt,
-        tls: None,
+        conn: access.conn,
+        stream: Some(&access.stream),
+        unique_id_format: fe.rules.unique_id_format.as_ref(),
         // After-response rules of the proxy's own answers read no table.
         tracked: Default::default(),
     };

@@ -36,10 +36,13 @@ pub struct Cx<'a> {
     pub local: SocketAddr,
     pub fe: &'a Frontend,
     pub rt: &'a Runtime,
-    pub access: &'a Access,
+    pub access: &'a Access<'a>,
     pub tracked: crate::state::stick::Tracked<'a>,
-    /// The client connection's TLS, when fulcrum terminated it.
-    pub tls: Option<&'a crate::rules::facts::TlsFacts>,
+    /// This is the connection's first request (`http-reuse safe` gives it
+    /// a new server connection).
+    pub first_request: bool,
+    /// The connection's own idle server connection (`http-reuse never`).
+    pub session_conn: &'a crate::proxy::connect::SessionConn,
     /// The server this connection's last request went to, as (backend
     /// identity, server index), for `option prefer-last-server`.
     pub last_server: &'a std::cell::Cell<Option<(usize, usize)>>,
@@ -61,6 +64,8 @@ pub struct Request {
     pub vars: Vars,
     /// The client address the rules see (`set-src` may change it).
     pub src: SocketAddr,
+    /// The address it reached, as the rules see it (`set-dst`).
+    pub dst: SocketAddr,
 }
 
 /// Runs the request phases, then forwards.
@@ -71,6 +76,7 @@ pub async fn run(mut cx: Cx<'_>, mut head: RequestHead) -> Next {
         msg,
         vars: Vars::default(),
         src: cx.peer,
+        dst: cx.local,
     };
     let fe = cx.fe;
     capture_headers(fe, cx.access, &req.msg, cx.cbuf.filled(), false);
@@ -174,7 +180,7 @@ pub fn view<'a>(cx: &'a Cx, req: &'a Request) -> View<'a> {
 pub fn env<'a>(cx: &'a Cx, req: &Request, be: Option<usize>) -> Env<'a> {
     Env {
         src: req.src,
-        dst: cx.local,
+        dst: req.dst,
         frontend: &cx.fe.name,
         backend: be.or(cx.access.backend.get()),
         server: cx.access.server.get(),
@@ -184,7 +190,9 @@ pub fn env<'a>(cx: &'a Cx, req: &Request, be: Option<usize>) -> Env<'a> {
             _ => None,
         },
         world: cx.rt,
-        tls: cx.tls,
+        conn: cx.access.conn,
+        stream: Some(&cx.access.stream),
+        unique_id_format: cx.fe.rules.unique_id_format.as_ref(),
         tracked: cx.tracked,
     }
 }
@@ -213,6 +221,7 @@ async fn request_rules(
             v = action::run(&rules.redirect, &mut env, &mut t, &mut req.vars);
         }
         req.src = env.src;
+        req.dst = env.dst;
         v
     };
     cx.access.keep(cx.fe, &mut req.vars);

@@ -16,8 +16,8 @@ use super::exchange::{env, Cx, Request};
 use super::head::{self, BodyKind, HeadError, RequestHead, ResponseHead};
 use super::{persist, rewrite, Next, Status};
 use crate::balance::RequestKey;
-use crate::config::model::HttpConnection;
-use crate::proxy::connect::{connect, ConnectError, Connected};
+use crate::config::model::{HttpConnection, HttpReuse};
+use crate::proxy::connect::{connect, ConnectError, Connected, Reuse};
 use crate::rules::action::{self, Env, RuleSet, Target, Verdict};
 use crate::rules::facts::Vars;
 use crate::rules::http::{Head, View};
@@ -90,6 +90,64 @@ fn sni_names(cx: &Cx, req: &Request, be: &Backend, be_index: usize) -> Vec<Optio
         .collect()
 }
 
+/// The request's unique ID, made now if nothing asked for it before: as in
+/// HAProxy, which makes it at this point (after the backend's rules) even
+/// when no header or PROXY header sends it, so that what reads it later
+/// (response rules, the log) sees the request's values.
+fn unique_id_now(cx: &Cx, req: &Request, be_index: usize) -> Option<Vec<u8>> {
+    cx.fe.rules.unique_id_format.as_ref()?;
+    let env = env(cx, req, Some(be_index));
+    let view = View {
+        buf: cx.cbuf.filled(),
+        head: &req.msg,
+    };
+    let f = env.facts(Some(view), None, &req.vars);
+    f.unique_id().map(<[u8]>::to_vec)
+}
+
+/// Which idle server connection a request may take: HAProxy's
+/// `http-reuse` modes when the backend sets one. fulcrum's default is
+/// `safe` made faster where it stays as safe: a first request may take
+/// another client's idle connection when it is idempotent and has no body,
+/// so that replaying it on a new connection, if the idle one was closed,
+/// is harmless. Upgrades and CONNECT always get their own connection.
+fn reuse_policy<'a>(
+    be: &Backend,
+    idempotent: bool,
+    head: &RequestHead,
+    first: bool,
+    session: &'a crate::proxy::connect::SessionConn,
+) -> Reuse<'a> {
+    use crate::proxy::pool::Want;
+    if head.upgrade || head.connect {
+        return Reuse::New;
+    }
+    let has_body = head.body != BodyKind::None;
+    // A body cannot be replayed: look that the server kept the connection.
+    let any = Want {
+        probe: has_body,
+        proven_only: false,
+    };
+    match be.http_reuse {
+        Some(HttpReuse::Never) => Reuse::Session(session, any),
+        Some(HttpReuse::Safe) if first => Reuse::New,
+        Some(HttpReuse::Aggressive) if first => Reuse::Pool(Want {
+            proven_only: true,
+            ..any
+        }),
+        None if first && (has_body || !idempotent) => Reuse::New,
+        _ => Reuse::Pool(any),
+    }
+}
+
+/// RFC 9110 9.2.2: methods a client may repeat with the same effect.
+fn idempotent(method: &[u8]) -> bool {
+    matches!(
+        method,
+        b"GET" | b"HEAD" | b"OPTIONS" | b"TRACE" | b"PUT" | b"DELETE"
+    )
+}
+
 /// What the response rules need from the request once its bytes have left
 /// the receive buffer: a copy of the head, kept only when such rules exist.
 struct RequestCopy {
@@ -122,10 +180,11 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
         )
     };
     let tracked = cx.tracked;
-    let tls = cx.tls;
+    let conn_facts = cx.access.conn;
+    let unique_id = unique_id_now(&cx, &req, be_index);
     let sni_names = sni_names(&cx, &req, be, be_index);
     let response_rules = has_response_rules(cx.fe, be);
-    let env_src = req.src;
+    let (env_src, env_dst) = (req.src, req.dst);
     let Cx {
         client,
         cbuf,
@@ -135,6 +194,8 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
         rt,
         access,
         last_server,
+        first_request,
+        session_conn,
         ..
     } = cx;
     // `option prefer-last-server`: the server of this connection's last
@@ -152,6 +213,7 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
     let buf = cbuf.filled();
     let view = View { buf, head: &msg };
     let is_head = view.method() == b"HEAD";
+    let idempotent = idempotent(view.method());
     let is_connect = head.connect;
     // Hashing balancers read the request; the others need nothing from it.
     let (uri, hdr): (Option<String>, Option<Vec<u8>>) = if be.hashes_request {
@@ -194,15 +256,34 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
         .or(stuck)
         .or(last);
     let mut to_store = Some(to_store);
+    // A request whose framing was suspect (Transfer-Encoding with a
+    // Content-Length, or on HTTP/1.0) closes the server connection too.
     let server_close = fe.http_connection != HttpConnection::KeepAlive
-        || be.http_connection != HttpConnection::KeepAlive;
+        || be.http_connection != HttpConnection::KeepAlive
+        || head.suspect_framing;
     let client_close_mode =
         fe.http_connection == HttpConnection::Close || be.http_connection == HttpConnection::Close;
     let has_body = head.body != BodyKind::None;
     let answer_continue = head.expect_continue && has_body && msg.minor == 1;
     let edit = rewrite::RequestEdit {
-        forwardfor: fe.forwardfor.as_ref().or(be.forwardfor.as_ref()),
-        client: env_src.ip(),
+        forwarded_for: rewrite::AddedAddress::resolve(
+            fe.forwardfor
+                .as_ref()
+                .map(|f| (f.header.as_str(), f.except, f.if_none)),
+            be.forwardfor
+                .as_ref()
+                .map(|f| (f.header.as_str(), f.except, f.if_none)),
+            env_src.ip(),
+        ),
+        original_to: rewrite::AddedAddress::resolve(
+            fe.originalto
+                .as_ref()
+                .map(|o| (o.header.as_str(), o.except, false)),
+            be.originalto
+                .as_ref()
+                .map(|o| (o.header.as_str(), o.except, false)),
+            env_dst.ip(),
+        ),
         server_close,
         drop_expect: answer_continue,
         strip_cookie: be
@@ -210,6 +291,11 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
             .as_ref()
             .filter(|c| c.indirect)
             .map(|c| c.name.as_str()),
+        unique_id: fe
+            .rules
+            .unique_id_header
+            .as_deref()
+            .map(|h| (h, unique_id.as_deref().unwrap_or_default())),
     };
     let out_head = rewrite::request(buf, &head, &msg, &edit);
     let req_copy = response_rules.then(|| RequestCopy {
@@ -219,9 +305,10 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
     let client_minor = msg.minor;
     cbuf.consume(head.len);
 
-    // A request without a body may go on an idle pooled connection; if that
-    // one turns out closed before answering, it is replayed once on a new one.
-    let mut reuse = !has_body && !head.upgrade && !is_connect;
+    // Which idle connection the request may take (`http-reuse`). If the
+    // one it took turns out closed before answering, a request whose body
+    // has not been read yet is replayed once on a new one.
+    let mut reuse = reuse_policy(be, idempotent, &head, first_request, session_conn);
     let mut sbuf = RecvBuf::new(rt.global.bufsize);
     let (conn, resp) = loop {
         let sni = |i: usize| sni_names.get(i).cloned().flatten();
@@ -231,7 +318,12 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
             local.port(),
             reuse,
             forced,
-            Some((peer, local)),
+            &super::super::connect::ProxySource {
+                src: peer,
+                dst: local,
+                conn: conn_facts,
+                unique_id: unique_id.as_deref(),
+            },
             &sni,
         )
         .await;
@@ -263,7 +355,7 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
             if conn.reused {
                 // Replayed on a new connection to the same server: the
                 // balancer already chose it (HAProxy does not pick again).
-                reuse = false;
+                reuse = Reuse::New;
                 forced = Some(conn.server);
                 continue;
             }
@@ -367,9 +459,10 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
                 access.status.set(r.status);
                 break (conn, r);
             }
-            // A pooled connection closed by the server before it answered.
-            Err(None) if conn.reused => {
-                reuse = false;
+            // A pooled connection closed by the server before it answered;
+            // a body already sent cannot be sent again.
+            Err(None) if conn.reused && !has_body => {
+                reuse = Reuse::New;
                 forced = Some(conn.server);
                 continue;
             }
@@ -403,7 +496,9 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
             server: Some(conn.server),
             req_body_len: None,
             world: rt,
-            tls,
+            conn: conn_facts,
+            stream: Some(&access.stream),
+            unique_id_format: fe.rules.unique_id_format.as_ref(),
             tracked,
         };
         let mut vars: Vars = vars;
@@ -447,12 +542,26 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
         persisted,
         be,
         fe,
-        local,
         access,
-        server_close,
+        KeepServer {
+            close: server_close,
+            port: local.port(),
+            session: (be.http_reuse == Some(HttpReuse::Never)).then_some(session_conn),
+        },
         client_close_mode,
     )
     .await
+}
+
+/// What becomes of the server connection once the exchange is over.
+struct KeepServer<'a> {
+    /// It closes (the `option` modes, a suspect request).
+    close: bool,
+    /// The port the client reached (a server without one uses it).
+    port: u16,
+    /// It goes back to the client session (`http-reuse never`), else to
+    /// the worker's pool.
+    session: Option<&'a crate::proxy::connect::SessionConn>,
 }
 
 fn has_response_rules(fe: &Frontend, be: &Backend) -> bool {
@@ -524,9 +633,8 @@ async fn respond(
     persisted: Option<(Vec<u8>, Option<usize>)>,
     be: &Backend,
     fe: &Frontend,
-    local: std::net::SocketAddr,
-    access: &Access,
-    server_close: bool,
+    access: &Access<'_>,
+    keep: KeepServer<'_>,
     client_close_mode: bool,
 ) -> Next {
     let srv = &be.servers[conn.server];
@@ -634,8 +742,12 @@ async fn respond(
     // A connection whose TLS name came from the request is not pooled: the
     // next request may need another name.
     let per_request_sni = srv.tls.as_ref().is_some_and(|t| t.sni.is_some());
-    if !resp.close && !server_close && sbuf.is_empty() && !srv.send_proxy && !per_request_sni {
-        crate::proxy::pool::put(srv.target(local.port()), conn.stream);
+    if !resp.close && !keep.close && sbuf.is_empty() && !srv.send_proxy && !per_request_sni {
+        let target = srv.target(keep.port);
+        match keep.session {
+            Some(slot) => *slot.borrow_mut() = Some(Box::new((target, conn.stream))),
+            None => crate::proxy::pool::put(target, conn.stream, conn.reused),
+        }
     }
     if client_close {
         Next::Close

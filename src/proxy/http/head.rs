@@ -2,10 +2,18 @@
 //! described by byte ranges into the receive buffer so that nothing is copied
 //! until the head is rewritten for the other side.
 //!
-//! The request rules keep smuggling out: one unambiguous body length (no
-//! Content-Length with Transfer-Encoding, no differing Content-Lengths, a
-//! Transfer-Encoding whose last coding is chunked), no bare LF or CR, no NUL,
-//! no obs-fold, valid header names, one Host on HTTP/1.1, a bounded head.
+//! The request rules keep smuggling out: one body length (no differing
+//! Content-Lengths; Transfer-Encoding must end in chunked, once), no bare
+//! LF or CR, no NUL, no obs-fold, valid header names, one Host on
+//! HTTP/1.1, a bounded head.
+//!
+//! Transfer-Encoding follows HAProxy 2.6, which RFC 9112 (6.1, 6.3)
+//! allows: with a Content-Length too, or on HTTP/1.0, the message is
+//! framed by chunked alone, its Content-Length is dropped, and both
+//! connections close after the exchange, so that nothing a peer might
+//! read differently stays on either. A coding other than chunked is
+//! refused (422 for a request, 502 for a response), as fulcrum decodes
+//! none.
 
 use std::ops::Range;
 
@@ -53,6 +61,50 @@ pub struct RequestHead {
     pub upgrade: bool,
     /// The method is CONNECT: a 2xx answer makes a tunnel.
     pub connect: bool,
+    /// Transfer-Encoding came with a Content-Length, or on HTTP/1.0: both
+    /// connections close after this exchange.
+    pub suspect_framing: bool,
+}
+
+/// What the Transfer-Encoding fields of a message said.
+#[derive(Debug, Default, Clone, Copy)]
+struct Codings {
+    /// There was a Transfer-Encoding field.
+    seen: bool,
+    /// chunked was applied (once).
+    chunked: bool,
+    /// chunked was the last coding.
+    chunked_last: bool,
+    /// Some other coding was applied.
+    other: bool,
+}
+
+impl Codings {
+    /// Reads one field value; Err when chunked is applied twice, or (in a
+    /// request) when a coding follows chunked.
+    fn read(&mut self, value: &[u8], request: bool) -> Result<(), ()> {
+        self.seen = true;
+        for coding in value.split(|&b| b == b',') {
+            let c = coding.trim_ascii();
+            if c.is_empty() {
+                continue;
+            }
+            if c.eq_ignore_ascii_case(b"chunked") {
+                if self.chunked {
+                    return Err(());
+                }
+                self.chunked = true;
+                self.chunked_last = true;
+            } else {
+                if request && self.chunked {
+                    return Err(());
+                }
+                self.other = true;
+                self.chunked_last = false;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Why a head could not be read.
@@ -128,8 +180,7 @@ pub fn parse_request(buf: &[u8], full: bool) -> Result<RequestHead, HeadError> {
     }
     let mut headers = Vec::with_capacity(req.headers.len());
     let mut content_length: Option<u64> = None;
-    let mut te_seen = false;
-    let mut chunked_last = false;
+    let mut te = Codings::default();
     let mut hosts = 0;
     let mut close = minor == 0;
     let mut expect_continue = false;
@@ -155,21 +206,9 @@ pub fn parse_request(buf: &[u8], full: bool) -> Result<RequestHead, HeadError> {
             }
             content_length = Some(n);
         } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
-            if minor == 0 {
+            if te.read(value, true).is_err() {
                 return bad;
             }
-            for coding in value.split(|&b| b == b',') {
-                let c = coding.trim_ascii();
-                if c.is_empty() {
-                    continue;
-                }
-                // "chunked" may appear once, and only last.
-                if chunked_last {
-                    return bad;
-                }
-                chunked_last = c.eq_ignore_ascii_case(b"chunked");
-            }
-            te_seen = true;
         } else if name.eq_ignore_ascii_case(b"host") {
             hosts += 1;
         } else if name.eq_ignore_ascii_case(b"connection") {
@@ -188,13 +227,21 @@ pub fn parse_request(buf: &[u8], full: bool) -> Result<RequestHead, HeadError> {
         }
         headers.push(field(buf, name, value));
     }
-    if te_seen && (content_length.is_some() || !chunked_last) {
-        return bad;
+    let suspect_framing = te.seen && (content_length.is_some() || minor == 0);
+    if te.seen {
+        // A request's body must end in chunked (RFC 9112 6.3).
+        if !te.chunked_last {
+            return bad;
+        }
+        if te.other {
+            return Err(HeadError::Bad(Status::UnprocessableContent));
+        }
+        close |= suspect_framing;
     }
     if hosts > 1 || (minor == 1 && hosts == 0) {
         return bad;
     }
-    let body = if te_seen {
+    let body = if te.seen {
         BodyKind::Chunked
     } else {
         match content_length {
@@ -215,6 +262,7 @@ pub fn parse_request(buf: &[u8], full: bool) -> Result<RequestHead, HeadError> {
         expect_continue,
         upgrade: conn_upgrade && upgrade_hdr,
         connect: method == "CONNECT",
+        suspect_framing,
     })
 }
 
@@ -258,8 +306,7 @@ pub fn parse_response(
     }
     let mut headers = Vec::with_capacity(resp.headers.len());
     let mut content_length: Option<u64> = None;
-    let mut chunked = false;
-    let mut te = false;
+    let mut te = Codings::default();
     let mut close = minor == 0;
     for h in resp.headers.iter() {
         let name = h.name.as_bytes();
@@ -276,11 +323,9 @@ pub fn parse_response(
             }
             content_length = Some(n);
         } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
-            te = true;
-            chunked = value
-                .split(|&b| b == b',')
-                .rfind(|c| !c.trim_ascii().is_empty())
-                .is_some_and(|c| c.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+            if te.read(value, false).is_err() {
+                return bad;
+            }
         } else if name.eq_ignore_ascii_case(b"connection") {
             if has_token(value, "close") {
                 close = true;
@@ -290,6 +335,16 @@ pub fn parse_response(
         }
         headers.push(field(buf, name, value));
     }
+    // A coding fulcrum cannot undo may not reach a client that did not
+    // ask for it: HAProxy answers 502.
+    if te.other {
+        return bad;
+    }
+    // Transfer-Encoding with a Content-Length: the server's framing is
+    // suspect, so its connection is not used again.
+    if te.seen && content_length.is_some() {
+        close = true;
+    }
     let body = if head_request
         || (100..200).contains(&status)
         || status == 204
@@ -297,9 +352,9 @@ pub fn parse_response(
         || (connect && (200..300).contains(&status))
     {
         BodyKind::None
-    } else if te {
+    } else if te.seen {
         // Transfer-Encoding wins over Content-Length (RFC 9112 6.3).
-        if chunked {
+        if te.chunked_last {
             BodyKind::Chunked
         } else {
             BodyKind::UntilClose

@@ -15,7 +15,6 @@ pub mod reply;
 pub mod rewrite;
 mod service;
 
-use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
 
 use crate::proxy::stream::Stream;
@@ -42,18 +41,17 @@ enum Next {
 /// reloaded configuration at its next request.
 pub async fn serve(
     mut client: Stream,
-    peer: SocketAddr,
-    local: SocketAddr,
+    origin: &super::accept::Origin,
     frontend: &str,
     shared: &Shared,
     slots: &crate::state::stick::Slots,
-    accepted: access::Accepted,
 ) {
+    let (peer, local) = (origin.peer, origin.local);
     let mut rt = shared.runtime.load_full();
     let mut cbuf = RecvBuf::new(rt.global.bufsize);
     let mut first = true;
-    let tls = client.tls_facts();
     let last_server = std::cell::Cell::new(None);
+    let session_conn = crate::proxy::connect::SessionConn::default();
     loop {
         let Some(fe) = rt.frontend(frontend) else {
             return;
@@ -66,7 +64,7 @@ pub async fn serve(
         let (waited, waited_date) = (std::time::Instant::now(), std::time::SystemTime::now());
         let mut first_byte = None;
         let read = read_request(&mut client, &mut cbuf, fe, first, &mut first_byte).await;
-        let access = Access::new(peer, local, accepted, waited, waited_date);
+        let access = Access::new(origin, waited, waited_date);
         access.first_byte.set(first_byte);
         if read.is_ok() {
             access.head_at.set(Some(std::time::Instant::now()));
@@ -91,14 +89,7 @@ pub async fn serve(
                 if logged {
                     access.status.set(400);
                     access.end(Term::new(b'C', b'R'));
-                    access.log(
-                        fe,
-                        &rt,
-                        peer,
-                        "<BADREQ>",
-                        tls.as_ref(),
-                        shared.active.load(Relaxed),
-                    );
+                    access.log(fe, &rt, peer, "<BADREQ>", shared.active.load(Relaxed));
                 }
                 return;
             }
@@ -114,21 +105,14 @@ pub async fn serve(
                 } else {
                     Term::new(b'P', b'R')
                 };
-                answer::error(&mut client, status, fe, None, &rt, &access, term).await;
+                answer::read_error(&mut client, status, fe, &access, term).await;
                 if !(fe.dontlognull && null) {
-                    access.log(
-                        fe,
-                        &rt,
-                        peer,
-                        "<BADREQ>",
-                        tls.as_ref(),
-                        shared.active.load(Relaxed),
-                    );
+                    access.log(fe, &rt, peer, "<BADREQ>", shared.active.load(Relaxed));
                 }
                 return;
             }
         };
-        first = false;
+        let first_request = std::mem::replace(&mut first, false);
         fe.counters.requests.fetch_add(1, Relaxed);
         // A reload may have happened while we waited for this request.
         rt = shared.runtime.load_full();
@@ -159,8 +143,9 @@ pub async fn serve(
             rt: &rt,
             access: &access,
             tracked,
-            tls: tls.as_ref(),
             last_server: &last_server,
+            first_request,
+            session_conn: &session_conn,
         };
         let next = Box::pin(exchange::run(cx, head)).await;
         // A 4xx answer, the server's or ours, counts as an HTTP error on
@@ -170,14 +155,7 @@ pub async fn serve(
             stream.http_err();
         }
         drop(stream);
-        access.log(
-            fe,
-            &rt,
-            peer,
-            &request_line,
-            tls.as_ref(),
-            shared.active.load(Relaxed),
-        );
+        access.log(fe, &rt, peer, &request_line, shared.active.load(Relaxed));
         match next {
             Next::KeepAlive => continue,
             Next::Close => {

@@ -14,6 +14,8 @@ pub enum Status {
     UriTooLong,
     /// 431: headers too large.
     HeaderTooLarge,
+    /// 422: a transfer coding other than chunked (HAProxy's answer).
+    UnprocessableContent,
     /// 500: internal error.
     InternalError,
     /// 501: not implemented (e.g. a transfer coding).
@@ -35,6 +37,7 @@ impl Status {
             Status::RequestTimeout => 408,
             Status::UriTooLong => 414,
             Status::HeaderTooLarge => 431,
+            Status::UnprocessableContent => 422,
             Status::InternalError => 500,
             Status::NotImplemented => 501,
             Status::BadGateway => 502,
@@ -50,6 +53,7 @@ impl Status {
             Status::RequestTimeout => "Request Time-out",
             Status::UriTooLong => "URI Too Long",
             Status::HeaderTooLarge => "Request Header Fields Too Large",
+            Status::UnprocessableContent => "Unprocessable Content",
             Status::InternalError => "Internal Server Error",
             Status::NotImplemented => "Not Implemented",
             Status::BadGateway => "Bad Gateway",
@@ -65,6 +69,7 @@ impl Status {
             Status::RequestTimeout => "Your browser didn't send a complete request in time.",
             Status::UriTooLong => "The request line is too long.",
             Status::HeaderTooLarge => "The request's header fields are too large.",
+            Status::UnprocessableContent => "The server cannot process the contained instructions.",
             Status::InternalError => "An internal server error occurred.",
             Status::NotImplemented => "The server does not support the functionality required.",
             Status::BadGateway => "The server returned an invalid or incomplete response.",

@@ -8,7 +8,6 @@ use std::io::Write;
 use std::net::IpAddr;
 
 use super::head::{RequestHead, ResponseHead};
-use crate::config::model::ForwardFor;
 use crate::rules::http::Head;
 
 fn is(name: &[u8], what: &str) -> bool {
@@ -17,6 +16,13 @@ fn is(name: &[u8], what: &str) -> bool {
 
 fn hop_by_hop(name: &[u8]) -> bool {
     is(name, "connection") || is(name, "keep-alive") || is(name, "proxy-connection")
+}
+
+/// Whether a TE value lists `trailers` (without parameters).
+fn has_trailers(value: &[u8]) -> bool {
+    value
+        .split(|&b| b == b',')
+        .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"trailers"))
 }
 
 fn push_header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
@@ -28,16 +34,54 @@ fn push_header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
 
 /// How the request head is to be rewritten.
 pub struct RequestEdit<'a> {
-    /// `option forwardfor` in force (frontend's, else backend's).
-    pub forwardfor: Option<&'a ForwardFor>,
-    /// The client's address.
-    pub client: IpAddr,
+    /// `option forwardfor`: the client's address, unless excepted.
+    pub forwarded_for: Option<AddedAddress<'a>>,
+    /// `option originalto`: the address it reached, unless excepted.
+    pub original_to: Option<AddedAddress<'a>>,
     /// Close the server connection after this response.
     pub server_close: bool,
     /// We answered the 100-continue ourselves.
     pub drop_expect: bool,
     /// `cookie NAME ... indirect`: the persistence cookie is not forwarded.
     pub strip_cookie: Option<&'a str>,
+    /// `unique-id-header NAME`: the header and the request's ID, added
+    /// before X-Forwarded-For as HAProxy adds it.
+    pub unique_id: Option<(&'a str, &'a [u8])>,
+}
+
+/// A header that gives the server an address (`option forwardfor`,
+/// `option originalto`).
+#[derive(Debug, Clone, Copy)]
+pub struct AddedAddress<'a> {
+    /// Its name.
+    pub header: &'a str,
+    /// The address.
+    pub addr: IpAddr,
+    /// Only when the request has no such header (`if-none`).
+    pub if_none: bool,
+}
+
+impl<'a> AddedAddress<'a> {
+    /// HAProxy's rule for a header the frontend or the backend (or both)
+    /// asks for: the backend's name wins, an address in either's `except`
+    /// network gets none, and `if-none` holds only if every asker says it.
+    pub fn resolve(
+        fe: Option<(&'a str, Option<ipnet::IpNet>, bool)>,
+        be: Option<(&'a str, Option<ipnet::IpNet>, bool)>,
+        addr: IpAddr,
+    ) -> Option<AddedAddress<'a>> {
+        let header = be.or(fe)?.0;
+        let excepted = [fe, be]
+            .into_iter()
+            .flatten()
+            .any(|(_, except, _)| except.is_some_and(|n| n.contains(&addr)));
+        let if_none = [fe, be].into_iter().flatten().all(|(_, _, i)| i);
+        (!excepted).then_some(AddedAddress {
+            header,
+            addr,
+            if_none,
+        })
+    }
 }
 
 /// The request head as sent to the server: `msg` is the head as the
@@ -48,13 +92,24 @@ pub fn request(buf: &[u8], head: &RequestHead, msg: &Head, edit: &RequestEdit) -
     out.push(b' ');
     out.extend_from_slice(msg.second.of(buf));
     let _ = write!(out, " HTTP/1.{}\r\n", msg.minor);
-    let xff = edit
-        .forwardfor
-        .filter(|ff| ff.except.is_none_or(|net| !net.contains(&edit.client)));
+    let xff = edit.forwarded_for;
     let mut xff_present = false;
+    // Chunked framing wins: a Content-Length beside it is not passed on.
+    let chunked = head.body == super::head::BodyKind::Chunked;
     for h in &msg.fields {
         let name = h.name.of(buf);
-        if hop_by_hop(name) || (edit.drop_expect && is(name, "expect")) {
+        if hop_by_hop(name)
+            || (edit.drop_expect && is(name, "expect"))
+            || (chunked && is(name, "content-length"))
+        {
+            continue;
+        }
+        // TE is hop-by-hop: only "trailers", which says the client reads
+        // trailers, means something to the server (HAProxy keeps that alone).
+        if is(name, "te") {
+            if has_trailers(h.value.of(buf)) {
+                out.extend_from_slice(b"te: trailers\r\n");
+            }
             continue;
         }
         if let Some(ff) = xff {
@@ -71,10 +126,16 @@ pub fn request(buf: &[u8], head: &RequestHead, msg: &Head, edit: &RequestEdit) -
         }
         push_header(&mut out, name, h.value.of(buf));
     }
+    if let Some((name, id)) = edit.unique_id {
+        push_header(&mut out, name.as_bytes(), id);
+    }
     if let Some(ff) = xff {
         if !(ff.if_none && xff_present) {
-            let _ = write!(out, "{}: {}\r\n", ff.header, edit.client);
+            let _ = write!(out, "{}: {}\r\n", ff.header, ff.addr);
         }
+    }
+    if let Some(ot) = edit.original_to {
+        let _ = write!(out, "{}: {}\r\n", ot.header, ot.addr);
     }
     if head.upgrade {
         out.extend_from_slice(b"Connection: upgrade\r\n");
