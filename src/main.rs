@@ -63,12 +63,34 @@ enum Target {
     Cfg,
 }
 
+/// How diagnostics are written: fulcrum's `FILE:LINE: MESSAGE`, or
+/// HAProxy's `[ALERT] ... parsing [FILE:LINE] : MESSAGE` when fulcrum runs
+/// under the name `haproxy` (a drop-in symlink) or with
+/// FULCRUM_DIAGNOSTICS=haproxy, so that scripts which read HAProxy's output
+/// keep working.
+fn haproxy_layout() -> bool {
+    let named_haproxy = std::env::args_os()
+        .next()
+        .map(PathBuf::from)
+        .and_then(|p| {
+            p.file_name()
+                .map(|n| n.to_string_lossy().starts_with("haproxy"))
+        })
+        .unwrap_or(false);
+    named_haproxy || std::env::var("FULCRUM_DIAGNOSTICS").is_ok_and(|v| v == "haproxy")
+}
+
 fn print_diags(d: &Diagnostics, quiet: bool) {
+    let haproxy = haproxy_layout();
     for diag in &d.0 {
         if quiet && diag.severity != config::Severity::Error {
             continue;
         }
-        eprintln!("{diag}");
+        if haproxy {
+            eprintln!("{}", diag.haproxy_layout(std::process::id()));
+        } else {
+            eprintln!("{diag}");
+        }
     }
 }
 
@@ -91,11 +113,65 @@ fn check_condition() -> Option<ExitCode> {
     })
 }
 
+/// What `-sf PID...` / `-st PID...` ask of the processes this one replaces.
+#[derive(Debug, Default)]
+struct Replaces {
+    /// The processes, and whether they stop at once (`-st`: SIGTERM)
+    /// rather than finish their connections (`-sf`: SIGUSR1).
+    pids: Vec<(i32, bool)>,
+}
+
+/// Takes `-sf PID...` and `-st PID...` out of the arguments (clap would read
+/// `-sf` as `-s -f`): each takes the numbers that follow it, as in HAProxy.
+fn take_replaced(args: Vec<String>) -> Result<(Vec<String>, Replaces), String> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut replaces = Replaces::default();
+    let mut it = args.into_iter().peekable();
+    while let Some(a) = it.next() {
+        let hard = match a.as_str() {
+            "-sf" => false,
+            "-st" => true,
+            _ => {
+                out.push(a);
+                continue;
+            }
+        };
+        while let Some(n) = it.peek().and_then(|p| p.parse::<i32>().ok()) {
+            if n <= 0 {
+                return Err(format!("'{a}' expects process ids, got '{n}'"));
+            }
+            replaces.pids.push((n, hard));
+            it.next();
+        }
+    }
+    Ok((out, replaces))
+}
+
+/// Tells the processes `-sf`/`-st` named that this one now listens.
+fn stop_replaced(r: &Replaces) {
+    use rustix::process::{kill_process, Pid, Signal};
+    for &(pid, hard) in &r.pids {
+        let Some(p) = Pid::from_raw(pid) else { continue };
+        let sig = if hard { Signal::TERM } else { Signal::USR1 };
+        match kill_process(p, sig) {
+            Ok(()) => tracing::info!(pid, signal = ?sig, "told the old process to stop"),
+            Err(e) => tracing::warn!(pid, error = %e, "cannot signal the old process"),
+        }
+    }
+}
+
 fn main() -> ExitCode {
     if let Some(code) = check_condition() {
         return code;
     }
-    let cli = Cli::parse();
+    let (args, replaces) = match take_replaced(std::env::args().collect()) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("fulcrum: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let cli = Cli::parse_from(args);
     if cli.version > 0 {
         println!("fulcrum version {}", fulcrum::VERSION);
         if cli.version > 1 {
@@ -137,9 +213,26 @@ fn main() -> ExitCode {
     let (config, diags) = fulcrum::check(&cli.files);
     print_diags(&diags, cli.quiet);
     let Some(config) = config else {
-        if !cli.quiet {
-            eprintln!("fulcrum: errors found in configuration");
+        let pid = std::process::id();
+        if haproxy_layout() {
+            let mut files: Vec<&str> = Vec::new();
+            for d in diags
+                .0
+                .iter()
+                .filter(|d| d.severity == config::Severity::Error)
+            {
+                if !files.contains(&&*d.span.file) {
+                    files.push(&d.span.file);
+                }
+            }
+            for f in files {
+                eprintln!(
+                    "[ALERT]    ({pid}) : config : Error(s) found in configuration file : {f}"
+                );
+            }
         }
+        // HAProxy's closing line, in both layouts: tools grep for [ALERT].
+        eprintln!("{}", config::diag::haproxy_fatal_line(pid));
         return ExitCode::from(1);
     };
     if cli.check {
@@ -154,7 +247,7 @@ fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    run(config, &cli)
+    run(config, &cli, &replaces)
 }
 
 /// Set in the environment of the background copy that `-D` starts.
@@ -195,7 +288,7 @@ fn daemonize() -> ExitCode {
 }
 
 /// Compiles the configuration, starts the workers, and waits for a signal.
-fn run(config: config::Config, cli: &Cli) -> ExitCode {
+fn run(config: config::Config, cli: &Cli, replaces: &Replaces) -> ExitCode {
     if (cli.daemon || config.global.daemon)
         && std::env::var_os(DAEMON_CHILD).is_none()
         && !cli.debug
@@ -216,6 +309,9 @@ fn run(config: config::Config, cli: &Cli) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    // Our listeners are open (beside theirs, SO_REUSEPORT): the old
+    // processes may stop accepting now.
+    stop_replaced(replaces);
     let pidfile = cli.pidfile.clone().or(config.global.pidfile.clone());
     if let Some(p) = &pidfile {
         if let Err(e) = std::fs::write(p, format!("{}\n", std::process::id())) {

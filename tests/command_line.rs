@@ -59,3 +59,51 @@ fn local_peer_name_is_accepted() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `-c` on a bad file, with the same stderr as HAProxy's once the pid is
+/// masked (HAProxy's NOTICE lines aside) when fulcrum is asked for
+/// HAProxy's layout; fulcrum's own layout keeps `FILE:LINE: MESSAGE` and
+/// ends with the same [ALERT] line.
+#[test]
+fn check_errors_can_be_written_as_haproxy_writes_them() {
+    let file = common::TempPath::file(
+        "bad",
+        "defaults\n    mode http\nfrontend f\n    bind :8080\n    xyzzyq bar\n    timeout client 1s\n",
+    );
+    let path = file.path().display().to_string();
+    let mask = |s: &[u8]| -> Vec<String> {
+        String::from_utf8_lossy(s)
+            .lines()
+            .filter(|l| !l.starts_with("[NOTICE]"))
+            .map(|l| match (l.find('('), l.find(')')) {
+                (Some(a), Some(b)) if a < b => format!("{}(PID){}", &l[..a], &l[b + 1..]),
+                _ => l.to_string(),
+            })
+            .collect()
+    };
+    let theirs = Command::new(common::haproxy::haproxy_bin())
+        .args(["-c", "-f", &path])
+        .output()
+        .expect("run haproxy");
+    let ours = Command::new(env!("CARGO_BIN_EXE_fulcrum"))
+        .args(["-c", "-f", &path])
+        .env("FULCRUM_DIAGNOSTICS", "haproxy")
+        .output()
+        .expect("run fulcrum");
+    assert_eq!(ours.status.code(), Some(1));
+    assert_eq!(theirs.status.code(), Some(1));
+    assert_eq!(mask(&ours.stderr), mask(&theirs.stderr));
+    let plain = Command::new(env!("CARGO_BIN_EXE_fulcrum"))
+        .args(["-c", "-f", &path])
+        .env_remove("FULCRUM_DIAGNOSTICS")
+        .output()
+        .expect("run fulcrum");
+    let lines = mask(&plain.stderr);
+    assert_eq!(
+        lines,
+        [
+            format!("{path}:5: unknown keyword 'xyzzyq' in 'frontend' section"),
+            "[ALERT]    (PID) : config : Fatal errors found in configuration.".to_string()
+        ]
+    );
+}

@@ -313,3 +313,41 @@ fn daemon_mode_detaches_and_writes_the_pidfile() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The old way to reload, from scripts: a new process started with
+/// `-sf PID` (or `-st PID`) listens beside the old one, then tells it to
+/// finish its connections (SIGUSR1) or to stop now (SIGTERM).
+#[test]
+fn sf_and_st_hand_over_to_a_new_process() {
+    let (a, b, c) = (
+        HttpBackend::start("old"),
+        HttpBackend::start("new"),
+        HttpBackend::start("newest"),
+    );
+    let port = free_port();
+    let cfg = |s: &HttpBackend| {
+        format!(
+            "defaults\n    mode http\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\nlisten web\n    bind 127.0.0.1:{port}\n    server s {}\n",
+            s.addr
+        )
+    };
+    let mut old = Fulcrum::start(&cfg(&a));
+    // A client of the old process, kept alive across the handover.
+    let mut kept = connect(port);
+    kept.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n").expect("write");
+    let mut pending = Vec::new();
+    assert_eq!(read_response(&mut kept, &mut pending).expect("response").text(), "old");
+    let old_pid = old.pid().to_string();
+    let mut new = Fulcrum::start_with(&cfg(&b), &["-sf", &old_pid]);
+    // Soft stop: the kept connection still gets its answer, then closes.
+    kept.write_all(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .expect("write");
+    assert_eq!(read_response(&mut kept, &mut pending).expect("response").text(), "old");
+    assert!(old.wait_exit().is_some(), "the old process did not leave");
+    assert_eq!(get(port, "/").text(), "new");
+    // -st: the previous one is stopped at once.
+    let new_pid = new.pid().to_string();
+    let _newest = Fulcrum::start_with(&cfg(&c), &["-st", &new_pid]);
+    assert!(new.wait_exit().is_some(), "-st did not stop the process");
+    assert_eq!(get(port, "/").text(), "newest");
+}

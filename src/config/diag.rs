@@ -72,6 +72,33 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+impl Diagnostic {
+    /// The diagnostic in HAProxy's layout, for tools that read HAProxy's
+    /// output: `[ALERT]    (PID) : config : parsing [FILE:LINE] : MESSAGE`
+    /// (`[WARNING]` for a warning; no `parsing [...]` without a line).
+    pub fn haproxy_layout(&self, pid: u32) -> String {
+        let tag = match self.severity {
+            Severity::Error => "[ALERT]   ",
+            Severity::Warning => "[WARNING] ",
+        };
+        match self.span.line {
+            Some(l) => format!(
+                "{tag} ({pid}) : config : parsing [{}:{l}] : {}",
+                self.span.file, self.message
+            ),
+            None => format!(
+                "{tag} ({pid}) : config : {}: {}",
+                self.span.file, self.message
+            ),
+        }
+    }
+}
+
+/// The closing line HAProxy prints after configuration errors.
+pub fn haproxy_fatal_line(pid: u32) -> String {
+    format!("[ALERT]    ({pid}) : config : Fatal errors found in configuration.")
+}
+
 /// Every diagnostic of one check, in the order they were found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Diagnostics(pub Vec<Diagnostic>);
