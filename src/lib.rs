@@ -39,10 +39,20 @@ pub mod tls;
 /// compilation, every problem at its `file:line`.
 pub fn check(paths: &[std::path::PathBuf]) -> (Option<config::Config>, config::Diagnostics) {
     let (config, mut diags) = config::check(paths);
-    let Some(config) = config else {
+    let Some(mut config) = config else {
         return (None, diags);
     };
+    config::overrides::apply(&mut config);
     diags.extend(rules::check(&config));
+    // `-dW` / `zero-warning`: a warning is as bad as an error.
+    let zero_warning = config.global.zero_warning || config::overrides::get().zero_warning;
+    if zero_warning && !diags.0.is_empty() && !diags.has_errors() {
+        let file = diags.0[0].span.file.clone();
+        diags.error(
+            config::Span { file, line: None },
+            "some warnings were found and 'zero-warning' is set (-dW): aborting",
+        );
+    }
     if diags.has_errors() {
         (None, diags)
     } else {

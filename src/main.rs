@@ -37,6 +37,22 @@ struct Cli {
     /// Quiet: print nothing but errors.
     #[arg(short = 'q')]
     quiet: bool,
+    /// Verbose: the opposite of -q (the default already says what it does).
+    #[arg(short = 'V')]
+    verbose: bool,
+    /// The process-wide maxconn, over the configuration's.
+    #[arg(short = 'n', value_name = "MAXCONN")]
+    maxconn: Option<u32>,
+    /// The maxconn of every frontend that sets none.
+    #[arg(short = 'N', value_name = "MAXPCONN")]
+    maxpconn: Option<u32>,
+    /// Limit the process's memory to this many megabytes (RLIMIT_AS, as
+    /// HAProxy sets it).
+    #[arg(short = 'm', value_name = "MEGS")]
+    memory: Option<u64>,
+    /// Change to this directory before reading the files.
+    #[arg(short = 'C', value_name = "DIR")]
+    chdir: Option<PathBuf>,
     /// The local peer name (HAProxy's `-L`). It names this node in `peers`
     /// sections, which fulcrum does not have yet, so it changes nothing.
     #[arg(short = 'L', value_name = "NAME")]
@@ -113,24 +129,60 @@ fn check_condition() -> Option<ExitCode> {
     })
 }
 
-/// What `-sf PID...` / `-st PID...` ask of the processes this one replaces.
+/// HAProxy's flags that clap cannot read as they are written (`-sf` would
+/// be `-s -f`, `-Ws` would be `-W -s`), taken out of the arguments first.
 #[derive(Debug, Default)]
-struct Replaces {
-    /// The processes, and whether they stop at once (`-st`: SIGTERM)
-    /// rather than finish their connections (`-sf`: SIGUSR1).
+struct Extra {
+    /// `-sf PID...` / `-st PID...`: the processes this one replaces, and
+    /// whether they stop at once (`-st`: SIGTERM) rather than finish their
+    /// connections (`-sf`: SIGUSR1).
     pids: Vec<(i32, bool)>,
+    /// `-W` (false) or `-Ws` (true: tell systemd).
+    master: Option<bool>,
+    /// `-S ADDR[,OPTIONS]`: the master CLI.
+    master_cli: Option<String>,
+    /// `-db`: stay in the foreground, without `-d`'s debug logging.
+    foreground: bool,
+    /// `-dW`: warnings stop the start.
+    zero_warning: bool,
 }
 
-/// Takes `-sf PID...` and `-st PID...` out of the arguments (clap would read
-/// `-sf` as `-s -f`): each takes the numbers that follow it, as in HAProxy.
-fn take_replaced(args: Vec<String>) -> Result<(Vec<String>, Replaces), String> {
+/// Takes the flags [`Extra`] lists out of the arguments.
+fn take_extra(args: Vec<String>) -> Result<(Vec<String>, Extra), String> {
     let mut out = Vec::with_capacity(args.len());
-    let mut replaces = Replaces::default();
+    let mut extra = Extra::default();
     let mut it = args.into_iter().peekable();
     while let Some(a) = it.next() {
         let hard = match a.as_str() {
             "-sf" => false,
             "-st" => true,
+            "-W" => {
+                extra.master = Some(extra.master.unwrap_or(false));
+                continue;
+            }
+            "-Ws" => {
+                extra.master = Some(true);
+                continue;
+            }
+            "-S" => {
+                extra.master_cli = Some(it.next().ok_or("'-S' expects an address")?);
+                continue;
+            }
+            "-db" => {
+                extra.foreground = true;
+                continue;
+            }
+            "-dW" => {
+                extra.zero_warning = true;
+                continue;
+            }
+            // Diagnostic mode: fulcrum always reports what it would
+            // (every suspicious line is a warning already).
+            "-dD" => continue,
+            m if m.starts_with("-dM") => {
+                eprintln!("fulcrum: '{m}' ignored: memory poisoning finds reads of uninitialized memory, which safe Rust never does");
+                continue;
+            }
             _ => {
                 out.push(a);
                 continue;
@@ -140,18 +192,47 @@ fn take_replaced(args: Vec<String>) -> Result<(Vec<String>, Replaces), String> {
             if n <= 0 {
                 return Err(format!("'{a}' expects process ids, got '{n}'"));
             }
-            replaces.pids.push((n, hard));
+            extra.pids.push((n, hard));
             it.next();
         }
     }
-    Ok((out, replaces))
+    Ok((out, extra))
+}
+
+/// A worker's command line: ours without what only the master acts on
+/// (master flags, `-D`, `-p FILE`, `-sf/-st PID...`).
+fn worker_args() -> Vec<std::ffi::OsString> {
+    let mut out = Vec::new();
+    let mut it = std::env::args_os().skip(1).peekable();
+    while let Some(a) = it.next() {
+        match a.to_str() {
+            Some("-W" | "-Ws" | "-D") => {}
+            // -C: the worker starts in the directory it names already.
+            Some("-S" | "-p" | "-C") => {
+                it.next();
+            }
+            Some("-sf" | "-st") => {
+                while it
+                    .peek()
+                    .and_then(|p| p.to_str())
+                    .is_some_and(|p| p.parse::<i32>().is_ok())
+                {
+                    it.next();
+                }
+            }
+            _ => out.push(a),
+        }
+    }
+    out
 }
 
 /// Tells the processes `-sf`/`-st` named that this one now listens.
-fn stop_replaced(r: &Replaces) {
+fn stop_replaced(pids: &[(i32, bool)]) {
     use rustix::process::{kill_process, Pid, Signal};
-    for &(pid, hard) in &r.pids {
-        let Some(p) = Pid::from_raw(pid) else { continue };
+    for &(pid, hard) in pids {
+        let Some(p) = Pid::from_raw(pid) else {
+            continue;
+        };
         let sig = if hard { Signal::TERM } else { Signal::USR1 };
         match kill_process(p, sig) {
             Ok(()) => tracing::info!(pid, signal = ?sig, "told the old process to stop"),
@@ -164,7 +245,7 @@ fn main() -> ExitCode {
     if let Some(code) = check_condition() {
         return code;
     }
-    let (args, replaces) = match take_replaced(std::env::args().collect()) {
+    let (args, extra) = match take_extra(std::env::args().collect()) {
         Ok(x) => x,
         Err(e) => {
             eprintln!("fulcrum: {e}");
@@ -172,6 +253,21 @@ fn main() -> ExitCode {
         }
     };
     let cli = Cli::parse_from(args);
+    config::overrides::set(config::overrides::Overrides {
+        maxconn: cli.maxconn,
+        maxpconn: cli.maxpconn,
+        zero_warning: extra.zero_warning,
+        // A master's worker reads the same files: its programs are the
+        // master's to run.
+        master: extra.master.is_some()
+            || std::env::var_os(fulcrum::control::master::WORKER_SOCKET_ENV).is_some(),
+    });
+    if let Some(dir) = &cli.chdir {
+        if let Err(e) = std::env::set_current_dir(dir) {
+            eprintln!("fulcrum: -C {}: {e}", dir.display());
+            return ExitCode::from(1);
+        }
+    }
     if cli.version > 0 {
         println!("fulcrum version {}", fulcrum::VERSION);
         if cli.version > 1 {
@@ -247,7 +343,7 @@ fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    run(config, &cli, &replaces)
+    run(config, &cli, &extra)
 }
 
 /// Set in the environment of the background copy that `-D` starts.
@@ -266,7 +362,18 @@ fn daemonize() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).filter(|a| a != "-D").collect();
+    // The copy starts in the directory -C named already.
+    let mut args: Vec<std::ffi::OsString> = Vec::new();
+    let mut it = std::env::args_os().skip(1);
+    while let Some(a) = it.next() {
+        match a.to_str() {
+            Some("-D") => {}
+            Some("-C") => {
+                it.next();
+            }
+            _ => args.push(a),
+        }
+    }
     let child = std::process::Command::new(exe)
         .args(args)
         .env(DAEMON_CHILD, "1")
@@ -288,12 +395,28 @@ fn daemonize() -> ExitCode {
 }
 
 /// Compiles the configuration, starts the workers, and waits for a signal.
-fn run(config: config::Config, cli: &Cli, replaces: &Replaces) -> ExitCode {
+fn run(mut config: config::Config, cli: &Cli, extra: &Extra) -> ExitCode {
+    use fulcrum::control::master;
+    // A worker of a master: it neither detaches nor becomes a master.
+    let worker = std::env::var_os(master::WORKER_SOCKET_ENV).is_some();
     if (cli.daemon || config.global.daemon)
         && std::env::var_os(DAEMON_CHILD).is_none()
         && !cli.debug
+        && !extra.foreground
+        && !worker
     {
         return daemonize();
+    }
+    if let Some(megs) = cli.memory {
+        if let Err(e) = limit_memory(megs) {
+            eprintln!("fulcrum: -m {megs}: cannot limit memory: {e}");
+            return ExitCode::from(1);
+        }
+    }
+    if worker {
+        master::add_worker_socket(&mut config);
+    } else if extra.master.is_some() || config.global.master_worker {
+        return run_master(&config, cli, extra);
     }
     let rt = match fulcrum::runtime::compile(&config, None) {
         Ok(rt) => rt,
@@ -311,8 +434,11 @@ fn run(config: config::Config, cli: &Cli, replaces: &Replaces) -> ExitCode {
     };
     // Our listeners are open (beside theirs, SO_REUSEPORT): the old
     // processes may stop accepting now.
-    stop_replaced(replaces);
-    let pidfile = cli.pidfile.clone().or(config.global.pidfile.clone());
+    stop_replaced(&extra.pids);
+    // A master writes its own pid; its workers write none.
+    let pidfile = (!worker)
+        .then(|| cli.pidfile.clone().or(config.global.pidfile.clone()))
+        .flatten();
     if let Some(p) = &pidfile {
         if let Err(e) = std::fs::write(p, format!("{}\n", std::process::id())) {
             eprintln!("fulcrum: cannot write pidfile {}: {e}", p.display());
@@ -328,6 +454,67 @@ fn run(config: config::Config, cli: &Cli, replaces: &Replaces) -> ExitCode {
         let _ = std::fs::remove_file(p);
     }
     ExitCode::SUCCESS
+}
+
+/// `-m MEGS`: the address-space limit HAProxy sets. An allocation past it
+/// fails, and fulcrum then stops (Rust aborts on a failed allocation)
+/// rather than run on with part of its memory.
+fn limit_memory(megs: u64) -> std::io::Result<()> {
+    use rustix::process::{setrlimit, Resource, Rlimit};
+    let bytes = megs.saturating_mul(1 << 20);
+    setrlimit(
+        Resource::As,
+        Rlimit {
+            current: Some(bytes),
+            maximum: Some(bytes),
+        },
+    )?;
+    Ok(())
+}
+
+/// `-W`/`-Ws`/`master-worker`: this process becomes the master.
+fn run_master(config: &config::Config, cli: &Cli, extra: &Extra) -> ExitCode {
+    use fulcrum::control::master;
+    let cli_addr = match &extra.master_cli {
+        None => None,
+        Some(text) => {
+            // `-S ADDR[,OPTION...]`: the address, then bind options, which
+            // a master CLI needs none of.
+            let mut parts = text.split(',');
+            let addr = parts.next().unwrap_or_default();
+            for o in parts {
+                tracing::warn!(
+                    option = o,
+                    "'-S': option ignored: the master CLI is at level admin"
+                );
+            }
+            match fulcrum::util::addr::CliAddr::parse(addr) {
+                Ok(a) => Some(a),
+                Err(e) => {
+                    eprintln!("fulcrum: '-S {text}': {e}");
+                    return ExitCode::from(1);
+                }
+            }
+        }
+    };
+    let pidfile = cli.pidfile.clone().or(config.global.pidfile.clone());
+    if let Some(p) = &pidfile {
+        if let Err(e) = std::fs::write(p, format!("{}\n", std::process::id())) {
+            eprintln!("fulcrum: cannot write pidfile {}: {e}", p.display());
+            return ExitCode::from(1);
+        }
+    }
+    let code = master::run(master::MasterOptions {
+        worker_args: worker_args(),
+        paths: cli.files.clone(),
+        cli: cli_addr,
+        systemd: extra.master == Some(true),
+        replaces: extra.pids.clone(),
+    });
+    if let Some(p) = &pidfile {
+        let _ = std::fs::remove_file(p);
+    }
+    ExitCode::from(code)
 }
 
 fn convert(file: &PathBuf, to: Option<Target>) -> ExitCode {

@@ -107,3 +107,97 @@ fn check_errors_can_be_written_as_haproxy_writes_them() {
         ]
     );
 }
+
+/// One line on a runtime API socket; all it answered.
+fn ask(sock: &std::path::Path, line: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::os::unix::net::UnixStream::connect(sock).expect("socket");
+    s.write_all(format!("{line}\n").as_bytes()).expect("write");
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
+/// `-n`, `-N`, `-m`, `-C` and `-db` act: the global and per-frontend
+/// maxconn the runtime API reports, the address-space limit the kernel
+/// holds, files read from the directory `-C` names, and a `daemon` file
+/// kept in the foreground.
+#[test]
+fn limits_directory_and_foreground_flags_act() {
+    let dir = common::TempPath::dir("flags");
+    let sock = dir.path().join("api.sock");
+    let port = common::net::free_port();
+    std::fs::write(
+        dir.path().join("fulcrum.cfg"),
+        format!(
+            "global\n    daemon\n    stats socket {}\ndefaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\nfrontend web\n    bind 127.0.0.1:{port}\n    http-request return status 200\n",
+            sock.display()
+        ),
+    )
+    .expect("write");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fulcrum"))
+        .args(["-db", "-n", "77", "-N", "5", "-m", "512", "-C"])
+        .arg(dir.path())
+        .args(["-f", "fulcrum.cfg"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::os::unix::net::UnixStream::connect(&sock).is_err() {
+        assert!(std::time::Instant::now() < deadline, "no runtime API");
+        assert!(child.try_wait().expect("wait").is_none(), "fulcrum left");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let info = ask(&sock, "show info");
+    assert!(info.contains("\nMaxconn: 77\n"), "{info}");
+    assert!(
+        info.contains(&format!("\nPid: {}\n", child.id())),
+        "-db stays in front: {info}"
+    );
+    let stat = ask(&sock, "show stat");
+    let header: Vec<&str> = stat.lines().next().unwrap_or_default().split(',').collect();
+    let slim = header
+        .iter()
+        .position(|c| *c == "slim")
+        .expect("slim column");
+    let row = stat
+        .lines()
+        .find(|l| l.starts_with("web,FRONTEND,"))
+        .expect("frontend row");
+    assert_eq!(row.split(',').nth(slim), Some("5"), "{stat}");
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", child.id())).expect("limits");
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max address space"))
+        .expect("address space line");
+    assert!(line.contains(&(512u64 << 20).to_string()), "{line}");
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// `-dW` (or `zero-warning` in global): a warning stops the start.
+#[test]
+fn zero_warning_turns_warnings_into_a_refusal() {
+    let file = common::TempPath::file(
+        "warn",
+        "defaults\n    mode http\nfrontend f\n    bind 127.0.0.1:8080\n    http-request return status 200\n",
+    );
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_fulcrum"))
+            .args(extra)
+            .arg("-c")
+            .arg("-f")
+            .arg(file.path())
+            .output()
+            .expect("run")
+    };
+    // Missing timeouts: a warning only.
+    assert_eq!(run(&[]).status.code(), Some(0));
+    let strict = run(&["-dW"]);
+    assert_eq!(strict.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&strict.stderr).contains("'zero-warning' is set"),
+        "{strict:?}"
+    );
+}

@@ -334,15 +334,26 @@ fn sf_and_st_hand_over_to_a_new_process() {
     let mut old = Fulcrum::start(&cfg(&a));
     // A client of the old process, kept alive across the handover.
     let mut kept = connect(port);
-    kept.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n").expect("write");
+    kept.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        .expect("write");
     let mut pending = Vec::new();
-    assert_eq!(read_response(&mut kept, &mut pending).expect("response").text(), "old");
+    assert_eq!(
+        read_response(&mut kept, &mut pending)
+            .expect("response")
+            .text(),
+        "old"
+    );
     let old_pid = old.pid().to_string();
     let mut new = Fulcrum::start_with(&cfg(&b), &["-sf", &old_pid]);
     // Soft stop: the kept connection still gets its answer, then closes.
     kept.write_all(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
         .expect("write");
-    assert_eq!(read_response(&mut kept, &mut pending).expect("response").text(), "old");
+    assert_eq!(
+        read_response(&mut kept, &mut pending)
+            .expect("response")
+            .text(),
+        "old"
+    );
     assert!(old.wait_exit().is_some(), "the old process did not leave");
     assert_eq!(get(port, "/").text(), "new");
     // -st: the previous one is stopped at once.

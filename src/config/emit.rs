@@ -60,6 +60,20 @@ pub fn to_cfg(c: &Config) -> String {
         o.push('\n');
         resolvers(&mut o, r);
     }
+    for p in &c.programs {
+        let _ = writeln!(o, "\nprogram {}", quote(&p.name));
+        let words: Vec<String> = p.command.iter().map(|w| quote(w)).collect();
+        let _ = writeln!(o, "    command {}", words.join(" "));
+        if let Some(u) = &p.user {
+            let _ = writeln!(o, "    user {}", quote(u));
+        }
+        if let Some(g) = &p.group {
+            let _ = writeln!(o, "    group {}", quote(g));
+        }
+        if !p.start_on_reload {
+            o.push_str("    no option start-on-reload\n");
+        }
+    }
     for p in &c.proxies {
         o.push('\n');
         proxy(&mut o, p);
@@ -197,6 +211,12 @@ fn global(o: &mut String, c: &Config) {
     );
     for (k, v) in &g.ignored {
         kv(k, Some(words(v)));
+    }
+    if g.zero_warning {
+        o.push_str("    zero-warning\n");
+    }
+    if g.master_worker {
+        o.push_str("    master-worker\n");
     }
     if g.daemon {
         o.push_str("    daemon\n");

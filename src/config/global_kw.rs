@@ -37,6 +37,27 @@ pub fn daemon(g: &mut Global, l: &mut Line) -> R {
     Ok(())
 }
 
+/// `zero-warning`.
+pub fn zero_warning(g: &mut Global, l: &mut Line) -> R {
+    l.none()?;
+    g.zero_warning = true;
+    Ok(())
+}
+
+/// `master-worker [no-exit-on-failure]`: as `-W`. fulcrum's master always
+/// leaves when a worker dies (HAProxy's default).
+pub fn master_worker(g: &mut Global, l: &mut Line) -> R {
+    match l.args {
+        [] => {}
+        [o] if o == "no-exit-on-failure" => {
+            return Err("'master-worker no-exit-on-failure' is not supported: fulcrum's master leaves when its worker dies, so that the supervisor restarts both".into())
+        }
+        [o, ..] => return Err(format!("'master-worker': unknown option '{o}'")),
+    }
+    g.master_worker = true;
+    Ok(())
+}
+
 pub fn pidfile(g: &mut Global, l: &mut Line) -> R {
     g.pidfile = Some(PathBuf::from(l.one("a file name")?));
     Ok(())

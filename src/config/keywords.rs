@@ -296,6 +296,8 @@ pub static GLOBAL_KEYWORDS: &[GlobalKeyword] = &[
     gkw("maxconn", g::maxconn),
     gkw("nbthread", g::nbthread),
     gkw("daemon", g::daemon),
+    gkw("master-worker", g::master_worker),
+    gkw("zero-warning", g::zero_warning),
     gkw("pidfile", g::pidfile),
     gkw("stats socket", g::stats_socket),
     gkw("stats timeout", g::stats_timeout),
@@ -363,10 +365,6 @@ pub static IGNORED_GLOBAL: &[(&str, &str)] = &[
         "rustls has no finite-field Diffie-Hellman parameters",
     ),
     (
-        "master-worker",
-        "fulcrum reloads in-process and has no master process",
-    ),
-    (
         "noepoll",
         "fulcrum's event loop is tokio's; poller selection does not apply",
     ),
@@ -418,7 +416,7 @@ pub static IGNORED_GLOBAL: &[(&str, &str)] = &[
 ];
 
 /// The sections fulcrum does not support yet (accepted by HAProxy).
-pub const UNSUPPORTED_SECTIONS: [&str; 5] = ["peers", "mailers", "program", "ring", "cache"];
+pub const UNSUPPORTED_SECTIONS: [&str; 4] = ["peers", "mailers", "ring", "cache"];
 
 /// The closest known keyword to a misspelt one, when close enough to help.
 pub fn suggest<'a>(word: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {

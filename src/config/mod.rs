@@ -22,6 +22,7 @@ pub mod keywords;
 pub mod lexer;
 pub mod model;
 mod not_yet;
+pub mod overrides;
 pub mod parse;
 mod proxy_kw;
 mod resolvers_kw;

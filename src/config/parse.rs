@@ -82,6 +82,8 @@ enum Section {
     HttpErrors,
     /// A `resolvers` section (the last of config.resolvers).
     Resolvers,
+    /// A `program` section (the last of config.programs).
+    Program,
     /// A section kind fulcrum does not support: its lines are skipped.
     Unsupported,
 }
@@ -214,6 +216,13 @@ impl<'e> Reader<'e> {
             Section::Userlist => self.userlist_line(words, span),
             Section::HttpErrors => self.http_errors_line(words, span),
             Section::Resolvers => self.resolvers_line(words, span),
+            Section::Program => {
+                if let Some(p) = self.config.programs.last_mut() {
+                    if let Err(e) = p.line(words) {
+                        self.diags.error(span, e);
+                    }
+                }
+            }
             Section::Global => self.global_line(words, span),
             Section::Defaults | Section::Proxy => self.proxy_line(words, span),
         }
@@ -246,6 +255,26 @@ impl<'e> Reader<'e> {
                 }
                 _ => {
                     self.diags.error(span, "'http-errors' expects one name");
+                    self.section = Section::Unsupported;
+                }
+            }
+            return;
+        }
+        if kw == "program" {
+            match args {
+                [name] => {
+                    if self.config.programs.iter().any(|p| &p.name == name) {
+                        self.diags
+                            .error(span.clone(), format!("program '{name}' is declared twice"));
+                    }
+                    self.config.programs.push(super::model::Program::new(
+                        name.clone(),
+                        super::model::Origin(Some(span)),
+                    ));
+                    self.section = Section::Program;
+                }
+                _ => {
+                    self.diags.error(span, "'program' expects one name");
                     self.section = Section::Unsupported;
                 }
             }
@@ -993,6 +1022,7 @@ fn is_section_keyword(w: &str) -> bool {
             | "userlist"
             | "http-errors"
             | "resolvers"
+            | "program"
     ) || UNSUPPORTED_SECTIONS.contains(&w)
 }
 

@@ -38,7 +38,34 @@ pub fn validate(c: &Config) -> Diagnostics {
         super::not_yet::warn(p, &mut d);
     }
     super::addresses::check(c, &mut d);
+    programs(c, &mut d);
     d
+}
+
+/// `program` sections: each needs a command, and a master to run it.
+fn programs(c: &Config, d: &mut Diagnostics) {
+    let master = c.global.master_worker || super::overrides::get().master;
+    for p in &c.programs {
+        let span = p.origin.0.clone().unwrap_or_else(|| {
+            let f: Arc<str> = format!("program '{}'", p.name).into();
+            Span::file(&f)
+        });
+        if p.command.is_empty() {
+            d.error(
+                span.clone(),
+                format!("program '{}' has no 'command'", p.name),
+            );
+        }
+        if !master {
+            d.error(
+                span,
+                format!(
+                    "program '{}' runs only in master-worker mode: start with -W (or -Ws), or add 'master-worker' to global",
+                    p.name
+                ),
+            );
+        }
+    }
 }
 
 /// True when the configuration listens somewhere (HAProxy exits 2 on `-c` otherwise).

@@ -70,7 +70,8 @@ fn options(b: &Bind, backlog: u32) -> String {
 }
 
 /// Every listener a Runtime wants, with what is needed to open it.
-fn wanted(rt: &Runtime) -> Result<Vec<(ListenerKey, Bind, u32)>, StartError> {
+pub fn wanted(rt: &Runtime) -> Result<Vec<(ListenerKey, Bind, u32)>, StartError> {
+    let handed = handed_down();
     let mut v = Vec::new();
     for fe in &rt.frontends {
         let name: Arc<str> = fe.name.as_str().into();
@@ -78,11 +79,18 @@ fn wanted(rt: &Runtime) -> Result<Vec<(ListenerKey, Bind, u32)>, StartError> {
             let backlog = bind.backlog.or(fe.maxconn).unwrap_or(DEFAULT_BACKLOG);
             for a in &bind.addresses {
                 for addr in a.socket_addrs() {
+                    let options = options(bind, backlog);
+                    // A master's socket for this address is taken over as
+                    // it is, so that a reload loses no queued connection.
+                    let fd = handed
+                        .iter()
+                        .find(|(_, a, o)| *a == addr && *o == options)
+                        .map(|(fd, _, _)| *fd);
                     let key = ListenerKey {
                         frontend: name.clone(),
                         addr,
-                        options: options(bind, backlog),
-                        fd: None,
+                        options,
+                        fd,
                     };
                     v.push((key, bind.clone(), backlog));
                 }
@@ -107,6 +115,30 @@ fn wanted(rt: &Runtime) -> Result<Vec<(ListenerKey, Bind, u32)>, StartError> {
         }
     }
     Ok(v)
+}
+
+/// The environment variable by which a master hands its listening sockets
+/// to a worker: one `FD<TAB>ADDR<TAB>OPTIONS` line per socket.
+pub const HANDED_DOWN_ENV: &str = "FULCRUM_LISTENER_FDS";
+
+/// The sockets a master handed down, if any.
+fn handed_down() -> Vec<(i32, SocketAddr, String)> {
+    let Ok(text) = std::env::var(HANDED_DOWN_ENV) else {
+        return Vec::new();
+    };
+    text.lines()
+        .filter_map(|l| {
+            let mut f = l.splitn(3, '\t');
+            let fd = f.next()?.parse().ok()?;
+            let addr = f.next()?.parse().ok()?;
+            Some((fd, addr, f.next()?.to_string()))
+        })
+        .collect()
+}
+
+/// The line of [`HANDED_DOWN_ENV`] for one socket.
+pub fn handed_down_line(fd: i32, key: &ListenerKey) -> String {
+    format!("{fd}\t{}\t{}", key.addr, key.options)
 }
 
 /// A listener opened for one worker: its key, its socket, and whether it

@@ -104,13 +104,7 @@ pub fn open(
 /// (`bind fd@N`), once per process: later calls (each worker, a reload)
 /// get copies of it (`dup`), so that every worker accepts on it.
 pub fn inherited(fd: i32) -> io::Result<std::net::TcpListener> {
-    use std::collections::HashMap;
-    use std::sync::{Mutex, OnceLock};
-    static TAKEN: OnceLock<Mutex<HashMap<i32, std::net::TcpListener>>> = OnceLock::new();
-    let taken = TAKEN.get_or_init(|| Mutex::new(HashMap::new()));
-    let mut taken = taken
-        .lock()
-        .map_err(|_| io::Error::other("inherited listeners lock poisoned"))?;
+    let mut taken = taken()?;
     if let Some(l) = taken.get(&fd) {
         return l.try_clone();
     }
@@ -128,4 +122,28 @@ pub fn inherited(fd: i32) -> io::Result<std::net::TcpListener> {
     let copy = l.try_clone()?;
     taken.insert(fd, l);
     Ok(copy)
+}
+
+type Taken = std::collections::HashMap<i32, std::net::TcpListener>;
+
+/// The inherited sockets adopted so far, by their descriptor.
+fn taken() -> io::Result<std::sync::MutexGuard<'static, Taken>> {
+    use std::sync::{Mutex, OnceLock};
+    static TAKEN: OnceLock<Mutex<Taken>> = OnceLock::new();
+    TAKEN
+        .get_or_init(|| Mutex::new(Taken::new()))
+        .lock()
+        .map_err(|_| io::Error::other("inherited listeners lock poisoned"))
+}
+
+/// Lets inherited socket `fd` pass, under the same number, to a program
+/// this one starts (a master's worker, whose configuration names it).
+pub fn pass_on_inherited(fd: i32) -> io::Result<()> {
+    inherited(fd)?;
+    let taken = taken()?;
+    let l = taken
+        .get(&fd)
+        .ok_or_else(|| io::Error::other(format!("fd@{fd}: not adopted")))?;
+    rustix::io::fcntl_setfd(l, rustix::io::FdFlags::empty())?;
+    Ok(())
 }

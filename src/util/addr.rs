@@ -46,6 +46,8 @@ enum Family {
 
 /// Strips a `family@` prefix.
 fn split_family(text: &str) -> Result<(Family, &str), AddrError> {
+    // `stream+` says the socket is a stream, which every TCP one is.
+    let text = text.strip_prefix("stream+").unwrap_or(text);
     match text.split_once('@') {
         None => Ok((Family::Any, text)),
         Some(("ipv4", rest)) => Ok((Family::V4, rest)),
@@ -381,6 +383,11 @@ mod tests {
         assert_eq!(r.socket_addrs().count(), 3);
         assert_eq!(bind("[::1]:80").unwrap().to_string(), "[::1]:80");
         assert_eq!(r.to_string(), "127.0.0.1:8000-8002");
+        // `stream+` names the socket type every TCP socket has.
+        assert_eq!(
+            bind("stream+ipv4@127.0.0.1:81").unwrap().to_string(),
+            "127.0.0.1:81"
+        );
     }
 
     #[test]

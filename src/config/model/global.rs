@@ -41,6 +41,12 @@ pub struct Global {
     /// `daemon`: detach and run in the background.
     #[serde(default, skip_serializing_if = "is_false")]
     pub daemon: bool,
+    /// `zero-warning`: a warning stops the start (as `-dW`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub zero_warning: bool,
+    /// `master-worker`: run as a master with a worker process (as `-W`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub master_worker: bool,
     /// `pidfile`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pidfile: Option<PathBuf>,
@@ -126,6 +132,22 @@ pub struct StatsSocket {
     pub params: Vec<String>,
 }
 
+impl StatsSocket {
+    /// A socket at `address` with the defaults (level admin).
+    pub fn at(address: String) -> StatsSocket {
+        StatsSocket {
+            address,
+            mode: None,
+            uid: None,
+            gid: None,
+            user: None,
+            group: None,
+            level: None,
+            params: Vec::new(),
+        }
+    }
+}
+
 /// Access level on the stats socket, lowest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -205,6 +227,15 @@ impl std::str::FromStr for LogAddress {
         if s.starts_with('/') {
             return Ok(LogAddress::Unix(PathBuf::from(s)));
         }
+        // A log is sent as datagrams: `dgram+` says so and changes nothing.
+        let s = s.strip_prefix("dgram+").unwrap_or(s);
+        if let Some(path) = s.strip_prefix("unix@") {
+            return Ok(LogAddress::Unix(PathBuf::from(path)));
+        }
+        let s = s
+            .strip_prefix("ipv4@")
+            .or_else(|| s.strip_prefix("ipv6@"))
+            .unwrap_or(s);
         let s = s
             .strip_prefix("udp@")
             .or_else(|| s.strip_prefix("udp4@"))

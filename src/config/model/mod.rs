@@ -11,6 +11,7 @@
 
 mod check;
 mod global;
+mod program;
 mod proxy;
 mod resolvers;
 mod rules;
@@ -33,6 +34,7 @@ pub use global::{
     Facility, Global, Level, LogAddress, LogFormat, LogTarget, StatsLevel, StatsSocket,
     SyslogTarget,
 };
+pub use program::Program;
 pub use proxy::{
     AccessLog, Balance, Bind, Capture, ClientVerify, Cookie, CookieMethod, Credentials,
     EffectiveTls, ForwardFor, HttpConnection, HttpReuse, Mode, Options, OriginalTo, Proxy,
@@ -75,6 +77,9 @@ pub struct Config {
     /// `resolvers` sections: name servers asked at run time.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resolvers: Vec<Resolvers>,
+    /// `program` sections: run by the master in master-worker mode.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub programs: Vec<Program>,
 }
 
 /// `http-errors NAME` with its `errorfile CODE FILE` lines.

@@ -1,0 +1,816 @@
+//! Master-worker mode (`-W`, `-Ws`, `master-worker` in global): a master
+//! process that runs fulcrum as a worker process and replaces it on
+//! reload, as HAProxy's master does, for the tools built around it
+//! (systemd units that send SIGUSR2, the master CLI of `-S`).
+//!
+//! - The worker is this same program, started again without the master
+//!   flags. It serves, besides its own `stats socket`s, a runtime API on a
+//!   private UNIX socket that the master uses to reach it (`@1 show info`
+//!   on the master CLI) and to know it is ready.
+//! - SIGUSR2 or SIGHUP (or `reload` on the master CLI) starts a new worker
+//!   from the files as they are now, which may be a new binary too. Once it
+//!   answers, the previous one gets SIGUSR1: it stops accepting, finishes
+//!   its connections and leaves. A new worker that fails to start leaves
+//!   the running one in place, and counts as a failed reload.
+//! - SIGTERM/SIGINT stop every worker at once, SIGUSR1 softly; the master
+//!   leaves when they have. A worker that dies on its own takes the master
+//!   with it (HAProxy's default, exit-on-failure), so that a supervisor
+//!   restarts the whole.
+//! - With `-Ws`, the master tells systemd (NOTIFY_SOCKET) READY=1 once a
+//!   worker serves, RELOADING=1 during a reload and STOPPING=1 at the end.
+//!
+//! fulcrum also reloads in-process (SIGHUP to a process started without
+//! `-W`), which keeps every connection and needs no second process.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::util::addr::CliAddr;
+
+/// The environment variable that gives a worker its private socket.
+pub const WORKER_SOCKET_ENV: &str = "FULCRUM_WORKER_SOCKET";
+
+/// How long a new worker may take to answer before it counts as failed.
+const READY_WITHIN: Duration = Duration::from_secs(30);
+
+/// What the master was asked for.
+#[derive(Debug, Clone)]
+pub struct MasterOptions {
+    /// The worker's command line: this program's arguments without the
+    /// master flags.
+    pub worker_args: Vec<OsString>,
+    /// The configuration files (`-f`), read again at each reload to open
+    /// the listeners a new worker needs.
+    pub paths: Vec<PathBuf>,
+    /// `-S`: the master CLI's address.
+    pub cli: Option<CliAddr>,
+    /// `-Ws`: tell systemd.
+    pub systemd: bool,
+    /// `-sf`/`-st`: processes to stop (SIGTERM when true, else SIGUSR1)
+    /// once the first worker serves.
+    pub replaces: Vec<(i32, bool)>,
+}
+
+/// Adds the private socket a master gave this worker to its configuration
+/// (a `stats socket` at level admin), when it runs as a worker.
+pub fn add_worker_socket(config: &mut crate::config::Config) {
+    if let Some(path) = std::env::var_os(WORKER_SOCKET_ENV) {
+        config
+            .global
+            .stats_socket
+            .push(crate::config::model::StatsSocket::at(
+                path.to_string_lossy().into_owned(),
+            ));
+    }
+}
+
+/// One worker process.
+struct Worker {
+    child: Child,
+    pid: u32,
+    socket: PathBuf,
+    started: Instant,
+    /// Reloads it has lived through (HAProxy's `<reloads>` column).
+    reloads: u32,
+}
+
+/// The listening sockets the master holds and hands to each worker: a
+/// reload's new worker accepts on the very sockets the old one did, so no
+/// connection waiting in a queue is lost when the old one leaves.
+#[derive(Default)]
+struct Held {
+    sockets: Vec<(crate::control::workers::ListenerKey, std::net::TcpListener)>,
+}
+
+impl Held {
+    /// Opens what the configuration in `paths` listens on and is not open
+    /// yet, closes what it no longer wants, and returns the value of
+    /// [`crate::control::workers::HANDED_DOWN_ENV`] for the next worker.
+    fn refresh(
+        &mut self,
+        paths: &[PathBuf],
+    ) -> Result<(String, Vec<crate::config::model::Program>), String> {
+        use crate::control::workers;
+        let (config, diags) = crate::check(paths);
+        let Some(config) = config else {
+            return Err(diags.to_string());
+        };
+        let rt = crate::runtime::compile(&config, None).map_err(|e| e.to_string())?;
+        let wanted = workers::wanted(&rt).map_err(|e| e.to_string())?;
+        // Sockets inherited as `fd@` pass down under their own number.
+        for fd in wanted.iter().filter_map(|(k, _, _)| k.fd) {
+            crate::listen::socket::pass_on_inherited(fd).map_err(|e| format!("fd@{fd}: {e}"))?;
+        }
+        let wanted: Vec<_> = wanted
+            .into_iter()
+            .filter(|(k, _, _)| k.fd.is_none())
+            .collect();
+        let same = |a: &workers::ListenerKey, b: &workers::ListenerKey| {
+            a.addr == b.addr && a.options == b.options
+        };
+        self.sockets
+            .retain(|(k, _)| wanted.iter().any(|(w, _, _)| same(k, w)));
+        for (key, bind, backlog) in &wanted {
+            if self.sockets.iter().any(|(k, _)| same(k, key)) {
+                continue;
+            }
+            let l = crate::listen::socket::open(key.addr, bind, *backlog)
+                .map_err(|e| format!("{}: {e}", key.frontend))?;
+            // The worker must inherit it across exec.
+            rustix::io::fcntl_setfd(&l, rustix::io::FdFlags::empty())
+                .map_err(|e| format!("{}: {e}", key.addr))?;
+            self.sockets.push((key.clone(), l));
+        }
+        use std::os::fd::AsRawFd;
+        let handed = self
+            .sockets
+            .iter()
+            .map(|(k, l)| workers::handed_down_line(l.as_raw_fd(), k))
+            .collect::<Vec<_>>()
+            .join("\n");
+        Ok((handed, config.programs))
+    }
+}
+
+/// A `program` the master runs.
+struct Program {
+    spec: crate::config::model::Program,
+    child: Child,
+    pid: u32,
+    started: Instant,
+    reloads: u32,
+}
+
+/// Starts a `program`'s command, as its `user` and `group`.
+fn start_program(spec: &crate::config::model::Program) -> Result<Program, String> {
+    let (cmd, args) = spec
+        .command
+        .split_first()
+        .ok_or_else(|| format!("program '{}' has no command", spec.name))?;
+    let mut c = Command::new(cmd);
+    c.args(args).stdin(std::process::Stdio::null());
+    let id = |file: &str, name: &str| {
+        name.parse()
+            .ok()
+            .or_else(|| crate::util::ids::lookup(file, name))
+            .ok_or_else(|| format!("program '{}': unknown name '{name}' in {file}", spec.name))
+    };
+    if let Some(g) = &spec.group {
+        c.gid(id("/etc/group", g)?);
+    }
+    if let Some(u) = &spec.user {
+        c.uid(id("/etc/passwd", u)?);
+    }
+    let child = c
+        .spawn()
+        .map_err(|e| format!("program '{}': cannot run '{cmd}': {e}", spec.name))?;
+    Ok(Program {
+        spec: spec.clone(),
+        pid: child.id().unwrap_or_default(),
+        child,
+        started: Instant::now(),
+        reloads: 0,
+    })
+}
+
+/// The master's state.
+struct Master {
+    opts: MasterOptions,
+    held: Held,
+    programs: Vec<Program>,
+    old_programs: Vec<Program>,
+    dir: PathBuf,
+    spawned: u32,
+    started: Instant,
+    current: Worker,
+    old: Vec<Worker>,
+    reloads: u32,
+    failed_reloads: u32,
+}
+
+/// Runs the master until it stops; returns the exit code.
+pub fn run(opts: MasterOptions) -> u8 {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("fulcrum: master: {e}");
+            return 1;
+        }
+    };
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, async move {
+        match master(opts).await {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("fulcrum: master: {e}");
+                1
+            }
+        }
+    })
+}
+
+async fn master(opts: MasterOptions) -> std::io::Result<u8> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let dir = std::env::temp_dir().join(format!("fulcrum-master-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut usr1 = signal(SignalKind::user_defined1())?;
+    let mut usr2 = signal(SignalKind::user_defined2())?;
+    let cli = match &opts.cli {
+        Some(addr) => Some(CliListener::bind(addr)?),
+        None => None,
+    };
+    let mut held = Held::default();
+    let (handed, programs) = match held.refresh(&opts.paths) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("fulcrum: master: {e}");
+            return Ok(1);
+        }
+    };
+    let first = spawn(&opts, &dir, 1, &handed)?;
+    let Some(current) = ready(first).await else {
+        let _ = std::fs::remove_dir_all(&dir);
+        tracing::error!("the worker did not start");
+        return Ok(1);
+    };
+    tracing::info!(pid = current.pid, "master: worker ready");
+    for &(pid, hard) in &opts.replaces {
+        let sig = if hard {
+            rustix::process::Signal::TERM
+        } else {
+            rustix::process::Signal::USR1
+        };
+        send_signal(u32::try_from(pid).unwrap_or_default(), sig);
+    }
+    let mut m = Master {
+        opts,
+        held,
+        programs: Vec::new(),
+        old_programs: Vec::new(),
+        dir,
+        spawned: 1,
+        started: Instant::now(),
+        current,
+        old: Vec::new(),
+        reloads: 0,
+        failed_reloads: 0,
+    };
+    m.programs_for(programs);
+    m.notify("READY=1");
+    let (reload_tx, mut reload_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let state = std::rc::Rc::new(std::cell::RefCell::new(Snapshot::default()));
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    let code = loop {
+        *state.borrow_mut() = m.snapshot();
+        tokio::select! {
+            _ = hup.recv() => m.reload().await,
+            _ = usr2.recv() => m.reload().await,
+            Some(()) = reload_rx.recv() => m.reload().await,
+            _ = term.recv() => break m.stop(rustix::process::Signal::TERM).await,
+            _ = int.recv() => break m.stop(rustix::process::Signal::INT).await,
+            _ = usr1.recv() => break m.stop(rustix::process::Signal::USR1).await,
+            st = m.current.child.wait() => {
+                // exit-on-failure: the others go too, and the master says why.
+                let code = st.ok().and_then(|s| s.code()).unwrap_or(1);
+                tracing::error!(pid = m.current.pid, code, "master: the worker exited; stopping");
+                let _ = m.stop(rustix::process::Signal::TERM).await;
+                break if code == 0 { 1 } else { u8::try_from(code).unwrap_or(1) };
+            }
+            accepted = async {
+                match &cli {
+                    Some(l) => l.accept().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                if let Ok(conn) = accepted {
+                    let (state, reload) = (state.clone(), reload_tx.clone());
+                    tokio::task::spawn_local(async move {
+                        let _ = serve_cli(conn, &state, &reload).await;
+                    });
+                }
+            }
+            _ = tick.tick() => m.reap(),
+        }
+    };
+    let _ = std::fs::remove_dir_all(&m.dir);
+    Ok(code)
+}
+
+/// Starts worker number `n`.
+fn spawn(opts: &MasterOptions, dir: &Path, n: u32, handed: &str) -> std::io::Result<Worker> {
+    let exe = std::env::current_exe()?;
+    let socket = dir.join(format!("worker-{n}.sock"));
+    let _ = std::fs::remove_file(&socket);
+    let child = Command::new(exe)
+        .args(&opts.worker_args)
+        .env(WORKER_SOCKET_ENV, &socket)
+        .env(crate::control::workers::HANDED_DOWN_ENV, handed)
+        .env_remove("NOTIFY_SOCKET")
+        .kill_on_drop(false)
+        .spawn()?;
+    let pid = child.id().unwrap_or_default();
+    Ok(Worker {
+        child,
+        pid,
+        socket,
+        started: Instant::now(),
+        reloads: 0,
+    })
+}
+
+/// Waits until `w` answers on its private socket; None if it exits or
+/// stays silent for 30 s (it is then killed).
+async fn ready(mut w: Worker) -> Option<Worker> {
+    let deadline = Instant::now() + READY_WITHIN;
+    loop {
+        if let Ok(Some(_)) = w.child.try_wait() {
+            return None;
+        }
+        if ask(&w.socket, "show info").await.is_ok() {
+            return Some(w);
+        }
+        if Instant::now() > deadline {
+            let _ = w.child.start_kill();
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Sends one line of commands to a worker's runtime API and returns all
+/// it answered.
+async fn ask(socket: &Path, line: &str) -> std::io::Result<String> {
+    let mut s = tokio::net::UnixStream::connect(socket).await?;
+    s.write_all(format!("{line}\n").as_bytes()).await?;
+    let mut out = String::new();
+    tokio::time::timeout(Duration::from_secs(10), s.read_to_string(&mut out))
+        .await
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
+    Ok(out)
+}
+
+fn send_signal(pid: u32, sig: rustix::process::Signal) {
+    let pid = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw);
+    if let Some(p) = pid {
+        let _ = rustix::process::kill_process(p, sig);
+    }
+}
+
+impl Master {
+    /// A new worker from the files as they are now; the previous one
+    /// leaves once the new one answers.
+    async fn reload(&mut self) {
+        self.notify("RELOADING=1");
+        self.spawned += 1;
+        let next = match self.held.refresh(&self.opts.paths) {
+            Err(e) => {
+                tracing::error!("master: the configuration does not load:\n{e}");
+                None
+            }
+            Ok((handed, programs)) => match spawn(&self.opts, &self.dir, self.spawned, &handed) {
+                Ok(w) => ready(w).await.map(|w| (w, programs)),
+                Err(e) => {
+                    tracing::error!(error = %e, "master: cannot start a new worker");
+                    None
+                }
+            },
+        };
+        match next {
+            Some((w, programs)) => {
+                self.reloads += 1;
+                for p in self.programs.iter_mut().chain(&mut self.old_programs) {
+                    p.reloads += 1;
+                }
+                self.programs_for(programs);
+                let mut prev = std::mem::replace(&mut self.current, w);
+                send_signal(prev.pid, rustix::process::Signal::USR1);
+                let _ = std::fs::remove_file(&prev.socket);
+                prev.reloads += 1;
+                for o in &mut self.old {
+                    o.reloads += 1;
+                }
+                tracing::info!(old = prev.pid, new = self.current.pid, "master: reloaded");
+                self.old.push(prev);
+            }
+            None => {
+                self.failed_reloads += 1;
+                tracing::error!("master: reload failed; the running worker stays");
+            }
+        }
+        self.notify("READY=1");
+    }
+
+    /// Makes the running programs those of `specs`: a new one starts, a
+    /// removed one is stopped (SIGTERM), and one with `start-on-reload`
+    /// (the default) is replaced by a new instance.
+    fn programs_for(&mut self, specs: Vec<crate::config::model::Program>) {
+        let running = std::mem::take(&mut self.programs);
+        for p in running {
+            // Kept only when unchanged and not to be started again.
+            let keep = specs.iter().any(|s| *s == p.spec && !s.start_on_reload);
+            if keep {
+                self.programs.push(p);
+            } else {
+                send_signal(p.pid, rustix::process::Signal::TERM);
+                self.old_programs.push(p);
+            }
+        }
+        for s in specs {
+            if self.programs.iter().any(|p| p.spec.name == s.name) {
+                continue;
+            }
+            match start_program(&s) {
+                Ok(p) => {
+                    tracing::info!(program = %s.name, pid = p.pid, "master: program started");
+                    self.programs.push(p);
+                }
+                Err(e) => tracing::error!("master: {e}"),
+            }
+        }
+    }
+
+    /// Old workers and programs that have left are forgotten, and so are
+    /// programs that ended on their own (logged).
+    fn reap(&mut self) {
+        let gone = |c: &mut Child| matches!(c.try_wait(), Ok(Some(_)) | Err(_));
+        self.old.retain_mut(|w| !gone(&mut w.child));
+        self.old_programs.retain_mut(|p| !gone(&mut p.child));
+        self.programs.retain_mut(|p| {
+            let ended = gone(&mut p.child);
+            if ended {
+                tracing::warn!(program = %p.spec.name, pid = p.pid, "master: program exited");
+            }
+            !ended
+        });
+    }
+
+    /// Passes `sig` to every worker and waits for them; the master's exit
+    /// code is then 128 + the signal's number, as HAProxy's master's.
+    async fn stop(&mut self, sig: rustix::process::Signal) -> u8 {
+        self.notify("STOPPING=1");
+        for w in std::iter::once(&self.current).chain(&self.old) {
+            send_signal(w.pid, sig);
+        }
+        for p in self.programs.iter().chain(&self.old_programs) {
+            send_signal(p.pid, sig);
+        }
+        for w in std::iter::once(&mut self.current).chain(self.old.iter_mut()) {
+            let _ = w.child.wait().await;
+        }
+        for p in self.programs.iter_mut().chain(self.old_programs.iter_mut()) {
+            let _ = p.child.wait().await;
+        }
+        u8::try_from(128 + sig.as_raw()).unwrap_or(u8::MAX)
+    }
+
+    /// `-Ws`: one sd_notify datagram to NOTIFY_SOCKET.
+    fn notify(&self, state: &str) {
+        if !self.opts.systemd {
+            return;
+        }
+        let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+            return;
+        };
+        let path = path.to_string_lossy().into_owned();
+        let sent = std::os::unix::net::UnixDatagram::unbound().and_then(|s| {
+            match path.strip_prefix('@') {
+                Some(name) => {
+                    use std::os::linux::net::SocketAddrExt;
+                    let addr = std::os::unix::net::SocketAddr::from_abstract_name(name)?;
+                    s.send_to_addr(state.as_bytes(), &addr)
+                }
+                None => s.send_to(state.as_bytes(), &path),
+            }
+        });
+        if let Err(e) = sent {
+            tracing::warn!(error = %e, "master: cannot notify systemd");
+        }
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        let row = |w: &Worker| (w.pid, w.reloads, w.started.elapsed().as_secs());
+        Snapshot {
+            master: (
+                std::process::id(),
+                self.reloads,
+                self.failed_reloads,
+                self.started.elapsed().as_secs(),
+            ),
+            current: Some((row(&self.current), self.current.socket.clone())),
+            old: self
+                .old
+                .iter()
+                .map(|w| (row(w), w.socket.clone()))
+                .collect(),
+            programs: self.programs.iter().map(program_row).collect(),
+            old_programs: self.old_programs.iter().map(program_row).collect(),
+        }
+    }
+}
+
+/// (pid, reloads, uptime in seconds)
+type Row = (u32, u32, u64);
+
+fn program_row(p: &Program) -> (Row, String) {
+    (
+        (p.pid, p.reloads, p.started.elapsed().as_secs()),
+        p.spec.name.clone(),
+    )
+}
+
+/// What the master CLI reads, refreshed by the master's loop.
+#[derive(Debug, Default, Clone)]
+struct Snapshot {
+    /// (pid, reloads, failed reloads, uptime)
+    master: (u32, u32, u32, u64),
+    current: Option<(Row, PathBuf)>,
+    old: Vec<(Row, PathBuf)>,
+    /// Programs, with their names.
+    programs: Vec<(Row, String)>,
+    old_programs: Vec<(Row, String)>,
+}
+
+fn uptime(s: u64) -> String {
+    format!(
+        "{}d{:02}h{:02}m{:02}s",
+        s / 86400,
+        (s % 86400) / 3600,
+        (s % 3600) / 60,
+        s % 60
+    )
+}
+
+/// `show proc`, in HAProxy 2.6's columns.
+fn show_proc(s: &Snapshot) -> String {
+    let version = super::cli::VERSION;
+    let (pid, reloads, failed, up) = s.master;
+    let mut out = format!(
+        "#{:<14} {:<15} {:<15} {:<15} {:<15}\n",
+        "<PID>", "<type>", "<reloads>", "<uptime>", "<version>"
+    );
+    let reloads = format!("{reloads} [failed: {failed}]");
+    out.push_str(&format!(
+        "{pid:<15} {:<15} {reloads:<15} {:<15} {version:<15}\n",
+        "master",
+        uptime(up)
+    ));
+    let row = |(pid, reloads, up): &Row| {
+        format!(
+            "{pid:<15} {:<15} {reloads:<15} {:<15} {version:<15}\n",
+            "worker",
+            uptime(*up)
+        )
+    };
+    out.push_str("# workers\n");
+    if let Some((r, _)) = &s.current {
+        out.push_str(&row(r));
+    }
+    if !s.old.is_empty() {
+        out.push_str("# old workers\n");
+        for (r, _) in &s.old {
+            out.push_str(&row(r));
+        }
+    }
+    out.push_str("# programs\n");
+    let program = |((pid, reloads, up), name): &(Row, String)| {
+        format!(
+            "{pid:<15} {name:<15} {reloads:<15} {:<15} {:<15}\n",
+            uptime(*up),
+            "-"
+        )
+    };
+    for p in &s.programs {
+        out.push_str(&program(p));
+    }
+    if !s.old_programs.is_empty() {
+        out.push_str("# old programs\n");
+        for p in &s.old_programs {
+            out.push_str(&program(p));
+        }
+    }
+    out.push('\n');
+    out
+}
+
+const MASTER_HELP: &str = "The following commands are valid at this level:
+  @!<pid>                                 : send a command to the <pid> process
+  @<relative pid>                         : send a command to the <relative pid> process
+  @master                                 : send a command to the master process
+  help [<command>]                        : list matching or all commands
+  prompt                                  : toggle interactive mode with prompt
+  quit                                    : disconnect
+  reload                                  : reload haproxy
+  show proc                               : show processes status
+
+";
+
+/// Which process a command is for.
+enum Target {
+    Master,
+    /// The current worker (`@1`) or an old one by its rank (`@2`...).
+    Relative(usize),
+    Pid(u32),
+}
+
+/// Splits a leading `@...` off a command.
+fn target(cmd: &str) -> (Option<Target>, &str) {
+    let cmd = cmd.trim();
+    let Some(rest) = cmd.strip_prefix('@') else {
+        return (None, cmd);
+    };
+    let (word, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+    let t = if word == "master" {
+        Some(Target::Master)
+    } else if let Some(p) = word.strip_prefix('!') {
+        p.parse().ok().map(Target::Pid)
+    } else {
+        word.parse().ok().map(Target::Relative)
+    };
+    (t, tail.trim())
+}
+
+fn socket_of(s: &Snapshot, t: &Target) -> Option<PathBuf> {
+    let all = s.current.iter().chain(&s.old);
+    match t {
+        Target::Master => None,
+        Target::Relative(0) => None,
+        Target::Relative(n) => all.map(|(_, p)| p.clone()).nth(n - 1),
+        Target::Pid(pid) => all
+            .filter(|((p, _, _), _)| p == pid)
+            .map(|(_, p)| p.clone())
+            .next(),
+    }
+}
+
+/// One master CLI session: HAProxy's master CLI, without `prompt` one line
+/// of `;`-separated commands, then the connection closes.
+async fn serve_cli(
+    conn: Box<dyn Conn>,
+    state: &std::cell::RefCell<Snapshot>,
+    reload: &tokio::sync::mpsc::UnboundedSender<()>,
+) -> std::io::Result<()> {
+    let (r, mut w) = tokio::io::split(conn);
+    let mut lines = BufReader::new(r).lines();
+    let mut prompt = false;
+    let mut default_target: Option<Target> = None;
+    loop {
+        if prompt {
+            w.write_all(b"master> ").await?;
+        }
+        let Ok(Ok(Some(line))) =
+            tokio::time::timeout(Duration::from_secs(60), lines.next_line()).await
+        else {
+            return Ok(());
+        };
+        for cmd in line.split(';') {
+            let (t, text) = target(cmd);
+            if t.is_some() && text.is_empty() {
+                // `@1` alone: later commands go there (interactive mode).
+                default_target = t;
+                continue;
+            }
+            let t = t.or(match &default_target {
+                Some(Target::Relative(n)) => Some(Target::Relative(*n)),
+                Some(Target::Pid(p)) => Some(Target::Pid(*p)),
+                _ => None,
+            });
+            let snap = state.borrow().clone();
+            let out = match t {
+                Some(t) if !matches!(t, Target::Master) => match socket_of(&snap, &t) {
+                    Some(sock) => ask(&sock, text)
+                        .await
+                        .unwrap_or_else(|e| format!("Can't connect to the target CLI: {e}\n\n")),
+                    None => "Can't find the target PID matching the prefix\n\n".to_string(),
+                },
+                _ => match text {
+                    "" => String::new(),
+                    "show proc" => show_proc(&snap),
+                    "help" => MASTER_HELP.to_string(),
+                    "prompt" => {
+                        prompt = !prompt;
+                        String::new()
+                    }
+                    "quit" => return Ok(()),
+                    "reload" => {
+                        let _ = reload.send(());
+                        return Ok(());
+                    }
+                    other => format!(
+                        "Unknown command: '{}'\n{MASTER_HELP}",
+                        other.split(' ').next().unwrap_or_default()
+                    ),
+                },
+            };
+            w.write_all(out.as_bytes()).await?;
+        }
+        if !prompt {
+            return Ok(());
+        }
+    }
+}
+
+/// A master CLI connection, UNIX or TCP.
+trait Conn: AsyncRead + AsyncWrite + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Unpin> Conn for T {}
+
+/// The master CLI's listening socket (`-S`).
+enum CliListener {
+    Unix(tokio::net::UnixListener, PathBuf),
+    Tcp(tokio::net::TcpListener),
+}
+
+impl CliListener {
+    fn bind(addr: &CliAddr) -> std::io::Result<CliListener> {
+        Ok(match addr {
+            CliAddr::Unix(p) => {
+                let _ = std::fs::remove_file(p);
+                CliListener::Unix(tokio::net::UnixListener::bind(p)?, p.clone())
+            }
+            CliAddr::Tcp(a) => {
+                let l = std::net::TcpListener::bind(a)?;
+                l.set_nonblocking(true)?;
+                CliListener::Tcp(tokio::net::TcpListener::from_std(l)?)
+            }
+            CliAddr::Fd(fd) => {
+                let l = crate::listen::socket::inherited(*fd)?;
+                CliListener::Tcp(tokio::net::TcpListener::from_std(l)?)
+            }
+        })
+    }
+
+    async fn accept(&self) -> std::io::Result<Box<dyn Conn>> {
+        Ok(match self {
+            CliListener::Unix(l, _) => Box::new(l.accept().await?.0),
+            CliListener::Tcp(l) => Box::new(l.accept().await?.0),
+        })
+    }
+}
+
+impl Drop for CliListener {
+    fn drop(&mut self) {
+        if let CliListener::Unix(_, p) = self {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn show_proc_has_haproxys_columns() {
+        let s = Snapshot {
+            master: (100, 2, 1, 3661),
+            current: Some(((101, 0, 5), PathBuf::new())),
+            old: vec![((99, 1, 70), PathBuf::new())],
+            programs: vec![((102, 0, 5), "api".into())],
+            old_programs: Vec::new(),
+        };
+        let out = show_proc(&s);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines[0],
+            "#<PID>          <type>          <reloads>       <uptime>        <version>      "
+        );
+        assert!(lines[1]
+            .starts_with("100             master          2 [failed: 1]   0d01h01m01s     "));
+        assert_eq!(lines[2], "# workers");
+        assert!(lines[3]
+            .starts_with("101             worker          0               0d00h00m05s     "));
+        assert_eq!(lines[4], "# old workers");
+        assert!(lines[5].starts_with("99              worker          1               0d00h01m10s"));
+        assert_eq!(lines[6], "# programs");
+        assert!(lines[7]
+            .starts_with("102             api             0               0d00h00m05s     -"));
+    }
+
+    #[test]
+    fn targets() {
+        assert!(matches!(
+            target("@1 show info"),
+            (Some(Target::Relative(1)), "show info")
+        ));
+        assert!(matches!(
+            target("@!42 show stat"),
+            (Some(Target::Pid(42)), "show stat")
+        ));
+        assert!(matches!(
+            target("@master show proc"),
+            (Some(Target::Master), "show proc")
+        ));
+        assert!(matches!(target(" show proc "), (None, "show proc")));
+    }
+}
