@@ -306,7 +306,12 @@ fn main() -> ExitCode {
         eprintln!("fulcrum: no configuration file given (use -f FILE); see fulcrum --help");
         return ExitCode::from(1);
     }
+    set_haproxy_variables(&cli, &extra);
     let (config, diags) = fulcrum::check(&cli.files);
+    // Set once the files are read, as HAProxy does: the programs a master
+    // runs see it.
+    let files: Vec<String> = cli.files.iter().map(|f| f.display().to_string()).collect();
+    std::env::set_var("HAPROXY_CFGFILES", files.join(";"));
     print_diags(&diags, cli.quiet);
     let Some(config) = config else {
         let pid = std::process::id();
@@ -454,6 +459,34 @@ fn run(mut config: config::Config, cli: &Cli, extra: &Extra) -> ExitCode {
         let _ = std::fs::remove_file(p);
     }
     ExitCode::SUCCESS
+}
+
+/// The environment variables HAProxy defines for its configuration (where
+/// `"${HAPROXY_CFGFILES}"` and the like may be used) and for the programs
+/// a master runs. The process is still single-threaded here.
+fn set_haproxy_variables(cli: &Cli, extra: &Extra) {
+    let set = |k: &str, v: &str| {
+        if std::env::var_os(k).is_none() || k != "HAPROXY_STARTUP_VERSION" {
+            std::env::set_var(k, v);
+        }
+    };
+    let peer = cli.local_peer.clone().unwrap_or_else(|| {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_default()
+    });
+    set("HAPROXY_LOCALPEER", &peer);
+    // Kept from the first start across a master's workers and reloads.
+    set("HAPROXY_STARTUP_VERSION", fulcrum::control::cli::VERSION);
+    if extra.master.is_some() {
+        set("HAPROXY_MWORKER", "1");
+    }
+    if let Some(m) = &extra.master_cli {
+        set(
+            "HAPROXY_MASTER_CLI",
+            m.split(',').next().unwrap_or_default(),
+        );
+    }
 }
 
 /// `-m MEGS`: the address-space limit HAProxy sets. An allocation past it

@@ -36,6 +36,8 @@ fn http_peer(response: &'static str) -> u16 {
 
 const FULL: &str = "HTTP/1.1 200 OK\r\nX-Role: primary\r\nX-List: one, two\r\nSet-Cookie: sessid=1; path=/\r\nContent-Length: 0\r\n\r\n";
 const BARE: &str = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+/// A response that names one of its own headers (for `name-lf`).
+const NAMING: &str = "HTTP/1.1 200 OK\r\nX-Role: primary\r\nX-Hdr-Name: x-role\r\nX-Want: primary\r\nContent-Length: 0\r\n\r\n";
 const FAILING: &str =
     "HTTP/1.1 503 Service Unavailable\r\nX-Role: primary\r\nContent-Length: 0\r\n\r\n";
 
@@ -63,6 +65,28 @@ const CASES: &[(&str, &str, &str)] = &[
     ("notabsent", "! hdr name x-down", FULL),
     ("notpresent", "! hdr name x-role", FULL),
     ("status503", "hdr name x-role value primary", FAILING),
+    // `http-check set-var(check.NAME)` and the `-lf` patterns (the rule
+    // text goes on after `http-check expect`, so later lines follow it).
+    (
+        "lfname",
+        "status 200\n    http-check set-var(check.h) res.fhdr(x-hdr-name)\n    http-check expect hdr name-lf -m str \"%[var(check.h)]\"",
+        NAMING,
+    ),
+    (
+        "lfvalue",
+        "status 200\n    http-check set-var(check.v) res.hdr(x-want)\n    http-check expect hdr name x-role value-lf -m str \"%[var(check.v)]\"",
+        NAMING,
+    ),
+    (
+        "lfmiss",
+        "status 200\n    http-check set-var(check.h) str(x-nothing)\n    http-check expect hdr name-lf \"%[var(check.h)]\"",
+        NAMING,
+    ),
+    (
+        "lfunset",
+        "status 200\n    http-check set-var(check.h) str(x-role)\n    http-check unset-var(check.h)\n    http-check expect ! hdr name-lf -m beg \"x-%[var(check.h)]\" value primary",
+        NAMING,
+    ),
 ];
 
 fn config(log: u16) -> String {

@@ -132,12 +132,8 @@ pub fn header_expect(
     let no_name =
         || format!("'{word}' expects at the name keyword as first argument followed by a pattern");
     let (kind, rest) = args.split_first().ok_or_else(no_name)?;
-    if kind == "name-lf" {
-        return Err(format!(
-            "'{word} name-lf' is not supported by fulcrum yet (HAProxy 2.6 accepts it)"
-        ));
-    }
-    if kind != "name" || rest.is_empty() {
+    let name_lf = kind == "name-lf";
+    if !(kind == "name" || name_lf) || rest.is_empty() {
         return Err(no_name());
     }
     let (name_match, rest) = match_method(word, rest)?;
@@ -146,17 +142,13 @@ pub fn header_expect(
     };
     let value = match rest {
         [] => None,
-        [v, ..] if v == "value-lf" => {
-            return Err(format!(
-                "'{word} ... value-lf' is not supported by fulcrum yet (HAProxy 2.6 accepts it)"
-            ))
-        }
-        [v, more @ ..] if v == "value" => {
+        [v, more @ ..] if v == "value" || v == "value-lf" => {
             let (matcher, more) = match_method(word, more)?;
             match more {
                 [pattern] => Some(HeaderValue {
                     matcher,
                     pattern: pattern.clone(),
+                    lf: v == "value-lf",
                 }),
                 [] => return Err(format!("'{word}' expect a pattern with the value keyword")),
                 [_, extra, ..] => return Err(unexpected(extra)),
@@ -164,10 +156,12 @@ pub fn header_expect(
         }
         [extra, ..] => return Err(unexpected(extra)),
     };
+    // A log-format pattern is only known at check time.
     let regexes = [
-        (name_match, name.as_str()),
+        (name_match, if name_lf { "" } else { name.as_str() }),
         value
             .as_ref()
+            .filter(|v| !v.lf)
             .map_or((name_match, ""), |v| (v.matcher, &v.pattern)),
     ];
     for (m, p) in regexes {
@@ -184,7 +178,11 @@ pub fn header_expect(
             ExpectMatch::Hdr
         },
         pattern: name.clone(),
-        header: Some(HeaderExpect { name_match, value }),
+        header: Some(HeaderExpect {
+            name_match,
+            name_lf,
+            value,
+        }),
     })
 }
 
@@ -279,6 +277,39 @@ pub fn http_check_connect(p: &mut Proxy, l: &mut Line) -> R {
         return Err("'http-check connect' : first step MUST also be a 'connect', optionally preceded by a 'set-var', an 'unset-var' or a 'comment', when there is a 'connect' step in the tcp-check ruleset".into());
     }
     p.http_check.push(HttpCheckRule::Connect(c));
+    Ok(())
+}
+
+/// `http-check set-var(check.NAME) EXPR` and `unset-var(check.NAME)`:
+/// `args` start with the `set-var(...)` word. Only the `check.` scope has
+/// a meaning in a check (its variables live for one check).
+pub fn http_check_var(p: &mut Proxy, l: &mut Line) -> R {
+    let (word, rest) = l
+        .args
+        .split_first()
+        .ok_or("'http-check set-var' expects a variable")?;
+    let (action, name) = word
+        .strip_suffix(')')
+        .and_then(|w| w.split_once('('))
+        .ok_or_else(|| format!("'http-check {word}': expected {word}(check.NAME)"))?;
+    if !name.starts_with("check.") || name.len() <= "check.".len() {
+        return Err(format!(
+            "'http-check {action}': variable '{name}' is not in the 'check' scope (check.NAME): a check's variables live for one check"
+        ));
+    }
+    let rule = match (action, rest) {
+        ("set-var", [expr]) => super::model::HttpCheckRule::SetVar {
+            name: name.to_string(),
+            expr: expr.clone(),
+        },
+        ("set-var", []) => return Err(format!("'http-check {word}' expects a sample expression")),
+        ("unset-var", []) => super::model::HttpCheckRule::UnsetVar(name.to_string()),
+        (_, [_, extra, ..]) | ("unset-var", [extra]) => {
+            return Err(format!("'http-check {word}': unexpected '{extra}'"))
+        }
+        _ => return Err(format!("'http-check {word}': unknown action")),
+    };
+    p.http_check.push(rule);
     Ok(())
 }
 

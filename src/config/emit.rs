@@ -654,14 +654,14 @@ fn proxy(o: &mut String, p: &Proxy) {
                     e.matcher.name(),
                 );
                 if let Some(h) = &e.header {
-                    w.push_str("name ");
+                    w.push_str(if h.name_lf { "name-lf " } else { "name " });
                     if h.name_match != HeaderMatch::Str {
                         let _ = write!(w, "-m {} ", h.name_match.name());
                     }
                 }
                 w.push_str(&quote(&e.pattern));
                 if let Some(v) = e.header.as_ref().and_then(|h| h.value.as_ref()) {
-                    w.push_str(" value ");
+                    w.push_str(if v.lf { " value-lf " } else { " value " });
                     if v.matcher != HeaderMatch::Str {
                         let _ = write!(w, "-m {} ", v.matcher.name());
                     }
@@ -674,6 +674,10 @@ fn proxy(o: &mut String, p: &Proxy) {
             }
             HttpCheckRule::Connect(c) => connect_words("http-check connect", c),
             HttpCheckRule::Comment(c) => format!("http-check comment {}", quote(c)),
+            HttpCheckRule::SetVar { name, expr } => {
+                format!("http-check set-var({name}) {}", quote(expr))
+            }
+            HttpCheckRule::UnsetVar(name) => format!("http-check unset-var({name})"),
         });
     }
     for c in &p.capture {

@@ -206,6 +206,8 @@ pub static PROXY_KEYWORDS: &[ProxyKeyword] = &[
         DLB,
         super::check_kw::http_check_connect,
     ),
+    kw("http-check set-var", DLB, super::check_kw::http_check_var),
+    kw("http-check unset-var", DLB, super::check_kw::http_check_var),
     kw(
         "http-check comment",
         DLB,
@@ -474,8 +476,6 @@ pub const NOT_YET: &[&str] = &[
     "compression",
     "external-check",
     "retry-on",
-    "http-check set-var",
-    "http-check unset-var",
     "option external-check",
     "option http-buffer-request",
     "option abortonclose",

@@ -131,7 +131,16 @@ impl<'e> Reader<'e> {
         for (idx, raw) in src.text.split('\n').enumerate() {
             let lineno = u32::try_from(idx + 1).unwrap_or(u32::MAX);
             let span = Span::new(&src.name, lineno);
-            let words = match split_line(raw, self.env) {
+            // HAProxy's pseudo-variables, resolved where they are written.
+            let section = self.section_label();
+            let base = self.env;
+            let env = |n: &str| match n {
+                ".FILE" => Some(src.name.to_string()),
+                ".LINE" => Some(lineno.to_string()),
+                ".SECTION" => Some(section.clone()),
+                _ => base(n),
+            };
+            let words = match split_line(raw, &env) {
                 Ok(w) => w,
                 Err(e) => {
                     if self.cond.active() {
@@ -170,6 +179,44 @@ impl<'e> Reader<'e> {
             self.cond = CondStack::default();
         }
         self.end_section();
+    }
+
+    /// `.SECTION`: the current section's name, or its type when it has
+    /// none (`global`), or nothing before the first section.
+    fn section_label(&self) -> String {
+        match self.section {
+            Section::None => String::new(),
+            Section::Global => "global".into(),
+            Section::Defaults | Section::Proxy => match &self.current {
+                Some(p) if !p.name.is_empty() => p.name.clone(),
+                _ => "defaults".into(),
+            },
+            Section::Userlist => self
+                .config
+                .userlists
+                .last()
+                .map(|u| u.name.clone())
+                .unwrap_or_default(),
+            Section::HttpErrors => self
+                .config
+                .http_errors
+                .last()
+                .map(|u| u.name.clone())
+                .unwrap_or_default(),
+            Section::Resolvers => self
+                .config
+                .resolvers
+                .last()
+                .map(|u| u.name.clone())
+                .unwrap_or_default(),
+            Section::Program => self
+                .config
+                .programs
+                .last()
+                .map(|u| u.name.clone())
+                .unwrap_or_default(),
+            Section::Unsupported => String::new(),
+        }
     }
 
     fn directive(&mut self, words: &[String], span: Span) {
@@ -680,12 +727,18 @@ impl<'e> Reader<'e> {
             self.unknown(&first, "", true, span, section_name);
             return;
         }
-        let full = if family {
+        // `http-check set-var(check.x) ...`: the keyword carries its
+        // variable; the handler reads it from its first argument.
+        let var_action = first == "http-check"
+            && (second.starts_with("set-var(") || second.starts_with("unset-var("));
+        let full = if var_action {
+            format!("{first} {}", second.split('(').next().unwrap_or_default())
+        } else if family {
             format!("{first} {second}")
         } else {
             first.clone()
         };
-        let args = &words[if family { 2 } else { 1 }..];
+        let args = &words[if family && !var_action { 2 } else { 1 }..];
         if first == "option" {
             if let Some(o) = BOOL_OPTIONS.iter().find(|o| o.name == second) {
                 if !self.allowed(p, &full, o.caps, span.clone(), section_name, in_defaults) {

@@ -61,6 +61,7 @@ pub async fn check(
             exchange: x,
             request: &request,
             disable_on_404: spec.disable_on_404,
+            peer: to,
         };
         let o = exchange(to, ask, tls.as_ref(), proxy, connect_timeout, read_timeout).await;
         if !o.status.passed() || o.status == CheckStatus::L7OkC {
@@ -92,6 +93,8 @@ struct Ask<'a> {
     request: &'a [u8],
     /// `http-check disable-on-404`.
     disable_on_404: bool,
+    /// The server checked (`dst` for the check's fetches).
+    peer: SocketAddr,
 }
 
 /// One exchange on a new connection.
@@ -200,9 +203,48 @@ where
         return out(status, Some(code), Some(reason));
     }
     let body = body_of(&buf);
+    // What `set-var` and the `-lf` patterns read: the response head and
+    // the check's variables.
+    let head = response_head(head_of(&buf));
+    let mut vars = crate::rules::facts::Vars::default();
+    let world = crate::rules::facts::NoWorld;
+    let env = crate::rules::action::Env {
+        src: SocketAddr::from(([0, 0, 0, 0], 0)),
+        dst: ask.peer,
+        frontend: "",
+        backend: None,
+        server: None,
+        req_body_len: None,
+        world: &world,
+        conn: crate::rules::facts::ConnFacts::none(),
+        stream: None,
+        unique_id_format: None,
+        tracked: Default::default(),
+    };
+    let view = head
+        .as_ref()
+        .map(|h| crate::rules::http::View { buf: &buf, head: h });
     for step in &spec.expect {
         let (negate, e) = (&step.negate, &step.test);
         let (matched, on_status) = match e {
+            Expect::SetVar(name, expr) => {
+                let value = expr
+                    .eval(&env.facts(None, view, &vars))
+                    .map(|v| v.into_owned());
+                match value {
+                    Some(v) => vars.set(name, v),
+                    None => vars.unset(name),
+                }
+                continue;
+            }
+            Expect::UnsetVar(name) => {
+                vars.unset(name);
+                continue;
+            }
+            Expect::Header(h) if h.needs_facts() => {
+                let facts = env.facts(None, view, &vars);
+                (h.matches_with(head_of(&buf), Some(&facts)), true)
+            }
             Expect::Status(ranges) => (ranges.iter().any(|(a, b)| (*a..=*b).contains(&code)), true),
             Expect::Rstatus(re) => (re.is_match(&code.to_string()), true),
             Expect::String(s) => (
@@ -233,10 +275,36 @@ where
 fn needs_headers(spec: &HttpExchange) -> bool {
     spec.expect
         .iter()
-        .any(|e| matches!(e.test, Expect::Header(_)))
+        .any(|e| matches!(e.test, Expect::Header(_) | Expect::SetVar(..)))
 }
 
 /// The response up to its blank line (all of it when there is none).
+/// The response head as the rules read it (`res.hdr`, `res.fhdr`...).
+fn response_head(head: &[u8]) -> Option<crate::rules::http::Head> {
+    use crate::rules::http::{Field, Head, Text};
+    let mut raw = [httparse::EMPTY_HEADER; 101];
+    let mut resp = httparse::Response::new(&mut raw);
+    resp.parse(head).ok()?;
+    // Offsets of the parsed parts in `head` (they are slices of it).
+    let at = |part: &[u8]| {
+        let start = (part.as_ptr() as usize).saturating_sub(head.as_ptr() as usize);
+        Text::At(start..start + part.len())
+    };
+    Some(Head {
+        first: Text::At(9..12.min(head.len())),
+        second: resp.reason.map(|r| at(r.as_bytes())).unwrap_or_default(),
+        minor: resp.version.unwrap_or(1),
+        fields: resp
+            .headers
+            .iter()
+            .map(|h| Field {
+                name: at(h.name.as_bytes()),
+                value: at(h.value),
+            })
+            .collect(),
+    })
+}
+
 fn head_of(buf: &[u8]) -> &[u8] {
     match buf.windows(4).position(|w| w == b"\r\n\r\n") {
         Some(i) => &buf[..i + 2],

@@ -210,11 +210,12 @@ pub struct Answer {
     pub body: Option<Vec<u8>>,
 }
 
-/// Checks a variable name: `txn.x`, `req.x` or `res.x`.
+/// Checks a variable name: `txn.x`, `req.x`, `res.x`, or `check.x` (a
+/// health check's, set by `http-check set-var`).
 pub fn check_var_name(name: &str) -> Result<(), String> {
     let (scope, var) = name.split_once('.').unwrap_or(("", name));
     match scope {
-        "txn" | "req" | "res" if !var.is_empty() => Ok(()),
+        "txn" | "req" | "res" | "check" if !var.is_empty() => Ok(()),
         "sess" | "proc" => Err(format!(
             "variable '{name}': the '{scope}' scope is not supported yet (use 'txn.')"
         )),

@@ -78,8 +78,9 @@ pub enum Fetch {
         /// Whole lines, as `fhdr`.
         full: bool,
     },
-    /// `hdr_cnt(NAME)`: how many values.
-    HdrCnt(Side, Option<Box<[u8]>>),
+    /// `hdr_cnt(NAME)`: how many values; with `true`, `fhdr_cnt`: how many
+    /// lines.
+    HdrCnt(Side, Option<Box<[u8]>>, bool),
     /// `hdr_ip(NAME[,OCC])`
     HdrIp(Side, Box<[u8]>, Option<i64>),
     /// `hdr_val(NAME[,OCC])`
@@ -227,6 +228,9 @@ impl Fetch {
         "req.hdr_cnt",
         "res.hdr_cnt",
         "shdr_cnt",
+        "fhdr_cnt",
+        "req.fhdr_cnt",
+        "res.fhdr_cnt",
         "hdr_ip",
         "req.hdr_ip",
         "res.hdr_ip",
@@ -356,7 +360,11 @@ impl Fetch {
             }
             "hdr_cnt" | "req.hdr_cnt" | "res.hdr_cnt" | "shdr_cnt" => {
                 n(0, 1)?;
-                F::HdrCnt(side, args.first().map(|h| bytes(h)))
+                F::HdrCnt(side, args.first().map(|h| bytes(h)), false)
+            }
+            "fhdr_cnt" | "req.fhdr_cnt" | "res.fhdr_cnt" => {
+                n(0, 1)?;
+                F::HdrCnt(side, args.first().map(|h| bytes(h)), true)
             }
             "hdr_ip" | "req.hdr_ip" | "res.hdr_ip" => {
                 n(1, 2)?;
@@ -558,7 +566,7 @@ impl Fetch {
         match self {
             F::Status | F::Ver(Side::Res) => true,
             F::Hdr { side, .. } => *side == Side::Res,
-            F::HdrCnt(s, _)
+            F::HdrCnt(s, ..)
             | F::HdrIp(s, ..)
             | F::HdrVal(s, ..)
             | F::Cook(s, _)
@@ -623,9 +631,10 @@ impl Fetch {
                     nth(v.values(name), pick).and_then(text)
                 }
             }
-            F::HdrCnt(side, name) => {
+            F::HdrCnt(side, name, full) => {
                 let v = view(*side)?;
                 let n = match name {
+                    Some(name) if *full => v.lines(name).count(),
                     Some(name) => v.values(name).count(),
                     None => v.head.fields.len(),
                 };

@@ -596,8 +596,50 @@ pub fn check(c: &Config) -> Diagnostics {
                 d.error(at, e.message);
             }
         }
+        check_rules_of_checks(c, p, &mut d);
     }
     d
+}
+
+/// The sample expressions and log-format strings of `http-check` rules
+/// (`set-var`, `name-lf`, `value-lf`), compiled here so that `-c` reports
+/// them at their line; the health checker compiles them again to run them.
+fn check_rules_of_checks(c: &Config, p: &Proxy, d: &mut Diagnostics) {
+    use crate::config::model::HttpCheckRule;
+    let ctx = Context::new(c, &p.name);
+    let at = |kw: &str| {
+        p.span_of(kw)
+            .cloned()
+            .unwrap_or_else(|| Span::file(&"<config>".into()))
+    };
+    for r in &p.http_check {
+        match r {
+            HttpCheckRule::SetVar { expr, .. } => {
+                if let Err(e) = sample::Expr::parse(expr, &ctx) {
+                    d.error(
+                        at("http-check set-var"),
+                        format!("'http-check set-var': {e}"),
+                    );
+                }
+            }
+            HttpCheckRule::Expect(e) => {
+                let Some(h) = &e.header else { continue };
+                let lf = [
+                    h.name_lf.then_some(e.pattern.as_str()),
+                    h.value
+                        .as_ref()
+                        .filter(|v| v.lf)
+                        .map(|v| v.pattern.as_str()),
+                ];
+                for text in lf.into_iter().flatten() {
+                    if let Err(m) = fmt::Fmt::parse(text, &ctx) {
+                        d.error(at("http-check expect"), format!("'http-check expect': {m}"));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// The reason phrase HAProxy writes for a status it generates.

@@ -259,7 +259,7 @@ impl TcpCheck {
                     }
                 }
                 TcpCheckRule::Expect(e) => {
-                    let bad = |source| ExpectError {
+                    let bad = |source| ExpectError::Regex {
                         pattern: e.pattern.clone(),
                         source,
                     };

@@ -15,9 +15,47 @@ pub struct HeaderRule {
     /// comma-separated values.
     pub full: bool,
     /// The name's pattern (strings lower-cased; a regex ignores case).
-    pub name: Pattern,
+    pub name: Matcher,
     /// The value's pattern; none: the header's presence is enough.
-    pub value: Option<Pattern>,
+    pub value: Option<Matcher>,
+}
+
+/// A pattern as written, or a log-format string (`name-lf`, `value-lf`)
+/// that gives the pattern at each check.
+#[derive(Debug, Clone)]
+pub enum Matcher {
+    /// Fixed when the check was compiled.
+    Fixed(Pattern),
+    /// Built from the check's facts (its variables, its response).
+    Lf(HeaderMatch, crate::rules::fmt::Fmt),
+}
+
+impl Matcher {
+    fn new(m: HeaderMatch, p: &str, lf: bool, fold: bool) -> Result<Matcher, ExpectError> {
+        Ok(if lf {
+            Matcher::Lf(m, super::check_http::check_fmt(p)?)
+        } else {
+            Matcher::Fixed(Pattern::new(m, p, fold)?)
+        })
+    }
+
+    /// The pattern for this check; None when a log-format one makes no
+    /// valid regex (the expect then fails).
+    fn resolve(
+        &self,
+        facts: Option<&crate::rules::facts::Facts>,
+        fold: bool,
+    ) -> Option<std::borrow::Cow<'_, Pattern>> {
+        match self {
+            Matcher::Fixed(p) => Some(std::borrow::Cow::Borrowed(p)),
+            Matcher::Lf(m, f) => {
+                let text = facts.map(|f_| f.render(f_)).unwrap_or_default();
+                Pattern::new(*m, &String::from_utf8_lossy(&text), fold)
+                    .ok()
+                    .map(std::borrow::Cow::Owned)
+            }
+        }
+    }
 }
 
 /// A `-m` pattern, compiled.
@@ -51,12 +89,12 @@ impl Pattern {
             HeaderMatch::Sub => Pattern::Sub(text),
             HeaderMatch::Reg => {
                 let flags = if fold { "(?i)" } else { "" };
-                Pattern::Reg(
-                    Regex::new(&format!("{flags}{p}")).map_err(|source| ExpectError {
+                Pattern::Reg(Regex::new(&format!("{flags}{p}")).map_err(|source| {
+                    ExpectError::Regex {
                         pattern: p.to_string(),
                         source,
-                    })?,
-                )
+                    }
+                })?)
             }
         })
     }
@@ -78,13 +116,14 @@ impl HeaderRule {
     pub fn new(e: &HttpCheckExpect) -> Result<HeaderRule, ExpectError> {
         let h = e.header.clone().unwrap_or(HeaderExpect {
             name_match: HeaderMatch::Str,
+            name_lf: false,
             value: None,
         });
         Ok(HeaderRule {
             full: e.matcher == ExpectMatch::Fhdr,
-            name: Pattern::new(h.name_match, &e.pattern, true)?,
+            name: Matcher::new(h.name_match, &e.pattern, h.name_lf, true)?,
             value: match &h.value {
-                Some(v) => Some(Pattern::new(v.matcher, &v.pattern, false)?),
+                Some(v) => Some(Matcher::new(v.matcher, &v.pattern, v.lf, false)?),
                 None => None,
             },
         })
@@ -97,16 +136,36 @@ impl HeaderRule {
     /// `hdr`, outside quotes, spaces around trimmed; the whole value for
     /// `fhdr`).
     pub fn matches(&self, head: &[u8]) -> bool {
+        self.matches_with(head, None)
+    }
+
+    /// Whether a pattern is a log-format string, built at each check.
+    pub fn needs_facts(&self) -> bool {
+        matches!(self.name, Matcher::Lf(..)) || matches!(self.value, Some(Matcher::Lf(..)))
+    }
+
+    /// `matches`, log-format patterns built over `facts`.
+    pub fn matches_with(&self, head: &[u8], facts: Option<&crate::rules::facts::Facts>) -> bool {
+        let Some(name_pattern) = self.name.resolve(facts, true) else {
+            return false;
+        };
+        let value_pattern = match &self.value {
+            Some(v) => match v.resolve(facts, false) {
+                Some(p) => Some(p),
+                None => return false,
+            },
+            None => None,
+        };
         let text = String::from_utf8_lossy(head);
         // The status line first, then the header lines.
         text.split("\r\n").skip(1).any(|line| {
             let Some((name, value)) = line.split_once(':') else {
                 return false;
             };
-            if !self.name.matches(&name.trim().to_ascii_lowercase()) {
+            if !name_pattern.matches(&name.trim().to_ascii_lowercase()) {
                 return false;
             }
-            let Some(want) = &self.value else {
+            let Some(want) = &value_pattern else {
                 return true;
             };
             let value = value.trim_matches([' ', '\t']);
@@ -156,9 +215,11 @@ mod tests {
             pattern: name.1.into(),
             header: Some(HeaderExpect {
                 name_match: name.0,
+                name_lf: false,
                 value: value.map(|(matcher, p)| crate::config::model::HeaderValue {
                     matcher,
                     pattern: p.into(),
+                    lf: false,
                 }),
             }),
         };

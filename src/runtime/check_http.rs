@@ -24,6 +24,11 @@ pub enum Expect {
     Rstring(Regex),
     /// `hdr`/`fhdr`: a header matches.
     Header(HeaderRule),
+    /// Not a test: `http-check set-var(check.NAME) EXPR`, run in its place
+    /// among the expects (it always passes).
+    SetVar(Box<str>, crate::rules::sample::Expr),
+    /// Not a test: `http-check unset-var(check.NAME)`.
+    UnsetVar(Box<str>),
 }
 
 /// An expect with its `!` and the comment its failure reports.
@@ -86,12 +91,44 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// Why an HTTP check could not be compiled.
 #[derive(Debug, thiserror::Error)]
-#[error("http-check expect: invalid regular expression '{pattern}': {source}")]
-pub struct ExpectError {
-    /// The pattern.
-    pub pattern: String,
-    /// The regex error.
-    pub source: regex::Error,
+pub enum ExpectError {
+    /// A pattern is not a regular expression.
+    #[error("http-check expect: invalid regular expression '{pattern}': {source}")]
+    Regex {
+        /// The pattern.
+        pattern: String,
+        /// The regex error.
+        source: regex::Error,
+    },
+    /// A sample expression or log-format string does not compile.
+    #[error("http-check: '{text}': {message}")]
+    Sample {
+        /// As written.
+        text: String,
+        /// Why.
+        message: String,
+    },
+}
+
+/// Compiles a check's sample expression (`set-var`): check rules read the
+/// response and their variables, nothing of a proxy, so no proxy context.
+pub fn check_expr(text: &str) -> Result<crate::rules::sample::Expr, ExpectError> {
+    let cfg = crate::config::Config::default();
+    let ctx = crate::rules::Context::new(&cfg, "");
+    crate::rules::sample::Expr::parse(text, &ctx).map_err(|message| ExpectError::Sample {
+        text: text.to_string(),
+        message,
+    })
+}
+
+/// Compiles a check's log-format string (`name-lf`, `value-lf`).
+pub fn check_fmt(text: &str) -> Result<crate::rules::fmt::Fmt, ExpectError> {
+    let cfg = crate::config::Config::default();
+    let ctx = crate::rules::Context::new(&cfg, "");
+    crate::rules::fmt::Fmt::parse(text, &ctx).map_err(|message| ExpectError::Sample {
+        text: text.to_string(),
+        message,
+    })
 }
 
 impl HttpCheck {
@@ -131,6 +168,24 @@ impl HttpCheck {
                         None => exchanges.push((None, None, vec![step])),
                     }
                 }
+                HttpCheckRule::SetVar { .. } | HttpCheckRule::UnsetVar(_) => {
+                    let test = match r {
+                        HttpCheckRule::SetVar { name, expr } => {
+                            Expect::SetVar(name.as_str().into(), check_expr(expr)?)
+                        }
+                        HttpCheckRule::UnsetVar(name) => Expect::UnsetVar(name.as_str().into()),
+                        _ => continue,
+                    };
+                    let step = ExpectStep {
+                        negate: false,
+                        test,
+                        comment: None,
+                    };
+                    match exchanges.last_mut() {
+                        Some(x) => x.2.push(step),
+                        None => exchanges.push((None, None, vec![step])),
+                    }
+                }
             }
         }
         if exchanges.is_empty() {
@@ -157,7 +212,7 @@ impl HttpCheck {
 
 fn compile_expect(e: &HttpCheckExpect) -> Result<Expect, ExpectError> {
     let re = |p: &str| {
-        Regex::new(p).map_err(|source| ExpectError {
+        Regex::new(p).map_err(|source| ExpectError::Regex {
             pattern: p.to_string(),
             source,
         })

@@ -57,6 +57,17 @@ pub enum HttpCheckRule {
     Expect(HttpCheckExpect),
     /// `http-check comment TEXT`: what the next rule's failure reports.
     Comment(String),
+    /// `http-check set-var(check.NAME) EXPR`: a variable the later rules
+    /// read (`var(check.NAME)`), set from the response when it follows an
+    /// expect.
+    SetVar {
+        /// The variable, `check.NAME`.
+        name: String,
+        /// The sample expression, as written.
+        expr: String,
+    },
+    /// `http-check unset-var(check.NAME)`.
+    UnsetVar(String),
 }
 
 /// The options of a check's `connect` step (`http-check connect`).
@@ -141,6 +152,10 @@ pub struct HeaderExpect {
     /// `-m` for the name (`str` by default).
     #[serde(default, rename = "name-match")]
     pub name_match: HeaderMatch,
+    /// `name-lf`: the name pattern is a log-format string, built at each
+    /// check.
+    #[serde(default, rename = "name-lf", skip_serializing_if = "is_false")]
+    pub name_lf: bool,
     /// `value [-m M] VALUE`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<HeaderValue>,
@@ -155,6 +170,9 @@ pub struct HeaderValue {
     pub matcher: HeaderMatch,
     /// The pattern.
     pub pattern: String,
+    /// `value-lf`: the pattern is a log-format string.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub lf: bool,
 }
 
 /// `-m` of a header expect: exact, prefix, suffix, substring or regex.
