@@ -212,3 +212,41 @@ backend be_a
     assert_eq!(exchange(&mut s, b"hi"), "");
     assert_eq!(a.got.lock().unwrap().len(), 1);
 }
+
+/// `req.len` may still grow while bytes arrive: a rule on it that does not
+/// match yet waits (HAProxy's MAY_CHANGE / ACL_TEST_MISS) instead of letting
+/// the next rule decide. The request comes in two pieces; the reject rule
+/// after the accept must not fire on the first piece.
+#[test]
+fn a_length_rule_waits_for_the_bytes_still_to_come() {
+    let a = named("A");
+    let port = free_port();
+    let cfg = tcp_config(
+        port,
+        &format!(
+            "    tcp-request inspect-delay 5s
+    tcp-request content accept if {{ req.len eq 14 }} {{ req.payload(0,14) -m str \"*1\\r\\n\\$4\\r\\nPING\\r\\n\" }}
+    tcp-request content reject
+    default_backend be_a
+backend be_a
+    server a {}
+",
+            a.addr
+        ),
+    );
+    haproxy_accepts(&cfg);
+    let _f = Fulcrum::start(&cfg);
+    let mut c = connect(port);
+    c.write_all(b"*1\r\n$4").expect("write");
+    // The second piece after the first was surely inspected.
+    thread::sleep(Duration::from_millis(200));
+    assert_eq!(exchange(&mut c, b"\r\nPING\r\n"), "A");
+    assert_eq!(a.got.lock().unwrap()[0], b"*1\r\n$4\r\nPING\r\n");
+    // Too short when the client stops sending: the delay ends, then reject.
+    let mut short = connect(port);
+    short.write_all(b"*1\r\n").expect("write");
+    short.shutdown(std::net::Shutdown::Write).expect("shutdown");
+    let mut out = Vec::new();
+    let _ = short.read_to_end(&mut out);
+    assert!(out.is_empty());
+}

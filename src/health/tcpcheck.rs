@@ -299,10 +299,6 @@ async fn mysql_step(
     read: Duration,
 ) -> Result<Option<String>, Report> {
     let greeting = matches!(step, TcpStep::MysqlGreeting);
-    if !greeting {
-        buf.clear();
-        *closed = false;
-    }
     let p = match mysql_packet(s, buf, closed, read).await {
         MysqlRead::Timeout => return Err((CheckStatus::L7Tout, None, None)),
         MysqlRead::Incomplete => return Err((CheckStatus::L7Rsp, None, None)),
@@ -446,7 +442,10 @@ async fn mysql_packet(
         if buf.len() >= 4 {
             let len = u32::from_le_bytes([buf[0], buf[1], buf[2], 0]) as usize;
             if buf.len() >= 4 + len {
-                return MysqlRead::Packet(buf[4..4 + len].to_vec());
+                // Taken out: the server's next packet may be behind it.
+                let p = buf[4..4 + len].to_vec();
+                buf.drain(..4 + len);
+                return MysqlRead::Packet(p);
             }
         }
         if *closed || buf.len() >= MAX_READ {

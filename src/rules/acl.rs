@@ -102,12 +102,19 @@ impl Acl {
 
     /// Whether the ACL matches.
     pub fn eval(&self, f: &Facts) -> bool {
-        match self.method {
+        let matched = match self.method {
             MatchMethod::Found => self.expr.any(f, &mut |_| true),
             MatchMethod::Bool => self.expr.eval(f).is_some_and(|v| v.to_bool()),
             _ if self.patterns.is_empty() => false,
             _ => self.expr.any(f, &mut |v| self.patterns.matches(v)),
+        };
+        // A value that may still change (`req.len` while bytes arrive)
+        // decides only when it matches; a miss waits for more, as
+        // HAProxy's ACL_TEST_MISS.
+        if !matched && self.expr.fetch.may_change(f) {
+            f.missing.set(true);
         }
+        matched
     }
 }
 

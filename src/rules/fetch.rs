@@ -520,6 +520,12 @@ impl Fetch {
         }
     }
 
+    /// Whether the value may still change as more of the request arrives
+    /// (HAProxy's SMP_F_MAY_CHANGE): `req.len` before the input is final.
+    pub fn may_change(&self, f: &Facts) -> bool {
+        matches!(self, Fetch::ReqLen) && !f.payload_final
+    }
+
     /// Whether the fetch reads an HTTP message (refused in `mode tcp`).
     pub fn needs_http(&self) -> bool {
         use Fetch as F;

@@ -106,7 +106,10 @@ fn mysql(user: Option<&str>, pre_41: bool) -> Option<Vec<TcpStep>> {
         return Some(vec![TcpStep::MysqlGreeting]);
     };
     // HAProxy 2.6's client authentication packet (protocol 4.1, or 4.0
-    // with `pre-41`; no password), then a COM_QUIT.
+    // with `pre-41`; no password), then a COM_QUIT, sent as soon as the
+    // connection opens, before the server's greeting is read, as HAProxy
+    // sends it (a proxy in between that waits for the client's first
+    // bytes sees them at once).
     let mut payload = if pre_41 {
         vec![0x00, 0x80, 0x00, 0x00, 0x01]
     } else {
@@ -121,8 +124,8 @@ fn mysql(user: Option<&str>, pre_41: bool) -> Option<Vec<TcpStep>> {
     packet.extend_from_slice(&payload);
     packet.extend_from_slice(&[0x01, 0x00, 0x00, 0x00, 0x01]);
     Some(vec![
-        TcpStep::MysqlGreeting,
         TcpStep::Send(packet),
+        TcpStep::MysqlGreeting,
         TcpStep::MysqlOk,
     ])
 }
