@@ -180,3 +180,20 @@ fn http_reuse_is_checked() {
         out.stderr
     );
 }
+
+/// `pool-max-conn 0` keeps no idle connection: even a client's next
+/// request opens a new one. `pool-purge-delay` sets how long one is kept.
+#[test]
+fn pool_max_conn_zero_keeps_nothing_idle() {
+    let b = HttpBackend::start("ok");
+    let port = free_port();
+    let _f = Fulcrum::start(&format!(
+        "global\n    nbthread 1\ndefaults\n    mode http\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\nlisten web\n    bind 127.0.0.1:{port}\n    http-reuse always\n    server s {} pool-max-conn 0 pool-purge-delay 10s\n",
+        b.addr
+    ));
+    let mut c = connect(port);
+    ask(&mut c, "GET", "");
+    ask(&mut c, "GET", "");
+    let seen = conns(&b);
+    assert_ne!(seen[0], seen[1]);
+}

@@ -2425,11 +2425,11 @@ backend be
     server s1 127.0.0.1:9000
 ",
     ),
-    // HAProxy 2.6 accepts it (exit 0); fulcrum does not support 'sess.' yet.
+    // HAProxy 2.6 accepts it (exit 0); fulcrum does not support 'proc.' yet.
     case(
-        "set_var_sess_unsupported",
+        "set_var_proc_unsupported",
         9,
-        "variable 'sess.x': the 'sess' scope is not supported yet",
+        "variable 'proc.x': the 'proc' scope is not supported yet",
         "\
 defaults
     mode http
@@ -2439,7 +2439,7 @@ defaults
 frontend fe
     bind 127.0.0.1:8080
     default_backend be
-    http-request set-var(sess.x) str(x)
+    http-request set-var(proc.x) str(x)
 backend be
     server s1 127.0.0.1:9000
 ",

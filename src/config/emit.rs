@@ -960,6 +960,12 @@ fn server_words(s: &Server) -> String {
     if let Some(t) = s.slowstart {
         let _ = write!(w, " slowstart {}", TimeDisplay(t));
     }
+    if let Some(n) = s.pool_max_conn {
+        let _ = write!(w, " pool-max-conn {n}");
+    }
+    if let Some(t) = s.pool_purge_delay {
+        let _ = write!(w, " pool-purge-delay {}", TimeDisplay(t));
+    }
     dns_words(&mut w, s);
     w
 }

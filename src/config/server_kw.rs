@@ -15,7 +15,7 @@ const SERVER_PARAMS: &str = "check, backup, track, weight, inter, fastinter, dow
                              fall, port, addr, maxconn, disabled, enabled, cookie, ssl, verify, \
                              ca-file, sni, crt, alpn, no-ssl-reuse, check-ssl, check-sni, send-proxy, send-proxy-v2, send-proxy-v2-ssl, send-proxy-v2-ssl-cn, proxy-v2-options, on-marked-down, \
                              on-marked-up, agent-check, agent-port, agent-addr, agent-inter, agent-send, resolvers, slowstart, check-send-proxy, observe, error-limit, on-error, \
-                             resolve-prefer, resolve-net, resolve-opts, init-addr";
+                             resolve-prefer, resolve-net, resolve-opts, init-addr, pool-max-conn, pool-purge-delay";
 
 pub fn server(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
     let (name, addr, params) = match l.args {
@@ -223,6 +223,19 @@ pub fn server(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
             }
             "agent-send" => s.agent_send = Some(value(&mut it, "agent-send")?),
             "resolvers" => s.resolvers = Some(value(&mut it, "resolvers")?),
+            "pool-max-conn" => {
+                let v = value(&mut it, "pool-max-conn")?;
+                let n: i32 = v.parse().ok().filter(|n| *n >= -1).ok_or_else(|| {
+                    format!("'server {name}': 'pool-max-conn' expects -1 (no limit), 0 or a number of connections, got '{v}'")
+                })?;
+                s.pool_max_conn = Some(n);
+            }
+            "pool-purge-delay" => {
+                s.pool_purge_delay = Some(parse_duration(
+                    &format!("server {name} pool-purge-delay"),
+                    &value(&mut it, "pool-purge-delay")?,
+                )?);
+            }
             "slowstart" => {
                 let d = parse_duration(
                     &format!("server {name} slowstart"),

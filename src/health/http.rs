@@ -231,9 +231,9 @@ where
                 let value = expr
                     .eval(&env.facts(None, view, &vars))
                     .map(|v| v.into_owned());
-                match value {
-                    Some(v) => vars.set(name, v),
-                    None => vars.unset(name),
+                // Nothing fetched: the variable stays as it was (HAProxy).
+                if let Some(v) = value {
+                    vars.set(name, v);
                 }
                 continue;
             }

@@ -79,6 +79,8 @@ pub struct Origin {
     pub accepted: super::http::access::Accepted,
     /// TLS and PROXY TLVs.
     pub conn: ConnFacts,
+    /// The `sess.*` variables its requests set, for the next ones.
+    pub session_vars: std::cell::RefCell<crate::rules::facts::Vars>,
 }
 
 /// Waits while the frontend is paused (`disable frontend`). The wake-up
@@ -178,6 +180,7 @@ async fn session(
                 tls: sock.tls_facts(),
                 proxy_tlvs,
             },
+            session_vars: Default::default(),
         };
         match fe.mode {
             // Boxed, so that the (larger) TCP pump and inspection state do

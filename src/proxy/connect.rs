@@ -250,7 +250,7 @@ async fn try_servers(
         let idle = match reuse {
             _ if attempt > 0 || s.send_proxy => None,
             Reuse::New => None,
-            Reuse::Pool(want) => super::pool::take(target, want),
+            Reuse::Pool(want) => super::pool::take(target, want, s.pool),
             Reuse::Session(slot, want) => slot
                 .borrow_mut()
                 .take_if(|b| b.0 == target)

@@ -7,16 +7,11 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::proxy::stream::Stream;
 
-/// Idle connections kept per server and worker: enough for the busiest
-/// moment's concurrency, so that a burst does not churn connections.
-const MAX_IDLE_PER_SERVER: usize = 1024;
-/// An idle connection older than this is closed rather than reused: servers
-/// commonly close idle keep-alive connections after 5 to 15 seconds.
-const MAX_IDLE_AGE: Duration = Duration::from_secs(4);
+use crate::runtime::PoolLimits;
 
 /// An idle connection.
 struct Idle {
@@ -41,13 +36,13 @@ pub struct Want {
     pub proven_only: bool,
 }
 
-/// Keeps `conn` for a later request to `target`; `proven` when it has
-/// carried more than one request.
-pub fn put(target: SocketAddr, conn: Stream, proven: bool) {
+/// Keeps `conn` for a later request to `target` within `limits`;
+/// `proven` when it has carried more than one request.
+pub fn put(target: SocketAddr, conn: Stream, proven: bool, limits: PoolLimits) {
     POOL.with(|p| {
         let mut p = p.borrow_mut();
         let idle = p.entry(target).or_default();
-        if idle.len() < MAX_IDLE_PER_SERVER {
+        if idle.len() < limits.max_conn {
             idle.push(Idle {
                 conn,
                 since: Instant::now(),
@@ -61,13 +56,15 @@ pub fn put(target: SocketAddr, conn: Stream, proven: bool) {
 /// is young enough. Without `probe` it is not looked at (that would cost
 /// a system call per request): the caller replays a body-less request
 /// once if the server had closed it.
-pub fn take(target: SocketAddr, want: Want) -> Option<Stream> {
+pub fn take(target: SocketAddr, want: Want, limits: PoolLimits) -> Option<Stream> {
     POOL.with(|p| {
         let mut p = p.borrow_mut();
         let idle = p.get_mut(&target)?;
         // Oldest first: the stale ones are a prefix, dropped here.
-        let stale = idle.partition_point(|i| i.since.elapsed() > MAX_IDLE_AGE);
-        idle.drain(..stale);
+        if let Some(age) = limits.max_age {
+            let stale = idle.partition_point(|i| i.since.elapsed() > age);
+            idle.drain(..stale);
+        }
         loop {
             let at = idle.iter().rposition(|i| i.proven || !want.proven_only)?;
             let i = idle.remove(at);

@@ -235,7 +235,7 @@ pub async fn serve(
     // constants such as `str(name)`), not a request.
     let vars = crate::rules::facts::Vars::default();
     let world = crate::rules::facts::NoWorld;
-    let stream = crate::rules::facts::StreamFacts::next();
+    let stream = crate::rules::facts::StreamFacts::next(true);
     let env = crate::rules::action::Env {
         src: peer,
         dst: local,

@@ -210,13 +210,14 @@ pub struct Answer {
     pub body: Option<Vec<u8>>,
 }
 
-/// Checks a variable name: `txn.x`, `req.x`, `res.x`, or `check.x` (a
-/// health check's, set by `http-check set-var`).
+/// Checks a variable name: `txn.x`, `req.x`, `res.x`, `sess.x` (kept
+/// across a connection's requests), or `check.x` (a health check's, set by
+/// `http-check set-var`).
 pub fn check_var_name(name: &str) -> Result<(), String> {
     let (scope, var) = name.split_once('.').unwrap_or(("", name));
     match scope {
-        "txn" | "req" | "res" | "check" if !var.is_empty() => Ok(()),
-        "sess" | "proc" => Err(format!(
+        "txn" | "req" | "res" | "check" | "sess" if !var.is_empty() => Ok(()),
+        "proc" => Err(format!(
             "variable '{name}': the '{scope}' scope is not supported yet (use 'txn.')"
         )),
         _ => Err(format!(
@@ -1243,7 +1244,9 @@ fn apply(e: Edit, t: &mut Target, env: &mut Env, vars: &mut Vars) {
                 Text::own(reason.unwrap_or_else(|| super::reason_phrase(code).as_bytes()));
         }
         Edit::SetVar(n, Some(v)) => vars.set(n, v),
-        Edit::SetVar(n, None) => vars.unset(n),
+        // A sample that cannot be fetched leaves the variable as it was,
+        // as in HAProxy.
+        Edit::SetVar(_, None) => {}
         Edit::UnsetVar(n) => vars.unset(n),
         Edit::SetAddr(part, Some(v)) => part.apply(&v, &mut env.src, &mut env.dst),
         Edit::SetAddr(_, None) => {}

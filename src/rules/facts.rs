@@ -80,6 +80,24 @@ impl Vars {
     pub fn unset(&mut self, name: &str) {
         self.vars.retain(|(n, _)| &**n != name);
     }
+
+    /// The session's variables (`sess.*`) to start a transaction with.
+    pub fn session_copy(&self) -> Vars {
+        Vars {
+            vars: self.vars.clone(),
+            ..Vars::default()
+        }
+    }
+
+    /// Keeps the `sess.*` variables of a transaction, set or unset, for
+    /// the connection's later ones.
+    pub fn keep_session(&mut self, txn: &Vars) {
+        self.vars
+            .retain(|(n, _)| txn.vars.iter().any(|(t, _)| t == n));
+        for (n, v) in txn.vars.iter().filter(|(n, _)| n.starts_with("sess.")) {
+            self.set(n, v.clone());
+        }
+    }
 }
 
 /// Everything a fetch can read.
@@ -164,6 +182,8 @@ impl ConnFacts {
 pub struct StreamFacts {
     /// The process-wide request number, from 0.
     pub id: u64,
+    /// The connection's first request (`http_first_req`).
+    pub first: bool,
     unique_id: std::cell::OnceCell<Box<[u8]>>,
     /// Set while the format is rendered, so that a format naming the ID
     /// itself reads it as empty instead of recursing.
@@ -171,12 +191,14 @@ pub struct StreamFacts {
 }
 
 impl StreamFacts {
-    /// A new request's facts, numbered in the process's order.
-    pub fn next() -> StreamFacts {
+    /// A new request's facts, numbered in the process's order; `first`
+    /// when it is its connection's first.
+    pub fn next(first: bool) -> StreamFacts {
         use std::sync::atomic::{AtomicU64, Ordering};
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         StreamFacts {
             id: COUNTER.fetch_add(1, Ordering::Relaxed),
+            first,
             ..StreamFacts::default()
         }
     }

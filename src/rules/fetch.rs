@@ -127,6 +127,8 @@ pub enum Fetch {
     FcPpTlv(u8),
     /// `unique-id`: the request's ID from `unique-id-format`.
     UniqueId,
+    /// `http_first_req`: the request is its connection's first.
+    HttpFirstReq,
     /// `ssl_fc_err`, `ssl_c_err`, `ssl_c_ca_err`: TLS error codes, 0 on a
     /// TLS connection (a handshake that failed ends it), absent on a
     /// plain one.
@@ -269,6 +271,7 @@ impl Fetch {
         "fc_pp_authority",
         "fc_pp_unique_id",
         "unique-id",
+        "http_first_req",
         "ssl_fc_err",
         "ssl_c_err",
         "ssl_c_ca_err",
@@ -445,6 +448,7 @@ impl Fetch {
                 n(0, 0).map(|_| F::FcPpTlv(crate::util::proxy_header::tlv::UNIQUE_ID))?
             }
             "unique-id" => n(0, 0).map(|_| F::UniqueId)?,
+            "http_first_req" => n(0, 0).map(|_| F::HttpFirstReq)?,
             "ssl_fc_err" | "ssl_c_err" | "ssl_c_ca_err" => n(0, 0).map(|_| F::SslErr)?,
             "ssl_c_verify" => n(0, 0).map(|_| F::SslCVerify)?,
             "ssl_c_s_dn" => n(0, 0).map(|_| F::SslCSDn)?,
@@ -512,6 +516,7 @@ impl Fetch {
             | F::SslFc
             | F::SslCUsed
             | F::SslFcIsResumed
+            | F::HttpFirstReq
             | F::ProtoHttp
             | F::HttpAuth(_)
             | F::WaitEnd => Type::Bool,
@@ -698,6 +703,7 @@ impl Fetch {
                 .proxy_tlv(*kind)
                 .map(|v| Value::Str(Cow::Borrowed(v))),
             F::UniqueId => f.unique_id().map(|u| Value::Str(Cow::Owned(u.to_vec()))),
+            F::HttpFirstReq => f.stream.map(|s| Value::Bool(s.first)),
             F::SslErr => f.tls().map(|_| Value::Int(0)),
             F::SslCVerify => f.tls().map(|_| Value::Int(0)),
             F::SslCSDn => f

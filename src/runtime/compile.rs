@@ -297,6 +297,7 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
                         .unwrap_or(crate::config::model::OnError::FailCheck),
                 }),
                 // As in HAProxy, only dynamic algorithms ramp weights.
+                pool: super::PoolLimits::of(s.pool_max_conn, s.pool_purge_delay),
                 slowstart: s.slowstart.filter(|_| {
                     matches!(
                         p.balance,

@@ -194,6 +194,40 @@ impl Frontend {
     }
 }
 
+/// What a worker's pool keeps of a server's idle connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolLimits {
+    /// At most this many (`pool-max-conn`; 0 keeps none).
+    pub max_conn: usize,
+    /// Each for at most this long (`pool-purge-delay`; None: until the
+    /// server closes it).
+    pub max_age: Option<Duration>,
+}
+
+impl PoolLimits {
+    /// fulcrum's bound when `pool-max-conn` is unset or -1: enough for the
+    /// busiest moment's concurrency, per server and worker.
+    pub const DEFAULT_MAX_CONN: usize = 1024;
+    /// An idle connection older than this is closed rather than reused:
+    /// servers commonly close idle keep-alive connections after 5 to 15 s.
+    pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(4);
+
+    /// The limits a server line sets.
+    pub fn of(max_conn: Option<i32>, purge_delay: Option<Duration>) -> PoolLimits {
+        PoolLimits {
+            max_conn: match max_conn {
+                Some(n) if n >= 0 => n as usize,
+                _ => Self::DEFAULT_MAX_CONN,
+            },
+            max_age: match purge_delay {
+                Some(d) if d.is_zero() => None,
+                Some(d) => Some(d),
+                None => Some(Self::DEFAULT_MAX_AGE),
+            },
+        }
+    }
+}
+
 /// `errorfile` contents by status, read once when the Runtime is built.
 pub type ErrorFiles = std::collections::BTreeMap<u16, Arc<[u8]>>;
 
@@ -361,6 +395,8 @@ pub struct Server {
     pub dns: Option<ServerDns>,
     /// `slowstart`, when the backend's algorithm weighs dynamically.
     pub slowstart: Option<std::time::Duration>,
+    /// What the worker's pool keeps of this server's idle connections.
+    pub pool: PoolLimits,
     /// `observe` with its `error-limit` and `on-error` (checked servers).
     pub observe: Option<Observe>,
 }

@@ -160,6 +160,18 @@ pub struct Server {
         skip_serializing_if = "Option::is_none"
     )]
     pub slowstart: Option<Duration>,
+    /// `pool-max-conn N`: idle connections kept for reuse at most (0:
+    /// none; unset or -1: no limit of the server's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool_max_conn: Option<i32>,
+    /// `pool-purge-delay T`: how long an idle connection is kept (0:
+    /// until the server closes it).
+    #[serde(
+        default,
+        with = "serde_time::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub pool_purge_delay: Option<Duration>,
     /// `resolvers NAME`: the address is asked of these name servers at
     /// run time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -357,6 +369,8 @@ impl Server {
             check_sni: None,
             send_proxy: false,
             slowstart: None,
+            pool_max_conn: None,
+            pool_purge_delay: None,
             check_send_proxy: false,
             observe: None,
             error_limit: None,

@@ -70,6 +70,8 @@ pub struct Access<'c> {
     pub stream: crate::rules::facts::StreamFacts,
     /// What is known of the client connection (TLS, PROXY TLVs).
     pub conn: &'c crate::rules::facts::ConnFacts,
+    /// The connection's `sess.*` variables.
+    pub session_vars: &'c std::cell::RefCell<crate::rules::facts::Vars>,
 }
 
 /// When a client connection was accepted, for the timers of its logs.
@@ -99,6 +101,7 @@ impl<'c> Access<'c> {
     /// `start` (`date` on the wall clock).
     pub fn new(
         origin: &'c crate::proxy::accept::Origin,
+        first: bool,
         start: std::time::Instant,
         date: std::time::SystemTime,
     ) -> Access<'c> {
@@ -122,8 +125,9 @@ impl<'c> Access<'c> {
             quiet: Cell::new(false),
             captures: Default::default(),
             level: Cell::new(None),
-            stream: crate::rules::facts::StreamFacts::next(),
+            stream: crate::rules::facts::StreamFacts::next(first),
             conn: &origin.conn,
+            session_vars: &origin.session_vars,
         }
     }
 
@@ -279,6 +283,7 @@ impl<'c> Access<'c> {
 
     /// Keeps what rules recorded for the log: captures and the log level.
     pub fn keep(&self, fe: &Frontend, vars: &mut crate::rules::facts::Vars) {
+        self.session_vars.borrow_mut().keep_session(vars);
         for (response, slot, v) in vars.captures.drain(..) {
             self.capture(fe, response, slot, &v);
         }

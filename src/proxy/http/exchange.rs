@@ -74,7 +74,8 @@ pub async fn run(mut cx: Cx<'_>, mut head: RequestHead) -> Next {
     let mut req = Request {
         head,
         msg,
-        vars: Vars::default(),
+        // The connection's `sess.*` variables, as its last request left them.
+        vars: cx.access.session_vars.borrow().session_copy(),
         src: cx.peer,
         dst: cx.local,
     };

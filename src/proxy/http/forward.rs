@@ -746,7 +746,7 @@ async fn respond(
         let target = srv.target(keep.port);
         match keep.session {
             Some(slot) => *slot.borrow_mut() = Some(Box::new((target, conn.stream))),
-            None => crate::proxy::pool::put(target, conn.stream, conn.reused),
+            None => crate::proxy::pool::put(target, conn.stream, conn.reused, srv.pool),
         }
     }
     if client_close {

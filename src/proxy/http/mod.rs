@@ -64,7 +64,7 @@ pub async fn serve(
         let (waited, waited_date) = (std::time::Instant::now(), std::time::SystemTime::now());
         let mut first_byte = None;
         let read = read_request(&mut client, &mut cbuf, fe, first, &mut first_byte).await;
-        let access = Access::new(origin, waited, waited_date);
+        let access = Access::new(origin, first, waited, waited_date);
         access.first_byte.set(first_byte);
         if read.is_ok() {
             access.head_at.set(Some(std::time::Instant::now()));
