@@ -70,6 +70,11 @@ fn haproxy_accepts(cfg: &str) {
 
 /// A minimal TLS 1.3 ClientHello naming `host`.
 fn client_hello(host: &str) -> Vec<u8> {
+    client_hello_alpn(host, &[])
+}
+
+/// A ClientHello naming `host` and offering the ALPN `protocols`.
+fn client_hello_alpn(host: &str, protocols: &[&str]) -> Vec<u8> {
     let name = host.as_bytes();
     let mut sni = ((name.len() + 3) as u16).to_be_bytes().to_vec();
     sni.push(0);
@@ -78,6 +83,17 @@ fn client_hello(host: &str) -> Vec<u8> {
     let mut ext = 0u16.to_be_bytes().to_vec();
     ext.extend_from_slice(&(sni.len() as u16).to_be_bytes());
     ext.extend_from_slice(&sni);
+    if !protocols.is_empty() {
+        let mut list = Vec::new();
+        for p in protocols {
+            list.push(p.len() as u8);
+            list.extend_from_slice(p.as_bytes());
+        }
+        ext.extend_from_slice(&16u16.to_be_bytes());
+        ext.extend_from_slice(&((list.len() + 2) as u16).to_be_bytes());
+        ext.extend_from_slice(&(list.len() as u16).to_be_bytes());
+        ext.extend_from_slice(&list);
+    }
     let mut body = vec![3, 3];
     body.extend_from_slice(&[7; 32]);
     body.push(0);
@@ -249,4 +265,37 @@ backend be_a
     let mut out = Vec::new();
     let _ = short.read_to_end(&mut out);
     assert!(out.is_empty());
+}
+
+/// `req.ssl_alpn` routes on any protocol the ClientHello offers, as
+/// HAProxy's (each offered protocol is a value the ACL may match).
+#[test]
+fn tls_is_routed_by_the_protocols_it_offers() {
+    let (h2, other) = (named("H2"), named("OTHER"));
+    let port = free_port();
+    let cfg = tcp_config(
+        port,
+        &format!(
+            "    tcp-request inspect-delay 2s
+    tcp-request content accept if {{ req.ssl_hello_type 1 }}
+    use_backend be_h2 if {{ req.ssl_alpn h2 }}
+    default_backend be_other
+backend be_h2
+    server a {}
+backend be_other
+    server b {}
+",
+            h2.addr, other.addr
+        ),
+    );
+    haproxy_accepts(&cfg);
+    let _f = Fulcrum::start(&cfg);
+    let offer = client_hello_alpn("x.test", &["http/1.1", "h2"]);
+    assert_eq!(exchange(&mut connect(port), &offer), "H2");
+    let plain = client_hello_alpn("x.test", &["http/1.1"]);
+    assert_eq!(exchange(&mut connect(port), &plain), "OTHER");
+    assert_eq!(
+        exchange(&mut connect(port), &client_hello("x.test")),
+        "OTHER"
+    );
 }

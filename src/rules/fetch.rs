@@ -146,6 +146,8 @@ pub enum Fetch {
     ReqPayload(usize, usize),
     /// `req.ssl_sni` / `req_ssl_sni`: the server name of a TLS ClientHello.
     ReqSslSni,
+    /// `req.ssl_alpn`: each protocol the ClientHello's ALPN offers.
+    ReqSslAlpn,
     /// `req.ssl_hello_type` / `req_ssl_hello_type`: 1 for a ClientHello.
     ReqSslHelloType,
     /// `wait_end`: true once the inspection delay is over.
@@ -281,6 +283,8 @@ impl Fetch {
         "req.len",
         "req_len",
         "req.payload",
+        "req.ssl_sni",
+        "req.ssl_alpn",
         "http_auth",
         "http_auth_group",
     ];
@@ -463,6 +467,7 @@ impl Fetch {
                 F::ReqPayload(num(&args[0])?, num(&args[1])?)
             }
             "req.ssl_sni" | "req_ssl_sni" => n(0, 0).map(|_| F::ReqSslSni)?,
+            "req.ssl_alpn" => n(0, 0).map(|_| F::ReqSslAlpn)?,
             "req.ssl_hello_type" | "req_ssl_hello_type" => n(0, 0).map(|_| F::ReqSslHelloType)?,
             "wait_end" => n(0, 0).map(|_| F::WaitEnd)?,
             "http_auth" | "http_auth_group" => {
@@ -566,6 +571,7 @@ impl Fetch {
             Fetch::ReqLen
                 | Fetch::ReqPayload(..)
                 | Fetch::ReqSslSni
+                | Fetch::ReqSslAlpn
                 | Fetch::ReqSslHelloType
                 | Fetch::WaitEnd
         )
@@ -734,6 +740,16 @@ impl Fetch {
                 }
                 got
             }
+            F::ReqSslAlpn => match super::tcp::client_hello_alpn(f.payload) {
+                Ok(protocols) => protocols.first().and_then(|p| text(p)),
+                Err(super::tcp::Hello::Partial) => {
+                    if !f.payload_final {
+                        f.missing.set(true);
+                    }
+                    None
+                }
+                Err(_) => None,
+            },
             F::ReqSslSni | F::ReqSslHelloType => match super::tcp::client_hello(f.payload) {
                 super::tcp::Hello::Partial => {
                     if !f.payload_final {
@@ -772,6 +788,18 @@ impl Fetch {
             Side::Res => f.res,
         };
         match self {
+            // Every protocol offered, for an ACL to match any of them.
+            F::ReqSslAlpn => {
+                if let Ok(protocols) = super::tcp::client_hello_alpn(f.payload) {
+                    for p in protocols {
+                        if each(Value::Str(Cow::Borrowed(p))) {
+                            return;
+                        }
+                    }
+                } else if !f.payload_final {
+                    f.missing.set(true);
+                }
+            }
             F::Hdr {
                 side,
                 name,

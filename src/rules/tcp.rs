@@ -143,25 +143,76 @@ pub enum Hello<'a> {
 
 /// Reads the ClientHello at the start of `p` (RFC 8446 4.1.2, RFC 6066 3).
 pub fn client_hello(p: &[u8]) -> Hello<'_> {
+    match hello_extension(p, 0) {
+        Err(h) => h,
+        Ok(None) => Hello::Hello(None),
+        Ok(Some(body)) => {
+            // server_name: a list of (type, name); type 0 is a host name.
+            let sni = (|| {
+                let mut s = Reader { p: body, at: 0 };
+                let list = usize::from(s.u16()?);
+                let list = s.take(list)?;
+                let mut n = Reader { p: list, at: 0 };
+                while n.at < list.len() {
+                    let kind = n.u8()?;
+                    let l = usize::from(n.u16()?);
+                    let name = n.take(l)?;
+                    if kind == 0 {
+                        return Some(Some(name));
+                    }
+                }
+                Some(None)
+            })();
+            match sni {
+                Some(name) => Hello::Hello(name),
+                None => Hello::NotHello,
+            }
+        }
+    }
+}
+
+/// The protocols of the ALPN extension (`req.ssl_alpn`), in the client's
+/// order: Err(Hello::Partial) while the hello is incomplete,
+/// Err(Hello::NotHello) when it is none or has no ALPN.
+pub fn client_hello_alpn(p: &[u8]) -> Result<Vec<&[u8]>, Hello<'_>> {
+    let body = hello_extension(p, 16)?.ok_or(Hello::NotHello)?;
+    let parsed = (|| {
+        let mut r = Reader { p: body, at: 0 };
+        let list = usize::from(r.u16()?);
+        let list = r.take(list)?;
+        let mut n = Reader { p: list, at: 0 };
+        let mut out = Vec::new();
+        while n.at < list.len() {
+            let l = usize::from(n.u8()?);
+            out.push(n.take(l)?);
+        }
+        Some(out)
+    })();
+    parsed.filter(|v| !v.is_empty()).ok_or(Hello::NotHello)
+}
+
+/// The body of extension `wanted` of a ClientHello at the start of `p`
+/// (None when it has no such extension), or why there is none to read.
+fn hello_extension(p: &[u8], wanted: u16) -> Result<Option<&[u8]>, Hello<'_>> {
     let r = Reader { p, at: 0 };
     // Record header: handshake (22), version, length.
     let Some(&ct) = p.first() else {
-        return Hello::Partial;
+        return Err(Hello::Partial);
     };
     if ct != 22 {
-        return Hello::NotHello;
+        return Err(Hello::NotHello);
     }
     let Some(rec_len) = r.at(3).and_then(|_| r.u16_at(3)) else {
-        return Hello::Partial;
+        return Err(Hello::Partial);
     };
     let rec = match p.get(5..5 + usize::from(rec_len)) {
         Some(rec) => rec,
-        None => return Hello::Partial,
+        None => return Err(Hello::Partial),
     };
     let mut r = Reader { p: rec, at: 0 };
     let parsed = (|| {
         if r.u8()? != 1 {
-            return Some(Hello::NotHello);
+            return Some(Err(Hello::NotHello));
         }
         let _len = r.take(3)?;
         r.take(2 + 32)?; // version, random
@@ -172,7 +223,7 @@ pub fn client_hello(p: &[u8]) -> Hello<'_> {
         let comp = r.u8()?;
         r.take(usize::from(comp))?;
         if r.at >= rec.len() {
-            return Some(Hello::Hello(None));
+            return Some(Ok(None));
         }
         let ext_len = usize::from(r.u16()?);
         let exts = r.take(ext_len)?;
@@ -181,25 +232,14 @@ pub fn client_hello(p: &[u8]) -> Hello<'_> {
             let ty = e.u16()?;
             let len = usize::from(e.u16()?);
             let body = e.take(len)?;
-            if ty == 0 {
-                let mut s = Reader { p: body, at: 0 };
-                let list = usize::from(s.u16()?);
-                let list = s.take(list)?;
-                let mut n = Reader { p: list, at: 0 };
-                while n.at < list.len() {
-                    let kind = n.u8()?;
-                    let l = usize::from(n.u16()?);
-                    let name = n.take(l)?;
-                    if kind == 0 {
-                        return Some(Hello::Hello(Some(name)));
-                    }
-                }
+            if ty == wanted {
+                return Some(Ok(Some(body)));
             }
         }
-        Some(Hello::Hello(None))
+        Some(Ok(None))
     })();
     // The record is whole: a short field inside it means it is malformed.
-    parsed.unwrap_or(Hello::NotHello)
+    parsed.unwrap_or(Err(Hello::NotHello))
 }
 
 struct Reader<'a> {
