@@ -284,14 +284,17 @@ fn response_head(head: &[u8]) -> Option<crate::rules::http::Head> {
     use crate::rules::http::{Field, Head, Text};
     let mut raw = [httparse::EMPTY_HEADER; 101];
     let mut resp = httparse::Response::new(&mut raw);
-    resp.parse(head).ok()?;
+    // Only a whole head: its status line is then at least "HTTP/1.x NNN".
+    if !matches!(resp.parse(head), Ok(httparse::Status::Complete(_))) {
+        return None;
+    }
     // Offsets of the parsed parts in `head` (they are slices of it).
     let at = |part: &[u8]| {
         let start = (part.as_ptr() as usize).saturating_sub(head.as_ptr() as usize);
         Text::At(start..start + part.len())
     };
     Some(Head {
-        first: Text::At(9..12.min(head.len())),
+        first: Text::At(9..12),
         second: resp.reason.map(|r| at(r.as_bytes())).unwrap_or_default(),
         minor: resp.version.unwrap_or(1),
         fields: resp
@@ -321,6 +324,19 @@ fn needs_body(spec: &HttpExchange) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn response_heads_for_the_check_rules() {
+        // Cut heads (whatever a server sent) give no view, and no panic.
+        for cut in [&b"HTTP"[..], b"HTTP/1.1 2", b"HTTP/1.1 200 OK\r\nX: y\r\n"] {
+            assert!(response_head(cut).is_none());
+        }
+        let buf = b"HTTP/1.1 200 OK\r\nX-Name: x-role\r\n\r\n";
+        let h = response_head(buf).expect("a whole head");
+        let v = crate::rules::http::View { buf, head: &h };
+        assert_eq!(v.lines(b"x-name").next(), Some(&b"x-role"[..]));
+        assert_eq!(h.first.of(buf), b"200");
+    }
 
     #[test]
     fn status_lines() {
