@@ -424,6 +424,7 @@ fn proxy(o: &mut String, p: &Proxy) {
         (op.dontlognull, "dontlognull"),
         (op.log_separate_errors, "log-separate-errors"),
         (op.prefer_last_server, "prefer-last-server"),
+        (op.http_buffer_request, "http-buffer-request"),
         (op.log_health_checks, "log-health-checks"),
         (op.logasap, "logasap"),
         (op.dontlog_normal, "dontlog-normal"),

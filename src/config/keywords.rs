@@ -256,6 +256,9 @@ pub static BOOL_OPTIONS: &[BoolOption] = &[
     opt("dontlognull", DFL, |o, v| o.dontlognull = v),
     opt("log-separate-errors", DFL, |o, v| o.log_separate_errors = v),
     opt("prefer-last-server", DLB, |o, v| o.prefer_last_server = v),
+    opt("http-buffer-request", DFLB, |o, v| {
+        o.http_buffer_request = v
+    }),
     opt("splice-auto", DFLB, |o, v| splice(o, "splice-auto", v)),
     opt("splice-request", DFLB, |o, v| {
         splice(o, "splice-request", v)
@@ -477,7 +480,6 @@ pub const NOT_YET: &[&str] = &[
     "external-check",
     "retry-on",
     "option external-check",
-    "option http-buffer-request",
     "option abortonclose",
     "option http-ignore-probes",
     "option nolinger",

@@ -392,6 +392,7 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
             forwardfor: p.option.forwardfor.clone().filter(|_| http),
             originalto: p.option.originalto.clone().filter(|_| http),
             http_connection: p.option.http_connection,
+            buffer_request: p.option.http_buffer_request && http,
             counters: prev
                 .and_then(|r| r.backends.iter().find(|b| b.name == p.name))
                 .map(|b| b.counters.clone())
@@ -443,6 +444,7 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
             forwardfor: p.option.forwardfor.clone().filter(|_| http),
             originalto: p.option.originalto.clone().filter(|_| http),
             http_connection: p.option.http_connection,
+            buffer_request: p.option.http_buffer_request && http,
             default_backend,
             rules: rules_of(p),
             client_keepalive: p.option.tcpka || p.option.clitcpka,

@@ -129,6 +129,8 @@ pub struct Frontend {
     pub originalto: Option<crate::config::model::OriginalTo>,
     /// Connection mode of the frontend.
     pub http_connection: HttpConnection,
+    /// `option http-buffer-request`.
+    pub buffer_request: bool,
     /// Backend when no rule matches.
     pub default_backend: Option<usize>,
     /// The proxy's rules (`use_backend`, http-request, ...), compiled. A
@@ -273,6 +275,8 @@ pub struct Backend {
     pub originalto: Option<crate::config::model::OriginalTo>,
     /// Connection mode of the backend.
     pub http_connection: HttpConnection,
+    /// `option http-buffer-request`.
+    pub buffer_request: bool,
     /// Live counters.
     pub counters: Arc<ProxyCounters>,
     /// The HTTP check of this backend (`option httpchk`), else TCP checks.

@@ -466,6 +466,10 @@ pub struct Options {
     /// (accepted with a warning: fulcrum copies).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub splice: Vec<String>,
+    /// `option http-buffer-request`: the request's body (up to a buffer)
+    /// is received before the proxy's rules run and a server is connected.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub http_buffer_request: bool,
     /// `option prefer-last-server`: a kept-alive client's next request goes
     /// to the server of its last one, while that server takes traffic.
     #[serde(default, skip_serializing_if = "is_false")]

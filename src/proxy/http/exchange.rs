@@ -116,6 +116,11 @@ pub async fn run(mut cx: Cx<'_>, mut head: RequestHead) -> Next {
             return super::service::monitor(&mut cx, &req).await;
         }
     }
+    if fe.buffer_request {
+        if let Flow::Done(n) = buffer_body(&mut cx, &req).await {
+            return n;
+        }
+    }
     if let Flow::Done(n) = request_rules(&mut cx, &mut req, &fe.rules, None).await {
         return n;
     }
@@ -146,6 +151,11 @@ pub async fn run(mut cx: Cx<'_>, mut head: RequestHead) -> Next {
     };
     // The request counts on its backend (`scur`, %bc) until it ends.
     let _on_backend = crate::state::ProxySession::start(&be.counters);
+    if be.buffer_request && !fe.buffer_request {
+        if let Flow::Done(n) = buffer_body(&mut cx, &req).await {
+            return n;
+        }
+    }
     // A listen's rules already ran as the frontend's.
     if !std::sync::Arc::ptr_eq(&fe.rules, &be.rules) {
         if let Flow::Done(n) = request_rules(&mut cx, &mut req, &be.rules, Some(be)).await {
@@ -153,6 +163,64 @@ pub async fn run(mut cx: Cx<'_>, mut head: RequestHead) -> Next {
         }
     }
     super::forward::run(cx, req, be).await
+}
+
+/// `option http-buffer-request`: waits until the whole body has arrived
+/// or the buffer is full, within `timeout http-request` (else the client
+/// timeout), so that a slow client holds no server connection while it
+/// sends. A client that stops before gets 408 (or leaves, logged as
+/// such), and the server never hears of the request.
+async fn buffer_body(cx: &mut Cx<'_>, req: &Request) -> Flow {
+    let need = match req.head.body {
+        BodyKind::Length(n) => usize::try_from(n)
+            .ok()
+            .and_then(|n| n.checked_add(req.head.len)),
+        BodyKind::Chunked => None,
+        BodyKind::None | BodyKind::UntilClose => return Flow::Continue,
+    };
+    let done = |buf: &[u8]| match need {
+        Some(n) => buf.len() >= n,
+        // Chunked: until the last chunk is in (a scan that may stop early
+        // only ends the wait sooner; the body is parsed when forwarded).
+        None => {
+            let body = &buf[req.head.len.min(buf.len())..];
+            body.starts_with(b"0\r\n") || body.windows(5).any(|w| w == b"\r\n0\r\n")
+        }
+    };
+    // The 100-continue a client waits for comes with the forwarding; a
+    // client that asked for it is not waited for.
+    if req.head.expect_continue {
+        return Flow::Continue;
+    }
+    let fe = cx.fe;
+    let limit = fe.timeout_http_request.or(fe.timeout_client);
+    let deadline = limit.map(|t| tokio::time::Instant::now() + t);
+    while !done(cx.cbuf.filled()) && !cx.cbuf.is_full() {
+        let left = deadline.map(|d| d.saturating_duration_since(tokio::time::Instant::now()));
+        match cx.cbuf.fill(cx.client, left).await {
+            Ok(n) if n > 0 => {}
+            Err(super::buf::ReadError::Timeout) => {
+                answer::error(
+                    cx.client,
+                    super::Status::RequestTimeout,
+                    fe,
+                    None,
+                    cx.rt,
+                    cx.access,
+                    Term::new(b'c', b'R'),
+                )
+                .await;
+                return Flow::Done(Next::Close);
+            }
+            // Closed (or the buffer is full, which the loop sees).
+            _ if cx.cbuf.is_full() => break,
+            _ => {
+                cx.access.end(Term::new(b'C', b'R'));
+                return Flow::Done(Next::Close);
+            }
+        }
+    }
+    Flow::Continue
 }
 
 /// `capture request|response header NAME len N`: the last occurrence of
