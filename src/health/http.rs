@@ -205,7 +205,12 @@ where
     let body = body_of(&buf);
     // What `set-var` and the `-lf` patterns read: the response head and
     // the check's variables.
-    let head = response_head(head_of(&buf));
+    // The head with its blank line, which httparse needs to call it whole.
+    let whole = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(&buf[..], |i| &buf[..i + 4]);
+    let head = response_head(whole);
     let mut vars = crate::rules::facts::Vars::default();
     let world = crate::rules::facts::NoWorld;
     let env = crate::rules::action::Env {
