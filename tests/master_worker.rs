@@ -146,7 +146,16 @@ fn master_runs_reloads_and_stops_its_worker() {
         worker_pid(o).is_some_and(|p| p != first)
     });
     assert!(proc2.contains("1 [failed: 0]"), "{proc2}");
-    assert_eq!(get(port, "/").text(), "second");
+    // Both workers accept on the master's sockets until the old one
+    // handles its SIGUSR1; a connection it took just before is its own.
+    // New connections then reach the new worker.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while get(port, "/").text() != "second" {
+        assert!(
+            Instant::now() < deadline,
+            "new connections still reach the old worker"
+        );
+    }
     kept.write_all(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
         .expect("write");
     assert_eq!(

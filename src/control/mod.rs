@@ -8,6 +8,7 @@
 //! (not at all when it is unset).
 
 pub mod cli;
+pub mod cmdline;
 pub mod master;
 pub mod reload;
 pub mod workers;
