@@ -62,9 +62,13 @@ fn the_manual_format_names_the_request_in_the_header_the_rules_and_the_log() {
     assert_eq!(header(&r2.head, "X-Echo"), Some(sent[1].as_str()));
     let mut lines = Vec::new();
     let mut buf = [0u8; 2048];
+    // Each read waits half a second; a loaded machine may take longer.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while lines.len() < 2 {
-        let n = logs.recv(&mut buf).expect("a log line within 500 ms");
-        lines.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        assert!(std::time::Instant::now() < deadline, "log lines: {lines:?}");
+        if let Ok(n) = logs.recv(&mut buf) {
+            lines.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
     }
     for (line, id) in lines.iter().zip(&sent) {
         assert!(
