@@ -362,3 +362,58 @@ fn sf_and_st_hand_over_to_a_new_process() {
     assert!(new.wait_exit().is_some(), "-st did not stop the process");
     assert_eq!(get(port, "/").text(), "newest");
 }
+
+/// A reload that adds a frontend: its listener is accepted on only once
+/// the configuration that knows the frontend is live, so a client that
+/// connects as early as it can is answered, never dropped (a connection is
+/// refused before the listener exists, and served after).
+#[test]
+fn a_new_frontend_answers_its_first_connections() {
+    let (pa, pb) = (free_port(), free_port());
+    let base = format!(
+        "defaults\n    mode http\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\nfrontend a\n    bind 127.0.0.1:{pa}\n    http-request return status 200\n"
+    );
+    let f = Fulcrum::start(&base);
+    let stop = Arc::new(AtomicBool::new(false));
+    let (answered, dropped) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let hammer = {
+        let (stop, answered, dropped) = (stop.clone(), answered.clone(), dropped.clone());
+        std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
+                let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", pb)) else {
+                    continue;
+                };
+                let _ = c.set_read_timeout(Some(Duration::from_secs(5)));
+                if c.write_all(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+                    .is_err()
+                {
+                    dropped.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                match read_response(&mut c, &mut Vec::new()) {
+                    Some(r) if r.status == 200 => {
+                        answered.fetch_add(1, Ordering::Relaxed);
+                    }
+                    _ => {
+                        dropped.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        })
+    };
+    assert!(f.reload(&format!(
+        "{base}frontend b\n    bind 127.0.0.1:{pb}\n    http-request return status 200\n"
+    )));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while answered.load(Ordering::Relaxed) < 50 {
+        assert!(
+            Instant::now() < deadline,
+            "the new frontend does not answer"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    stop.store(true, Ordering::Relaxed);
+    hammer.join().expect("client");
+    assert_eq!(dropped.load(Ordering::Relaxed), 0);
+}

@@ -104,15 +104,19 @@ pub fn reload(paths: &[PathBuf], workers: &mut Workers) -> Result<Summary, Reloa
     };
     let old = workers.shared.runtime.load_full();
     let new = compile(&cfg, Some(&old))?;
-    let listeners = workers.update_listeners(&new)?;
+    // Bound first (a bind error refuses the reload and changes nothing),
+    // accepted on only once the new Runtime is stored: a connection to a
+    // new frontend never finds it missing.
+    let prepared = workers.prepare_listeners(&new)?;
     let mut changes = describe(&old, &new);
+    workers.shared.runtime.store(Arc::new(new));
+    let listeners = workers.commit_listeners(prepared);
     for k in &listeners.opened {
         changes.push(format!("listener {} ({}) opened", k.addr, k.frontend));
     }
     for k in &listeners.closed {
         changes.push(format!("listener {} ({}) closed", k.addr, k.frontend));
     }
-    workers.shared.runtime.store(Arc::new(new));
     tracing::info!(
         elapsed_ms = start.elapsed().as_millis() as u64,
         "reload done"

@@ -306,6 +306,13 @@ pub fn start(rt: Runtime) -> Result<Workers, StartError> {
     })
 }
 
+/// Listeners bound for a reload, not accepted on yet.
+pub struct PreparedListeners {
+    per_worker: Vec<Vec<Opened>>,
+    keys: HashSet<ListenerKey>,
+    changes: ListenerChanges,
+}
+
 /// What a listener update did.
 #[derive(Debug, Default, Clone)]
 pub struct ListenerChanges {
@@ -323,9 +330,10 @@ impl Workers {
         }
     }
 
-    /// Opens the listeners `rt` adds (all or nothing) and closes the ones it
-    /// drops; unchanged ones keep their sockets.
-    pub fn update_listeners(&mut self, rt: &Runtime) -> Result<ListenerChanges, StartError> {
+    /// Binds the listeners `rt` adds (all or nothing) without accepting on
+    /// them yet, and lists the ones it drops. Nothing changes for the
+    /// workers until [`Workers::commit_listeners`].
+    pub fn prepare_listeners(&self, rt: &Runtime) -> Result<PreparedListeners, StartError> {
         let items = wanted(rt)?;
         let keys: HashSet<ListenerKey> = items.iter().map(|(k, _, _)| k.clone()).collect();
         let new: Vec<(ListenerKey, Bind, u32)> = items
@@ -339,13 +347,24 @@ impl Workers {
             .filter(|k| !keys.contains(*k))
             .cloned()
             .collect();
-        for (tx, ls) in self.senders.iter().zip(per_worker) {
-            let _ = tx.send(Cmd::Open(ls));
-            let _ = tx.send(Cmd::Close(closed.clone(), None));
-        }
         let opened: Vec<ListenerKey> = new.into_iter().map(|(k, _, _)| k).collect();
-        self.open = keys;
-        Ok(ListenerChanges { opened, closed })
+        Ok(PreparedListeners {
+            per_worker,
+            keys,
+            changes: ListenerChanges { opened, closed },
+        })
+    }
+
+    /// The workers start accepting on the prepared listeners and close
+    /// the dropped ones. Called once the Runtime that knows their
+    /// frontends is stored, so that no connection finds none.
+    pub fn commit_listeners(&mut self, p: PreparedListeners) -> ListenerChanges {
+        for (tx, ls) in self.senders.iter().zip(p.per_worker) {
+            let _ = tx.send(Cmd::Open(ls));
+            let _ = tx.send(Cmd::Close(p.changes.closed.clone(), None));
+        }
+        self.open = p.keys;
+        p.changes
     }
 
     /// Stops accepting everywhere (soft stop); open connections go on.
