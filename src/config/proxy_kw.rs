@@ -578,78 +578,78 @@ pub fn set_http_keep_alive(o: &mut Options, on: bool) {
 }
 
 pub fn option_forwardfor(p: &mut Proxy, l: &mut Line) -> R {
-    let mut ff = ForwardFor {
-        except: None,
-        header: DEFAULT_XFF.to_string(),
-        if_none: false,
-    };
-    let mut it = l.args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "except" => {
-                let net = it
-                    .next()
-                    .ok_or("'option forwardfor except' expects a network (e.g. 127.0.0.0/8)")?;
-                ff.except = Some(parse_net(net).map_err(|e| format!("'option forwardfor except': {e}"))?);
-            }
-            "header" => {
-                let h = it
-                    .next()
-                    .ok_or("'option forwardfor header' expects a header name")?;
-                if h.is_empty() || !is_token(h) {
-                    return Err(format!("'option forwardfor header': invalid header name '{h}'"));
-                }
-                ff.header = h.clone();
-            }
-            "if-none" => ff.if_none = true,
-            other => {
-                return Err(format!(
-                    "'option forwardfor': unknown parameter '{other}' (expected except, header or if-none)"
-                ))
-            }
-        }
-    }
-    p.option.forwardfor = Some(ff);
+    let w = address_header_words("forwardfor", l.args, true)?;
+    p.option.forwardfor = Some(ForwardFor {
+        except: w.except,
+        header: w.header.unwrap_or_else(|| DEFAULT_XFF.to_string()),
+        if_none: w.if_none,
+    });
     Ok(())
 }
 
 /// `option originalto [except NET] [header NAME]`.
 pub fn option_originalto(p: &mut Proxy, l: &mut Line) -> R {
     use crate::config::model::{OriginalTo, DEFAULT_XOT};
-    let mut ot = OriginalTo {
+    let w = address_header_words("originalto", l.args, false)?;
+    p.option.originalto = Some(OriginalTo {
+        except: w.except,
+        header: w.header.unwrap_or_else(|| DEFAULT_XOT.to_string()),
+    });
+    Ok(())
+}
+
+/// The words of `option forwardfor` / `option originalto`.
+struct AddressHeaderWords {
+    except: Option<ipnet::IpNet>,
+    header: Option<String>,
+    if_none: bool,
+}
+
+/// Reads `[except NET] [header NAME]` (and `if-none` when `if_none_ok`)
+/// for `option NAME`.
+fn address_header_words(
+    name: &str,
+    args: &[String],
+    if_none_ok: bool,
+) -> Result<AddressHeaderWords, String> {
+    let mut w = AddressHeaderWords {
         except: None,
-        header: DEFAULT_XOT.to_string(),
+        header: None,
+        if_none: false,
     };
-    let mut it = l.args.iter();
+    let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "except" => {
-                let net = it
-                    .next()
-                    .ok_or("'option originalto except' expects a network (e.g. 127.0.0.0/8)")?;
-                ot.except =
-                    Some(parse_net(net).map_err(|e| format!("'option originalto except': {e}"))?);
+                let net = it.next().ok_or_else(|| {
+                    format!("'option {name} except' expects a network (e.g. 127.0.0.0/8)")
+                })?;
+                w.except =
+                    Some(parse_net(net).map_err(|e| format!("'option {name} except': {e}"))?);
             }
             "header" => {
                 let h = it
                     .next()
-                    .ok_or("'option originalto header' expects a header name")?;
+                    .ok_or_else(|| format!("'option {name} header' expects a header name"))?;
                 if h.is_empty() || !is_token(h) {
-                    return Err(format!(
-                        "'option originalto header': invalid header name '{h}'"
-                    ));
+                    return Err(format!("'option {name} header': invalid header name '{h}'"));
                 }
-                ot.header = h.clone();
+                w.header = Some(h.clone());
             }
+            "if-none" if if_none_ok => w.if_none = true,
             other => {
+                let expected = if if_none_ok {
+                    "except, header or if-none"
+                } else {
+                    "except or header"
+                };
                 return Err(format!(
-                    "'option originalto': unknown parameter '{other}' (expected except or header)"
-                ))
+                    "'option {name}': unknown parameter '{other}' (expected {expected})"
+                ));
             }
         }
     }
-    p.option.originalto = Some(ot);
-    Ok(())
+    Ok(w)
 }
 
 /// A network `10.0.0.0/8`, or a single address standing for its /32 or /128.
