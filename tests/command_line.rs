@@ -200,4 +200,30 @@ fn zero_warning_turns_warnings_into_a_refusal() {
         String::from_utf8_lossy(&strict.stderr).contains("'zero-warning' is set"),
         "{strict:?}"
     );
+    // The same from the file: `zero-warning` in global.
+    let in_file = common::TempPath::file(
+        "warn-global",
+        "global
+    zero-warning
+defaults
+    mode http
+frontend f
+    bind 127.0.0.1:8080
+    http-request return status 200
+",
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_fulcrum"))
+        .arg("-c")
+        .arg("-f")
+        .arg(in_file.path())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    // -dD is accepted and says what it does not change.
+    let dd = run(&["-dD"]);
+    assert_eq!(dd.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&dd.stderr).contains("'-dD'"),
+        "{dd:?}"
+    );
 }

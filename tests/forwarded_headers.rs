@@ -22,6 +22,8 @@ frontend fe
     http-request set-src hdr(x-src) if {{ req.hdr(x-src) -m found }}
     http-request set-dst hdr(x-dst) if {{ req.hdr(x-dst) -m found }}
     http-request set-dst-port hdr(x-dport) if {{ req.hdr(x-dport) -m found }}
+    http-request set-src-port hdr(x-sport) if {{ req.hdr(x-sport) -m found }}
+    http-request set-header x-seen-sport %[src_port] if {{ req.hdr(x-sport) -m found }}
     http-request set-header x-seen-dst %[dst]:%[dst_port]
     use_backend v6 if {{ path_beg /v6 }}
     default_backend v4
@@ -63,6 +65,7 @@ fn the_same_headers_reach_the_server_as_behind_haproxy() {
         ("/", "x-src: 10.8.1.1\r\nx-dst: 10.0.0.200\r\n"),
         ("/", "x-src: 192.0.2.1\r\nX-Forwarded-For: 1.2.3.4\r\n"),
         ("/", "x-dst: 198.51.100.7\r\nx-dport: 8443\r\n"),
+        ("/", "x-src: 192.0.2.9\r\nx-sport: 4242\r\n"),
         ("/v6", "x-src: 2001:db8:1f89::1\r\nx-dst: ::1\r\n"),
         ("/v6", "x-src: 2001:db8::1\r\nx-dst: 2001:db8::2\r\n"),
         ("/v6", "x-src: 2001:db8::1\r\nX-Forwarded-For: 1.2.3.4\r\n"),
@@ -84,6 +87,7 @@ fn the_same_headers_reach_the_server_as_behind_haproxy() {
         "x-original-to",
         "x-dst",
         "x-seen-dst",
+        "x-seen-sport",
     ];
     let (ours, theirs) = (fb.requests(), hb.requests());
     for (i, (path, extra)) in cases.iter().enumerate() {

@@ -197,3 +197,24 @@ fn pool_max_conn_zero_keeps_nothing_idle() {
     let seen = conns(&b);
     assert_ne!(seen[0], seen[1]);
 }
+
+/// `pool-purge-delay`: an idle connection older than it is closed rather
+/// than reused. (The test waits past the delay: elapsed time is what the
+/// keyword is about.)
+#[test]
+fn pool_purge_delay_closes_old_idle_connections() {
+    let b = HttpBackend::start("ok");
+    let port = free_port();
+    let _f = Fulcrum::start(&format!(
+        "global\n    nbthread 1\ndefaults\n    mode http\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\nlisten web\n    bind 127.0.0.1:{port}\n    http-reuse always\n    server s {} pool-purge-delay 100ms\n",
+        b.addr
+    ));
+    let mut c = connect(port);
+    ask(&mut c, "GET", "");
+    ask(&mut c, "GET", "");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    ask(&mut c, "GET", "");
+    let seen = conns(&b);
+    assert_eq!(seen[1], seen[0], "reused within the delay");
+    assert_ne!(seen[2], seen[1], "not reused past it");
+}

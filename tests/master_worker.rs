@@ -199,7 +199,7 @@ fn program_pid(show_proc: &str, name: &str) -> Option<u32> {
 /// `program` sections: the master runs them, shows them in `show proc`,
 /// starts a new instance on reload unless `no option start-on-reload`,
 /// and stops them with the workers. Without master-worker mode they are
-/// refused.
+/// refused; `master-worker` in global is that mode, as `-W` is.
 #[test]
 fn programs_run_beside_the_workers() {
     let b = HttpBackend::start("ok");
@@ -226,8 +226,11 @@ fn programs_run_beside_the_workers() {
         String::from_utf8_lossy(&alone.stderr).contains("runs only in master-worker mode"),
         "{alone:?}"
     );
+    // The same file with `master-worker` in global, no -W.
+    let text = std::fs::read_to_string(&cfg).expect("read");
+    std::fs::write(&cfg, format!("global\n    master-worker\n{text}")).expect("write");
     let mut master = Command::new(env!("CARGO_BIN_EXE_fulcrum"))
-        .args(["-W", "-S"])
+        .arg("-S")
         .arg(&sock)
         .arg("-f")
         .arg(&cfg)

@@ -179,3 +179,38 @@ fn received_tlvs_are_fetched_and_malformed_ones_refused() {
     long.extend_from_slice(&[b'x'; 129]);
     assert!(send(&long, 132).is_none());
 }
+
+/// The PROXY v2 header a server gets (`send-proxy-v2-ssl`,
+/// `proxy-v2-options ssl,ssl-cipher`), read by a raw listener: the TLVs
+/// after the addresses must be HAProxy's, byte for byte, for a client
+/// without TLS (an SSL TLV that says so: client 0, verify 0, no sub-TLV).
+#[test]
+fn ssl_tlvs_are_written_as_haproxy_writes_them() {
+    use std::io::Read;
+    fn capture<G>(start: impl FnOnce(u16, u16) -> G) -> Vec<u8> {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let server_port = l.local_addr().expect("addr").port();
+        let port = free_port();
+        let _proxy = start(port, server_port);
+        let mut c = connect(port);
+        c.write_all(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            .expect("write");
+        let (mut s, _) = l.accept().expect("accept");
+        let mut head = [0u8; 16];
+        s.read_exact(&mut head).expect("v2 header start");
+        let len = usize::from(u16::from_be_bytes([head[14], head[15]]));
+        let mut rest = vec![0u8; len];
+        s.read_exact(&mut rest).expect("v2 header body");
+        // The TLVs, after the 12 bytes of IPv4 addresses and ports.
+        rest.split_off(12)
+    }
+    let cfg = |port: u16, server: u16| {
+        format!(
+            "defaults\n    mode http\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\nlisten a\n    bind 127.0.0.1:{port}\n    server s1 127.0.0.1:{server} send-proxy-v2-ssl proxy-v2-options ssl-cipher\n"
+        )
+    };
+    let ours = capture(|p, s| Fulcrum::start(&cfg(p, s)));
+    let theirs = capture(|p, s| Haproxy::start(&cfg(p, s), &[p]));
+    assert_eq!(ours, theirs);
+    assert_eq!(ours, [0x20, 0, 5, 0, 0, 0, 0, 0]);
+}

@@ -71,7 +71,10 @@ pub fn take_extra(args: Vec<String>) -> Result<(Vec<String>, Extra), String> {
             }
             // Diagnostic mode: fulcrum always reports what it would
             // (every suspicious line is a warning already).
-            "-dD" => continue,
+            "-dD" => {
+                eprintln!("fulcrum: '-dD' changes nothing: suspicious lines are always reported as warnings");
+                continue;
+            }
             m if m.starts_with("-dM") => {
                 eprintln!("fulcrum: '{m}' ignored: memory poisoning finds reads of uninitialized memory, which safe Rust never does");
                 continue;
