@@ -80,8 +80,13 @@ pub struct Origin {
     /// TLS and PROXY TLVs.
     pub conn: ConnFacts,
     /// The `sess.*` variables its requests set, for the next ones.
-    pub session_vars: std::cell::RefCell<crate::rules::facts::Vars>,
+    /// Boxed and made on first use: most connections set none, and an
+    /// idle one should not carry the room.
+    pub session_vars: SessionVars,
 }
+
+/// A connection's `sess.*` variables, made when the first one is set.
+pub type SessionVars = std::cell::RefCell<Option<Box<crate::rules::facts::Vars>>>;
 
 /// Waits while the frontend is paused (`disable frontend`). The wake-up
 /// comes from `enable frontend`; the periodic look covers a wake-up sent

@@ -89,6 +89,11 @@ impl Vars {
         }
     }
 
+    /// Whether a `sess.*` variable is set.
+    pub fn has_session_vars(&self) -> bool {
+        self.vars.iter().any(|(n, _)| n.starts_with("sess."))
+    }
+
     /// Keeps the `sess.*` variables of a transaction, set or unset, for
     /// the connection's later ones.
     pub fn keep_session(&mut self, txn: &Vars) {

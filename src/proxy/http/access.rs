@@ -71,7 +71,7 @@ pub struct Access<'c> {
     /// What is known of the client connection (TLS, PROXY TLVs).
     pub conn: &'c crate::rules::facts::ConnFacts,
     /// The connection's `sess.*` variables.
-    pub session_vars: &'c std::cell::RefCell<crate::rules::facts::Vars>,
+    pub session_vars: &'c crate::proxy::accept::SessionVars,
 }
 
 /// When a client connection was accepted, for the timers of its logs.
@@ -283,7 +283,10 @@ impl<'c> Access<'c> {
 
     /// Keeps what rules recorded for the log: captures and the log level.
     pub fn keep(&self, fe: &Frontend, vars: &mut crate::rules::facts::Vars) {
-        self.session_vars.borrow_mut().keep_session(vars);
+        let mut kept = self.session_vars.borrow_mut();
+        if kept.is_some() || vars.has_session_vars() {
+            kept.get_or_insert_default().keep_session(vars);
+        }
         for (response, slot, v) in vars.captures.drain(..) {
             self.capture(fe, response, slot, &v);
         }

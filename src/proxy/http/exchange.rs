@@ -75,7 +75,13 @@ pub async fn run(mut cx: Cx<'_>, mut head: RequestHead) -> Next {
         head,
         msg,
         // The connection's `sess.*` variables, as its last request left them.
-        vars: cx.access.session_vars.borrow().session_copy(),
+        vars: cx
+            .access
+            .session_vars
+            .borrow()
+            .as_deref()
+            .map(Vars::session_copy)
+            .unwrap_or_default(),
         src: cx.peer,
         dst: cx.local,
     };
