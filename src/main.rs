@@ -326,7 +326,7 @@ fn run(mut config: config::Config, cli: &Cli, extra: &Extra) -> ExitCode {
         }
     }
     // The control thread: health checks, reloads, and the stop signals.
-    match fulcrum::control::run(workers, cli.files.clone(), config.global.hard_stop_after) {
+    match fulcrum::control::run(workers, cli.files.clone()) {
         Ok(sig) => tracing::info!(signal = ?sig, "stopped"),
         Err(e) => tracing::error!(error = %e, "control thread failed"),
     }

@@ -417,3 +417,113 @@ fn a_new_frontend_answers_its_first_connections() {
     hammer.join().expect("client");
     assert_eq!(dropped.load(Ordering::Relaxed), 0);
 }
+
+/// A client that holds one slot: one request answered, then idle.
+fn hold_a_slot(port: u16) -> std::net::TcpStream {
+    let mut c = connect(port);
+    c.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        .expect("write");
+    let r = read_response(&mut c, &mut Vec::new()).expect("first client answered");
+    assert_eq!(r.status, 200);
+    c
+}
+
+/// A request on a new connection, written before anything is read.
+fn waiting_client(port: u16) -> std::net::TcpStream {
+    let mut c = connect(port);
+    c.write_all(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .expect("write");
+    c
+}
+
+/// Whether `c` has received anything within `wait`.
+fn answered_within(c: &mut std::net::TcpStream, wait: Duration) -> Option<u16> {
+    c.set_read_timeout(Some(wait)).expect("timeout");
+    read_response(c, &mut Vec::new()).map(|r| r.status)
+}
+
+/// `maxconn` of the global section or of a frontend: a reload that raises
+/// or removes it lets a waiting client in at once; the held connection
+/// stays counted.
+#[test]
+fn maxconn_changes_apply_on_reload() {
+    for (global, frontend) in [("maxconn 1", ""), ("", "maxconn 1")] {
+        let port = free_port();
+        let cfg = |g: &str, f: &str| {
+            format!(
+                "global\n    {g}\ndefaults\n    mode http\n    timeout connect 2s\n    timeout client 10s\n    timeout server 10s\nfrontend a\n    bind 127.0.0.1:{port}\n    {f}\n    http-request return status 200\n"
+            )
+        };
+        let f = Fulcrum::start(&cfg(global, frontend));
+        let _a = hold_a_slot(port);
+        let mut b = waiting_client(port);
+        assert_eq!(
+            answered_within(&mut b, Duration::from_millis(300)),
+            None,
+            "{global}{frontend}: the limit lets a second client in"
+        );
+        let raised = (global.replace('1', "2"), frontend.replace('1', "2"));
+        assert!(f.reload(&cfg(&raised.0, &raised.1)));
+        assert_eq!(f.count("maxconn 1 -> 2"), 1, "{}", f.log_text());
+        assert_eq!(
+            answered_within(&mut b, Duration::from_secs(5)),
+            Some(200),
+            "{global}{frontend}: raised on reload, the waiting client is still not served\n{}",
+            f.log_text()
+        );
+        // `_a` and `b`'s slot: a third client waits again at maxconn 2.
+        let _b2 = hold_a_slot(port);
+        let mut c = waiting_client(port);
+        assert_eq!(answered_within(&mut c, Duration::from_millis(300)), None);
+        assert!(f.reload(&cfg("", "")));
+        assert_eq!(
+            answered_within(&mut c, Duration::from_secs(5)),
+            Some(200),
+            "{global}{frontend}: removed on reload, the waiting client is still not served"
+        );
+    }
+}
+
+/// `hard-stop-after` set by a reload bounds the stop that follows.
+#[test]
+fn hard_stop_after_set_by_a_reload_bounds_the_stop() {
+    let echo = echo_server();
+    let port = free_port();
+    let cfg = |g: &str| {
+        format!(
+            "global\n    {g}\ndefaults\n    mode tcp\n    timeout connect 1s\n    timeout client 30s\n    timeout server 30s\nlisten raw\n    bind 127.0.0.1:{port}\n    server e {echo}\n"
+        )
+    };
+    let mut f = Fulcrum::start(&cfg(""));
+    assert!(f.reload(&cfg("hard-stop-after 500ms")));
+    let mut c = connect(port);
+    c.write_all(b"held").expect("write");
+    let mut got = [0u8; 4];
+    c.read_exact(&mut got).expect("echo");
+    f.signal("USR1");
+    let st = f
+        .wait_exit()
+        .expect("the stop waits past hard-stop-after for an open connection");
+    assert!(st.success());
+    assert_eq!(f.count("hard-stop-after reached"), 1);
+}
+
+/// Threads start once: a reload that changes `nbthread` is refused, says a
+/// restart is needed, and the running configuration stays whole.
+#[test]
+fn an_nbthread_change_is_refused_with_a_restart_hint() {
+    let (pa, pb) = (free_port(), free_port());
+    let base = format!(
+        "defaults\n    mode http\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\nfrontend a\n    bind 127.0.0.1:{pa}\n    http-request return status 200\n"
+    );
+    let f = Fulcrum::start(&format!("global\n    nbthread 1\n{base}"));
+    assert!(!f.reload(&format!(
+        "global\n    nbthread 2\n{base}frontend b\n    bind 127.0.0.1:{pb}\n    http-request return status 200\n"
+    )));
+    assert_eq!(
+        f.count("'nbthread' changed from 1 to 2; a restart is needed to apply it"),
+        1
+    );
+    assert!(std::net::TcpStream::connect(("127.0.0.1", pb)).is_err());
+    assert_eq!(get(pa, "/").status, 200);
+}

@@ -31,13 +31,10 @@ pub enum Stop {
 }
 
 /// Runs the control thread until a stop signal has been handled. `paths`
-/// are the configuration files, read again on SIGHUP; `hard_stop_after`
-/// bounds how long a stop waits for open connections.
-pub fn run(
-    mut workers: Workers,
-    paths: Vec<PathBuf>,
-    hard_stop_after: Option<Duration>,
-) -> std::io::Result<Stop> {
+/// are the configuration files, read again on SIGHUP. The Runtime in force
+/// when the stop comes says how long it waits for open connections
+/// (`hard-stop-after`).
+pub fn run(mut workers: Workers, paths: Vec<PathBuf>) -> std::io::Result<Stop> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -96,6 +93,7 @@ pub fn run(
             }
         };
         workers.stop_accepting();
+        let hard_stop_after = workers.shared.runtime.load().global.hard_stop_after;
         let wait = match stop {
             Stop::Soft => hard_stop_after,
             _ => Some(hard_stop_after.unwrap_or(Duration::ZERO)),

@@ -20,6 +20,10 @@ pub enum ReloadError {
     /// It could not be compiled (e.g. a host name does not resolve).
     #[error("{0}")]
     Compile(#[from] crate::runtime::CompileError),
+    /// The change needs a new process: the workers' threads are started
+    /// once.
+    #[error("{0}; a restart is needed to apply it")]
+    NeedsRestart(String),
     /// A new listener could not be opened.
     #[error("{0}")]
     Listen(#[from] super::workers::StartError),
@@ -50,6 +54,29 @@ fn describe(old: &Runtime, new: &Runtime) -> Vec<String> {
         &names(new.frontends.iter().map(|f| &f.name).collect()),
         &mut out,
     );
+    let maxconn = |m: Option<u32>| m.map_or("none".to_string(), |m| m.to_string());
+    if old.global.maxconn != new.global.maxconn {
+        out.push(format!(
+            "maxconn {} -> {}",
+            maxconn(old.global.maxconn),
+            maxconn(new.global.maxconn)
+        ));
+    }
+    if old.global.hard_stop_after != new.global.hard_stop_after {
+        out.push("hard-stop-after changed".into());
+    }
+    for nf in &new.frontends {
+        if let Some(of) = old.frontend(&nf.name) {
+            if of.maxconn != nf.maxconn {
+                out.push(format!(
+                    "frontend {} maxconn {} -> {}",
+                    nf.name,
+                    maxconn(of.maxconn),
+                    maxconn(nf.maxconn)
+                ));
+            }
+        }
+    }
     diff(
         "backend",
         &names(old.backends.iter().map(|b| &b.name).collect()),
@@ -104,12 +131,20 @@ pub fn reload(paths: &[PathBuf], workers: &mut Workers) -> Result<Summary, Reloa
     };
     let old = workers.shared.runtime.load_full();
     let new = compile(&cfg, Some(&old))?;
+    if new.global.nbthread != old.global.nbthread {
+        return Err(ReloadError::NeedsRestart(format!(
+            "'nbthread' changed from {} to {}",
+            old.global.nbthread, new.global.nbthread
+        )));
+    }
     // Bound first (a bind error refuses the reload and changes nothing),
     // accepted on only once the new Runtime is stored: a connection to a
     // new frontend never finds it missing.
     let prepared = workers.prepare_listeners(&new)?;
     let mut changes = describe(&old, &new);
-    workers.shared.runtime.store(Arc::new(new));
+    let new = Arc::new(new);
+    workers.shared.runtime.store(new.clone());
+    crate::runtime::limits::apply(&old, &new);
     let listeners = workers.commit_listeners(prepared);
     for k in &listeners.opened {
         changes.push(format!("listener {} ({}) opened", k.addr, k.frontend));

@@ -8,7 +8,7 @@
 //! and to stop accepting on the removed ones; connections already accepted
 //! are not touched.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicU64;
 use std::sync::mpsc;
@@ -62,9 +62,12 @@ pub struct ListenerKey {
     pub fd: Option<i32>,
 }
 
-fn options(b: &Bind, backlog: u32) -> String {
+/// The backlog is not among them: a new value is applied to the open
+/// socket (listen(2) again), so a `maxconn` change keeps the listener and
+/// the connections queued on it.
+fn options(b: &Bind) -> String {
     format!(
-        "transparent={} interface={:?} v4v6={} v6only={} backlog={backlog} accept-proxy={}",
+        "transparent={} interface={:?} v4v6={} v6only={} accept-proxy={}",
         b.transparent, b.interface, b.v4v6, b.v6only, b.accept_proxy
     )
 }
@@ -79,7 +82,7 @@ pub fn wanted(rt: &Runtime) -> Result<Vec<(ListenerKey, Bind, u32)>, StartError>
             let backlog = bind.backlog.or(fe.maxconn).unwrap_or(DEFAULT_BACKLOG);
             for a in &bind.addresses {
                 for addr in a.socket_addrs() {
-                    let options = options(bind, backlog);
+                    let options = options(bind);
                     // A master's socket for this address is taken over as
                     // it is, so that a reload loses no queued connection.
                     let fd = handed
@@ -107,7 +110,7 @@ pub fn wanted(rt: &Runtime) -> Result<Vec<(ListenerKey, Bind, u32)>, StartError>
                 let key = ListenerKey {
                     frontend: name.clone(),
                     addr,
-                    options: options(bind, backlog),
+                    options: options(bind),
                     fd: Some(fd),
                 };
                 v.push((key, bind.clone(), backlog));
@@ -149,6 +152,8 @@ enum Cmd {
     Open(Vec<Opened>),
     /// Close these; then answer on the channel, if any.
     Close(Vec<ListenerKey>, Option<mpsc::Sender<()>>),
+    /// Set the backlog of these open listeners.
+    Backlog(Vec<(ListenerKey, u32)>),
 }
 
 /// Running workers.
@@ -158,7 +163,8 @@ pub struct Workers {
     pub shared: Arc<Shared>,
     threads: Vec<JoinHandle<()>>,
     senders: Vec<UnboundedSender<Cmd>>,
-    open: HashSet<ListenerKey>,
+    /// The open listeners and their backlog.
+    open: HashMap<ListenerKey, u32>,
 }
 
 impl std::fmt::Debug for Cmd {
@@ -166,6 +172,7 @@ impl std::fmt::Debug for Cmd {
         match self {
             Cmd::Open(v) => write!(f, "Open({})", v.len()),
             Cmd::Close(v, _) => write!(f, "Close({})", v.len()),
+            Cmd::Backlog(v) => write!(f, "Backlog({})", v.len()),
         }
     }
 }
@@ -210,10 +217,6 @@ pub fn start(rt: Runtime) -> Result<Workers, StartError> {
         tracing::info!(frontend = %key.frontend, addr = %key.addr, workers = nbthread, "listening");
     }
     let shared = Arc::new(Shared {
-        global_limit: rt
-            .global
-            .maxconn
-            .map(|m| crate::state::Limit::new(m as usize)),
         runtime: ArcSwap::from_pointee(rt),
         active: AtomicU64::new(0),
     });
@@ -240,12 +243,15 @@ pub fn start(rt: Runtime) -> Result<Workers, StartError> {
                 };
                 let local = tokio::task::LocalSet::new();
                 local.block_on(&rt, async move {
-                    let mut accepting: HashMap<ListenerKey, tokio::task::JoinHandle<()>> = HashMap::new();
+                    // Each accept task, with a second descriptor of its
+                    // socket for listen(2); both go when it is closed.
+                    let mut accepting: HashMap<ListenerKey, (tokio::task::JoinHandle<()>, Option<std::net::TcpListener>)> = HashMap::new();
                     let mut first = true;
                     while let Some(cmd) = rx.recv().await {
                         match cmd {
                             Cmd::Open(ls) => {
                                 for (key, l, accept_proxy) in ls {
+                                    let again = l.try_clone().ok();
                                     match tokio::net::TcpListener::from_std(l) {
                                         Ok(l) => {
                                             let h = tokio::task::spawn_local(accept_loop(
@@ -254,7 +260,7 @@ pub fn start(rt: Runtime) -> Result<Workers, StartError> {
                                                 shared.clone(),
                                                 accept_proxy,
                                             ));
-                                            if let Some(old) = accepting.insert(key, h) {
+                                            if let Some((old, _)) = accepting.insert(key, (h, again)) {
                                                 old.abort();
                                             }
                                         }
@@ -271,13 +277,22 @@ pub fn start(rt: Runtime) -> Result<Workers, StartError> {
                                 // socket once the task is polled; yield so
                                 // that happens before we acknowledge.
                                 for k in keys {
-                                    if let Some(h) = accepting.remove(&k) {
+                                    if let Some((h, _)) = accepting.remove(&k) {
                                         h.abort();
                                         let _ = h.await;
                                     }
                                 }
                                 if let Some(ack) = ack {
                                     let _ = ack.send(());
+                                }
+                            }
+                            Cmd::Backlog(v) => {
+                                for (k, n) in v {
+                                    let Some((_, Some(l))) = accepting.get(&k) else { continue };
+                                    let n = i32::try_from(n).unwrap_or(i32::MAX);
+                                    if let Err(e) = socket2::SockRef::from(l).listen(n) {
+                                        tracing::warn!(addr = %k.addr, error = %e, "cannot change the backlog");
+                                    }
                                 }
                             }
                         }
@@ -297,7 +312,7 @@ pub fn start(rt: Runtime) -> Result<Workers, StartError> {
             Err(_) => return Err(StartError::Thread(std::io::ErrorKind::BrokenPipe.into())),
         }
     }
-    let open = items.into_iter().map(|(k, _, _)| k).collect();
+    let open = items.into_iter().map(|(k, _, b)| (k, b)).collect();
     Ok(Workers {
         shared,
         threads,
@@ -309,7 +324,8 @@ pub fn start(rt: Runtime) -> Result<Workers, StartError> {
 /// Listeners bound for a reload, not accepted on yet.
 pub struct PreparedListeners {
     per_worker: Vec<Vec<Opened>>,
-    keys: HashSet<ListenerKey>,
+    keys: HashMap<ListenerKey, u32>,
+    backlogs: Vec<(ListenerKey, u32)>,
     changes: ListenerChanges,
 }
 
@@ -335,22 +351,29 @@ impl Workers {
     /// workers until [`Workers::commit_listeners`].
     pub fn prepare_listeners(&self, rt: &Runtime) -> Result<PreparedListeners, StartError> {
         let items = wanted(rt)?;
-        let keys: HashSet<ListenerKey> = items.iter().map(|(k, _, _)| k.clone()).collect();
+        let keys: HashMap<ListenerKey, u32> =
+            items.iter().map(|(k, _, b)| (k.clone(), *b)).collect();
         let new: Vec<(ListenerKey, Bind, u32)> = items
             .into_iter()
-            .filter(|(k, _, _)| !self.open.contains(k))
+            .filter(|(k, _, _)| !self.open.contains_key(k))
             .collect();
         let per_worker = open_copies(&new, self.senders.len())?;
         let closed: Vec<ListenerKey> = self
             .open
-            .iter()
-            .filter(|k| !keys.contains(*k))
+            .keys()
+            .filter(|k| !keys.contains_key(*k))
             .cloned()
+            .collect();
+        let backlogs: Vec<(ListenerKey, u32)> = keys
+            .iter()
+            .filter(|(k, b)| self.open.get(*k).is_some_and(|old| old != *b))
+            .map(|(k, b)| (k.clone(), *b))
             .collect();
         let opened: Vec<ListenerKey> = new.into_iter().map(|(k, _, _)| k).collect();
         Ok(PreparedListeners {
             per_worker,
             keys,
+            backlogs,
             changes: ListenerChanges { opened, closed },
         })
     }
@@ -362,6 +385,7 @@ impl Workers {
         for (tx, ls) in self.senders.iter().zip(p.per_worker) {
             let _ = tx.send(Cmd::Open(ls));
             let _ = tx.send(Cmd::Close(p.changes.closed.clone(), None));
+            let _ = tx.send(Cmd::Backlog(p.backlogs.clone()));
         }
         self.open = p.keys;
         p.changes
@@ -370,7 +394,7 @@ impl Workers {
     /// Stops accepting everywhere (soft stop); open connections go on.
     /// Returns once every worker has closed its listeners (1 s at most each).
     pub fn stop_accepting(&mut self) {
-        let all: Vec<ListenerKey> = self.open.drain().collect();
+        let all: Vec<ListenerKey> = self.open.drain().map(|(k, _)| k).collect();
         let (tx_ack, rx_ack) = mpsc::channel();
         for tx in &self.senders {
             let _ = tx.send(Cmd::Close(all.clone(), Some(tx_ack.clone())));

@@ -38,13 +38,6 @@ pub async fn accept_loop(
     accept_proxy: bool,
 ) {
     loop {
-        let global = slot(shared.global_limit.clone()).await;
-        let limit = shared
-            .runtime
-            .load()
-            .frontend(&frontend)
-            .and_then(|f| f.limit.clone());
-        let local = slot(limit).await;
         let (sock, peer) = match listener.accept().await {
             Ok(x) => x,
             Err(e) => {
@@ -54,6 +47,20 @@ pub async fn accept_loop(
                 continue;
             }
         };
+        // The slots are taken after the accept, not before: each worker
+        // has its own listening socket (SO_REUSEPORT), and a loop that sat
+        // on a slot while waiting for a connection the kernel gave to
+        // another worker's socket would starve that one. At `maxconn`,
+        // each loop holds one accepted connection until a slot frees; the
+        // rest wait in the kernel's backlog. The limits are those of the
+        // Runtime in force now, so a reload's values apply at once.
+        let (global, limit) = {
+            let rt = shared.runtime.load();
+            let fe = rt.frontend(&frontend).and_then(|f| f.limit.clone());
+            (rt.global.limit.clone(), fe)
+        };
+        let global = slot(global).await;
+        let local = slot(limit).await;
         // `disable frontend`: the connection accepted while waiting waits
         // too (the others stay in the backlog) until `enable frontend`.
         paused(&shared, &frontend).await;

@@ -274,13 +274,7 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
                 port: s.address.port,
                 // Kept across a reload while `maxconn` is unchanged: the
                 // slots in use stay counted, and `set maxconn` stays.
-                limit: match old {
-                    Some(o) if o.maxconn == s.maxconn.filter(|&m| m > 0) => o.limit.clone(),
-                    _ => s
-                        .maxconn
-                        .filter(|&m| m > 0)
-                        .map(|m| crate::state::Limit::new(m as usize)),
-                },
+                limit: super::limits::carry(old.and_then(|o| o.limit.as_ref()), s.maxconn),
                 send_proxy: s.send_proxy || s.send_proxy_v2,
                 send_proxy_v2: s.send_proxy_v2,
                 proxy_v2_options: s.proxy_v2_options,
@@ -461,13 +455,11 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
                 .and_then(|r| r.frontend(&p.name))
                 .map(|f| f.counters.clone())
                 .unwrap_or_default(),
-            limit: match prev.and_then(|r| r.frontend(&p.name)) {
-                Some(f) if f.maxconn == p.maxconn.filter(|&m| m > 0) => f.limit.clone(),
-                _ => p
-                    .maxconn
-                    .filter(|&m| m > 0)
-                    .map(|m| crate::state::Limit::new(m as usize)),
-            },
+            limit: super::limits::carry(
+                prev.and_then(|r| r.frontend(&p.name))
+                    .and_then(|f| f.limit.as_ref()),
+                p.maxconn,
+            ),
         });
     }
     let cores = std::thread::available_parallelism()
@@ -482,6 +474,11 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
         global: Global {
             nbthread: c.global.nbthread.map(|n| n as usize).unwrap_or(cores),
             maxconn: c.global.maxconn.filter(|&m| m > 0),
+            limit: super::limits::carry(
+                prev.and_then(|r| r.global.limit.as_ref()),
+                c.global.maxconn,
+            ),
+            hard_stop_after: c.global.hard_stop_after,
             bufsize: c.global.tune_bufsize.map(|n| n as usize).unwrap_or(16384),
             maxrewrite: c.global.tune_maxrewrite.map(|n| n as usize).unwrap_or(1024),
             cli: cli_sockets(&c.global)?,

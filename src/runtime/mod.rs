@@ -8,6 +8,7 @@ mod check_hdr;
 mod check_http;
 pub mod check_proto;
 mod compile;
+pub mod limits;
 mod route;
 
 use std::net::SocketAddr;
@@ -29,8 +30,6 @@ pub use compile::{compile, CompileError};
 pub struct Shared {
     /// The one swap point.
     pub runtime: arc_swap::ArcSwap<Runtime>,
-    /// Global `maxconn`.
-    pub global_limit: Option<Arc<crate::state::Limit>>,
     /// Client connections open now, across workers (for graceful stops).
     pub active: std::sync::atomic::AtomicU64,
 }
@@ -62,8 +61,12 @@ pub struct Runtime {
 pub struct Global {
     /// Data-plane threads.
     pub nbthread: usize,
-    /// Process-wide connection limit.
+    /// Process-wide connection limit, as configured.
     pub maxconn: Option<u32>,
+    /// Its slots (carried across reloads, see [`limits`]).
+    pub limit: Option<Arc<crate::state::Limit>>,
+    /// `hard-stop-after`: how long a stop waits for open connections.
+    pub hard_stop_after: Option<Duration>,
     /// Request/response head buffer (`tune.bufsize`, default 16384).
     pub bufsize: usize,
     /// Room kept for rewrites (`tune.maxrewrite`, default 1024).

@@ -474,6 +474,14 @@ impl Limit {
         &self.sem
     }
 
+    /// Lifts the limit for good: the object is no longer any proxy's
+    /// (a reload removed its `maxconn`), and whoever waits on it goes on.
+    pub fn open_wide(&self) {
+        let room = tokio::sync::Semaphore::MAX_PERMITS / 2;
+        let old = self.size.swap(room, Relaxed);
+        self.sem.add_permits(room.saturating_sub(old));
+    }
+
     /// Changes the limit to `n` (at least 1). Shrinking below the slots in
     /// use needs a tokio runtime: a task takes the missing slots as they
     /// are released, and forgets them.

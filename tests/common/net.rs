@@ -143,6 +143,12 @@ impl Fulcrum {
         }
     }
 
+    /// Everything logged so far, for failure messages.
+    #[allow(dead_code)]
+    pub fn log_text(&self) -> String {
+        self.log.lock().map(|l| l.join("\n")).unwrap_or_default()
+    }
+
     /// Number of log lines containing `needle`.
     pub fn count(&self, needle: &str) -> usize {
         self.log

@@ -129,7 +129,7 @@ pub fn execute(cmd: &Command, s: &mut Session, shared: &Shared) -> (String, Flow
             Ok((be, srv)) => set_addr(be, srv, args, &s.who),
             Err(e) => e,
         },
-        Command::SetMaxconn(what, n) => set_maxconn(&rt, shared, what, *n, &s.who),
+        Command::SetMaxconn(what, n) => set_maxconn(&rt, what, *n, &s.who),
         Command::Frontend(name, on) => match rt.frontend(name) {
             None => "No such frontend.\n".into(),
             Some(fe) => {
@@ -304,9 +304,9 @@ fn set_addr(be: &Backend, srv: &Server, args: &[String], who: &str) -> String {
 /// `set maxconn`: resizes a limit the configuration set. A frontend,
 /// server or process without `maxconn` has no limit to resize (HAProxy
 /// always has one; fulcrum creates them only from the configuration).
-fn set_maxconn(rt: &Runtime, shared: &Shared, what: &MaxconnOf, n: u32, who: &str) -> String {
+fn set_maxconn(rt: &Runtime, what: &MaxconnOf, n: u32, who: &str) -> String {
     let (limit, name) = match what {
-        MaxconnOf::Global => (shared.global_limit.as_ref(), "global".to_string()),
+        MaxconnOf::Global => (rt.global.limit.as_ref(), "global".to_string()),
         MaxconnOf::Frontend(f) => match rt.frontend(f) {
             Some(fe) => (fe.limit.as_ref(), format!("frontend {f}")),
             None => return "No such frontend.\n".into(),
