@@ -26,6 +26,7 @@ pub mod control;
 pub mod health;
 pub mod listen;
 pub mod log;
+pub mod peers;
 pub mod proxy;
 pub mod resolve;
 pub mod rules;

@@ -57,8 +57,8 @@ struct Cli {
     /// Change to this directory before reading the files.
     #[arg(short = 'C', value_name = "DIR")]
     chdir: Option<PathBuf>,
-    /// The local peer name (HAProxy's `-L`). It names this node in `peers`
-    /// sections, which fulcrum does not have yet, so it changes nothing.
+    /// The local peer name (HAProxy's `-L`): this node's name in `peers`
+    /// sections (over the global `localpeer` and the host name).
     #[arg(short = 'L', value_name = "NAME")]
     local_peer: Option<String>,
     #[command(subcommand)]
@@ -75,6 +75,32 @@ enum Command {
         #[arg(long = "to", value_enum)]
         to: Option<Target>,
     },
+    /// GET a health URL (a `monitor-uri`) once: exit 0 on a 2xx answer,
+    /// 1 otherwise. For keepalived's track_script and the like.
+    Probe {
+        /// ADDR:PORT[/PATH], e.g. 127.0.0.1:8404/healthz.
+        target: String,
+        /// The most the whole probe may take.
+        #[arg(long, default_value = "1s", value_parser = probe_timeout)]
+        timeout: std::time::Duration,
+        /// Probe forever at this interval, writing 0 (healthy) or 1 to
+        /// --state-file (for keepalived's track_file).
+        #[arg(long, value_parser = probe_timeout, requires = "state_file")]
+        watch: Option<std::time::Duration>,
+        /// Where --watch writes its verdict.
+        #[arg(long)]
+        state_file: Option<PathBuf>,
+        /// Failed probes in a row that make the node unhealthy (--watch).
+        #[arg(long, default_value_t = 1)]
+        fall: u32,
+        /// Good probes in a row that make it healthy again (--watch).
+        #[arg(long, default_value_t = 1)]
+        rise: u32,
+    },
+}
+
+fn probe_timeout(s: &str) -> Result<std::time::Duration, String> {
+    fulcrum::util::time::parse_time(s).map_err(|e| e.to_string())
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -177,11 +203,49 @@ fn main() -> ExitCode {
     if let Some(Command::Convert { file, to }) = &cli.command {
         return convert(file, *to);
     }
+    if let Some(Command::Probe {
+        target,
+        timeout,
+        watch,
+        state_file,
+        fall,
+        rise,
+    }) = &cli.command
+    {
+        if let (Some(every), Some(file)) = (watch, state_file) {
+            let w = fulcrum::control::probe::Watch {
+                every: *every,
+                state_file: file.clone(),
+                fall: (*fall).max(1),
+                rise: (*rise).max(1),
+            };
+            let e = fulcrum::control::probe::watch(target, *timeout, &w);
+            if let Err(e) = e {
+                eprintln!("{}: {e}", file.display());
+            }
+            return ExitCode::from(1);
+        }
+        return match fulcrum::control::probe::probe(target, *timeout) {
+            Ok(code) => {
+                if !cli.quiet {
+                    println!("{target}: {code}");
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{target}: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
     if cli.files.is_empty() {
         eprintln!("fulcrum: no configuration file given (use -f FILE); see fulcrum --help");
         return ExitCode::from(1);
     }
     set_haproxy_variables(cli.local_peer.as_deref(), &extra);
+    if let Some(n) = &cli.local_peer {
+        config::overrides::set_local_peer(n.clone());
+    }
     let (config, diags) = fulcrum::check(&cli.files);
     // Set once the files are read, as HAProxy does: the programs a master
     // runs see it.

@@ -18,6 +18,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("rules", 2),
     ("runtime", 3),
     ("health", 4),
+    ("peers", 4),
     ("resolve", 4),
     ("stats", 4),
     ("proxy", 5),

@@ -1070,11 +1070,11 @@ backend be
     server s1 127.0.0.1:9000
 ",
     ),
-    // HAProxy supports 'peers'; fulcrum does not yet and says so.
+    // HAProxy supports 'mailers'; fulcrum does not yet and says so.
     case(
-        "unsupported_section_peers",
+        "unsupported_section_mailers",
         10,
-        "'peers' sections are not supported",
+        "'mailers' sections are not supported",
         "\
 defaults
     timeout connect 5s
@@ -1085,8 +1085,8 @@ frontend fe
     default_backend be
 backend be
     server s1 127.0.0.1:9000
-peers mypeers
-    peer a 127.0.0.1:10000
+mailers mymailers
+    mailer smtp1 127.0.0.1:587
 ",
     ),
     // FULCRUM BUG: the error is reported at the line after the last one

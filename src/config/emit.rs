@@ -60,6 +60,10 @@ pub fn to_cfg(c: &Config) -> String {
         o.push('\n');
         resolvers(&mut o, r);
     }
+    for p in &c.peers {
+        o.push('\n');
+        peers(&mut o, p);
+    }
     for p in &c.programs {
         let _ = writeln!(o, "\nprogram {}", quote(&p.name));
         let words: Vec<String> = p.command.iter().map(|w| quote(w)).collect();
@@ -79,6 +83,26 @@ pub fn to_cfg(c: &Config) -> String {
         proxy(&mut o, p);
     }
     o
+}
+
+fn peers(o: &mut String, p: &super::model::Peers) {
+    let _ = writeln!(o, "peers {}", quote(&p.name));
+    if p.disabled {
+        o.push_str("    disabled\n");
+    }
+    if let Some(b) = &p.bind {
+        let _ = writeln!(o, "    bind {b}");
+    }
+    for n in &p.peers {
+        let kw = if n.server_line { "server" } else { "peer" };
+        let _ = match &n.address {
+            Some(a) => writeln!(o, "    {kw} {} {a}", quote(&n.name)),
+            None => writeln!(o, "    {kw} {}", quote(&n.name)),
+        };
+    }
+    for t in &p.tables {
+        let _ = writeln!(o, "    table {} {}", quote(&t.name), t.table.words());
+    }
 }
 
 fn resolvers(o: &mut String, r: &super::model::Resolvers) {
@@ -158,6 +182,7 @@ fn global(o: &mut String, c: &Config) {
     kv("stats maxconn", g.stats_maxconn.map(|n| n.to_string()));
     kv("log-tag", g.log_tag.as_deref().map(quote));
     kv("node", g.node.as_deref().map(quote));
+    kv("localpeer", g.localpeer.as_deref().map(quote));
     kv("spread-checks", g.spread_checks.map(|n| n.to_string()));
     // An empty value is the keyword alone (the system's host name).
     kv(

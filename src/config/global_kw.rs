@@ -229,6 +229,11 @@ pub fn node(g: &mut Global, l: &mut Line) -> R {
     Ok(())
 }
 
+pub fn localpeer(g: &mut Global, l: &mut Line) -> R {
+    g.localpeer = Some(l.one("a peer name")?.to_string());
+    Ok(())
+}
+
 pub fn log_tag(g: &mut Global, l: &mut Line) -> R {
     g.log_tag = Some(l.one("a tag")?.to_string());
     Ok(())

@@ -309,6 +309,7 @@ pub static GLOBAL_KEYWORDS: &[GlobalKeyword] = &[
     gkw("stats maxconn", g::stats_maxconn),
     gkw("log-tag", g::log_tag),
     gkw("node", g::node),
+    gkw("localpeer", g::localpeer),
     gkw("spread-checks", g::spread_checks),
     gkw("log-send-hostname", g::log_send_hostname),
     gkw("hard-stop-after", g::hard_stop_after),
@@ -421,7 +422,7 @@ pub static IGNORED_GLOBAL: &[(&str, &str)] = &[
 ];
 
 /// The sections fulcrum does not support yet (accepted by HAProxy).
-pub const UNSUPPORTED_SECTIONS: [&str; 4] = ["peers", "mailers", "ring", "cache"];
+pub const UNSUPPORTED_SECTIONS: [&str; 3] = ["mailers", "ring", "cache"];
 
 /// The closest known keyword to a misspelt one, when close enough to help.
 pub fn suggest<'a>(word: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {

@@ -24,6 +24,8 @@ pub mod model;
 mod not_yet;
 pub mod overrides;
 pub mod parse;
+pub mod peers_check;
+mod peers_kw;
 mod proxy_kw;
 mod resolvers_kw;
 mod server_kw;

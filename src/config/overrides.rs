@@ -43,3 +43,24 @@ pub fn apply(config: &mut Config) {
         }
     }
 }
+
+static LOCAL_PEER: OnceLock<String> = OnceLock::new();
+
+/// Records `-L NAME` (once, at start).
+pub fn set_local_peer(name: String) {
+    let _ = LOCAL_PEER.set(name);
+}
+
+/// This node's name in `peers` sections: `-L`, else the global
+/// `localpeer`, else the host name, as HAProxy picks it.
+pub fn local_peer(config: &Config) -> String {
+    if let Some(n) = LOCAL_PEER.get() {
+        return n.clone();
+    }
+    if let Some(n) = &config.global.localpeer {
+        return n.clone();
+    }
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default()
+}

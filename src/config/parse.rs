@@ -84,6 +84,8 @@ enum Section {
     Resolvers,
     /// A `program` section (the last of config.programs).
     Program,
+    /// A `peers` section (the last of config.peers).
+    Peers,
     /// A section kind fulcrum does not support: its lines are skipped.
     Unsupported,
 }
@@ -215,6 +217,12 @@ impl<'e> Reader<'e> {
                 .last()
                 .map(|u| u.name.clone())
                 .unwrap_or_default(),
+            Section::Peers => self
+                .config
+                .peers
+                .last()
+                .map(|u| u.name.clone())
+                .unwrap_or_default(),
             Section::Unsupported => String::new(),
         }
     }
@@ -263,6 +271,23 @@ impl<'e> Reader<'e> {
             Section::Userlist => self.userlist_line(words, span),
             Section::HttpErrors => self.http_errors_line(words, span),
             Section::Resolvers => self.resolvers_line(words, span),
+            Section::Peers => {
+                if let Some(p) = self.config.peers.last_mut() {
+                    let tables = p.tables.len();
+                    let res = super::peers_kw::line(p, words);
+                    // A table's line is where its later errors point.
+                    if p.tables.len() > tables {
+                        if let Some(t) = p.tables.last_mut() {
+                            t.table.origin = super::model::Origin(Some(span.clone()));
+                        }
+                    }
+                    match res {
+                        Ok(None) => {}
+                        Ok(Some(w)) => self.diags.warning(span, w),
+                        Err(e) => self.diags.error(span, e),
+                    }
+                }
+            }
             Section::Program => {
                 if let Some(p) = self.config.programs.last_mut() {
                     if let Err(e) = p.line(words) {
@@ -322,6 +347,28 @@ impl<'e> Reader<'e> {
                 }
                 _ => {
                     self.diags.error(span, "'program' expects one name");
+                    self.section = Section::Unsupported;
+                }
+            }
+            return;
+        }
+        if kw == "peers" {
+            match args {
+                [name] => {
+                    if self.config.peers.iter().any(|r| &r.name == name) {
+                        self.diags.error(
+                            span.clone(),
+                            format!("peers section '{name}' is declared twice"),
+                        );
+                    }
+                    self.config.peers.push(super::model::Peers::new(
+                        name.clone(),
+                        super::model::Origin(Some(span)),
+                    ));
+                    self.section = Section::Peers;
+                }
+                _ => {
+                    self.diags.error(span, "'peers' expects one name");
                     self.section = Section::Unsupported;
                 }
             }
@@ -1076,6 +1123,7 @@ fn is_section_keyword(w: &str) -> bool {
             | "http-errors"
             | "resolvers"
             | "program"
+            | "peers"
     ) || UNSUPPORTED_SECTIONS.contains(&w)
 }
 

@@ -39,6 +39,7 @@ pub fn validate(c: &Config) -> Diagnostics {
     }
     super::addresses::check(c, &mut d);
     programs(c, &mut d);
+    super::peers_check::check(c, &mut d);
     d
 }
 

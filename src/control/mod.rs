@@ -10,6 +10,7 @@
 pub mod cli;
 pub mod cmdline;
 pub mod master;
+pub mod probe;
 pub mod reload;
 pub mod workers;
 
@@ -48,6 +49,8 @@ pub fn run(mut workers: Workers, paths: Vec<PathBuf>) -> std::io::Result<Stop> {
         checks.reconcile(&workers.shared);
         let mut dns = crate::resolve::Resolvers::default();
         dns.reconcile(&workers.shared);
+        let mut peers = crate::peers::Peers::default();
+        peers.reconcile(&workers.shared);
         // A stats socket that cannot be opened stops the start, as in
         // HAProxy; on reload it is logged and the others keep serving.
         let mut cli = cli::Sockets::default();
@@ -66,6 +69,7 @@ pub fn run(mut workers: Workers, paths: Vec<PathBuf>) -> std::io::Result<Stop> {
                         Ok(mut summary) => {
                             checks.reconcile(&workers.shared);
                             dns.reconcile(&workers.shared);
+                            peers.reconcile(&workers.shared);
                             match cli.reconcile(&workers.shared) {
                                 Ok(changes) => summary.changes.extend(changes),
                                 Err(e) => tracing::error!("{e}"),

@@ -46,7 +46,7 @@ pub struct Context<'c> {
     /// growing as `http-request capture ... len N` declares new ones.
     slots: std::cell::RefCell<(Vec<usize>, Vec<usize>)>,
     /// Stick tables (named after their proxy), in Runtime order.
-    tables: Vec<&'c str>,
+    tables: Vec<String>,
 }
 
 impl<'c> Context<'c> {
@@ -115,7 +115,7 @@ impl<'c> Context<'c> {
 
     /// A stick table's index.
     pub fn table(&self, name: &str) -> Option<usize> {
-        self.tables.iter().position(|n| *n == name)
+        self.tables.iter().position(|n| n == name)
     }
 
     /// A backend's index.
@@ -138,12 +138,8 @@ impl<'c> Context<'c> {
 
 /// The proxies that declare a `stick-table`, in order: the indices of the
 /// Runtime's tables.
-pub fn table_names(c: &Config) -> Vec<&str> {
-    c.proxies
-        .iter()
-        .filter(|p| p.stick_table.is_some())
-        .map(|p| p.name.as_str())
-        .collect()
+pub fn table_names(c: &Config) -> Vec<String> {
+    c.stick_tables().iter().map(|t| t.id()).collect()
 }
 
 /// A proxy's rules, compiled.

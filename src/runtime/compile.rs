@@ -31,6 +31,14 @@ pub enum CompileError {
         /// What failed.
         message: String,
     },
+    /// A `peers` section cannot be used as written.
+    #[error("peers section '{section}': {what}")]
+    Peers {
+        /// The section.
+        section: String,
+        /// What is wrong.
+        what: String,
+    },
     /// A `stats socket` line cannot be served.
     #[error("stats socket '{addr}': {what}")]
     StatsSocket {
@@ -465,9 +473,11 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
+    let tables = tables(c, prev);
     Ok(Runtime {
+        peers: super::peers::compile(c, &tables)?,
         resolvers: c.resolvers.iter().map(complete_resolvers).collect(),
-        tables: tables(c, prev),
+        tables,
         frontends,
         backends,
         userlists: c.userlists.iter().map(with_group_members).collect(),
@@ -539,11 +549,11 @@ fn cli_sockets(g: &crate::config::model::Global) -> Result<Vec<super::CliSocket>
 /// when its definition is unchanged (a reload keeps counters and
 /// persistence), else a new empty one.
 fn tables(c: &Config, prev: Option<&Runtime>) -> Vec<Arc<Table>> {
-    c.proxies
+    c.stick_tables()
         .iter()
-        .filter_map(|p| Some((p.name.as_str(), p.stick_table.as_ref()?)))
-        .map(|(name, t)| {
-            let spec = table_spec(t);
+        .map(|d| {
+            let name = d.id();
+            let spec = table_spec(d.table);
             let old = prev
                 .and_then(|r| r.tables.iter().find(|o| o.name() == name))
                 .filter(|o| *o.spec() == spec);
@@ -553,14 +563,14 @@ fn tables(c: &Config, prev: Option<&Runtime>) -> Vec<Arc<Table>> {
                     if prev.is_some_and(|r| r.tables.iter().any(|o| o.name() == name)) {
                         tracing::info!("stick-table '{name}': definition changed: it starts empty");
                     }
-                    Arc::new(Table::new(name, spec))
+                    Arc::new(Table::new(&name, spec))
                 }
             }
         })
         .collect()
 }
 
-fn table_spec(t: &StickTable) -> Spec {
+pub(super) fn table_spec(t: &StickTable) -> Spec {
     let ms = |d: std::time::Duration| d.as_millis() as u64;
     Spec {
         key: match t.key {

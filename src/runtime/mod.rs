@@ -9,6 +9,7 @@ mod check_http;
 pub mod check_proto;
 mod compile;
 pub mod limits;
+pub mod peers;
 mod route;
 
 use std::net::SocketAddr;
@@ -54,6 +55,8 @@ pub struct Runtime {
     /// `resolvers` sections, their name servers complete
     /// (`parse-resolv-conf` read).
     pub resolvers: Vec<Arc<crate::config::model::Resolvers>>,
+    /// The `peers` sections this node takes part in.
+    pub peers: Vec<Arc<peers::PeersSection>>,
 }
 
 /// Process-wide settings.

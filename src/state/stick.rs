@@ -275,6 +275,8 @@ pub struct Entry {
     key: Key,
     data: Mutex<Counters>,
     touched: AtomicU64,
+    /// Its place in the table's update log (0: not in it), see `sync`.
+    update: AtomicU64,
 }
 
 impl Entry {
@@ -292,6 +294,22 @@ struct Inner {
     /// the purge finds it touched since it was queued and queues it again.
     idle: BTreeMap<(u64, u64), Key>,
     seq: u64,
+    /// Update number -> key of the entries changed here, in the order
+    /// peers are sent them (see `sync`).
+    updates: BTreeMap<u64, Key>,
+    last_update: u64,
+}
+
+impl Inner {
+    /// Drops the entry of `key` from the map and from the update log.
+    fn forget(&mut self, key: &Key) {
+        if let Some(e) = self.map.remove(key) {
+            let u = e.update.load(Relaxed);
+            if u != 0 {
+                self.updates.remove(&u);
+            }
+        }
+    }
 }
 
 /// A live table.
@@ -301,6 +319,8 @@ pub struct Table {
     spec: Spec,
     stored: Stored,
     inner: Mutex<Inner>,
+    /// Whether its changes are logged for peers (`peers` set).
+    shared: std::sync::atomic::AtomicBool,
 }
 
 /// How many queued entries one operation may look at while purging, so
@@ -315,6 +335,7 @@ impl Table {
             stored: Stored::of(&spec.store),
             spec,
             inner: Mutex::default(),
+            shared: Default::default(),
         }
     }
 
@@ -407,6 +428,7 @@ impl Table {
                 ..Counters::default()
             }),
             touched: AtomicU64::new(now),
+            update: AtomicU64::new(0),
         });
         g.seq += 1;
         let seq = g.seq;
@@ -440,7 +462,7 @@ impl Table {
             let Some(e) = g.map.get(&key) else { continue };
             let touched = e.touched.load(Relaxed);
             if touched + expire <= now && !in_use(e) {
-                g.map.remove(&key);
+                g.forget(&key);
             } else {
                 // Touched since, or tracked by a connection: look again later.
                 let again = if touched + expire <= now {
@@ -466,7 +488,7 @@ impl Table {
                     requeue.push((e.touched.load(Relaxed), seq, key))
                 }
                 Some(_) => {
-                    g.map.remove(&key);
+                    g.forget(&key);
                     done = true;
                     break;
                 }
@@ -526,9 +548,10 @@ impl Table {
         });
     }
 
-    /// A tracked connection ended.
+    /// A tracked connection ended: its counts are final, peers are told.
     pub fn conn_end(&self, e: &Entry, now: u64) {
         self.update(e, now, |d, _| d.conn_cur = d.conn_cur.saturating_sub(1));
+        self.touch_local(e);
     }
 
     /// An HTTP request on a tracked connection.
@@ -559,11 +582,13 @@ impl Table {
                 d.gpc0_rate.add(1, now, p);
             }
         });
+        self.touch_local(e);
     }
 
     /// Records the server a `stick` rule sends this key to.
     pub fn set_server_id(&self, e: &Entry, id: u32, now: u64) {
         self.update(e, now, |d, _| d.server_id = Some(id));
+        self.touch_local(e);
     }
 
     /// The server id stored in `e` (whether or not `server_id` is declared:
@@ -678,6 +703,9 @@ impl<'a> Tracked<'a> {
         self.stream.or(self.session)
     }
 }
+
+mod sync;
+pub use sync::{Field, Rate, CHANGED};
 
 #[cfg(test)]
 mod tests;

@@ -54,9 +54,15 @@ impl Haproxy {
     /// Starts HAProxy on `cfg` and waits (10 s at most) until every port in
     /// `ports` accepts connections.
     pub fn start(cfg: &str, ports: &[u16]) -> Haproxy {
+        Haproxy::start_with(cfg, ports, &[])
+    }
+
+    /// [`Haproxy::start`] with more command-line arguments (`-L NAME`).
+    pub fn start_with(cfg: &str, ports: &[u16], args: &[&str]) -> Haproxy {
         let file = TempPath::file("haproxy", cfg);
         haproxy_check(file.path());
         let mut child = Command::new(haproxy_bin())
+            .args(args)
             .arg("-db")
             .arg("-f")
             .arg(file.path())

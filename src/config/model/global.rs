@@ -25,6 +25,10 @@ pub struct Global {
     /// sent by `http-check send-state`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
+    /// `localpeer NAME`: this node's name in `peers` sections (`-L` wins;
+    /// the host name when neither is set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub localpeer: Option<String>,
     /// `log-tag NAME`: the program name in syslog headers (default haproxy).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_tag: Option<String>,

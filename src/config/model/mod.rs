@@ -11,6 +11,7 @@
 
 mod check;
 mod global;
+mod peers;
 mod program;
 mod proxy;
 mod resolvers;
@@ -34,6 +35,8 @@ pub use global::{
     Facility, Global, Level, LogAddress, LogFormat, LogTarget, StatsLevel, StatsSocket,
     SyslogTarget,
 };
+pub use peers::{Peer, Peers, PeersTable};
+
 pub use program::Program;
 pub use proxy::{
     AccessLog, Balance, Bind, Capture, ClientVerify, Cookie, CookieMethod, Credentials,
@@ -80,6 +83,9 @@ pub struct Config {
     /// `program` sections: run by the master in master-worker mode.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub programs: Vec<Program>,
+    /// `peers` sections: nodes that share stick tables.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub peers: Vec<Peers>,
 }
 
 /// `http-errors NAME` with its `errorfile CODE FILE` lines.
@@ -96,7 +102,62 @@ pub struct HttpErrors {
     pub origin: Origin,
 }
 
+/// A stick table, wherever it is declared.
+#[derive(Debug, Clone, Copy)]
+pub struct TableDecl<'a> {
+    /// Its name in rules: the proxy's, or `SECTION/NAME` in a peers section.
+    pub id: &'a str,
+    /// For a peers section's table, the `NAME` part.
+    pub in_peers: Option<&'a str>,
+    /// The peers section it is shared through, if any.
+    pub peers: Option<&'a str>,
+    /// The definition.
+    pub table: &'a StickTable,
+}
+
+impl TableDecl<'_> {
+    /// Its name in rules.
+    pub fn id(&self) -> String {
+        match (self.in_peers, self.peers) {
+            (Some(t), Some(p)) => format!("{p}/{t}"),
+            _ => self.id.to_string(),
+        }
+    }
+
+    /// The name sent to peers: the proxy's, or, as HAProxy 2.6 sends it
+    /// for a peers section's table, `/NAME`.
+    pub fn wire_name(&self) -> String {
+        match self.in_peers {
+            Some(t) => format!("/{t}"),
+            None => self.id.to_string(),
+        }
+    }
+}
+
 impl Config {
+    /// Every stick table: the proxies' in order, then the peers sections'.
+    /// The Runtime keeps its live tables in this order.
+    pub fn stick_tables(&self) -> Vec<TableDecl<'_>> {
+        let proxies = self.proxies.iter().filter_map(|p| {
+            let t = p.stick_table.as_ref()?;
+            Some(TableDecl {
+                id: &p.name,
+                in_peers: None,
+                peers: t.peers.as_deref(),
+                table: t,
+            })
+        });
+        let sections = self.peers.iter().flat_map(|s| {
+            s.tables.iter().map(move |t| TableDecl {
+                id: &s.name,
+                in_peers: Some(&t.name),
+                peers: Some(&s.name),
+                table: &t.table,
+            })
+        });
+        proxies.chain(sections).collect()
+    }
+
     /// The proxy of this name that can act as a backend (backend or listen).
     pub fn backend(&self, name: &str) -> Option<&Proxy> {
         self.proxies

@@ -167,6 +167,9 @@ pub struct StickTable {
     /// `store` items, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub store: Vec<StickStore>,
+    /// `peers NAME`: the section its entries are pushed to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peers: Option<String>,
     /// Where the line was written (not serialized).
     #[serde(skip)]
     pub origin: Origin,
@@ -201,6 +204,7 @@ impl StickTable {
         let mut expire = None;
         let mut nopurge = false;
         let mut store = Vec::new();
+        let mut peers = None;
         let mut it = args.iter();
         while let Some(w) = it.next() {
             let mut val = || {
@@ -250,7 +254,8 @@ impl StickTable {
                         );
                     }
                 }
-                "peers" | "srvkey" | "write-to" | "recv-only" => {
+                "peers" => peers = Some(val()?.to_string()),
+                "srvkey" | "write-to" | "recv-only" => {
                     return Err(format!(
                     "stick-table: '{w}' is not supported by fulcrum yet (HAProxy 2.6 accepts it)"
                 ))
@@ -272,6 +277,7 @@ impl StickTable {
             expire,
             nopurge,
             store,
+            peers,
             origin: Origin::default(),
         })
     }
@@ -300,6 +306,9 @@ impl StickTable {
         if !self.store.is_empty() {
             let items: Vec<String> = self.store.iter().map(|d| d.to_string()).collect();
             s.push_str(&format!(" store {}", items.join(",")));
+        }
+        if let Some(p) = &self.peers {
+            s.push_str(&format!(" peers {p}"));
         }
         s
     }

@@ -81,6 +81,10 @@ pub enum Command {
     ShowServersState(Option<String>),
     /// `show backend`.
     ShowBackend,
+    /// `show table [NAME]`.
+    ShowTable(Option<String>),
+    /// `show peers`.
+    ShowPeers,
     /// `show env [NAME]`.
     ShowEnv(Option<String>),
     /// `get weight B/S`.
@@ -134,6 +138,8 @@ impl Command {
             | Command::ShowStat(_)
             | Command::ShowServersState(_)
             | Command::ShowBackend
+            | Command::ShowTable(_)
+            | Command::ShowPeers
             | Command::GetWeight(_) => Level::User,
             Command::ShowEnv(_) | Command::ClearCounters { all: false } => Level::Operator,
             _ => Level::Admin,
@@ -318,6 +324,9 @@ pub fn parse(words: &[String]) -> Result<Command, ParseError> {
         ["show", "servers", "state"] => Command::ShowServersState(None),
         ["show", "servers", "state", b] => Command::ShowServersState(Some(b.to_string())),
         ["show", "backend"] => Command::ShowBackend,
+        ["show", "table"] => Command::ShowTable(None),
+        ["show", "table", t] => Command::ShowTable(Some(t.to_string())),
+        ["show", "peers"] => Command::ShowPeers,
         ["show", "env"] => Command::ShowEnv(None),
         ["show", "env", name] => Command::ShowEnv(Some(name.to_string())),
         ["get", "weight", ..] => Command::GetWeight(server_ref(arg(2))?),
@@ -441,6 +450,11 @@ pub const HELP: &[(&str, &str)] = &[
     (
         "show stat [<px> <type> <sid>] [up|no-maint]",
         "the stats CSV, as the stats page's ;csv",
+    ),
+    ("show peers", "the peers sections this node is in"),
+    (
+        "show table [<name>]",
+        "the stick tables, or one table's entries",
     ),
     ("show version", "fulcrum's HAProxy-compatible version"),
     (

@@ -75,6 +75,8 @@ pub fn execute(cmd: &Command, s: &mut Session, shared: &Shared) -> (String, Flow
         Command::ShowInfo { typed: true } => super::typed::info(&show::info(&rt, shared)),
         Command::ShowStat(f) => show::stat(&rt, f, s.level),
         Command::ShowServersState(b) => show::servers_state(&rt, b.as_deref()),
+        Command::ShowTable(t) => super::table::show_table(&rt, t.as_deref()),
+        Command::ShowPeers => super::table::show_peers(&rt),
         Command::ShowBackend => show::backends(&rt),
         Command::ShowEnv(name) => show::env(name.as_deref()),
         Command::GetWeight(r) => match find(&rt, r) {

@@ -11,6 +11,7 @@
 pub mod command;
 mod exec;
 mod show;
+mod table;
 mod typed;
 
 use std::sync::Arc;
