@@ -4,13 +4,18 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// conf/'s files with this extension, and conf/ha's (the HA pair).
 fn conf_files(ext: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("conf");
-    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("conf/ exists")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == ext))
-        .collect();
+    let mut v = Vec::new();
+    for sub in ["conf", "conf/ha"] {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(sub);
+        v.extend(
+            std::fs::read_dir(&dir)
+                .expect("conf/ exists")
+                .map(|e| e.expect("entry").path())
+                .filter(|p| p.extension().is_some_and(|x| x == ext)),
+        );
+    }
     v.sort();
     v
 }
