@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::net::{Fulcrum, HttpBackend};
+use common::net::{Answer, Fulcrum, HttpBackend};
 
 const VIP: &str = "198.51.100.100";
 const VIP2: &str = "198.51.100.101";
@@ -196,9 +196,11 @@ impl Lab {
     fn start_apps(&mut self) {
         for (h, last) in [("app1", 21), ("app2", 22)] {
             let app = in_ns(&self.ns(h), || {
-                HttpBackend::start_at(
+                // Each answer names the server and the balancer that sent
+                // the request (by its address).
+                HttpBackend::with_at(
                     SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(198, 51, 100, last), 8080)),
-                    h,
+                    Answer::NameAndPeer(h.to_string()),
                 )
             });
             self.apps.push(app);
@@ -436,11 +438,26 @@ impl Drop for Lab {
         let _ = Command::new("ip")
             .args(["netns", "del", &self.ns("sw")])
             .output();
+        // The logs stay for a failed scenario (the panic message names
+        // what went wrong; the directory shows keepalived's view).
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
-/// Namespaces left by a test process that was killed (its pid is gone).
+/// Namespaces left by a test process that was killed (its pid is gone),
+/// and lab directories of runs before this one.
 fn sweep_stale() {
+    if let Ok(dirs) = std::fs::read_dir(env!("CARGO_TARGET_TMPDIR")) {
+        let mine = format!("fxha{}", std::process::id());
+        for d in dirs.flatten() {
+            let n = d.file_name().to_string_lossy().into_owned();
+            if n.starts_with("fxha") && !n.starts_with(&mine) {
+                let _ = std::fs::remove_dir_all(d.path());
+            }
+        }
+    }
     let out = Command::new("ip")
         .args(["netns", "list"])
         .output()
@@ -545,6 +562,8 @@ impl Traffic {
 }
 
 /// A GET from 198.51.100.SOURCE to VIP:80: (server, balancer) on a 200.
+/// The application server names itself and the balancer's address; the
+/// balancer's own header must agree.
 fn one_request(source: u8, vip: &str) -> Option<(String, String)> {
     let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).ok()?;
     let from = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(198, 51, 100, source), 0));
@@ -562,13 +581,23 @@ fn one_request(source: u8, vip: &str) -> Option<(String, String)> {
     if !text.starts_with("HTTP/1.1 200") {
         return None;
     }
-    let lb = text.lines().find_map(|l| {
+    let header = text.lines().find_map(|l| {
         l.to_ascii_lowercase()
             .strip_prefix("x-served-by: ")
             .map(str::to_string)
     })?;
     let body = text.split("\r\n\r\n").nth(1)?.to_string();
-    Some((body, lb))
+    let (server, peer) = body.split_once(' ')?;
+    let lb = match peer {
+        "198.51.100.11" => "lb1",
+        "198.51.100.12" => "lb2",
+        other => other,
+    };
+    assert_eq!(
+        lb, header,
+        "the balancer's header and the server's view differ"
+    );
+    Some((server.to_string(), lb.to_string()))
 }
 
 /// What a scenario measured.

@@ -21,6 +21,15 @@ fn config(port: u16, b: &HttpBackend) -> String {
     )
 }
 
+/// `config` with the worker's runtime API on a UNIX socket.
+fn config_with_api(port: u16, b: &HttpBackend, api: &Path) -> String {
+    format!(
+        "global\n    stats socket {} level admin\n{}",
+        api.display(),
+        config(port, b)
+    )
+}
+
 /// One line of commands on the master CLI; all it answered.
 fn mcli(sock: &Path, line: &str) -> String {
     let mut s = UnixStream::connect(sock).expect("master CLI");
@@ -87,11 +96,12 @@ fn master_runs_reloads_and_stops_its_worker() {
     let sock = dir.path().join("master.sock");
     let pidfile = dir.path().join("pid");
     let notify = dir.path().join("notify");
+    let api = dir.path().join("api.sock");
     let systemd = UnixDatagram::bind(&notify).expect("notify socket");
     systemd
         .set_read_timeout(Some(Duration::from_secs(20)))
         .expect("timeout");
-    std::fs::write(&cfg, config(port, &a)).expect("write cfg");
+    std::fs::write(&cfg, config_with_api(port, &a, &api)).expect("write cfg");
     let mut master = Command::new(env!("CARGO_BIN_EXE_fulcrum"))
         .args(["-Ws", "-S"])
         .arg(&sock)
@@ -136,7 +146,7 @@ fn master_runs_reloads_and_stops_its_worker() {
         "first"
     );
 
-    std::fs::write(&cfg, config(port, &b)).expect("write cfg");
+    std::fs::write(&cfg, config_with_api(port, &b, &api)).expect("write cfg");
     kill(master.id(), "USR2");
     let n = systemd.recv(&mut buf).expect("RELOADING=1");
     assert_eq!(&buf[..n], b"RELOADING=1");
@@ -166,9 +176,13 @@ fn master_runs_reloads_and_stops_its_worker() {
     wait_proc(&sock, "the old worker gone", |o| {
         !o.contains("# old workers")
     });
+    // Its leaving did not take the new worker's runtime API socket (same
+    // path) with it.
+    let info = mcli(&api, "show info");
+    let second = worker_pid(&proc2).expect("worker");
+    assert!(info.contains(&format!("\nPid: {second}\n")), "{info}");
 
     // A configuration that does not load: the running worker stays.
-    let second = worker_pid(&proc2).expect("worker");
     std::fs::write(&cfg, "frontend broken\n    bind 127.0.0.1:notaport\n").expect("write");
     kill(master.id(), "USR2");
     let proc3 = wait_proc(&sock, "a failed reload", |o| o.contains("[failed: 1]"));

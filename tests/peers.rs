@@ -298,3 +298,42 @@ fn peers_lines_are_checked() {
     assert_eq!(w.len(), 1, "{}", run.stderr);
     assert!(w[0].contains("Removing incomplete section 'peers p' (no peer named"));
 }
+
+/// Master-worker mode: a reload starts a new worker beside the old one.
+/// The new worker listens for its peers at once (the old one lets go when
+/// it stops), asks its peer for the table, and keeps syncing.
+#[test]
+fn a_master_worker_reload_keeps_the_table_and_the_link() {
+    let servers: Vec<HttpBackend> = (1..=2)
+        .map(|i| HttpBackend::start(&format!("s{i}")))
+        .collect();
+    let refs: Vec<&HttpBackend> = servers.iter().collect();
+    let (a, b) = (Node::new(), Node::new());
+    let fa = Fulcrum::start_with(&node_config(&a, &a, &b, &refs), &["-W", "-L", "node_a"]);
+    let _fb = Fulcrum::start_with(&node_config(&b, &a, &b, &refs), &["-L", "node_b"]);
+    let before: Vec<(String, String)> = (0..3)
+        .map(|i| {
+            let u = format!("early{i}");
+            let s = served(b.http, &u);
+            (u, s)
+        })
+        .collect();
+    for (u, _) in &before {
+        wait_entry(a.cli, "app", &format!("key={u} "));
+    }
+    let learned = fa.count("learned the tables from the peer");
+    fa.signal("USR2");
+    fa.wait_count(
+        "learned the tables from the peer",
+        learned + 1,
+        Duration::from_secs(15),
+    );
+    // The new worker holds what the old one had, and still syncs.
+    for (u, s) in &before {
+        wait_entry(a.cli, "app", &format!("key={u} "));
+        assert_eq!(&served(a.http, u), s, "{u} moved across the reload");
+    }
+    let late = served(b.http, "late");
+    wait_entry(a.cli, "app", "key=late ");
+    assert_eq!(served(a.http, "late"), late);
+}

@@ -161,10 +161,11 @@ fn a_server_down_before_a_reload_is_still_down_right_after() {
     let port = free_port();
     let cfg = |w: u32| {
         format!(
-            "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten web\n    bind 127.0.0.1:{port}\n    option httpchk GET /health\n    server a {} check inter 5s\n    server b {} check inter 5s weight {w}\n",
+            "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten web\n    bind 127.0.0.1:{port}\n    option httpchk GET /health\n    server a {} check inter 5s fall 1\n    server b {} check inter 5s weight {w}\n",
             a.addr, b.addr
         )
     };
+    // `fall 1`: DOWN at its first check, within one interval of the start.
     let f = Fulcrum::start(&cfg(1));
     let deadline = Instant::now() + Duration::from_secs(15);
     while f.count("web/a is DOWN") == 0 {

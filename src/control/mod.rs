@@ -97,6 +97,9 @@ pub fn run(mut workers: Workers, paths: Vec<PathBuf>) -> std::io::Result<Stop> {
             }
         };
         workers.stop_accepting();
+        // Peer sessions and their listener go now: a new process (a
+        // master's next worker) takes the peers' connections.
+        drop(peers);
         let hard_stop_after = workers.shared.runtime.load().global.hard_stop_after;
         let wait = match stop {
             Stop::Soft => hard_stop_after,

@@ -123,9 +123,10 @@ pub fn key_of(kind: KeyKind, b: &[u8]) -> Option<Key> {
 pub fn update(id: u32, key: &Key, fields: &[Field], expire_in: Option<u64>) -> Update {
     Update {
         id: Some(id),
-        // HAProxy sends timed updates; a table without expiry sends 0,
-        // which the receiver's own setting overrides.
-        expire: Some(expire_in.map_or(0, |e| u32::try_from(e).unwrap_or(u32::MAX))),
+        // Timed, as HAProxy sends them, when the table expires entries;
+        // untimed otherwise, so that the receiver keeps its own setting
+        // (a timed 0 would expire the entry there at once).
+        expire: expire_in.map(|e| u32::try_from(e).unwrap_or(u32::MAX)),
         key: key_bytes(key),
         values: fields.iter().map(|f| value(*f)).collect(),
     }

@@ -58,6 +58,10 @@ fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
         None,
     )?;
     s.set_reuse_address(true)?;
+    // A master-worker reload starts the new worker while the old one still
+    // runs: both may listen until the old one leaves (it closes its peers
+    // listener as soon as it stops accepting).
+    s.set_reuse_port(true)?;
     s.set_nonblocking(true)?;
     s.bind(&addr.into())?;
     s.listen(64)?;

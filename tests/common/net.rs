@@ -221,6 +221,9 @@ impl Drop for Fulcrum {
 pub enum Answer {
     /// 200 with this body.
     Text(String),
+    /// 200 with this name, a space, and the address the request came
+    /// from (which balancer sent it).
+    NameAndPeer(String),
     /// This status and body.
     Status(u16, String),
     /// Read the request, then never answer.
@@ -269,6 +272,12 @@ impl HttpBackend {
     /// (another loopback address such as 127.0.0.2, for DNS tests).
     pub fn start_at(addr: SocketAddr, name: &str) -> HttpBackend {
         Self::listen_on(addr, Answer::Text(name.to_string()))
+    }
+
+    /// Answers every request on `addr` with `answer`.
+    #[allow(dead_code)]
+    pub fn with_at(addr: SocketAddr, answer: Answer) -> HttpBackend {
+        Self::listen_on(addr, answer)
     }
 
     /// Answers every request with `answer`.
@@ -456,6 +465,15 @@ fn serve_http(
         let (status, text) = match answer {
             _ if is_health => (health.load(Ordering::Relaxed), "health\n".to_string()),
             Answer::Text(t) => (200, t.clone()),
+            Answer::NameAndPeer(t) => (
+                200,
+                format!(
+                    "{t} {}",
+                    s.peer_addr()
+                        .map(|a| a.ip().to_string())
+                        .unwrap_or_default()
+                ),
+            ),
             Answer::Status(c, t) => (*c, t.clone()),
             Answer::Raw(bytes) => {
                 let _ = s.write_all(bytes);

@@ -49,13 +49,27 @@ pub struct Sockets {
 struct Open {
     spec: CliSocket,
     task: tokio::task::JoinHandle<()>,
+    /// A UNIX socket file's (device, inode) as bound.
+    file: Option<(u64, u64)>,
+}
+
+fn file_id(p: &std::path::Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(p)
+        .ok()
+        .map(|m| (m.dev(), m.ino()))
 }
 
 impl Drop for Open {
     fn drop(&mut self) {
         self.task.abort();
+        // Only the file this socket made: in master-worker mode the next
+        // worker has bound a new one at the same path before this one
+        // stops, and removing it would leave the API unreachable.
         if let CliAddr::Unix(p) = &self.spec.addr {
-            let _ = std::fs::remove_file(p);
+            if self.file.is_some() && file_id(p) == self.file {
+                let _ = std::fs::remove_file(p);
+            }
         }
     }
 }
@@ -80,7 +94,11 @@ impl Sockets {
             }
             let task = listen(&spec, shared.clone())?;
             changes.push(format!("stats socket {} opened", spec.addr));
-            self.open.push(Open { spec, task });
+            let file = match &spec.addr {
+                CliAddr::Unix(p) => file_id(p),
+                _ => None,
+            };
+            self.open.push(Open { spec, task, file });
         }
         Ok(changes)
     }
@@ -116,9 +134,7 @@ fn listen(spec: &CliSocket, shared: Arc<Shared>) -> Result<tokio::task::JoinHand
                 CliAddr::Fd(fd) => {
                     crate::listen::socket::inherited(*fd).map_err(|e| err(e.to_string()))?
                 }
-                CliAddr::Tcp(addr) => {
-                    std::net::TcpListener::bind(addr).map_err(|e| err(e.to_string()))?
-                }
+                CliAddr::Tcp(addr) => bind_tcp(*addr).map_err(|e| err(e.to_string()))?,
                 CliAddr::Unix(p) => {
                     return Err(err(format!("{} is not a TCP address", p.display())))
                 }
@@ -149,6 +165,21 @@ fn session(spec: &CliSocket, who: String) -> Session {
         timeout: spec.timeout,
         who,
     }
+}
+
+/// Binds a TCP socket. SO_REUSEPORT lets a master's next worker bind it
+/// while the previous worker still serves it (until that one stops).
+fn bind_tcp(addr: std::net::SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let s = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        None,
+    )?;
+    s.set_reuse_address(true)?;
+    s.set_reuse_port(true)?;
+    s.bind(&addr.into())?;
+    s.listen(128)?;
+    Ok(s.into())
 }
 
 /// Binds a UNIX socket: a stale socket file is replaced (as HAProxy does

@@ -173,3 +173,27 @@ fn oversized_and_reserved_messages_are_refused() {
     assert!(matches!(frame(&b), Err(WireError::TooLarge(_))));
     assert!(matches!(frame(&[255, 0]), Err(WireError::Reserved(255))));
 }
+
+proptest::proptest! {
+    /// Whatever a peer sends, framing and decoding end in a message, an
+    /// error or "more bytes", never a panic.
+    #[test]
+    fn any_bytes_decode_without_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+        let layouts = [
+            Layout { key_type: KeyType::String, key_len: 33, data: vec![(0, Encoding::Int), (10, Encoding::Freq), (19, Encoding::Dict), (23, Encoding::IntArray)].into_iter().map(|(t, e)| (t, e, 3)).collect() },
+            Layout { key_type: KeyType::Ipv6, key_len: 16, data: vec![(24, Encoding::FreqArray, u64::MAX)] },
+        ];
+        for l in &layouts {
+            let mut at = 0;
+            while at < bytes.len() {
+                match frame(&bytes[at..]) {
+                    Ok(Some(f)) => {
+                        let _ = decode(f, Some(l));
+                        at += f.len.max(1);
+                    }
+                    _ => break,
+                }
+            }
+        }
+    }
+}
