@@ -390,20 +390,48 @@ impl Lab {
         s
     }
 
-    /// The usual start: apps, both balancers, their keepalived, the VIP on
-    /// lb1 (and the second one on lb2, active/active).
+    /// The usual start: apps, both balancers, then lb1's keepalived (the
+    /// VIP on lb1), then lb2's, as an operator brings a pair up: with
+    /// `nopreempt`, whichever node wins the first election keeps the VIP,
+    /// and two nodes started together differ by 40 ms of VRRP skew.
     fn up(name: &str, mode: Mode, nopreempt: bool) -> Lab {
         let mut lab = Lab::new(name);
         lab.start_apps();
         lab.start_fulcrum("lb1");
         lab.start_fulcrum("lb2");
         lab.start_keepalived("lb1", mode, nopreempt);
-        lab.start_keepalived("lb2", mode, nopreempt);
         lab.wait_vip(VIP, "lb1", Duration::from_secs(15));
+        lab.start_keepalived("lb2", mode, nopreempt);
+        lab.wait_state(
+            "lb2",
+            if mode == Mode::ActiveActive {
+                "www_b MASTER"
+            } else {
+                "www BACKUP"
+            },
+        );
         if mode == Mode::ActiveActive {
             lab.wait_vip(VIP2, "lb2", Duration::from_secs(15));
         }
+        lab.wait_vip(VIP, "lb1", Duration::from_secs(5));
         lab
+    }
+
+    /// Waits (15 s at most) until `node`'s notify hook reported `what`.
+    fn wait_state(&self, node: &str, what: &str) {
+        let log = self.dir.join(node).join("notify.log");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains(what)
+        {
+            assert!(
+                Instant::now() < deadline,
+                "{node} never reported '{what}'\n{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 
