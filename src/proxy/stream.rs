@@ -101,6 +101,15 @@ impl Stream {
         }
     }
 
+    /// A non-blocking read of a plain socket (None for TLS, whose bytes
+    /// must go through the TLS layer).
+    pub fn try_read_plain(&self, buf: &mut [u8]) -> Option<io::Result<usize>> {
+        match self {
+            Stream::Plain(s) => Some(s.try_read(buf)),
+            _ => None,
+        }
+    }
+
     /// Waits until a plain socket is readable; a TLS stream may hold
     /// decrypted bytes already, so it is always "ready" to be read.
     pub async fn readable(&self) -> io::Result<()> {

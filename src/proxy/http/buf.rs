@@ -128,8 +128,24 @@ impl RecvBuf {
         }
         if self.data.capacity() == 0 {
             // Idle: hold no memory until the peer has something to say.
-            stream.readable().await.map_err(ReadError::Io)?;
-            self.data = take_spare(self.capacity);
+            // Readiness may be left over from the last read (which did not
+            // read until the socket was empty), so a plain socket is
+            // probed first: a buffer is taken only for bytes that came.
+            loop {
+                stream.readable().await.map_err(ReadError::Io)?;
+                match probe(stream, self.capacity) {
+                    Probe::Bytes(v) => {
+                        self.data = v;
+                        return Ok(self.data.len());
+                    }
+                    Probe::Nothing => continue,
+                    Probe::NotPlain => {
+                        self.data = take_spare(self.capacity);
+                        break;
+                    }
+                    Probe::Failed(e) => return Err(ReadError::Io(e)),
+                }
+            }
         }
         let room = self.capacity - (self.data.len() - self.start);
         stream
@@ -139,8 +155,91 @@ impl RecvBuf {
     }
 }
 
+/// What a look at an idle plain socket found.
+enum Probe {
+    /// These bytes, in a buffer (empty, without memory: the peer closed).
+    Bytes(Vec<u8>),
+    /// Nothing yet (the readiness was stale).
+    Nothing,
+    /// A TLS stream: it may hold decrypted bytes; read it the usual way.
+    NotPlain,
+    /// The socket failed.
+    Failed(std::io::Error),
+}
+
+/// Reads what an idle plain socket has into a small array first, and
+/// takes a buffer only if something came. Not async: the array is not
+/// part of the connection's task.
+fn probe(stream: &Stream, capacity: usize) -> Probe {
+    let mut small = [0u8; 512];
+    match stream.try_read_plain(&mut small) {
+        None => Probe::NotPlain,
+        Some(Ok(0)) => Probe::Bytes(Vec::new()),
+        Some(Ok(n)) => {
+            let mut v = take_spare(capacity.max(n));
+            v.extend_from_slice(&small[..n]);
+            Probe::Bytes(v)
+        }
+        Some(Err(e)) if e.kind() == std::io::ErrorKind::WouldBlock => Probe::Nothing,
+        Some(Err(e)) => Probe::Failed(e),
+    }
+}
+
 impl Drop for RecvBuf {
     fn drop(&mut self) {
         give_back(std::mem::take(&mut self.data));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    /// An idle keep-alive connection whose last read did not drain the
+    /// socket keeps a stale readiness: waiting for the next request must
+    /// still take no buffer.
+    #[test]
+    fn waiting_on_an_idle_socket_holds_no_buffer() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            let mut peer = tokio::net::TcpStream::connect(l.local_addr().expect("addr"))
+                .await
+                .expect("connect");
+            let (s, _) = l.accept().await.expect("accept");
+            let mut stream = Stream::from(s);
+            let mut buf = RecvBuf::new(16384);
+            peer.write_all(b"GET / HTTP/1.1\r\n\r\n")
+                .await
+                .expect("write");
+            let n = buf.fill(&mut stream, None).await.expect("read");
+            assert_eq!(n, 18);
+            buf.consume(n);
+            buf.release();
+            // Nothing more comes: the wait times out without a buffer.
+            let r = buf.fill(&mut stream, Some(Duration::from_millis(50))).await;
+            assert!(matches!(r, Err(ReadError::Timeout)));
+            assert_eq!(buf.data.capacity(), 0, "an idle wait took a buffer");
+            // Bytes that come are read, in a buffer of the full size.
+            peer.write_all(b"GET /next HTTP/1.1\r\n\r\n")
+                .await
+                .expect("write");
+            let n = buf.fill(&mut stream, None).await.expect("read");
+            assert_eq!(buf.filled(), b"GET /next HTTP/1.1\r\n\r\n");
+            assert_eq!(n, 22);
+            assert!(buf.data.capacity() >= 16384);
+            // And a close is a 0 without a buffer.
+            buf.consume(n);
+            buf.release();
+            drop(peer);
+            assert_eq!(buf.fill(&mut stream, None).await.expect("eof"), 0);
+            assert_eq!(buf.data.capacity(), 0);
+        });
     }
 }

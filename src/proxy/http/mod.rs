@@ -46,7 +46,6 @@ pub async fn serve(
     shared: &Shared,
     slots: &crate::state::stick::Slots,
 ) {
-    let (peer, local) = (origin.peer, origin.local);
     let mut rt = shared.runtime.load_full();
     let mut cbuf = RecvBuf::new(rt.global.bufsize);
     let mut first = true;
@@ -61,109 +60,175 @@ pub async fn serve(
         // Only instants are kept while the connection waits: the exchange's
         // record is made once a request comes, so that an idle
         // keep-alive connection's task stays small.
-        let (waited, waited_date) = (std::time::Instant::now(), std::time::SystemTime::now());
+        let waited = Waited {
+            at: std::time::Instant::now(),
+            date: std::time::SystemTime::now(),
+            first_byte: None,
+        };
         let mut first_byte = None;
         let read = read_request(&mut client, &mut cbuf, fe, first, &mut first_byte).await;
-        let access = Access::new(origin, first, waited, waited_date);
-        access.first_byte.set(first_byte);
-        if read.is_ok() {
-            access.head_at.set(Some(std::time::Instant::now()));
-        }
-        // HAProxy starts an HTTP session's stream, and so logs its
-        // "Connect from" line, once the first request's bytes arrive.
-        if first && (read.is_ok() || !cbuf.is_empty()) {
-            super::accesslog::connect_line(fe, peer, local);
-        }
-        let head = match read {
-            Ok(h) => h,
-            Err(None) => {
-                // A client that leaves before a whole first request (or in
-                // the middle of a later one) is logged as HAProxy logs it:
-                // CR, 400, <BADREQ>; an idle keep-alive close is not.
-                let nothing = cbuf.is_empty();
-                let logged = if nothing {
-                    first && !fe.dontlognull
-                } else {
-                    true
-                };
-                if logged {
-                    access.status.set(400);
-                    access.end(Term::new(b'C', b'R'));
-                    access.log(fe, &rt, peer, "<BADREQ>", shared.active.load(Relaxed));
-                }
-                return;
-            }
-            Err(Some(status)) => {
-                if status != Status::RequestTimeout {
-                    fe.counters.request_errors.fetch_add(1, Relaxed);
-                }
-                // `option dontlognull`: a connection that timed out
-                // without sending a byte (a pre-connect, a probe) is not logged.
-                let null = status == Status::RequestTimeout && cbuf.is_empty();
-                let term = if status == Status::RequestTimeout {
-                    Term::new(b'c', b'R')
-                } else {
-                    Term::new(b'P', b'R')
-                };
-                answer::read_error(&mut client, status, fe, &access, term).await;
-                if !(fe.dontlognull && null) {
-                    access.log(fe, &rt, peer, "<BADREQ>", shared.active.load(Relaxed));
-                }
-                return;
-            }
-        };
-        let first_request = std::mem::replace(&mut first, false);
-        fe.counters.requests.fetch_add(1, Relaxed);
-        // A reload may have happened while we waited for this request.
-        rt = shared.runtime.load_full();
-        let Some(fe) = rt.frontend(frontend) else {
-            let _ = client.shutdown().await;
-            return;
-        };
-        // Boxed: the exchange's state (heads, buffers, the server
-        // connection) exists only while a request is in flight, so an idle
-        // keep-alive connection's task stays small.
-        let request_line = if fe.rules.log_line.is_some() {
-            request_line(cbuf.filled(), &head)
-        } else {
-            String::new()
-        };
-        // `http-request track-scN` entries live as long as the request.
-        let stream = crate::state::stick::Slots::default();
-        let tracked = crate::state::stick::Tracked {
-            session: Some(slots),
-            stream: Some(&stream),
-        };
-        let cx = exchange::Cx {
+        // Boxed: what follows a read (the exchange's record, error
+        // answers, the exchange itself, the log line) exists only while a
+        // request is handled; the task of an idle connection holds only
+        // the wait for the next one.
+        let conn = Conn {
             client: &mut client,
             cbuf: &mut cbuf,
-            peer,
-            local,
-            fe,
-            rt: &rt,
-            access: &access,
-            tracked,
+            origin,
+            frontend,
+            shared,
+            slots,
+            rt: &mut rt,
+            first: &mut first,
             last_server: &last_server,
-            first_request,
             session_conn: &session_conn,
         };
-        let next = Box::pin(exchange::run(cx, head)).await;
-        // A 4xx answer, the server's or ours, counts as an HTTP error on
-        // every tracked entry.
-        if (400..500).contains(&access.status.get()) {
-            slots.http_err();
-            stream.http_err();
-        }
-        drop(stream);
-        access.log(fe, &rt, peer, &request_line, shared.active.load(Relaxed));
-        match next {
+        let waited = Waited {
+            first_byte,
+            ..waited
+        };
+        match Box::pin(handle(conn, read, waited)).await {
             Next::KeepAlive => continue,
-            Next::Close => {
-                let _ = client.shutdown().await;
-                return;
-            }
+            Next::Close => return,
         }
     }
+}
+
+/// When the wait for a request began, and when its first byte came.
+struct Waited {
+    at: std::time::Instant,
+    date: std::time::SystemTime,
+    first_byte: Option<std::time::Instant>,
+}
+
+/// What a client connection keeps from one request to the next.
+struct Conn<'a> {
+    client: &'a mut Stream,
+    cbuf: &'a mut RecvBuf,
+    origin: &'a super::accept::Origin,
+    frontend: &'a str,
+    shared: &'a Shared,
+    slots: &'a crate::state::stick::Slots,
+    rt: &'a mut std::sync::Arc<crate::runtime::Runtime>,
+    first: &'a mut bool,
+    last_server: &'a std::cell::Cell<Option<(usize, usize)>>,
+    session_conn: &'a crate::proxy::connect::SessionConn,
+}
+
+/// One read's outcome handled: an error answered and logged, or the
+/// request exchanged and logged. Says whether the connection goes on.
+async fn handle(c: Conn<'_>, read: Result<RequestHead, Option<Status>>, waited: Waited) -> Next {
+    let Conn {
+        client,
+        cbuf,
+        origin,
+        frontend,
+        shared,
+        slots,
+        rt,
+        first,
+        last_server,
+        session_conn,
+    } = c;
+    let (peer, local) = (origin.peer, origin.local);
+    let Some(fe) = rt.frontend(frontend) else {
+        return Next::Close;
+    };
+    let access = Access::new(origin, *first, waited.at, waited.date);
+    access.first_byte.set(waited.first_byte);
+    if read.is_ok() {
+        access.head_at.set(Some(std::time::Instant::now()));
+    }
+    // HAProxy starts an HTTP session's stream, and so logs its
+    // "Connect from" line, once the first request's bytes arrive.
+    if *first && (read.is_ok() || !cbuf.is_empty()) {
+        super::accesslog::connect_line(fe, peer, local);
+    }
+    let head = match read {
+        Ok(h) => h,
+        Err(None) => {
+            // A client that leaves before a whole first request (or in
+            // the middle of a later one) is logged as HAProxy logs it:
+            // CR, 400, <BADREQ>; an idle keep-alive close is not.
+            let nothing = cbuf.is_empty();
+            let logged = if nothing {
+                *first && !fe.dontlognull
+            } else {
+                true
+            };
+            if logged {
+                access.status.set(400);
+                access.end(Term::new(b'C', b'R'));
+                access.log(fe, rt, peer, "<BADREQ>", shared.active.load(Relaxed));
+            }
+            return Next::Close;
+        }
+        Err(Some(status)) => {
+            if status != Status::RequestTimeout {
+                fe.counters.request_errors.fetch_add(1, Relaxed);
+            }
+            // `option dontlognull`: a connection that timed out
+            // without sending a byte (a pre-connect, a probe) is not logged.
+            let null = status == Status::RequestTimeout && cbuf.is_empty();
+            let term = if status == Status::RequestTimeout {
+                Term::new(b'c', b'R')
+            } else {
+                Term::new(b'P', b'R')
+            };
+            answer::read_error(client, status, fe, &access, term).await;
+            if !(fe.dontlognull && null) {
+                access.log(fe, rt, peer, "<BADREQ>", shared.active.load(Relaxed));
+            }
+            return Next::Close;
+        }
+    };
+    let first_request = std::mem::replace(first, false);
+    fe.counters.requests.fetch_add(1, Relaxed);
+    // A reload may have happened while we waited for this request.
+    *rt = shared.runtime.load_full();
+    let rt: &crate::runtime::Runtime = rt;
+    let Some(fe) = rt.frontend(frontend) else {
+        let _ = client.shutdown().await;
+        return Next::Close;
+    };
+    let request_line = if fe.rules.log_line.is_some() {
+        request_line(cbuf.filled(), &head)
+    } else {
+        String::new()
+    };
+    // `http-request track-scN` entries live as long as the request.
+    let stream = crate::state::stick::Slots::default();
+    let tracked = crate::state::stick::Tracked {
+        session: Some(slots),
+        stream: Some(&stream),
+    };
+    let cx = exchange::Cx {
+        client: &mut *client,
+        cbuf,
+        peer,
+        local,
+        fe,
+        rt,
+        access: &access,
+        tracked,
+        last_server,
+        first_request,
+        session_conn,
+    };
+    // Not boxed again: this whole function is, once per request.
+    let next = exchange::run(cx, head).await;
+    // A 4xx answer, the server's or ours, counts as an HTTP error on
+    // every tracked entry.
+    if (400..500).contains(&access.status.get()) {
+        slots.http_err();
+        stream.http_err();
+    }
+    drop(stream);
+    access.log(fe, rt, peer, &request_line, shared.active.load(Relaxed));
+    if let Next::Close = next {
+        let _ = client.shutdown().await;
+    }
+    next
 }
 
 /// Reads one request head. Err(None): the client went away quietly (or an
