@@ -55,8 +55,10 @@ pub async fn copy_one_way(
     activity: &Cell<Instant>,
     counters: Counters<'_>,
 ) -> Result<u64, PumpError> {
-    // No buffer until the first bytes arrive, so an idle session holds none;
-    // reads go into spare capacity, so it is never zeroed.
+    // A buffer only while bytes are on their way: taken from the worker's
+    // spares when the socket is readable, given back once they are
+    // written, so an idle session holds none. Reads go into spare
+    // capacity, so it is never zeroed.
     let mut buf: Vec<u8> = Vec::new();
     let mut total = 0u64;
     loop {
@@ -73,12 +75,15 @@ pub async fn copy_one_way(
             },
         }
         if buf.capacity() == 0 {
-            buf.reserve_exact(BUF_SIZE);
+            buf = super::http::buf::take_spare(BUF_SIZE);
         }
         buf.clear();
         let n = match r.try_read_buf(&mut buf) {
             Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                super::http::buf::give_back(std::mem::take(&mut buf));
+                continue;
+            }
             Err(e) => return Err(e.into()),
         };
         if n == 0 {
@@ -96,6 +101,10 @@ pub async fn copy_one_way(
         total += n as u64;
         for c in counters.sinks {
             c.fetch_add(n as u64, Relaxed);
+        }
+        // A short read drained the socket: the session may now idle.
+        if n < buf.capacity() {
+            super::http::buf::give_back(std::mem::take(&mut buf));
         }
     }
 }

@@ -21,14 +21,17 @@ thread_local! {
     static SPARE: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
 }
 
-fn take_spare(capacity: usize) -> Vec<u8> {
+/// A buffer of at least `capacity` bytes, a spare one if the worker has
+/// one (the TCP pump shares them).
+pub(crate) fn take_spare(capacity: usize) -> Vec<u8> {
     SPARE
         .with(|s| s.borrow_mut().pop())
         .filter(|v| v.capacity() >= capacity)
         .unwrap_or_else(|| Vec::with_capacity(capacity))
 }
 
-fn give_back(mut v: Vec<u8>) {
+/// Keeps `v` for the next [`take_spare`] of this worker (a few of them).
+pub(crate) fn give_back(mut v: Vec<u8>) {
     if v.capacity() == 0 {
         return;
     }
