@@ -100,6 +100,20 @@ pub fn open(
     Ok(s.into())
 }
 
+/// A non-blocking listener for the control side's own sockets (a TCP
+/// `stats socket`, a `peers` section's address). SO_REUSEPORT lets a
+/// master's next worker bind it while the previous worker, about to
+/// leave, still holds it.
+pub fn control_listener(addr: SocketAddr, backlog: i32) -> io::Result<std::net::TcpListener> {
+    let s = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    s.set_reuse_address(true)?;
+    s.set_reuse_port(true)?;
+    s.set_nonblocking(true)?;
+    s.bind(&addr.into())?;
+    s.listen(backlog)?;
+    Ok(s.into())
+}
+
 /// Takes over the listening TCP socket inherited as file descriptor `fd`
 /// (`bind fd@N`), once per process: later calls (each worker, a reload)
 /// get copies of it (`dup`), so that every worker accepts on it.

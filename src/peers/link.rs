@@ -51,21 +51,11 @@ pub fn start(spec: Arc<PeersSection>) -> std::io::Result<Running> {
     })
 }
 
+/// A master-worker reload starts the new worker while the old one still
+/// runs: both may listen until the old one leaves (it closes its peers
+/// listener as soon as it stops accepting).
 fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    let s = socket2::Socket::new(
-        socket2::Domain::for_address(addr),
-        socket2::Type::STREAM,
-        None,
-    )?;
-    s.set_reuse_address(true)?;
-    // A master-worker reload starts the new worker while the old one still
-    // runs: both may listen until the old one leaves (it closes its peers
-    // listener as soon as it stops accepting).
-    s.set_reuse_port(true)?;
-    s.set_nonblocking(true)?;
-    s.bind(&addr.into())?;
-    s.listen(64)?;
-    TcpListener::from_std(s.into())
+    TcpListener::from_std(crate::listen::socket::control_listener(addr, 64)?)
 }
 
 async fn accept_loop(

@@ -101,10 +101,10 @@ impl Section {
         self.asking.store(false, Relaxed);
     }
 
-    fn learned(&self, finished: bool) {
-        // "Partial" means the teacher was learning too: take it as the
-        // best there is, as HAProxy does once no other peer can teach.
-        let _ = finished;
+    /// A lesson ended, "finished" or "partial" (the teacher was learning
+    /// too): either is taken as the best there is, as HAProxy does once
+    /// no other peer can teach.
+    fn learned(&self) {
         self.learning.store(false, Relaxed);
         self.asking.store(false, Relaxed);
     }

@@ -187,7 +187,7 @@ impl Session<'_> {
             Message::ResyncFinished | Message::ResyncPartial => {
                 if self.learning {
                     self.learning = false;
-                    self.section.learned(matches!(m, Message::ResyncFinished));
+                    self.section.learned();
                     tracing::info!(peers = %self.spec.name, peer = %self.peer, "learned the tables from the peer");
                 }
                 wire::encode(&Message::ResyncConfirm, None, &mut self.wbuf);

@@ -134,7 +134,8 @@ fn listen(spec: &CliSocket, shared: Arc<Shared>) -> Result<tokio::task::JoinHand
                 CliAddr::Fd(fd) => {
                     crate::listen::socket::inherited(*fd).map_err(|e| err(e.to_string()))?
                 }
-                CliAddr::Tcp(addr) => bind_tcp(*addr).map_err(|e| err(e.to_string()))?,
+                CliAddr::Tcp(addr) => crate::listen::socket::control_listener(*addr, 128)
+                    .map_err(|e| err(e.to_string()))?,
                 CliAddr::Unix(p) => {
                     return Err(err(format!("{} is not a TCP address", p.display())))
                 }
@@ -165,21 +166,6 @@ fn session(spec: &CliSocket, who: String) -> Session {
         timeout: spec.timeout,
         who,
     }
-}
-
-/// Binds a TCP socket. SO_REUSEPORT lets a master's next worker bind it
-/// while the previous worker still serves it (until that one stops).
-fn bind_tcp(addr: std::net::SocketAddr) -> std::io::Result<std::net::TcpListener> {
-    let s = socket2::Socket::new(
-        socket2::Domain::for_address(addr),
-        socket2::Type::STREAM,
-        None,
-    )?;
-    s.set_reuse_address(true)?;
-    s.set_reuse_port(true)?;
-    s.bind(&addr.into())?;
-    s.listen(128)?;
-    Ok(s.into())
 }
 
 /// Binds a UNIX socket: a stale socket file is replaced (as HAProxy does
