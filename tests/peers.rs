@@ -337,3 +337,48 @@ fn a_master_worker_reload_keeps_the_table_and_the_link() {
     wait_entry(a.cli, "app", "key=late ");
     assert_eq!(served(a.http, "late"), late);
 }
+
+/// The other ways to write a section: the local node as `server NAME`
+/// with a `bind` line (HAProxy 2.x's form), the node named by the global
+/// `localpeer` instead of `-L`, `enabled` after `disabled`, and a
+/// `disabled` section, which syncs nothing and listens nowhere.
+#[test]
+fn bind_server_localpeer_and_disabled_forms_act() {
+    let servers: Vec<HttpBackend> = (1..=2)
+        .map(|i| HttpBackend::start(&format!("s{i}")))
+        .collect();
+    let refs: Vec<&HttpBackend> = servers.iter().collect();
+    let (a, b) = (Node::new(), Node::new());
+    let off = free_port();
+    let a_cfg = node_config(&a, &a, &b, &refs).replace(
+        &format!("    peer node_a 127.0.0.1:{}\n", a.peer),
+        &format!("    bind 127.0.0.1:{}\n    server node_a\n", a.peer),
+    );
+    let a_cfg = a_cfg.replace(
+        &format!("    peer node_b 127.0.0.1:{}\n", b.peer),
+        &format!("    server node_b 127.0.0.1:{}\n", b.peer),
+    );
+    assert!(a_cfg.contains("    server node_a\n"), "{a_cfg}");
+    let b_cfg = node_config(&b, &a, &b, &refs)
+        .replacen("global\n", "global\n    localpeer node_b\n", 1)
+        // `enabled` undoes a `disabled` before it.
+        .replacen("peers pair\n", "peers pair\n    disabled\n    enabled\n", 1)
+        + &format!("peers off\n    disabled\n    peer node_b 127.0.0.1:{off}\n    peer node_c 127.0.0.1:1\n");
+    let _fa = Fulcrum::start_with(&a_cfg, &["-L", "node_a"]);
+    let fb = Fulcrum::start(&b_cfg);
+    let s = served(b.http, "someone");
+    wait_entry(a.cli, "app", "key=someone ");
+    assert_eq!(served(a.http, "someone"), s);
+    fb.wait_count(
+        "learned the tables from the peer",
+        1,
+        Duration::from_secs(10),
+    );
+    assert!(
+        TcpStream::connect(("127.0.0.1", off)).is_err(),
+        "a disabled section listens"
+    );
+    let peers = cli(b.cli, "show peers");
+    assert!(peers.contains("pair: [id=pair] local=node_b"), "{peers}");
+    assert!(!peers.contains("off:"), "{peers}");
+}
