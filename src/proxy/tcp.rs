@@ -22,6 +22,7 @@ use super::connect::connect;
 use crate::balance::RequestKey;
 use crate::proxy::stream::Stream;
 use crate::runtime::{Backend, Frontend};
+use crate::util::buffer::Buffer;
 
 /// Buffer per direction: bounded memory whatever the volume.
 pub const BUF_SIZE: usize = 16 * 1024;
@@ -59,7 +60,7 @@ pub async fn copy_one_way(
     // spares when the socket is readable, given back once they are
     // written, so an idle session holds none. Reads go into spare
     // capacity, so it is never zeroed.
-    let mut buf: Vec<u8> = Vec::new();
+    let mut buf = Buffer::none();
     let mut total = 0u64;
     loop {
         match idle {
@@ -74,14 +75,14 @@ pub async fn copy_one_way(
                 }
             },
         }
-        if buf.capacity() == 0 {
-            buf = super::http::buf::take_spare(BUF_SIZE);
+        if !buf.is_held() {
+            buf = Buffer::take(BUF_SIZE);
         }
         buf.clear();
-        let n = match r.try_read_buf(&mut buf) {
+        let n = match r.try_read_buf(&mut *buf) {
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                super::http::buf::give_back(std::mem::take(&mut buf));
+                buf.release();
                 continue;
             }
             Err(e) => return Err(e.into()),
@@ -104,7 +105,7 @@ pub async fn copy_one_way(
         }
         // A short read drained the socket: the session may now idle.
         if n < buf.capacity() {
-            super::http::buf::give_back(std::mem::take(&mut buf));
+            buf.release();
         }
     }
 }

@@ -85,6 +85,8 @@ pub enum Command {
     ShowTable(Option<String>),
     /// `show peers`.
     ShowPeers,
+    /// `show pools`.
+    ShowPools,
     /// `show env [NAME]`.
     ShowEnv(Option<String>),
     /// `get weight B/S`.
@@ -140,6 +142,7 @@ impl Command {
             | Command::ShowBackend
             | Command::ShowTable(_)
             | Command::ShowPeers
+            | Command::ShowPools
             | Command::GetWeight(_) => Level::User,
             Command::ShowEnv(_) | Command::ClearCounters { all: false } => Level::Operator,
             _ => Level::Admin,
@@ -327,6 +330,7 @@ pub fn parse(words: &[String]) -> Result<Command, ParseError> {
         ["show", "table"] => Command::ShowTable(None),
         ["show", "table", t] => Command::ShowTable(Some(t.to_string())),
         ["show", "peers"] => Command::ShowPeers,
+        ["show", "pools"] => Command::ShowPools,
         ["show", "env"] => Command::ShowEnv(None),
         ["show", "env", name] => Command::ShowEnv(Some(name.to_string())),
         ["get", "weight", ..] => Command::GetWeight(server_ref(arg(2))?),
@@ -452,6 +456,10 @@ pub const HELP: &[(&str, &str)] = &[
         "the stats CSV, as the stats page's ;csv",
     ),
     ("show peers", "the peers sections this node is in"),
+    (
+        "show pools",
+        "the buffer and pipe pools: allocated and in use",
+    ),
     (
         "show table [<name>]",
         "the stick tables, or one table's entries",

@@ -77,6 +77,7 @@ pub fn execute(cmd: &Command, s: &mut Session, shared: &Shared) -> (String, Flow
         Command::ShowServersState(b) => show::servers_state(&rt, b.as_deref()),
         Command::ShowTable(t) => super::table::show_table(&rt, t.as_deref()),
         Command::ShowPeers => super::table::show_peers(&rt),
+        Command::ShowPools => show::pools(),
         Command::ShowBackend => show::backends(&rt),
         Command::ShowEnv(name) => show::env(name.as_deref()),
         Command::GetWeight(r) => match find(&rt, r) {

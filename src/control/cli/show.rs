@@ -48,6 +48,7 @@ pub fn info(rt: &Runtime, shared: &Shared) -> String {
         .flat_map(|b| &b.servers)
         .filter(|s| s.check.is_some())
         .count();
+    let pool = crate::util::buffer::usage();
     let fields: Vec<(&str, String)> = vec![
         ("Name", "fulcrum".into()),
         ("Version", VERSION.into()),
@@ -59,8 +60,8 @@ pub fn info(rt: &Runtime, shared: &Shared) -> String {
         ("Uptime", uptime(up)),
         ("Uptime_sec", up.to_string()),
         ("Memmax_MB", "0".into()),
-        ("PoolAlloc_MB", "0".into()),
-        ("PoolUsed_MB", "0".into()),
+        ("PoolAlloc_MB", (pool.allocated_bytes >> 20).to_string()),
+        ("PoolUsed_MB", (pool.used_bytes >> 20).to_string()),
         ("PoolFailed", "0".into()),
         ("Ulimit-n", nofile.to_string()),
         ("Maxsock", nofile.to_string()),
@@ -108,6 +109,30 @@ pub fn info(rt: &Runtime, shared: &Shared) -> String {
     for (k, v) in fields {
         let _ = writeln!(out, "{k}: {v}");
     }
+    out
+}
+
+/// `show pools`: HAProxy's layout and meaning, for the one pool fulcrum
+/// keeps: the 16 KiB buffers a connection holds while bytes pass through
+/// it. As in HAProxy, "used" counts the objects out of the pool,
+/// including those kept in the workers' caches as spares; what
+/// connections hold is used minus cached.
+pub fn pools() -> String {
+    let b = crate::util::buffer::usage();
+    let size = b.allocated_bytes.checked_div(b.allocated).unwrap_or(0);
+    let spares = b.allocated.saturating_sub(b.used);
+    let spare_bytes = b.allocated_bytes.saturating_sub(b.used_bytes);
+    let mut out = String::from("Dumping pools usage. Use SIGQUIT to flush them.\n");
+    let _ = writeln!(
+        out,
+        "  - Pool buffer ({size} bytes) : {} allocated ({} bytes), {} used (~{spares} by thread caches), 0 failures, 1 users",
+        b.allocated, b.allocated_bytes, b.allocated,
+    );
+    let _ = writeln!(
+        out,
+        "Total: 1 pools, {} bytes allocated, {} used (~{spare_bytes} by thread caches).",
+        b.allocated_bytes, b.allocated_bytes,
+    );
     out
 }
 

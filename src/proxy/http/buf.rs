@@ -6,43 +6,10 @@
 //! holds no buffer at all, which is what keeps thousands of idle clients
 //! cheap. The bytes are never zeroed first: reads go into spare capacity.
 
-use std::cell::RefCell;
 use std::time::Duration;
 
 use crate::proxy::stream::Stream;
-
-/// Spare buffers kept per worker.
-const SPARES: usize = 64;
-
-thread_local! {
-    // Buffers are recycled per worker thread (no lock: a worker is one
-    // thread). Reusing them keeps the heap from interleaving short-lived
-    // 16 KiB blocks with long-lived small ones, which would fragment it.
-    static SPARE: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
-}
-
-/// A buffer of at least `capacity` bytes, a spare one if the worker has
-/// one (the TCP pump shares them).
-pub(crate) fn take_spare(capacity: usize) -> Vec<u8> {
-    SPARE
-        .with(|s| s.borrow_mut().pop())
-        .filter(|v| v.capacity() >= capacity)
-        .unwrap_or_else(|| Vec::with_capacity(capacity))
-}
-
-/// Keeps `v` for the next [`take_spare`] of this worker (a few of them).
-pub(crate) fn give_back(mut v: Vec<u8>) {
-    if v.capacity() == 0 {
-        return;
-    }
-    v.clear();
-    SPARE.with(|s| {
-        let mut s = s.borrow_mut();
-        if s.len() < SPARES {
-            s.push(v);
-        }
-    });
-}
+use crate::util::buffer::Buffer;
 
 /// Why a read did not deliver bytes.
 #[derive(Debug)]
@@ -57,7 +24,7 @@ pub enum ReadError {
 #[derive(Debug)]
 pub struct RecvBuf {
     /// `data[start..]` is unconsumed; `data.len()` is the end.
-    data: Vec<u8>,
+    data: Buffer,
     start: usize,
     capacity: usize,
 }
@@ -66,7 +33,7 @@ impl RecvBuf {
     /// An empty buffer that will hold up to `capacity` bytes.
     pub fn new(capacity: usize) -> RecvBuf {
         RecvBuf {
-            data: Vec::new(),
+            data: Buffer::none(),
             start: 0,
             capacity: capacity.max(1),
         }
@@ -99,7 +66,7 @@ impl RecvBuf {
     /// Gives the memory back when nothing is buffered (before idling).
     pub fn release(&mut self) {
         if self.is_empty() {
-            give_back(std::mem::take(&mut self.data));
+            self.data.release();
             self.start = 0;
         }
     }
@@ -143,7 +110,7 @@ impl RecvBuf {
                     }
                     Probe::Nothing => continue,
                     Probe::NotPlain => {
-                        self.data = take_spare(self.capacity);
+                        self.data = Buffer::take(self.capacity);
                         break;
                     }
                     Probe::Failed(e) => return Err(ReadError::Io(e)),
@@ -161,7 +128,7 @@ impl RecvBuf {
 /// What a look at an idle plain socket found.
 enum Probe {
     /// These bytes, in a buffer (empty, without memory: the peer closed).
-    Bytes(Vec<u8>),
+    Bytes(Buffer),
     /// Nothing yet (the readiness was stale).
     Nothing,
     /// A TLS stream: it may hold decrypted bytes; read it the usual way.
@@ -177,20 +144,14 @@ fn probe(stream: &Stream, capacity: usize) -> Probe {
     let mut small = [0u8; 512];
     match stream.try_read_plain(&mut small) {
         None => Probe::NotPlain,
-        Some(Ok(0)) => Probe::Bytes(Vec::new()),
+        Some(Ok(0)) => Probe::Bytes(Buffer::none()),
         Some(Ok(n)) => {
-            let mut v = take_spare(capacity.max(n));
+            let mut v = Buffer::take(capacity.max(n));
             v.extend_from_slice(&small[..n]);
             Probe::Bytes(v)
         }
         Some(Err(e)) if e.kind() == std::io::ErrorKind::WouldBlock => Probe::Nothing,
         Some(Err(e)) => Probe::Failed(e),
-    }
-}
-
-impl Drop for RecvBuf {
-    fn drop(&mut self) {
-        give_back(std::mem::take(&mut self.data));
     }
 }
 
