@@ -10,60 +10,45 @@
 
 use std::cell::RefCell;
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use super::worker_counts::{bump, Counts, Registry};
 
 /// Spare buffers kept per worker.
 const SPARES: usize = 64;
 
-/// One worker's counts.
-#[derive(Debug, Default)]
-struct Counts {
-    /// Buffers alive: held by connections or kept as spares.
-    allocated: AtomicUsize,
-    /// Bytes of those.
-    allocated_bytes: AtomicUsize,
-    /// Buffers held by connections.
-    used: AtomicUsize,
-    /// Bytes of those.
-    used_bytes: AtomicUsize,
-}
+// The counters of a worker, by index.
+const ALLOCATED: usize = 0; // buffers alive: held by connections or spare
+const ALLOCATED_BYTES: usize = 1;
+const USED: usize = 2; // buffers held by connections
+const USED_BYTES: usize = 3;
 
-impl Counts {
-    /// Adds `d` (may be negative) to a counter only this thread writes.
-    fn bump(c: &AtomicUsize, d: isize) {
-        c.store(c.load(Relaxed).wrapping_add_signed(d), Relaxed);
-    }
-}
-
-/// Every worker's counts, for the readers.
-static ALL: Mutex<Vec<Arc<Counts>>> = Mutex::new(Vec::new());
+static ALL: Registry<4> = Registry::new();
 
 struct Local {
     spares: RefCell<Vec<Vec<u8>>>,
-    counts: Arc<Counts>,
+    counts: Arc<Counts<4>>,
 }
 
 impl Local {
     fn new() -> Local {
-        let counts = Arc::new(Counts::default());
-        if let Ok(mut all) = ALL.lock() {
-            // A thread that ended left its counts at zero: drop them.
-            all.retain(|c| Arc::strong_count(c) > 1 || c.allocated.load(Relaxed) != 0);
-            all.push(counts.clone());
-        }
         Local {
             spares: RefCell::new(Vec::new()),
-            counts,
+            counts: ALL.register(),
         }
+    }
+
+    /// Counts `v` in (`sign` 1) or out (-1) of `[count, bytes]`.
+    fn count(&self, at: usize, v: &Vec<u8>, sign: isize) {
+        bump(&self.counts[at], sign);
+        bump(&self.counts[at + 1], sign * v.capacity() as isize);
     }
 }
 
 impl Drop for Local {
     fn drop(&mut self) {
-        for v in self.spares.get_mut().drain(..) {
-            Counts::bump(&self.counts.allocated, -1);
-            Counts::bump(&self.counts.allocated_bytes, -(v.capacity() as isize));
+        for v in std::mem::take(self.spares.get_mut()) {
+            self.count(ALLOCATED, &v, -1);
         }
     }
 }
@@ -100,17 +85,14 @@ impl Buffer {
                     other => {
                         if let Some(small) = other {
                             // Smaller than asked (another bufsize): freed.
-                            Counts::bump(&l.counts.allocated, -1);
-                            Counts::bump(&l.counts.allocated_bytes, -(small.capacity() as isize));
+                            l.count(ALLOCATED, &small, -1);
                         }
                         let v = Vec::with_capacity(capacity);
-                        Counts::bump(&l.counts.allocated, 1);
-                        Counts::bump(&l.counts.allocated_bytes, v.capacity() as isize);
+                        l.count(ALLOCATED, &v, 1);
                         v
                     }
                 };
-                Counts::bump(&l.counts.used, 1);
-                Counts::bump(&l.counts.used_bytes, v.capacity() as isize);
+                l.count(USED, &v, 1);
                 v
             })
             .unwrap_or_else(|_| Vec::with_capacity(capacity));
@@ -135,17 +117,14 @@ impl Drop for Buffer {
         }
         let mut v = std::mem::take(&mut self.v);
         v.clear();
-        let size = v.capacity() as isize;
         // During thread teardown the pool is gone; the Vec is just freed.
         let _ = LOCAL.try_with(|l| {
-            Counts::bump(&l.counts.used, -1);
-            Counts::bump(&l.counts.used_bytes, -size);
+            l.count(USED, &v, -1);
             let mut spares = l.spares.borrow_mut();
             if spares.len() < SPARES {
                 spares.push(v);
             } else {
-                Counts::bump(&l.counts.allocated, -1);
-                Counts::bump(&l.counts.allocated_bytes, -size);
+                l.count(ALLOCATED, &v, -1);
             }
         });
     }
@@ -179,16 +158,13 @@ pub struct Usage {
 
 /// Sums every worker's counts.
 pub fn usage() -> Usage {
-    let mut u = Usage::default();
-    if let Ok(all) = ALL.lock() {
-        for c in all.iter() {
-            u.allocated += c.allocated.load(Relaxed);
-            u.allocated_bytes += c.allocated_bytes.load(Relaxed);
-            u.used += c.used.load(Relaxed);
-            u.used_bytes += c.used_bytes.load(Relaxed);
-        }
+    let c = ALL.sum();
+    Usage {
+        allocated: c[ALLOCATED],
+        allocated_bytes: c[ALLOCATED_BYTES],
+        used: c[USED],
+        used_bytes: c[USED_BYTES],
     }
-    u
 }
 
 #[cfg(test)]
@@ -197,10 +173,11 @@ mod tests {
 
     /// Counts of this thread only (other tests run on other threads).
     fn mine() -> (usize, usize) {
+        use std::sync::atomic::Ordering::Relaxed;
         LOCAL.with(|l| {
             (
-                l.counts.allocated.load(Relaxed),
-                l.counts.used.load(Relaxed),
+                l.counts[ALLOCATED].load(Relaxed),
+                l.counts[USED].load(Relaxed),
             )
         })
     }

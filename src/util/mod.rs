@@ -7,3 +7,4 @@ pub mod ids;
 pub mod proxy_header;
 pub mod random;
 pub mod time;
+pub mod worker_counts;
