@@ -3243,7 +3243,8 @@ backend other
 }
 
 /// Performance hints fulcrum does not act on yet are accepted with a
-/// warning at their line that says so: `bind ... tfo`, `option splice-*`.
+/// warning at their line that says so: `bind ... tfo`, and `option
+/// splice-*` in mode http. In mode tcp, fulcrum splices (no warning).
 #[test]
 fn performance_hints_are_warnings() {
     let cfg = "\
@@ -3257,21 +3258,32 @@ listen app
     option splice-auto
     option splice-response
     server s1 127.0.0.1:9000
+listen web
+    mode http
+    bind 127.0.0.1:8081
+    option splice-auto
+    server s1 127.0.0.1:9000
 ";
     let file = TempPath::file("hints", cfg);
     let name = file.name();
     let run = check(&[file.path()]);
     assert_eq!(run.code, Some(0), "stderr:\n{}", run.stderr);
+    for line in [8, 9] {
+        assert!(
+            warnings_at(&run.stderr, &name, line).is_empty(),
+            "mode tcp splices: no warning expected at line {line}; stderr:\n{}",
+            run.stderr
+        );
+    }
     for (line, expect) in [
         (
             7,
             "'bind ... tfo' is ignored: TCP Fast Open is not enabled yet",
         ),
         (
-            8,
-            "'option splice-auto' is ignored: fulcrum does not splice yet",
+            14,
+            "'option splice-auto' is ignored: in mode http fulcrum does not splice yet",
         ),
-        (9, "'option splice-response' is ignored"),
     ] {
         assert!(
             warnings_at(&run.stderr, &name, line)

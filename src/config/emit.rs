@@ -205,6 +205,8 @@ fn global(o: &mut String, c: &Config) {
     );
     kv("tune.bufsize", g.tune_bufsize.map(|n| n.to_string()));
     kv("tune.maxrewrite", g.tune_maxrewrite.map(|n| n.to_string()));
+    kv("maxpipes", g.maxpipes.map(|n| n.to_string()));
+    kv("tune.pipesize", g.tune_pipesize.map(|n| n.to_string()));
     kv(
         "ca-base",
         g.ca_base.as_ref().map(|p| quote(&p.to_string_lossy())),
@@ -245,6 +247,9 @@ fn global(o: &mut String, c: &Config) {
     }
     if g.daemon {
         o.push_str("    daemon\n");
+    }
+    if g.nosplice {
+        o.push_str("    nosplice\n");
     }
     for s in &g.stats_socket {
         let _ = write!(o, "    stats socket {}", quote(&s.address));

@@ -175,6 +175,22 @@ pub fn tune_bufsize(g: &mut Global, l: &mut Line) -> R {
     Ok(())
 }
 
+pub fn maxpipes(g: &mut Global, l: &mut Line) -> R {
+    g.maxpipes = Some(parse_u32("maxpipes", l.one("a number of pipes")?)?);
+    Ok(())
+}
+
+pub fn tune_pipesize(g: &mut Global, l: &mut Line) -> R {
+    g.tune_pipesize = Some(parse_u32("tune.pipesize", l.one("a size in bytes")?)?);
+    Ok(())
+}
+
+pub fn nosplice(g: &mut Global, l: &mut Line) -> R {
+    l.none()?;
+    g.nosplice = true;
+    Ok(())
+}
+
 pub fn tune_maxrewrite(g: &mut Global, l: &mut Line) -> R {
     g.tune_maxrewrite = Some(parse_u32("tune.maxrewrite", l.one("a size in bytes")?)?);
     Ok(())

@@ -8,5 +8,6 @@ pub mod http;
 pub mod inspect;
 pub mod pool;
 pub mod proxyproto;
+pub mod splice;
 pub mod stream;
 pub mod tcp;

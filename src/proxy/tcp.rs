@@ -19,8 +19,10 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::connect::connect;
+use super::splice::Turn;
 use crate::balance::RequestKey;
 use crate::proxy::stream::Stream;
+use crate::runtime::Splice;
 use crate::runtime::{Backend, Frontend};
 use crate::util::buffer::Buffer;
 
@@ -55,7 +57,11 @@ pub async fn copy_one_way(
     idle: Option<Duration>,
     activity: &Cell<Instant>,
     counters: Counters<'_>,
+    splice: Option<&Splice>,
 ) -> Result<u64, PumpError> {
+    // Spliced when the settings allow and the pool has a pipe; held only
+    // while bytes are in it, like the buffer below.
+    let mut pipe = super::splice::PipeSlot::none();
     // A buffer only while bytes are on their way: taken from the worker's
     // spares when the socket is readable, given back once they are
     // written, so an idle session holds none. Reads go into spare
@@ -74,6 +80,16 @@ pub async fn copy_one_way(
                     Err(_) => return Err(PumpError::Timeout),
                 }
             },
+        }
+        if let Some(settings) = splice {
+            match super::splice::turn(r, w, &mut pipe, settings, idle, activity, &counters).await? {
+                Turn::Moved(n) => {
+                    total += n as u64;
+                    continue;
+                }
+                Turn::Closed => return Ok(total),
+                Turn::NoPipe => {}
+            }
         }
         if !buf.is_held() {
             buf = Buffer::take(BUF_SIZE);
@@ -129,9 +145,10 @@ pub async fn pump(
     idle: Idle,
     up: Counters<'_>,
     down: Counters<'_>,
+    splice: Option<&Splice>,
 ) -> Result<(u64, u64), PumpError> {
     match (client, server) {
-        (Stream::Plain(c), Stream::Plain(s)) => pump_plain(c, s, idle, up, down).await,
+        (Stream::Plain(c), Stream::Plain(s)) => pump_plain(c, s, idle, up, down, splice).await,
         (c, s) => pump_any(c, s, idle, up, down).await,
     }
 }
@@ -205,12 +222,13 @@ async fn pump_plain(
     idle: Idle,
     up: Counters<'_>,
     down: Counters<'_>,
+    splice: Option<&Splice>,
 ) -> Result<(u64, u64), PumpError> {
     let (mut cr, mut cw) = client.split();
     let (mut sr, mut sw) = server.split();
     let activity = Cell::new(Instant::now());
-    let upstream = copy_one_way(&mut cr, &mut sw, idle.client, &activity, up);
-    let downstream = copy_one_way(&mut sr, &mut cw, idle.server, &activity, down);
+    let upstream = copy_one_way(&mut cr, &mut sw, idle.client, &activity, up, splice);
+    let downstream = copy_one_way(&mut sr, &mut cw, idle.server, &activity, down, splice);
     tokio::try_join!(upstream, downstream)
 }
 
@@ -355,7 +373,7 @@ pub async fn serve(
     }
     // `on-marked-down shutdown-sessions` ends the session from outside.
     let res = tokio::select! {
-        r = pump(&mut client, &mut conn.stream, idle, up, down) => r,
+        r = pump(&mut client, &mut conn.stream, idle, up, down, fe.splice.as_ref()) => r,
         _ = srv.state.kill.notified() => Err(PumpError::Killed),
     };
     let (sent, received) = res.as_ref().map(|(a, b)| (*a, *b)).unwrap_or((0, 0));

@@ -455,6 +455,7 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
             log_separate_errors: p.option.log_separate_errors,
             logasap: p.option.logasap,
             dontlog_normal: p.option.dontlog_normal,
+            splice: splice_settings(&c.global),
             errorfiles: errorfiles(c, p, &rules_of(p))?,
             stats: (http && p.stats.enable).then(|| p.stats.clone()),
             monitor_uri: p.monitor_uri.clone().filter(|_| http),
@@ -491,6 +492,7 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
             hard_stop_after: c.global.hard_stop_after,
             bufsize: c.global.tune_bufsize.map(|n| n as usize).unwrap_or(16384),
             maxrewrite: c.global.tune_maxrewrite.map(|n| n as usize).unwrap_or(1024),
+            maxpipes: splice_settings(&c.global).map_or(0, |s| s.maxpipes),
             cli: cli_sockets(&c.global)?,
             log_targets: log_targets(&[LogTarget::Global], &c.global),
             spread_checks: c.global.spread_checks.unwrap_or(0),
@@ -937,4 +939,28 @@ fn server_tls(
         .transpose()
         .map_err(|e| err(format!("'sni': {e}")))?;
     Ok(Some(super::ServerTls { config, sni }))
+}
+
+/// The splicing settings of `global`: None under `nosplice`. `maxpipes`
+/// defaults to a quarter of `maxconn`, as in HAProxy; without a `maxconn`,
+/// to a quarter of the connections the file limit allows (two
+/// descriptors each).
+fn splice_settings(g: &crate::config::model::Global) -> Option<super::Splice> {
+    if g.nosplice {
+        return None;
+    }
+    let maxpipes = match (g.maxpipes, g.maxconn) {
+        (Some(n), _) => n as usize,
+        (None, Some(m)) if m > 0 => m as usize / 4,
+        _ => {
+            let files = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+                .current
+                .unwrap_or(1024);
+            (files / 2 / 4) as usize
+        }
+    };
+    Some(super::Splice {
+        maxpipes,
+        pipesize: g.tune_pipesize.map(|n| n as usize),
+    })
 }

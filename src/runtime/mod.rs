@@ -74,6 +74,8 @@ pub struct Global {
     pub bufsize: usize,
     /// Room kept for rewrites (`tune.maxrewrite`, default 1024).
     pub maxrewrite: usize,
+    /// `maxpipes`, as `show info` reports it (0 under `nosplice`).
+    pub maxpipes: usize,
     /// The runtime API sockets (`stats socket`).
     pub cli: Vec<CliSocket>,
     /// `spread-checks`: how much (percent) each check interval varies.
@@ -167,6 +169,17 @@ pub struct Frontend {
     pub logasap: bool,
     /// `option dontlog-normal`.
     pub dontlog_normal: bool,
+    /// How `mode tcp` sessions splice; None under `nosplice`.
+    pub splice: Option<Splice>,
+}
+
+/// Splicing settings, from `global` (`maxpipes`, `tune.pipesize`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Splice {
+    /// Pipes the process may hold.
+    pub maxpipes: usize,
+    /// The size asked of each pipe; the kernel's default when None.
+    pub pipesize: Option<usize>,
 }
 
 /// TLS to a server (`server ... ssl`).

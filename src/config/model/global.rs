@@ -77,6 +77,17 @@ pub struct Global {
     /// `tune.bufsize`: the request buffer, and so the largest request head.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tune_bufsize: Option<u32>,
+    /// `maxpipes`: pipes the process may hold for splicing (default a
+    /// quarter of `maxconn`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maxpipes: Option<u32>,
+    /// `tune.pipesize`: the size asked of each pipe (the kernel's default,
+    /// 64 KiB, when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tune_pipesize: Option<u32>,
+    /// `nosplice`: never splice, copy through user space.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub nosplice: bool,
     /// `tune.maxrewrite`: room kept in the buffer for header rewrites.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tune_maxrewrite: Option<u32>,

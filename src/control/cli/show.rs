@@ -18,8 +18,8 @@ use crate::stats::snapshot::{self, Kind, COLUMNS};
 pub const VERSION: &str = concat!("2.6-fulcrum-", env!("CARGO_PKG_VERSION"));
 
 /// `show info`: HAProxy's field names, in its order, for the facts fulcrum
-/// has. Fields about machinery fulcrum does not have (pipes, compression,
-/// peers, memory pools) read 0, which is true of it; rates it does not
+/// has. Fields about machinery fulcrum does not have (compression, SSL
+/// key rates) read 0, which is true of it; rates it does not
 /// compute yet are left out rather than invented.
 pub fn info(rt: &Runtime, shared: &Shared) -> String {
     let started = rt.global.started;
@@ -49,6 +49,7 @@ pub fn info(rt: &Runtime, shared: &Shared) -> String {
         .filter(|s| s.check.is_some())
         .count();
     let pool = crate::util::buffer::usage();
+    let (pipes_used, pipes_free, spliced) = crate::proxy::splice::usage();
     let fields: Vec<(&str, String)> = vec![
         ("Name", "fulcrum".into()),
         ("Version", VERSION.into()),
@@ -77,9 +78,9 @@ pub fn info(rt: &Runtime, shared: &Shared) -> String {
             "CumSslConns",
             sum(&|c| c.tls_handshakes.load(Relaxed)).to_string(),
         ),
-        ("Maxpipes", "0".into()),
-        ("PipesUsed", "0".into()),
-        ("PipesFree", "0".into()),
+        ("Maxpipes", rt.global.maxpipes.to_string()),
+        ("PipesUsed", pipes_used.to_string()),
+        ("PipesFree", pipes_free.to_string()),
         // One task per connection and per health check, as fulcrum runs them.
         ("Tasks", (cur + checks as u64).to_string()),
         ("Run_queue", "0".into()),
@@ -97,7 +98,8 @@ pub fn info(rt: &Runtime, shared: &Shared) -> String {
             "TotalBytesOut",
             sum(&|c| c.bytes_out.load(Relaxed)).to_string(),
         ),
-        ("TotalSplicdedBytesOut", "0".into()),
+        // HAProxy 2.6 spells it so.
+        ("TotalSplicdedBytesOut", spliced.to_string()),
         (
             "Build info",
             concat!("fulcrum ", env!("CARGO_PKG_VERSION")).into(),

@@ -332,7 +332,7 @@ async fn tunnel(
         ],
     };
     tokio::select! {
-        _ = super::tcp::pump(client, &mut conn.stream, idle, up, down) => {}
+        _ = super::tcp::pump(client, &mut conn.stream, idle, up, down, None) => {}
         _ = srv.state.kill.notified() => {}
     }
     Next::Close

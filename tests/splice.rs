@@ -1,0 +1,189 @@
+//! `mode tcp` splices: bytes move socket -> pipe -> socket in the kernel.
+//! Shown by the process's own counters on the runtime API
+//! (`TotalSplicdedBytesOut`, `PipesUsed`, `PipesFree`, `Maxpipes` in
+//! `show info`), with every byte checked at the far end; `nosplice` and
+//! an exhausted `maxpipes` fall back to copying with the same bytes.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::Shutdown;
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::net::{connect, echo_server, free_port, Fulcrum};
+use common::TempPath;
+
+/// One command on the stats socket; the answer.
+fn cli(sock: &Path, line: &str) -> String {
+    let mut s = UnixStream::connect(sock).expect("stats socket");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    s.write_all(format!("{line}\n").as_bytes()).expect("write");
+    let mut out = String::new();
+    s.read_to_string(&mut out).expect("read");
+    out
+}
+
+/// A `show info` field as a number.
+fn info(sock: &Path, field: &str) -> u64 {
+    let out = cli(sock, "show info");
+    out.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}: ")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in:\n{out}"))
+}
+
+fn config(sock: &Path, port: u16, global: &str) -> String {
+    format!(
+        "global
+    nbthread 1
+    stats socket {sock} level admin
+{global}
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+listen raw
+    bind 127.0.0.1:{port}
+    server echo {echo}
+",
+        sock = sock.display(),
+        echo = echo_server(),
+    )
+}
+
+/// A byte pattern that a shifted, dropped or repeated chunk would break.
+fn pattern(len: usize, seed: usize) -> Vec<u8> {
+    (0..len).map(|i| ((i * 7 + seed) % 251) as u8).collect()
+}
+
+/// Sends `len` patterned bytes through the echo behind `port`, reading
+/// the echo at the same time; checks every byte that came back.
+fn echo_through(port: u16, len: usize, seed: usize) {
+    let mut c = connect(port);
+    c.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let mut w = c.try_clone().expect("clone");
+    let data = pattern(len, seed);
+    let sent = data.clone();
+    let writer = thread::spawn(move || {
+        for chunk in sent.chunks(100_000) {
+            w.write_all(chunk).expect("write");
+        }
+        w.shutdown(Shutdown::Write).expect("shutdown");
+    });
+    let mut got = Vec::with_capacity(len);
+    c.read_to_end(&mut got).expect("read the echo");
+    writer.join().expect("writer");
+    assert_eq!(got.len(), len, "bytes echoed");
+    assert!(got == data, "the echoed bytes differ from those sent");
+}
+
+/// Waits until `show info` reads `want` for `field` (sessions end a
+/// moment after the client saw its last byte); the last value read.
+fn settles(sock: &Path, field: &str, want: u64) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let v = info(sock, field);
+        if v == want || Instant::now() > deadline {
+            return v;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+const LEN: usize = 32 << 20;
+
+#[test]
+fn mode_tcp_splices_every_byte() {
+    let dir = TempPath::dir("splice");
+    let sock = dir.path().join("admin.sock");
+    let port = free_port();
+    let _f = Fulcrum::start(&config(&sock, port, "    maxpipes 100"));
+    assert_eq!(info(&sock, "Maxpipes"), 100);
+    assert_eq!(info(&sock, "TotalSplicdedBytesOut"), 0);
+    echo_through(port, LEN, 1);
+    // Both directions went through pipes: to the echo and back. A few
+    // small reads may take the buffered path when a pipe is busy; the
+    // bulk must not.
+    let spliced = info(&sock, "TotalSplicdedBytesOut");
+    assert!(
+        spliced >= 2 * LEN as u64 * 9 / 10 && spliced <= 2 * LEN as u64,
+        "{spliced} bytes spliced of {}",
+        2 * LEN
+    );
+    // The session is over: its pipes are back, empty, in the pool.
+    assert_eq!(settles(&sock, "PipesUsed", 0), 0);
+    let free = info(&sock, "PipesFree");
+    assert!((1..=2).contains(&free), "{free} free pipes");
+}
+
+#[test]
+fn nosplice_copies_the_same_bytes() {
+    let dir = TempPath::dir("nosplice");
+    let sock = dir.path().join("admin.sock");
+    let port = free_port();
+    let _f = Fulcrum::start(&config(&sock, port, "    nosplice"));
+    echo_through(port, LEN / 4, 2);
+    assert_eq!(info(&sock, "TotalSplicdedBytesOut"), 0);
+    assert_eq!(info(&sock, "Maxpipes"), 0);
+    assert_eq!(info(&sock, "PipesFree"), 0);
+}
+
+/// `maxpipes 1` with four sessions at once: one direction of one
+/// session splices at a time, the others copy; every byte arrives and
+/// the process never holds more than one pipe.
+#[test]
+fn maxpipes_bounds_the_pipes_and_the_rest_copy() {
+    let dir = TempPath::dir("maxpipes");
+    let sock = dir.path().join("admin.sock");
+    let port = free_port();
+    let _f = Fulcrum::start(&config(&sock, port, "    maxpipes 1"));
+    let sessions: Vec<_> = (0..4)
+        .map(|i| thread::spawn(move || echo_through(port, LEN / 4, 10 + i)))
+        .collect();
+    let mut most = 0;
+    while sessions.iter().any(|s| !s.is_finished()) {
+        most = most.max(info(&sock, "PipesUsed") + info(&sock, "PipesFree"));
+        thread::sleep(Duration::from_millis(5));
+    }
+    for s in sessions {
+        s.join().expect("session");
+    }
+    assert!(most <= 1, "{most} pipes held with maxpipes 1");
+    let spliced = info(&sock, "TotalSplicdedBytesOut");
+    assert!(
+        spliced > 0 && spliced < 2 * LEN as u64,
+        "{spliced} bytes spliced: the one pipe must have carried some, not all"
+    );
+}
+
+#[test]
+fn splice_keywords_are_checked() {
+    let good = TempPath::file(
+        "splice-kw",
+        "global\n    maxpipes 10\n    tune.pipesize 131072\n    nosplice\n\
+         listen l\n    mode tcp\n    bind 127.0.0.1:1\n    server s 127.0.0.1:2\n",
+    );
+    let run = common::check(&[good.path()]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    for (text, message) in [
+        ("global\n    maxpipes lots\n", "maxpipes"),
+        ("global\n    tune.pipesize\n", "tune.pipesize"),
+        ("global\n    nosplice now\n", "nosplice"),
+    ] {
+        let bad = TempPath::file("splice-bad", text);
+        let run = common::check(&[bad.path()]);
+        assert_ne!(run.code, Some(0), "{text}");
+        let errs = common::errors_at(&run.stderr, &bad.name(), 2);
+        assert!(
+            errs.iter().any(|l| l.contains(message)),
+            "{text}: {}",
+            run.stderr
+        );
+    }
+}
