@@ -64,14 +64,50 @@ pub async fn accept_loop(
         // `disable frontend`: the connection accepted while waiting waits
         // too (the others stay in the backlog) until `enable frontend`.
         paused(&shared, &frontend).await;
-        let shared = shared.clone();
-        let frontend = frontend.clone();
         shared.active.fetch_add(1, Relaxed);
-        tokio::task::spawn_local(async move {
-            session(sock, peer, &frontend, &shared, accept_proxy).await;
-            shared.active.fetch_sub(1, Relaxed);
-            drop((global, local));
-        });
+        let life = Life {
+            shared: shared.clone(),
+            frontend: None,
+            _slots: (global, local),
+        };
+        tokio::task::spawn_local(session(sock, peer, frontend.clone(), life, accept_proxy));
+    }
+}
+
+/// What a session holds for as long as its client connection is open: its
+/// `maxconn` slots and its place in the counts (`CurrConns`, the
+/// frontend's current sessions). An idle HTTP connection moves from task
+/// to task (see `http::idle`), so these go with the connection and are
+/// given back when it is dropped, in whichever task that happens.
+pub struct Life {
+    shared: Arc<Shared>,
+    /// The frontend counting it, once it is a session (after the PROXY
+    /// header).
+    frontend: Option<Arc<crate::state::ProxyCounters>>,
+    _slots: (Option<OwnedSemaphorePermit>, Option<OwnedSemaphorePermit>),
+}
+
+impl Life {
+    /// The process's shared state.
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Counts the connection as a session of the frontend.
+    fn count_in(&mut self, counters: &Arc<crate::state::ProxyCounters>) {
+        counters.cur_sessions.fetch_add(1, Relaxed);
+        counters.total_sessions.fetch_add(1, Relaxed);
+        self.frontend = Some(counters.clone());
+    }
+}
+
+impl Drop for Life {
+    fn drop(&mut self) {
+        if let Some(c) = &self.frontend {
+            c.cur_sessions.fetch_sub(1, Relaxed);
+        }
+        self.shared.active.fetch_sub(1, Relaxed);
+        // The slots go after this, freeing room for a waiting accept.
     }
 }
 
@@ -114,15 +150,15 @@ async fn paused(shared: &Shared, frontend: &str) {
 async fn session(
     mut sock: TcpStream,
     mut peer: SocketAddr,
-    frontend: &str,
-    shared: &Shared,
+    frontend: Arc<str>,
+    mut life: Life,
     accept_proxy: bool,
 ) {
     let _ = sock.set_nodelay(true);
     // The Runtime current at accept: a TCP session finishes on it, an HTTP
     // one takes the newest at each request (see proxy::http).
-    let rt = shared.runtime.load_full();
-    let Some(fe) = rt.frontend(frontend) else {
+    let rt = life.shared.runtime.load_full();
+    let Some(fe) = rt.frontend(&frontend) else {
         return;
     };
     if fe.client_keepalive {
@@ -150,8 +186,7 @@ async fn session(
             }
         }
     }
-    fe.counters.cur_sessions.fetch_add(1, Relaxed);
-    fe.counters.total_sessions.fetch_add(1, Relaxed);
+    life.count_in(&fe.counters);
     let span = tracing::debug_span!("session", frontend = %fe.name, client = %peer);
     // Stick-table entries this connection tracks: released (and their
     // `conn_cur` decremented) when the session ends.
@@ -189,7 +224,7 @@ async fn session(
             local,
             accepted,
             conn: ConnFacts {
-                tls: sock.tls_facts(),
+                tls: sock.tls_facts().map(Box::new),
                 proxy_tlvs,
             },
             session_vars: Default::default(),
@@ -198,14 +233,17 @@ async fn session(
             // Boxed, so that the (larger) TCP pump and inspection state do
             // not size every HTTP connection's task too.
             Mode::Tcp => {
-                Box::pin(super::inspect::tcp_session(sock, &origin, fe, &rt, &slots)).await
+                Box::pin(super::inspect::tcp_session(sock, &origin, fe, &rt, &slots)).await;
+                drop(life);
             }
-            Mode::Http => super::http::serve(sock, &origin, frontend, shared, &slots).await,
+            Mode::Http => {
+                let client = super::http::Client::new(sock, origin, frontend.clone(), slots, life);
+                super::http::serve(client).await
+            }
         }
     }
     .instrument(span)
     .await;
-    fe.counters.cur_sessions.fetch_sub(1, Relaxed);
 }
 
 /// The server side of a TLS handshake (`bind ... ssl`), within the

@@ -114,7 +114,7 @@ impl ProxySource<'_> {
             tlvs.push((tlv::UNIQUE_ID, id.to_vec()));
         }
         if o.ssl {
-            tlvs.push((tlv::SSL, ssl_tlv(self.conn.tls.as_ref(), o)));
+            tlvs.push((tlv::SSL, ssl_tlv(self.conn.tls.as_deref(), o)));
         }
         let refs: Vec<(u8, &[u8])> = tlvs.iter().map(|(k, v)| (*k, v.as_slice())).collect();
         super::proxyproto::v2_header_with(self.src, self.dst, &refs, o.crc32c)

@@ -110,6 +110,23 @@ impl Stream {
         }
     }
 
+    /// Polls a plain socket's read readiness (without a future to keep);
+    /// a TLS stream is always ready, as in [`Stream::readable`].
+    pub fn poll_read_ready(
+        &self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        match self {
+            Stream::Plain(s) => s.poll_read_ready(cx),
+            _ => std::task::Poll::Ready(Ok(())),
+        }
+    }
+
+    /// A plain TCP socket (no TLS).
+    pub fn is_plain(&self) -> bool {
+        matches!(self, Stream::Plain(_))
+    }
+
     /// Waits until a plain socket is readable; a TLS stream may hold
     /// decrypted bytes already, so it is always "ready" to be read.
     pub async fn readable(&self) -> io::Result<()> {

@@ -148,7 +148,7 @@ pub struct Facts<'a> {
 impl Facts<'_> {
     /// The client connection's TLS, when fulcrum terminated it.
     pub fn tls(&self) -> Option<&TlsFacts> {
-        self.conn.tls.as_ref()
+        self.conn.tls.as_deref()
     }
 }
 
@@ -156,8 +156,9 @@ impl Facts<'_> {
 /// negotiated with us and the TLVs of the PROXY v2 header in front of it.
 #[derive(Debug, Default)]
 pub struct ConnFacts {
-    /// The TLS fulcrum terminated, if any.
-    pub tls: Option<TlsFacts>,
+    /// The TLS fulcrum terminated, if any; boxed, so that a plain
+    /// connection (an idle one especially) does not carry the room.
+    pub tls: Option<Box<TlsFacts>>,
     /// The PROXY v2 header's TLVs (`accept-proxy`), boxed: most
     /// connections have none and should not pay for the room.
     pub proxy_tlvs: Option<Box<crate::util::proxy_header::Tlvs>>,

@@ -223,7 +223,7 @@ impl<'c> Access<'c> {
             accept: self.accepted.date,
             request_date: self.date + first.saturating_duration_since(self.start),
             frontend: &fe.name,
-            tls: self.conn.tls.as_ref(),
+            tls: self.conn.tls.as_deref(),
             backend: be.map(|b| b.name.as_str()),
             server: srv.map(|s| s.name.as_str()),
             server_addr: srv.map(|s| s.target(self.dst.port())),

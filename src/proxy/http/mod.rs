@@ -10,6 +10,7 @@ pub mod buf;
 mod exchange;
 mod forward;
 pub mod head;
+mod idle;
 pub mod persist;
 pub mod reply;
 pub mod rewrite;
@@ -36,60 +37,146 @@ enum Next {
     Close,
 }
 
+/// A client connection in mode http, and what it keeps from one request
+/// to the next. It is owned (no borrow of the task that accepted it), so
+/// that an idle one can wait in a small task of its own (see [`idle`]).
+pub struct Client {
+    stream: Stream,
+    origin: super::accept::Origin,
+    frontend: std::sync::Arc<str>,
+    /// Stick-table entries the session tracks.
+    slots: crate::state::stick::Slots,
+    /// Its `maxconn` slots and place in the counts.
+    life: super::accept::Life,
+    /// No request came yet.
+    first: bool,
+    last_server: std::cell::Cell<Option<(usize, usize)>>,
+    session_conn: crate::proxy::connect::SessionConn,
+    /// The wait for the next request, when it was interrupted by a park.
+    waiting: Option<Waiting>,
+}
+
+impl Client {
+    /// A connection just accepted (and its TLS handshake done).
+    pub fn new(
+        stream: Stream,
+        origin: super::accept::Origin,
+        frontend: std::sync::Arc<str>,
+        slots: crate::state::stick::Slots,
+        life: super::accept::Life,
+    ) -> Client {
+        Client {
+            stream,
+            origin,
+            frontend,
+            slots,
+            life,
+            first: true,
+            last_server: std::cell::Cell::new(None),
+            session_conn: Default::default(),
+            waiting: None,
+        }
+    }
+}
+
+/// A wait for a request: since when, and until when it may last while
+/// nothing has come (`timeout http-request` for a first request,
+/// `timeout http-keep-alive` for the later ones).
+#[derive(Debug, Clone, Copy)]
+struct Waiting {
+    at: std::time::Instant,
+    date: std::time::SystemTime,
+    until: Option<Instant>,
+}
+
+impl Waiting {
+    /// A wait that starts now.
+    fn now(fe: &Frontend, first: bool) -> Waiting {
+        let limit = if first {
+            fe.timeout_http_request
+        } else {
+            fe.timeout_http_keep_alive
+        };
+        Waiting {
+            at: std::time::Instant::now(),
+            date: std::time::SystemTime::now(),
+            until: limit.map(|t| Instant::now() + t),
+        }
+    }
+}
+
 /// Serves one client connection in `mode http`. Each request takes the
 /// Runtime current when it arrives, so a kept-alive connection moves to a
 /// reloaded configuration at its next request.
-pub async fn serve(
-    mut client: Stream,
-    origin: &super::accept::Origin,
-    frontend: &str,
-    shared: &Shared,
-    slots: &crate::state::stick::Slots,
-) {
-    let mut rt = shared.runtime.load_full();
-    let mut cbuf = RecvBuf::new(rt.global.bufsize);
-    let mut first = true;
-    let last_server = std::cell::Cell::new(None);
-    let session_conn = crate::proxy::connect::SessionConn::default();
-    loop {
-        let Some(fe) = rt.frontend(frontend) else {
-            return;
-        };
-        // Between requests an idle connection holds no buffer.
-        cbuf.release();
-        // Only instants are kept while the connection waits: the exchange's
-        // record is made once a request comes, so that an idle
-        // keep-alive connection's task stays small.
-        let waited = Waited {
-            at: std::time::Instant::now(),
-            date: std::time::SystemTime::now(),
-            first_byte: None,
-        };
-        let mut first_byte = None;
-        let read = read_request(&mut client, &mut cbuf, fe, first, &mut first_byte).await;
-        // Boxed: what follows a read (the exchange's record, error
-        // answers, the exchange itself, the log line) exists only while a
-        // request is handled; the task of an idle connection holds only
-        // the wait for the next one.
-        let conn = Conn {
-            client: &mut client,
-            cbuf: &mut cbuf,
-            origin,
-            frontend,
-            shared,
-            slots,
-            rt: &mut rt,
-            first: &mut first,
-            last_server: &last_server,
-            session_conn: &session_conn,
-        };
-        let waited = Waited {
-            first_byte,
-            ..waited
-        };
-        match Box::pin(handle(conn, read, waited)).await {
-            Next::KeepAlive => continue,
-            Next::Close => return,
+///
+/// Written as a block rather than an `async fn`, whose argument the
+/// compiler would keep twice in the task.
+#[allow(clippy::manual_async_fn)] // see above: an async fn would hold its argument twice
+pub fn serve(mut c: Client) -> impl std::future::Future<Output = ()> {
+    async move {
+        let shared = c.life.shared().clone();
+        let mut rt = shared.runtime.load_full();
+        let mut cbuf = RecvBuf::new(rt.global.bufsize);
+        loop {
+            let Some(fe) = rt.frontend(&c.frontend) else {
+                return;
+            };
+            // Between requests an idle connection holds no buffer.
+            cbuf.release();
+            // Only instants are kept while the connection waits: the exchange's
+            // record is made once a request comes, so that an idle
+            // keep-alive connection's task stays small.
+            let waiting = c
+                .waiting
+                .take()
+                .unwrap_or_else(|| Waiting::now(fe, c.first));
+            let mut first_byte = None;
+            let read = read_request(
+                &mut c.stream,
+                &mut cbuf,
+                fe,
+                c.first,
+                waiting.until,
+                &mut first_byte,
+            )
+            .await;
+            let read = match read {
+                Read::Head(h) => Ok(h),
+                Read::Quiet => Err(None),
+                Read::Answer(s) => Err(Some(s)),
+                Read::Idle => {
+                    // Nothing came for a while: the connection waits on in a
+                    // task of its own, and this larger one ends.
+                    c.waiting = Some(waiting);
+                    idle::park(c);
+                    return;
+                }
+            };
+            // Boxed: what follows a read (the exchange's record, error
+            // answers, the exchange itself, the log line) exists only while a
+            // request is handled; the task of an idle connection holds only
+            // the wait for the next one.
+            let conn = Conn {
+                client: &mut c.stream,
+                cbuf: &mut cbuf,
+                origin: &c.origin,
+                frontend: &c.frontend,
+                shared: &shared,
+                slots: &c.slots,
+                rt: &mut rt,
+                first: &mut c.first,
+                last_server: &c.last_server,
+                session_conn: &c.session_conn,
+            };
+            let waited = Waited {
+                at: waiting.at,
+                date: waiting.date,
+                first_byte,
+            };
+            match Box::pin(handle(conn, read, waited)).await {
+                Next::KeepAlive => continue,
+                Next::Close => return,
+            }
         }
     }
 }
@@ -231,49 +318,70 @@ async fn handle(c: Conn<'_>, read: Result<RequestHead, Option<Status>>, waited: 
     next
 }
 
-/// Reads one request head. Err(None): the client went away quietly (or an
-/// idle keep-alive connection expired); Err(Some(s)): answer `s` and close.
+/// What waiting for a request head gave.
+enum Read {
+    /// A whole head.
+    Head(RequestHead),
+    /// The client went away quietly, or an idle keep-alive connection
+    /// expired: close without an answer.
+    Quiet,
+    /// Answer this and close.
+    Answer(Status),
+    /// Nothing came for [`idle::PARK_AFTER`] and the wait goes on: park.
+    Idle,
+}
+
+/// Reads one request head. While nothing has come the wait lasts until
+/// `until`; once bytes come, `timeout http-request` bounds the rest of the
+/// head (from accept for the first request, from its first byte for the
+/// later ones).
 async fn read_request(
     client: &mut Stream,
     cbuf: &mut RecvBuf,
     fe: &Frontend,
     first: bool,
+    until: Option<Instant>,
     first_byte: &mut Option<std::time::Instant>,
-) -> Result<RequestHead, Option<Status>> {
-    // The request timer starts at accept for the first request, and at the
-    // first byte of later ones; before that, keep-alive idleness applies.
-    let mut deadline = (first || !cbuf.is_empty())
-        .then(|| fe.timeout_http_request.map(|t| Instant::now() + t))
-        .flatten();
+) -> Read {
+    let mut deadline = if first {
+        until
+    } else if !cbuf.is_empty() {
+        fe.timeout_http_request.map(|t| Instant::now() + t)
+    } else {
+        None
+    };
     loop {
         if !cbuf.is_empty() {
             if first_byte.is_none() {
                 *first_byte = Some(std::time::Instant::now());
             }
             match head::parse_request(cbuf.filled(), cbuf.is_full()) {
-                Ok(h) => return Ok(h),
-                Err(HeadError::Bad(s)) => return Err(Some(s)),
+                Ok(h) => return Read::Head(h),
+                Err(HeadError::Bad(s)) => return Read::Answer(s),
                 Err(HeadError::Partial) => {}
             }
         }
-        let idle = cbuf.is_empty() && !first;
-        let wait = if idle {
-            fe.timeout_http_keep_alive
-        } else {
-            deadline.map(|d| d.saturating_duration_since(Instant::now()))
-        };
+        let empty = cbuf.is_empty();
+        let idle = empty && !first;
+        let ends = if empty { until } else { deadline };
+        let mut wait = ends.map(|d| d.saturating_duration_since(Instant::now()));
+        // A long wait with nothing received is left to a small task.
+        let park = empty && client.is_plain() && wait.is_none_or(|w| w > idle::PARK_AFTER);
+        if park {
+            wait = Some(idle::PARK_AFTER);
+        }
         match cbuf.fill(client, wait).await {
-            Ok(0) if cbuf.is_empty() => return Err(None),
-            // Closed in the middle of a head: nothing to answer to.
-            Ok(0) => return Err(None),
+            // Closed before or in the middle of a head: nothing to answer.
+            Ok(0) => return Read::Quiet,
             Ok(_) => {
                 if idle {
                     deadline = fe.timeout_http_request.map(|t| Instant::now() + t);
                 }
             }
-            Err(ReadError::Timeout) if idle => return Err(None),
-            Err(ReadError::Timeout) => return Err(Some(Status::RequestTimeout)),
-            Err(ReadError::Io(_)) => return Err(None),
+            Err(ReadError::Timeout) if park => return Read::Idle,
+            Err(ReadError::Timeout) if idle => return Read::Quiet,
+            Err(ReadError::Timeout) => return Read::Answer(Status::RequestTimeout),
+            Err(ReadError::Io(_)) => return Read::Quiet,
         }
     }
 }
