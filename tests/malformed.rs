@@ -3243,8 +3243,8 @@ backend other
 }
 
 /// Performance hints fulcrum does not act on yet are accepted with a
-/// warning at their line that says so: `bind ... tfo`, and `option
-/// splice-*` in mode http. In mode tcp, fulcrum splices (no warning).
+/// warning at their line that says so: `bind ... tfo`. `option splice-*`
+/// gets none: fulcrum splices whenever it can, in both modes.
 #[test]
 fn performance_hints_are_warnings() {
     let cfg = "\
@@ -3268,29 +3268,19 @@ listen web
     let name = file.name();
     let run = check(&[file.path()]);
     assert_eq!(run.code, Some(0), "stderr:\n{}", run.stderr);
-    for line in [8, 9] {
+    for line in [8, 9, 14] {
         assert!(
             warnings_at(&run.stderr, &name, line).is_empty(),
-            "mode tcp splices: no warning expected at line {line}; stderr:\n{}",
+            "fulcrum splices: no warning expected at line {line}; stderr:\n{}",
             run.stderr
         );
     }
-    for (line, expect) in [
-        (
-            7,
-            "'bind ... tfo' is ignored: TCP Fast Open is not enabled yet",
-        ),
-        (
-            14,
-            "'option splice-auto' is ignored: in mode http fulcrum does not splice yet",
-        ),
-    ] {
-        assert!(
-            warnings_at(&run.stderr, &name, line)
-                .iter()
-                .any(|l| l.contains(expect)),
-            "no warning at line {line} containing {expect:?}; stderr:\n{}",
-            run.stderr
-        );
-    }
+    let expect = "'bind ... tfo' is ignored: TCP Fast Open is not enabled yet";
+    assert!(
+        warnings_at(&run.stderr, &name, 7)
+            .iter()
+            .any(|l| l.contains(expect)),
+        "no warning at line 7 containing {expect:?}; stderr:\n{}",
+        run.stderr
+    );
 }

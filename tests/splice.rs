@@ -13,7 +13,7 @@ use std::path::Path;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::net::{connect, echo_server, free_port, Fulcrum};
+use common::net::{connect, echo_server, free_port, read_response, Answer, Fulcrum, HttpBackend};
 use common::TempPath;
 
 /// One command on the stats socket; the answer.
@@ -148,7 +148,16 @@ fn maxpipes_bounds_the_pipes_and_the_rest_copy() {
         .collect();
     let mut most = 0;
     while sessions.iter().any(|s| !s.is_finished()) {
-        most = most.max(info(&sock, "PipesUsed") + info(&sock, "PipesFree"));
+        // Both from one `show info`: two reads could catch a pipe on
+        // its way from used to free twice.
+        let out = cli(&sock, "show info");
+        let field = |name: &str| -> u64 {
+            out.lines()
+                .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or_else(|| panic!("no {name} in:\n{out}"))
+        };
+        most = most.max(field("PipesUsed") + field("PipesFree"));
         thread::sleep(Duration::from_millis(5));
     }
     for s in sessions {
@@ -186,4 +195,145 @@ fn splice_keywords_are_checked() {
             run.stderr
         );
     }
+}
+
+fn http_config(sock: &Path, port: u16, server: std::net::SocketAddr, global: &str) -> String {
+    format!(
+        "global
+    nbthread 1
+    stats socket {sock} level admin
+{global}
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+listen web
+    bind 127.0.0.1:{port}
+    server app {server}
+",
+        sock = sock.display(),
+    )
+}
+
+/// Text of `len` bytes in the pattern (the test backend answers text).
+fn text_pattern(len: usize) -> String {
+    (0..len)
+        .map(|i| (b'a' + (i * 7 % 26) as u8) as char)
+        .collect()
+}
+
+/// mode http: a body nobody reads is spliced (Content-Length, both ways),
+/// its framing exact so the connections carry on; a small one is copied.
+#[test]
+fn http_bodies_are_spliced_with_exact_framing() {
+    const BODY: usize = 4 << 20;
+    let dir = TempPath::dir("splice-http");
+    let sock = dir.path().join("admin.sock");
+    let big = text_pattern(BODY);
+    let app = HttpBackend::with(Answer::Text(big.clone()));
+    let port = free_port();
+    let _f = Fulcrum::start(&http_config(&sock, port, app.addr, ""));
+    let mut c = connect(port);
+    c.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let mut pending = Vec::new();
+    // Response bodies, twice on one connection.
+    for i in 0..2 {
+        c.write_all(format!("GET /big{i} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes())
+            .expect("request");
+        let r = read_response(&mut c, &mut pending).expect("response");
+        assert_eq!(r.status, 200);
+        assert!(r.body == big.as_bytes(), "response {i}: the body differs");
+    }
+    let after_responses = info(&sock, "TotalSplicdedBytesOut");
+    assert!(
+        after_responses >= 2 * BODY as u64 * 9 / 10,
+        "{after_responses} bytes spliced for two {BODY}-byte responses"
+    );
+    // A request body, then one more request on the same connection.
+    let upload = pattern(BODY, 3);
+    c.write_all(
+        format!("POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: {BODY}\r\n\r\n").as_bytes(),
+    )
+    .expect("head");
+    c.write_all(&upload).expect("body");
+    let r = read_response(&mut c, &mut pending).expect("response to the upload");
+    assert_eq!(r.status, 200);
+    let seen = app.requests();
+    let post = seen
+        .iter()
+        .find(|s| s.head.starts_with("POST"))
+        .expect("the POST");
+    assert!(
+        post.body == upload,
+        "the uploaded body differs at the server"
+    );
+    assert!(
+        info(&sock, "TotalSplicdedBytesOut") >= after_responses + BODY as u64 * 9 / 10,
+        "the request body was not spliced"
+    );
+    // A small body is copied: the counter does not move for it.
+    let small = HttpBackend::with(Answer::Text("small".into()));
+    let port2 = free_port();
+    let dir2 = TempPath::dir("splice-http-small");
+    let sock2 = dir2.path().join("admin.sock");
+    let _g = Fulcrum::start(&http_config(&sock2, port2, small.addr, ""));
+    let mut c = connect(port2);
+    c.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        .expect("request");
+    assert_eq!(
+        read_response(&mut c, &mut Vec::new())
+            .expect("response")
+            .text(),
+        "small"
+    );
+    assert_eq!(info(&sock2, "TotalSplicdedBytesOut"), 0);
+    assert_eq!(settles(&sock, "PipesUsed", 0), 0);
+}
+
+/// A response without a length runs until the server closes: spliced to
+/// the end, and the client sees every byte and then the close.
+#[test]
+fn a_body_until_close_is_spliced_to_the_end() {
+    const BODY: usize = 2 << 20;
+    let mut raw = b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n".to_vec();
+    let body = text_pattern(BODY);
+    raw.extend_from_slice(body.as_bytes());
+    let app = HttpBackend::with(Answer::Raw(Box::leak(raw.into_boxed_slice())));
+    let dir = TempPath::dir("splice-close");
+    let sock = dir.path().join("admin.sock");
+    let port = free_port();
+    let _f = Fulcrum::start(&http_config(&sock, port, app.addr, ""));
+    let mut c = connect(port);
+    c.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    c.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        .expect("request");
+    let r = read_response(&mut c, &mut Vec::new()).expect("response");
+    assert_eq!(r.status, 200);
+    assert!(
+        r.body == body.as_bytes(),
+        "{} bytes of {BODY}",
+        r.body.len()
+    );
+    assert!(info(&sock, "TotalSplicdedBytesOut") >= BODY as u64 * 9 / 10);
+}
+
+/// `nosplice` in mode http: the same bodies, copied.
+#[test]
+fn nosplice_copies_http_bodies() {
+    const BODY: usize = 1 << 20;
+    let big = text_pattern(BODY);
+    let app = HttpBackend::with(Answer::Text(big.clone()));
+    let dir = TempPath::dir("nosplice-http");
+    let sock = dir.path().join("admin.sock");
+    let port = free_port();
+    let _f = Fulcrum::start(&http_config(&sock, port, app.addr, "    nosplice"));
+    let mut c = connect(port);
+    c.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        .expect("request");
+    let r = read_response(&mut c, &mut Vec::new()).expect("response");
+    assert!(r.body == big.as_bytes());
+    assert_eq!(info(&sock, "TotalSplicdedBytesOut"), 0);
 }

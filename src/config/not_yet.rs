@@ -53,15 +53,6 @@ pub fn warn(p: &Proxy, d: &mut Diagnostics) {
             "in mode http, lines are sent when the exchange ends, not when the response starts (mode tcp acts on it)",
         );
     }
-    // mode tcp splices whenever it can (see proxy::splice).
-    if p.mode == super::model::Mode::Http {
-        for name in &p.option.splice {
-            say(
-                &format!("option {name}"),
-                "in mode http fulcrum does not splice yet: bodies are copied through user space, with the same result (mode tcp splices)",
-            );
-        }
-    }
     let t = &p.timeout;
     for (set, kw) in [
         (t.client_fin.is_some(), "timeout client-fin"),

@@ -20,6 +20,7 @@ use rustix::pipe::{
 };
 use tokio::io::{AsyncWriteExt, Interest};
 use tokio::net::tcp::{ReadHalf, WriteHalf};
+use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::tcp::{Counters, PumpError};
@@ -32,17 +33,16 @@ static PIPES: AtomicUsize = AtomicUsize::new(0);
 
 // A worker's counters, by index.
 const USED: usize = 0; // pipes held by sessions
-const FREE: usize = 1; // pipes kept empty for the next session
-const SPLICED_OUT: usize = 2; // bytes written to a socket from a pipe
+const SPLICED_OUT: usize = 1; // bytes written to a socket from a pipe
 
-static ALL: Registry<3> = Registry::new();
+static ALL: Registry<2> = Registry::new();
 
 /// Free pipes kept per worker.
 const SPARES: usize = 64;
 
 struct Local {
     free: RefCell<Vec<Pipe>>,
-    counts: Arc<Counts<3>>,
+    counts: Arc<Counts<2>>,
 }
 
 thread_local! {
@@ -79,10 +79,15 @@ impl Pipe {
     }
 }
 
-/// A worker's usage summed: (used, free, bytes spliced out).
+/// The process's pipes: (used, free, bytes spliced out). Free is taken
+/// as the pipes that exist less those in use, so that the two always add
+/// up to a number `maxpipes` bounds, even when read while a worker moves
+/// a pipe from one to the other.
 pub fn usage() -> (usize, usize, usize) {
     let c = ALL.sum();
-    (c[USED], c[FREE], c[SPLICED_OUT])
+    let exist = PIPES.load(Relaxed);
+    let used = c[USED].min(exist);
+    (used, exist - used, c[SPLICED_OUT])
 }
 
 /// A pipe out of the pool, or none when `maxpipes` are all out.
@@ -91,10 +96,7 @@ fn take(settings: &Splice) -> Option<Pipe> {
         .try_with(|l| {
             let spare = l.free.borrow_mut().pop();
             let pipe = match spare {
-                Some(p) => {
-                    bump(&l.counts[FREE], -1);
-                    p
-                }
+                Some(p) => p,
                 None => {
                     if PIPES.fetch_add(1, Relaxed) >= settings.maxpipes {
                         PIPES.fetch_sub(1, Relaxed);
@@ -125,7 +127,6 @@ fn give_back(pipe: Pipe) {
         let mut free = l.free.borrow_mut();
         if pipe.held == 0 && free.len() < SPARES {
             free.push(pipe);
-            bump(&l.counts[FREE], 1);
             true
         } else {
             false
@@ -138,36 +139,58 @@ fn give_back(pipe: Pipe) {
 
 /// What one turn of the spliced loop did.
 pub enum Turn {
-    /// Moved this many bytes.
+    /// Moved this many bytes (0: the readiness was stale, nothing came).
     Moved(usize),
-    /// The reader closed: the writer was shut.
+    /// The reader closed.
     Closed,
     /// The pool had no pipe: copy this turn through a buffer.
     NoPipe,
 }
 
-/// Moves what the readable socket `r` has to `w` through a pipe. Called
-/// once `r` is readable; the pipe goes back to the pool unless the read
-/// filled it (more is likely to follow at once).
-pub async fn turn(
-    r: &ReadHalf<'_>,
-    w: &mut WriteHalf<'_>,
+/// Which side a splice failed on: the data path's error says whose fault
+/// it was (termination flags, status).
+#[derive(Debug)]
+pub enum SpliceError {
+    /// Reading from the sender failed.
+    Read(io::Error),
+    /// Writing to the receiver failed.
+    Write(io::Error),
+    /// The receiver did not take the bytes within the write timeout.
+    WriteTimeout,
+}
+
+impl From<SpliceError> for PumpError {
+    fn from(e: SpliceError) -> PumpError {
+        match e {
+            SpliceError::Read(e) | SpliceError::Write(e) => PumpError::Io(e),
+            SpliceError::WriteTimeout => PumpError::Timeout,
+        }
+    }
+}
+
+/// Moves up to `max` bytes that the readable socket `src` has to `dst`
+/// through a pipe, and waits until they are all written. Called once
+/// `src` is readable; the pipe goes back to the pool unless the read
+/// filled it (more is likely to follow at once). Never reads more than
+/// `max`: bytes past a message's body stay in the socket.
+pub async fn move_once(
+    src: &TcpStream,
+    dst: &TcpStream,
     pipe: &mut PipeSlot,
     settings: &Splice,
+    max: usize,
     write_timeout: Option<Duration>,
-    activity: &Cell<Instant>,
-    counters: &Counters<'_>,
-) -> Result<Turn, PumpError> {
+) -> Result<Turn, SpliceError> {
     if pipe.0.is_none() {
         pipe.0 = take(settings);
     }
     let Some(p) = pipe.0.as_mut() else {
         return Ok(Turn::NoPipe);
     };
-    let room = p.size;
-    let read = r.as_ref().try_io(Interest::READABLE, || {
+    let room = p.size.min(max);
+    let read = src.try_io(Interest::READABLE, || {
         splice(
-            r.as_ref(),
+            src,
             None,
             &p.write,
             None,
@@ -183,37 +206,69 @@ pub async fn turn(
             pipe.release();
             return Ok(Turn::Moved(0));
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(SpliceError::Read(e)),
     };
     if n == 0 {
         pipe.release();
-        let _ = w.shutdown().await;
         return Ok(Turn::Closed);
     }
     p.held = n;
-    activity.set(Instant::now());
-    let drained = drain(p, w);
+    let drained = drain(p, dst);
     match write_timeout {
-        None => drained.await?,
+        None => drained.await.map_err(SpliceError::Write)?,
         Some(t) => tokio::time::timeout(t, drained)
             .await
-            .map_err(|_| PumpError::Timeout)??,
-    }
-    activity.set(Instant::now());
-    for c in counters.sinks {
-        c.fetch_add(n as u64, Relaxed);
+            .map_err(|_| SpliceError::WriteTimeout)?
+            .map_err(SpliceError::Write)?,
     }
     let _ = LOCAL.try_with(|l| bump(&l.counts[SPLICED_OUT], n as isize));
     if n < room {
-        // A short read drained the socket: the session may now idle.
+        // Most likely the socket is drained: it may now idle without a
+        // pipe. (Its readiness is left as it is: a splice can stop short
+        // of the pipe's size with bytes still queued, when the pipe runs
+        // out of slots for small segments.)
         pipe.release();
     }
     Ok(Turn::Moved(n))
 }
 
-/// Writes everything the pipe holds into `w`.
-async fn drain(p: &mut Pipe, w: &WriteHalf<'_>) -> io::Result<()> {
-    let sock = w.as_ref();
+/// One turn of a `mode tcp` direction: [`move_once`] with the session's
+/// activity clock and counters, and the half-close passed on.
+pub async fn turn(
+    r: &ReadHalf<'_>,
+    w: &mut WriteHalf<'_>,
+    pipe: &mut PipeSlot,
+    settings: &Splice,
+    write_timeout: Option<Duration>,
+    activity: &Cell<Instant>,
+    counters: &Counters<'_>,
+) -> Result<Turn, PumpError> {
+    let t = move_once(
+        r.as_ref(),
+        w.as_ref(),
+        pipe,
+        settings,
+        usize::MAX,
+        write_timeout,
+    )
+    .await?;
+    match t {
+        Turn::Closed => {
+            let _ = w.shutdown().await;
+        }
+        Turn::Moved(n) if n > 0 => {
+            activity.set(Instant::now());
+            for c in counters.sinks {
+                c.fetch_add(n as u64, Relaxed);
+            }
+        }
+        _ => {}
+    }
+    Ok(t)
+}
+
+/// Writes everything the pipe holds into `sock`.
+async fn drain(p: &mut Pipe, sock: &TcpStream) -> io::Result<()> {
     while p.held > 0 {
         sock.writable().await?;
         let wrote = sock.try_io(Interest::WRITABLE, || {
@@ -264,7 +319,6 @@ impl Drop for Local {
     fn drop(&mut self) {
         let n = self.free.get_mut().len();
         PIPES.fetch_sub(n, Relaxed);
-        bump(&self.counts[FREE], -(n as isize));
     }
 }
 

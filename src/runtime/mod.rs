@@ -169,7 +169,8 @@ pub struct Frontend {
     pub logasap: bool,
     /// `option dontlog-normal`.
     pub dontlog_normal: bool,
-    /// How `mode tcp` sessions splice; None under `nosplice`.
+    /// How sessions splice (mode tcp streams, mode http bodies); None
+    /// under `nosplice`.
     pub splice: Option<Splice>,
 }
 

@@ -34,6 +34,66 @@ pub struct Flow<'a> {
     pub write_timeout: Option<Duration>,
     /// Counters of bytes moved.
     pub counters: [&'a AtomicU64; 3],
+    /// Splicing settings, None under `nosplice`.
+    pub splice: Option<crate::runtime::Splice>,
+}
+
+/// Bodies (or what is left of them) shorter than this are copied: a
+/// splice costs the same two system calls as a read and a write, plus a
+/// pipe out of the pool and back.
+const SPLICE_MIN: u64 = 16 * 1024;
+
+/// What splicing a body's remainder did.
+enum Spliced {
+    /// Both sides must be plain sockets, and the pool must have a pipe.
+    NotPossible,
+    /// This many bytes went through; the rest (if any) is copied.
+    Moved(u64),
+    /// The sender closed.
+    Closed,
+}
+
+/// Splices up to `max` bytes of a body from `src` to `dst`, the socket to
+/// socket path for bodies nobody needs to read (see proxy::splice).
+async fn splice_body(
+    src: &Stream,
+    dst: &Stream,
+    settings: &crate::runtime::Splice,
+    max: u64,
+    flow: &Flow<'_>,
+) -> Result<Spliced, BodyError> {
+    use crate::proxy::splice::{move_once, PipeSlot, SpliceError, Turn};
+    let (Stream::Plain(s), Stream::Plain(d)) = (src, dst) else {
+        return Ok(Spliced::NotPossible);
+    };
+    let mut pipe = PipeSlot::none();
+    let mut moved = 0u64;
+    while moved < max {
+        let ready = s.readable();
+        match flow.read_timeout {
+            Some(t) => tokio::time::timeout(t, ready)
+                .await
+                .map_err(|_| BodyError::Read(ReadError::Timeout))?,
+            None => ready.await,
+        }
+        .map_err(|e| BodyError::Read(ReadError::Io(e)))?;
+        let want = usize::try_from(max - moved).unwrap_or(usize::MAX);
+        match move_once(s, d, &mut pipe, settings, want, flow.write_timeout).await {
+            Ok(Turn::Moved(n)) => {
+                moved += n as u64;
+                for c in flow.counters {
+                    c.fetch_add(n as u64, Relaxed);
+                }
+            }
+            Ok(Turn::Closed) => return Ok(Spliced::Closed),
+            Ok(Turn::NoPipe) if moved == 0 => return Ok(Spliced::NotPossible),
+            Ok(Turn::NoPipe) => break,
+            Err(SpliceError::Read(e)) => return Err(BodyError::Read(ReadError::Io(e))),
+            Err(SpliceError::Write(e)) => return Err(BodyError::Write(e)),
+            Err(SpliceError::WriteTimeout) => return Err(BodyError::WriteTimeout),
+        }
+    }
+    Ok(Spliced::Moved(moved))
 }
 
 async fn write(dst: &mut Stream, bytes: &[u8], flow: &Flow<'_>) -> Result<(), BodyError> {
@@ -71,7 +131,18 @@ pub async fn copy(
     match kind {
         BodyKind::None => Ok(()),
         BodyKind::Length(mut left) => {
+            let mut may_splice = flow.splice.is_some();
             while left > 0 {
+                if buf.is_empty() && may_splice && left >= SPLICE_MIN {
+                    if let Some(settings) = &flow.splice {
+                        match splice_body(src, dst, settings, left, flow).await? {
+                            Spliced::Moved(n) => left -= n.min(left),
+                            Spliced::Closed => return Err(BodyError::Truncated),
+                            Spliced::NotPossible => may_splice = false,
+                        }
+                        continue;
+                    }
+                }
                 if buf.is_empty() {
                     more(src, buf, flow).await?;
                 }
@@ -87,6 +158,12 @@ pub async fn copy(
                 let n = buf.filled().len();
                 write(dst, buf.filled(), flow).await?;
                 buf.consume(n);
+            }
+            if let Some(settings) = &flow.splice {
+                match splice_body(src, dst, settings, u64::MAX, flow).await? {
+                    Spliced::Closed => return Ok(()),
+                    Spliced::Moved(_) | Spliced::NotPossible => {}
+                }
             }
             match buf.fill(src, flow.read_timeout).await {
                 Ok(0) => return Ok(()),

@@ -387,6 +387,7 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
                 &be.counters.bytes_in,
                 &srv.state.bytes_in,
             ],
+            splice: fe.splice,
         };
         if let Err(e) = body::copy(head.body, client, cbuf, &mut conn.stream, &up).await {
             match e {
@@ -728,6 +729,7 @@ async fn respond(
             &be.counters.bytes_out,
             &srv.state.bytes_out,
         ],
+        splice: fe.splice,
     };
     if let Err(e) = body::copy(body_kind, &mut conn.stream, &mut sbuf, client, &down).await {
         srv.state.response_errors.fetch_add(1, Relaxed);
