@@ -87,9 +87,15 @@ impl Stream {
     pub async fn read_some(&mut self, buf: &mut Vec<u8>, limit: usize) -> io::Result<usize> {
         match self {
             Stream::Plain(s) => loop {
+                let room = limit.min(buf.capacity() - buf.len());
                 let mut limited = bytes::BufMut::limit(&mut *buf, limit);
                 match s.try_read_buf(&mut limited) {
-                    Ok(n) => return Ok(n),
+                    Ok(n) => {
+                        if n > 0 && n < room {
+                            drained(s);
+                        }
+                        return Ok(n);
+                    }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => s.readable().await?,
                     Err(e) => return Err(e),
                 }
@@ -105,7 +111,15 @@ impl Stream {
     /// must go through the TLS layer).
     pub fn try_read_plain(&self, buf: &mut [u8]) -> Option<io::Result<usize>> {
         match self {
-            Stream::Plain(s) => Some(s.try_read(buf)),
+            Stream::Plain(s) => {
+                let r = s.try_read(buf);
+                if let Ok(n) = r {
+                    if n > 0 && n < buf.len() {
+                        drained(s);
+                    }
+                }
+                Some(r)
+            }
             _ => None,
         }
     }
@@ -199,4 +213,16 @@ impl AsyncWrite for Stream {
             Stream::TlsClient(s) => s.is_write_vectored(),
         }
     }
+}
+
+/// Records that a read took less than it could, so the socket is empty:
+/// its readiness is cleared without a system call, and the next wait
+/// sleeps until epoll reports new bytes instead of trying a read that
+/// would fail with EAGAIN (one wasted recvfrom per request otherwise).
+/// Safe with edge-triggered epoll: bytes that arrive later raise a new
+/// event, which sets the readiness again.
+pub fn drained(s: &tokio::net::TcpStream) {
+    let _ = s.try_io(tokio::io::Interest::READABLE, || {
+        Err::<(), io::Error>(io::ErrorKind::WouldBlock.into())
+    });
 }

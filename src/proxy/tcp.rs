@@ -121,6 +121,7 @@ pub async fn copy_one_way(
         }
         // A short read drained the socket: the session may now idle.
         if n < buf.capacity() {
+            super::stream::drained(r.as_ref());
             buf.release();
         }
     }
