@@ -9,10 +9,12 @@
 #   --quick              1 round, 3 s per measurement, 1,000 idle connections
 #   --runs N             rounds (default 2; each round runs every proxy: A B A B ...)
 #   --duration S         seconds per measurement (default 10)
-#   --idle-conns N       idle keep-alive client connections (default 5000)
-#   --workloads "W..."   a subset of: ka close 1m tcp idle tls-hs-ecdsa tls-hs-rsa
-#                        tls-resume tls-ka tls-1m (default: ka close 1m tcp idle;
-#                        "tls" stands for the five TLS ones, "all" for all ten)
+#   --idle-conns N       idle keep-alive client connections (default 20000)
+#   --nbthread N         threads for fulcrum and HAProxy (worker processes for
+#                        nginx), pinned to cores 0..N-1 (default 1)
+#   --workloads "W..."   a subset of: ka close 1m tcp idle idle-tcp tls-hs-ecdsa tls-hs-rsa
+#                        tls-resume tls-ka tls-1m (default: ka close 1m tcp idle idle-tcp;
+#                        "tls" stands for the five TLS ones, "all" for all eleven)
 #   --proxies "P..."     a subset of: direct fulcrum haproxy nginx (default all)
 #   --profile            also perf-record fulcrum and HAProxy under the keep-alive
 #                        load (not measured), reports in benches/results/profile-*.txt;
@@ -87,8 +89,9 @@ ROOT=$PWD
 
 RUNS=2
 DUR=10
-IDLE_CONNS=5000
-WORKLOADS="ka close 1m tcp idle"
+IDLE_CONNS=20000
+NBTHREAD=1
+WORKLOADS="ka close 1m tcp idle idle-tcp"
 PROXIES="direct fulcrum haproxy nginx"
 PROFILE=0
 QUIET_WAIT=300
@@ -107,6 +110,7 @@ while [ $# -gt 0 ]; do
         --runs) RUNS=$2; shift ;;
         --duration) DUR=$2; shift ;;
         --idle-conns) IDLE_CONNS=$2; shift ;;
+        --nbthread) NBTHREAD=$2; shift ;;
         --workloads) WORKLOADS=$2; shift ;;
         --proxies) PROXIES=$2; shift ;;
         --profile) PROFILE=1 ;;
@@ -130,13 +134,14 @@ NGINX_HTTP=19203
 NGINX_TCP=19204
 PROXY_TLS_ECDSA=19205
 PROXY_TLS_RSA=19206
+PROXY_TCP_HTTP=19207
 TLS_WORKLOADS="tls-hs-ecdsa tls-hs-rsa tls-resume tls-ka tls-1m"
 wl=""
 for w in $WORKLOADS; do
     case $w in
         tls) wl="$wl $TLS_WORKLOADS" ;;
-        all) wl="$wl ka close 1m tcp idle $TLS_WORKLOADS" ;;
-        ka|close|1m|tcp|idle|tls-hs-ecdsa|tls-hs-rsa|tls-resume|tls-ka|tls-1m) wl="$wl $w" ;;
+        all) wl="$wl ka close 1m tcp idle idle-tcp $TLS_WORKLOADS" ;;
+        ka|close|1m|tcp|idle|idle-tcp|tls-hs-ecdsa|tls-hs-rsa|tls-resume|tls-ka|tls-1m) wl="$wl $w" ;;
         *) echo "compare.sh: unknown workload '$w' (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -188,22 +193,33 @@ LOADGEN=$TARGET_DIR/release/examples/loadgen
 
 # ---------------------------------------------------------------- limits, ports
 
-# HAProxy wants about 2 x maxconn (8000) descriptors; the idle workload holds
-# IDLE_CONNS client connections in loadgen, the proxy and (for HAProxy) as
-# many server connections in the backend.
+# HAProxy wants about 2 x maxconn descriptors (it will not start with
+# fewer); the idle workload holds IDLE_CONNS client connections in loadgen,
+# the proxy and (for HAProxy) as many server connections in the backend.
+# bench.cfg asks maxconn 25000, room for 20,000 idle clients; under a
+# lower open-file limit both are lowered to fit, and the report says so.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 FDS=$(ulimit -n)
-if [ "$FDS" != unlimited ] && [ "$FDS" -lt 16500 ]; then
-    die "open-file limit is $FDS (hard $(ulimit -Hn)); HAProxy needs ~16,500 for bench.cfg's maxconn 8000: raise it (e.g. ulimit -Hn 65536 as root)"
+CFG_MAXCONN=$(awk '$1 == "maxconn" {print $2; exit}' "$CFG")
+MAXCONN=${CFG_MAXCONN:-25000}
+if [ "$FDS" != unlimited ] && [ "$MAXCONN" -gt $(( (FDS - 500) / 2 )) ]; then
+    MAXCONN=$(( (FDS - 500) / 2 ))
+    log "maxconn lowered to $MAXCONN by the open-file limit $FDS (hard $(ulimit -Hn)): HAProxy needs 2 descriptors per connection"
 fi
-if [ "$FDS" != unlimited ] && [ "$IDLE_CONNS" -gt $(( (FDS - 500) / 2 )) ]; then
-    IDLE_CONNS=$(( (FDS - 500) / 2 ))
-    log "idle connections lowered to $IDLE_CONNS by the open-file limit $FDS"
+[ "$MAXCONN" -ge 2000 ] || die "open-file limit is $FDS: too low for the benchmark (raise it, e.g. ulimit -Hn 65536 as root)"
+NGINX_FILES=$FDS
+[ "$FDS" = unlimited ] && NGINX_FILES=60000
+if [ "$IDLE_CONNS" -gt $(( MAXCONN - 500 )) ]; then
+    IDLE_CONNS=$(( MAXCONN - 500 ))
+    log "idle connections lowered to $IDLE_CONNS (maxconn $MAXCONN)"
 fi
-[ "$IDLE_CONNS" -le 7500 ] || die "--idle-conns is at most 7500 (bench.cfg's maxconn is 8000)"
+case $NBTHREAD in ''|*[!0-9]*|0) die "--nbthread takes a positive number" ;; esac
+[ "$NBTHREAD" -le "$(nproc)" ] || die "--nbthread $NBTHREAD: this machine has $(nproc) cores"
+PROXY_CORES=0
+[ "$NBTHREAD" -gt 1 ] && PROXY_CORES="0-$(( NBTHREAD - 1 ))"
 
 port_busy() { timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
-for p in $BACKEND_HTTP $BACKEND_TCP $PROXY_HTTP $PROXY_TCP $NGINX_HTTP $NGINX_TCP $PROXY_TLS_ECDSA $PROXY_TLS_RSA; do
+for p in $BACKEND_HTTP $BACKEND_TCP $PROXY_HTTP $PROXY_TCP $NGINX_HTTP $NGINX_TCP $PROXY_TLS_ECDSA $PROXY_TLS_RSA $PROXY_TCP_HTTP; do
     port_busy "$p" && die "127.0.0.1:$p is in use: stop what listens there first"
 done
 
@@ -211,6 +227,15 @@ done
 
 T=$(mktemp -d /tmp/fulcrum-bench.XXXXXX)
 chmod 755 "$T"   # nginx's workers run as nobody and read the files in here
+# The configuration the proxies read: CFG itself, or a copy with nbthread N
+# and the maxconn the open-file limit allows.
+RUN_CFG=$CFG
+if [ "$NBTHREAD" != 1 ] || [ "$MAXCONN" != "${CFG_MAXCONN:-}" ]; then
+    RUN_CFG=$T/${CFG##*/}
+    sed -e "s/^\([[:space:]]*nbthread\)[[:space:]].*/\1 $NBTHREAD/" \
+        -e "s/^\([[:space:]]*maxconn\)[[:space:]].*/\1 $MAXCONN/" "$CFG" >"$RUN_CFG"
+    grep -q "nbthread $NBTHREAD" "$RUN_CFG" || die "${CFG##*/} has no nbthread line to change"
+fi
 PIDS=()          # everything started in the background, killed on exit
 KEEP_T=$KEEP
 
@@ -354,11 +379,11 @@ EOF
 
 cat >"$T/backend.conf" <<EOF
 worker_processes 1;
-worker_rlimit_nofile 20000;
+worker_rlimit_nofile $NGINX_FILES;
 daemon off;
 pid $T/backend.pid;
 error_log $T/backend-error.log warn;
-events { worker_connections 19000; }
+events { worker_connections $(( NGINX_FILES - 1000 )); }
 http {
 $(nginx_common)
     sendfile on;
@@ -378,12 +403,12 @@ EOF
 {
     [ -e "$STREAM_MODULE" ] && echo "load_module $STREAM_MODULE;"
     cat <<EOF
-worker_processes 1;
-worker_rlimit_nofile 20000;
+worker_processes $NBTHREAD;
+worker_rlimit_nofile $NGINX_FILES;
 daemon off;
 pid $T/nginx-proxy.pid;
 error_log $T/nginx-proxy-error.log warn;
-events { worker_connections 19000; }
+events { worker_connections $(( NGINX_FILES - 1000 )); }
 http {
 $(nginx_common)
     upstream backend {
@@ -445,9 +470,9 @@ start_proxy() { # NAME: starts it on core 0, waits until it listens
     local name=$1
     case $name in
         direct) PROXY_PID=""; return 0 ;;
-        fulcrum) FULCRUM_LOG=warn taskset -c 0 "$FULCRUM" -f "$CFG" >>"$T/fulcrum.log" 2>&1 & ;;
-        haproxy) taskset -c 0 haproxy -db -f "$CFG" >>"$T/haproxy.log" 2>&1 & ;;
-        nginx) taskset -c 0 nginx -p "$T/" -e "$T/nginx-proxy-error.log" -c "$T/nginx-proxy.conf" >>"$T/nginx.log" 2>&1 & ;;
+        fulcrum) FULCRUM_LOG=warn taskset -c "$PROXY_CORES" "$FULCRUM" -f "$RUN_CFG" >>"$T/fulcrum.log" 2>&1 & ;;
+        haproxy) taskset -c "$PROXY_CORES" haproxy -db -f "$RUN_CFG" >>"$T/haproxy.log" 2>&1 & ;;
+        nginx) taskset -c "$PROXY_CORES" nginx -p "$T/" -e "$T/nginx-proxy-error.log" -c "$T/nginx-proxy.conf" >>"$T/nginx.log" 2>&1 & ;;
     esac
     PROXY_PID=$!
     PIDS+=("$PROXY_PID")
@@ -464,7 +489,7 @@ start_proxy() { # NAME: starts it on core 0, waits until it listens
     fi
 }
 
-tls_proxy() { [ "$1" = fulcrum ] || [ "$1" = haproxy ]; } # the proxies the TLS workloads run
+tls_proxy() { [ "$1" = fulcrum ] || [ "$1" = haproxy ]; } # the proxies the TLS and idle-tcp workloads run
 
 stop_proxy() {
     [ -n "$PROXY_PID" ] || return 0
@@ -534,7 +559,7 @@ measure() { # ROUND WORKLOAD PROXY
         row "$r" "$w" "$p" -1 -1 -1 -1 -1 -1 0 -1 -1 -1 -1 -1 -1 0 n/a
         return 0
     fi
-    if [ "$w" = idle ] && [ "$p" = direct ]; then
+    if { [ "$w" = idle ] || [ "$w" = idle-tcp ]; } && [ "$p" = direct ]; then
         return 0
     fi
     start_proxy "$p"
@@ -605,7 +630,11 @@ measure() { # ROUND WORKLOAD PROXY
         [ "$(field errors "$res")" -gt 0 ] && note="$note a bulk connection failed early"
         foreign=$(( (m1 - m0) - (k1 - k0) - (h1 - h0) ))
         ;;
-    idle)
+    idle|idle-tcp)
+        # idle-tcp: the same clients through a mode tcp listener in front of
+        # the HTTP backend (fulcrum and HAProxy only): a session that
+        # carried one exchange and then stays quiet.
+        [ "$w" = idle-tcp ] && hp=$PROXY_TCP_HTTP
         "$LOADGEN" get --connect "127.0.0.1:$hp" --path / >/dev/null 2>&1 || note="warm-up request failed"
         sleep 0.5
         wait_quiet
@@ -668,13 +697,13 @@ measure() { # ROUND WORKLOAD PROXY
 
 # ---------------------------------------------------------------- run
 
-log "machine: $(nproc) cores; runs=$RUNS duration=${DUR}s idle-conns=$IDLE_CONNS; proxies on core 0, load and backends on core 1"
+log "machine: $(nproc) cores; runs=$RUNS duration=${DUR}s idle-conns=$IDLE_CONNS nbthread=$NBTHREAD; proxies on cores $PROXY_CORES, load and backends on core 1"
 START=$SECONDS
 for r in $(seq "$RUNS"); do
     for w in $WORKLOADS; do
         for p in $PROXIES; do
             [ "$w" = idle ] && [ "$p" = direct ] && continue
-            case $w in tls-*) tls_proxy "$p" || continue ;; esac
+            case $w in tls-*|idle-tcp) tls_proxy "$p" || continue ;; esac
             log "round $r/$RUNS  $w  $p"
             measure "$r" "$w" "$p"
             # A measurement disturbed by another process is taken again.
@@ -708,7 +737,11 @@ if [ "$RUNS" -gt 0 ]; then
         if [ "$WANT_TLS" = 1 ]; then
             echo "- TLS: fulcrum with rustls $(awk '/^name = "rustls"$/ {getline; gsub(/"/, "", $3); print $3}' "$ROOT/Cargo.lock") (aws-lc-rs); HAProxy with $(haproxy -vv 2>/dev/null | sed -n 's/^Running on OpenSSL version : \(OpenSSL [^ ]*\).*/\1/p' | head -1); wrk with $(ldd "$(command -v wrk)" 2>/dev/null | grep -q libssl && openssl version | cut -d' ' -f1-2); certificates: self-signed ECDSA P-256 and RSA 2048 made by \`openssl req -x509\`; the TLS rows run fulcrum and HAProxy only"
         fi
-        echo "- setup: every proxy single-threaded and pinned to core 0 (fulcrum and HAProxy read benches/${CFG##*/}; nginx worker_processes 1); the backends (nginx worker_processes 1; loadgen source) and the load generator (wrk -t1, loadgen) pinned to core 1"
+        if [ "$NBTHREAD" = 1 ]; then
+            echo "- setup: every proxy single-threaded and pinned to core 0 (fulcrum and HAProxy read benches/${CFG##*/}$([ "$MAXCONN" != "${CFG_MAXCONN:-}" ] && echo " with maxconn $MAXCONN, the most the open-file limit allows"); nginx worker_processes 1); the backends (nginx worker_processes 1; loadgen source) and the load generator (wrk -t1, loadgen) pinned to core 1"
+        else
+            echo "- setup: every proxy with $NBTHREAD threads (nginx: worker processes) on cores $PROXY_CORES (fulcrum and HAProxy read benches/${CFG##*/} with nbthread $NBTHREAD); the backends (nginx worker_processes 1; loadgen source) and the load generator (wrk -t1, loadgen) pinned to core 1, which they share with the proxy"
+        fi
         echo
     } >"$T/header.md"
     mkdir -p "$RESULTS"

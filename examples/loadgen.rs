@@ -1076,12 +1076,13 @@ mod report {
     use std::collections::BTreeMap;
     use std::fmt::Write as _;
 
-    pub const WORKLOADS: [(&str, &str); 10] = [
+    pub const WORKLOADS: [(&str, &str); 11] = [
         ("ka", "HTTP keep-alive, small"),
         ("close", "HTTP new conn/request"),
         ("1m", "HTTP 1 MiB body"),
         ("tcp", "TCP bulk"),
         ("idle", "idle keep-alive conns"),
+        ("idle-tcp", "idle mode tcp sessions"),
         ("tls-hs-ecdsa", "TLS 1.3 full handshakes, ECDSA P-256"),
         ("tls-hs-rsa", "TLS 1.3 full handshakes, RSA 2048"),
         ("tls-resume", "TLS 1.3 resumed handshakes (tickets), ECDSA"),
@@ -1215,7 +1216,7 @@ mod report {
                     c.cpu = median(rows.iter().map(|r| cpu_ms(r) / gib(r)).collect());
                 }
             }
-            "idle" => {
+            "idle" | "idle-tcp" => {
                 c.rss_total = median(rows.iter().map(|r| r.rss1_kib).collect());
                 c.idle_conns = median(rows.iter().map(|r| r.idle_conns).collect());
                 if rows.iter().all(|r| r.rss0_kib >= 0.0) {
