@@ -232,9 +232,11 @@ async fn session(
         match fe.mode {
             // Boxed, so that the (larger) TCP pump and inspection state do
             // not size every HTTP connection's task too.
+            // A task of its own, sized for a TCP session: this one, sized
+            // for HTTP's states too, ends.
             Mode::Tcp => {
-                Box::pin(super::inspect::tcp_session(sock, &origin, fe, &rt, &slots)).await;
-                drop(life);
+                let task = tcp_task(sock, origin, frontend.clone(), rt.clone(), slots, life);
+                tokio::task::spawn_local(task.instrument(tracing::Span::current()));
             }
             Mode::Http => {
                 let client = super::http::Client::new(sock, origin, frontend.clone(), slots, life);
@@ -244,6 +246,27 @@ async fn session(
     }
     .instrument(span)
     .await;
+}
+
+/// A `mode tcp` session in a task of its own, owning what it needs.
+/// Written as a block rather than an `async fn`, whose arguments the
+/// compiler would keep twice in the task.
+#[allow(clippy::manual_async_fn)] // see above
+fn tcp_task(
+    sock: Stream,
+    origin: Origin,
+    frontend: Arc<str>,
+    rt: Arc<crate::runtime::Runtime>,
+    slots: crate::state::stick::Slots,
+    life: Life,
+) -> impl std::future::Future<Output = ()> {
+    async move {
+        if let Some(fe) = rt.frontend(&frontend) {
+            super::inspect::tcp_session(sock, &origin, fe, &rt, &slots).await;
+        }
+        // The session's slots and counts go once it is over.
+        drop(life);
+    }
 }
 
 /// The server side of a TLS handshake (`bind ... ssl`), within the

@@ -8,7 +8,6 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
 
 use crate::proxy::stream::Stream;
-use tokio::io::AsyncReadExt;
 use tokio::time::Instant;
 
 use crate::rules::action::Env;
@@ -164,13 +163,13 @@ async fn read_more(sock: &mut Stream, payload: &mut Vec<u8>, deadline: Option<In
     let Some(deadline) = deadline else {
         return false;
     };
-    let mut chunk = [0u8; 4096];
-    let room = (MAX_INSPECT - payload.len()).min(chunk.len());
-    match tokio::time::timeout_at(deadline, sock.read(&mut chunk[..room])).await {
-        Ok(Ok(n)) if n > 0 => {
-            payload.extend_from_slice(&chunk[..n]);
-            true
-        }
-        _ => false,
-    }
+    // Straight into the payload's spare room: a chunk array here would be
+    // held across the wait and size the task of every `mode tcp` session
+    // for its whole life (the future is part of it).
+    let room = (MAX_INSPECT - payload.len()).min(4096);
+    payload.reserve(room);
+    matches!(
+        tokio::time::timeout_at(deadline, sock.read_some(payload, room)).await,
+        Ok(Ok(n)) if n > 0
+    )
 }

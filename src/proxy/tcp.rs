@@ -82,7 +82,11 @@ pub async fn copy_one_way(
             },
         }
         if let Some(settings) = splice {
-            match super::splice::turn(r, w, &mut pipe, settings, idle, activity, &counters).await? {
+            // Boxed: a turn's state (the pipe's drain, its write timer)
+            // exists only while bytes move, and an idle session's task
+            // should not carry its room.
+            let turn = super::splice::turn(r, w, &mut pipe, settings, idle, activity, &counters);
+            match Box::pin(turn).await? {
                 Turn::Moved(n) => {
                     total += n as u64;
                     continue;
