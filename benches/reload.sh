@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Reload time of a large configuration: 1,000 backends x 10 servers.
+# Reload time of a large configuration: 1,000 backends x 10 servers, and
+# what reloads do to the requests in flight.
 #
 #   bash benches/reload.sh [RELOADS]
 #
@@ -7,18 +8,35 @@
 # directory, starts fulcrum on it, sends SIGHUP RELOADS times (default 20),
 # and prints each reload's time from signal handling to the swap (fulcrum
 # logs it as "reload done elapsed_ms=N"), then the median and the maximum.
-# The servers have no checks and get no traffic (127.0.0.0/8 addresses).
+# The servers have no checks; those of be1..be999 get no traffic
+# (127.0.0.0/8 addresses). be0's ten servers are one application: a second
+# fulcrum answering `http-request return`.
+#
+# Then the latency of requests during reloads: loadgen paced sends 2,000
+# requests/s over 10 keep-alive connections for 5 s without reloads, then
+# 5 s with a reload every 250 ms; each phase prints its p50, p99, p99.9 and
+# maximum.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 reloads=${1:-20}
-cargo build --quiet --release
+cargo build --quiet --release --bin fulcrum --example loadgen
 dir=$(mktemp -d)
-trap 'kill "$pid" 2>/dev/null || true; rm -rf "$dir"' EXIT
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+pid="" app=""
+trap 'kill $pid $app 2>/dev/null || true; rm -rf "$dir"' EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port=$(free_port)
+app_port=$(free_port)
+printf 'global\n    nbthread 1\ndefaults\n    mode http\n    timeout client 5s\nfrontend app\n    bind 127.0.0.1:%s\n    http-request return status 200 content-type text/plain string ok\n' "$app_port" > "$dir/app.cfg"
+FULCRUM_LOG=warn target/release/fulcrum -f "$dir/app.cfg" 2> "$dir/app.log" &
+app=$!
 {
     printf 'global\n    nbthread 2\ndefaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n'
     printf 'frontend fe\n    bind 127.0.0.1:%s\n    default_backend be0\n' "$port"
-    for b in $(seq 0 999); do
+    printf 'backend be0\n'
+    for s in $(seq 1 10); do
+        printf '    server s%s 127.0.0.1:%s\n' "$s" "$app_port"
+    done
+    for b in $(seq 1 999); do
         printf 'backend be%s\n' "$b"
         for s in $(seq 1 10); do
             printf '    server s%s 127.%s.%s.%s:8080 weight %s\n' "$s" $((b / 250)) $((b % 250)) "$s" $((1 + s % 3))
@@ -41,3 +59,13 @@ done
 grep "reload done" "$dir/log" | sed 's/.*elapsed_ms=//' > "$dir/times"
 echo "reload times (ms): $(tr '\n' ' ' < "$dir/times")"
 sort -n "$dir/times" | awk '{a[NR]=$1} END {printf "median %s ms, max %s ms over %d reloads\n", a[int((NR+1)/2)], a[NR], NR}'
+
+# Requests during reloads.
+paced() { target/release/examples/loadgen paced --connect "127.0.0.1:$port" --rate 2000 --conns 10 --secs 5; }
+echo "requests, no reload:        $(paced | grep RESULT)"
+before=$(grep -c "reload done" "$dir/log" || true)
+paced > "$dir/paced" &
+lg=$!
+while kill -0 "$lg" 2>/dev/null; do kill -HUP "$pid"; sleep 0.25; done
+wait "$lg" || true
+echo "requests, reload every 250 ms ($(( $(grep -c "reload done" "$dir/log") - before )) reloads): $(grep RESULT "$dir/paced")"

@@ -593,10 +593,12 @@ fn paced(args: &Args) -> Result<(), String> {
         lat.get(i).copied().unwrap_or(0)
     };
     println!(
-        "RESULT offered={rate:.0} achieved={:.0} requests={ok} errors={errors} p50_us={} p99_us={}",
+        "RESULT offered={rate:.0} achieved={:.0} requests={ok} errors={errors} p50_us={} p99_us={} p999_us={} max_us={}",
         ok as f64 / secs,
         pct(0.50),
-        pct(0.99)
+        pct(0.99),
+        pct(0.999),
+        lat.last().copied().unwrap_or(0)
     );
     Ok(())
 }
