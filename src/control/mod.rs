@@ -59,14 +59,18 @@ pub fn run(mut workers: Workers, paths: Vec<PathBuf>) -> std::io::Result<Stop> {
         // Only now are the signals ours (before, SIGHUP or SIGUSR1 would
         // kill the process): this is the line that says we are ready.
         tracing::info!(pid = std::process::id(), "fulcrum started");
+        let mut retired = Retired::default();
+        let mut sweep = tokio::time::interval(std::time::Duration::from_secs(1));
         let stop = loop {
             tokio::select! {
+                _ = sweep.tick() => retired.sweep(),
                 _ = term.recv() => break Stop::Terminate,
                 _ = int.recv() => break Stop::Interrupt,
                 _ = usr1.recv() => break Stop::Soft,
                 _ = hup.recv() => {
                     match reload::reload(&paths, &mut workers) {
                         Ok(mut summary) => {
+                            retired.keep(summary.replaced.take());
                             checks.reconcile(&workers.shared);
                             dns.reconcile(&workers.shared);
                             peers.reconcile(&workers.shared);
@@ -116,4 +120,23 @@ pub fn run(mut workers: Workers, paths: Vec<PathBuf>) -> std::io::Result<Stop> {
         }
         Ok(stop)
     })
+}
+
+/// Runtimes a reload replaced, kept by the control thread until no
+/// worker holds one any more. Dropping a large Runtime (10,000 servers)
+/// takes milliseconds; without this, whichever worker let go of it last
+/// paid that in the middle of a request.
+#[derive(Default)]
+struct Retired(Vec<std::sync::Arc<crate::runtime::Runtime>>);
+
+impl Retired {
+    fn keep(&mut self, rt: Option<std::sync::Arc<crate::runtime::Runtime>>) {
+        self.sweep();
+        self.0.extend(rt);
+    }
+
+    /// Drops, here, those only this list still holds.
+    fn sweep(&mut self) {
+        self.0.retain(|r| std::sync::Arc::strong_count(r) > 1);
+    }
 }

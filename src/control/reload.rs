@@ -2,7 +2,7 @@
 //! open the new listeners, swap. A failure at any step changes nothing: the
 //! errors are logged with their file:line and the old Runtime keeps serving.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -34,6 +34,9 @@ pub enum ReloadError {
 pub struct Summary {
     /// Lines like "frontend www added".
     pub changes: Vec<String>,
+    /// The Runtime it replaced, for the control thread to drop once no
+    /// worker holds it any more (see control::Retired).
+    pub replaced: Option<Arc<Runtime>>,
 }
 
 fn diff(kind: &str, old: &BTreeSet<String>, new: &BTreeSet<String>, out: &mut Vec<String>) {
@@ -83,37 +86,58 @@ fn describe(old: &Runtime, new: &Runtime) -> Vec<String> {
         &names(new.backends.iter().map(|b| &b.name).collect()),
         &mut out,
     );
-    let servers = |rt: &Runtime| -> BTreeSet<String> {
-        rt.backends
-            .iter()
-            .flat_map(|b| {
-                b.servers
-                    .iter()
-                    .map(move |s| format!("{}/{}", b.name, s.name))
-            })
-            .collect()
-    };
-    diff("server", &servers(old), &servers(new), &mut out);
+    // Servers: compared backend by backend through a map of the old ones
+    // (a reload of 1,000 backends x 10 servers spent a fifth of its time
+    // here when every name was formatted and searched for linearly).
+    let old_backends: HashMap<&str, &crate::runtime::Backend> = old
+        .backends
+        .iter()
+        .map(|b| (b.name.as_str(), &**b))
+        .collect();
+    let new_names: HashSet<&str> = new.backends.iter().map(|b| b.name.as_str()).collect();
+    let (mut added, mut removed) = (BTreeSet::new(), BTreeSet::new());
+    let mut changed = Vec::new();
     for nb in &new.backends {
-        let Some(ob) = old.backends.iter().find(|b| b.name == nb.name) else {
+        let Some(ob) = old_backends.get(nb.name.as_str()) else {
+            added.extend(nb.servers.iter().map(|s| format!("{}/{}", nb.name, s.name)));
             continue;
         };
+        let old_servers: HashMap<&str, &crate::runtime::Server> =
+            ob.servers.iter().map(|s| (s.name.as_str(), s)).collect();
         for ns in &nb.servers {
-            let Some(os) = ob.servers.iter().find(|s| s.name == ns.name) else {
+            let Some(os) = old_servers.get(ns.name.as_str()) else {
+                added.insert(format!("{}/{}", nb.name, ns.name));
                 continue;
             };
             let (ow, nw) = (os.weight, ns.weight);
             if ow != nw {
-                out.push(format!(
+                changed.push(format!(
                     "server {}/{} weight {ow} -> {nw}",
                     nb.name, ns.name
                 ));
             }
             if os.addr != ns.addr || os.port != ns.port {
-                out.push(format!("server {}/{} address changed", nb.name, ns.name));
+                changed.push(format!("server {}/{} address changed", nb.name, ns.name));
             }
         }
+        let new_servers: HashSet<&str> = nb.servers.iter().map(|s| s.name.as_str()).collect();
+        removed.extend(
+            ob.servers
+                .iter()
+                .filter(|s| !new_servers.contains(s.name.as_str()))
+                .map(|s| format!("{}/{}", nb.name, s.name)),
+        );
     }
+    for ob in old
+        .backends
+        .iter()
+        .filter(|b| !new_names.contains(b.name.as_str()))
+    {
+        removed.extend(ob.servers.iter().map(|s| format!("{}/{}", ob.name, s.name)));
+    }
+    out.extend(added.iter().map(|n| format!("server {n} added")));
+    out.extend(removed.iter().map(|n| format!("server {n} removed")));
+    out.extend(changed);
     out
 }
 
@@ -156,5 +180,8 @@ pub fn reload(paths: &[PathBuf], workers: &mut Workers) -> Result<Summary, Reloa
         elapsed_ms = start.elapsed().as_millis() as u64,
         "reload done"
     );
-    Ok(Summary { changes })
+    Ok(Summary {
+        changes,
+        replaced: Some(old),
+    })
 }

@@ -155,8 +155,11 @@ fn complete_resolvers(r: &crate::config::model::Resolvers) -> Arc<crate::config:
 /// Builds a Runtime; `prev` lends its servers' live state to same-named servers.
 pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileError> {
     let mut old_servers: HashMap<(&str, &str), &Server> = HashMap::new();
+    // By name: a linear search per backend made large reloads quadratic.
+    let mut old_backends: HashMap<&str, &Backend> = HashMap::new();
     if let Some(prev) = prev {
         for b in &prev.backends {
+            old_backends.insert(b.name.as_str(), b);
             for s in &b.servers {
                 old_servers.insert((b.name.as_str(), s.name.as_str()), s);
             }
@@ -395,8 +398,8 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
             originalto: p.option.originalto.clone().filter(|_| http),
             http_connection: p.option.http_connection,
             buffer_request: p.option.http_buffer_request && http,
-            counters: prev
-                .and_then(|r| r.backends.iter().find(|b| b.name == p.name))
+            counters: old_backends
+                .get(p.name.as_str())
                 .map(|b| b.counters.clone())
                 .unwrap_or_default(),
         });
