@@ -358,6 +358,10 @@ fn run(mut config: config::Config, cli: &Cli, extra: &Extra) -> ExitCode {
         }
     }
     if worker {
+        if !master::follow_master() {
+            eprintln!("fulcrum: the master is gone; this worker stops");
+            return ExitCode::from(1);
+        }
         master::add_worker_socket(&mut config);
     } else if extra.master.is_some() || config.global.master_worker {
         return run_master(&config, cli, extra);

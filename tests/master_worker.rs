@@ -276,3 +276,46 @@ fn programs_run_beside_the_workers() {
         );
     }
 }
+
+/// A master killed outright (SIGKILL: no chance to stop its workers) does
+/// not leave its worker serving on: the kernel tells the worker, which
+/// stops, as HAProxy's workers leave with their master.
+#[test]
+fn a_worker_stops_when_its_master_is_killed() {
+    let app = HttpBackend::start("app");
+    let port = free_port();
+    let dir = TempPath::dir("mworker-orphan");
+    let cfg = dir.path().join("haproxy.cfg");
+    let sock = dir.path().join("master.sock");
+    std::fs::write(&cfg, config(port, &app)).expect("write cfg");
+    let mut master = Command::new(env!("CARGO_BIN_EXE_fulcrum"))
+        .args(["-W", "-S"])
+        .arg(&sock)
+        .arg("-f")
+        .arg(&cfg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let procs = wait_proc(&sock, "a worker", |o| worker_pid(o).is_some());
+    let worker = worker_pid(&procs).expect("worker");
+    assert_eq!(get(port, "/").text(), "app");
+    master.kill().expect("SIGKILL the master");
+    let _ = master.wait();
+    // The worker is not our child: watch its /proc entry go away.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let proc_dir = format!("/proc/{worker}");
+    while Path::new(&proc_dir).exists() {
+        let zombie = std::fs::read_to_string(format!("{proc_dir}/stat"))
+            .map(|s| s.split_whitespace().nth(2) == Some("Z"))
+            .unwrap_or(true);
+        if zombie {
+            break;
+        }
+        if Instant::now() > deadline {
+            kill(worker, "KILL");
+            panic!("the worker {worker} still runs 20 s after its master was killed");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

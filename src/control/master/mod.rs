@@ -73,6 +73,21 @@ pub fn add_worker_socket(config: &mut crate::config::Config) {
     }
 }
 
+/// Makes this worker stop when its master dies (SIGTERM from the kernel,
+/// PR_SET_PDEATHSIG), as HAProxy's workers leave with their master: a
+/// master killed with SIGKILL must not leave workers serving an old
+/// configuration that nothing can reload or stop any more. Returns false
+/// when the master is already gone.
+pub fn follow_master() -> bool {
+    use rustix::process::{getppid, set_parent_process_death_signal, Signal};
+    if let Err(e) = set_parent_process_death_signal(Some(Signal::TERM)) {
+        tracing::warn!("cannot follow the master's death: {e}");
+    }
+    // The master may have died before the call: then the worker was
+    // already handed to init.
+    getppid().is_some_and(|p| p.as_raw_nonzero().get() != 1)
+}
+
 /// One worker process.
 struct Worker {
     child: Child,
