@@ -147,3 +147,126 @@ fn option_tcpka_sets_keepalive_on_both_sides() {
     assert!(client_side.contains("keepalive"), "{client_side}");
     assert!(server_side.contains("keepalive"), "{server_side}");
 }
+
+fn timed_config(port: u16, server: std::net::SocketAddr, timeouts: &str) -> String {
+    format!(
+        "global
+    nbthread 1
+defaults
+    mode tcp
+    timeout connect 5s
+{timeouts}
+listen raw
+    bind 127.0.0.1:{port}
+    server s1 {server}
+"
+    )
+}
+
+/// How long until `c` sees the session end (EOF or reset).
+fn ends_after(c: &mut std::net::TcpStream) -> Duration {
+    let start = std::time::Instant::now();
+    c.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut b = [0u8; 256];
+    loop {
+        match c.read(&mut b) {
+            Ok(0) | Err(_) => return start.elapsed(),
+            Ok(_) => continue,
+        }
+    }
+}
+
+/// A server that accepts and keeps its connections, saying nothing; it
+/// can first send `ticks` bytes, one every 100 ms. After the client's FIN
+/// it keeps its own side open for 8 s.
+fn quiet_server(ticks: usize) -> std::net::SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = l.local_addr().expect("addr");
+    thread::spawn(move || {
+        for s in l.incoming().map_while(Result::ok) {
+            thread::spawn(move || {
+                let mut s = s;
+                for _ in 0..ticks {
+                    thread::sleep(Duration::from_millis(100));
+                    if s.write_all(b".").is_err() {
+                        return;
+                    }
+                }
+                let mut b = [0u8; 64];
+                while matches!(s.read(&mut b), Ok(n) if n > 0) {}
+                // The client's FIN came: keep our side open (and quiet)
+                // for a while, as a server still working would.
+                thread::sleep(Duration::from_secs(8));
+            });
+        }
+    });
+    addr
+}
+
+/// An idle session ends at the shorter of `timeout client` and `timeout
+/// server` (both directions wait), and not before.
+#[test]
+fn an_idle_session_ends_at_the_shorter_timeout() {
+    let port = free_port();
+    let _f = Fulcrum::start(&timed_config(
+        port,
+        quiet_server(0),
+        "    timeout client 400ms\n    timeout server 5s",
+    ));
+    let mut c = connect(port);
+    let t = ends_after(&mut c);
+    assert!(
+        t >= Duration::from_millis(350) && t < Duration::from_secs(4),
+        "ended after {t:?}; timeout client 400ms"
+    );
+}
+
+/// Bytes moving in one direction keep the whole session alive: a client
+/// that sends nothing for 1.2 s is not cut at its 400 ms timeout while the
+/// server talks.
+#[test]
+fn traffic_either_way_keeps_the_session() {
+    let port = free_port();
+    let _f = Fulcrum::start(&timed_config(
+        port,
+        quiet_server(12),
+        "    timeout client 400ms\n    timeout server 5s",
+    ));
+    let mut c = connect(port);
+    c.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let mut got = 0;
+    let mut b = [0u8; 16];
+    while got < 12 {
+        match c.read(&mut b) {
+            Ok(0) | Err(_) => panic!("the session ended after {got} of 12 ticks"),
+            Ok(n) => got += n,
+        }
+    }
+    // Quiet again: now it ends at the client timeout.
+    let t = ends_after(&mut c);
+    assert!(
+        t < Duration::from_secs(4),
+        "still open {t:?} after the last byte"
+    );
+}
+
+/// Once the client has closed its side, only the server direction waits:
+/// its `timeout server` applies, not the client's shorter one.
+#[test]
+fn after_a_half_close_the_remaining_direction_keeps_its_timeout() {
+    let port = free_port();
+    let _f = Fulcrum::start(&timed_config(
+        port,
+        quiet_server(0),
+        "    timeout client 300ms\n    timeout server 1500ms",
+    ));
+    let mut c = connect(port);
+    c.shutdown(Shutdown::Write).expect("half-close");
+    let t = ends_after(&mut c);
+    assert!(
+        t >= Duration::from_millis(1300) && t < Duration::from_secs(6),
+        "ended after {t:?}; timeout server 1500ms should apply after the client's FIN"
+    );
+}

@@ -50,15 +50,21 @@ pub struct Counters<'a> {
 }
 
 /// Copies `r` to `w` until EOF (then shuts `w`'s write side), with the
-/// session's shared activity clock.
+/// session's shared activity clock. The wait for bytes has no timer of
+/// its own: [`expire`] watches the whole session's idleness. `waits`
+/// holds this direction's idle timeout while it still waits for bytes
+/// (None once it is done), for that watch.
 pub async fn copy_one_way(
     r: &mut ReadHalf<'_>,
     w: &mut WriteHalf<'_>,
     idle: Option<Duration>,
+    waits: &Cell<Option<Duration>>,
     activity: &Cell<Instant>,
     counters: Counters<'_>,
     splice: Option<&Splice>,
 ) -> Result<u64, PumpError> {
+    // However this direction ends, it no longer waits for bytes.
+    let _done = NoLongerWaits(waits);
     // Spliced when the settings allow and the pool has a pipe; held only
     // while bytes are in it, like the buffer below.
     let mut pipe = super::splice::PipeSlot::none();
@@ -69,18 +75,9 @@ pub async fn copy_one_way(
     let mut buf = Buffer::none();
     let mut total = 0u64;
     loop {
-        match idle {
-            None => r.readable().await?,
-            Some(t) => loop {
-                let deadline = activity.get() + t;
-                match tokio::time::timeout_at(deadline, r.readable()).await {
-                    Ok(res) => break res?,
-                    // The other direction may have moved meanwhile.
-                    Err(_) if activity.get() + t > Instant::now() => continue,
-                    Err(_) => return Err(PumpError::Timeout),
-                }
-            },
-        }
+        // Readiness polled in place: no future (nor timer) is kept for
+        // the wait, which is where an idle session spends its life.
+        std::future::poll_fn(|cx| r.as_ref().poll_read_ready(cx)).await?;
         if let Some(settings) = splice {
             // Boxed: a turn's state (the pipe's drain, its write timer)
             // exists only while bytes move, and an idle session's task
@@ -112,9 +109,11 @@ pub async fn copy_one_way(
             return Ok(total);
         }
         activity.set(Instant::now());
+        // Boxed, as the splice turn: the write's timer exists only while
+        // bytes are on their way.
         match idle {
             None => w.write_all(&buf[..n]).await?,
-            Some(t) => tokio::time::timeout(t, w.write_all(&buf[..n]))
+            Some(t) => Box::pin(tokio::time::timeout(t, w.write_all(&buf[..n])))
                 .await
                 .map_err(|_| PumpError::Timeout)??,
         }
@@ -128,6 +127,15 @@ pub async fn copy_one_way(
             super::stream::drained(r.as_ref());
             buf.release();
         }
+    }
+}
+
+/// Clears a direction's entry in the session's waits when it ends.
+struct NoLongerWaits<'a>(&'a Cell<Option<Duration>>);
+
+impl Drop for NoLongerWaits<'_> {
+    fn drop(&mut self) {
+        self.0.set(None);
     }
 }
 
@@ -232,9 +240,54 @@ async fn pump_plain(
     let (mut cr, mut cw) = client.split();
     let (mut sr, mut sw) = server.split();
     let activity = Cell::new(Instant::now());
-    let upstream = copy_one_way(&mut cr, &mut sw, idle.client, &activity, up, splice);
-    let downstream = copy_one_way(&mut sr, &mut cw, idle.server, &activity, down, splice);
-    tokio::try_join!(upstream, downstream)
+    let waits = [Cell::new(idle.client), Cell::new(idle.server)];
+    // The two directions are made inside the block: made outside, they
+    // would be held twice in the session's task (captured, and again in
+    // the join).
+    let both = async {
+        let upstream = copy_one_way(
+            &mut cr,
+            &mut sw,
+            idle.client,
+            &waits[0],
+            &activity,
+            up,
+            splice,
+        );
+        let downstream = copy_one_way(
+            &mut sr,
+            &mut cw,
+            idle.server,
+            &waits[1],
+            &activity,
+            down,
+            splice,
+        );
+        tokio::try_join!(upstream, downstream)
+    };
+    tokio::select! {
+        r = both => r,
+        e = expire(&activity, &waits) => Err(e),
+    }
+}
+
+/// One timer for a whole session: it expires when nothing moved for the
+/// shortest idle timeout among the directions still waiting for bytes
+/// (`timeout client` for the client's, `timeout server` for the
+/// server's), as two directions each waiting with its own timeout would.
+async fn expire(activity: &Cell<Instant>, waits: &[Cell<Option<Duration>>; 2]) -> PumpError {
+    loop {
+        let Some(t) = waits.iter().filter_map(Cell::get).min() else {
+            // Neither direction that still waits has a timeout, and
+            // limits only ever go away.
+            return std::future::pending().await;
+        };
+        let due = activity.get() + t;
+        if due <= Instant::now() {
+            return PumpError::Timeout;
+        }
+        tokio::time::sleep_until(due).await;
+    }
 }
 
 /// What `stick` rules decided before the server is chosen.
