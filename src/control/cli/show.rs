@@ -20,7 +20,10 @@ pub const VERSION: &str = concat!("2.6-fulcrum-", env!("CARGO_PKG_VERSION"));
 /// `show info`: HAProxy's field names, in its order, for the facts fulcrum
 /// has. Fields about machinery fulcrum does not have (compression, SSL
 /// key rates) read 0, which is true of it; rates it does not
-/// compute yet are left out rather than invented.
+/// compute yet are left out rather than invented. ActivePeers and
+/// ConnectedPeers read 0 even when `peers` sections sync: the peer
+/// sessions' state is not reported here yet (`show peers` lists the
+/// sections).
 pub fn info(rt: &Runtime, shared: &Shared) -> String {
     let started = rt.global.started;
     let up = started.elapsed().unwrap_or(Duration::ZERO).as_secs();
