@@ -9,7 +9,6 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -21,15 +20,8 @@ const IDLE_HTTP: usize = 1000;
 const IDLE_TCP: usize = 300;
 const PARTIAL: usize = 10;
 
-/// One command on the stats socket; the answer.
 fn cli(sock: &Path, line: &str) -> String {
-    let mut s = UnixStream::connect(sock).expect("stats socket");
-    s.set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    s.write_all(format!("{line}\n").as_bytes()).expect("write");
-    let mut out = String::new();
-    s.read_to_string(&mut out).expect("read");
-    out
+    common::stats_cmd(sock, line)
 }
 
 /// (buffers allocated, held by connections) from `show pools`, whose

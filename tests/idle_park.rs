@@ -9,7 +9,6 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
@@ -21,13 +20,7 @@ use common::TempPath;
 const IDLE: Duration = Duration::from_millis(700);
 
 fn cli(sock: &Path, line: &str) -> String {
-    let mut s = UnixStream::connect(sock).expect("stats socket");
-    s.set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    s.write_all(format!("{line}\n").as_bytes()).expect("write");
-    let mut out = String::new();
-    s.read_to_string(&mut out).expect("read");
-    out
+    common::stats_cmd(sock, line)
 }
 
 fn config(sock: &Path, port: u16, app: &HttpBackend, extra_global: &str, timeouts: &str) -> String {

@@ -8,7 +8,6 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::Shutdown;
-use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -16,24 +15,13 @@ use std::time::{Duration, Instant};
 use common::net::{connect, echo_server, free_port, read_response, Answer, Fulcrum, HttpBackend};
 use common::TempPath;
 
-/// One command on the stats socket; the answer.
 fn cli(sock: &Path, line: &str) -> String {
-    let mut s = UnixStream::connect(sock).expect("stats socket");
-    s.set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    s.write_all(format!("{line}\n").as_bytes()).expect("write");
-    let mut out = String::new();
-    s.read_to_string(&mut out).expect("read");
-    out
+    common::stats_cmd(sock, line)
 }
 
 /// A `show info` field as a number.
 fn info(sock: &Path, field: &str) -> u64 {
-    let out = cli(sock, "show info");
-    out.lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}: ")))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {field} in:\n{out}"))
+    common::info_field(&cli(sock, "show info"), field)
 }
 
 fn config(sock: &Path, port: u16, global: &str) -> String {
@@ -151,12 +139,7 @@ fn maxpipes_bounds_the_pipes_and_the_rest_copy() {
         // Both from one `show info`: two reads could catch a pipe on
         // its way from used to free twice.
         let out = cli(&sock, "show info");
-        let field = |name: &str| -> u64 {
-            out.lines()
-                .find_map(|l| l.strip_prefix(&format!("{name}: ")))
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or_else(|| panic!("no {name} in:\n{out}"))
-        };
+        let field = |name: &str| common::info_field(&out, name);
         most = most.max(field("PipesUsed") + field("PipesFree"));
         thread::sleep(Duration::from_millis(5));
     }

@@ -119,3 +119,24 @@ pub fn is_root() -> bool {
         })
         .unwrap_or(false)
 }
+
+/// One command on a runtime API UNIX socket (`stats socket`); all it
+/// answered.
+pub fn stats_cmd(sock: &Path, line: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::os::unix::net::UnixStream::connect(sock).expect("stats socket");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .expect("timeout");
+    s.write_all(format!("{line}\n").as_bytes()).expect("write");
+    let mut out = String::new();
+    s.read_to_string(&mut out).expect("read");
+    out
+}
+
+/// A numeric `show info` field of `out`.
+pub fn info_field(out: &str, field: &str) -> u64 {
+    out.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}: ")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in:\n{out}"))
+}
