@@ -278,11 +278,13 @@ fn settle(
     outcome: &Outcome,
     flip: Option<Flip>,
 ) {
-    // NOLB comes and goes with the 404s while the server is up.
+    // NOLB comes and goes with the 404s while the server is up. Its line
+    // goes out last, once the page shows the check that caused it.
+    let mut nolb_changed = None;
     if flip.is_none() && health.is_up() {
         let nolb = outcome.status == super::health::outcome::CheckStatus::L7OkC;
         if state.set_nolb(nolb) {
-            nolb_event(shared, key, outcome, nolb);
+            nolb_changed = Some(nolb);
         }
     } else if flip == Some(Flip::Down) {
         state.set_nolb(false);
@@ -310,6 +312,9 @@ fn settle(
     // Recorded once the state follows it, so that the page never shows
     // a phase the balancer does not act on yet.
     record(state, outcome, health, flip);
+    if let Some(nolb) = nolb_changed {
+        nolb_event(shared, key, outcome, nolb);
+    }
 }
 
 /// Counts one report of a check; a report that changed the counter or
