@@ -73,68 +73,105 @@ pub fn connection_rules(
 }
 
 /// A `mode tcp` session: content inspection when rules need it, backend
-/// choice, then the pump.
-pub async fn tcp_session(
+/// choice, then the pump. Written as a block rather than an `async fn`,
+/// whose arguments the compiler would keep twice in the session's task.
+#[allow(clippy::manual_async_fn)] // see above
+pub fn tcp_session<'a>(
     mut sock: Stream,
+    origin: &'a super::accept::Origin,
+    fe: &'a Frontend,
+    rt: &'a Runtime,
+    slots: &'a Slots,
+) -> impl std::future::Future<Output = ()> + 'a {
+    async move {
+        let inspect = !fe.rules.tcp_content.is_empty() || fe.rules.routes_on_payload;
+        // Boxed: the inspection's state is freed before the session's
+        // long wait in the pump.
+        let payload = if inspect {
+            match Box::pin(inspect_payload(&mut sock, origin, fe, rt, slots)).await {
+                Some(p) => p,
+                None => return,
+            }
+        } else {
+            Vec::new()
+        };
+        let Some((be, stuck)) = choose(origin, fe, rt, slots, &payload) else {
+            return;
+        };
+        super::tcp::serve(sock, origin, fe, be, payload, stuck).await;
+    }
+}
+
+/// `tcp-request content` rules over the first bytes, read for at most
+/// `tcp-request inspect-delay`: the bytes read, or None when the rules
+/// rejected the session.
+async fn inspect_payload(
+    sock: &mut Stream,
     origin: &super::accept::Origin,
     fe: &Frontend,
     rt: &Runtime,
     slots: &Slots,
-) {
+) -> Option<Vec<u8>> {
     let env = env(fe, rt, origin.peer, origin.local, slots, &origin.conn);
     let vars = Vars::default();
-    let inspect = !fe.rules.tcp_content.is_empty() || fe.rules.routes_on_payload;
     let mut payload = Vec::new();
-    if inspect {
-        let deadline = fe.rules.inspect_delay.map(|d| Instant::now() + d);
-        let mut last = deadline.is_none();
-        loop {
-            match tcp::run(&fe.rules.tcp_content, &facts(&env, &vars, &payload, last)) {
-                TcpVerdict::Reject => {
-                    fe.counters.denied_conn.fetch_add(1, Relaxed);
-                    tracing::debug!("rejected by tcp-request content");
-                    return;
-                }
-                TcpVerdict::Accept if !fe.rules.routes_on_payload || last => break,
-                // Routing reads the payload too: keep reading until it is
-                // whole or the delay ends.
-                TcpVerdict::Accept if routing_settled(fe, &env, &vars, &payload) => break,
-                _ if last => break,
-                _ => {}
+    let deadline = fe.rules.inspect_delay.map(|d| Instant::now() + d);
+    let mut last = deadline.is_none();
+    loop {
+        match tcp::run(&fe.rules.tcp_content, &facts(&env, &vars, &payload, last)) {
+            TcpVerdict::Reject => {
+                fe.counters.denied_conn.fetch_add(1, Relaxed);
+                tracing::debug!("rejected by tcp-request content");
+                return None;
             }
-            last = !read_more(&mut sock, &mut payload, deadline).await;
+            TcpVerdict::Accept if !fe.rules.routes_on_payload || last => break,
+            // Routing reads the payload too: keep reading until it is
+            // whole or the delay ends.
+            TcpVerdict::Accept if routing_settled(fe, &env, &vars, &payload) => break,
+            _ if last => break,
+            _ => {}
         }
+        last = !read_more(sock, &mut payload, deadline).await;
     }
-    let backend = {
-        let f = facts(&env, &vars, &payload, true);
-        fe.choose_backend(&f)
-    };
-    let Some(be) = backend.and_then(|b| rt.backends.get(b)) else {
+    Some(payload)
+}
+
+/// The backend for the session (`use_backend` over the connection and
+/// `payload`), its own content rules, and what `stick` rules decided;
+/// None closes the session.
+fn choose(
+    origin: &super::accept::Origin,
+    fe: &Frontend,
+    rt: &Runtime,
+    slots: &Slots,
+    payload: &[u8],
+) -> Option<(std::sync::Arc<crate::runtime::Backend>, super::tcp::Stuck)> {
+    let env = env(fe, rt, origin.peer, origin.local, slots, &origin.conn);
+    let vars = Vars::default();
+    let f = facts(&env, &vars, payload, true);
+    let Some(be) = fe.choose_backend(&f).and_then(|b| rt.backends.get(b)) else {
         tracing::info!("no backend for this session: closing");
-        return;
+        return None;
     };
     // A separate backend's own content rules see the same bytes.
     if !std::sync::Arc::ptr_eq(&fe.rules, &be.rules)
-        && tcp::run(&be.rules.tcp_content, &facts(&env, &vars, &payload, true))
-            == TcpVerdict::Reject
+        && tcp::run(&be.rules.tcp_content, &f) == TcpVerdict::Reject
     {
         be.counters.denied_conn.fetch_add(1, Relaxed);
-        return;
+        return None;
     }
     // `stick` rules: a known client goes back to its server; a new one
     // is recorded once it has one.
     let (forced, to_store) = if be.rules.stick.is_empty() {
         (None, Vec::new())
     } else {
-        let f = facts(&env, &vars, &payload, true);
         let usable = |s: usize| be.servers.get(s).is_some_and(|s| s.state.usable());
         (
             stick::matched_server(&be.rules.stick, &f, &usable),
             stick::to_store(&be.rules.stick, &f),
         )
     };
-    let stuck = super::tcp::Stuck { forced, to_store };
-    super::tcp::serve(sock, origin, fe, be.clone(), payload, stuck).await;
+    Some((be.clone(), super::tcp::Stuck { forced, to_store }))
 }
 
 /// Whether the `use_backend` conditions can be decided on what has arrived.

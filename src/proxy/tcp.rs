@@ -54,78 +54,82 @@ pub struct Counters<'a> {
 /// its own: [`expire`] watches the whole session's idleness. `waits`
 /// holds this direction's idle timeout while it still waits for bytes
 /// (None once it is done), for that watch.
-pub async fn copy_one_way(
-    r: &mut ReadHalf<'_>,
-    w: &mut WriteHalf<'_>,
+#[allow(clippy::manual_async_fn)] // arguments held once, see [`pump`]
+pub fn copy_one_way<'a, 'h: 'a>(
+    r: &'a mut ReadHalf<'h>,
+    w: &'a mut WriteHalf<'h>,
     idle: Option<Duration>,
-    waits: &Cell<Option<Duration>>,
-    activity: &Cell<Instant>,
-    counters: Counters<'_>,
-    splice: Option<&Splice>,
-) -> Result<u64, PumpError> {
-    // However this direction ends, it no longer waits for bytes.
-    let _done = NoLongerWaits(waits);
-    // Spliced when the settings allow and the pool has a pipe; held only
-    // while bytes are in it, like the buffer below.
-    let mut pipe = super::splice::PipeSlot::none();
-    // A buffer only while bytes are on their way: taken from the worker's
-    // spares when the socket is readable, given back once they are
-    // written, so an idle session holds none. Reads go into spare
-    // capacity, so it is never zeroed.
-    let mut buf = Buffer::none();
-    let mut total = 0u64;
-    loop {
-        // Readiness polled in place: no future (nor timer) is kept for
-        // the wait, which is where an idle session spends its life.
-        std::future::poll_fn(|cx| r.as_ref().poll_read_ready(cx)).await?;
-        if let Some(settings) = splice {
-            // Boxed: a turn's state (the pipe's drain, its write timer)
-            // exists only while bytes move, and an idle session's task
-            // should not carry its room.
-            let turn = super::splice::turn(r, w, &mut pipe, settings, idle, activity, &counters);
-            match Box::pin(turn).await? {
-                Turn::Moved(n) => {
-                    total += n as u64;
+    waits: &'a Cell<Option<Duration>>,
+    activity: &'a Cell<Instant>,
+    counters: Counters<'a>,
+    splice: Option<&'a Splice>,
+) -> impl std::future::Future<Output = Result<u64, PumpError>> + use<'a, 'h> {
+    async move {
+        // However this direction ends, it no longer waits for bytes.
+        let _done = NoLongerWaits(waits);
+        // Spliced when the settings allow and the pool has a pipe; held only
+        // while bytes are in it, like the buffer below.
+        let mut pipe = super::splice::PipeSlot::none();
+        // A buffer only while bytes are on their way: taken from the worker's
+        // spares when the socket is readable, given back once they are
+        // written, so an idle session holds none. Reads go into spare
+        // capacity, so it is never zeroed.
+        let mut buf = Buffer::none();
+        let mut total = 0u64;
+        loop {
+            // Readiness polled in place: no future (nor timer) is kept for
+            // the wait, which is where an idle session spends its life.
+            std::future::poll_fn(|cx| r.as_ref().poll_read_ready(cx)).await?;
+            if let Some(settings) = splice {
+                // Boxed: a turn's state (the pipe's drain, its write timer)
+                // exists only while bytes move, and an idle session's task
+                // should not carry its room.
+                let turn =
+                    super::splice::turn(r, w, &mut pipe, settings, idle, activity, &counters);
+                match Box::pin(turn).await? {
+                    Turn::Moved(n) => {
+                        total += n as u64;
+                        continue;
+                    }
+                    Turn::Closed => return Ok(total),
+                    Turn::NoPipe => {}
+                }
+            }
+            if !buf.is_held() {
+                buf = Buffer::take(BUF_SIZE);
+            }
+            buf.clear();
+            let n = match r.try_read_buf(&mut *buf) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    buf.release();
                     continue;
                 }
-                Turn::Closed => return Ok(total),
-                Turn::NoPipe => {}
+                Err(e) => return Err(e.into()),
+            };
+            if n == 0 {
+                let _ = w.shutdown().await;
+                return Ok(total);
             }
-        }
-        if !buf.is_held() {
-            buf = Buffer::take(BUF_SIZE);
-        }
-        buf.clear();
-        let n = match r.try_read_buf(&mut *buf) {
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+            activity.set(Instant::now());
+            // Boxed, as the splice turn: the write's timer exists only while
+            // bytes are on their way.
+            match idle {
+                None => w.write_all(&buf[..n]).await?,
+                Some(t) => Box::pin(tokio::time::timeout(t, w.write_all(&buf[..n])))
+                    .await
+                    .map_err(|_| PumpError::Timeout)??,
+            }
+            activity.set(Instant::now());
+            total += n as u64;
+            for c in counters.sinks {
+                c.fetch_add(n as u64, Relaxed);
+            }
+            // A short read drained the socket: the session may now idle.
+            if n < buf.capacity() {
+                super::stream::drained(r.as_ref());
                 buf.release();
-                continue;
             }
-            Err(e) => return Err(e.into()),
-        };
-        if n == 0 {
-            let _ = w.shutdown().await;
-            return Ok(total);
-        }
-        activity.set(Instant::now());
-        // Boxed, as the splice turn: the write's timer exists only while
-        // bytes are on their way.
-        match idle {
-            None => w.write_all(&buf[..n]).await?,
-            Some(t) => Box::pin(tokio::time::timeout(t, w.write_all(&buf[..n])))
-                .await
-                .map_err(|_| PumpError::Timeout)??,
-        }
-        activity.set(Instant::now());
-        total += n as u64;
-        for c in counters.sinks {
-            c.fetch_add(n as u64, Relaxed);
-        }
-        // A short read drained the socket: the session may now idle.
-        if n < buf.capacity() {
-            super::stream::drained(r.as_ref());
-            buf.release();
         }
     }
 }
@@ -152,17 +156,20 @@ pub struct Idle {
 /// Returns (bytes client->server, bytes server->client). Plain sockets
 /// take the readiness path that holds no buffer while idle; TLS goes
 /// through rustls.
-pub async fn pump(
-    client: &mut Stream,
-    server: &mut Stream,
+#[allow(clippy::manual_async_fn)] // an `async fn` would hold its arguments twice in the task
+pub fn pump<'a>(
+    client: &'a mut Stream,
+    server: &'a mut Stream,
     idle: Idle,
-    up: Counters<'_>,
-    down: Counters<'_>,
-    splice: Option<&Splice>,
-) -> Result<(u64, u64), PumpError> {
-    match (client, server) {
-        (Stream::Plain(c), Stream::Plain(s)) => pump_plain(c, s, idle, up, down, splice).await,
-        (c, s) => pump_any(c, s, idle, up, down).await,
+    up: Counters<'a>,
+    down: Counters<'a>,
+    splice: Option<&'a Splice>,
+) -> impl std::future::Future<Output = Result<(u64, u64), PumpError>> + 'a {
+    async move {
+        match (client, server) {
+            (Stream::Plain(c), Stream::Plain(s)) => pump_plain(c, s, idle, up, down, splice).await,
+            (c, s) => pump_any(c, s, idle, up, down).await,
+        }
     }
 }
 
@@ -229,45 +236,48 @@ where
     }
 }
 
-async fn pump_plain(
-    client: &mut TcpStream,
-    server: &mut TcpStream,
+#[allow(clippy::manual_async_fn)] // arguments held once, see [`pump`]
+fn pump_plain<'a>(
+    client: &'a mut TcpStream,
+    server: &'a mut TcpStream,
     idle: Idle,
-    up: Counters<'_>,
-    down: Counters<'_>,
-    splice: Option<&Splice>,
-) -> Result<(u64, u64), PumpError> {
-    let (mut cr, mut cw) = client.split();
-    let (mut sr, mut sw) = server.split();
-    let activity = Cell::new(Instant::now());
-    let waits = [Cell::new(idle.client), Cell::new(idle.server)];
-    // The two directions are made inside the block: made outside, they
-    // would be held twice in the session's task (captured, and again in
-    // the join).
-    let both = async {
-        let upstream = copy_one_way(
-            &mut cr,
-            &mut sw,
-            idle.client,
-            &waits[0],
-            &activity,
-            up,
-            splice,
-        );
-        let downstream = copy_one_way(
-            &mut sr,
-            &mut cw,
-            idle.server,
-            &waits[1],
-            &activity,
-            down,
-            splice,
-        );
-        tokio::try_join!(upstream, downstream)
-    };
-    tokio::select! {
-        r = both => r,
-        e = expire(&activity, &waits) => Err(e),
+    up: Counters<'a>,
+    down: Counters<'a>,
+    splice: Option<&'a Splice>,
+) -> impl std::future::Future<Output = Result<(u64, u64), PumpError>> + 'a {
+    async move {
+        let (mut cr, mut cw) = client.split();
+        let (mut sr, mut sw) = server.split();
+        let activity = Cell::new(Instant::now());
+        let waits = [Cell::new(idle.client), Cell::new(idle.server)];
+        // The two directions are made inside the block: made outside, they
+        // would be held twice in the session's task (captured, and again in
+        // the join).
+        let both = async {
+            let upstream = copy_one_way(
+                &mut cr,
+                &mut sw,
+                idle.client,
+                &waits[0],
+                &activity,
+                up,
+                splice,
+            );
+            let downstream = copy_one_way(
+                &mut sr,
+                &mut cw,
+                idle.server,
+                &waits[1],
+                &activity,
+                down,
+                splice,
+            );
+            tokio::try_join!(upstream, downstream)
+        };
+        tokio::select! {
+            r = both => r,
+            e = expire(&activity, &waits) => Err(e),
+        }
     }
 }
 
@@ -302,161 +312,206 @@ pub struct Stuck {
 /// Serves one `mode tcp` session: pick, connect, pump. `inspected` holds
 /// the bytes `tcp-request content` rules read before the backend was
 /// chosen; they go to the server first.
-pub async fn serve(
+///
+/// A session spends its life in the pump, so only what the pump and the
+/// log line at the end need is kept across it: the rule facts are made
+/// again for the line (the same stream, so the same unique ID), and the
+/// connect phase runs boxed, its state freed once a server answered.
+#[allow(clippy::manual_async_fn)] // see [`pump`]: arguments held once
+pub fn serve<'a>(
     mut client: Stream,
-    origin: &super::accept::Origin,
-    fe: &Frontend,
+    origin: &'a super::accept::Origin,
+    fe: &'a Frontend,
     be: Arc<Backend>,
     inspected: Vec<u8>,
     stuck: Stuck,
+) -> impl std::future::Future<Output = ()> + 'a {
+    async move {
+        let peer = origin.peer;
+        let (start, date) = (std::time::Instant::now(), std::time::SystemTime::now());
+        let stream = crate::rules::facts::StreamFacts::next(true);
+        let on_backend = crate::state::ProxySession::start(&be.counters);
+        let (connected, attempts) = Box::pin(dial(origin, fe, &be, &stream, stuck.forced)).await;
+        let log = |term: [u8; 2], read: u64, uploaded: u64, logasap: bool| {
+            let line = TcpLog {
+                fe,
+                be: &be,
+                peer,
+                local: origin.local,
+                date,
+                start,
+                attempts: &attempts,
+            };
+            session_facts(origin, fe, &stream, |f| {
+                line.emit(Some(f), term, read, uploaded, logasap)
+            });
+        };
+        let mut conn = match connected {
+            Ok(c) => c,
+            Err(e) => {
+                be.counters.proxy_errors.fetch_add(1, Relaxed);
+                tracing::info!(frontend = %fe.name, backend = %be.name, client = %peer, error = %e, "session refused");
+                let term = match e {
+                    super::connect::ConnectError::QueueTimeout => *b"sQ",
+                    _ => *b"SC",
+                };
+                drop(on_backend);
+                log(term, 0, 0, false);
+                return;
+            }
+        };
+        crate::rules::stick::store(stuck.to_store, conn.server);
+        let srv = &be.servers[conn.server];
+        if !inspected.is_empty() {
+            if let Err(e) = conn.stream.write_all(&inspected).await {
+                tracing::debug!(frontend = %fe.name, server = %srv.name, error = %e, "server closed before the inspected bytes were sent");
+                return;
+            }
+            for c in [
+                &fe.counters.bytes_in,
+                &be.counters.bytes_in,
+                &srv.state.bytes_in,
+            ] {
+                c.fetch_add(inspected.len() as u64, Relaxed);
+            }
+        }
+        drop(inspected);
+        let idle = match be.timeout_tunnel {
+            Some(t) => Idle {
+                client: Some(t),
+                server: Some(t),
+            },
+            None => Idle {
+                client: fe.timeout_client,
+                server: be.timeout_server,
+            },
+        };
+        // `option logasap`: the line goes out now, its Tt and bytes marked
+        // `+` as lower bounds; none is written at the end.
+        if fe.logasap {
+            log(*b"--", 0, 0, true);
+        }
+        // `on-marked-down shutdown-sessions` ends the session from outside.
+        let res = {
+            let up = Counters {
+                sinks: [
+                    &fe.counters.bytes_in,
+                    &be.counters.bytes_in,
+                    &srv.state.bytes_in,
+                ],
+            };
+            let down = Counters {
+                sinks: [
+                    &fe.counters.bytes_out,
+                    &be.counters.bytes_out,
+                    &srv.state.bytes_out,
+                ],
+            };
+            tokio::select! {
+                r = pump(&mut client, &mut conn.stream, idle, up, down, fe.splice.as_ref()) => r,
+                _ = srv.state.kill.notified() => Err(PumpError::Killed),
+            }
+        };
+        let (sent, received) = res.as_ref().map(|(a, b)| (*a, *b)).unwrap_or((0, 0));
+        // `option dontlognull`: a connection that carried nothing (a port
+        // scan, a health probe) is not logged.
+        let null = sent == 0 && received == 0;
+        // `option dontlog-normal`: a session that ended without error is not logged.
+        let normal = fe.dontlog_normal && res.is_ok();
+        // The server's and backend's sessions end before the line, as in
+        // HAProxy (%sc, %bc).
+        drop(conn);
+        drop(on_backend);
+        let quiet = fe.logasap || normal || (fe.dontlognull && null);
+        if !quiet {
+            let term = match &res {
+                Ok(_) => *b"--",
+                Err(PumpError::Timeout) => *b"cD",
+                Err(PumpError::Killed) => *b"KD",
+                Err(PumpError::Io(_)) => *b"CD",
+            };
+            log(term, received, sent, false);
+        }
+        if let Err(e) = res {
+            tracing::debug!(frontend = %fe.name, server = %srv.name, client = %peer, error = %e, "session ended");
+        }
+    }
+}
+
+/// The connect phase: the balancing key, the facts an `sni` expression or
+/// a PROXY v2 unique ID reads (in mode tcp they see the connection only,
+/// not a request), and the connection attempts.
+async fn dial(
+    origin: &super::accept::Origin,
+    fe: &Frontend,
+    be: &Backend,
+    stream: &crate::rules::facts::StreamFacts,
+    forced: Option<usize>,
+) -> (
+    Result<super::connect::Connected, super::connect::ConnectError>,
+    super::connect::Attempts,
 ) {
-    let (peer, local) = (origin.peer, origin.local);
-    let local_port = local.port();
-    let (start, date) = (std::time::Instant::now(), std::time::SystemTime::now());
     let key = RequestKey {
-        client: Some(peer.ip()),
+        client: Some(origin.peer.ip()),
         ..Default::default()
     };
-    // In mode tcp an `sni` expression sees the connection only (addresses,
-    // constants such as `str(name)`), not a request.
     let vars = crate::rules::facts::Vars::default();
     let world = crate::rules::facts::NoWorld;
-    let stream = crate::rules::facts::StreamFacts::next(true);
-    let env = crate::rules::action::Env {
-        src: peer,
-        dst: local,
-        frontend: &fe.name,
-        backend: None,
-        server: None,
-        req_body_len: None,
-        world: &world,
-        conn: &origin.conn,
-        stream: Some(&stream),
-        unique_id_format: fe.rules.unique_id_format.as_ref(),
-        tracked: Default::default(),
-    };
+    let env = session_env(origin, fe, stream, &world);
     let facts = env.facts(None, None, &vars);
     let sni = |i: usize| {
         let e = be.servers.get(i)?.tls.as_ref()?.sni.as_ref()?;
         let v = e.eval(&facts)?;
         Some(String::from_utf8_lossy(&v.to_bytes()).into_owned())
     };
-    let on_backend = crate::state::ProxySession::start(&be.counters);
-    let (connected, attempts) = connect(
-        &be,
-        &key,
-        local_port,
-        super::connect::Reuse::New,
-        stuck.forced,
-        &super::connect::ProxySource {
-            src: peer,
-            dst: local,
-            conn: &origin.conn,
-            unique_id: be
-                .servers
-                .iter()
-                .any(|s| s.proxy_v2_options.unique_id)
-                .then(|| facts.unique_id())
-                .flatten(),
-        },
-        &sni,
-    )
-    .await;
-    let log = TcpLog {
-        fe,
-        be: &be,
-        peer,
-        local,
-        date,
-        start,
-        attempts: &attempts,
+    let source = super::connect::ProxySource {
+        src: origin.peer,
+        dst: origin.local,
+        conn: &origin.conn,
+        unique_id: be
+            .servers
+            .iter()
+            .any(|s| s.proxy_v2_options.unique_id)
+            .then(|| facts.unique_id())
+            .flatten(),
     };
-    let mut conn = match connected {
-        Ok(c) => c,
-        Err(e) => {
-            be.counters.proxy_errors.fetch_add(1, Relaxed);
-            tracing::info!(frontend = %fe.name, backend = %be.name, client = %peer, error = %e, "session refused");
-            let term = match e {
-                super::connect::ConnectError::QueueTimeout => *b"sQ",
-                _ => *b"SC",
-            };
-            drop(on_backend);
-            log.emit(Some(&facts), term, 0, 0, false);
-            return;
-        }
-    };
-    crate::rules::stick::store(stuck.to_store, conn.server);
-    let srv = &be.servers[conn.server];
-    if !inspected.is_empty() {
-        if let Err(e) = conn.stream.write_all(&inspected).await {
-            tracing::debug!(frontend = %fe.name, server = %srv.name, error = %e, "server closed before the inspected bytes were sent");
-            return;
-        }
-        for c in [
-            &fe.counters.bytes_in,
-            &be.counters.bytes_in,
-            &srv.state.bytes_in,
-        ] {
-            c.fetch_add(inspected.len() as u64, Relaxed);
-        }
+    let reuse = super::connect::Reuse::New;
+    connect(be, &key, origin.local.port(), reuse, forced, &source, &sni).await
+}
+
+/// A TCP session's rule environment: its addresses and connection.
+fn session_env<'a>(
+    origin: &'a super::accept::Origin,
+    fe: &'a Frontend,
+    stream: &'a crate::rules::facts::StreamFacts,
+    world: &'a crate::rules::facts::NoWorld,
+) -> crate::rules::action::Env<'a> {
+    crate::rules::action::Env {
+        src: origin.peer,
+        dst: origin.local,
+        frontend: &fe.name,
+        backend: None,
+        server: None,
+        req_body_len: None,
+        world,
+        conn: &origin.conn,
+        stream: Some(stream),
+        unique_id_format: fe.rules.unique_id_format.as_ref(),
+        tracked: Default::default(),
     }
-    let idle = match be.timeout_tunnel {
-        Some(t) => Idle {
-            client: Some(t),
-            server: Some(t),
-        },
-        None => Idle {
-            client: fe.timeout_client,
-            server: be.timeout_server,
-        },
-    };
-    let up = Counters {
-        sinks: [
-            &fe.counters.bytes_in,
-            &be.counters.bytes_in,
-            &srv.state.bytes_in,
-        ],
-    };
-    let down = Counters {
-        sinks: [
-            &fe.counters.bytes_out,
-            &be.counters.bytes_out,
-            &srv.state.bytes_out,
-        ],
-    };
-    // `option logasap`: the line goes out now, its Tt and bytes marked
-    // `+` as lower bounds; none is written at the end.
-    if fe.logasap {
-        log.emit(Some(&facts), *b"--", 0, 0, true);
-    }
-    // `on-marked-down shutdown-sessions` ends the session from outside.
-    let res = tokio::select! {
-        r = pump(&mut client, &mut conn.stream, idle, up, down, fe.splice.as_ref()) => r,
-        _ = srv.state.kill.notified() => Err(PumpError::Killed),
-    };
-    let (sent, received) = res.as_ref().map(|(a, b)| (*a, *b)).unwrap_or((0, 0));
-    // `option dontlognull`: a connection that carried nothing (a port
-    // scan, a health probe) is not logged.
-    let null = sent == 0 && received == 0;
-    // `option dontlog-normal`: a session that ended without error is not logged.
-    let normal = fe.dontlog_normal && res.is_ok();
-    // The server's and backend's sessions end before the line, as in
-    // HAProxy (%sc, %bc).
-    drop(conn);
-    drop(on_backend);
-    let quiet = fe.logasap || normal || (fe.dontlognull && null);
-    if !quiet {
-        let term = match &res {
-            Ok(_) => *b"--",
-            Err(PumpError::Timeout) => *b"cD",
-            Err(PumpError::Killed) => *b"KD",
-            Err(PumpError::Io(_)) => *b"CD",
-        };
-        log.emit(Some(&facts), term, received, sent, false);
-    }
-    if let Err(e) = res {
-        tracing::debug!(frontend = %fe.name, server = %srv.name, client = %peer, error = %e, "session ended");
-    }
+}
+
+/// Runs `f` over the session's facts, made for the moment.
+fn session_facts<R>(
+    origin: &super::accept::Origin,
+    fe: &Frontend,
+    stream: &crate::rules::facts::StreamFacts,
+    f: impl FnOnce(&crate::rules::facts::Facts) -> R,
+) -> R {
+    let vars = crate::rules::facts::Vars::default();
+    let world = crate::rules::facts::NoWorld;
+    let env = session_env(origin, fe, stream, &world);
+    f(&env.facts(None, None, &vars))
 }
 
 /// What a TCP session's log line needs besides its end.
