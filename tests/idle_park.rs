@@ -1,6 +1,6 @@
-//! An HTTP client connection that stays idle for a while waits in a small
-//! task of its own (proxy::http::idle) and comes back to a full one when
-//! it speaks again. Nothing of the session may be lost on the way, and the
+//! An HTTP client connection that stays idle for a while leaves its task
+//! for the worker's lot of idle connections (proxy::http::idle) and comes
+//! back to a full task when it speaks again. Nothing of the session may be lost on the way, and the
 //! timeouts and limits must hold as if it had never moved: its `sess.*`
 //! variables, `timeout http-keep-alive`, `timeout http-request` for a
 //! first request, and its `maxconn` slot and place in the counts.
@@ -103,6 +103,61 @@ fn a_connection_back_from_idle_keeps_its_session_variables() {
             "the request lost the session's variable:\n{}",
             r.head
         );
+    }
+}
+
+/// Each parked connection is found again under its own key: forty of
+/// them, each with its own session variable, come back in another order
+/// than they parked, across a reload, and each request carries its own
+/// connection's value.
+#[test]
+fn many_idle_connections_each_come_back_to_their_own_session() {
+    let dir = TempPath::dir("park-many");
+    let sock = dir.path().join("s.sock");
+    let app = HttpBackend::with(Answer::Text("ok".into()));
+    let port = free_port();
+    let cfg = config(&sock, port, &app, "", "    timeout http-keep-alive 30s");
+    let f = Fulcrum::start(&cfg);
+    let mut conns: Vec<TcpStream> = (0..40).map(|_| connect(port)).collect();
+    for (i, c) in conns.iter_mut().enumerate() {
+        assert_eq!(get(c, "/login", &format!("x-user: u{i}\r\n")), 200);
+    }
+    sleep(IDLE);
+    // The lot holds them all: still counted as current connections.
+    let info = cli(&sock, "show info");
+    assert!(info.contains("CurrConns: 40\n"), "{info}");
+    assert!(f.reload(&cfg.replace("timeout server 30s", "timeout server 31s")));
+    let order: Vec<usize> = (0..40).map(|i| (i * 17) % 40).collect();
+    for &i in &order {
+        assert_eq!(get(&mut conns[i], &format!("/back/{i}"), ""), 200);
+    }
+    let seen = app.requests();
+    assert_eq!(seen.len(), 80);
+    for r in &seen[40..] {
+        let path = r.head.split(' ').nth(1).expect("path");
+        let i = path.trim_start_matches("/back/");
+        assert!(
+            r.head
+                .to_ascii_lowercase()
+                .contains(&format!("x-session-user: u{i}\r\n")),
+            "connection {i} came back with another session:\n{}",
+            r.head
+        );
+    }
+    // Idle again, then one closes: the lot lets it go and the count drops.
+    sleep(IDLE);
+    drop(conns.pop());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let info = cli(&sock, "show info");
+        if info.contains("CurrConns: 39\n") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "a closed idle connection still counted:\n{info}"
+        );
+        sleep(Duration::from_millis(20));
     }
 }
 

@@ -39,9 +39,15 @@ enum Next {
 
 /// A client connection in mode http, and what it keeps from one request
 /// to the next. It is owned (no borrow of the task that accepted it), so
-/// that an idle one can wait in a small task of its own (see [`idle`]).
+/// that an idle one can wait without a task of its own (see [`idle`]).
 pub struct Client {
     stream: Stream,
+    kept: Kept,
+}
+
+/// What a client connection keeps from one request to the next, apart
+/// from its socket: all an idle connection holds.
+struct Kept {
     origin: super::accept::Origin,
     frontend: std::sync::Arc<str>,
     /// Stick-table entries the session tracks.
@@ -67,14 +73,16 @@ impl Client {
     ) -> Client {
         Client {
             stream,
-            origin,
-            frontend,
-            slots,
-            life,
-            first: true,
-            last_server: std::cell::Cell::new(None),
-            session_conn: Default::default(),
-            waiting: None,
+            kept: Kept {
+                origin,
+                frontend,
+                slots,
+                life,
+                first: true,
+                last_server: std::cell::Cell::new(None),
+                session_conn: Default::default(),
+                waiting: None,
+            },
         }
     }
 }
@@ -114,11 +122,11 @@ impl Waiting {
 #[allow(clippy::manual_async_fn)] // see above: an async fn would hold its argument twice
 pub fn serve(mut c: Client) -> impl std::future::Future<Output = ()> {
     async move {
-        let shared = c.life.shared().clone();
+        let shared = c.kept.life.shared().clone();
         let mut rt = shared.runtime.load_full();
         let mut cbuf = RecvBuf::new(rt.global.bufsize);
         loop {
-            let Some(fe) = rt.frontend(&c.frontend) else {
+            let Some(fe) = rt.frontend(&c.kept.frontend) else {
                 return;
             };
             // Between requests an idle connection holds no buffer.
@@ -127,15 +135,16 @@ pub fn serve(mut c: Client) -> impl std::future::Future<Output = ()> {
             // record is made once a request comes, so that an idle
             // keep-alive connection's task stays small.
             let waiting = c
+                .kept
                 .waiting
                 .take()
-                .unwrap_or_else(|| Waiting::now(fe, c.first));
+                .unwrap_or_else(|| Waiting::now(fe, c.kept.first));
             let mut first_byte = None;
             let read = read_request(
                 &mut c.stream,
                 &mut cbuf,
                 fe,
-                c.first,
+                c.kept.first,
                 waiting.until,
                 &mut first_byte,
             )
@@ -147,7 +156,7 @@ pub fn serve(mut c: Client) -> impl std::future::Future<Output = ()> {
                 Read::Idle => {
                     // Nothing came for a while: the connection waits on in a
                     // task of its own, and this larger one ends.
-                    c.waiting = Some(waiting);
+                    c.kept.waiting = Some(waiting);
                     idle::park(c);
                     return;
                 }
@@ -159,14 +168,14 @@ pub fn serve(mut c: Client) -> impl std::future::Future<Output = ()> {
             let conn = Conn {
                 client: &mut c.stream,
                 cbuf: &mut cbuf,
-                origin: &c.origin,
-                frontend: &c.frontend,
+                origin: &c.kept.origin,
+                frontend: &c.kept.frontend,
                 shared: &shared,
-                slots: &c.slots,
+                slots: &c.kept.slots,
                 rt: &mut rt,
-                first: &mut c.first,
-                last_server: &c.last_server,
-                session_conn: &c.session_conn,
+                first: &mut c.kept.first,
+                last_server: &c.kept.last_server,
+                session_conn: &c.kept.session_conn,
             };
             let waited = Waited {
                 at: waiting.at,
