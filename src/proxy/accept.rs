@@ -37,6 +37,12 @@ pub async fn accept_loop(
     shared: Arc<Shared>,
     accept_proxy: bool,
 ) {
+    let fixed_local = fixed_local(&listener);
+    // Linux copies TCP_NODELAY from the listening socket to each accepted
+    // one: set once here, it spares a setsockopt(2) per connection.
+    let nodelay_inherited = socket2::SockRef::from(&listener)
+        .set_tcp_nodelay(true)
+        .is_ok();
     loop {
         let (sock, peer) = match listener.accept().await {
             Ok(x) => x,
@@ -70,8 +76,44 @@ pub async fn accept_loop(
             frontend: None,
             _slots: (global, local),
         };
-        tokio::task::spawn_local(session(sock, peer, frontend.clone(), life, accept_proxy));
+        let incoming = Incoming {
+            sock,
+            peer,
+            fixed_local,
+            nodelay_inherited,
+        };
+        tokio::task::spawn_local(session(incoming, frontend.clone(), life, accept_proxy));
     }
+}
+
+/// The address every connection on `listener` reached, when nothing else
+/// is possible: bound to one address, and not `transparent` (connections
+/// to a wildcard or transparent listener may have reached any address).
+/// It spares a getsockname(2) per connection.
+fn fixed_local(listener: &TcpListener) -> Option<SocketAddr> {
+    let addr = listener.local_addr().ok()?;
+    if addr.ip().is_unspecified() {
+        return None;
+    }
+    let sock = socket2::SockRef::from(listener);
+    let transparent = match addr {
+        SocketAddr::V4(_) => sock.ip_transparent_v4(),
+        SocketAddr::V6(_) => sock.ip_transparent_v6(),
+    };
+    match transparent {
+        Ok(false) => Some(addr),
+        _ => None,
+    }
+}
+
+/// A connection just accepted, and what its listener settles for it: its
+/// address when that is the connection's own (see [`fixed_local`]), and
+/// TCP_NODELAY when the listener has it.
+struct Incoming {
+    sock: TcpStream,
+    peer: SocketAddr,
+    fixed_local: Option<SocketAddr>,
+    nodelay_inherited: bool,
 }
 
 /// What a session holds for as long as its client connection is open: its
@@ -147,14 +189,16 @@ async fn paused(shared: &Shared, frontend: &str) {
     }
 }
 
-async fn session(
-    mut sock: TcpStream,
-    mut peer: SocketAddr,
-    frontend: Arc<str>,
-    mut life: Life,
-    accept_proxy: bool,
-) {
-    let _ = sock.set_nodelay(true);
+async fn session(incoming: Incoming, frontend: Arc<str>, mut life: Life, accept_proxy: bool) {
+    let Incoming {
+        mut sock,
+        mut peer,
+        fixed_local,
+        nodelay_inherited,
+    } = incoming;
+    if !nodelay_inherited {
+        let _ = sock.set_nodelay(true);
+    }
     // The Runtime current at accept: a TCP session finishes on it, an HTTP
     // one takes the newest at each request (see proxy::http).
     let rt = life.shared.runtime.load_full();
@@ -164,7 +208,7 @@ async fn session(
     if fe.client_keepalive {
         let _ = socket2::SockRef::from(&sock).set_keepalive(true);
     }
-    let Ok(mut local) = sock.local_addr() else {
+    let Some(mut local) = fixed_local.or_else(|| sock.local_addr().ok()) else {
         return;
     };
     // The bind the connection came in on (a PROXY header may change `local`).
