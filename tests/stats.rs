@@ -433,3 +433,130 @@ fn url_scope_query_options_and_a_kept_alive_admin_post() {
     let mut rest = Vec::new();
     let _ = s.read_to_end(&mut rest);
 }
+
+/// An admin POST with browser headers, `origin` and `site` (when given),
+/// and `body`.
+fn browser_post(
+    port: u16,
+    origin: Option<&str>,
+    site: Option<&str>,
+    body: &str,
+) -> common::net::Response {
+    let mut extra = String::new();
+    if let Some(o) = origin {
+        extra.push_str(&format!("Origin: {o}\r\n"));
+    }
+    if let Some(s) = site {
+        extra.push_str(&format!("Sec-Fetch-Site: {s}\r\n"));
+    }
+    request(
+        port,
+        &format!(
+            "POST /pstats HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: {}\r\n{extra}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            basic("admin:s3cret"),
+            body.len()
+        ),
+    )
+    .expect("a response")
+}
+
+#[test]
+fn forged_admin_posts_are_refused_and_real_ones_logged_with_their_user() {
+    let (a, b) = (HttpBackend::start("as1"), HttpBackend::start("as2"));
+    let port = free_port();
+    let cfg = config(port, &a, &b).replace(
+        "    stats auth ops:other\n",
+        "    stats auth ops:other\n    stats admin if TRUE\n",
+    );
+    let f = Fulcrum::start(&cfg);
+    let page = get_with(port, "/pstats", Some(&basic("admin:s3cret"))).text();
+    let token = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("the form carries a token")
+        .to_string();
+    assert_eq!(token.len(), 32, "{token}");
+    let form = "s=gvg-as1&action=maint&b=gvg-as";
+    let own = format!("http://127.0.0.1:{port}");
+    for (origin, site, body, why) in [
+        (
+            Some("http://evil.example"),
+            None,
+            form.to_string(),
+            "another site's Origin",
+        ),
+        (Some("null"), None, form.to_string(), "an opaque Origin"),
+        (
+            None,
+            Some("cross-site"),
+            form.to_string(),
+            "Sec-Fetch-Site: cross-site",
+        ),
+        (
+            Some(own.as_str()),
+            Some("same-origin"),
+            form.to_string(),
+            "a browser's POST without the token",
+        ),
+        (
+            Some(own.as_str()),
+            None,
+            format!("{form}&csrf=0123"),
+            "a wrong token",
+        ),
+    ] {
+        let r = browser_post(port, origin, site, &body);
+        assert_eq!(r.status, 403, "{why}: {}", r.head);
+        assert_ne!(csv_status(port, "gvg-as1"), "MAINT", "{why} acted");
+    }
+    assert_eq!(f.count("admin POST refused"), 5);
+    // The form as the page sends it, from the page's origin.
+    let r = browser_post(
+        port,
+        Some(&own),
+        Some("same-origin"),
+        &format!("{form}&csrf={token}"),
+    );
+    assert_eq!(r.status, 303, "{}", r.head);
+    assert!(r.head.contains("st=DONE"), "{}", r.head);
+    assert_eq!(csv_status(port, "gvg-as1"), "MAINT");
+    f.wait_count(
+        "stats page admin action",
+        1,
+        std::time::Duration::from_secs(5),
+    );
+    let log = f.log_text();
+    let line = log
+        .lines()
+        .find(|l| l.contains("stats page admin action"))
+        .expect("logged");
+    assert!(
+        line.contains("user=admin")
+            && line.contains("source=127.0.0.1")
+            && line.contains("server=gvg-as1"),
+        "{line}"
+    );
+}
+
+#[test]
+fn failed_logins_are_limited_per_source() {
+    let (a, b) = (HttpBackend::start("as1"), HttpBackend::start("as2"));
+    let port = free_port();
+    let _f = Fulcrum::start(&config(port, &a, &b));
+    // A first visit without credentials is no failure.
+    assert_eq!(get_with(port, "/pstats", None).status, 401);
+    for i in 0..10 {
+        let r = get_with(port, "/pstats", Some(&basic(&format!("admin:guess{i}"))));
+        assert_eq!(r.status, 401, "attempt {i}");
+    }
+    // Locked out for the window, even with the right password.
+    let r = get_with(port, "/pstats", Some(&basic("admin:s3cret")));
+    assert_eq!(r.status, 429, "{}", r.head);
+    assert!(
+        r.head.to_ascii_lowercase().contains("retry-after: 60"),
+        "{}",
+        r.head
+    );
+    assert!(!r.text().contains("gvg-as1"));
+}

@@ -71,9 +71,28 @@ fn decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The first value of form field `name` in `body`.
+pub fn field(body: &[u8], name: &str) -> Option<String> {
+    let text = String::from_utf8_lossy(body);
+    text.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (decode(k) == name).then(|| decode(v))
+    })
+}
+
+/// Who asks for an admin change, for the log.
+#[derive(Debug, Clone, Copy)]
+pub struct Actor<'a> {
+    /// The `stats auth` user, when there is one.
+    pub user: Option<&'a str>,
+    /// The client's address.
+    pub source: std::net::IpAddr,
+}
+
 /// Applies a form body: `s=SERVER` (repeated), `action=ready|drain|maint`,
-/// `b=BACKEND` (a name, or `#ID` as HAProxy's own page sends).
-pub fn apply(rt: &Runtime, body: &[u8]) -> Outcome {
+/// `b=BACKEND` (a name, or `#ID` as HAProxy's own page sends). Each change
+/// is logged with who asked for it.
+pub fn apply(rt: &Runtime, body: &[u8], actor: Actor) -> Outcome {
     let text = String::from_utf8_lossy(body);
     let (mut servers, mut action, mut backend) = (Vec::new(), None, None);
     for pair in text.split('&').filter(|p| !p.is_empty()) {
@@ -116,6 +135,14 @@ pub fn apply(rt: &Runtime, body: &[u8]) -> Outcome {
             Some(s) => {
                 if crate::runtime::admin::set_admin(rt, be, s, admin) {
                     changed += 1;
+                    tracing::warn!(
+                        user = %actor.user.unwrap_or("-"),
+                        source = %actor.source,
+                        backend = %be.name,
+                        server = %s.name,
+                        action = %action.as_deref().unwrap_or(""),
+                        "stats page admin action"
+                    );
                 }
             }
             None => missing += 1,
@@ -149,5 +176,12 @@ mod tests {
         assert_eq!(decode("%4"), "%4");
         assert_eq!(decode("%zz"), "%zz");
         assert_eq!(decode("%41"), "A");
+    }
+
+    #[test]
+    fn form_fields() {
+        assert_eq!(field(b"s=a&csrf=x%41&b=1", "csrf").as_deref(), Some("xA"));
+        assert_eq!(field(b"s=a", "csrf"), None);
+        assert_eq!(field(b"csrf", "csrf").as_deref(), Some(""));
     }
 }

@@ -6,7 +6,7 @@ use crate::config::model::Credentials;
 
 /// Compares two byte strings in time that depends only on their lengths'
 /// maximum, not on where they differ.
-fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     let n = a.len().max(b.len());
     let mut diff = (a.len() ^ b.len()) as u8 | u8::from(a.len() != b.len());
     for i in 0..n {
@@ -18,27 +18,30 @@ fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// True when the `Authorization` header value grants access.
-/// Every credential is compared, whichever matches, so timing tells nothing.
 pub fn allowed(header: Option<&[u8]>, users: &[Credentials]) -> bool {
-    let Some(h) = header else { return false };
+    user(header, users).is_some()
+}
+
+/// The user the `Authorization` header's credentials are those of.
+/// Every credential is compared, whichever matches, so timing tells nothing.
+pub fn user<'a>(header: Option<&[u8]>, users: &'a [Credentials]) -> Option<&'a str> {
+    let h = header?;
     let h = h.trim_ascii();
-    let Some(scheme_end) = h.iter().position(|&b| b == b' ') else {
-        return false;
-    };
+    let scheme_end = h.iter().position(|&b| b == b' ')?;
     if !h[..scheme_end].eq_ignore_ascii_case(b"basic") {
-        return false;
+        return None;
     }
-    let Ok(decoded) =
-        base64::engine::general_purpose::STANDARD.decode(h[scheme_end + 1..].trim_ascii())
-    else {
-        return false;
-    };
-    let mut ok = false;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(h[scheme_end + 1..].trim_ascii())
+        .ok()?;
+    let mut found = None;
     for u in users {
         let expected = format!("{}:{}", u.user, u.password);
-        ok |= ct_eq(&decoded, expected.as_bytes());
+        if ct_eq(&decoded, expected.as_bytes()) && found.is_none() {
+            found = Some(u.user.as_str());
+        }
     }
-    ok
+    found
 }
 
 #[cfg(test)]

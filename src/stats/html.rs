@@ -157,7 +157,7 @@ pub fn render(rows: &[Row], page: &Page) -> String {
         let group = &rows[i..end];
         let form = page.admin && group.iter().any(|r| r.kind == Kind::Server);
         if form {
-            let _ = write!(o, "<form method=\"post\" action=\"{}\"><input type=\"hidden\" name=\"b\" value=\"{}\">", esc(page.uri), esc(px));
+            let _ = write!(o, "<form method=\"post\" action=\"{}\"><input type=\"hidden\" name=\"b\" value=\"{}\"><input type=\"hidden\" name=\"{}\" value=\"{}\">", esc(page.uri), esc(px), super::guard::FIELD, esc(super::guard::token()));
         }
         let _ = write!(
             o,

@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod auth;
 pub mod csv;
+pub mod guard;
 pub mod html;
 pub mod json;
 pub mod prometheus;
@@ -59,6 +60,10 @@ pub struct Request<'a> {
     pub proxy: &'a str,
     /// A `stats http-request allow` rule let it in: no `stats auth` check.
     pub allowed: bool,
+    /// The client's address.
+    pub source: std::net::IpAddr,
+    /// Where a POST says it comes from (the form's token is read here).
+    pub provenance: guard::Provenance<'a>,
 }
 
 /// Whether `target` is for the stats page of `stats`, and what it asks.
@@ -104,19 +109,61 @@ pub fn unauthorized(stats: &Stats, realm: Option<&str>) -> Vec<u8> {
     .into_bytes()
 }
 
+/// The 403 answer to a forged admin POST.
+fn forbidden() -> Vec<u8> {
+    let body = "<html><body><h1>403 Forbidden</h1>\nThis action did not come from this page.\n</body></html>\n";
+    format!(
+        "HTTP/1.1 403 Forbidden\r\ncontent-length: {}\r\ncache-control: no-cache\r\ncontent-type: text/html\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
 /// The whole answer to a stats request: 401 unless the credentials are
 /// good (when `stats auth` is set); for a POST, the admin action and a 303
 /// back to the page; else the page in the asked view.
+///
+/// A source with too many failed logins gets 429; an admin POST that a
+/// browser marks as sent by another site, or that lacks the form's token,
+/// gets 403 (see [`guard`]).
 pub fn respond(stats: &Stats, rt: &Runtime, ask: &Ask, req: Request) -> Vec<u8> {
-    if !req.allowed && !stats.auth.is_empty() && !auth::allowed(req.authorization, &stats.auth) {
-        return unauthorized(stats, None);
+    let mut user = None;
+    if !req.allowed && !stats.auth.is_empty() {
+        if guard::locked_out(req.source) {
+            return guard::too_many();
+        }
+        user = auth::user(req.authorization, &stats.auth);
+        if user.is_none() {
+            // A first visit without credentials is the challenge's cue,
+            // not a failure.
+            if req.authorization.is_some() {
+                guard::failed(req.source);
+                tracing::info!(source = %req.source, "stats page: failed login");
+            }
+            return unauthorized(stats, None);
+        }
     }
     let uri = stats.uri.as_deref().unwrap_or(DEFAULT_STATS_URI);
     let admin = req.admin;
     if req.method == b"POST" {
+        let token = req.body.and_then(|b| admin::field(b, guard::FIELD));
+        let provenance = guard::Provenance {
+            token: token.as_deref(),
+            ..req.provenance
+        };
+        if admin {
+            if let Err(e) = guard::check(&provenance) {
+                tracing::warn!(source = %req.source, user = %user.unwrap_or("-"), reason = %e, "stats page: admin POST refused");
+                return forbidden();
+            }
+        }
+        let actor = admin::Actor {
+            user,
+            source: req.source,
+        };
         let outcome = match (admin, req.body) {
             (false, _) => admin::Outcome::Deny,
-            (true, Some(body)) => admin::apply(rt, body),
+            (true, Some(body)) => admin::apply(rt, body, actor),
             (true, None) => admin::Outcome::Error,
         };
         return admin::redirect(uri, outcome);

@@ -81,13 +81,21 @@ pub async fn stats_page(
     };
     let buf = cx.cbuf.filled();
     let method = req.msg.first.of(buf).to_vec();
-    let auth = crate::rules::http::View {
-        buf,
-        head: &req.msg,
-    }
-    .lines(b"authorization")
-    .next()
-    .map(<[u8]>::to_vec);
+    let header = |name: &[u8]| {
+        crate::rules::http::View {
+            buf,
+            head: &req.msg,
+        }
+        .lines(name)
+        .next()
+        .map(<[u8]>::to_vec)
+    };
+    let auth = header(b"authorization");
+    let (host, origin, fetch_site) = (
+        header(b"host"),
+        header(b"origin"),
+        header(b"sec-fetch-site"),
+    );
     cx.cbuf.consume(req.head.len);
     cx.access.status.set(200);
     cx.access.end(Term::new(b'L', b'R'));
@@ -135,13 +143,22 @@ pub async fn stats_page(
                 body: body.as_deref(),
                 proxy: &fe.name,
                 allowed: access == Some(crate::rules::StatsAccess::Allow),
+                source: cx.peer.ip(),
+                provenance: crate::stats::guard::Provenance {
+                    host: host.as_deref(),
+                    origin: origin.as_deref(),
+                    fetch_site: fetch_site.as_deref(),
+                    token: None,
+                },
             },
         ),
     };
     // The admin form's 303 keeps the connection, as HAProxy's does: its
     // body was read whole.
-    let close =
-        req.head.close || out.starts_with(b"HTTP/1.1 401") || out.starts_with(b"HTTP/1.1 403");
+    let close = req.head.close
+        || out.starts_with(b"HTTP/1.1 401")
+        || out.starts_with(b"HTTP/1.1 403")
+        || out.starts_with(b"HTTP/1.1 429");
     cx.access.sent(&out, 0);
     if !send(cx.client, &out, fe.timeout_client).await || close {
         return Next::Close;
