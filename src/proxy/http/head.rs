@@ -175,7 +175,7 @@ pub fn parse_request(buf: &[u8], full: bool) -> Result<RequestHead, HeadError> {
     let (Some(method), Some(path), Some(minor)) = (req.method, req.path, req.version) else {
         return bad;
     };
-    if path.is_empty() {
+    if path.is_empty() || !target_form_fits(method, path) {
         return bad;
     }
     let mut headers = Vec::with_capacity(req.headers.len());
@@ -264,6 +264,32 @@ pub fn parse_request(buf: &[u8], full: bool) -> Result<RequestHead, HeadError> {
         connect: method == "CONNECT",
         suspect_framing,
     })
+}
+
+/// Whether the request-target's form is one `method` may use (RFC 9112
+/// 3.2): the asterisk form only with OPTIONS, the authority form only
+/// with CONNECT (and CONNECT only with it), otherwise the origin form
+/// (`/...`) or the absolute form (`scheme://...`).
+fn target_form_fits(method: &str, target: &str) -> bool {
+    if method == "CONNECT" {
+        return !target.starts_with('/') && !target.contains("://") && target != "*";
+    }
+    if target == "*" {
+        return method == "OPTIONS";
+    }
+    if target.starts_with('/') {
+        return true;
+    }
+    // The absolute form: scheme ":" "//" authority...
+    match target.split_once("://") {
+        Some((scheme, _)) => {
+            scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        }
+        None => false,
+    }
 }
 
 /// A parsed response head.

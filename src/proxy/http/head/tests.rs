@@ -146,3 +146,22 @@ fn response_with_te_and_cl_loses_its_cl() {
     );
     assert!(out.contains("Transfer-Encoding: chunked"), "{out}");
 }
+
+#[test]
+fn request_target_forms_fit_their_methods() {
+    for (method, target, fits) in [
+        ("GET", "/a", true),
+        ("GET", "http://h/a", true),
+        ("GET", "https://h:8443/", true),
+        ("GET", "h:80", false),
+        ("GET", "*", false),
+        ("GET", "1http://h/", false),
+        ("OPTIONS", "*", true),
+        ("OPTIONS", "/", true),
+        ("CONNECT", "h:443", true),
+        ("CONNECT", "/a", false),
+        ("CONNECT", "http://h/", false),
+    ] {
+        assert_eq!(super::target_form_fits(method, target), fits, "{method} {target}");
+    }
+}
