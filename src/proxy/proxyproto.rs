@@ -111,6 +111,30 @@ fn parse_v2(header: &[u8]) -> Result<Received, ProxyHeaderError> {
     })
 }
 
+/// Parses a PROXY header (v1 or v2) at the start of `bytes`, as [`read`]
+/// takes it from a socket: what it said, and its length. Incomplete or
+/// malformed: Invalid. (The fuzz target's entry, and the same decisions
+/// as `read`.)
+pub fn parse(bytes: &[u8]) -> Result<(Received, usize), ProxyHeaderError> {
+    if bytes.len() >= 16 && bytes.starts_with(&V2_SIG) {
+        let len = 16 + usize::from(u16::from_be_bytes([bytes[14], bytes[15]]));
+        let all = bytes.get(..len).ok_or(ProxyHeaderError::Invalid)?;
+        return Ok((parse_v2(all)?, len));
+    }
+    if !bytes.starts_with(b"PROXY ") {
+        return Err(ProxyHeaderError::Invalid);
+    }
+    let window = &bytes[..bytes.len().min(V1_MAX)];
+    let end = window
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .ok_or(ProxyHeaderError::Invalid)?
+        + 2;
+    let line = std::str::from_utf8(&bytes[..end]).map_err(|_| ProxyHeaderError::Invalid)?;
+    let addrs = parse_v1(line)?;
+    Ok((Received { addrs, tlvs: None }, end))
+}
+
 /// Reads a PROXY header (v1 or v2) from the start of `stream`, taking
 /// exactly its bytes.
 pub async fn read(

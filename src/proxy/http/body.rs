@@ -201,6 +201,38 @@ fn chunk_size(line: &[u8]) -> Option<u64> {
     u64::from_str_radix(std::str::from_utf8(&line[..digits]).ok()?, 16).ok()
 }
 
+/// What the chunked decoder made of some bytes (see [`chunked_length`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChunkedFraming {
+    /// A whole body took this many bytes.
+    Complete(usize),
+    /// The bytes end before the body does.
+    Incomplete,
+    /// The framing is invalid.
+    Malformed,
+}
+
+/// Runs the chunked decoder over `data` as [`chunked`] runs it over a
+/// socket that delivers `step` bytes per read. (The fuzz target's entry.)
+pub fn chunked_length(data: &[u8], step: usize) -> ChunkedFraming {
+    let step = step.max(1);
+    let (mut state, mut done, mut seen) = (State::Size, 0, 0);
+    loop {
+        seen = (seen + step).min(data.len());
+        let Ok((n, next)) = advance(state, &data[done..seen]) else {
+            return ChunkedFraming::Malformed;
+        };
+        done += n;
+        state = next;
+        if matches!(state, State::Done) {
+            return ChunkedFraming::Complete(done);
+        }
+        if seen == data.len() {
+            return ChunkedFraming::Incomplete;
+        }
+    }
+}
+
 /// How far the bytes in `data` can be forwarded from `state`, and the new state.
 /// Returns Err on malformed framing.
 fn advance(mut state: State, data: &[u8]) -> Result<(usize, State), ()> {
