@@ -64,7 +64,9 @@ pub struct Received {
 
 /// Reads a whole v2 header (signature included).
 fn parse_v2(header: &[u8]) -> Result<Received, ProxyHeaderError> {
-    let (ver_cmd, fam) = (header[12], header[13]);
+    let Some(&[ver_cmd, fam, _, _]) = header.get(12..16) else {
+        return Err(ProxyHeaderError::Invalid);
+    };
     if ver_cmd >> 4 != 2 {
         return Err(ProxyHeaderError::Invalid);
     }
@@ -76,9 +78,12 @@ fn parse_v2(header: &[u8]) -> Result<Received, ProxyHeaderError> {
     if ver_cmd & 0x0f != 1 {
         return Err(ProxyHeaderError::Invalid);
     }
-    let body = &header[16..];
+    let body = header.get(16..).unwrap_or_default();
     let (addrs, len) = match fam {
         0x11 if body.len() >= 12 => {
+            let Ok(body) = <[u8; 12]>::try_from(body.get(..12).unwrap_or_default()) else {
+                return Err(ProxyHeaderError::Invalid);
+            };
             let s = Ipv4Addr::new(body[0], body[1], body[2], body[3]);
             let d = Ipv4Addr::new(body[4], body[5], body[6], body[7]);
             let sp = u16::from_be_bytes([body[8], body[9]]);
@@ -87,10 +92,13 @@ fn parse_v2(header: &[u8]) -> Result<Received, ProxyHeaderError> {
             (Some(a), 12)
         }
         0x21 if body.len() >= 36 => {
+            let Ok(body) = <[u8; 36]>::try_from(body.get(..36).unwrap_or_default()) else {
+                return Err(ProxyHeaderError::Invalid);
+            };
             let mut s = [0u8; 16];
             let mut d = [0u8; 16];
-            s.copy_from_slice(&body[..16]);
-            d.copy_from_slice(&body[16..32]);
+            s.copy_from_slice(body.get(..16).unwrap_or_default());
+            d.copy_from_slice(body.get(16..32).unwrap_or_default());
             let sp = u16::from_be_bytes([body[32], body[33]]);
             let dp = u16::from_be_bytes([body[34], body[35]]);
             let a = (

@@ -67,7 +67,13 @@ fn error_page(
     access.status.set(status.code());
     access.end(term);
     fe.counters.proxy_errors.fetch_add(1, Relaxed);
-    fe.counters.hrsp[crate::state::hrsp_class(status.code())].fetch_add(1, Relaxed);
+    if let Some(c) = fe
+        .counters
+        .hrsp
+        .get(crate::state::hrsp_class(status.code()))
+    {
+        c.fetch_add(1, Relaxed);
+    }
     let custom = be
         .and_then(|b| b.errorfiles.get(&status.code()))
         .or_else(|| fe.errorfiles.get(&status.code()));

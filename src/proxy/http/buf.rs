@@ -41,7 +41,7 @@ impl RecvBuf {
 
     /// The unconsumed bytes.
     pub fn filled(&self) -> &[u8] {
-        &self.data[self.start..]
+        self.data.get(self.start..).unwrap_or_default()
     }
 
     /// True when nothing is buffered.

@@ -91,7 +91,7 @@ pub async fn run(mut cx: Cx<'_>, mut head: RequestHead) -> Next {
     if !fe.rules.tcp_content.is_empty() {
         let env = env(&cx, &req, None);
         let mut f = env.facts(Some(view(&cx, &req)), None, &req.vars);
-        f.payload = &cx.cbuf.filled()[..req.head.len];
+        f.payload = cx.cbuf.filled().get(..req.head.len).unwrap_or_default();
         if crate::rules::tcp::run(&fe.rules.tcp_content, &f)
             == crate::rules::tcp::TcpVerdict::Reject
         {

@@ -12,8 +12,9 @@ pub fn find<'a>(cookie_headers: impl Iterator<Item = &'a [u8]>, name: &str) -> O
         for pair in h.split(|&b| b == b';') {
             let pair = pair.trim_ascii();
             if let Some(eq) = pair.iter().position(|&b| b == b'=') {
-                if &pair[..eq] == name.as_bytes() {
-                    return Some(pair[eq + 1..].trim_ascii());
+                let (key, value) = pair.split_at(eq);
+                if key == name.as_bytes() {
+                    return Some(value.get(1..).unwrap_or_default().trim_ascii());
                 }
             }
         }
@@ -27,7 +28,7 @@ pub fn server_for(be: &Backend, value: &[u8], force: bool) -> Option<usize> {
     be.servers
         .iter()
         .position(|s| s.cookie.as_deref().is_some_and(|c| c.as_bytes() == value))
-        .filter(|&i| force || be.servers[i].state.usable())
+        .filter(|&i| force || be.servers.get(i).is_some_and(|s| s.state.usable()))
 }
 
 /// A Cookie header value without cookie `name` (None when nothing is left).

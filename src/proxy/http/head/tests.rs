@@ -162,6 +162,10 @@ fn request_target_forms_fit_their_methods() {
         ("CONNECT", "/a", false),
         ("CONNECT", "http://h/", false),
     ] {
-        assert_eq!(super::target_form_fits(method, target), fits, "{method} {target}");
+        assert_eq!(
+            super::target_form_fits(method, target),
+            fits,
+            "{method} {target}"
+        );
     }
 }
