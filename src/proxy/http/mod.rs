@@ -154,8 +154,8 @@ pub fn serve(mut c: Client) -> impl std::future::Future<Output = ()> {
                 Read::Quiet => Err(None),
                 Read::Answer(s) => Err(Some(s)),
                 Read::Idle => {
-                    // Nothing came for a while: the connection waits on in a
-                    // task of its own, and this larger one ends.
+                    // Nothing came for a while: the connection waits on in
+                    // the worker's lot of idle connections, and this task ends.
                     c.kept.waiting = Some(waiting);
                     idle::park(c);
                     return;
@@ -374,7 +374,7 @@ async fn read_request(
         let idle = empty && !first;
         let ends = if empty { until } else { deadline };
         let mut wait = ends.map(|d| d.saturating_duration_since(Instant::now()));
-        // A long wait with nothing received is left to a small task.
+        // A long wait with nothing received is left to the idle lot.
         let park = empty && client.is_plain() && wait.is_none_or(|w| w > idle::PARK_AFTER);
         if park {
             wait = Some(idle::PARK_AFTER);
