@@ -9,48 +9,17 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::browser::{chromium, installed};
 use common::net::{free_port, get, Fulcrum, HttpBackend};
 use common::TempPath;
-
-fn installed(cmd: &str) -> bool {
-    Command::new(cmd)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok()
-}
 
 /// Opens `url` in headless Chromium and returns the document it ends on
 /// (the pages here submit their form while they load, so that is the
 /// answer to the POST).
-fn browse(url: &str, tag: &str) -> String {
-    let profile = std::env::temp_dir().join(format!(
-        "fulcrum-chromium-csrf-{}-{tag}",
-        std::process::id()
-    ));
-    let out = Command::new("timeout")
-        .arg("60")
-        .arg("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--dump-dom",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg(url)
-        .output()
-        .expect("run chromium");
-    let _ = std::fs::remove_dir_all(profile);
+fn browse(url: &str) -> String {
+    let out = chromium(&["--dump-dom", url]);
     assert!(
         out.status.success(),
         "chromium: {}",
@@ -149,14 +118,14 @@ backend app
 <input name=b value=app><input name=s value=as1><input name=action value=maint></form>\
 <script>document.getElementById('f').submit()</script></body></html>"
     ));
-    let dom = browse(&format!("http://127.0.0.1:{evil}/"), "evil");
+    let dom = browse(&format!("http://127.0.0.1:{evil}/"));
     assert!(dom.contains("did not come from this page"), "{dom}");
     f.wait_count("admin POST refused", 1, Duration::from_secs(20));
     assert_eq!(status(port, "as1"), "no check", "the forged POST acted");
     assert_eq!(f.count("stats page admin action"), 0);
 
     // The page's own form, with its token, from the page's origin.
-    let dom = browse(&format!("http://127.0.0.1:{port}/operator"), "operator");
+    let dom = browse(&format!("http://127.0.0.1:{port}/operator"));
     assert!(dom.contains("Action processed successfully."), "{dom}");
     let deadline = Instant::now() + Duration::from_secs(20);
     while status(port, "as2") != "MAINT" {

@@ -6,46 +6,11 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::browser::{chromium, installed};
 use common::net::{free_port, Fulcrum, HttpBackend};
 
 fn config(port: u16, a: &HttpBackend, b: &HttpBackend) -> String {
     common::net::stats_pair_config(port, a, b)
-}
-
-fn installed(cmd: &str) -> bool {
-    Command::new(cmd)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok()
-}
-
-fn chromium(args: &[&str]) -> std::process::Output {
-    let profile = std::env::temp_dir().join(format!(
-        "fulcrum-chromium-{}-{}",
-        std::process::id(),
-        args.len()
-    ));
-    let out = Command::new("timeout")
-        .arg("60")
-        .arg("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(args)
-        .output()
-        .expect("run chromium");
-    let _ = std::fs::remove_dir_all(profile);
-    out
 }
 
 #[test]

@@ -975,7 +975,7 @@ backend be
 /// shown is that the handshake and the exchange work with a real browser.
 #[test]
 fn a_browser_connects_over_tls() {
-    if Command::new("chromium").arg("--version").output().is_err() {
+    if !common::browser::installed("chromium") {
         eprintln!("chromium is not installed: skipping (.ci/run installs it)");
         return;
     }
@@ -983,26 +983,8 @@ fn a_browser_connects_over_tls() {
     let b = HttpBackend::start("hello from behind TLS");
     let (port, plain) = (free_port(), free_port());
     let _f = Fulcrum::start(&config(port, plain, &p.certs(), &b));
-    let profile = TempPath::dir("tls-chromium");
-    let out = Command::new("timeout")
-        .arg("60")
-        .arg("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--ignore-certificate-errors",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg("--dump-dom")
-        .arg(format!("https://127.0.0.1:{port}/"))
-        .output()
-        .expect("run chromium");
+    let url = format!("https://127.0.0.1:{port}/");
+    let out = common::browser::chromium(&["--ignore-certificate-errors", "--dump-dom", &url]);
     let dom = String::from_utf8_lossy(&out.stdout);
     assert!(dom.contains("hello from behind TLS"), "{dom}");
     let seen = b.requests();
