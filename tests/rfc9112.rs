@@ -13,7 +13,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use common::haproxy::{haproxy_bin, Haproxy};
-use common::net::{connect, free_port, read_response, Fulcrum, HttpBackend};
+use common::net::{connect, free_port, read_response, Answer, Fulcrum, HttpBackend};
 
 /// What the client must get, and what the backend must see.
 #[derive(Clone, Copy, Debug)]
@@ -23,6 +23,12 @@ enum Expect {
     /// Forwarded (the backend's 200); `seen` checks the head the backend
     /// got (lower-cased).
     Forwarded(fn(&str) -> bool),
+    /// The backend's raw answer (the row's `answer`) reached the client;
+    /// the check reads the response as the client got it (head
+    /// lower-cased, a blank line, the body).
+    Relayed(fn(&str) -> bool),
+    /// The backend's raw answer was refused: the client got a 502.
+    BadGateway,
 }
 
 /// Whether HAProxy 2.6 does what fulcrum does.
@@ -36,10 +42,27 @@ enum Haproxy26 {
 
 struct Row {
     clause: &'static str,
+    /// The request. In a row with an `answer`, the target `/R` is replaced
+    /// by the path that routes to that row's own backend.
     bytes: &'static [u8],
     expect: Expect,
     haproxy: Haproxy26,
+    /// What the backend answers, as raw bytes; None: the recording
+    /// backend's 200.
+    answer: Option<&'static [u8]>,
 }
+
+/// A row's defaults: the recording backend answers.
+const ROW: Row = Row {
+    clause: "",
+    bytes: b"",
+    expect: Expect::BadGateway,
+    haproxy: Haproxy26::Same,
+    answer: None,
+};
+
+/// The request a response row sends.
+const GET_R: &[u8] = b"GET /R HTTP/1.1\r\nHost: t\r\n\r\n";
 
 fn has(h: &str, needle: &str) -> bool {
     h.contains(needle)
@@ -52,12 +75,14 @@ const ROWS: &[Row] = &[
         bytes: b"GET /a HTTP/1.1\r\nHost: t\r\n\r\n",
         expect: Expect::Forwarded(|h| h.starts_with("get /a http/1.1\r\n")),
         haproxy: Haproxy26::Same,
+        ..ROW
     },
     Row {
         clause: "9112 §3: no request-target",
         bytes: b"GET HTTP/1.1\r\nHost: t\r\n\r\n",
         expect: Expect::Refused(400),
         haproxy: Haproxy26::Same,
+        ..ROW
     },
     Row {
         clause: "9112 §3: two spaces between method and target",
@@ -67,6 +92,7 @@ const ROWS: &[Row] = &[
             0,
             "HAProxy parses on whitespace (the RFC allows it); fulcrum keeps the grammar's single SP",
         ),
+        ..ROW
     },
     Row {
         clause: "9112 §2.3: an unknown major version",
@@ -76,18 +102,21 @@ const ROWS: &[Row] = &[
             0,
             "HAProxy forwards it as HTTP/1.1; fulcrum does not guess what an unknown version means",
         ),
+        ..ROW
     },
     Row {
         clause: "9112 §2.3: a version without its minor digit",
         bytes: b"GET / HTTP/1\r\nHost: t\r\n\r\n",
         expect: Expect::Refused(400),
         haproxy: Haproxy26::Same,
+        ..ROW
     },
     Row {
         clause: "9112 §3: a method with a character outside tchar",
         bytes: b"G(T / HTTP/1.1\r\nHost: t\r\n\r\n",
         expect: Expect::Refused(400),
         haproxy: Haproxy26::Same,
+        ..ROW
     },
     Row {
         clause: "9112 §2.2: a bare LF as line terminator (a recipient MAY accept it)",
@@ -97,6 +126,7 @@ const ROWS: &[Row] = &[
             0,
             "HAProxy accepts it; fulcrum takes the RFC's other choice, as a lone LF is how heads get split differently by two parsers",
         ),
+        ..ROW
     },
     // RFC 9112 §3.2: request-target forms
     Row {
@@ -104,24 +134,28 @@ const ROWS: &[Row] = &[
         bytes: b"GET http://t/abs HTTP/1.1\r\nHost: t\r\n\r\n",
         expect: Expect::Forwarded(|h| has(h, "/abs")),
         haproxy: Haproxy26::Same,
+        ..ROW
     },
     Row {
         clause: "9112 §3.2.3: authority-form outside CONNECT",
         bytes: b"GET t:80 HTTP/1.1\r\nHost: t\r\n\r\n",
         expect: Expect::Refused(400),
         haproxy: Haproxy26::Same,
+        ..ROW
     },
     Row {
         clause: "9112 §3.2.4: asterisk-form outside OPTIONS",
         bytes: b"GET * HTTP/1.1\r\nHost: t\r\n\r\n",
         expect: Expect::Refused(400),
         haproxy: Haproxy26::Differs(0, "HAProxy forwards it; the form is only for OPTIONS"),
+        ..ROW
     },
     Row {
         clause: "9112 §3.2.4: OPTIONS * is forwarded",
         bytes: b"OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n",
         expect: Expect::Forwarded(|h| h.starts_with("options * http/1.1\r\n")),
         haproxy: Haproxy26::Same,
+        ..ROW
     },
     // RFC 9112 §3.2: Host
     Row {
@@ -129,18 +163,21 @@ const ROWS: &[Row] = &[
         bytes: b"GET / HTTP/1.1\r\n\r\n",
         expect: Expect::Refused(400),
         haproxy: Haproxy26::Differs(0, "HAProxy forwards it; the RFC says a server MUST answer 400"),
+        ..ROW
     },
     Row {
         clause: "9112 §3.2: two Host fields",
         bytes: b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
         expect: Expect::Refused(400),
         haproxy: Haproxy26::Same,
+        ..ROW
     },
     Row {
         clause: "9112 §3.2: an HTTP/1.0 request without Host is forwarded",
         bytes: b"GET /old HTTP/1.0\r\n\r\n",
         expect: Expect::Forwarded(|h| has(h, "/old")),
         haproxy: Haproxy26::Same,
+        ..ROW
     },
     // RFC 9110 §5: field syntax
     Row {
@@ -148,18 +185,21 @@ const ROWS: &[Row] = &[
         bytes: b"GET / HTTP/1.1\r\nHost : t\r\n\r\n",
         expect: Expect::Refused(400),
         haproxy: Haproxy26::Same,
+        ..ROW
     },
     Row {
         clause: "9112 §5.2: obsolete line folding",
         bytes: b"GET / HTTP/1.1\r\nHost: t\r\nX-A: 1\r\n 2\r\n\r\n",
         expect: Expect::Refused(400),
         haproxy: Haproxy26::Differs(0, "HAProxy unfolds it into one line (§5.2 allows either); refusing is the safe choice"),
+        ..ROW
     },
     Row {
         clause: "9110 §5.1: a field name with a character outside tchar",
         bytes: b"GET / HTTP/1.1\r\nHost: t\r\nX(A): 1\r\n\r\n",
         expect: Expect::Refused(400),
         haproxy: Haproxy26::Same,
+        ..ROW
     },
     Row {
         clause: "9110 §5.5: a NUL in a field value",
@@ -169,12 +209,14 @@ const ROWS: &[Row] = &[
             0,
             "HAProxy forwards the NUL; the RFC says reject it or replace it with SP, and fulcrum rejects",
         ),
+        ..ROW
     },
     Row {
         clause: "9110 §5.5: leading and trailing whitespace of a value is not part of it",
         bytes: b"GET / HTTP/1.1\r\nHost: t\r\nX-Pad:   v  \r\n\r\n",
         expect: Expect::Forwarded(|h| has(h, "x-pad: v\r\n")),
         haproxy: Haproxy26::Same,
+        ..ROW
     },
     // RFC 9112 §6: message body length
     Row {
@@ -182,24 +224,28 @@ const ROWS: &[Row] = &[
         bytes: b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
         expect: Expect::Forwarded(|h| has(h, "transfer-encoding: chunked") && !has(h, "content-length")),
         haproxy: Haproxy26::Same,
+        ..ROW
     },
     Row {
         clause: "9112 §6.3: a Transfer-Encoding whose final coding is not chunked",
         bytes: b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n",
         expect: Expect::Refused(400),
         haproxy: Haproxy26::Same,
+        ..ROW
     },
     Row {
         clause: "9112 §6.1: Transfer-Encoding in an HTTP/1.0 request: framed by chunked, then closed",
         bytes: b"POST / HTTP/1.0\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
         expect: Expect::Forwarded(|h| has(h, "transfer-encoding: chunked") && has(h, "connection: close")),
         haproxy: Haproxy26::Differs(0, "HAProxy forwards it without asking the server to close"),
+        ..ROW
     },
     Row {
         clause: "9112 §6.3: two different Content-Length values",
         bytes: b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
         expect: Expect::Refused(400),
         haproxy: Haproxy26::Same,
+        ..ROW
     },
     Row {
         clause: "9110 §8.6: a Content-Length list of the same value",
@@ -209,18 +255,21 @@ const ROWS: &[Row] = &[
             0,
             "HAProxy folds it into one value; the RFC allows either, and fulcrum refuses a list",
         ),
+        ..ROW
     },
     Row {
         clause: "9110 §8.6: a Content-Length that is not digits",
         bytes: b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: +3\r\n\r\nabc",
         expect: Expect::Refused(400),
         haproxy: Haproxy26::Same,
+        ..ROW
     },
     Row {
         clause: "9110 §8.6: a Content-Length larger than 64 bits",
         bytes: b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999999999999999999\r\n\r\n",
         expect: Expect::Refused(400),
         haproxy: Haproxy26::Same,
+        ..ROW
     },
     // RFC 9112 §7.1: chunked coding
     Row {
@@ -228,12 +277,14 @@ const ROWS: &[Row] = &[
         bytes: b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
         expect: Expect::Refused(400),
         haproxy: Haproxy26::Same,
+        ..ROW
     },
     Row {
         clause: "9112 §7.1.1: chunk extensions are allowed",
         bytes: b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3;x=y\r\nabc\r\n0\r\n\r\n",
         expect: Expect::Forwarded(|h| has(h, "transfer-encoding: chunked")),
         haproxy: Haproxy26::Same,
+        ..ROW
     },
     // RFC 9110 §7.6.1: Connection and hop-by-hop fields
     Row {
@@ -241,77 +292,694 @@ const ROWS: &[Row] = &[
         bytes: b"GET / HTTP/1.1\r\nHost: t\r\nKeep-Alive: timeout=5\r\nProxy-Connection: keep-alive\r\n\r\n",
         expect: Expect::Forwarded(|h| !has(h, "keep-alive: timeout") && !has(h, "proxy-connection")),
         haproxy: Haproxy26::Differs(0, "HAProxy forwards Keep-Alive; it is hop-by-hop"),
+        ..ROW
     },
     Row {
         clause: "9110 §10.1.4: TE other than trailers is not forwarded",
         bytes: b"GET / HTTP/1.1\r\nHost: t\r\nTE: gzip, trailers\r\n\r\n",
         expect: Expect::Forwarded(|h| has(h, "te: trailers\r\n") && !has(h, "gzip")),
         haproxy: Haproxy26::Same,
+        ..ROW
+    },
+    // RFC 9112 §2-3: more of the request-line grammar
+    Row {
+        clause: "9112 §3: a tab between method and target",
+        bytes: b"GET\t/ HTTP/1.1\r\nHost: t\r\n\r\n",
+        expect: Expect::Refused(400),
+        haproxy: Haproxy26::Differs(0, "HAProxy takes any whitespace between the parts; fulcrum keeps the grammar's single SP"),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §3: a space inside the request-target",
+        bytes: b"GET /a b HTTP/1.1\r\nHost: t\r\n\r\n",
+        expect: Expect::Refused(400),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §3: a space after the version",
+        bytes: b"GET / HTTP/1.1 \r\nHost: t\r\n\r\n",
+        expect: Expect::Refused(400),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §2.3: the HTTP-name is case-sensitive",
+        bytes: b"GET / http/1.1\r\nHost: t\r\n\r\n",
+        expect: Expect::Refused(400),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §2.3: a two-digit minor version",
+        bytes: b"GET / HTTP/1.10\r\nHost: t\r\n\r\n",
+        expect: Expect::Refused(400),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §2.2: an empty line before the request-line is ignored",
+        bytes: b"\r\nGET /after-crlf HTTP/1.1\r\nHost: t\r\n\r\n",
+        expect: Expect::Forwarded(|h| h.starts_with("get /after-crlf http/1.1\r\n")),
+        ..ROW
+    },
+    Row {
+        clause: "9110 §9.1: an empty method",
+        bytes: b" / HTTP/1.1\r\nHost: t\r\n\r\n",
+        expect: Expect::Refused(400),
+        ..ROW
+    },
+    Row {
+        clause: "9110 §9.1: an extension method is forwarded as sent",
+        bytes: b"PURGE /x HTTP/1.1\r\nHost: t\r\n\r\n",
+        expect: Expect::Forwarded(|h| h.starts_with("purge /x http/1.1\r\n")),
+        ..ROW
+    },
+    Row {
+        clause: "9110 §9.3.8: TRACE is forwarded",
+        bytes: b"TRACE /t HTTP/1.1\r\nHost: t\r\n\r\n",
+        expect: Expect::Forwarded(|h| h.starts_with("trace /t http/1.1\r\n")),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §3.2.1: origin-form with a query is forwarded whole",
+        bytes: b"GET /a?b=c&d HTTP/1.1\r\nHost: t\r\n\r\n",
+        expect: Expect::Forwarded(|h| h.starts_with("get /a?b=c&d http/1.1\r\n")),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §3.2: a target in none of the four forms",
+        bytes: b"GET a HTTP/1.1\r\nHost: t\r\n\r\n",
+        expect: Expect::Refused(400),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §3.2.2: absolute-form with https",
+        bytes: b"GET https://t/s HTTP/1.1\r\nHost: t\r\n\r\n",
+        expect: Expect::Forwarded(|h| has(h, "/s http/1.1\r\n")),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §3.2: a control character in the target",
+        bytes: b"GET /a\x01 HTTP/1.1\r\nHost: t\r\n\r\n",
+        expect: Expect::Refused(400),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §3.2: a DEL in the target",
+        bytes: b"GET /a\x7f HTTP/1.1\r\nHost: t\r\n\r\n",
+        expect: Expect::Refused(400),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §3.2: a byte above 0x7f in the target",
+        bytes: b"GET /caf\xc3\xa9 HTTP/1.1\r\nHost: t\r\n\r\n",
+        expect: Expect::Refused(400),
+        ..ROW
+    },
+    Row {
+        clause: "9110 §4.2.5: a fragment in the target (clients never send one)",
+        bytes: b"GET /a#frag HTTP/1.1\r\nHost: t\r\n\r\n",
+        expect: Expect::Refused(400),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §3.2: percent-encoding is forwarded untouched",
+        bytes: b"GET /a%2Fb%20c HTTP/1.1\r\nHost: t\r\n\r\n",
+        expect: Expect::Forwarded(|h| h.starts_with("get /a%2fb%20c http/1.1\r\n")),
+        ..ROW
+    },
+    // RFC 9110 §7.2, RFC 9112 §3.2: Host
+    Row {
+        clause: "9112 §3.2: an empty Host is allowed",
+        bytes: b"GET /eh HTTP/1.1\r\nHost:\r\n\r\n",
+        expect: Expect::Forwarded(|h| has(h, "/eh")),
+        ..ROW
+    },
+    Row {
+        clause: "9110 §7.2: a Host with a port",
+        bytes: b"GET / HTTP/1.1\r\nHost: t:8080\r\n\r\n",
+        expect: Expect::Forwarded(|h| has(h, "host: t:8080\r\n")),
+        ..ROW
+    },
+    Row {
+        clause: "9110 §7.2: a Host that is not uri-host [\":\" port]",
+        bytes: b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n",
+        expect: Expect::Refused(400),
+        haproxy: Haproxy26::Differs(0, "HAProxy forwards it; a backend routing on Host would read another name"),
+        ..ROW
+    },
+    Row {
+        clause: "9110 §7.2: a Host with a userinfo part",
+        bytes: b"GET / HTTP/1.1\r\nHost: u@t\r\n\r\n",
+        expect: Expect::Refused(400),
+        haproxy: Haproxy26::Differs(0, "HAProxy forwards it; userinfo is not part of uri-host"),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §3.2: two Host fields in HTTP/1.0",
+        bytes: b"GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n",
+        expect: Expect::Refused(400),
+        ..ROW
+    },
+    Row {
+        clause: "9110 §7.2: an IPv6 literal Host",
+        bytes: b"GET / HTTP/1.1\r\nHost: [::1]:80\r\n\r\n",
+        expect: Expect::Forwarded(|h| has(h, "host: [::1]:80\r\n")),
+        ..ROW
+    },
+    // RFC 9110 §5, RFC 9112 §5: fields
+    Row {
+        clause: "9110 §5.1: an empty field name",
+        bytes: b"GET / HTTP/1.1\r\nHost: t\r\n: v\r\n\r\n",
+        expect: Expect::Refused(400),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §5: a field line without a colon",
+        bytes: b"GET / HTTP/1.1\r\nHost: t\r\nNoColon\r\n\r\n",
+        expect: Expect::Refused(400),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §2.2: whitespace before the first field line",
+        bytes: b"GET / HTTP/1.1\r\n Host: t\r\n\r\n",
+        expect: Expect::Refused(400),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §2.2: a bare CR in a field value",
+        bytes: b"GET / HTTP/1.1\r\nHost: t\r\nX-A: a\rb\r\n\r\n",
+        expect: Expect::Refused(400),
+        ..ROW
+    },
+    Row {
+        clause: "9110 §5.5: a DEL in a field value",
+        bytes: b"GET / HTTP/1.1\r\nHost: t\r\nX-A: a\x7fb\r\n\r\n",
+        expect: Expect::Refused(400),
+        haproxy: Haproxy26::Differs(0, "HAProxy forwards it; a DEL is not field-vchar"),
+        ..ROW
+    },
+    Row {
+        clause: "9110 §5.5: a control character in a field value",
+        bytes: b"GET / HTTP/1.1\r\nHost: t\r\nX-A: a\x01b\r\n\r\n",
+        expect: Expect::Refused(400),
+        haproxy: Haproxy26::Differs(0, "HAProxy forwards it; a control is not field-vchar"),
+        ..ROW
+    },
+    Row {
+        clause: "9110 §5.5: obs-text in a field value is forwarded",
+        bytes: b"GET / HTTP/1.1\r\nHost: t\r\nX-A: caf\xc3\xa9\r\n\r\n",
+        expect: Expect::Forwarded(|h| has(h, "x-a: caf")),
+        ..ROW
+    },
+    Row {
+        clause: "9110 §5.5: a tab inside a field value is forwarded",
+        bytes: b"GET / HTTP/1.1\r\nHost: t\r\nX-A: a\tb\r\n\r\n",
+        expect: Expect::Forwarded(|h| has(h, "x-a: a\tb\r\n")),
+        ..ROW
+    },
+    Row {
+        clause: "9110 §5.5: an empty field value is forwarded",
+        bytes: b"GET / HTTP/1.1\r\nHost: t\r\nX-Empty:\r\n\r\n",
+        expect: Expect::Forwarded(|h| has(h, "x-empty:")),
+        ..ROW
+    },
+    Row {
+        clause: "9110 §5.6.2: an underscore is a tchar",
+        bytes: b"GET / HTTP/1.1\r\nHost: t\r\nX_Under: 1\r\n\r\n",
+        expect: Expect::Forwarded(|h| has(h, "x_under: 1\r\n")),
+        ..ROW
+    },
+    Row {
+        clause: "9110 §5.3: repeated fields are forwarded in order",
+        bytes: b"GET / HTTP/1.1\r\nHost: t\r\nX-L: 1\r\nX-L: 2\r\n\r\n",
+        expect: Expect::Forwarded(|h| has(h, "x-l: 1\r\nx-l: 2\r\n")),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §5.1: a field name with a trailing tab before the colon",
+        bytes: b"GET / HTTP/1.1\r\nHost: t\r\nX-A\t: 1\r\n\r\n",
+        expect: Expect::Refused(400),
+        ..ROW
+    },
+    // RFC 9112 §6, RFC 9110 §8.6: Content-Length and Transfer-Encoding
+    Row {
+        clause: "9110 §8.6: leading zeros in Content-Length",
+        bytes: b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 003\r\n\r\nabc",
+        expect: Expect::Forwarded(|h| has(h, "content-length: 003")),
+        ..ROW
+    },
+    Row {
+        clause: "9110 §8.6: a negative Content-Length",
+        bytes: b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: -1\r\n\r\n",
+        expect: Expect::Refused(400),
+        ..ROW
+    },
+    Row {
+        clause: "9110 §8.6: an empty Content-Length",
+        bytes: b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length:\r\n\r\n",
+        expect: Expect::Refused(400),
+        ..ROW
+    },
+    Row {
+        clause: "9110 §8.6: a space inside Content-Length",
+        bytes: b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1 2\r\n\r\n",
+        expect: Expect::Refused(400),
+        ..ROW
+    },
+    Row {
+        clause: "9110 §5.5: whitespace after Content-Length is not part of it",
+        bytes: b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 3 \r\n\r\nabc",
+        expect: Expect::Forwarded(|h| has(h, "content-length: 3\r\n")),
+        ..ROW
+    },
+    Row {
+        clause: "9110 §8.6: two Content-Length fields of the same value",
+        bytes: b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc",
+        expect: Expect::Refused(400),
+        haproxy: Haproxy26::Differs(0, "HAProxy folds equal values into one (the RFC allows it); fulcrum refuses any second Content-Length"),
+        ..ROW
+    },
+    Row {
+        clause: "9110 §9.3.1: a GET with a body is forwarded with it",
+        bytes: b"GET /gb HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi",
+        expect: Expect::Forwarded(|h| has(h, "content-length: 2")),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §6.1: chunked applied twice",
+        bytes: b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n",
+        expect: Expect::Refused(400),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §6.1: transfer-coding names are case-insensitive",
+        bytes: b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: Chunked\r\n\r\n0\r\n\r\n",
+        expect: Expect::Forwarded(|h| has(h, "transfer-encoding: chunked")),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §6.1: chunked not the final coding of a request",
+        bytes: b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n",
+        expect: Expect::Refused(400),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §6.1: a coding other than chunked in a request: 422 (neither side can undo it), as HAProxy",
+        bytes: b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+        expect: Expect::Refused(422),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §6.3: an empty Transfer-Encoding",
+        bytes: b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding:\r\n\r\n",
+        expect: Expect::Refused(400),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §6.3: identity is not a coding any more",
+        bytes: b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: identity\r\n\r\n",
+        expect: Expect::Refused(400),
+        ..ROW
+    },
+    Row {
+        clause: "9110 §5.3: Transfer-Encoding split over two fields is read as one list: gzip there is 422 too",
+        bytes: b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        expect: Expect::Refused(422),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §6.3: a POST without a body length has an empty body",
+        bytes: b"POST /nob HTTP/1.1\r\nHost: t\r\n\r\n",
+        expect: Expect::Forwarded(|h| has(h, "/nob")),
+        ..ROW
+    },
+    // RFC 9112 §7.1: chunked coding
+    Row {
+        clause: "9112 §7.1: leading zeros in a chunk size",
+        bytes: b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0003\r\nabc\r\n0\r\n\r\n",
+        expect: Expect::Forwarded(|h| has(h, "transfer-encoding: chunked")),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §7.1: a chunk size past 64 bits",
+        bytes: b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000003\r\nabc\r\n0\r\n\r\n",
+        expect: Expect::Refused(400),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §7.1: a negative chunk size",
+        bytes: b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n-3\r\nabc\r\n0\r\n\r\n",
+        expect: Expect::Refused(400),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §7.1: a 0x prefix on a chunk size",
+        bytes: b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0x3\r\nabc\r\n0\r\n\r\n",
+        expect: Expect::Refused(400),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §7.1: chunk data longer than its size",
+        bytes: b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcd\r\n0\r\n\r\n",
+        expect: Expect::Refused(400),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §7.1.1: whitespace before a chunk extension",
+        bytes: b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3 ;x=y\r\nabc\r\n0\r\n\r\n",
+        expect: Expect::Forwarded(|h| has(h, "transfer-encoding: chunked")),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §7.1.1: a quoted chunk extension value",
+        bytes: b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3;x=\"a b\"\r\nabc\r\n0\r\n\r\n",
+        expect: Expect::Forwarded(|h| has(h, "transfer-encoding: chunked")),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §2.2: a chunk-size line ended by a bare LF",
+        bytes: b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\r\n0\r\n\r\n",
+        expect: Expect::Refused(400),
+        haproxy: Haproxy26::Differs(0, "HAProxy accepts a bare LF there"),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §7.1.2: trailer fields after the last chunk",
+        bytes: b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-T: 1\r\n\r\n",
+        expect: Expect::Forwarded(|h| has(h, "transfer-encoding: chunked")),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §7.1.2: a trailer line without a colon",
+        bytes: b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nbad trailer\r\n\r\n",
+        expect: Expect::Refused(400),
+        ..ROW
+    },
+    // RFC 9110 §7.6.1, §7.8: Connection, hop-by-hop fields, Upgrade
+    Row {
+        clause: "9110 §7.6.1: the fields Connection names are not forwarded",
+        bytes: b"GET / HTTP/1.1\r\nHost: t\r\nConnection: X-Hop\r\nX-Hop: 1\r\nX-End: 2\r\n\r\n",
+        expect: Expect::Forwarded(|h| !has(h, "x-hop") && has(h, "x-end: 2")),
+        haproxy: Haproxy26::Differs(0, "HAProxy forwards the fields the Connection header names"),
+        ..ROW
+    },
+    Row {
+        clause: "9110 §7.6.1: Connection cannot remove Content-Length (the framing stays)",
+        bytes: b"POST / HTTP/1.1\r\nHost: t\r\nConnection: content-length\r\nContent-Length: 3\r\n\r\nabc",
+        expect: Expect::Forwarded(|h| has(h, "content-length: 3")),
+        ..ROW
+    },
+    Row {
+        clause: "9110 §7.6.1: Connection cannot remove Host",
+        bytes: b"GET / HTTP/1.1\r\nHost: t\r\nConnection: host\r\n\r\n",
+        expect: Expect::Forwarded(|h| has(h, "host: t\r\n")),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §9.6: Connection: close closes the client's connection; the server connection is the proxy's own to keep",
+        bytes: b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        expect: Expect::Forwarded(|h| !has(h, "connection: close")),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §9.3: HTTP/1.0 with Connection: keep-alive",
+        bytes: b"GET /ka10 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+        expect: Expect::Forwarded(|h| has(h, "/ka10")),
+        ..ROW
+    },
+    Row {
+        clause: "9110 §7.8: Upgrade with Connection: upgrade is forwarded",
+        bytes: b"GET /ws HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        expect: Expect::Forwarded(|h| has(h, "upgrade: websocket") && has(h, "connection: upgrade")),
+        ..ROW
+    },
+    Row {
+        clause: "9110 §7.6.1: Keep-Alive named by Connection in HTTP/1.1",
+        bytes: b"GET / HTTP/1.1\r\nHost: t\r\nConnection: keep-alive\r\nKeep-Alive: timeout=9\r\n\r\n",
+        expect: Expect::Forwarded(|h| !has(h, "timeout=9")),
+        haproxy: Haproxy26::Differs(0, "HAProxy forwards Keep-Alive; it is hop-by-hop"),
+        ..ROW
+    },
+    // Responses: RFC 9112 §4 (status-line), §6 (framing), RFC 9110 §7.6.1
+    Row {
+        clause: "9112 §6.3: a response framed by Content-Length is relayed",
+        bytes: GET_R,
+        answer: Some(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"),
+        expect: Expect::Relayed(|r| r.starts_with("http/1.1 200") && r.ends_with("hello")),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §6.3: a response with Transfer-Encoding and Content-Length loses the Content-Length",
+        bytes: GET_R,
+        answer: Some(b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"),
+        expect: Expect::Relayed(|r| !has(r, "content-length") && has(r, "transfer-encoding: chunked")),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §6.3: a response with two Content-Length values",
+        bytes: GET_R,
+        answer: Some(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!"),
+        expect: Expect::BadGateway,
+        ..ROW
+    },
+    Row {
+        clause: "9112 §4: a two-digit status code",
+        bytes: GET_R,
+        answer: Some(b"HTTP/1.1 20 OK\r\nContent-Length: 0\r\n\r\n"),
+        expect: Expect::BadGateway,
+        haproxy: Haproxy26::Differs(0, "HAProxy relays it"),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §4: an empty reason phrase",
+        bytes: GET_R,
+        answer: Some(b"HTTP/1.1 200 \r\nContent-Length: 2\r\n\r\nok"),
+        expect: Expect::Relayed(|r| r.starts_with("http/1.1 200") && r.ends_with("ok")),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §4: no space after the status code",
+        bytes: GET_R,
+        answer: Some(b"HTTP/1.1 200\r\nContent-Length: 2\r\n\r\nok"),
+        expect: Expect::Relayed(|r| r.starts_with("http/1.1 200") && r.ends_with("ok")),
+        ..ROW
+    },
+    Row {
+        clause: "9110 §5.5: a NUL in a response field",
+        bytes: GET_R,
+        answer: Some(b"HTTP/1.1 200 OK\r\nX-A: a\x00b\r\nContent-Length: 0\r\n\r\n"),
+        expect: Expect::BadGateway,
+        haproxy: Haproxy26::Differs(0, "HAProxy relays the NUL"),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §5.2: obsolete line folding in a response",
+        bytes: GET_R,
+        answer: Some(b"HTTP/1.1 200 OK\r\nX-A: 1\r\n 2\r\nContent-Length: 0\r\n\r\n"),
+        expect: Expect::BadGateway,
+        haproxy: Haproxy26::Differs(0, "HAProxy unfolds it (§5.2 allows either)"),
+        ..ROW
+    },
+    Row {
+        clause: "9110 §5.1: a response field name outside tchar",
+        bytes: GET_R,
+        answer: Some(b"HTTP/1.1 200 OK\r\nX(A): 1\r\nContent-Length: 0\r\n\r\n"),
+        expect: Expect::BadGateway,
+        ..ROW
+    },
+    Row {
+        clause: "9112 §2.3: a response with an unknown major version",
+        bytes: GET_R,
+        answer: Some(b"HTTP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n"),
+        expect: Expect::BadGateway,
+        haproxy: Haproxy26::Differs(0, "HAProxy relays it as HTTP/1.1"),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §4: a status code below 100",
+        bytes: GET_R,
+        answer: Some(b"HTTP/1.1 099 Low\r\nContent-Length: 0\r\n\r\n"),
+        expect: Expect::BadGateway,
+        haproxy: Haproxy26::Differs(0, "HAProxy relays it; RFC 9110 §15 gives codes from 100"),
+        ..ROW
+    },
+    Row {
+        clause: "9110 §7.6.1: Keep-Alive in a response is not relayed",
+        bytes: GET_R,
+        answer: Some(b"HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5\r\nContent-Length: 2\r\n\r\nok"),
+        expect: Expect::Relayed(|r| !has(r, "timeout=5") && r.ends_with("ok")),
+        haproxy: Haproxy26::Differs(0, "HAProxy relays Keep-Alive; it is hop-by-hop"),
+        ..ROW
+    },
+    Row {
+        clause: "9110 §7.6.1: the fields a response's Connection names are not relayed",
+        bytes: GET_R,
+        answer: Some(b"HTTP/1.1 200 OK\r\nConnection: X-Srv\r\nX-Srv: 1\r\nContent-Length: 2\r\n\r\nok"),
+        expect: Expect::Relayed(|r| !has(r, "x-srv") && r.ends_with("ok")),
+        haproxy: Haproxy26::Differs(0, "HAProxy relays the fields the Connection header names"),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §6.3: a response body delimited by the close",
+        bytes: GET_R,
+        answer: Some(b"HTTP/1.1 200 OK\r\n\r\nuntil-close"),
+        expect: Expect::Relayed(|r| r.starts_with("http/1.1 200") && r.ends_with("until-close")),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §6.3: a response coding fulcrum cannot undo: 502 rather than read-until-close bytes the client did not ask for, as HAProxy",
+        bytes: GET_R,
+        answer: Some(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nraw-bytes"),
+        expect: Expect::BadGateway,
+        ..ROW
+    },
+    Row {
+        clause: "9110 §6.2: the server's HTTP/1.0 is relayed as it is, as HAProxy and its reg-tests do (the RFC would have an intermediary send its own version)",
+        bytes: GET_R,
+        answer: Some(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+        expect: Expect::Relayed(|r| r.starts_with("http/1.0 200") && r.ends_with("ok")),
+        ..ROW
+    },
+    Row {
+        clause: "9110 §15.4.5: a 304 has no body",
+        bytes: GET_R,
+        answer: Some(b"HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n"),
+        expect: Expect::Relayed(|r| r.starts_with("http/1.1 304") && r.ends_with("\r\n\r\n")),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §2.2: a bare LF in a response head is accepted from a server (a recipient MAY), as HAProxy",
+        bytes: GET_R,
+        answer: Some(b"HTTP/1.1 200 OK\nContent-Length: 2\n\nok"),
+        expect: Expect::Relayed(|r| r.starts_with("http/1.1 200") && r.ends_with("ok")),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §6.3: a negative Content-Length in a response",
+        bytes: GET_R,
+        answer: Some(b"HTTP/1.1 200 OK\r\nContent-Length: -2\r\n\r\nok"),
+        expect: Expect::BadGateway,
+        ..ROW
     },
 ];
 
-fn config(port: u16, b: &HttpBackend) -> String {
-    format!(
-        "defaults\n    mode http\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n    timeout http-request 2s\nlisten web\n    bind 127.0.0.1:{port}\n    server s {}\n",
-        b.addr
-    )
+/// One side of the comparison: a proxy in front of the recording backend,
+/// and one raw backend per response row.
+struct Side {
+    port: u16,
+    recording: HttpBackend,
+    raw: Vec<Option<HttpBackend>>,
 }
 
-/// Sends a row's bytes: the status the client got (0: none), and the head
-/// the backend saw for it, if any.
-fn send(port: u16, b: &HttpBackend, bytes: &[u8]) -> (u16, Option<String>) {
-    let before = b.requests().len();
-    let mut c = connect(port);
-    c.set_read_timeout(Some(Duration::from_secs(5)))
-        .expect("timeout");
-    let _ = c.write_all(bytes);
-    let status = read_response(&mut c, &mut Vec::new()).map_or(0, |r| r.status);
-    let seen = b.requests();
-    let head = seen.get(before).map(|s| s.head.to_ascii_lowercase());
-    (status, head)
+impl Side {
+    fn new() -> Side {
+        let raw = ROWS
+            .iter()
+            .map(|r| r.answer.map(|a| HttpBackend::with(Answer::Raw(a))))
+            .collect();
+        Side {
+            port: free_port(),
+            recording: HttpBackend::start("ok"),
+            raw,
+        }
+    }
+
+    /// A response row `i` is routed by its path, /r{i}, to its own backend.
+    fn config(&self) -> String {
+        let mut c = format!(
+            "defaults\n    mode http\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n    timeout http-request 2s\nfrontend web\n    bind 127.0.0.1:{}\n    default_backend rec\n",
+            self.port
+        );
+        let raw: Vec<_> = self
+            .raw
+            .iter()
+            .enumerate()
+            .filter_map(|(i, b)| Some((i, b.as_ref()?)))
+            .collect();
+        for (i, _) in &raw {
+            c += &format!("    use_backend r{i} if {{ path /r{i} }}\n");
+        }
+        c += &format!("backend rec\n    server s {}\n", self.recording.addr);
+        for (i, b) in &raw {
+            c += &format!("backend r{i}\n    server s {}\n", b.addr);
+        }
+        c
+    }
+
+    /// Sends row `i`: the status the client got (0: none), the response as
+    /// it got it (head lower-cased, blank line, body), and the head the
+    /// recording backend saw for it, if any.
+    fn send(&self, i: usize, row: &Row) -> (u16, String, Option<String>) {
+        let mut bytes = row.bytes.to_vec();
+        if row.answer.is_some() {
+            let at = bytes.windows(3).position(|w| w == b"/R ").unwrap_or(0);
+            bytes.splice(at..at + 2, format!("/r{i}").into_bytes());
+        }
+        let before = self.recording.requests().len();
+        let mut c = connect(self.port);
+        c.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        let _ = c.write_all(&bytes);
+        let (status, text) = match read_response(&mut c, &mut Vec::new()) {
+            Some(r) => (
+                r.status,
+                format!(
+                    "{}\r\n\r\n{}",
+                    r.head.to_ascii_lowercase().trim_end(),
+                    String::from_utf8_lossy(&r.body)
+                ),
+            ),
+            None => (0, String::new()),
+        };
+        let seen = self.recording.requests();
+        let head = seen.get(before).map(|s| s.head.to_ascii_lowercase());
+        (status, text, head)
+    }
+}
+
+/// Whether a row's outcome is what `expect` says.
+fn holds(expect: Expect, status: u16, text: &str, head: &Option<String>) -> bool {
+    match (expect, head) {
+        (Expect::Refused(want), None) => status == want,
+        (Expect::Forwarded(check), Some(h)) => status == 200 && check(h),
+        (Expect::Relayed(check), None) => status != 502 && check(text),
+        (Expect::BadGateway, None) => status == 502,
+        _ => false,
+    }
 }
 
 #[test]
 fn the_clause_table() {
-    let fb = HttpBackend::start("ok");
-    let port = free_port();
-    let _f = Fulcrum::start(&config(port, &fb));
+    let ours = Side::new();
+    let _f = Fulcrum::start(&ours.config());
     let haproxy = std::path::Path::new(&haproxy_bin()).exists().then(|| {
-        let hb = HttpBackend::start("ok");
-        let hport = free_port();
-        let h = Haproxy::start(&config(hport, &hb), &[hport]);
-        (h, hb, hport)
+        let side = Side::new();
+        let h = Haproxy::start(&side.config(), &[side.port]);
+        (h, side)
     });
     let mut failures = Vec::new();
-    for row in ROWS {
-        let (status, head) = send(port, &fb, row.bytes);
-        let ours = match (row.expect, &head) {
-            (Expect::Refused(want), None) if status == want => Ok(()),
-            (Expect::Forwarded(check), Some(h)) if status == 200 && check(h) => Ok(()),
-            _ => Err(format!("fulcrum: status {status}, backend saw {head:?}")),
-        };
-        if let Err(e) = ours {
-            failures.push(format!("{}: want {:?}; {e}", row.clause, row.expect));
+    for (i, row) in ROWS.iter().enumerate() {
+        let (status, text, head) = ours.send(i, row);
+        if !holds(row.expect, status, &text, &head) {
+            failures.push(format!(
+                "{}: want {:?}; fulcrum: status {status}, backend saw {head:?}, client got {text:?}",
+                row.clause, row.expect
+            ));
         }
-        if let Some((_, hb, hport)) = &haproxy {
-            let (hstatus, hhead) = send(*hport, hb, row.bytes);
-            let same = match (row.expect, &hhead) {
-                (Expect::Refused(want), None) => hstatus == want,
-                (Expect::Forwarded(check), Some(h)) => hstatus == 200 && check(h),
-                _ => false,
-            };
+        if let Some((_, side)) = &haproxy {
+            let (hstatus, htext, hhead) = side.send(i, row);
+            let same = holds(row.expect, hstatus, &htext, &hhead);
             match (row.haproxy, same) {
                 (Haproxy26::Same, true) => {}
                 (Haproxy26::Differs(s, why), false) if s == 0 || s == hstatus => {
                     eprintln!("differs from HAProxy 2.6: {}: {why}", row.clause);
                 }
                 _ => failures.push(format!(
-                    "{}: the table says HAProxy {:?}; HAProxy answered {hstatus}, its backend saw {hhead:?}",
+                    "{}: the table says HAProxy {:?}; HAProxy answered {hstatus}, its backend saw {hhead:?}, client got {htext:?}",
                     row.clause, row.haproxy
                 )),
             }
         }
     }
+    assert!(ROWS.len() >= 80, "the table keeps at least 80 clauses");
     assert!(
         failures.is_empty(),
         "{} of {} rows:\n{}",
@@ -319,4 +987,39 @@ fn the_clause_table() {
         ROWS.len(),
         failures.join("\n")
     );
+}
+
+/// RFC 9110 §7.6.1 says to drop the fields Connection names; a field a
+/// rule added is the operator's and stays, whatever the client names.
+/// The client's own field of the same name goes.
+#[test]
+fn connection_cannot_strip_what_a_rule_added() {
+    let b = HttpBackend::start("ok");
+    let port = free_port();
+    let _f = Fulcrum::start(&format!(
+        "defaults\n    mode http\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n\
+         listen web\n    bind 127.0.0.1:{port}\n    http-request set-header X-Forwarded-Proto https\n    \
+         http-request add-header X-Tenant blue\n    server s {}\n",
+        b.addr
+    ));
+    let mut c = connect(port);
+    c.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    c.write_all(
+        b"GET / HTTP/1.1\r\nHost: t\r\nConnection: x-forwarded-proto, X-Tenant, x-mine\r\n\
+          X-Tenant: red\r\nX-Mine: 1\r\n\r\n",
+    )
+    .expect("write");
+    let r = read_response(&mut c, &mut Vec::new()).expect("response");
+    assert_eq!(r.status, 200);
+    let seen = b.requests();
+    let head = seen
+        .first()
+        .expect("the backend got it")
+        .head
+        .to_ascii_lowercase();
+    assert!(head.contains("x-forwarded-proto: https\r\n"), "{head}");
+    assert!(head.contains("x-tenant: blue\r\n"), "{head}");
+    assert!(!head.contains("x-tenant: red"), "{head}");
+    assert!(!head.contains("x-mine"), "{head}");
 }

@@ -243,6 +243,32 @@ pub struct Seen {
     pub conn: usize,
 }
 
+/// One step of a chunked body: a whole chunk (size line, data, CRLF), or
+/// the last chunk with its trailers and the blank line; the bytes taken.
+enum Chunk {
+    Data(usize),
+    Last(usize),
+}
+
+/// The next whole chunk at the start of `b`; None: more bytes are needed
+/// (or the framing is broken, and the request is never recorded).
+fn next_chunk(b: &[u8]) -> Option<Chunk> {
+    let eol = find(b, b"\r\n")?;
+    let line = std::str::from_utf8(&b[..eol]).ok()?;
+    let hex = line.split(';').next()?.trim();
+    let size = usize::from_str_radix(hex, 16).ok()?;
+    let after = eol + 2;
+    if size > 0 {
+        let end = after + size + 2;
+        return (b.len() >= end).then_some(Chunk::Data(end));
+    }
+    let trailers = &b[after..];
+    if trailers.starts_with(b"\r\n") {
+        return Some(Chunk::Last(after + 2));
+    }
+    find(trailers, b"\r\n\r\n").map(|k| Chunk::Last(after + k + 4))
+}
+
 /// A small HTTP/1.1 backend that records what it receives. Requests for a
 /// health URL (a path containing "health" or "get_local_host") get the
 /// status in `health` (200 unless changed).
@@ -434,22 +460,27 @@ fn serve_http(
             }
             body = buf.drain(..cl).collect();
         } else if lower.contains("transfer-encoding: chunked") {
-            // Read until the last chunk; count sizes without keeping the data.
+            // Walk the chunks up to the last one and its trailers; past
+            // 1 MiB, drop what was walked (huge uploads: only the tail
+            // matters, and "..." marks the cut).
+            let mut walked = 0;
             loop {
-                if let Some(i) = find(&buf, b"0\r\n\r\n") {
-                    if i == 0 || buf[i - 1] == b'\n' {
-                        body.extend(buf.drain(..i + 5));
+                match next_chunk(&buf[walked..]) {
+                    Some(Chunk::Data(n)) => walked += n,
+                    Some(Chunk::Last(n)) => {
+                        body.extend(buf.drain(..walked + n));
                         break;
                     }
+                    None => {
+                        if !read_more(&mut s, &mut buf) {
+                            return;
+                        }
+                    }
                 }
-                if !read_more(&mut s, &mut buf) {
-                    return;
-                }
-                // Keep memory bounded for huge uploads: only the tail matters.
-                if buf.len() > 1 << 20 {
-                    let keep = buf.split_off(buf.len() - 16);
+                if walked > 1 << 20 {
                     body.extend_from_slice(b"...");
-                    buf = keep;
+                    buf.drain(..walked);
+                    walked = 0;
                 }
             }
         }

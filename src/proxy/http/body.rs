@@ -201,6 +201,23 @@ fn chunk_size(line: &[u8]) -> Option<u64> {
     u64::from_str_radix(std::str::from_utf8(&line[..digits]).ok()?, 16).ok()
 }
 
+/// Whether a trailer line is a field line (RFC 9112 7.1.2, 5): a token,
+/// a colon, then a value of visible characters, spaces, tabs and
+/// obs-text. Trailers are forwarded as they are, so one the server would
+/// split differently must not pass.
+fn trailer_fits(line: &[u8]) -> bool {
+    let Some(colon) = line.iter().position(|&b| b == b':') else {
+        return false;
+    };
+    let (name, value) = line.split_at(colon);
+    let tchar = |b: &u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(b);
+    !name.is_empty()
+        && name.iter().all(tchar)
+        && value
+            .iter()
+            .all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f))
+}
+
 /// What the chunked decoder made of some bytes (see [`chunked_length`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChunkedFraming {
@@ -259,7 +276,8 @@ fn advance(mut state: State, data: &[u8]) -> Result<(usize, State), ()> {
                         n => State::Data(n),
                     },
                     _ if line.is_empty() => State::Done,
-                    _ => State::Trailer,
+                    _ if trailer_fits(line) => State::Trailer,
+                    _ => return Err(()),
                 };
             }
             State::Data(left) => {

@@ -175,7 +175,7 @@ pub fn parse_request(buf: &[u8], full: bool) -> Result<RequestHead, HeadError> {
     let (Some(method), Some(path), Some(minor)) = (req.method, req.path, req.version) else {
         return bad;
     };
-    if path.is_empty() || !target_form_fits(method, path) {
+    if path.is_empty() || !target_chars_fit(path) || !target_form_fits(method, path) {
         return bad;
     }
     let mut headers = Vec::with_capacity(req.headers.len());
@@ -201,7 +201,11 @@ pub fn parse_request(buf: &[u8], full: bool) -> Result<RequestHead, HeadError> {
                 .ok()
                 .and_then(|s| s.parse().ok())
                 .ok_or(HeadError::Bad(Status::BadRequest))?;
-            if content_length.is_some_and(|c| c != n) {
+            // Two Content-Length fields, even equal ones, are refused: the
+            // RFC lets a recipient fold equal values, but a request that
+            // carries two was built by something that should not be
+            // trusted to frame it (HAProxy folds them).
+            if content_length.is_some() {
                 return bad;
             }
             content_length = Some(n);
@@ -210,6 +214,9 @@ pub fn parse_request(buf: &[u8], full: bool) -> Result<RequestHead, HeadError> {
                 return bad;
             }
         } else if name.eq_ignore_ascii_case(b"host") {
+            if !host_fits(value) {
+                return bad;
+            }
             hosts += 1;
         } else if name.eq_ignore_ascii_case(b"connection") {
             if has_token(value, "close") {
@@ -264,6 +271,65 @@ pub fn parse_request(buf: &[u8], full: bool) -> Result<RequestHead, HeadError> {
         connect: method == "CONNECT",
         suspect_framing,
     })
+}
+
+/// Whether every byte of the request-target is a visible ASCII character
+/// and none is `#` (RFC 9112 3.2, RFC 3986): no control, no byte above
+/// 0x7e, and no fragment, which a client never sends.
+fn target_chars_fit(target: &str) -> bool {
+    target.bytes().all(|b| b.is_ascii_graphic() && b != b'#')
+}
+
+/// Whether a Host value is `uri-host [":" port]` (RFC 9110 7.2): an IP
+/// literal in brackets or a reg-name (unreserved, percent-encoded and
+/// sub-delim characters), then an optional port of digits. Empty is
+/// allowed: a target without an authority sends an empty Host.
+fn host_fits(value: &[u8]) -> bool {
+    let (host, port) = match value.strip_prefix(b"[") {
+        Some(literal) => match literal.iter().position(|&b| b == b']') {
+            Some(end) => {
+                let (inside, after) = literal.split_at(end);
+                let ip_ok = inside
+                    .iter()
+                    .all(|b| b.is_ascii_hexdigit() || matches!(b, b':' | b'.' | b'v' | b'V'));
+                if !ip_ok || inside.is_empty() {
+                    return false;
+                }
+                (&[][..], after.get(1..).unwrap_or_default())
+            }
+            None => return false,
+        },
+        None => {
+            let end = value.iter().position(|&b| b == b':').unwrap_or(value.len());
+            value.split_at(end)
+        }
+    };
+    let reg_name = host.iter().all(|&b| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'%'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+            )
+    });
+    let port_ok = match port.strip_prefix(b":") {
+        Some(digits) => digits.iter().all(u8::is_ascii_digit),
+        None => port.is_empty(),
+    };
+    reg_name && port_ok
 }
 
 /// Whether the request-target's form is one `method` may use (RFC 9112
@@ -327,6 +393,11 @@ pub fn parse_response(
     let (Some(status), Some(minor)) = (resp.code, resp.version) else {
         return bad;
     };
+    // Codes below 100 are not HTTP's (RFC 9110 15): a client would have
+    // to guess what they mean. (600-999 pass: some services use them.)
+    if status < 100 {
+        return bad;
+    }
     if buf[..len].contains(&0) {
         return bad;
     }

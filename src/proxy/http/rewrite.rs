@@ -1,6 +1,7 @@
 //! What changes in a head as it crosses the proxy: hop-by-hop headers
-//! (Connection, Keep-Alive, Proxy-Connection) are dropped and replaced with
-//! our own connection choice; `option forwardfor` appends the client's
+//! (Connection, Keep-Alive, Proxy-Connection, and the fields a peer's
+//! Connection header names) are dropped and replaced with our own
+//! connection choice; `option forwardfor` appends the client's
 //! address; `Expect: 100-continue` is answered by us and not forwarded.
 //! Every other byte goes out as it came.
 
@@ -8,7 +9,7 @@ use std::io::Write;
 use std::net::IpAddr;
 
 use super::head::{RequestHead, ResponseHead};
-use crate::rules::http::Head;
+use crate::rules::http::{Field, Head, Text};
 
 fn is(name: &[u8], what: &str) -> bool {
     name.eq_ignore_ascii_case(what.as_bytes())
@@ -16,6 +17,52 @@ fn is(name: &[u8], what: &str) -> bool {
 
 fn hop_by_hop(name: &[u8]) -> bool {
     is(name, "connection") || is(name, "keep-alive") || is(name, "proxy-connection")
+}
+
+/// Fields a Connection header may not remove: the ones that frame the
+/// message or route it (a client that names Content-Length would have us
+/// frame a body the server is not told about), TE (which has its own rule
+/// below), and the tokens that are options rather than names.
+const NEVER_NAMED: [&str; 6] = [
+    "close",
+    "keep-alive",
+    "content-length",
+    "transfer-encoding",
+    "host",
+    "te",
+];
+
+/// RFC 9110 §7.6.1: the fields the peer's Connection header names are
+/// for its hop only, and a proxy removes them before forwarding. Only
+/// fields the peer sent go this way (their names are still ranges of the
+/// receive buffer): a field a rule added is the operator's, and a client
+/// must not be able to strip it (say, a `set-header X-Forwarded-Proto`).
+struct ConnectionOptions<'b> {
+    names: Vec<&'b [u8]>,
+}
+
+impl<'b> ConnectionOptions<'b> {
+    fn of(buf: &'b [u8], msg: &'b Head) -> ConnectionOptions<'b> {
+        let names = msg
+            .fields
+            .iter()
+            .filter(|f| is(f.name.of(buf), "connection"))
+            .flat_map(|f| f.value.of(buf).split(|&b| b == b','))
+            .map(<[u8]>::trim_ascii)
+            .filter(|t| !t.is_empty() && !NEVER_NAMED.iter().any(|n| is(t, n)))
+            .collect();
+        ConnectionOptions { names }
+    }
+
+    /// Whether `f` is a field the peer sent and its Connection names.
+    fn removes(&self, buf: &[u8], f: &Field) -> bool {
+        !self.names.is_empty()
+            && matches!(f.name, Text::At(_))
+            && self
+                .names
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(f.name.of(buf)))
+    }
 }
 
 /// Whether a TE value lists `trailers` (without parameters).
@@ -96,11 +143,13 @@ pub fn request(buf: &[u8], head: &RequestHead, msg: &Head, edit: &RequestEdit) -
     let mut xff_present = false;
     // Chunked framing wins: a Content-Length beside it is not passed on.
     let chunked = head.body == super::head::BodyKind::Chunked;
+    let named = ConnectionOptions::of(buf, msg);
     for h in &msg.fields {
         let name = h.name.of(buf);
         if hop_by_hop(name)
             || (edit.drop_expect && is(name, "expect"))
             || (chunked && is(name, "content-length"))
+            || (named.removes(buf, h) && !(head.upgrade && is(name, "upgrade")))
         {
             continue;
         }
@@ -167,9 +216,11 @@ pub fn response(
     // With Transfer-Encoding, a Content-Length is wrong and dangerous to pass
     // on (a cache behind us could frame the body by it): drop it.
     let chunked = head.body == super::head::BodyKind::Chunked;
+    let named = ConnectionOptions::of(buf, msg);
     for h in &msg.fields {
         let name = h.name.of(buf);
-        if (hop_by_hop(name) && !switching) || (chunked && is(name, "content-length")) {
+        let this_hop = hop_by_hop(name) || named.removes(buf, h);
+        if (this_hop && !switching) || (chunked && is(name, "content-length")) {
             continue;
         }
         push_header(&mut out, name, h.value.of(buf));
