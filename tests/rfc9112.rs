@@ -376,6 +376,19 @@ const ROWS: &[Row] = &[
         ..ROW
     },
     Row {
+        clause: "9112 §3.2.2: absolute-form whose authority is not the Host",
+        bytes: b"GET http://a/x HTTP/1.1\r\nHost: b\r\n\r\n",
+        expect: Expect::Refused(400),
+        ..ROW
+    },
+    Row {
+        clause: "9112 §3.2.2: absolute-form with an empty authority",
+        bytes: b"GET http:///x HTTP/1.1\r\nHost: b\r\n\r\n",
+        expect: Expect::Refused(400),
+        haproxy: Haproxy26::Differs(0, "HAProxy forwards it (it refuses `http://:/x`)"),
+        ..ROW
+    },
+    Row {
         clause: "9112 §3.2: a control character in the target",
         bytes: b"GET /a\x01 HTTP/1.1\r\nHost: t\r\n\r\n",
         expect: Expect::Refused(400),

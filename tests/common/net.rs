@@ -254,9 +254,12 @@ enum Chunk {
 /// (or the framing is broken, and the request is never recorded).
 fn next_chunk(b: &[u8]) -> Option<Chunk> {
     let eol = find(b, b"\r\n")?;
-    let line = std::str::from_utf8(&b[..eol]).ok()?;
-    let hex = line.split(';').next()?.trim();
-    let size = usize::from_str_radix(hex, 16).ok()?;
+    // The size's hex digits; whatever follows (extensions) is not read.
+    let digits = b[..eol]
+        .iter()
+        .take_while(|c| c.is_ascii_hexdigit())
+        .count();
+    let size = usize::from_str_radix(std::str::from_utf8(&b[..digits]).ok()?, 16).ok()?;
     let after = eol + 2;
     if size > 0 {
         let end = after + size + 2;

@@ -248,6 +248,9 @@ pub fn parse_request(buf: &[u8], full: bool) -> Result<RequestHead, HeadError> {
     if hosts > 1 || (minor == 1 && hosts == 0) {
         return bad;
     }
+    if !authority_agrees(path, &headers, buf) {
+        return bad;
+    }
     let body = if te.seen {
         BodyKind::Chunked
     } else {
@@ -330,6 +333,24 @@ fn host_fits(value: &[u8]) -> bool {
         None => port.is_empty(),
     };
     reg_name && port_ok
+}
+
+/// An absolute-form target's authority must be there and be the Host
+/// (RFC 9112 3.2.2 has the server ignore Host then; a proxy that routes
+/// on Host in front of one that reads the target would send the request
+/// where neither meant, so HAProxy refuses a mismatch and so does fulcrum).
+fn authority_agrees(target: &str, fields: &[Field], buf: &[u8]) -> bool {
+    let Some((_, rest)) = target.split_once("://") else {
+        return true;
+    };
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    if authority.is_empty() || authority.starts_with(':') {
+        return false;
+    }
+    fields
+        .iter()
+        .filter(|f| f.name.of(buf).eq_ignore_ascii_case(b"host"))
+        .all(|f| f.value.of(buf).eq_ignore_ascii_case(authority.as_bytes()))
 }
 
 /// Whether the request-target's form is one `method` may use (RFC 9112
