@@ -21,7 +21,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 use fulcrum::balance::{Balancer, Candidate, RequestKey};
 use fulcrum::config::model::{Balance, UriHash};
-use fulcrum::proxy::http::head::{parse_request, parse_response};
+use fulcrum::proxy::http::head::{parse_request, parse_response, HeadLimits};
 use fulcrum::proxy::http::rewrite::{self, RequestEdit};
 use fulcrum::state::ServerState;
 
@@ -58,7 +58,7 @@ fn http(c: &mut Criterion) {
     for (name, req) in [("small", REQ_SMALL), ("browser", REQ_BROWSER)] {
         g.throughput(Throughput::Bytes(req.len() as u64));
         g.bench_function(format!("parse_request/{name}"), |b| {
-            b.iter(|| parse_request(black_box(req), false).unwrap())
+            b.iter(|| parse_request(black_box(req), false, HeadLimits::DEFAULT).unwrap())
         });
     }
 
@@ -69,7 +69,7 @@ fn http(c: &mut Criterion) {
         if_none: false,
     };
     for (name, req) in [("small", REQ_SMALL), ("browser", REQ_BROWSER)] {
-        let head = parse_request(req, false).unwrap();
+        let head = parse_request(req, false, HeadLimits::DEFAULT).unwrap();
         g.throughput(Throughput::Bytes(req.len() as u64));
         g.bench_function(format!("rewrite_request/{name}"), |b| {
             let edit = RequestEdit {
@@ -104,7 +104,7 @@ fn http(c: &mut Criterion) {
                 unique_id: None,
             };
             b.iter(|| {
-                let head = parse_request(black_box(req), false).unwrap();
+                let head = parse_request(black_box(req), false, HeadLimits::DEFAULT).unwrap();
                 rewrite::request(req, &head, &head.msg, &edit)
             })
         });
@@ -112,9 +112,18 @@ fn http(c: &mut Criterion) {
 
     g.throughput(Throughput::Bytes(RESP_SMALL.len() as u64));
     g.bench_function("parse_response/small", |b| {
-        b.iter(|| parse_response(black_box(RESP_SMALL), false, false, false).unwrap())
+        b.iter(|| {
+            parse_response(
+                black_box(RESP_SMALL),
+                false,
+                false,
+                false,
+                HeadLimits::DEFAULT,
+            )
+            .unwrap()
+        })
     });
-    let resp = parse_response(RESP_SMALL, false, false, false).unwrap();
+    let resp = parse_response(RESP_SMALL, false, false, false, HeadLimits::DEFAULT).unwrap();
     g.bench_function("rewrite_response/small", |b| {
         b.iter(|| rewrite::response(black_box(RESP_SMALL), black_box(&resp), &resp.msg, 1, false))
     });
@@ -249,7 +258,7 @@ fn rules(c: &mut Criterion) {
         .expect("bench_http");
     let rules = fulcrum::rules::compile(&cfg, p).expect("rules");
     let buf = b"GET /index.html?x=1 HTTP/1.1\r\nHost: 127.0.0.1:19201\r\nUser-Agent: wrk/4.2\r\nAccept: */*\r\n\r\n";
-    let head = parse_request(buf, false).expect("request");
+    let head = parse_request(buf, false, HeadLimits::DEFAULT).expect("request");
     let world = NoWorld;
     let mut g = c.benchmark_group("rules");
     g.bench_function("http_request/50_lines", |b| {

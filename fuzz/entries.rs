@@ -47,7 +47,11 @@ pub fn yaml(data: &[u8]) {
 /// still growing and full.
 pub fn request_head(data: &[u8]) {
     for full in [false, true] {
-        if let Ok(h) = fulcrum::proxy::http::head::parse_request(data, full) {
+        if let Ok(h) = fulcrum::proxy::http::head::parse_request(
+            data,
+            full,
+            fulcrum::proxy::http::head::HeadLimits::DEFAULT,
+        ) {
             assert!(h.len <= data.len(), "a head longer than its bytes");
         }
     }
@@ -60,7 +64,13 @@ pub fn response_head(data: &[u8]) {
         return;
     };
     let (full, head, connect) = (flags & 1 != 0, flags & 2 != 0, flags & 4 != 0);
-    if let Ok(h) = fulcrum::proxy::http::head::parse_response(rest, full, head, connect) {
+    if let Ok(h) = fulcrum::proxy::http::head::parse_response(
+        rest,
+        full,
+        head,
+        connect,
+        fulcrum::proxy::http::head::HeadLimits::DEFAULT,
+    ) {
         assert!(h.len <= rest.len(), "a head longer than its bytes");
     }
 }

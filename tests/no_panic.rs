@@ -2,7 +2,7 @@
 //! head parsers, the chunked-body framing, and the configuration reader.
 
 use fulcrum::config::{parse_sources, parse_yaml, Source};
-use fulcrum::proxy::http::head::{parse_request, parse_response};
+use fulcrum::proxy::http::head::{parse_request, parse_response, HeadLimits};
 use proptest::prelude::*;
 
 fn http_like() -> impl Strategy<Value = Vec<u8>> {
@@ -31,15 +31,15 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 
     #[test]
-    fn request_heads_never_panic(bytes in http_like(), full in any::<bool>()) {
-        let _ = parse_request(&bytes, full);
+    fn request_heads_never_panic(bytes in http_like(), full in any::<bool>(), room in 0usize..20_000, fields in 0usize..300) {
+        let _ = parse_request(&bytes, full, HeadLimits { room, fields });
     }
 
     #[test]
     fn response_heads_never_panic(bytes in http_like(), full in any::<bool>(), head in any::<bool>(), connect in any::<bool>()) {
         let mut b = bytes;
         if b.starts_with(b"GET") { b.splice(0..3, b"HTTP/1.1 200".iter().copied()); }
-        let _ = parse_response(&b, full, head, connect);
+        let _ = parse_response(&b, full, head, connect, HeadLimits::DEFAULT);
     }
 
     #[test]

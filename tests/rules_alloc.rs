@@ -6,7 +6,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use fulcrum::config::parse_cfg;
-use fulcrum::proxy::http::head::parse_request;
+use fulcrum::proxy::http::head::{parse_request, HeadLimits};
 use fulcrum::rules::action::{self, Env, RuleSet, Target, Verdict};
 use fulcrum::rules::facts::{NoWorld, Vars};
 use fulcrum::rules::http::View;
@@ -54,7 +54,7 @@ fn fifty_rules_allocate_nothing_per_request() {
     let rules = fulcrum::rules::compile(&c, p).expect("rules compile");
     assert_eq!(rules.http_request.len(), 25);
     let buf = b"GET /index.html?x=1 HTTP/1.1\r\nHost: 127.0.0.1:19201\r\nUser-Agent: wrk/4.2\r\nAccept: */*\r\nCookie: a=1; b=2\r\n\r\n";
-    let head = parse_request(buf, false).expect("request");
+    let head = parse_request(buf, false, HeadLimits::DEFAULT).expect("request");
     let world = NoWorld;
     let run_once = |msg: &mut fulcrum::rules::http::Head, vars: &mut Vars| {
         let mut env = Env {

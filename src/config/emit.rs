@@ -205,6 +205,10 @@ fn global(o: &mut String, c: &Config) {
     );
     kv("tune.bufsize", g.tune_bufsize.map(|n| n.to_string()));
     kv("tune.maxrewrite", g.tune_maxrewrite.map(|n| n.to_string()));
+    kv(
+        "tune.http.maxhdr",
+        g.tune_http_maxhdr.map(|n| n.to_string()),
+    );
     kv("maxpipes", g.maxpipes.map(|n| n.to_string()));
     kv("tune.pipesize", g.tune_pipesize.map(|n| n.to_string()));
     kv(

@@ -191,6 +191,17 @@ pub fn nosplice(g: &mut Global, l: &mut Line) -> R {
     Ok(())
 }
 
+pub fn tune_http_maxhdr(g: &mut Global, l: &mut Line) -> R {
+    let n = parse_u32("tune.http.maxhdr", l.one("a number of headers")?)?;
+    if !(1..=32767).contains(&n) {
+        return Err(format!(
+            "'tune.http.maxhdr' must be between 1 and 32767, got {n}"
+        ));
+    }
+    g.tune_http_maxhdr = Some(n);
+    Ok(())
+}
+
 pub fn tune_maxrewrite(g: &mut Global, l: &mut Line) -> R {
     g.tune_maxrewrite = Some(parse_u32("tune.maxrewrite", l.one("a size in bytes")?)?);
     Ok(())

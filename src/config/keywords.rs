@@ -315,6 +315,7 @@ pub static GLOBAL_KEYWORDS: &[GlobalKeyword] = &[
     gkw("hard-stop-after", g::hard_stop_after),
     gkw("tune.bufsize", g::tune_bufsize),
     gkw("tune.maxrewrite", g::tune_maxrewrite),
+    gkw("tune.http.maxhdr", g::tune_http_maxhdr),
     gkw("maxpipes", g::maxpipes),
     gkw("tune.pipesize", g::tune_pipesize),
     gkw("nosplice", g::nosplice),

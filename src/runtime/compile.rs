@@ -493,8 +493,13 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
                 c.global.maxconn,
             ),
             hard_stop_after: c.global.hard_stop_after,
-            bufsize: c.global.tune_bufsize.map(|n| n as usize).unwrap_or(16384),
-            maxrewrite: c.global.tune_maxrewrite.map(|n| n as usize).unwrap_or(1024),
+            bufsize: bufsize(&c.global),
+            head_room: bufsize(&c.global)
+                - c.global
+                    .tune_maxrewrite
+                    .map_or(1024, |n| n as usize)
+                    .min(bufsize(&c.global) / 2),
+            max_fields: c.global.tune_http_maxhdr.map_or(101, |n| n as usize) - 1,
             maxpipes: splice_settings(&c.global).map_or(0, |s| s.maxpipes),
             cli: cli_sockets(&c.global)?,
             log_targets: log_targets(&[LogTarget::Global], &c.global),
@@ -948,6 +953,11 @@ fn server_tls(
 /// defaults to a quarter of `maxconn`, as in HAProxy; without a `maxconn`,
 /// to a quarter of the connections the file limit allows (two
 /// descriptors each).
+/// `tune.bufsize`, default 16384.
+fn bufsize(g: &crate::config::model::Global) -> usize {
+    g.tune_bufsize.map_or(16384, |n| n as usize)
+}
+
 fn splice_settings(g: &crate::config::model::Global) -> Option<super::Splice> {
     if g.nosplice {
         return None;

@@ -72,8 +72,13 @@ pub struct Global {
     pub hard_stop_after: Option<Duration>,
     /// Request/response head buffer (`tune.bufsize`, default 16384).
     pub bufsize: usize,
-    /// Room kept for rewrites (`tune.maxrewrite`, default 1024).
-    pub maxrewrite: usize,
+    /// The longest head read from a peer: `tune.bufsize` less the room
+    /// kept for rewrites (`tune.maxrewrite`, default 1024, at most half
+    /// the buffer as HAProxy readjusts it).
+    pub head_room: usize,
+    /// The most fields a head may have (`tune.http.maxhdr` less its first
+    /// line).
+    pub max_fields: usize,
     /// `maxpipes`, as `show info` reports it (0 under `nosplice`).
     pub maxpipes: usize,
     /// The runtime API sockets (`stats socket`).

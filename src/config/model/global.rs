@@ -91,6 +91,10 @@ pub struct Global {
     /// `tune.maxrewrite`: room kept in the buffer for header rewrites.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tune_maxrewrite: Option<u32>,
+    /// `tune.http.maxhdr`: the most lines a head may have, its first
+    /// line included (default 101).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tune_http_maxhdr: Option<u32>,
     /// `ca-base`: directory for relative CA file names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_base: Option<PathBuf>,

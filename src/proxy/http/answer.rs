@@ -108,7 +108,9 @@ pub fn after_response(
     if be_rules.is_empty() && fe.rules.http_after_response.is_empty() {
         return out;
     }
-    let Ok(head) = super::head::parse_response(&out, true, false, false) else {
+    let Ok(head) =
+        super::head::parse_response(&out, true, false, false, super::head::HeadLimits::OWN)
+    else {
         return out;
     };
     let mut msg = head.msg.clone();

@@ -13,7 +13,7 @@ use super::answer::{self, send};
 use super::body::{self, BodyError, Flow};
 use super::buf::{ReadError, RecvBuf};
 use super::exchange::{env, Cx, Request};
-use super::head::{self, BodyKind, HeadError, RequestHead, ResponseHead};
+use super::head::{self, BodyKind, HeadError, HeadLimits, RequestHead, ResponseHead};
 use super::{persist, rewrite, Next, Status};
 use crate::balance::RequestKey;
 use crate::config::model::{HttpConnection, HttpReuse};
@@ -445,6 +445,7 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
                 is_connect,
                 fe,
                 be,
+                HeadLimits::of(&rt.global),
             ) => Some(r),
             _ = srv.state.kill.notified() => None,
         };
@@ -771,11 +772,12 @@ async fn read_response(
     is_connect: bool,
     fe: &Frontend,
     be: &Backend,
+    limits: HeadLimits,
 ) -> Result<ResponseHead, Option<Status>> {
     let mut got_bytes = false;
     loop {
         if !sbuf.is_empty() {
-            match head::parse_response(sbuf.filled(), sbuf.is_full(), is_head, is_connect) {
+            match head::parse_response(sbuf.filled(), sbuf.is_full(), is_head, is_connect, limits) {
                 Ok(r) if (100..200).contains(&r.status) && r.status != 101 => {
                     let out = rewrite::response(sbuf.filled(), &r, &r.msg, client_minor, false);
                     sbuf.consume(r.len);

@@ -27,8 +27,67 @@ fn field(buf: &[u8], name: &[u8], value: &[u8]) -> Field {
     }
 }
 
-/// The most headers a head may have (HAProxy's tune.http.maxhdr default).
-pub const MAX_HEADERS: usize = 101;
+/// The most fields a head may have by default (HAProxy's
+/// `tune.http.maxhdr` default, 101 lines, less the first line).
+pub const MAX_HEADERS: usize = 100;
+
+/// What a head read from a peer may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeadLimits {
+    /// Its length in bytes (`tune.bufsize` less `tune.maxrewrite`).
+    pub room: usize,
+    /// Its number of fields (`tune.http.maxhdr` less the first line).
+    pub fields: usize,
+}
+
+impl HeadLimits {
+    /// For heads fulcrum made itself (error pages, `return`): never
+    /// refused for their size.
+    pub const OWN: HeadLimits = HeadLimits {
+        room: usize::MAX,
+        fields: MAX_HEADERS,
+    };
+
+    /// The limits the global section sets.
+    pub fn of(g: &crate::runtime::Global) -> HeadLimits {
+        HeadLimits {
+            room: g.head_room,
+            fields: g.max_fields,
+        }
+    }
+
+    /// HAProxy's defaults: 16384 - 1024 bytes, 100 fields.
+    pub const DEFAULT: HeadLimits = HeadLimits {
+        room: 16384 - 1024,
+        fields: MAX_HEADERS,
+    };
+
+    /// Room for a field array of `self.fields`: on the stack up to the
+    /// default, else on the heap (a `tune.http.maxhdr` raised for a buggy
+    /// application).
+    fn field_array<'s, 'b>(
+        &self,
+        stack: &'s mut [httparse::Header<'b>; MAX_HEADERS],
+        heap: &'s mut Vec<httparse::Header<'b>>,
+    ) -> &'s mut [httparse::Header<'b>] {
+        if self.fields <= MAX_HEADERS {
+            let (fits, _) = stack.split_at_mut(self.fields);
+            fits
+        } else {
+            heap.resize(self.fields, httparse::EMPTY_HEADER);
+            heap
+        }
+    }
+
+    /// Why a request head that does not fit is refused: its request
+    /// line alone does not (414), or its fields do not (431).
+    fn too_large_request(&self, buf: &[u8]) -> Status {
+        match buf.windows(2).position(|w| w == b"\r\n") {
+            Some(line) if line + 2 <= self.room => Status::HeaderTooLarge,
+            _ => Status::UriTooLong,
+        }
+    }
+}
 
 /// How a message body is framed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,19 +203,17 @@ fn has_token(value: &[u8], token: &str) -> bool {
 
 /// Parses a request head from the start of `buf`.
 /// `full` says the buffer cannot grow: a partial head is then too large.
-pub fn parse_request(buf: &[u8], full: bool) -> Result<RequestHead, HeadError> {
-    let mut raw = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut req = httparse::Request::new(&mut raw);
+pub fn parse_request(buf: &[u8], full: bool, limits: HeadLimits) -> Result<RequestHead, HeadError> {
+    let (mut stack, mut heap) = ([httparse::EMPTY_HEADER; MAX_HEADERS], Vec::new());
+    let mut req = httparse::Request::new(limits.field_array(&mut stack, &mut heap));
+    let full = full || buf.len() >= limits.room;
     let len = match req.parse(buf) {
+        Ok(httparse::Status::Complete(n)) if n > limits.room => {
+            return Err(HeadError::Bad(limits.too_large_request(buf)));
+        }
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) if full => {
-            // No end of request line yet: the URI is what is too long.
-            let line_done = buf.windows(2).any(|w| w == b"\r\n");
-            return Err(HeadError::Bad(if line_done {
-                Status::HeaderTooLarge
-            } else {
-                Status::UriTooLong
-            }));
+            return Err(HeadError::Bad(limits.too_large_request(buf)));
         }
         Ok(httparse::Status::Partial) => {
             // Refuse bare line endings early rather than wait for more.
@@ -401,10 +458,15 @@ pub fn parse_response(
     full: bool,
     head_request: bool,
     connect: bool,
+    limits: HeadLimits,
 ) -> Result<ResponseHead, HeadError> {
-    let mut raw = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut resp = httparse::Response::new(&mut raw);
+    let (mut stack, mut heap) = ([httparse::EMPTY_HEADER; MAX_HEADERS], Vec::new());
+    let mut resp = httparse::Response::new(limits.field_array(&mut stack, &mut heap));
+    let full = full || buf.len() >= limits.room;
     let len = match resp.parse(buf) {
+        Ok(httparse::Status::Complete(n)) if n > limits.room => {
+            return Err(HeadError::Bad(Status::BadGateway))
+        }
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) if full => return Err(HeadError::Bad(Status::BadGateway)),
         Ok(httparse::Status::Partial) => return Err(HeadError::Partial),

@@ -25,7 +25,7 @@ use tokio::time::Instant;
 use self::access::{Access, Term};
 use self::answer::send;
 use self::buf::{ReadError, RecvBuf};
-use self::head::{HeadError, RequestHead};
+use self::head::{HeadError, HeadLimits, RequestHead};
 pub use self::reply::Status;
 use super::accept::Shared;
 use super::connect::Connected;
@@ -144,6 +144,7 @@ pub fn serve(mut c: Client) -> impl std::future::Future<Output = ()> {
                 &mut c.stream,
                 &mut cbuf,
                 fe,
+                HeadLimits::of(&rt.global),
                 c.kept.first,
                 waiting.until,
                 &mut first_byte,
@@ -348,6 +349,7 @@ async fn read_request(
     client: &mut Stream,
     cbuf: &mut RecvBuf,
     fe: &Frontend,
+    limits: HeadLimits,
     first: bool,
     until: Option<Instant>,
     first_byte: &mut Option<std::time::Instant>,
@@ -364,7 +366,7 @@ async fn read_request(
             if first_byte.is_none() {
                 *first_byte = Some(std::time::Instant::now());
             }
-            match head::parse_request(cbuf.filled(), cbuf.is_full()) {
+            match head::parse_request(cbuf.filled(), cbuf.is_full(), limits) {
                 Ok(h) => return Read::Head(h),
                 Err(HeadError::Bad(s)) => return Read::Answer(s),
                 Err(HeadError::Partial) => {}

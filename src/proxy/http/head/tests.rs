@@ -1,7 +1,7 @@
 use super::*;
 
 fn req(s: &str) -> Result<RequestHead, HeadError> {
-    parse_request(s.as_bytes(), false)
+    parse_request(s.as_bytes(), false, HeadLimits::DEFAULT)
 }
 
 fn status(s: &str) -> Option<u16> {
@@ -82,19 +82,26 @@ fn smuggling_shapes_are_refused() {
 fn oversized_heads() {
     let long_uri = format!("GET /{} HTTP/1.1\r\n", "a".repeat(100));
     assert_eq!(
-        parse_request(long_uri.as_bytes()[..50].as_ref(), true).err(),
+        parse_request(
+            long_uri.as_bytes()[..50].as_ref(),
+            true,
+            HeadLimits::DEFAULT
+        )
+        .err(),
         Some(HeadError::Bad(Status::UriTooLong))
     );
     let big = format!("GET / HTTP/1.1\r\nHost: x\r\nX: {}", "a".repeat(100));
     assert_eq!(
-        parse_request(big.as_bytes(), true).err(),
+        parse_request(big.as_bytes(), true, HeadLimits::DEFAULT).err(),
         Some(HeadError::Bad(Status::HeaderTooLarge))
     );
 }
 
 #[test]
 fn responses() {
-    let p = |s: &str, head: bool| parse_response(s.as_bytes(), false, head, false).unwrap();
+    let p = |s: &str, head: bool| {
+        parse_response(s.as_bytes(), false, head, false, HeadLimits::DEFAULT).unwrap()
+    };
     assert_eq!(
         p("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n", false).body,
         BodyKind::Length(3)
@@ -130,7 +137,8 @@ fn responses() {
         b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
         false,
         false,
-        false
+        false,
+        HeadLimits::DEFAULT
     )
     .is_err());
 }
@@ -138,7 +146,7 @@ fn responses() {
 #[test]
 fn response_with_te_and_cl_loses_its_cl() {
     let raw = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\nTransfer-Encoding: chunked\r\n\r\n";
-    let r = parse_response(raw, false, false, false).unwrap();
+    let r = parse_response(raw, false, false, false, HeadLimits::DEFAULT).unwrap();
     assert_eq!(r.body, BodyKind::Chunked);
     let out =
         String::from_utf8(super::super::rewrite::response(raw, &r, &r.msg, 1, false)).unwrap();
