@@ -17,11 +17,14 @@ use crate::state::SessionGuard;
 
 /// A connection to a server, with what keeps its slot counted.
 #[derive(Debug)]
-pub struct Connected {
+pub struct Connected<'b> {
     /// The connection.
     pub stream: crate::proxy::stream::Stream,
     /// The server's index in its backend.
     pub server: usize,
+    /// The server itself, so that its counters are reached without
+    /// indexing the backend again.
+    pub srv: &'b crate::runtime::Server,
     /// Counts the session on the server until dropped.
     pub session: SessionGuard,
     /// The server's `maxconn` slot, if it has a limit.
@@ -170,15 +173,15 @@ fn common_name(dn: &str) -> Option<&str> {
 /// With `reuse`, an idle pooled connection to the chosen server is taken first;
 /// `forced` is the server persistence chose, if any. What it took comes
 /// back beside the outcome, for the log.
-pub async fn connect(
-    be: &Backend,
+pub async fn connect<'b>(
+    be: &'b Backend,
     key: &RequestKey<'_>,
     local_port: u16,
     reuse: Reuse<'_>,
     forced: Option<usize>,
     client: &ProxySource<'_>,
     sni: &dyn Fn(usize) -> Option<String>,
-) -> (Result<Connected, ConnectError>, Attempts) {
+) -> (Result<Connected<'b>, ConnectError>, Attempts) {
     let mut attempts = Attempts::default();
     let outcome = try_servers(
         be,
@@ -195,8 +198,8 @@ pub async fn connect(
 }
 
 #[allow(clippy::too_many_arguments)] // the parameters of `connect`, plus its record
-async fn try_servers(
-    be: &Backend,
+async fn try_servers<'b>(
+    be: &'b Backend,
     key: &RequestKey<'_>,
     local_port: u16,
     reuse: Reuse<'_>,
@@ -204,29 +207,32 @@ async fn try_servers(
     client: &ProxySource<'_>,
     sni: &dyn Fn(usize) -> Option<String>,
     attempts: &mut Attempts,
-) -> Result<Connected, ConnectError> {
+) -> Result<Connected<'b>, ConnectError> {
     // A server chosen by persistence comes first; retries may still move on.
     let mut server = match forced {
         Some(s) => s,
         None => be.balancer.pick(key, None).ok_or(ConnectError::NoServer)?,
     };
+    // An index that names no server of this backend (a persisted one from
+    // before a reload, say) is no server.
+    let mut s = be.servers.get(server).ok_or(ConnectError::NoServer)?;
     let mut last_err = None;
     for attempt in 0..=be.retries {
         if attempt > 0 {
             attempts.retries = attempt;
-            be.servers[server].state.retries.fetch_add(1, Relaxed);
+            s.state.retries.fetch_add(1, Relaxed);
             if be.redispatch && attempt == be.retries {
                 if let Some(other) = be.balancer.pick(key, Some(server)) {
                     if other != server {
-                        be.servers[server].state.redispatches.fetch_add(1, Relaxed);
+                        s.state.redispatches.fetch_add(1, Relaxed);
                         server = other;
+                        s = be.servers.get(server).ok_or(ConnectError::NoServer)?;
                         attempts.redispatched = true;
                     }
                 }
             }
         }
         attempts.server = Some(server);
-        let s = &be.servers[server];
         let queued = std::time::Instant::now();
         let slot = match &s.limit {
             None => None,
@@ -265,6 +271,7 @@ async fn try_servers(
                 return Ok(Connected {
                     stream,
                     server,
+                    srv: s,
                     session: s.state.session(),
                     slot,
                     reused: true,
@@ -322,6 +329,7 @@ async fn try_servers(
                 return Ok(Connected {
                     stream,
                     server,
+                    srv: s,
                     session: s.state.session(),
                     slot,
                     reused: false,

@@ -361,7 +361,7 @@ pub fn serve<'a>(
             }
         };
         crate::rules::stick::store(stuck.to_store, conn.server);
-        let srv = &be.servers[conn.server];
+        let srv = conn.srv;
         if !inspected.is_empty() {
             if let Err(e) = conn.stream.write_all(&inspected).await {
                 tracing::debug!(frontend = %fe.name, server = %srv.name, error = %e, "server closed before the inspected bytes were sent");
@@ -441,14 +441,14 @@ pub fn serve<'a>(
 /// The connect phase: the balancing key, the facts an `sni` expression or
 /// a PROXY v2 unique ID reads (in mode tcp they see the connection only,
 /// not a request), and the connection attempts.
-async fn dial(
+async fn dial<'b>(
     origin: &super::accept::Origin,
     fe: &Frontend,
-    be: &Backend,
+    be: &'b Backend,
     stream: &crate::rules::facts::StreamFacts,
     forced: Option<usize>,
 ) -> (
-    Result<super::connect::Connected, super::connect::ConnectError>,
+    Result<super::connect::Connected<'b>, super::connect::ConnectError>,
     super::connect::Attempts,
 ) {
     let key = RequestKey {

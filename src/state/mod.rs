@@ -584,10 +584,15 @@ impl ProxyCounters {
     }
 }
 
-/// The index in `hrsp` of a status code.
-pub fn hrsp_class(status: u16) -> usize {
+/// The counter in `hrsp` of a status code: 1xx to 5xx, then other.
+pub fn hrsp_counter(hrsp: &[AtomicU64; 6], status: u16) -> &AtomicU64 {
+    let [c1xx, c2xx, c3xx, c4xx, c5xx, other] = hrsp;
     match status {
-        100..=599 => usize::from(status / 100) - 1,
-        _ => 5,
+        100..=199 => c1xx,
+        200..=299 => c2xx,
+        300..=399 => c3xx,
+        400..=499 => c4xx,
+        500..=599 => c5xx,
+        _ => other,
     }
 }

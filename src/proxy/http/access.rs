@@ -137,11 +137,12 @@ impl<'c> Access<'c> {
     /// message: each header line without its `: ` and CRLF, so that the
     /// logs of both say the same for the same response.
     pub fn sent(&self, out: &[u8], more: u64) {
-        let head_end = out
+        let head = out
             .windows(4)
             .position(|w| w == b"\r\n\r\n")
-            .map_or(out.len(), |p| p + 4);
-        let lines = out[..head_end].windows(2).filter(|w| w == b"\r\n").count() as u64;
+            .and_then(|p| out.get(..p + 4))
+            .unwrap_or(out);
+        let lines = head.windows(2).filter(|w| w == b"\r\n").count() as u64;
         // The start line's and the blank line's CRLFs are counted.
         let headers = lines.saturating_sub(2);
         self.bytes
@@ -278,7 +279,9 @@ impl<'c> Access<'c> {
         if list.len() < slots.len() {
             list.resize(slots.len(), None);
         }
-        list[slot] = Some(v[..v.len().min(len)].into());
+        if let Some(kept) = list.get_mut(slot) {
+            *kept = Some(v.get(..len).unwrap_or(v).into());
+        }
     }
 
     /// Keeps what rules recorded for the log: captures and the log level.

@@ -67,13 +67,7 @@ fn error_page(
     access.status.set(status.code());
     access.end(term);
     fe.counters.proxy_errors.fetch_add(1, Relaxed);
-    if let Some(c) = fe
-        .counters
-        .hrsp
-        .get(crate::state::hrsp_class(status.code()))
-    {
-        c.fetch_add(1, Relaxed);
-    }
+    crate::state::hrsp_counter(&fe.counters.hrsp, status.code()).fetch_add(1, Relaxed);
     let custom = be
         .and_then(|b| b.errorfiles.get(&status.code()))
         .or_else(|| fe.errorfiles.get(&status.code()));
@@ -138,7 +132,8 @@ pub fn after_response(
         let _ = action::run(rules, &mut env, &mut t, vars);
     }
     let mut new = super::rewrite::response_head(&out, &msg);
-    new.extend_from_slice(&out[head.len..]);
+    // The body: what follows the head just parsed from `out`.
+    new.extend_from_slice(out.get(head.len..).unwrap_or_default());
     new
 }
 

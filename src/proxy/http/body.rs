@@ -146,8 +146,9 @@ pub async fn copy(
                 if buf.is_empty() {
                     more(src, buf, flow).await?;
                 }
-                let n = (buf.filled().len() as u64).min(left) as usize;
-                write(dst, &buf.filled()[..n], flow).await?;
+                let part = buf.prefix(usize::try_from(left).unwrap_or(usize::MAX));
+                let n = part.len();
+                write(dst, part, flow).await?;
                 buf.consume(n);
                 left -= n as u64;
             }
@@ -193,12 +194,12 @@ fn chunk_size(line: &[u8]) -> Option<u64> {
     if digits == 0 || digits > 16 {
         return None;
     }
-    let rest = &line[digits..];
+    let (size, rest) = line.split_at_checked(digits)?;
     let ext_ok = rest.is_empty() || rest.trim_ascii_start().first().is_some_and(|&b| b == b';');
     if !ext_ok || rest.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0) {
         return None;
     }
-    u64::from_str_radix(std::str::from_utf8(&line[..digits]).ok()?, 16).ok()
+    u64::from_str_radix(std::str::from_utf8(size).ok()?, 16).ok()
 }
 
 /// Whether a trailer line is a field line (RFC 9112 7.1.2, 5): a token,
@@ -236,7 +237,8 @@ pub fn chunked_length(data: &[u8], step: usize) -> ChunkedFraming {
     let (mut state, mut done, mut seen) = (State::Size, 0, 0);
     loop {
         seen = (seen + step).min(data.len());
-        let Ok((n, next)) = advance(state, &data[done..seen]) else {
+        // `done` never passes `seen`: advance consumes only what it is given.
+        let Some(Ok((n, next))) = data.get(done..seen).map(|part| advance(state, part)) else {
             return ChunkedFraming::Malformed;
         };
         done += n;
@@ -255,21 +257,27 @@ pub fn chunked_length(data: &[u8], step: usize) -> ChunkedFraming {
 fn advance(mut state: State, data: &[u8]) -> Result<(usize, State), ()> {
     let mut pos = 0;
     loop {
-        let rest = &data[pos..];
+        // `pos` only moves over bytes of `data` already looked at.
+        let Some(rest) = data.get(pos..) else {
+            return Err(());
+        };
         match state {
             State::Done => return Ok((pos, state)),
             State::Size | State::Trailer => {
-                let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") else {
+                let Some((line, _)) = rest
+                    .windows(2)
+                    .position(|w| w == b"\r\n")
+                    .and_then(|eol| rest.split_at_checked(eol))
+                else {
                     if rest.len() > MAX_LINE || rest.contains(&b'\n') {
                         return Err(());
                     }
                     return Ok((pos, state));
                 };
-                let line = &rest[..eol];
                 if line.len() > MAX_LINE || line.contains(&b'\n') || line.contains(&b'\r') {
                     return Err(());
                 }
-                pos += eol + 2;
+                pos += line.len() + 2;
                 state = match state {
                     State::Size => match chunk_size(line).ok_or(())? {
                         0 => State::Trailer,
@@ -292,19 +300,15 @@ fn advance(mut state: State, data: &[u8]) -> Result<(usize, State), ()> {
                     State::Data(left - n as u64)
                 };
             }
-            State::DataEnd => {
-                if rest.len() < 2 {
-                    if rest.first().is_some_and(|&b| b != b'\r') {
-                        return Err(());
-                    }
-                    return Ok((pos, state));
+            State::DataEnd => match rest {
+                [b'\r', b'\n', ..] => {
+                    pos += 2;
+                    state = State::Size;
                 }
-                if &rest[..2] != b"\r\n" {
-                    return Err(());
-                }
-                pos += 2;
-                state = State::Size;
-            }
+                // The CRLF may still come.
+                [] | [b'\r'] => return Ok((pos, state)),
+                _ => return Err(()),
+            },
         }
     }
 }
@@ -319,7 +323,7 @@ async fn chunked(
     loop {
         let (n, next) = advance(state, buf.filled()).map_err(|_| BodyError::Malformed)?;
         if n > 0 {
-            write(dst, &buf.filled()[..n], flow).await?;
+            write(dst, buf.prefix(n), flow).await?;
             buf.consume(n);
         }
         state = next;
@@ -334,6 +338,7 @@ async fn chunked(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -44,6 +44,13 @@ impl RecvBuf {
         self.data.get(self.start..).unwrap_or_default()
     }
 
+    /// The first `n` unconsumed bytes, or all of them when fewer are
+    /// buffered.
+    pub fn prefix(&self, n: usize) -> &[u8] {
+        let filled = self.filled();
+        filled.get(..n).unwrap_or(filled)
+    }
+
     /// True when nothing is buffered.
     pub fn is_empty(&self) -> bool {
         self.start == self.data.len()
@@ -147,7 +154,7 @@ fn probe(stream: &Stream, capacity: usize) -> Probe {
         Some(Ok(0)) => Probe::Bytes(Buffer::none()),
         Some(Ok(n)) => {
             let mut v = Buffer::take(capacity.max(n));
-            v.extend_from_slice(&small[..n]);
+            v.extend(small.iter().take(n));
             Probe::Bytes(v)
         }
         Some(Err(e)) if e.kind() == std::io::ErrorKind::WouldBlock => Probe::Nothing,
@@ -156,6 +163,7 @@ fn probe(stream: &Stream, capacity: usize) -> Probe {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use tokio::io::AsyncWriteExt;

@@ -189,7 +189,7 @@ async fn buffer_body(cx: &mut Cx<'_>, req: &Request) -> Flow {
         // Chunked: until the last chunk is in (a scan that may stop early
         // only ends the wait sooner; the body is parsed when forwarded).
         None => {
-            let body = &buf[req.head.len.min(buf.len())..];
+            let body = buf.get(req.head.len..).unwrap_or_default();
             body.starts_with(b"0\r\n") || body.windows(5).any(|w| w == b"\r\n0\r\n")
         }
     };
@@ -330,7 +330,7 @@ async fn answer_request(
     if matches!(term.side, b'P') {
         fe.counters.denied_req.fetch_add(1, Relaxed);
     }
-    fe.counters.hrsp[crate::state::hrsp_class(a.status)].fetch_add(1, Relaxed);
+    crate::state::hrsp_counter(&fe.counters.hrsp, a.status).fetch_add(1, Relaxed);
     if tarpit {
         // Hold the client for `timeout tarpit` (else `timeout connect`),
         // as HAProxy does, so that a flood costs the attacker time.

@@ -299,7 +299,7 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
     };
     let out_head = rewrite::request(buf, &head, &msg, &edit);
     let req_copy = response_rules.then(|| RequestCopy {
-        bytes: buf[..head.len].to_vec(),
+        bytes: cbuf.prefix(head.len).to_vec(),
         msg: msg.clone(),
     });
     let client_minor = msg.minor;
@@ -344,7 +344,7 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
                 return Next::Close;
             }
         };
-        let srv = &be.servers[conn.server];
+        let srv = conn.srv;
         access.server.set(Some(conn.server));
         last_server.set(Some((this_backend, conn.server)));
         if let Some(keys) = to_store.take() {
@@ -524,7 +524,7 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
             }
             access.status.set(a.status);
             access.end(Term::new(if denied { b'P' } else { b'L' }, b'H'));
-            fe.counters.hrsp[crate::state::hrsp_class(a.status)].fetch_add(1, Relaxed);
+            crate::state::hrsp_counter(&fe.counters.hrsp, a.status).fetch_add(1, Relaxed);
             let out = answer::render(&a, fe, Some(be), true);
             let out = answer::after_response(out, fe, Some(be), rt, access, &mut vars);
             access.sent(&out, 0);
@@ -626,7 +626,7 @@ fn run_response_rules(
 async fn respond(
     client: &mut Stream,
     cbuf: &mut RecvBuf,
-    mut conn: Connected,
+    mut conn: Connected<'_>,
     mut sbuf: RecvBuf,
     resp: ResponseHead,
     resp_msg: Head,
@@ -639,19 +639,14 @@ async fn respond(
     keep: KeepServer<'_>,
     client_close_mode: bool,
 ) -> Next {
-    let srv = &be.servers[conn.server];
+    let srv = conn.srv;
     // The status after the rules (`set-status`) is what the client gets.
     let status = crate::rules::sample::parse_leading_int(resp_msg.first.of(sbuf.filled()))
         .and_then(|c| u16::try_from(c).ok())
         .unwrap_or(resp.status);
     access.status.set(status);
-    let class = crate::state::hrsp_class(status);
-    for c in [
-        &fe.counters.hrsp[class],
-        &be.counters.hrsp[class],
-        &srv.state.hrsp[class],
-    ] {
-        c.fetch_add(1, Relaxed);
+    for hrsp in [&fe.counters.hrsp, &be.counters.hrsp, &srv.state.hrsp] {
+        crate::state::hrsp_counter(hrsp, status).fetch_add(1, Relaxed);
     }
     let tunnel =
         (resp.status == 101 && head.upgrade) || (head.connect && (200..300).contains(&resp.status));
@@ -687,11 +682,9 @@ async fn respond(
     // A body that arrived with the head leaves in the same write.
     let mut body_kind = resp.body;
     if let BodyKind::Length(n) = resp.body {
-        let have = sbuf
-            .filled()
-            .len()
-            .min(usize::try_from(n).unwrap_or(usize::MAX));
-        out.extend_from_slice(&sbuf.filled()[..have]);
+        let arrived = sbuf.prefix(usize::try_from(n).unwrap_or(usize::MAX));
+        let have = arrived.len();
+        out.extend_from_slice(arrived);
         sbuf.consume(have);
         for c in [
             &fe.counters.bytes_out,
@@ -765,7 +758,7 @@ async fn respond(
 #[allow(clippy::too_many_arguments)]
 async fn read_response(
     client: &mut Stream,
-    conn: &mut Connected,
+    conn: &mut Connected<'_>,
     sbuf: &mut RecvBuf,
     client_minor: u8,
     is_head: bool,
@@ -796,7 +789,7 @@ async fn read_response(
             Ok(0) | Err(ReadError::Io(_)) => return Err(Some(Status::BadGateway)),
             Ok(_) => got_bytes = true,
             Err(ReadError::Timeout) => {
-                tracing::info!(backend = %be.name, server = %be.servers[conn.server].name, "timeout waiting for the server's response");
+                tracing::info!(backend = %be.name, server = %conn.srv.name, "timeout waiting for the server's response");
                 return Err(Some(Status::GatewayTimeout));
             }
         }

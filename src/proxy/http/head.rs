@@ -217,7 +217,10 @@ pub fn parse_request(buf: &[u8], full: bool, limits: HeadLimits) -> Result<Reque
         }
         Ok(httparse::Status::Partial) => {
             // Refuse bare line endings early rather than wait for more.
-            if buf.contains(&0) || buf.windows(2).any(|w| w[1] == b'\n' && w[0] != b'\r') {
+            let bare_lf = buf
+                .windows(2)
+                .any(|w| matches!(w, &[prev, b'\n'] if prev != b'\r'));
+            if buf.contains(&0) || bare_lf {
                 return Err(HeadError::Bad(Status::BadRequest));
             }
             return Err(HeadError::Partial);
@@ -226,7 +229,10 @@ pub fn parse_request(buf: &[u8], full: bool, limits: HeadLimits) -> Result<Reque
         Err(_) => return Err(HeadError::Bad(Status::BadRequest)),
     };
     let bad = Err(HeadError::Bad(Status::BadRequest));
-    if !check_line_endings(&buf[..len]) {
+    let Some(head) = buf.get(..len) else {
+        return bad;
+    };
+    if !check_line_endings(head) {
         return bad;
     }
     let (Some(method), Some(path), Some(minor)) = (req.method, req.path, req.version) else {
@@ -481,7 +487,7 @@ pub fn parse_response(
     if status < 100 {
         return bad;
     }
-    if buf[..len].contains(&0) {
+    if buf.get(..len).is_none_or(|head| head.contains(&0)) {
         return bad;
     }
     let mut headers = Vec::with_capacity(resp.headers.len());
@@ -570,4 +576,5 @@ pub fn parse_response(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests;

@@ -411,7 +411,7 @@ fn request_line(buf: &[u8], head: &RequestHead) -> String {
 async fn tunnel(
     client: &mut Stream,
     cbuf: &mut RecvBuf,
-    conn: &mut Connected,
+    conn: &mut Connected<'_>,
     sbuf: &mut RecvBuf,
     fe: &Frontend,
     be: &Backend,
@@ -425,7 +425,7 @@ async fn tunnel(
         let n = sbuf.filled().len();
         sbuf.consume(n);
     }
-    let srv = &be.servers[conn.server];
+    let srv = conn.srv;
     let idle = match be.timeout_tunnel {
         Some(t) => super::tcp::Idle {
             client: Some(t),

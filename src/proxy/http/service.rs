@@ -109,7 +109,7 @@ pub async fn stats_page(
                     _ => return Next::Close,
                 }
             }
-            let b = cx.cbuf.filled()[..n as usize].to_vec();
+            let b = cx.cbuf.prefix(n as usize).to_vec();
             cx.cbuf.consume(n as usize);
             Some(b)
         }
