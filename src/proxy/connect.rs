@@ -135,18 +135,21 @@ fn ssl_tlv(
     const CLIENT_SSL: u8 = 0x01;
     const CERT_CONN: u8 = 0x02;
     const CERT_SESS: u8 = 0x04;
-    let mut v = vec![0u8; 5];
-    let Some(t) = tls else { return v };
-    v[0] = CLIENT_SSL;
+    // The client flags, then the verify result (a u32).
+    let Some(t) = tls else { return vec![0u8; 5] };
+    let mut client = CLIENT_SSL;
     if t.client_cert {
         // A certificate that failed verification never completes a
         // handshake here, so the verify result is 0 (success).
-        v[0] |= CERT_CONN | CERT_SESS;
+        client |= CERT_CONN | CERT_SESS;
     }
+    let mut v = vec![client, 0, 0, 0, 0];
     let mut sub = |kind: u8, value: &[u8]| {
+        // A sub-TLV's length is a u16: longer values are cut.
+        let value = value.get(..usize::from(u16::MAX)).unwrap_or(value);
         v.push(kind);
-        v.extend_from_slice(&(value.len().min(usize::from(u16::MAX)) as u16).to_be_bytes());
-        v.extend_from_slice(&value[..value.len().min(usize::from(u16::MAX))]);
+        v.extend_from_slice(&(value.len() as u16).to_be_bytes());
+        v.extend_from_slice(value);
     };
     if let Some(p) = &t.protocol {
         sub(tlv::SSL_VERSION, p.as_bytes());

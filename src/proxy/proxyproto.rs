@@ -79,36 +79,24 @@ fn parse_v2(header: &[u8]) -> Result<Received, ProxyHeaderError> {
         return Err(ProxyHeaderError::Invalid);
     }
     let body = header.get(16..).unwrap_or_default();
+    // An address block shorter than its family needs is Invalid.
     let (addrs, len) = match fam {
-        0x11 if body.len() >= 12 => {
-            let Ok(body) = <[u8; 12]>::try_from(body.get(..12).unwrap_or_default()) else {
-                return Err(ProxyHeaderError::Invalid);
-            };
-            let s = Ipv4Addr::new(body[0], body[1], body[2], body[3]);
-            let d = Ipv4Addr::new(body[4], body[5], body[6], body[7]);
-            let sp = u16::from_be_bytes([body[8], body[9]]);
-            let dp = u16::from_be_bytes([body[10], body[11]]);
-            let a = (SocketAddr::new(s.into(), sp), SocketAddr::new(d.into(), dp));
+        0x11 => {
+            let (s, d, sp, dp) = address_block::<4>(body).ok_or(ProxyHeaderError::Invalid)?;
+            let a = (
+                SocketAddr::new(Ipv4Addr::from(s).into(), sp),
+                SocketAddr::new(Ipv4Addr::from(d).into(), dp),
+            );
             (Some(a), 12)
         }
-        0x21 if body.len() >= 36 => {
-            let Ok(body) = <[u8; 36]>::try_from(body.get(..36).unwrap_or_default()) else {
-                return Err(ProxyHeaderError::Invalid);
-            };
-            let mut s = [0u8; 16];
-            let mut d = [0u8; 16];
-            s.copy_from_slice(body.get(..16).unwrap_or_default());
-            d.copy_from_slice(body.get(16..32).unwrap_or_default());
-            let sp = u16::from_be_bytes([body[32], body[33]]);
-            let dp = u16::from_be_bytes([body[34], body[35]]);
+        0x21 => {
+            let (s, d, sp, dp) = address_block::<16>(body).ok_or(ProxyHeaderError::Invalid)?;
             let a = (
                 SocketAddr::new(Ipv6Addr::from(s).into(), sp),
                 SocketAddr::new(Ipv6Addr::from(d).into(), dp),
             );
             (Some(a), 36)
         }
-        // An address block shorter than its family needs.
-        0x11 | 0x21 => return Err(ProxyHeaderError::Invalid),
         // UNSPEC or UNIX: no usable address, nothing more read.
         _ => return Ok(Received::default()),
     };
@@ -119,26 +107,52 @@ fn parse_v2(header: &[u8]) -> Result<Received, ProxyHeaderError> {
     })
 }
 
+/// A v2 address block of `N`-byte addresses: source and destination
+/// addresses, then source and destination ports. None when too short.
+fn address_block<const N: usize>(body: &[u8]) -> Option<([u8; N], [u8; N], u16, u16)> {
+    let (src, rest) = body.split_first_chunk::<N>()?;
+    let (dst, rest) = rest.split_first_chunk::<N>()?;
+    let (src_port, rest) = rest.split_first_chunk::<2>()?;
+    let (dst_port, _) = rest.split_first_chunk::<2>()?;
+    Some((
+        *src,
+        *dst,
+        u16::from_be_bytes(*src_port),
+        u16::from_be_bytes(*dst_port),
+    ))
+}
+
+/// The whole length of the v2 header `bytes` start with (its 16 bytes of
+/// signature, version, family and length included), once those are in.
+fn v2_len(bytes: &[u8]) -> Option<usize> {
+    match bytes.get(14..16) {
+        Some(&[hi, lo]) if bytes.starts_with(&V2_SIG) => {
+            Some(16 + usize::from(u16::from_be_bytes([hi, lo])))
+        }
+        _ => None,
+    }
+}
+
 /// Parses a PROXY header (v1 or v2) at the start of `bytes`, as [`read`]
 /// takes it from a socket: what it said, and its length. Incomplete or
 /// malformed: Invalid. (The fuzz target's entry, and the same decisions
 /// as `read`.)
 pub fn parse(bytes: &[u8]) -> Result<(Received, usize), ProxyHeaderError> {
-    if bytes.len() >= 16 && bytes.starts_with(&V2_SIG) {
-        let len = 16 + usize::from(u16::from_be_bytes([bytes[14], bytes[15]]));
+    if let Some(len) = v2_len(bytes) {
         let all = bytes.get(..len).ok_or(ProxyHeaderError::Invalid)?;
         return Ok((parse_v2(all)?, len));
     }
     if !bytes.starts_with(b"PROXY ") {
         return Err(ProxyHeaderError::Invalid);
     }
-    let window = &bytes[..bytes.len().min(V1_MAX)];
-    let end = window
+    let window = bytes.get(..V1_MAX).unwrap_or(bytes);
+    let line = window
         .windows(2)
         .position(|w| w == b"\r\n")
-        .ok_or(ProxyHeaderError::Invalid)?
-        + 2;
-    let line = std::str::from_utf8(&bytes[..end]).map_err(|_| ProxyHeaderError::Invalid)?;
+        .and_then(|end| window.get(..end + 2))
+        .ok_or(ProxyHeaderError::Invalid)?;
+    let end = line.len();
+    let line = std::str::from_utf8(line).map_err(|_| ProxyHeaderError::Invalid)?;
     let addrs = parse_v1(line)?;
     Ok((Received { addrs, tlvs: None }, end))
 }
@@ -152,23 +166,23 @@ pub async fn read(
     let work = async {
         let mut peek = [0u8; 232];
         // Wait until enough bytes are there to tell the version and length.
-        let n = loop {
+        let peeked = loop {
             let n = stream.peek(&mut peek).await?;
-            if n == 0 {
+            let peeked = peek.get(..n).unwrap_or_default();
+            if peeked.is_empty() {
                 return Err(ProxyHeaderError::Invalid);
             }
-            if n >= 16 || peek[..n].windows(2).any(|w| w == b"\r\n") {
-                break n;
+            if n >= 16 || peeked.windows(2).any(|w| w == b"\r\n") {
+                break peeked;
             }
             stream.readable().await?;
         };
-        if peek[..n.min(12)] == V2_SIG[..n.min(12)] && n >= 16 {
-            let len = usize::from(u16::from_be_bytes([peek[14], peek[15]]));
-            let mut all = vec![0u8; 16 + len];
+        if let Some(len) = v2_len(peeked) {
+            let mut all = vec![0u8; len];
             stream.read_exact(&mut all).await?;
             return parse_v2(&all);
         }
-        if !peek.starts_with(b"PROXY ") {
+        if !peeked.starts_with(b"PROXY ") {
             return Err(ProxyHeaderError::Invalid);
         }
         // v1: read up to the CRLF, never past it.
@@ -192,6 +206,7 @@ pub async fn read(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

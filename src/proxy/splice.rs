@@ -31,7 +31,9 @@ use crate::util::worker_counts::{bump, Counts, Registry};
 /// Written only when a pipe is made or closed, never per transfer.
 static PIPES: AtomicUsize = AtomicUsize::new(0);
 
-// A worker's counters, by index.
+// A worker's counters, by index. They index the array itself
+// (`(*l.counts)[USED]`, not the Arc), where the compiler checks a constant
+// index against the array's length.
 const USED: usize = 0; // pipes held by sessions
 const SPLICED_OUT: usize = 1; // bytes written to a socket from a pipe
 
@@ -112,7 +114,7 @@ fn take(settings: &Splice) -> Option<Pipe> {
                     }
                 }
             };
-            bump(&l.counts[USED], 1);
+            bump(&(*l.counts)[USED], 1);
             Some(pipe)
         })
         .ok()
@@ -123,7 +125,7 @@ fn take(settings: &Splice) -> Option<Pipe> {
 /// bytes of a session that failed (they must not reach the next one).
 fn give_back(pipe: Pipe) {
     let kept = LOCAL.try_with(|l| {
-        bump(&l.counts[USED], -1);
+        bump(&(*l.counts)[USED], -1);
         let mut free = l.free.borrow_mut();
         if pipe.held == 0 && free.len() < SPARES {
             free.push(pipe);
@@ -221,7 +223,7 @@ pub async fn move_once(
             .map_err(|_| SpliceError::WriteTimeout)?
             .map_err(SpliceError::Write)?,
     }
-    let _ = LOCAL.try_with(|l| bump(&l.counts[SPLICED_OUT], n as isize));
+    let _ = LOCAL.try_with(|l| bump(&(*l.counts)[SPLICED_OUT], n as isize));
     if n < room {
         // Most likely the socket is drained: it may now idle without a
         // pipe. (Its readiness is left as it is: a splice can stop short
@@ -323,6 +325,7 @@ impl Drop for Local {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

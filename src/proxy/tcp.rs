@@ -112,11 +112,13 @@ pub fn copy_one_way<'a, 'h: 'a>(
                 return Ok(total);
             }
             activity.set(Instant::now());
+            // The read went into the cleared buffer: it holds its n bytes alone.
+            let read = buf.as_slice();
             // Boxed, as the splice turn: the write's timer exists only while
             // bytes are on their way.
             match idle {
-                None => w.write_all(&buf[..n]).await?,
-                Some(t) => Box::pin(tokio::time::timeout(t, w.write_all(&buf[..n])))
+                None => w.write_all(read).await?,
+                Some(t) => Box::pin(tokio::time::timeout(t, w.write_all(read)))
                     .await
                     .map_err(|_| PumpError::Timeout)??,
             }
@@ -221,9 +223,12 @@ where
             return Ok(total);
         }
         activity.set(Instant::now());
+        // `read` returned how many bytes it put in `buf`, so n <= buf.len().
+        #[allow(clippy::indexing_slicing)]
+        let read = &buf[..n];
         match idle {
-            None => w.write_all(&buf[..n]).await?,
-            Some(t) => tokio::time::timeout(t, w.write_all(&buf[..n]))
+            None => w.write_all(read).await?,
+            Some(t) => tokio::time::timeout(t, w.write_all(read))
                 .await
                 .map_err(|_| PumpError::Timeout)??,
         }
