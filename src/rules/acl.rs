@@ -212,38 +212,39 @@ impl Cond {
             ));
         }
         let mut any = vec![Vec::new()];
-        let mut i = 0;
-        while i < rest.len() {
-            let w = rest[i].as_str();
+        // The words not read yet.
+        let mut words = rest;
+        while let Some((w, after)) = words.split_first() {
+            words = after;
+            let w = w.as_str();
             if w == "||" || w == "or" {
                 if any.last().is_some_and(Vec::is_empty) {
                     return Err(format!("'{w}' without a term before it"));
                 }
                 any.push(Vec::new());
-                i += 1;
                 continue;
             }
             let (negate, w) = match w.strip_prefix('!') {
-                Some("") => {
-                    i += 1;
-                    match rest.get(i) {
-                        Some(n) => (true, n.as_str()),
-                        None => return Err("'!' at the end of the condition".into()),
+                Some("") => match words.split_first() {
+                    Some((n, after)) => {
+                        words = after;
+                        (true, n.as_str())
                     }
-                }
+                    None => return Err("'!' at the end of the condition".into()),
+                },
                 Some(name) => (true, name),
                 None => (false, w),
             };
             let acl: Arc<[Acl]> = if w == "{" {
-                let close = rest[i + 1..]
-                    .iter()
-                    .position(|x| x == "}")
-                    .ok_or("missing '}' after an anonymous ACL")?;
-                let inner = &rest[i + 1..i + 1 + close];
+                // The words up to the closing '}', and those after it.
+                let mut parts = words.splitn(2, |x| x == "}");
+                let (Some(inner), Some(after)) = (parts.next(), parts.next()) else {
+                    return Err("missing '}' after an anonymous ACL".into());
+                };
                 if inner.is_empty() {
                     return Err("empty anonymous ACL '{ }'".into());
                 }
-                i += close + 1;
+                words = after;
                 Arc::from(vec![Acl::parse(inner, ctx).map_err(|e| {
                     format!("anonymous ACL '{{ {} }}': {e}", inner.join(" "))
                 })?])
@@ -258,7 +259,6 @@ impl Cond {
             if let Some(g) = any.last_mut() {
                 g.push(Term { negate, acl });
             }
-            i += 1;
         }
         if any.last().is_some_and(Vec::is_empty) {
             return Err("condition ends with an 'or'".into());

@@ -236,11 +236,12 @@ fn regex(s: &str) -> Result<regex::bytes::Regex, String> {
 }
 
 /// The words of an action and its condition, split at `if`/`unless`.
-fn split_cond(words: &[String]) -> (&[String], &[String]) {
-    match words.iter().position(|w| w == "if" || w == "unless") {
-        Some(i) => (&words[..i], &words[i..]),
-        None => (words, &[]),
-    }
+pub(super) fn split_cond(words: &[String]) -> (&[String], &[String]) {
+    words
+        .iter()
+        .position(|w| w == "if" || w == "unless")
+        .and_then(|i| words.split_at_checked(i))
+        .unwrap_or((words, &[]))
 }
 
 /// `name(ARG)` -> ARG.
@@ -283,9 +284,10 @@ fn parse_action(set: RuleSet, w: &[String], ctx: &Context) -> Result<Action, Str
     };
     let name = name.as_str();
     let fmt = |s: &String| Fmt::parse(s, ctx);
+    let expects = |what: &str| format!("'{kw} {name}' expects {what}");
     let exactly = |n: usize, what: &str| -> Result<(), String> {
         if args.len() != n {
-            return Err(format!("'{kw} {name}' expects {what}"));
+            return Err(expects(what));
         }
         Ok(())
     };
@@ -350,12 +352,14 @@ fn parse_action(set: RuleSet, w: &[String], ctx: &Context) -> Result<Action, Str
             request_only(Action::Auth(realm.into()))?
         }
         "set-header" | "add-header" => {
-            exactly(2, "a header name and a log-format value")?;
-            let n: Box<[u8]> = args[0].as_bytes().into();
+            let [n, value] = args else {
+                return Err(expects("a header name and a log-format value"));
+            };
+            let n: Box<[u8]> = n.as_bytes().into();
             if name == "set-header" {
-                Action::SetHeader(n, fmt(&args[1])?)
+                Action::SetHeader(n, fmt(value)?)
             } else {
-                Action::AddHeader(n, fmt(&args[1])?)
+                Action::AddHeader(n, fmt(value)?)
             }
         }
         "del-header" => {
@@ -388,18 +392,22 @@ fn parse_action(set: RuleSet, w: &[String], ctx: &Context) -> Result<Action, Str
             Action::DelHeader(m)
         }
         "replace-header" | "replace-value" => {
-            exactly(3, "a header name, a regex and a replacement")?;
-            let n: Box<[u8]> = args[0].as_bytes().into();
-            let re = regex(&args[1])?;
+            let [n, re, value] = args else {
+                return Err(expects("a header name, a regex and a replacement"));
+            };
+            let n: Box<[u8]> = n.as_bytes().into();
+            let re = regex(re)?;
             if name == "replace-header" {
-                Action::ReplaceHeader(n, re, fmt(&args[2])?)
+                Action::ReplaceHeader(n, re, fmt(value)?)
             } else {
-                Action::ReplaceValue(n, re, fmt(&args[2])?)
+                Action::ReplaceValue(n, re, fmt(value)?)
             }
         }
         "set-path" | "set-pathq" | "set-uri" | "set-query" | "set-method" => {
-            exactly(1, "a log-format value")?;
-            let f = fmt(&args[0])?;
+            let [value] = args else {
+                return Err(expects("a log-format value"));
+            };
+            let f = fmt(value)?;
             request_only(match name {
                 "set-path" => Action::SetPath(f),
                 "set-pathq" => Action::SetPathq(f),
@@ -409,9 +417,11 @@ fn parse_action(set: RuleSet, w: &[String], ctx: &Context) -> Result<Action, Str
             })?
         }
         "replace-path" | "replace-pathq" | "replace-uri" => {
-            exactly(2, "a regex and a replacement")?;
-            let re = regex(&args[0])?;
-            let f = fmt(&args[1])?;
+            let [re, value] = args else {
+                return Err(expects("a regex and a replacement"));
+            };
+            let re = regex(re)?;
+            let f = fmt(value)?;
             request_only(match name {
                 "replace-path" => Action::ReplacePath(re, f),
                 "replace-pathq" => Action::ReplacePathq(re, f),
@@ -419,12 +429,12 @@ fn parse_action(set: RuleSet, w: &[String], ctx: &Context) -> Result<Action, Str
             })?
         }
         "set-status" => {
-            let code = args
-                .first()
-                .and_then(|c| c.parse::<u16>().ok())
-                .filter(|c| (100..=999).contains(c))
+            let (code, rest) = args
+                .split_first()
+                .and_then(|(c, rest)| Some((c.parse::<u16>().ok()?, rest)))
+                .filter(|(c, _)| (100..=999).contains(c))
                 .ok_or_else(|| format!("'{kw} set-status' expects a status code (100-999)"))?;
-            let reason = match &args[1..] {
+            let reason = match rest {
                 [] => None,
                 [r, v] if r == "reason" => Some(v.as_bytes().into()),
                 _ => {
@@ -438,8 +448,10 @@ fn parse_action(set: RuleSet, w: &[String], ctx: &Context) -> Result<Action, Str
         n if n.starts_with("set-var(") => {
             let var = paren_arg(n, "set-var").ok_or_else(|| format!("'{kw} {n}': missing ')'"))?;
             check_var_name(var)?;
-            exactly(1, "a sample expression")?;
-            Action::SetVar(var.into(), Expr::parse(&args[0], ctx)?)
+            let [expr] = args else {
+                return Err(expects("a sample expression"));
+            };
+            Action::SetVar(var.into(), Expr::parse(expr, ctx)?)
         }
         n if n.starts_with("unset-var(") => {
             let var =
@@ -460,14 +472,16 @@ fn parse_action(set: RuleSet, w: &[String], ctx: &Context) -> Result<Action, Str
             Action::IncGpc0(s)
         }
         "set-src" | "set-dst" | "set-src-port" | "set-dst-port" => {
-            exactly(1, "a sample expression")?;
+            let [expr] = args else {
+                return Err(expects("a sample expression"));
+            };
             let part = match name {
                 "set-src" => AddrPart::Src,
                 "set-dst" => AddrPart::Dst,
                 "set-src-port" => AddrPart::SrcPort,
                 _ => AddrPart::DstPort,
             };
-            request_only(Action::SetAddr(part, Expr::parse(&args[0], ctx)?))?
+            request_only(Action::SetAddr(part, Expr::parse(expr, ctx)?))?
         }
         "normalize-uri" => {
             let m = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
@@ -521,8 +535,10 @@ fn parse_action(set: RuleSet, w: &[String], ctx: &Context) -> Result<Action, Str
             }
         }
         "set-log-level" => {
-            exactly(1, "a log level or 'silent'")?;
-            let level = match args[0].as_str() {
+            let [level] = args else {
+                return Err(expects("a log level or 'silent'"));
+            };
+            let level = match level.as_str() {
                 "silent" => 8,
                 l => crate::config::model::Level::from_name(l).map(|l| l as u8).ok_or_else(|| {
                     format!("'{kw} set-log-level': unknown level '{l}' (expected emerg, alert, crit, err, warning, notice, info, debug or silent)")
@@ -1063,7 +1079,8 @@ fn prepare<'r>(action: &'r Action, f: &Facts, view: View, request: View) -> Step
                 .eval(f)
                 .map(|v| v.to_bytes().into_owned())
                 .unwrap_or_default();
-            let v = &v[..v.len().min(*len)];
+            // Cut to the slot's length.
+            let v = v.get(..*len).unwrap_or(&v);
             Step::Edit(Edit::Capture(*response, *slot, v.into()))
         }
         A::SetLogLevel(l) => Step::Edit(Edit::LogLevel(*l)),
@@ -1084,7 +1101,7 @@ fn prepare<'r>(action: &'r Action, f: &Facts, view: View, request: View) -> Step
 fn with_authority(view: View, new_path: Vec<u8>) -> Vec<u8> {
     let t = view.target();
     let rest = super::http::strip_authority(t);
-    let prefix = &t[..t.len() - rest.len()];
+    let prefix = t.strip_suffix(rest).unwrap_or_default();
     if prefix.is_empty() {
         return new_path;
     }
@@ -1119,25 +1136,25 @@ fn replace_values(re: &regex::bytes::Regex, line: &[u8], repl: &[u8]) -> Option<
 fn substitute(re: &regex::bytes::Regex, value: &[u8], repl: &[u8]) -> Option<Vec<u8>> {
     let caps = re.captures(value)?;
     let mut out = Vec::with_capacity(repl.len() + value.len());
-    let mut i = 0;
-    while i < repl.len() {
-        if repl[i] == b'\\' && i + 1 < repl.len() {
-            let c = repl[i + 1];
-            if c.is_ascii_digit() {
-                if let Some(m) = caps.get(usize::from(c - b'0')) {
+    let mut rest = repl;
+    loop {
+        rest = match rest {
+            [b'\\', d @ b'0'..=b'9', more @ ..] => {
+                if let Some(m) = caps.get(usize::from(d - b'0')) {
                     out.extend_from_slice(m.as_bytes());
                 }
-                i += 2;
-                continue;
+                more
             }
-            if c == b'\\' {
+            [b'\\', b'\\', more @ ..] => {
                 out.push(b'\\');
-                i += 2;
-                continue;
+                more
             }
-        }
-        out.push(repl[i]);
-        i += 1;
+            [b, more @ ..] => {
+                out.push(*b);
+                more
+            }
+            [] => break,
+        };
     }
     Some(out)
 }

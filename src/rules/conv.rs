@@ -132,20 +132,28 @@ pub enum Conv {
     Length,
 }
 
-fn want(name: &str, args: &[String], min: usize, max: usize) -> Result<(), String> {
-    if args.len() < min || args.len() > max {
-        let n = if min == max {
-            format!("{min}")
-        } else {
-            format!("{min} to {max}")
-        };
-        return Err(format!(
-            "converter '{name}' expects {n} argument{}, got {}",
-            if max == 1 { "" } else { "s" },
-            args.len()
-        ));
+/// The arguments of converter `name` when it has `MIN` to `max` of them:
+/// the `MIN` it requires, then the optional ones.
+fn want<'a, const MIN: usize>(
+    name: &str,
+    args: &'a [String],
+    max: usize,
+) -> Result<(&'a [String; MIN], &'a [String]), String> {
+    match args.split_first_chunk::<MIN>() {
+        Some((required, optional)) if args.len() <= max => Ok((required, optional)),
+        _ => {
+            let n = if MIN == max {
+                format!("{MIN}")
+            } else {
+                format!("{MIN} to {max}")
+            };
+            Err(format!(
+                "converter '{name}' expects {n} argument{}, got {}",
+                if max == 1 { "" } else { "s" },
+                args.len()
+            ))
+        }
     }
-    Ok(())
 }
 
 fn int(name: &str, s: &str) -> Result<i64, String> {
@@ -185,18 +193,23 @@ impl Conv {
 
     /// Parses a converter by name with its arguments.
     pub fn parse(name: &str, args: &[String], _ctx: &super::Context) -> Result<Conv, String> {
-        let n = |min, max| want(name, args, min, max);
+        // Up to `max` arguments, all optional.
+        let at_most = |max| want::<0>(name, args, max).map(|(_, optional)| optional);
         Ok(match name {
-            "lower" => n(0, 0).map(|_| Conv::Lower)?,
-            "upper" => n(0, 0).map(|_| Conv::Upper)?,
+            "lower" => at_most(0).map(|_| Conv::Lower)?,
+            "upper" => at_most(0).map(|_| Conv::Upper)?,
             "field" | "word" => {
-                n(2, 3)?;
-                let idx = int(name, &args[0])?;
-                let count = args.get(2).map(|c| int(name, c)).transpose()?.unwrap_or(1);
+                let ([idx, delims], count) = want::<2>(name, args, 3)?;
+                let idx = int(name, idx)?;
+                let count = count
+                    .first()
+                    .map(|c| int(name, c))
+                    .transpose()?
+                    .unwrap_or(1);
                 if idx == 0 {
                     return Err(format!("converter '{name}': the index must not be 0"));
                 }
-                let d: Box<[u8]> = args[1].as_bytes().into();
+                let d: Box<[u8]> = delims.as_bytes().into();
                 if name == "field" {
                     Conv::Field(idx, d, count)
                 } else {
@@ -204,23 +217,22 @@ impl Conv {
                 }
             }
             "regsub" => {
-                n(2, 3)?;
-                let flags = args.get(2).map(String::as_str).unwrap_or("");
+                let ([re, subst], flags) = want::<2>(name, args, 3)?;
+                let flags = flags.first().map(String::as_str).unwrap_or("");
                 let icase = flags.contains('i');
-                let re = regex::bytes::RegexBuilder::new(&args[0])
+                let re = regex::bytes::RegexBuilder::new(re)
                     .case_insensitive(icase)
                     .build()
                     .map_err(|e| {
                         format!(
-                            "converter 'regsub': invalid regex '{}': {}",
-                            args[0],
+                            "converter 'regsub': invalid regex '{re}': {}",
                             first_line(&e.to_string())
                         )
                     })?;
-                Conv::Regsub(re, args[1].as_bytes().into(), flags.contains('g'))
+                Conv::Regsub(re, subst.as_bytes().into(), flags.contains('g'))
             }
             m if m == "map" || m.starts_with("map_") => {
-                n(1, 2)?;
+                let ([file], default) = want::<1>(name, args, 2)?;
                 let rest = m.strip_prefix("map").unwrap_or("");
                 let (method, out) = match rest {
                     "" | "_str" => (MatchMethod::Str, MapOut::Str),
@@ -237,7 +249,7 @@ impl Conv {
                     _ => return Err(format!("unknown converter '{name}'")),
                 };
                 let map =
-                    Map::load(&args[0], method).map_err(|e| format!("converter '{name}': {e}"))?;
+                    Map::load(file, method).map_err(|e| format!("converter '{name}': {e}"))?;
                 if out == MapOut::Int {
                     if let Some(bad) = map
                         .exact
@@ -247,35 +259,35 @@ impl Conv {
                         .find(|v| super::sample::parse_leading_int(v).is_none())
                     {
                         return Err(format!(
-                            "converter '{name}': value '{}' in '{}' is not an integer",
+                            "converter '{name}': value '{}' in '{file}' is not an integer",
                             String::from_utf8_lossy(bad),
-                            args[0]
                         ));
                     }
                 }
-                Conv::Map(Box::new(map), args.get(1).map(|d| d.as_bytes().into()), out)
+                Conv::Map(
+                    Box::new(map),
+                    default.first().map(|d| d.as_bytes().into()),
+                    out,
+                )
             }
             "bytes" => {
-                n(1, 2)?;
+                let ([offset], length) = want::<1>(name, args, 2)?;
                 let num = |s: &String| {
                     s.parse::<usize>().map_err(|_| {
                         format!("converter 'bytes': '{s}' is not a non-negative integer")
                     })
                 };
-                Conv::Bytes(num(&args[0])?, args.get(1).map(num).transpose()?)
+                Conv::Bytes(num(offset)?, length.first().map(num).transpose()?)
             }
-            "base64" => n(0, 0).map(|_| Conv::Base64)?,
-            "b64dec" => n(0, 0).map(|_| Conv::B64dec)?,
-            "json" => {
-                n(0, 1)?;
-                match args.first().map(String::as_str) {
-                    None | Some("utf8" | "utf8s" | "utf8p" | "utf8ps" | "ascii") => Conv::Json,
-                    Some(o) => return Err(format!("converter 'json': unknown mode '{o}'")),
-                }
-            }
-            "url_dec" => n(0, 1).map(|_| Conv::UrlDec)?,
+            "base64" => at_most(0).map(|_| Conv::Base64)?,
+            "b64dec" => at_most(0).map(|_| Conv::B64dec)?,
+            "json" => match at_most(1)?.first().map(String::as_str) {
+                None | Some("utf8" | "utf8s" | "utf8p" | "utf8ps" | "ascii") => Conv::Json,
+                Some(o) => return Err(format!("converter 'json': unknown mode '{o}'")),
+            },
+            "url_dec" => at_most(1).map(|_| Conv::UrlDec)?,
             "ipmask" => {
-                n(1, 2)?;
+                let ([v4], v6) = want::<1>(name, args, 2)?;
                 let mask = |s: &String, max: u8| -> Result<u8, String> {
                     if let Ok(v) = s.parse::<u8>() {
                         if v <= max {
@@ -293,15 +305,12 @@ impl Conv {
                         .ok_or_else(|| format!("converter 'ipmask': invalid mask '{s}'"))
                 };
                 Conv::Ipmask(
-                    mask(&args[0], 32)?,
-                    args.get(1)
-                        .map(|m| mask(m, 128))
-                        .transpose()?
-                        .unwrap_or(128),
+                    mask(v4, 32)?,
+                    v6.first().map(|m| mask(m, 128)).transpose()?.unwrap_or(128),
                 )
             }
-            "hex" => n(0, 0).map(|_| Conv::Hex)?,
-            "length" => n(0, 0).map(|_| Conv::Length)?,
+            "hex" => at_most(0).map(|_| Conv::Hex)?,
+            "length" => at_most(0).map(|_| Conv::Length)?,
             _ => {
                 let hint = crate::config::keywords::suggest(name, Self::NAMES.iter().copied())
                     .map(|s| format!(" (did you mean '{s}'?)"))
@@ -430,7 +439,7 @@ fn fields(b: &[u8], delims: &[u8], index: i64, count: i64, skip_empty: bool) -> 
         (start + count).min(n)
     };
     let sep = delims.first().copied().unwrap_or(b' ');
-    Some(parts[start as usize..end as usize].join(&[sep][..]))
+    Some(parts.get(start as usize..end as usize)?.join(&[sep][..]))
 }
 
 fn json_escape(b: &[u8]) -> Vec<u8> {
@@ -460,22 +469,23 @@ fn json_escape(b: &[u8]) -> Vec<u8> {
 pub fn url_decode(b: &[u8]) -> Vec<u8> {
     let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
     let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+    let mut rest = b;
+    while let Some((&c, after)) = rest.split_first() {
+        if let (b'%', [h, l, more @ ..]) = (c, after) {
+            if let (Some(h), Some(l)) = (hex(*h), hex(*l)) {
                 out.push(h << 4 | l);
-                i += 3;
+                rest = more;
                 continue;
             }
         }
-        out.push(b[i]);
-        i += 1;
+        out.push(c);
+        rest = after;
     }
     out
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -165,18 +165,24 @@ pub enum Fetch {
     TableCnt(usize),
 }
 
-fn arg_count(name: &str, args: &[String], min: usize, max: usize) -> Result<(), String> {
-    if args.len() < min {
+/// The arguments of fetch `name` when it has `MIN` to `max` of them: the
+/// `MIN` it requires, then the optional ones.
+fn arg_count<'a, const MIN: usize>(
+    name: &str,
+    args: &'a [String],
+    max: usize,
+) -> Result<(&'a [String; MIN], &'a [String]), String> {
+    let Some((required, optional)) = args.split_first_chunk::<MIN>() else {
         return Err(format!(
             "fetch method '{name}' expects {} argument{}",
-            if min == max {
-                format!("{min}")
+            if MIN == max {
+                format!("{MIN}")
             } else {
-                format!("at least {min}")
+                format!("at least {MIN}")
             },
-            if min == 1 { "" } else { "s" }
+            if MIN == 1 { "" } else { "s" }
         ));
-    }
+    };
     if args.len() > max {
         return Err(format!(
             "fetch method '{name}' takes at most {max} argument{}, got {}",
@@ -184,7 +190,7 @@ fn arg_count(name: &str, args: &[String], min: usize, max: usize) -> Result<(), 
             args.len()
         ));
     }
-    Ok(())
+    Ok((required, optional))
 }
 
 fn occurrence(name: &str, a: Option<&String>) -> Result<Option<i64>, String> {
@@ -292,23 +298,24 @@ impl Fetch {
     /// Parses a fetch by name with its arguments.
     pub fn parse(name: &str, args: &[String], ctx: &super::Context) -> Result<Fetch, String> {
         use Fetch as F;
-        let n = |min, max| arg_count(name, args, min, max);
+        // Up to `max` arguments, all optional.
+        let at_most = |max| arg_count::<0>(name, args, max).map(|_| ());
         let side = if name.starts_with("res.") || matches!(name, "shdr" | "shdr_cnt" | "scook") {
             Side::Res
         } else {
             Side::Req
         };
         Ok(match name {
-            "src" => n(0, 0).map(|_| F::Src)?,
-            "src_port" => n(0, 0).map(|_| F::SrcPort)?,
-            "dst" => n(0, 0).map(|_| F::Dst)?,
-            "dst_port" => n(0, 0).map(|_| F::DstPort)?,
-            "fe_name" => n(0, 0).map(|_| F::FeName)?,
-            "be_name" => n(0, 0).map(|_| F::BeName)?,
-            "srv_name" => n(0, 0).map(|_| F::SrvName)?,
-            "srv_id" => n(0, 0).map(|_| F::SrvId)?,
+            "src" => at_most(0).map(|_| F::Src)?,
+            "src_port" => at_most(0).map(|_| F::SrcPort)?,
+            "dst" => at_most(0).map(|_| F::Dst)?,
+            "dst_port" => at_most(0).map(|_| F::DstPort)?,
+            "fe_name" => at_most(0).map(|_| F::FeName)?,
+            "be_name" => at_most(0).map(|_| F::BeName)?,
+            "srv_name" => at_most(0).map(|_| F::SrvName)?,
+            "srv_id" => at_most(0).map(|_| F::SrvId)?,
             "nbsrv" => {
-                n(0, 1)?;
+                at_most(1)?;
                 match args.first() {
                     None => F::Nbsrv(None),
                     Some(b) => {
@@ -319,25 +326,25 @@ impl Fetch {
                 }
             }
             "srv_is_up" => {
-                n(1, 1)?;
-                let (b, s) = match args[0].split_once('/') {
+                let ([server], _) = arg_count::<1>(name, args, 1)?;
+                let (b, s) = match server.split_once('/') {
                     Some((b, s)) => (b, s),
-                    None => (ctx.proxy, args[0].as_str()),
+                    None => (ctx.proxy, server.as_str()),
                 };
                 let (bi, si) = ctx
                     .server(b, s)
                     .ok_or_else(|| format!("fetch method 'srv_is_up': no such server '{b}/{s}'"))?;
                 F::SrvIsUp(bi, si)
             }
-            "method" => n(0, 0).map(|_| F::Method)?,
-            "path" => n(0, 0).map(|_| F::Path)?,
-            "pathq" => n(0, 0).map(|_| F::Pathq)?,
-            "url" => n(0, 0).map(|_| F::Url)?,
-            "query" => n(0, 0).map(|_| F::Query)?,
-            "base" => n(0, 0).map(|_| F::Base)?,
+            "method" => at_most(0).map(|_| F::Method)?,
+            "path" => at_most(0).map(|_| F::Path)?,
+            "pathq" => at_most(0).map(|_| F::Pathq)?,
+            "url" => at_most(0).map(|_| F::Url)?,
+            "query" => at_most(0).map(|_| F::Query)?,
+            "base" => at_most(0).map(|_| F::Base)?,
             "url_param" | "urlp" => {
-                n(1, 2)?;
-                let delim = match args.get(1).map(|d| d.as_bytes()) {
+                let ([param], delim) = arg_count::<1>(name, args, 2)?;
+                let delim = match delim.first().map(|d| d.as_bytes()) {
                     None => b'&',
                     Some([d]) => *d,
                     Some(_) => {
@@ -346,10 +353,10 @@ impl Fetch {
                         ))
                     }
                 };
-                F::UrlParam(bytes(&args[0]), delim)
+                F::UrlParam(bytes(param), delim)
             }
             "hdr" | "req.hdr" | "res.hdr" | "shdr" | "fhdr" | "req.fhdr" | "res.fhdr" => {
-                n(0, 2)?;
+                at_most(2)?;
                 let full = name.contains("fhdr");
                 match args.first() {
                     Some(h) => F::Hdr {
@@ -366,71 +373,69 @@ impl Fetch {
                 }
             }
             "hdr_cnt" | "req.hdr_cnt" | "res.hdr_cnt" | "shdr_cnt" => {
-                n(0, 1)?;
+                at_most(1)?;
                 F::HdrCnt(side, args.first().map(|h| bytes(h)), false)
             }
             "fhdr_cnt" | "req.fhdr_cnt" | "res.fhdr_cnt" => {
-                n(0, 1)?;
+                at_most(1)?;
                 F::HdrCnt(side, args.first().map(|h| bytes(h)), true)
             }
             "hdr_ip" | "req.hdr_ip" | "res.hdr_ip" => {
-                n(1, 2)?;
-                F::HdrIp(side, bytes(&args[0]), occurrence(name, args.get(1))?)
+                let ([h], occ) = arg_count::<1>(name, args, 2)?;
+                F::HdrIp(side, bytes(h), occurrence(name, occ.first())?)
             }
             "hdr_val" | "req.hdr_val" | "res.hdr_val" => {
-                n(1, 2)?;
-                F::HdrVal(side, bytes(&args[0]), occurrence(name, args.get(1))?)
+                let ([h], occ) = arg_count::<1>(name, args, 2)?;
+                F::HdrVal(side, bytes(h), occurrence(name, occ.first())?)
             }
             "cook" | "req.cook" | "res.cook" | "scook" => {
-                n(1, 1)?;
-                F::Cook(side, bytes(&args[0]))
+                let ([c], _) = arg_count::<1>(name, args, 1)?;
+                F::Cook(side, bytes(c))
             }
             // Without a name, every cookie counts.
-            "cook_cnt" | "req.cook_cnt" => n(0, 1)
+            "cook_cnt" | "req.cook_cnt" => at_most(1)
                 .map(|_| F::CookCnt(side, args.first().map(|a| bytes(a)).unwrap_or_default()))?,
-            "cook_val" | "req.cook_val" => n(1, 1).map(|_| F::CookVal(side, bytes(&args[0])))?,
-            "req.body_len" => n(0, 0).map(|_| F::ReqBodyLen)?,
-            "req.ver" | "req_ver" => n(0, 0).map(|_| F::Ver(Side::Req))?,
-            "res.ver" => n(0, 0).map(|_| F::Ver(Side::Res))?,
-            "status" => n(0, 0).map(|_| F::Status)?,
-            "var" => {
-                n(1, 1)?;
-                super::action::check_var_name(&args[0])?;
-                F::Var(args[0].as_str().into())
+            "cook_val" | "req.cook_val" => {
+                arg_count::<1>(name, args, 1).map(|([c], _)| F::CookVal(side, bytes(c)))?
             }
-            "always_true" => n(0, 0).map(|_| F::Bool(true))?,
-            "always_false" => n(0, 0).map(|_| F::Bool(false))?,
+            "req.body_len" => at_most(0).map(|_| F::ReqBodyLen)?,
+            "req.ver" | "req_ver" => at_most(0).map(|_| F::Ver(Side::Req))?,
+            "res.ver" => at_most(0).map(|_| F::Ver(Side::Res))?,
+            "status" => at_most(0).map(|_| F::Status)?,
+            "var" => {
+                let ([var], _) = arg_count::<1>(name, args, 1)?;
+                super::action::check_var_name(var)?;
+                F::Var(var.as_str().into())
+            }
+            "always_true" => at_most(0).map(|_| F::Bool(true))?,
+            "always_false" => at_most(0).map(|_| F::Bool(false))?,
             "bool" => {
-                n(1, 1)?;
-                F::Bool(
-                    super::sample::parse_leading_int(args[0].as_bytes()).is_some_and(|v| v != 0),
-                )
+                let ([b], _) = arg_count::<1>(name, args, 1)?;
+                F::Bool(super::sample::parse_leading_int(b.as_bytes()).is_some_and(|v| v != 0))
             }
             "int" => {
-                n(1, 1)?;
+                let ([i], _) = arg_count::<1>(name, args, 1)?;
                 F::Int(
-                    args[0].parse().map_err(|_| {
-                        format!("fetch method 'int': '{}' is not an integer", args[0])
-                    })?,
+                    i.parse()
+                        .map_err(|_| format!("fetch method 'int': '{i}' is not an integer"))?,
                 )
             }
-            "str" => n(1, 1).map(|_| F::Str(bytes(&args[0])))?,
+            "str" => arg_count::<1>(name, args, 1).map(|([s], _)| F::Str(bytes(s)))?,
             "env" => {
-                n(1, 1)?;
-                F::Env(std::env::var(&args[0]).ok().map(|v| bytes(&v)))
+                let ([var], _) = arg_count::<1>(name, args, 1)?;
+                F::Env(std::env::var(var).ok().map(|v| bytes(&v)))
             }
             "uuid" => {
-                n(0, 1)?;
-                if args.first().is_some_and(|v| v != "4") {
+                at_most(1)?;
+                if let Some(v) = args.first().filter(|v| *v != "4") {
                     return Err(format!(
-                        "fetch method 'uuid': unsupported UUID version '{}' (only 4)",
-                        args[0]
+                        "fetch method 'uuid': unsupported UUID version '{v}' (only 4)"
                     ));
                 }
                 F::Uuid
             }
             "date" => {
-                n(0, 1)?;
+                at_most(1)?;
                 F::Date(match args.first() {
                     Some(o) => o
                         .parse()
@@ -438,43 +443,45 @@ impl Fetch {
                     None => 0,
                 })
             }
-            "ssl_fc" => n(0, 0).map(|_| F::SslFc)?,
-            "ssl_fc_sni" => n(0, 0).map(|_| F::SslFcText(TlsText::Sni))?,
-            "ssl_fc_protocol" => n(0, 0).map(|_| F::SslFcText(TlsText::Protocol))?,
-            "ssl_fc_cipher" => n(0, 0).map(|_| F::SslFcText(TlsText::Cipher))?,
-            "ssl_c_used" => n(0, 0).map(|_| F::SslCUsed)?,
-            "ssl_fc_is_resumed" => n(0, 0).map(|_| F::SslFcIsResumed)?,
-            "fc_err" => n(0, 0).map(|_| F::FcErr)?,
+            "ssl_fc" => at_most(0).map(|_| F::SslFc)?,
+            "ssl_fc_sni" => at_most(0).map(|_| F::SslFcText(TlsText::Sni))?,
+            "ssl_fc_protocol" => at_most(0).map(|_| F::SslFcText(TlsText::Protocol))?,
+            "ssl_fc_cipher" => at_most(0).map(|_| F::SslFcText(TlsText::Cipher))?,
+            "ssl_c_used" => at_most(0).map(|_| F::SslCUsed)?,
+            "ssl_fc_is_resumed" => at_most(0).map(|_| F::SslFcIsResumed)?,
+            "fc_err" => at_most(0).map(|_| F::FcErr)?,
             "fc_pp_authority" => {
-                n(0, 0).map(|_| F::FcPpTlv(crate::util::proxy_header::tlv::AUTHORITY))?
+                at_most(0).map(|_| F::FcPpTlv(crate::util::proxy_header::tlv::AUTHORITY))?
             }
             "fc_pp_unique_id" => {
-                n(0, 0).map(|_| F::FcPpTlv(crate::util::proxy_header::tlv::UNIQUE_ID))?
+                at_most(0).map(|_| F::FcPpTlv(crate::util::proxy_header::tlv::UNIQUE_ID))?
             }
-            "unique-id" => n(0, 0).map(|_| F::UniqueId)?,
-            "http_first_req" => n(0, 0).map(|_| F::HttpFirstReq)?,
-            "ssl_fc_err" | "ssl_c_err" | "ssl_c_ca_err" => n(0, 0).map(|_| F::SslErr)?,
-            "ssl_c_verify" => n(0, 0).map(|_| F::SslCVerify)?,
-            "ssl_c_s_dn" => n(0, 0).map(|_| F::SslCSDn)?,
-            "req.proto_http" => n(0, 0).map(|_| F::ProtoHttp)?,
-            "req.len" | "req_len" => n(0, 0).map(|_| F::ReqLen)?,
+            "unique-id" => at_most(0).map(|_| F::UniqueId)?,
+            "http_first_req" => at_most(0).map(|_| F::HttpFirstReq)?,
+            "ssl_fc_err" | "ssl_c_err" | "ssl_c_ca_err" => at_most(0).map(|_| F::SslErr)?,
+            "ssl_c_verify" => at_most(0).map(|_| F::SslCVerify)?,
+            "ssl_c_s_dn" => at_most(0).map(|_| F::SslCSDn)?,
+            "req.proto_http" => at_most(0).map(|_| F::ProtoHttp)?,
+            "req.len" | "req_len" => at_most(0).map(|_| F::ReqLen)?,
             "req.payload" => {
-                n(2, 2)?;
+                let ([offset, length], _) = arg_count::<2>(name, args, 2)?;
                 let num = |s: &String| {
                     s.parse::<usize>()
                         .map_err(|_| format!("fetch method 'req.payload': invalid number '{s}'"))
                 };
-                F::ReqPayload(num(&args[0])?, num(&args[1])?)
+                F::ReqPayload(num(offset)?, num(length)?)
             }
-            "req.ssl_sni" | "req_ssl_sni" => n(0, 0).map(|_| F::ReqSslSni)?,
-            "req.ssl_alpn" => n(0, 0).map(|_| F::ReqSslAlpn)?,
-            "req.ssl_hello_type" | "req_ssl_hello_type" => n(0, 0).map(|_| F::ReqSslHelloType)?,
-            "wait_end" => n(0, 0).map(|_| F::WaitEnd)?,
+            "req.ssl_sni" | "req_ssl_sni" => at_most(0).map(|_| F::ReqSslSni)?,
+            "req.ssl_alpn" => at_most(0).map(|_| F::ReqSslAlpn)?,
+            "req.ssl_hello_type" | "req_ssl_hello_type" => {
+                at_most(0).map(|_| F::ReqSslHelloType)?
+            }
+            "wait_end" => at_most(0).map(|_| F::WaitEnd)?,
             "http_auth" | "http_auth_group" => {
-                n(1, 1)?;
-                let list = ctx.userlist(&args[0]).ok_or_else(|| {
-                    format!("fetch method '{name}': no such userlist '{}'", args[0])
-                })?;
+                let ([list], _) = arg_count::<1>(name, args, 1)?;
+                let list = ctx
+                    .userlist(list)
+                    .ok_or_else(|| format!("fetch method '{name}': no such userlist '{list}'"))?;
                 if name == "http_auth" {
                     F::HttpAuth(list)
                 } else {
@@ -857,7 +864,9 @@ fn nth<'a>(mut it: impl Iterator<Item = &'a [u8]>, occ: i64) -> Option<&'a [u8]>
         _ => {
             let all: Vec<&[u8]> = it.collect();
             let back = usize::try_from(-occ).ok()?;
-            all.len().checked_sub(back).map(|i| all[i])
+            all.len()
+                .checked_sub(back)
+                .and_then(|i| all.get(i).copied())
         }
     }
 }
@@ -872,10 +881,8 @@ fn cookies<'a>(v: View<'a>, side: Side) -> impl Iterator<Item = (&'a [u8], &'a [
 /// The value of query parameter `name` (the first occurrence).
 fn url_param<'a>(r: View<'a>, name: &[u8], delim: u8) -> Option<&'a [u8]> {
     r.query()?.split(|&b| b == delim).find_map(|p| {
-        let (k, v) = match p.iter().position(|&b| b == b'=') {
-            Some(i) => (&p[..i], &p[i + 1..]),
-            None => (p, &b""[..]),
-        };
+        // A bare name has an empty value.
+        let (k, v) = super::http::split_once(p, b'=').unwrap_or((p, b""));
         (k == name).then_some(v)
     })
 }
@@ -885,9 +892,7 @@ fn url_param<'a>(r: View<'a>, name: &[u8], delim: u8) -> Option<&'a [u8]> {
 fn auth_user<'a>(f: &Facts<'a>, list: usize) -> Option<&'a [String]> {
     let r = f.req?;
     let value = r.lines(b"authorization").next()?;
-    let (scheme, cred) = value
-        .trim_ascii()
-        .split_at(value.trim_ascii().iter().position(|&b| b == b' ')?);
+    let (scheme, cred) = super::http::split_once(value.trim_ascii(), b' ')?;
     if !scheme.eq_ignore_ascii_case(b"basic") {
         return None;
     }
@@ -895,36 +900,30 @@ fn auth_user<'a>(f: &Facts<'a>, list: usize) -> Option<&'a [String]> {
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(cred.trim_ascii())
         .ok()?;
-    let colon = decoded.iter().position(|&b| b == b':')?;
-    f.world
-        .check_user(list, &decoded[..colon], &decoded[colon + 1..])
+    let (user, pass) = super::http::split_once(&decoded, b':')?;
+    f.world.check_user(list, user, pass)
 }
 
 /// A random version-4 UUID in its usual lowercase text form. Like
 /// HAProxy's, it comes from a fast generator, not a cryptographic one.
 fn uuid_v4() -> String {
-    let (a, b) = (
-        crate::util::random::next_u64(),
-        crate::util::random::next_u64(),
-    );
-    let mut u = [0u8; 16];
-    u[..8].copy_from_slice(&a.to_be_bytes());
-    u[8..].copy_from_slice(&b.to_be_bytes());
-    u[6] = (u[6] & 0x0f) | 0x40;
-    u[8] = (u[8] & 0x3f) | 0x80;
-    let hex =
-        |r: std::ops::Range<usize>| u[r].iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let random = (u128::from(crate::util::random::next_u64()) << 64)
+        | u128::from(crate::util::random::next_u64());
+    // The version (4) in bits 76..80, the RFC 4122 variant (0b10) in bits
+    // 62..64: the high nibble of byte 6 and the top bits of byte 8.
+    let u = (random & !(0xf << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62);
     format!(
-        "{}-{}-{}-{}-{}",
-        hex(0..4),
-        hex(4..6),
-        hex(6..8),
-        hex(8..10),
-        hex(10..16)
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        u >> 96,
+        (u >> 80) & 0xffff,
+        (u >> 64) & 0xffff,
+        (u >> 48) & 0xffff,
+        u & 0xffff_ffff_ffff
     )
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod uuid_tests {
     #[test]
     fn uuid_has_version_4_and_the_rfc_variant() {

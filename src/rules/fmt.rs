@@ -175,8 +175,8 @@ fn parse(text: &str, ctx: &Context, scope: Scope) -> Result<Fmt, String> {
             parts.push(Part::Lit(std::mem::take(lit).into()));
         }
     };
-    while i < b.len() {
-        if scope != Scope::Action && b[i] == b' ' {
+    while let Some(&c) = b.get(i) {
+        if scope != Scope::Action && c == b' ' {
             flush(&mut lit, &mut parts);
             if !matches!(parts.last(), Some(Part::Sep)) {
                 parts.push(Part::Sep);
@@ -184,8 +184,8 @@ fn parse(text: &str, ctx: &Context, scope: Scope) -> Result<Fmt, String> {
             i += 1;
             continue;
         }
-        if b[i] != b'%' {
-            lit.push(b[i]);
+        if c != b'%' {
+            lit.push(c);
             i += 1;
             continue;
         }
@@ -254,9 +254,9 @@ fn parse(text: &str, ctx: &Context, scope: Scope) -> Result<Fmt, String> {
 /// `+Q,-X,+E`: flags added or removed from `base`.
 fn parse_flags(text: &str, mut f: Flags) -> Result<Flags, String> {
     for item in text.split(',').filter(|s| !s.is_empty()) {
-        let (on, name) = match item.split_at(1) {
-            ("+", n) => (true, n),
-            ("-", n) => (false, n),
+        let (on, name) = match (item.strip_prefix('+'), item.strip_prefix('-')) {
+            (Some(n), _) => (true, n),
+            (_, Some(n)) => (false, n),
             _ => {
                 return Err(format!(
                     "log-format flag '{item}' must start with '+' or '-'"

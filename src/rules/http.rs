@@ -95,8 +95,7 @@ impl<'a> View<'a> {
 
     /// The query string, after `?` (None without one).
     pub fn query(&self) -> Option<&'a [u8]> {
-        let t = self.target();
-        t.iter().position(|&b| b == b'?').map(|i| &t[i + 1..])
+        split_once(self.target(), b'?').map(|(_, query)| query)
     }
 
     /// Every value of field `name` (names compare without case), in order.
@@ -144,12 +143,17 @@ impl<'a> View<'a> {
         };
         self.lines(header).flat_map(move |line| {
             line.split(|&b| b == b';').take(per_line).filter_map(|p| {
-                let p = p.trim_ascii();
-                let eq = p.iter().position(|&b| b == b'=')?;
-                Some((p[..eq].trim_ascii(), p[eq + 1..].trim_ascii()))
+                let (name, value) = split_once(p.trim_ascii(), b'=')?;
+                Some((name.trim_ascii(), value.trim_ascii()))
             })
         })
     }
+}
+
+/// `s` split at its first `sep`, which neither part keeps; None without one.
+pub fn split_once(s: &[u8], sep: u8) -> Option<(&[u8], &[u8])> {
+    let mut parts = s.splitn(2, |&b| b == sep);
+    Some((parts.next()?, parts.next()?))
 }
 
 /// Splits a field value at commas that are not inside double quotes, each
@@ -159,19 +163,19 @@ pub fn split_commas(v: &[u8]) -> impl Iterator<Item = &[u8]> {
     std::iter::from_fn(move || {
         let s = rest?;
         let mut quoted = false;
-        let mut end = s.len();
-        for (i, &b) in s.iter().enumerate() {
-            match b {
-                b'"' => quoted = !quoted,
-                b',' if !quoted => {
-                    end = i;
-                    break;
-                }
-                _ => {}
+        let comma = s.iter().position(|&b| {
+            if b == b'"' {
+                quoted = !quoted;
             }
-        }
-        rest = (end < s.len()).then(|| &s[end + 1..]);
-        Some(s[..end].trim_ascii())
+            b == b',' && !quoted
+        });
+        // The part before the comma; what follows it is read next.
+        let (part, after) = match comma.and_then(|i| s.split_at_checked(i)) {
+            Some((part, after)) => (part, after.get(1..)),
+            None => (s, None),
+        };
+        rest = after;
+        Some(part.trim_ascii())
     })
 }
 
@@ -180,16 +184,16 @@ pub fn strip_authority(t: &[u8]) -> &[u8] {
     if t.first() == Some(&b'/') {
         return t;
     }
-    match t.windows(3).position(|w| w == b"://") {
-        Some(i) => {
-            let rest = &t[i + 3..];
-            match rest.iter().position(|&b| b == b'/') {
-                Some(j) => &rest[j..],
-                None => b"",
-            }
-        }
-        None => t,
-    }
+    let Some(i) = t.windows(3).position(|w| w == b"://") else {
+        return t;
+    };
+    // The authority, then the path from its '/' (none: an empty path).
+    let authority_and_path = t.get(i + 3..).unwrap_or_default();
+    authority_and_path
+        .iter()
+        .position(|&b| b == b'/')
+        .and_then(|j| authority_and_path.get(j..))
+        .unwrap_or_default()
 }
 
 impl Head {
@@ -252,6 +256,7 @@ impl NameMatch {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

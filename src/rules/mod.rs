@@ -14,6 +14,12 @@
 //! reported at the line's `file:line` by [`check`], which `fulcrum -c`
 //! runs, and compiling a Runtime runs the same code.
 
+// No panic on anything a peer sends, by construction: no unwrap, no
+// expect, no unchecked indexing (issue 19). The rare exception is an
+// #[allow] on the smallest item, under a comment naming the invariant
+// that keeps it in bounds; test modules allow all three.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 pub mod acl;
 pub mod action;
 pub mod conv;

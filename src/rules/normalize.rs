@@ -5,8 +5,13 @@ use super::action::Normalize;
 
 /// The target after one normalization.
 pub fn apply(m: Normalize, target: &[u8]) -> Vec<u8> {
-    let (path, query) = match target.iter().position(|&b| b == b'?') {
-        Some(i) => (&target[..i], Some(&target[i..])),
+    // The query keeps its '?'.
+    let (path, query) = match target
+        .iter()
+        .position(|&b| b == b'?')
+        .and_then(|i| target.split_at_checked(i))
+    {
+        Some((path, query)) => (path, Some(query)),
         None => (target, None),
     };
     let mut out = match m {
@@ -80,16 +85,18 @@ fn strip_dotdot(p: &[u8], full: bool) -> Vec<u8> {
 }
 
 fn percent_upper(p: &[u8]) -> Vec<u8> {
-    let mut out = p.to_vec();
-    let mut i = 0;
-    while i + 2 < out.len() {
-        if out[i] == b'%' && out[i + 1].is_ascii_hexdigit() && out[i + 2].is_ascii_hexdigit() {
-            out[i + 1] = out[i + 1].to_ascii_uppercase();
-            out[i + 2] = out[i + 2].to_ascii_uppercase();
-            i += 3;
-        } else {
-            i += 1;
+    let mut out = Vec::with_capacity(p.len());
+    let mut rest = p;
+    while let Some((&c, after)) = rest.split_first() {
+        if let (b'%', [h, l, more @ ..]) = (c, after) {
+            if h.is_ascii_hexdigit() && l.is_ascii_hexdigit() {
+                out.extend_from_slice(&[c, h.to_ascii_uppercase(), l.to_ascii_uppercase()]);
+                rest = more;
+                continue;
+            }
         }
+        out.push(c);
+        rest = after;
     }
     out
 }
@@ -97,25 +104,26 @@ fn percent_upper(p: &[u8]) -> Vec<u8> {
 fn decode_unreserved(p: &[u8]) -> Vec<u8> {
     let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
     let mut out = Vec::with_capacity(p.len());
-    let mut i = 0;
-    while i < p.len() {
-        if p[i] == b'%' && i + 2 < p.len() {
-            if let (Some(h), Some(l)) = (hex(p[i + 1]), hex(p[i + 2])) {
-                let c = h << 4 | l;
-                if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~') {
-                    out.push(c);
-                    i += 3;
+    let mut rest = p;
+    while let Some((&c, after)) = rest.split_first() {
+        if let (b'%', [h, l, more @ ..]) = (c, after) {
+            if let (Some(h), Some(l)) = (hex(*h), hex(*l)) {
+                let decoded = h << 4 | l;
+                if decoded.is_ascii_alphanumeric() || matches!(decoded, b'-' | b'.' | b'_' | b'~') {
+                    out.push(decoded);
+                    rest = more;
                     continue;
                 }
             }
         }
-        out.push(p[i]);
-        i += 1;
+        out.push(c);
+        rest = after;
     }
     out
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -311,13 +311,13 @@ impl Patterns {
             return self.set.contains(s);
         }
         let mut small = [0u8; 256];
-        if s.len() <= small.len() {
-            let lowered = &mut small[..s.len()];
-            lowered.copy_from_slice(s);
-            lowered.make_ascii_lowercase();
-            self.set.contains(&*lowered)
-        } else {
-            self.set.contains(&*s.to_ascii_lowercase())
+        match small.get_mut(..s.len()) {
+            Some(lowered) => {
+                lowered.copy_from_slice(s);
+                lowered.make_ascii_lowercase();
+                self.set.contains(&*lowered)
+            }
+            None => self.set.contains(&*s.to_ascii_lowercase()),
         }
     }
 }
@@ -347,8 +347,12 @@ fn text_match(m: MatchMethod, s: &[u8], p: &[u8], icase: bool) -> bool {
     };
     match m {
         MatchMethod::Str => eq(s, p),
-        MatchMethod::Beg => s.len() >= p.len() && eq(&s[..p.len()], p),
-        MatchMethod::End => s.len() >= p.len() && eq(&s[s.len() - p.len()..], p),
+        MatchMethod::Beg => s.get(..p.len()).is_some_and(|head| eq(head, p)),
+        MatchMethod::End => s
+            .len()
+            .checked_sub(p.len())
+            .and_then(|at| s.get(at..))
+            .is_some_and(|tail| eq(tail, p)),
         MatchMethod::Sub => p.is_empty() || s.windows(p.len()).any(|w| eq(w, p)),
         MatchMethod::Dir => delimited(s, p, b"/?", icase),
         MatchMethod::Dom => delimited(s, p, b"/?.:", icase),
@@ -373,25 +377,16 @@ fn delimited(s: &[u8], p: &[u8], delims: &[u8], icase: bool) -> bool {
         .rposition(|b| !is_d(b))
         .map(|i| i + 1)
         .unwrap_or(start);
-    let p = &p[start..end.max(start)];
+    let p = p.get(start..end.max(start)).unwrap_or_default();
     if p.is_empty() {
         return s.iter().any(is_d);
     }
-    let mut from = 0;
-    while from + p.len() <= s.len() {
-        let Some(i) = s[from..].windows(p.len()).position(|w| eq(w, p)) else {
-            return false;
-        };
-        let at = from + i;
-        let before_ok = at == 0 || is_d(&s[at - 1]);
-        let after = at + p.len();
-        let after_ok = after == s.len() || is_d(&s[after]);
-        if before_ok && after_ok {
-            return true;
-        }
-        from = at + 1;
-    }
-    false
+    // A place where `p` is, with a delimiter or an end on either side.
+    s.windows(p.len()).enumerate().any(|(at, w)| {
+        eq(w, p)
+            && (at == 0 || s.get(at - 1).is_some_and(is_d))
+            && s.get(at + p.len()).is_none_or(is_d)
+    })
 }
 
 /// Reads a pattern file: one pattern per line, blank lines and `#`
@@ -408,6 +403,7 @@ pub fn read_file(path: &str) -> Result<Vec<String>, String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use std::borrow::Cow;

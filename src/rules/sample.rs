@@ -128,16 +128,16 @@ impl<'a> Value<'a> {
 /// `-12abc` -> -12; no leading digit -> None.
 pub fn parse_leading_int(s: &[u8]) -> Option<i64> {
     let s = s.trim_ascii();
-    let (neg, digits) = match s.first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
+    let (neg, digits) = match s {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
         _ => (false, s),
     };
     let n = digits.iter().take_while(|b| b.is_ascii_digit()).count();
     if n == 0 {
         return None;
     }
-    let v: i64 = std::str::from_utf8(&digits[..n]).ok()?.parse().ok()?;
+    let v: i64 = std::str::from_utf8(digits.get(..n)?).ok()?.parse().ok()?;
     Some(if neg { -v } else { v })
 }
 
@@ -284,6 +284,7 @@ fn unescape(s: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -269,11 +269,7 @@ impl StickRule {
             "store-request" => StickKind::StoreRequest,
             k => return Err(format!("'stick {k}' is not supported")),
         };
-        let cut = rest
-            .iter()
-            .position(|w| w == "if" || w == "unless")
-            .unwrap_or(rest.len());
-        let (head, cond) = rest.split_at(cut);
+        let (head, cond) = super::action::split_cond(rest);
         let (expr, table_name) = match head {
             [e] => (e, None),
             [e, t, n] if t == "table" => (e, Some(n.as_str())),

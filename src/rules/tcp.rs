@@ -57,16 +57,12 @@ impl TcpRule {
         acls: &[Named],
         ctx: &Context,
     ) -> Result<TcpRule, String> {
-        let cut = words
-            .iter()
-            .position(|w| w == "if" || w == "unless")
-            .unwrap_or(words.len());
-        let (act, cond) = words.split_at(cut);
+        let (act, cond) = super::action::split_cond(words);
         let action = match act {
             [a] if a == "accept" => TcpAction::Accept,
             [a] if a == "reject" => TcpAction::Reject,
-            [a, ..] if a == "accept" || a == "reject" => {
-                return Err(format!("'{a}' takes no argument, got '{}'", act[1]))
+            [a, arg, ..] if a == "accept" || a == "reject" => {
+                return Err(format!("'{a}' takes no argument, got '{arg}'"))
             }
             [a, args @ ..] if a.starts_with("track-sc") => {
                 let t = super::stick::Track::parse(a, args, ctx)
@@ -272,6 +268,7 @@ impl<'a> Reader<'a> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
