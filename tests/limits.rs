@@ -1,16 +1,12 @@
-//! The global limits an operator sets, held against clients that push on
-//! them: `tune.bufsize` less `tune.maxrewrite` bounds a head,
-//! `tune.http.maxhdr` its number of lines, `maxconn` (global and per
-//! frontend) the connections a flood gets in, and the idle connections
-//! and half-open TLS handshakes a client leaves behind cost bounded
-//! memory and end at their timeouts.
+//! The head limits an operator sets, held against clients and servers
+//! that push on them: `tune.bufsize` less `tune.maxrewrite` bounds a
+//! head's bytes, `tune.http.maxhdr` its lines. (Floods against `maxconn`,
+//! idle clients and half-open handshakes: tests/floods.rs.)
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::path::Path;
-use std::time::{Duration, Instant};
+use std::io::Write;
+use std::time::Duration;
 
 use common::net::{connect, free_port, read_response, Answer, Fulcrum, HttpBackend};
 use common::TempPath;
