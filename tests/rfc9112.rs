@@ -9,7 +9,7 @@
 
 mod common;
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::time::Duration;
 
 use common::haproxy::{haproxy_bin, Haproxy};
@@ -27,6 +27,9 @@ enum Expect {
     /// the check reads the response as the client got it (head
     /// lower-cased, a blank line, the body).
     Relayed(fn(&str) -> bool),
+    /// Relayed as [`Expect::Relayed`], then the client's connection was
+    /// closed.
+    RelayedThenClosed(fn(&str) -> bool),
     /// The backend's raw answer was refused: the client got a 502.
     BadGateway,
 }
@@ -845,6 +848,13 @@ const ROWS: &[Row] = &[
         ..ROW
     },
     Row {
+        clause: "9112 §6.1: Transfer-Encoding in an HTTP/1.0 response: relayed, then the client's connection closes",
+        bytes: GET_R,
+        answer: Some(b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"),
+        expect: Expect::RelayedThenClosed(|r| r.ends_with("2\r\nok\r\n0\r\n\r\n")),
+        ..ROW
+    },
+    Row {
         clause: "9110 §15.4.5: a 304 has no body",
         bytes: GET_R,
         answer: Some(b"HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n"),
@@ -879,7 +889,17 @@ impl Side {
     fn new() -> Side {
         let raw = ROWS
             .iter()
-            .map(|r| r.answer.map(|a| HttpBackend::with(Answer::Raw(a))))
+            .map(|r| {
+                // A row about the close must not see the server's close.
+                let hold = matches!(r.expect, Expect::RelayedThenClosed(_));
+                r.answer.map(|a| {
+                    HttpBackend::with(if hold {
+                        Answer::RawThenHold(a)
+                    } else {
+                        Answer::Raw(a)
+                    })
+                })
+            })
             .collect();
         Side {
             port: free_port(),
@@ -924,21 +944,53 @@ impl Side {
         c.set_read_timeout(Some(Duration::from_secs(5)))
             .expect("timeout");
         let _ = c.write_all(&bytes);
-        let (status, text) = match read_response(&mut c, &mut Vec::new()) {
-            Some(r) => (
-                r.status,
-                format!(
-                    "{}\r\n\r\n{}",
-                    r.head.to_ascii_lowercase().trim_end(),
-                    String::from_utf8_lossy(&r.body)
+        let (status, text) = if matches!(row.expect, Expect::RelayedThenClosed(_)) {
+            closing_answer(&mut c)
+        } else {
+            match read_response(&mut c, &mut Vec::new()) {
+                Some(r) => (
+                    r.status,
+                    format!(
+                        "{}\r\n\r\n{}",
+                        r.head.to_ascii_lowercase().trim_end(),
+                        String::from_utf8_lossy(&r.body)
+                    ),
                 ),
-            ),
-            None => (0, String::new()),
+                None => (0, String::new()),
+            }
         };
         let seen = self.recording.requests();
         let head = seen.get(before).map(|s| s.head.to_ascii_lowercase());
         (status, text, head)
     }
+}
+
+/// Reads a chunked answer up to its last chunk, then whether the proxy
+/// closes the connection at once (well before `timeout client`): the
+/// status, and the answer as read, lower-cased, with "\n<closed>" after
+/// it if it closed.
+fn closing_answer(c: &mut std::net::TcpStream) -> (u16, String) {
+    let mut got = Vec::new();
+    let mut tmp = [0u8; 4096];
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !got.ends_with(b"0\r\n\r\n") && std::time::Instant::now() < deadline {
+        match c.read(&mut tmp) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&tmp[..n]),
+        }
+    }
+    let mut text = String::from_utf8_lossy(&got).to_ascii_lowercase();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    c.set_read_timeout(Some(Duration::from_secs(1)))
+        .expect("timeout");
+    if matches!(c.read(&mut tmp), Ok(0)) {
+        text += "\n<closed>";
+    }
+    (status, text)
 }
 
 /// Whether a row's outcome is what `expect` says.
@@ -947,6 +999,9 @@ fn holds(expect: Expect, status: u16, text: &str, head: &Option<String>) -> bool
         (Expect::Refused(want), None) => status == want,
         (Expect::Forwarded(check), Some(h)) => status == 200 && check(h),
         (Expect::Relayed(check), None) => status != 502 && check(text),
+        (Expect::RelayedThenClosed(check), None) => {
+            status != 502 && text.strip_suffix("\n<closed>").is_some_and(check)
+        }
         (Expect::BadGateway, None) => status == 502,
         _ => false,
     }

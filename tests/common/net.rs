@@ -230,6 +230,9 @@ pub enum Answer {
     Never,
     /// These bytes as they are, then close.
     Raw(&'static [u8]),
+    /// These bytes as they are, then hold the connection open (a server
+    /// that says keep-alive and means it).
+    RawThenHold(&'static [u8]),
 }
 
 /// One request as a backend received it.
@@ -513,6 +516,10 @@ fn serve_http(
                 let _ = s.write_all(bytes);
                 let _ = s.shutdown(Shutdown::Both);
                 return;
+            }
+            Answer::RawThenHold(bytes) => {
+                let _ = s.write_all(bytes);
+                continue;
             }
             Answer::Never => {
                 // Hold the connection until killed or 60 s pass.

@@ -652,7 +652,10 @@ async fn respond(
         (resp.status == 101 && head.upgrade) || (head.connect && (200..300).contains(&resp.status));
     // The server closing its side does not close the client's, unless the
     // body is delimited by that close.
-    let client_close = head.close || client_close_mode || resp.body == BodyKind::UntilClose;
+    let client_close = head.close
+        || client_close_mode
+        || resp.body == BodyKind::UntilClose
+        || resp.suspect_framing;
     let mut out = rewrite::response(
         sbuf.filled(),
         &resp,

@@ -456,6 +456,10 @@ pub struct ResponseHead {
     pub body: BodyKind,
     /// The server will close after this response.
     pub close: bool,
+    /// Transfer-Encoding came with a Content-Length, or in an HTTP/1.0
+    /// response: the client's connection closes after it too, as HAProxy
+    /// closes it (whoever reads the stream after us may frame it otherwise).
+    pub suspect_framing: bool,
 }
 
 /// Parses a response head; `head_request` and `connect` say what it answers.
@@ -528,9 +532,8 @@ pub fn parse_response(
     }
     // Transfer-Encoding with a Content-Length: the server's framing is
     // suspect, so its connection is not used again.
-    if te.seen && content_length.is_some() {
-        close = true;
-    }
+    let suspect_framing = te.seen && (content_length.is_some() || minor == 0);
+    close |= suspect_framing;
     let body = if head_request
         || (100..200).contains(&status)
         || status == 204
@@ -572,6 +575,7 @@ pub fn parse_response(
         },
         body,
         close,
+        suspect_framing,
     })
 }
 
