@@ -11,6 +11,7 @@
 //! the validator collect them all rather than stop at the first.
 
 pub mod addresses;
+pub mod apache;
 mod args;
 mod bind_kw;
 mod check_kw;
