@@ -1,9 +1,12 @@
 //! Apache httpd's mod_proxy_balancer configurations, read for `fulcrum
 //! convert --from apache` (issue 20). What is here so far: httpd's line
 //! and section syntax ([`words`]) and the tree of directives it makes,
-//! with `Include` followed ([`tree`]), each problem at its `file:line`.
+//! with `Include` followed ([`tree`]), each problem at its `file:line`;
+//! the balancers, their members and the `ProxyPass` lines that use them,
+//! parsed into types and cross-checked ([`balancers`]).
 //! The translation into a haproxy.cfg model is not built yet, so nothing
 //! outside this module and its tests reads it.
 
+pub mod balancers;
 pub mod tree;
 pub mod words;
