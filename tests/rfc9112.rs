@@ -728,6 +728,12 @@ const ROWS: &[Row] = &[
         ..ROW
     },
     Row {
+        clause: "9110 §7.8: an upgrade keeps the fields its Connection names (HTTP2-Settings for h2c)",
+        bytes: b"GET /h2c HTTP/1.1\r\nHost: t\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n",
+        expect: Expect::Forwarded(|h| has(h, "http2-settings: aamaaabkaaqaap__") && has(h, "upgrade: h2c")),
+        ..ROW
+    },
+    Row {
         clause: "9110 §7.6.1: Keep-Alive named by Connection in HTTP/1.1",
         bytes: b"GET / HTTP/1.1\r\nHost: t\r\nConnection: keep-alive\r\nKeep-Alive: timeout=9\r\n\r\n",
         expect: Expect::Forwarded(|h| !has(h, "timeout=9")),

@@ -149,7 +149,9 @@ pub fn request(buf: &[u8], head: &RequestHead, msg: &Head, edit: &RequestEdit) -
         if hop_by_hop(name)
             || (edit.drop_expect && is(name, "expect"))
             || (chunked && is(name, "content-length"))
-            || (named.removes(buf, h) && !(head.upgrade && is(name, "upgrade")))
+            // An upgrade keeps what Connection names (Upgrade itself,
+            // HTTP2-Settings for h2c): the server reads them to switch.
+            || (named.removes(buf, h) && !head.upgrade)
         {
             continue;
         }
