@@ -3,10 +3,12 @@
 //! and section syntax ([`words`]) and the tree of directives it makes,
 //! with `Include` followed ([`tree`]), each problem at its `file:line`;
 //! the balancers, their members and the `ProxyPass` lines that use them,
-//! parsed into types and cross-checked ([`balancers`]).
+//! parsed into types and cross-checked ([`balancers`]); and which
+//! directives are read, with the rest reported ([`directives`]).
 //! The translation into a haproxy.cfg model is not built yet, so nothing
 //! outside this module and its tests reads it.
 
 pub mod balancers;
+pub mod directives;
 pub mod tree;
 pub mod words;
