@@ -10,16 +10,8 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::net::{connect, free_port, read_response, Fulcrum, HttpBackend};
+use common::net::{connect, free_port, read_response, status_of, Fulcrum, HttpBackend};
 use common::TempPath;
-
-fn status(port: u16, bytes: &[u8]) -> u16 {
-    let mut c = connect(port);
-    c.set_read_timeout(Some(Duration::from_secs(5)))
-        .expect("timeout");
-    let _ = c.write_all(bytes);
-    read_response(&mut c, &mut Vec::new()).map_or(0, |r| r.status)
-}
 
 fn cli(sock: &Path, line: &str) -> String {
     common::stats_cmd(sock, line)
@@ -105,7 +97,7 @@ backend app
     let before = f.rss_kib();
     let flood = [half_heads(small, 20), half_heads(big, 60)];
     let (mut most, mut most_small) = (0, 0);
-    let real = std::thread::spawn(move || status(big, b"GET /real HTTP/1.1\r\nHost: t\r\n\r\n"));
+    let real = std::thread::spawn(move || status_of(big, b"GET /real HTTP/1.1\r\nHost: t\r\n\r\n"));
     let deadline = Instant::now() + Duration::from_secs(30);
     while !real.is_finished() && Instant::now() < deadline {
         most = most.max(common::info_field(&cli(&sock, "show info"), "CurrConns"));

@@ -5,10 +5,7 @@
 
 mod common;
 
-use std::io::Write;
-use std::time::Duration;
-
-use common::net::{connect, free_port, read_response, Answer, Fulcrum, HttpBackend};
+use common::net::{free_port, status_of, Answer, Fulcrum, HttpBackend};
 use common::TempPath;
 
 fn http(global: &str, port: u16, server: &HttpBackend) -> String {
@@ -48,14 +45,6 @@ fn target_of(len: usize) -> Vec<u8> {
     h
 }
 
-fn status(port: u16, bytes: &[u8]) -> u16 {
-    let mut c = connect(port);
-    c.set_read_timeout(Some(Duration::from_secs(5)))
-        .expect("timeout");
-    let _ = c.write_all(bytes);
-    read_response(&mut c, &mut Vec::new()).map_or(0, |r| r.status)
-}
-
 /// HAProxy reads at most `tune.bufsize - tune.maxrewrite` of a head, and
 /// readjusts a `tune.maxrewrite` over half the buffer to half. A head
 /// one byte longer is refused: 431 for its fields, 414 for its request
@@ -69,9 +58,9 @@ fn a_head_gets_tune_bufsize_less_tune_maxrewrite() {
         port,
         &b,
     ));
-    assert_eq!(status(port, &head_of(3072)), 200);
-    assert_eq!(status(port, &head_of(3073)), 431);
-    assert_eq!(status(port, &target_of(3073)), 414);
+    assert_eq!(status_of(port, &head_of(3072)), 200);
+    assert_eq!(status_of(port, &head_of(3073)), 431);
+    assert_eq!(status_of(port, &target_of(3073)), 414);
     assert_eq!(
         b.requests().len(),
         1,
@@ -85,11 +74,11 @@ fn a_head_gets_tune_bufsize_less_tune_maxrewrite() {
         &b,
     ));
     assert_eq!(
-        status(port, &head_of(2048)),
+        status_of(port, &head_of(2048)),
         200,
         "maxrewrite readjusted to 2048"
     );
-    assert_eq!(status(port, &head_of(2049)), 431);
+    assert_eq!(status_of(port, &head_of(2049)), 431);
 }
 
 /// The same room bounds a response head: one over it is a 502.
@@ -108,7 +97,7 @@ fn a_response_head_over_the_room_is_a_bad_gateway() {
             port,
             &b,
         ));
-        assert_eq!(status(port, b"GET / HTTP/1.1\r\nHost: t\r\n\r\n"), want);
+        assert_eq!(status_of(port, b"GET / HTTP/1.1\r\nHost: t\r\n\r\n"), want);
     }
 }
 
@@ -130,23 +119,23 @@ fn tune_http_maxhdr_counts_the_head_lines() {
     let b = HttpBackend::start("ok");
     let port = free_port();
     let _f = Fulcrum::start(&http("    tune.http.maxhdr 10", port, &b));
-    assert_eq!(status(port, &with_fields(9)), 200);
-    assert_eq!(status(port, &with_fields(10)), 400);
+    assert_eq!(status_of(port, &with_fields(9)), 200);
+    assert_eq!(status_of(port, &with_fields(10)), 400);
     assert_eq!(b.requests().len(), 1);
 
     let port = free_port();
     let _d = Fulcrum::start(&http("", port, &b));
     assert_eq!(
-        status(port, &with_fields(100)),
+        status_of(port, &with_fields(100)),
         200,
         "the default, 101 lines"
     );
-    assert_eq!(status(port, &with_fields(101)), 400);
+    assert_eq!(status_of(port, &with_fields(101)), 400);
 
     let port = free_port();
     let _r = Fulcrum::start(&http("    tune.http.maxhdr 300", port, &b));
-    assert_eq!(status(port, &with_fields(299)), 200);
-    assert_eq!(status(port, &with_fields(300)), 400);
+    assert_eq!(status_of(port, &with_fields(299)), 200);
+    assert_eq!(status_of(port, &with_fields(300)), 400);
 
     let mut many = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n".to_vec();
     for i in 0..9 {
@@ -156,7 +145,7 @@ fn tune_http_maxhdr_counts_the_head_lines() {
     let app = HttpBackend::with(Answer::Raw(Box::leak(many.into_boxed_slice())));
     let port = free_port();
     let _s = Fulcrum::start(&http("    tune.http.maxhdr 10", port, &app));
-    assert_eq!(status(port, b"GET / HTTP/1.1\r\nHost: t\r\n\r\n"), 502);
+    assert_eq!(status_of(port, b"GET / HTTP/1.1\r\nHost: t\r\n\r\n"), 502);
 }
 
 #[test]

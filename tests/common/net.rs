@@ -653,6 +653,16 @@ pub fn read_response(s: &mut TcpStream, pending: &mut Vec<u8>) -> Option<Respons
     Some(Response { status, head, body })
 }
 
+/// Sends raw `bytes` on a new connection: the status of the one answer
+/// read within 5 s (0: none).
+pub fn status_of(port: u16, bytes: &[u8]) -> u16 {
+    let mut c = connect(port);
+    c.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let _ = c.write_all(bytes);
+    read_response(&mut c, &mut Vec::new()).map_or(0, |r| r.status)
+}
+
 /// Sends `req` on a new connection and reads one response.
 pub fn request(port: u16, req: &str) -> Option<Response> {
     let mut s = connect(port);
