@@ -159,6 +159,43 @@ fn refused_server_is_skipped_with_retries_and_redispatch() {
     }
 }
 
+/// `option redispatch <interval>` is acted on: a dead server before a
+/// live one, one retry. Redispatching every retry (1) or on the last
+/// (-1) moves that retry to the live server; every 2nd retry (2) or
+/// never (0) keeps it on the dead one, so the requests that start there
+/// fail.
+#[test]
+fn redispatch_interval_says_which_retries_move() {
+    let live = HttpBackend::start("live");
+    let dead = format!("127.0.0.1:{}", free_port());
+    let statuses = |interval: &str| -> Vec<u16> {
+        let port = free_port();
+        let servers = vec![(dead.clone(), ""), (live.addr.to_string(), "")];
+        let extra =
+            format!("    retries 1\n    option redispatch {interval}\n    timeout connect 200ms");
+        let _f = Fulcrum::start(&config(port, "roundrobin", &extra, &servers));
+        (0..4).map(|_| get(port, "/").status).collect()
+    };
+    // Every retry, or the last (-1, the default): the one retry moves.
+    assert_eq!(statuses("1"), [200; 4]);
+    assert_eq!(statuses("-1"), [200; 4]);
+    // Every 2nd retry, or never: the one retry stays on the dead server,
+    // so the requests that started there (every other one) fail.
+    for interval in ["2", "0"] {
+        let s = statuses(interval);
+        assert_eq!(
+            s.iter().filter(|&&c| c == 503).count(),
+            2,
+            "{interval}: {s:?}"
+        );
+        assert_eq!(
+            s.iter().filter(|&&c| c == 200).count(),
+            2,
+            "{interval}: {s:?}"
+        );
+    }
+}
+
 #[test]
 fn cookie_insert_keeps_a_client_on_its_server() {
     let a = HttpBackend::start("a");

@@ -463,7 +463,6 @@ fn proxy(o: &mut String, p: &Proxy) {
         (op.logasap, "logasap"),
         (op.dontlog_normal, "dontlog-normal"),
         (op.tcp_check, "tcp-check"),
-        (op.redispatch, "redispatch"),
         (op.allbackups, "allbackups"),
         (op.tcpka, "tcpka"),
         (op.clitcpka, "clitcpka"),
@@ -475,6 +474,12 @@ fn proxy(o: &mut String, p: &Proxy) {
     }
     for name in &op.splice {
         line(format!("option {name}"));
+    }
+    if op.redispatch {
+        match op.redispatch_interval {
+            Some(n) => line(format!("option redispatch {n}")),
+            None => line("option redispatch".into()),
+        }
     }
     match op.http_connection {
         HttpConnection::KeepAlive => {}

@@ -924,6 +924,7 @@ impl<'e> Reader<'e> {
                         in_defaults,
                     ) {
                         p.option.redispatch = false;
+                        p.option.redispatch_interval = None;
                     }
                 } else if PROXY_KEYWORDS.iter().any(|k| k.name == full) {
                     self.diags.error(
@@ -1098,6 +1099,7 @@ fn keep_capabilities(p: &mut Proxy) {
         p.option.httpchk = None;
         p.option.tcp_check = false;
         p.option.redispatch = false;
+        p.option.redispatch_interval = None;
         p.option.allbackups = false;
         p.option.srvtcpka = false;
         p.timeout.server = None;

@@ -727,18 +727,23 @@ pub fn option_httpchk(p: &mut Proxy, l: &mut Line) -> R {
 }
 
 pub fn option_redispatch(p: &mut Proxy, l: &mut Line) -> R {
-    // `option redispatch [interval]`: only the default interval (the last retry) exists here.
-    match l.args {
-        [] => {}
-        [n] if n == "-1" => {}
-        [n] => {
-            return Err(format!(
-                "'option redispatch {n}': only the default (redispatch on the last retry) is supported yet"
-            ))
-        }
+    // `option redispatch [interval]`: every Pth retry (P > 0), the Nth
+    // before the last (-N), or never (0, which HAProxy reads as off).
+    let interval = match l.args {
+        [] => None,
+        [n] => match n.parse::<i32>() {
+            Ok(-1) => None,
+            Ok(v) => Some(v),
+            Err(_) => {
+                return Err(format!(
+                    "'option redispatch {n}': the interval must be an integer (every Pth retry, or -N: the Nth before the last)"
+                ))
+            }
+        },
         [_, extra, ..] => return Err(format!("'option redispatch' got extra argument '{extra}'")),
-    }
-    p.option.redispatch = true;
+    };
+    p.option.redispatch = interval != Some(0);
+    p.option.redispatch_interval = interval.filter(|&v| v != 0);
     Ok(())
 }
 

@@ -224,7 +224,7 @@ async fn try_servers<'b>(
         if attempt > 0 {
             attempts.retries = attempt;
             s.state.retries.fetch_add(1, Relaxed);
-            if be.redispatch && attempt == be.retries {
+            if be.redispatch.is_some_and(|r| r.at(attempt, be.retries)) {
                 if let Some(other) = be.balancer.pick(key, Some(server)) {
                     if other != server {
                         s.state.redispatches.fetch_add(1, Relaxed);

@@ -384,7 +384,7 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
                 ),
             hash_header,
             retries: p.retries,
-            redispatch: p.option.redispatch,
+            redispatch: super::Redispatch::of(p.option.redispatch, p.option.redispatch_interval),
             timeout_connect: p.timeout.connect.filter(|d| !d.is_zero()),
             timeout_server: p.timeout.server.filter(|d| !d.is_zero()),
             timeout_queue: p

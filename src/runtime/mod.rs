@@ -282,8 +282,8 @@ pub struct Backend {
     pub hash_header: Option<String>,
     /// `retries`.
     pub retries: u32,
-    /// `option redispatch`.
-    pub redispatch: bool,
+    /// `option redispatch [interval]`: which retries go to another server.
+    pub redispatch: Option<Redispatch>,
     /// `timeout connect`.
     pub timeout_connect: Timeout,
     /// `timeout server`.
@@ -561,6 +561,38 @@ impl Server {
         match self.state.moved.load().as_deref() {
             Some((ip, port)) => (*ip, port.or(fixed)),
             None => (self.addr.ip(), fixed),
+        }
+    }
+}
+
+/// Which retries of a connection go to another server (`option
+/// redispatch [interval]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redispatch {
+    /// Every Pth retry (`option redispatch P`, P > 0).
+    Every(u32),
+    /// The Nth retry before the last, counting the last as 1 (`option
+    /// redispatch -N`; plain `option redispatch` is -1).
+    BeforeLast(u32),
+}
+
+impl Redispatch {
+    /// From the option's interval (None: -1); None when off.
+    pub fn of(on: bool, interval: Option<i32>) -> Option<Redispatch> {
+        match (on, interval.unwrap_or(-1)) {
+            (false, _) | (_, 0) => None,
+            (true, p) if p > 0 => Some(Redispatch::Every(p.unsigned_abs())),
+            (true, n) => Some(Redispatch::BeforeLast(n.unsigned_abs())),
+        }
+    }
+
+    /// Whether retry `attempt` (1..=retries) of `retries` redispatches.
+    pub fn at(self, attempt: u32, retries: u32) -> bool {
+        match self {
+            Redispatch::Every(p) => attempt % p == 0,
+            Redispatch::BeforeLast(n) => {
+                retries.checked_add(1).and_then(|r| r.checked_sub(n)) == Some(attempt)
+            }
         }
     }
 }

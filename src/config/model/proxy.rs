@@ -509,6 +509,11 @@ pub struct Options {
     /// `option redispatch`: a retry may go to another server.
     #[serde(default, skip_serializing_if = "is_false")]
     pub redispatch: bool,
+    /// `option redispatch <interval>`: which retries redispatch. A positive
+    /// P is every Pth retry, a negative N the Nth retry before the last
+    /// (absent: -1, the last retry, HAProxy's default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redispatch_interval: Option<i32>,
     /// `option httpchk ...`: HTTP health checks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub httpchk: Option<HttpChk>,
