@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::time::Duration;
 
-use common::net::{connect, free_port, get, Answer, Fulcrum, HttpBackend};
+use common::net::{connect, free_port, get, request, Answer, Fulcrum, HttpBackend};
 
 fn config(port: u16, balance: &str, extra: &str, servers: &[(String, &str)]) -> String {
     let mut s = format!(
@@ -194,6 +194,66 @@ fn redispatch_interval_says_which_retries_move() {
             "{interval}: {s:?}"
         );
     }
+}
+
+/// `http-send-name-header`: each server gets its own name in the header,
+/// which replaces the client's, on a retry's server too. With `Host` it
+/// sends each server the name it is known by (the Apache conversion's
+/// `ProxyPreserveHost Off`).
+#[test]
+fn send_name_header_gives_each_server_its_name() {
+    let a = HttpBackend::start("a");
+    let b = HttpBackend::start("b");
+    let dead = format!("127.0.0.1:{}", free_port());
+    let port = free_port();
+    let mut cfg = config(
+        port,
+        "roundrobin",
+        "    http-send-name-header X-Srv\n    retries 1\n    option redispatch\n    timeout connect 200ms",
+        &[],
+    );
+    cfg.push_str(&format!(
+        "    server dead {dead}\n    server app-a {}\n    server app-b {}\n",
+        a.addr, b.addr
+    ));
+    let _f = Fulcrum::start(&cfg);
+    for _ in 0..6 {
+        let r = request(
+            port,
+            "GET / HTTP/1.1\r\nHost: x\r\nX-Srv: spoofed\r\nx-srv: again\r\nConnection: close\r\n\r\n",
+        )
+        .expect("answer");
+        assert_eq!(r.status, 200, "{}", r.head);
+    }
+    for (backend, name) in [(&a, "app-a"), (&b, "app-b")] {
+        let seen = backend.requests();
+        assert!(!seen.is_empty());
+        for s in seen {
+            let values: Vec<&str> = s
+                .head
+                .lines()
+                .filter_map(|l| l.split_once(':'))
+                .filter(|(n, _)| n.eq_ignore_ascii_case("x-srv"))
+                .map(|(_, v)| v.trim())
+                .collect();
+            assert_eq!(values, [name], "{}", s.head);
+        }
+    }
+    // As Host: the server is sent its name instead of the client's Host.
+    let port = free_port();
+    let mut cfg = config(port, "roundrobin", "    http-send-name-header Host", &[]);
+    cfg.push_str(&format!("    server member.example:8080 {}\n", a.addr));
+    let _f = Fulcrum::start(&cfg);
+    let before = a.requests().len();
+    assert_eq!(get(port, "/h").status, 200);
+    let seen = a.requests();
+    let head = &seen[before].head;
+    let hosts: Vec<&str> = head
+        .lines()
+        .filter(|l| l.to_ascii_lowercase().starts_with("host:"))
+        .collect();
+    assert_eq!(hosts.len(), 1, "{head}");
+    assert!(hosts[0].ends_with(": member.example:8080"), "{head}");
 }
 
 #[test]

@@ -767,6 +767,9 @@ fn proxy(o: &mut String, p: &Proxy) {
     if let Some(f) = &p.unique_id_format {
         line(format!("unique-id-format {}", quote(f)));
     }
+    if let Some(h) = &p.http_send_name_header {
+        line(format!("http-send-name-header {}", quote(h)));
+    }
     if let Some(h) = &p.unique_id_header {
         line(format!("unique-id-header {}", quote(h)));
     }

@@ -231,14 +231,23 @@ pub fn unique_id_format(p: &mut Proxy, l: &mut Line) -> R {
 
 /// `unique-id-header NAME`.
 pub fn unique_id_header(p: &mut Proxy, l: &mut Line) -> R {
+    p.unique_id_header = Some(header_name("unique-id-header", l)?);
+    Ok(())
+}
+
+/// `http-send-name-header NAME` (HAProxy requires the name).
+pub fn http_send_name_header(p: &mut Proxy, l: &mut Line) -> R {
+    p.http_send_name_header = Some(header_name("http-send-name-header", l)?);
+    Ok(())
+}
+
+/// The one argument of `keyword`, a header name.
+fn header_name(keyword: &str, l: &mut Line) -> Result<String, String> {
     let name = l.one("a header name")?;
     if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
-        return Err(format!(
-            "'unique-id-header' expects a header name, got '{name}'"
-        ));
+        return Err(format!("'{keyword}' expects a header name, got '{name}'"));
     }
-    p.unique_id_header = Some(name.to_string());
-    Ok(())
+    Ok(name.to_string())
 }
 
 pub fn monitor_uri(p: &mut Proxy, l: &mut Line) -> R {

@@ -358,6 +358,7 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
             log_health_checks: p.option.log_health_checks,
             prefer_last_server: p.option.prefer_last_server,
             http_reuse: p.http_reuse,
+            send_name_header: p.http_send_name_header.clone().filter(|_| http),
             server_keepalive: p.option.tcpka || p.option.srvtcpka,
             cookie: p.cookie.clone().filter(|_| http),
             errorfiles: errorfiles(c, p, &rules_of(p))?,

@@ -330,6 +330,8 @@ pub struct Backend {
     pub prefer_last_server: bool,
     /// `http-reuse`; None: fulcrum's default.
     pub http_reuse: Option<crate::config::model::HttpReuse>,
+    /// `http-send-name-header`: the header that carries the server's name.
+    pub send_name_header: Option<String>,
     /// The backend's rules (http-request, use-server, http-response...).
     pub rules: Arc<crate::rules::ProxyRules>,
 }

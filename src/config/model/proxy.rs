@@ -150,6 +150,10 @@ pub struct Proxy {
     /// `unique-id-header NAME`: the ID is sent to the server in this header.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unique_id_header: Option<String>,
+    /// `http-send-name-header NAME`: the server's name is sent in this
+    /// header, which replaces any the client sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_send_name_header: Option<String>,
     /// `monitor fail if|unless COND` lines (their condition words).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub monitor_fail: Vec<Words>,
@@ -243,6 +247,7 @@ impl Proxy {
             http_reuse: None,
             unique_id_format: None,
             unique_id_header: None,
+            http_send_name_header: None,
             monitor_fail: Vec::new(),
             force_persist: Vec::new(),
             ignore_persist: Vec::new(),

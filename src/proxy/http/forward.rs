@@ -296,6 +296,7 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
             .unique_id_header
             .as_deref()
             .map(|h| (h, unique_id.as_deref().unwrap_or_default())),
+        server_name_header: be.send_name_header.as_deref(),
     };
     let out_head = rewrite::request(buf, &head, &msg, &edit);
     let req_copy = response_rules.then(|| RequestCopy {
@@ -351,7 +352,15 @@ pub async fn run(cx: Cx<'_>, req: Request, be: &Backend) -> Next {
             crate::rules::stick::store(keys, conn.server);
         }
         let sent_at = Instant::now();
-        if !send(&mut conn.stream, &out_head, be.timeout_server).await {
+        let named_head;
+        let head_bytes = match &be.send_name_header {
+            Some(name) => {
+                named_head = rewrite::with_server_name(&out_head, name, &srv.name);
+                &named_head
+            }
+            None => &out_head,
+        };
+        if !send(&mut conn.stream, head_bytes, be.timeout_server).await {
             if conn.reused {
                 // Replayed on a new connection to the same server: the
                 // balancer already chose it (HAProxy does not pick again).

@@ -94,6 +94,10 @@ pub struct RequestEdit<'a> {
     /// `unique-id-header NAME`: the header and the request's ID, added
     /// before X-Forwarded-For as HAProxy adds it.
     pub unique_id: Option<(&'a str, &'a [u8])>,
+    /// `http-send-name-header NAME`: the client's NAME fields are not
+    /// passed on; the server's name is added once a server is chosen
+    /// ([`with_server_name`]).
+    pub server_name_header: Option<&'a str>,
 }
 
 /// A header that gives the server an address (`option forwardfor`,
@@ -131,6 +135,17 @@ impl<'a> AddedAddress<'a> {
     }
 }
 
+/// `head` (a request head as [`request`] wrote it, so ending in an empty
+/// line) with `name: server` added last, for `http-send-name-header`.
+pub fn with_server_name(head: &[u8], name: &str, server: &str) -> Vec<u8> {
+    let body_at = head.len().saturating_sub(2);
+    let mut out = Vec::with_capacity(head.len() + name.len() + server.len() + 4);
+    out.extend_from_slice(head.get(..body_at).unwrap_or(head));
+    push_header(&mut out, name.as_bytes(), server.as_bytes());
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
 /// The request head as sent to the server: `msg` is the head as the
 /// http-request rules left it (`head` gives the framing facts).
 pub fn request(buf: &[u8], head: &RequestHead, msg: &Head, edit: &RequestEdit) -> Vec<u8> {
@@ -149,6 +164,7 @@ pub fn request(buf: &[u8], head: &RequestHead, msg: &Head, edit: &RequestEdit) -
         if hop_by_hop(name)
             || (edit.drop_expect && is(name, "expect"))
             || (chunked && is(name, "content-length"))
+            || edit.server_name_header.is_some_and(|n| is(name, n))
             // An upgrade keeps what Connection names (Upgrade itself,
             // HTTP2-Settings for h2c): the server reads them to switch.
             || (named.removes(buf, h) && !head.upgrade)
