@@ -79,6 +79,7 @@ fn http(c: &mut Criterion) {
                 drop_expect: false,
                 strip_cookie: None,
                 unique_id: None,
+                server_name_header: None,
             };
             b.iter(|| rewrite::request(black_box(req), black_box(&head), &head.msg, &edit))
         });
@@ -90,6 +91,7 @@ fn http(c: &mut Criterion) {
                 drop_expect: false,
                 strip_cookie: None,
                 unique_id: None,
+                server_name_header: None,
             };
             b.iter(|| rewrite::request(black_box(req), black_box(&head), &head.msg, &edit))
         });
@@ -102,6 +104,7 @@ fn http(c: &mut Criterion) {
                 drop_expect: false,
                 strip_cookie: None,
                 unique_id: None,
+                server_name_header: None,
             };
             b.iter(|| {
                 let head = parse_request(black_box(req), false, HeadLimits::DEFAULT).unwrap();

@@ -222,3 +222,32 @@ backend empty
     assert_eq!(r.text(), "busy now\n");
     assert_eq!(get(port, "/ok").text(), "app");
 }
+
+/// The `hostname` fetch is the machine's name (mod_proxy's
+/// X-Forwarded-Server when httpd has no ServerName, in the Apache
+/// conversion).
+#[test]
+fn hostname_fetch_is_the_machines_name() {
+    let web = HttpBackend::start("web");
+    let port = free_port();
+    let _f = Fulcrum::start(&format!(
+        "defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+listen fe
+    bind 127.0.0.1:{port}
+    http-request add-header X-Forwarded-Server %[hostname]
+    server w {}
+",
+        web.addr
+    ));
+    assert_eq!(get(port, "/").status, 200);
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").expect("hostname");
+    let head = &web.requests()[0].head;
+    assert!(
+        head.contains(&format!("X-Forwarded-Server: {}\r\n", name.trim())),
+        "{head}"
+    );
+}

@@ -268,6 +268,7 @@ impl Fetch {
         "str",
         "env",
         "date",
+        "hostname",
         "uuid",
         "ssl_fc",
         "ssl_fc_sni",
@@ -424,6 +425,12 @@ impl Fetch {
             "env" => {
                 let ([var], _) = arg_count::<1>(name, args, 1)?;
                 F::Env(std::env::var(var).ok().map(|v| bytes(&v)))
+            }
+            // The machine's name, as `log-send-hostname` sends it; read
+            // when the configuration is, as HAProxy reads it at start.
+            "hostname" => {
+                at_most(0)?;
+                F::Str(bytes(&super::logline::hostname()))
             }
             "uuid" => {
                 at_most(1)?;

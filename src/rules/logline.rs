@@ -568,7 +568,7 @@ fn millis(t: SystemTime) -> u32 {
         .unwrap_or(0)
 }
 
-fn hostname() -> String {
+pub(crate) fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_default()

@@ -591,7 +591,7 @@ impl Redispatch {
     /// Whether retry `attempt` (1..=retries) of `retries` redispatches.
     pub fn at(self, attempt: u32, retries: u32) -> bool {
         match self {
-            Redispatch::Every(p) => attempt % p == 0,
+            Redispatch::Every(p) => attempt.is_multiple_of(p),
             Redispatch::BeforeLast(n) => {
                 retries.checked_add(1).and_then(|r| r.checked_sub(n)) == Some(attempt)
             }
