@@ -71,9 +71,13 @@ enum Command {
     Convert {
         /// The configuration to read (.yaml/.yml is YAML, anything else haproxy.cfg).
         file: PathBuf,
-        /// Output format (default: the other one).
+        /// Output format (default: the other one; cfg for --from apache).
         #[arg(long = "to", value_enum)]
         to: Option<Target>,
+        /// Read FILE as another server's configuration: `apache` is httpd's
+        /// mod_proxy_balancer setup (Include is followed).
+        #[arg(long = "from", value_enum)]
+        from: Option<Foreign>,
     },
     /// GET a health URL (a `monitor-uri`) once: exit 0 on a 2xx answer,
     /// 1 otherwise. For keepalived's track_script and the like.
@@ -101,6 +105,11 @@ enum Command {
 
 fn probe_timeout(s: &str) -> Result<std::time::Duration, String> {
     fulcrum::util::time::parse_time(s).map_err(|e| e.to_string())
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Foreign {
+    Apache,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -200,8 +209,11 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 
-    if let Some(Command::Convert { file, to }) = &cli.command {
-        return convert(file, *to);
+    if let Some(Command::Convert { file, to, from }) = &cli.command {
+        return match from {
+            Some(Foreign::Apache) => convert_apache(file, *to),
+            None => convert(file, *to),
+        };
     }
     if let Some(Command::Probe {
         target,
@@ -447,6 +459,35 @@ fn run_master(config: &config::Config, cli: &Cli, extra: &Extra) -> ExitCode {
         let _ = std::fs::remove_file(p);
     }
     ExitCode::from(code)
+}
+
+/// `convert --from apache`: httpd's files to haproxy.cfg (or YAML). The
+/// result is checked as `fulcrum -c` checks a file, so what is printed is
+/// a configuration fulcrum runs; every problem is reported at its
+/// `file:line` (of httpd's files, or of the result).
+fn convert_apache(file: &std::path::Path, to: Option<Target>) -> ExitCode {
+    let mut diags = Diagnostics::default();
+    let text = config::apache::convert::convert(file, &mut diags);
+    print_diags(&diags, false);
+    if diags.has_errors() {
+        return ExitCode::from(1);
+    }
+    let parsed = config::parse::parse_cfg(&text, "(converted)");
+    let mut checked = parsed.diags;
+    if !checked.has_errors() {
+        checked.extend(config::validate(&parsed.config));
+    }
+    if checked.has_errors() {
+        print_diags(&checked, false);
+        eprintln!("fulcrum: the converted configuration does not pass its own check; it follows on standard output for reading");
+        print!("{text}");
+        return ExitCode::from(1);
+    }
+    match to.unwrap_or(Target::Cfg) {
+        Target::Cfg => print!("{text}"),
+        Target::Yaml => print!("{}", config::yaml::to_yaml(&parsed.config)),
+    }
+    ExitCode::SUCCESS
 }
 
 fn convert(file: &PathBuf, to: Option<Target>) -> ExitCode {

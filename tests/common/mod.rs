@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod apache;
 pub mod browser;
 pub mod dns;
 pub mod haproxy;

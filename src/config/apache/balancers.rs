@@ -48,6 +48,10 @@ pub struct Member {
     pub loadfactor: u32,
     /// `connectiontimeout=`.
     pub connect_timeout: Option<Duration>,
+    /// `timeout=`: how long to wait for the member's data.
+    pub timeout: Option<Duration>,
+    /// `lbset=`: members of a lower set are used first.
+    pub lbset: u32,
     /// `retry=`: how long a member in error waits before it is tried again
     /// (default 60 s).
     pub retry: Duration,
@@ -63,9 +67,40 @@ pub struct Balancer {
     /// Its members, in order.
     pub members: Vec<Member>,
     /// `ProxySet stickysession=COOKIE[|urlparam]`.
-    pub sticky: Option<(String, Option<String>)>,
+    pub sticky: Option<Sticky>,
+    /// `ProxySet lbmethod=`.
+    pub lbmethod: LbMethod,
+    /// `ProxySet nofailover=On`: a client whose member is down gets 503.
+    pub nofailover: bool,
+    /// The other directives of its `<Proxy>` section (Header,
+    /// ProxyPassReverseCookiePath...): they apply to what it proxies.
+    pub directives: Vec<Directive>,
     /// Where its `<Proxy>` opens.
     pub at: Span,
+}
+
+/// `stickysession=`: the cookie, and the URL parameter (the cookie's
+/// name unless written after a `|`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sticky {
+    /// The cookie's name.
+    pub cookie: String,
+    /// The URL parameter's name.
+    pub param: String,
+}
+
+/// `lbmethod=`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LbMethod {
+    /// `byrequests` (the default): weighted round robin.
+    #[default]
+    ByRequests,
+    /// `bybusyness`: the member with the fewest requests in progress.
+    ByBusyness,
+    /// `bytraffic`: the member that moved the fewest bytes.
+    ByTraffic,
+    /// `heartbeat`: members' own reports.
+    Heartbeat,
 }
 
 /// Reads the balancers of `nodes` (at any depth: a `<VirtualHost>` may
@@ -89,6 +124,9 @@ fn balancer(s: &Section, name: &str, diags: &mut Diagnostics) -> Balancer {
         name: name.trim_end_matches('/').to_string(),
         members: Vec::new(),
         sticky: None,
+        lbmethod: LbMethod::default(),
+        nofailover: false,
+        directives: Vec::new(),
         at: s.at.clone(),
     };
     for node in &s.body {
@@ -99,17 +137,89 @@ fn balancer(s: &Section, name: &str, diags: &mut Diagnostics) -> Balancer {
             }
         } else if d.is("ProxySet") {
             for arg in &d.args {
-                if let Some(v) = arg.strip_prefix("stickysession=") {
-                    let (cookie, param) = match v.split_once('|') {
-                        Some((c, p)) => (c.to_string(), Some(p.to_string())),
-                        None => (v.to_string(), None),
-                    };
-                    b.sticky = Some((cookie, param));
+                if let Err(e) = proxy_set(&mut b, arg) {
+                    diags.error(d.at.clone(), format!("ProxySet {arg}: {e}"));
                 }
             }
+        } else {
+            b.directives.push(d.clone());
         }
     }
     b
+}
+
+/// One `key=value` of `ProxySet`.
+fn proxy_set(b: &mut Balancer, arg: &str) -> Result<(), String> {
+    let Some((key, value)) = arg.split_once('=') else {
+        return Err("not key=value".into());
+    };
+    let on = || match value.to_ascii_lowercase().as_str() {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(format!("'{value}' is not On or Off")),
+    };
+    match key.to_ascii_lowercase().as_str() {
+        "stickysession" => {
+            let (cookie, param) = value.split_once('|').unwrap_or((value, value));
+            b.sticky = Some(Sticky {
+                cookie: cookie.to_string(),
+                param: param.to_string(),
+            });
+        }
+        "lbmethod" => {
+            b.lbmethod = match value.to_ascii_lowercase().as_str() {
+                "byrequests" => LbMethod::ByRequests,
+                "bybusyness" => LbMethod::ByBusyness,
+                "bytraffic" => LbMethod::ByTraffic,
+                "heartbeat" => LbMethod::Heartbeat,
+                _ => return Err(format!("no lbmethod '{value}'")),
+            }
+        }
+        "nofailover" => b.nofailover = on()?,
+        // Read and checked; their effect is httpd's default here.
+        "forcerecovery" | "scolonpathdelim" => {
+            on()?;
+        }
+        "maxattempts" | "timeout" | "growth" => {
+            value
+                .parse::<u32>()
+                .map_err(|_| format!("'{value}' is not a number"))?;
+        }
+        _ => {
+            return Err(format!(
+                "'{key}' is not a balancer parameter fulcrum converts"
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// `scheme://host[:port][/path]`: the scheme, host, port (80 or 443
+/// when not written) and path.
+pub fn authority(url: &str) -> Result<(Scheme, String, u16, String), String> {
+    let (scheme, rest) = if let Some(r) = url.strip_prefix("http://") {
+        (Scheme::Http, r)
+    } else if let Some(r) = url.strip_prefix("https://") {
+        (Scheme::Https, r)
+    } else {
+        return Err("only http:// and https:// servers are converted".into());
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let default_port = if scheme == Scheme::Http { 80 } else { 443 };
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => match p.parse::<u16>() {
+            Ok(p) if p > 0 => (h, p),
+            _ => return Err(format!("'{p}' is not a port")),
+        },
+        _ => (authority, default_port),
+    };
+    if host.is_empty() {
+        return Err("no host".into());
+    }
+    Ok((scheme, host.to_string(), port, path.to_string()))
 }
 
 /// Parses `BalancerMember URL key=value...`; None (and an error) when
@@ -122,47 +232,23 @@ fn member(d: &Directive, diags: &mut Diagnostics) -> Option<Member> {
         );
         return None;
     };
-    let (scheme, rest) = if let Some(r) = url.strip_prefix("http://") {
-        (Scheme::Http, r)
-    } else if let Some(r) = url.strip_prefix("https://") {
-        (Scheme::Https, r)
-    } else {
-        diags.error(
-            d.at.clone(),
-            format!("BalancerMember '{url}': only http:// and https:// members are converted"),
-        );
-        return None;
+    let (scheme, host, port) = match authority(url) {
+        Ok((scheme, host, port, _)) => (scheme, host, port),
+        Err(e) => {
+            diags.error(d.at.clone(), format!("BalancerMember '{url}': {e}"));
+            return None;
+        }
     };
-    let authority = rest.split('/').next().unwrap_or_default();
-    let default_port = if scheme == Scheme::Http { 80 } else { 443 };
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) => match p.parse::<u16>() {
-            Ok(p) if p > 0 => (h, p),
-            _ => {
-                diags.error(
-                    d.at.clone(),
-                    format!("BalancerMember '{url}': '{p}' is not a port"),
-                );
-                return None;
-            }
-        },
-        None => (authority, default_port),
-    };
-    if host.is_empty() {
-        diags.error(
-            d.at.clone(),
-            format!("BalancerMember '{url}' names no host"),
-        );
-        return None;
-    }
     let mut m = Member {
         scheme,
-        host: host.to_string(),
+        host,
         port,
         route: None,
         status: Status::default(),
         loadfactor: 1,
         connect_timeout: None,
+        timeout: None,
+        lbset: 0,
         retry: Duration::from_secs(60),
         at: d.at.clone(),
     };
@@ -191,11 +277,20 @@ fn parameter(m: &mut Member, arg: &str) -> Result<(), String> {
         }
         "connectiontimeout" => m.connect_timeout = Some(duration(value)?),
         "retry" => m.retry = duration(value)?,
-        // Read by the translation once it exists; kept valid meanwhile.
-        "timeout" | "ping" => {
+        "timeout" => m.timeout = Some(duration(value)?),
+        "lbset" => {
+            m.lbset = value
+                .parse()
+                .ok()
+                .filter(|n| *n <= 99)
+                .ok_or_else(|| format!("lbset '{value}' is not 0 to 99"))?;
+        }
+        // Connection handling: fulcrum keeps its own pool, so these
+        // change nothing a client or a member can see.
+        "ping" => {
             duration(value)?;
         }
-        "disablereuse" | "lbset" | "keepalive" | "smax" | "max" | "min" | "ttl" => {}
+        "disablereuse" | "keepalive" | "smax" | "max" | "min" | "ttl" => {}
         _ => {
             return Err(format!(
                 "'{key}' is not a member parameter fulcrum converts"
@@ -233,53 +328,15 @@ fn duration(value: &str) -> Result<Duration, String> {
     }
 }
 
-/// The `ProxyPass` lines of `nodes` that name a balancer, checked against
-/// `known`: (path, balancer name, where). One naming no known balancer
-/// is an error at its line.
-pub fn passes(
-    nodes: &[Node],
-    known: &[Balancer],
-    diags: &mut Diagnostics,
-) -> Vec<(String, String, Span)> {
-    let mut out = Vec::new();
-    for node in nodes {
-        match node {
-            Node::Section(s) => out.extend(passes(&s.body, known, diags)),
-            Node::Directive(d) if d.is("ProxyPass") => {
-                let (Some(path), Some(target)) = (d.args.first(), d.args.get(1)) else {
-                    continue;
-                };
-                let Some(rest) = target.strip_prefix("balancer://") else {
-                    continue;
-                };
-                let name = rest.split('/').next().unwrap_or_default();
-                if known.iter().any(|b| b.name == name) {
-                    out.push((path.clone(), name.to_string(), d.at.clone()));
-                } else {
-                    let names: Vec<&str> = known.iter().map(|b| b.name.as_str()).collect();
-                    diags.error(
-                        d.at.clone(),
-                        format!(
-                            "ProxyPass {path}: no balancer named '{name}' (known: {})",
-                            names.join(", ")
-                        ),
-                    );
-                }
-            }
-            Node::Directive(_) => {}
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+    use crate::config::apache::passes::{passes, Match, Pass, Target};
     use crate::config::apache::tree;
     use std::path::Path;
 
-    fn read(text: &str) -> (Vec<Balancer>, Vec<(String, String, Span)>, Diagnostics) {
+    fn read(text: &str) -> (Vec<Balancer>, Vec<Pass>, Diagnostics) {
         let path = std::env::temp_dir().join(format!(
             "fulcrum-balancers-{}-{}.conf",
             std::process::id(),
@@ -316,9 +373,19 @@ mod tests {
         assert_eq!(m[1].retry, Duration::from_secs(5));
         assert_eq!(
             b[0].sticky,
-            Some(("JSESSIONID".into(), Some("jsessionid".into())))
+            Some(Sticky {
+                cookie: "JSESSIONID".into(),
+                param: "jsessionid".into()
+            })
         );
-        assert_eq!((p[0].0.as_str(), p[0].1.as_str()), ("/t1/rcs", "t1rcs"));
+        assert_eq!(p[0].matches, Match::Prefix("/t1/rcs".into()));
+        assert_eq!(
+            p[0].target,
+            Target::Balancer {
+                name: "t1rcs".into(),
+                path: "/rcs".into()
+            }
+        );
     }
 
     /// Seed 001: the OCR read `t1` as `tl` in some lines only, so a path

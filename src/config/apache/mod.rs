@@ -8,7 +8,13 @@
 //! The translation into a haproxy.cfg model is not built yet, so nothing
 //! outside this module and its tests reads it.
 
+pub mod access;
+pub mod backend;
 pub mod balancers;
+pub mod cfg;
+pub mod convert;
 pub mod directives;
+pub mod headers;
+pub mod passes;
 pub mod tree;
 pub mod words;

@@ -1,0 +1,320 @@
+//! From an httpd tree to haproxy.cfg text: a frontend for httpd's
+//! `Listen`, access rules for its `<Location>`s, the `ProxyPass` order as
+//! numbered ACLs, and a backend per balancer (see [`super::backend`]).
+//! A request matching no pass is answered 404, as httpd answers a path
+//! it has no file for.
+
+use std::path::Path;
+
+use super::access::{self, Handler};
+use super::backend::{self, Site};
+use super::balancers::balancers;
+use super::cfg::{self, apache_line, regex_word, Section};
+use super::directives::report_unread;
+use super::passes::{passes, Match, Pass, Target};
+use super::tree::{self, Directive, Node};
+use crate::config::Diagnostics;
+
+/// httpd's answer to a path it does not proxy and has no file for.
+const NOT_FOUND: &str = "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\" \"http://www.w3.org/TR/html4/strict.dtd\"><html><head><title>404 Not Found</title></head><body><h1>Not Found</h1><p>The requested URL was not found on this server.</p></body></html>";
+
+/// Converts the httpd configuration at `path`; problems go to `diags`
+/// (the text is still written, for reading, when there are errors).
+pub fn convert(path: &Path, diags: &mut Diagnostics) -> String {
+    let nodes = tree::read(path, diags);
+    report_unread(&nodes, diags);
+    let balancers = balancers(&nodes, diags);
+    let passes = passes(&nodes, &balancers, diags);
+    let server = server_level(&nodes, diags);
+
+    let mut fe = Section::new("frontend apache");
+    binds(&server, &mut fe);
+    let handlers = access::locations(&nodes, &mut fe, diags);
+    status_pages(&handlers, &mut fe, diags);
+    if server.rules.iter().any(|d| d.is("ProxyPassReverse"))
+        || balancers
+            .iter()
+            .any(|b| b.directives.iter().any(|d| d.is("ProxyPassReverse")))
+    {
+        fe.note("ProxyPassReverse writes the client's own Host into Location");
+        fe.line("http-request set-var(txn.host) req.hdr(host)");
+    }
+    routing(&passes, &mut fe);
+
+    let site = Site {
+        server: &server,
+        passes: &passes,
+    };
+    let mut sections = vec![defaults(), fe];
+    for b in &balancers {
+        if passes
+            .iter()
+            .any(|p| matches!(&p.target, Target::Balancer { name, .. } if *name == b.name))
+        {
+            sections.push(backend::balancer(b, &site, diags));
+        } else {
+            diags.warning(
+                b.at.clone(),
+                format!(
+                    "balancer://{} is used by no ProxyPass; it is not converted",
+                    b.name
+                ),
+            );
+        }
+    }
+    for p in &passes {
+        if let Target::Server { .. } = p.target {
+            sections.push(backend::single(p, &site, diags));
+        }
+    }
+    sections.push(local());
+    let head = [
+        format!(
+            "Converted from {} by `fulcrum convert --from apache`.",
+            path.display()
+        ),
+        "Each part quotes the httpd line it came from, with its file:line.".to_string(),
+    ];
+    cfg::write(&head, &sections)
+}
+
+/// What httpd reads outside `<Proxy>` and `<Location>` sections.
+#[derive(Debug, Default)]
+pub struct ServerLevel {
+    /// `Listen` lines.
+    pub listen: Vec<Directive>,
+    /// `ServerName` (its host part).
+    pub server_name: Option<String>,
+    /// `ProxyPreserveHost On`.
+    pub preserve_host: bool,
+    /// `ProxyTimeout`.
+    pub proxy_timeout: Option<Directive>,
+    /// `SSLProxyVerify require` with `SSLProxyCACertificateFile`.
+    pub verify_ca: Option<String>,
+    /// `SSLProxyEngine On`.
+    pub ssl_proxy: bool,
+    /// Header, RequestHeader, ProxyPassReverse, ProxyPassReverseCookiePath:
+    /// they apply to every backend.
+    pub rules: Vec<Directive>,
+}
+
+fn server_level(nodes: &[Node], diags: &mut Diagnostics) -> ServerLevel {
+    let mut s = ServerLevel::default();
+    let mut vhosts = 0;
+    walk_server(nodes, &mut s, &mut vhosts, diags);
+    s
+}
+
+fn walk_server(nodes: &[Node], s: &mut ServerLevel, vhosts: &mut usize, diags: &mut Diagnostics) {
+    for node in nodes {
+        match node {
+            Node::Section(sec) if sec.name.eq_ignore_ascii_case("VirtualHost") => {
+                *vhosts += 1;
+                if *vhosts == 2 {
+                    diags.warning(
+                        sec.at.clone(),
+                        "a second <VirtualHost>: fulcrum converts one site, so their directives are merged",
+                    );
+                }
+                walk_server(&sec.body, s, vhosts, diags);
+            }
+            Node::Section(sec)
+                if sec.name.eq_ignore_ascii_case("IfModule")
+                    || sec.name.eq_ignore_ascii_case("IfDefine") =>
+            {
+                walk_server(&sec.body, s, vhosts, diags)
+            }
+            Node::Section(_) => {}
+            Node::Directive(d) => server_directive(d, s, diags),
+        }
+    }
+}
+
+fn server_directive(d: &Directive, s: &mut ServerLevel, diags: &mut Diagnostics) {
+    let arg = d.args.first().map(String::as_str).unwrap_or_default();
+    let on = arg.eq_ignore_ascii_case("on");
+    if d.is("Listen") {
+        s.listen.push(d.clone());
+    } else if d.is("ServerName") {
+        let name = arg.split("://").last().unwrap_or(arg);
+        let host = name.rsplit_once(':').map_or(name, |(h, _)| h);
+        s.server_name = Some(host.to_string());
+    } else if d.is("ProxyPreserveHost") {
+        s.preserve_host = on;
+    } else if d.is("ProxyTimeout") {
+        s.proxy_timeout = Some(d.clone());
+    } else if d.is("SSLProxyEngine") {
+        s.ssl_proxy = on;
+    } else if d.is("SSLProxyVerify") {
+        if arg.eq_ignore_ascii_case("require") {
+            diags.warning(
+                d.at.clone(),
+                "SSLProxyVerify require: members are verified against the system's CAs (ca-file @system-ca)",
+            );
+            s.verify_ca = Some("@system-ca".into());
+        }
+    } else if d.is("ProxyRequests") && on {
+        diags.error(
+            d.at.clone(),
+            "ProxyRequests On (a forward proxy) is not converted",
+        );
+    } else if d.is("ProxyVia") && !arg.eq_ignore_ascii_case("off") {
+        diags.warning(
+            d.at.clone(),
+            format!("{} is not translated", apache_line(d)),
+        );
+    } else if d.is("RewriteRule") || (d.is("RewriteEngine") && on) {
+        diags.warning(
+            d.at.clone(),
+            format!("{} is not translated yet", apache_line(d)),
+        );
+    } else if [
+        "Header",
+        "RequestHeader",
+        "ProxyPassReverse",
+        "ProxyPassReverseCookiePath",
+    ]
+    .iter()
+    .any(|n| d.is(n))
+    {
+        s.rules.push(d.clone());
+    }
+}
+
+fn defaults() -> Section {
+    let mut d = Section::new("defaults");
+    d.line("mode http");
+    d.note("httpd's Timeout (60 s): waiting on the client, and on a member (ProxyTimeout");
+    d.note("and a member's timeout= change the latter); connecting too, unless connectiontimeout=");
+    d.line("timeout client 60s");
+    d.line("timeout server 60s");
+    d.line("timeout connect 60s");
+    d.note(
+        "KeepAliveTimeout (5 s), and mod_reqtimeout's 20 s for a request head (Debian's default)",
+    );
+    d.line("timeout http-keep-alive 5s");
+    d.line("timeout http-request 20s");
+    d.note("mod_proxy_http adds the client's address to X-Forwarded-For");
+    d.line("option forwardfor");
+    d.note("mod_proxy_balancer moves a request whose member refuses it to another member, every attempt");
+    d.line("option redispatch 1");
+    d
+}
+
+fn binds(server: &ServerLevel, fe: &mut Section) {
+    if server.listen.is_empty() {
+        fe.note("no Listen in these files: httpd's port 80");
+        fe.line("bind :80");
+    }
+    for l in &server.listen {
+        fe.from(l);
+        let Some(addr) = l.args.first() else { continue };
+        if l.args
+            .get(1)
+            .is_some_and(|p| p.eq_ignore_ascii_case("https"))
+        {
+            fe.note("(https: give this bind `ssl crt` with the site's certificate)");
+        }
+        if addr.contains(':') {
+            fe.line(format!("bind {addr}"));
+        } else {
+            fe.line(format!("bind :{addr}"));
+        }
+    }
+}
+
+/// `SetHandler server-status|balancer-manager`: HAProxy's stats page at
+/// that path, in HAProxy's layout (Apache's is not built yet). A proxy
+/// has one stats page, so only the first handler gets one.
+fn status_pages(handlers: &[Handler], fe: &mut Section, diags: &mut Diagnostics) {
+    for (i, h) in handlers.iter().enumerate() {
+        if i > 0 {
+            diags.warning(
+                h.at.clone(),
+                format!(
+                    "SetHandler {} at {}: only the first status page is converted",
+                    h.name, h.path
+                ),
+            );
+            continue;
+        }
+        fe.note(format!(
+            "SetHandler {} at {}: HAProxy's stats page (in HAProxy's layout)",
+            h.name, h.path
+        ));
+        fe.line("stats enable");
+        fe.line(format!("stats uri {}", regex_word(&h.path)));
+    }
+}
+
+/// The passes in httpd's order: an ACL each, then the number of the
+/// first that matches in `txn.pass` (written last to first, so the first
+/// wins), then the backend for each number.
+fn routing(passes: &[Pass], fe: &mut Section) {
+    for p in passes {
+        fe.note(format!("pass {}: {}", p.number, describe(p)));
+        let acl = format!("pass{}", p.number);
+        match &p.matches {
+            Match::Prefix(path) => {
+                fe.line(format!("acl {acl} path {}", regex_word(path)));
+                if !path.ends_with('/') {
+                    fe.line(format!("acl {acl} path_beg {}/", regex_word(path)));
+                }
+            }
+            Match::Regex(re) => fe.line(format!("acl {acl} path_reg {}", regex_word(re))),
+        }
+    }
+    if passes.is_empty() {
+        return;
+    }
+    fe.note("httpd tries the passes in order, and the first that matches wins");
+    for p in passes.iter().rev() {
+        fe.line(format!(
+            "http-request set-var(txn.pass) int({}) if pass{}",
+            p.number, p.number
+        ));
+    }
+    for p in passes {
+        let be = match &p.target {
+            Target::Balancer { name, .. } => name.clone(),
+            Target::Server { .. } => format!("pass{}", p.number),
+            Target::Exclude => "apache_local".to_string(),
+        };
+        fe.last(format!(
+            "use_backend {be} if {{ var(txn.pass) -m int {} }}",
+            p.number
+        ));
+    }
+    fe.last("default_backend apache_local");
+}
+
+/// A pass as httpd's line, with where it was written.
+pub fn describe(p: &Pass) -> String {
+    let (kw, m) = match &p.matches {
+        Match::Prefix(s) => ("ProxyPass", s),
+        Match::Regex(s) => ("ProxyPassMatch", s),
+    };
+    let target = match &p.target {
+        Target::Balancer { name, path } => format!("balancer://{name}{path}"),
+        Target::Server {
+            scheme,
+            host,
+            port,
+            path,
+        } => format!("{}://{host}:{port}{path}", scheme.word()),
+        Target::Exclude => "!".into(),
+    };
+    format!("{kw} {m} {target}    ({})", p.at)
+}
+
+/// The backend for paths httpd would serve from its own files.
+fn local() -> Section {
+    let mut s = Section::new("backend apache_local");
+    s.about
+        .push("Paths no ProxyPass takes: httpd would look for a file; fulcrum has none.".into());
+    s.line(format!(
+        "http-request return status 404 content-type \"text/html; charset=iso-8859-1\" string {}",
+        cfg::quote(NOT_FOUND)
+    ));
+    s
+}

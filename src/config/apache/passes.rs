@@ -1,0 +1,190 @@
+//! `ProxyPass` and `ProxyPassMatch`: which request paths go where. httpd
+//! tries them in the order written and the first that matches wins; a
+//! `ProxyPass` path matches by segment (`/t1/api` takes `/t1/api` and
+//! `/t1/api/x`, not `/t1/apix`), a `ProxyPassMatch` by regular
+//! expression. A target names a balancer, a single server, or `!` (the
+//! path is not proxied).
+
+use super::balancers::{authority, Balancer, Scheme};
+use super::tree::{Directive, Node};
+use crate::config::{Diagnostics, Span};
+
+/// Where a pass sends its requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// `balancer://NAME/PATH`.
+    Balancer {
+        /// The balancer's name.
+        name: String,
+        /// The path the member is sent in place of the matched prefix.
+        path: String,
+    },
+    /// `http[s]://HOST[:PORT]/PATH`: one server.
+    Server {
+        /// Its scheme.
+        scheme: Scheme,
+        /// Its host.
+        host: String,
+        /// Its port.
+        port: u16,
+        /// The path in place of the matched prefix.
+        path: String,
+    },
+    /// `!`: httpd does not proxy the path.
+    Exclude,
+}
+
+/// How a pass matches the request path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Match {
+    /// `ProxyPass PATH`: the path, or the path and a `/` and more.
+    Prefix(String),
+    /// `ProxyPassMatch REGEX`.
+    Regex(String),
+}
+
+/// One `ProxyPass` or `ProxyPassMatch`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pass {
+    /// Its number, from 1 in the order written (the order httpd tries).
+    pub number: usize,
+    /// What it matches.
+    pub matches: Match,
+    /// Where it sends.
+    pub target: Target,
+    /// Where it was written.
+    pub at: Span,
+}
+
+/// The passes of `nodes`, at any depth, in order. A pass inside
+/// `<Location PATH>` takes the location's path. A balancer target that
+/// names no balancer of `known` is an error at its line (seed 001's
+/// `tlrws` for `t1rws`).
+pub fn passes(nodes: &[Node], known: &[Balancer], diags: &mut Diagnostics) -> Vec<Pass> {
+    let mut out = Vec::new();
+    collect(nodes, None, known, diags, &mut out);
+    out
+}
+
+fn collect(
+    nodes: &[Node],
+    location: Option<&str>,
+    known: &[Balancer],
+    diags: &mut Diagnostics,
+    out: &mut Vec<Pass>,
+) {
+    for node in nodes {
+        match node {
+            Node::Section(s) => {
+                let inner = s
+                    .name
+                    .eq_ignore_ascii_case("Location")
+                    .then(|| s.args.first().map(String::as_str))
+                    .flatten()
+                    .or(location);
+                collect(&s.body, inner, known, diags, out);
+            }
+            Node::Directive(d) if d.is("ProxyPass") || d.is("ProxyPassMatch") => {
+                if let Some(pass) = pass(d, location, known, out.len() + 1, diags) {
+                    out.push(pass);
+                }
+            }
+            Node::Directive(_) => {}
+        }
+    }
+}
+
+fn pass(
+    d: &Directive,
+    location: Option<&str>,
+    known: &[Balancer],
+    number: usize,
+    diags: &mut Diagnostics,
+) -> Option<Pass> {
+    // Inside <Location>, the path is the location's and only the target
+    // is written.
+    let (path, rest) = match location {
+        Some(loc) => (loc.to_string(), d.args.as_slice()),
+        None => {
+            let (first, rest) = d.args.split_first().or_else(|| {
+                diags.error(
+                    d.at.clone(),
+                    format!("{} needs a path and a target", d.name),
+                );
+                None
+            })?;
+            (first.clone(), rest)
+        }
+    };
+    let Some((target, params)) = rest.split_first() else {
+        diags.error(d.at.clone(), format!("{} {path}: no target", d.name));
+        return None;
+    };
+    for p in params {
+        diags.warning(
+            d.at.clone(),
+            format!("{} {path}: parameter '{p}' is not translated", d.name),
+        );
+    }
+    let matches = if d.is("ProxyPassMatch") {
+        if let Err(e) = regex::Regex::new(&path) {
+            diags.error(d.at.clone(), format!("ProxyPassMatch '{path}': {e}"));
+            return None;
+        }
+        Match::Regex(path)
+    } else {
+        Match::Prefix(path)
+    };
+    let target = self::target(target, known, d, diags)?;
+    Some(Pass {
+        number,
+        matches,
+        target,
+        at: d.at.clone(),
+    })
+}
+
+fn target(url: &str, known: &[Balancer], d: &Directive, diags: &mut Diagnostics) -> Option<Target> {
+    if url == "!" {
+        return Some(Target::Exclude);
+    }
+    if let Some(rest) = url.strip_prefix("balancer://") {
+        let (name, path) = split_path(rest);
+        if known.iter().any(|b| b.name == name) {
+            return Some(Target::Balancer {
+                name: name.to_string(),
+                path: path.to_string(),
+            });
+        }
+        let names: Vec<&str> = known.iter().map(|b| b.name.as_str()).collect();
+        diags.error(
+            d.at.clone(),
+            format!(
+                "{} {url}: no balancer named '{name}' (known: {})",
+                d.name,
+                names.join(", ")
+            ),
+        );
+        return None;
+    }
+    match authority(url) {
+        Ok((scheme, host, port, path)) => Some(Target::Server {
+            scheme,
+            host,
+            port,
+            path,
+        }),
+        Err(e) => {
+            diags.error(d.at.clone(), format!("{} {url}: {e}", d.name));
+            None
+        }
+    }
+}
+
+/// `NAME/PATH` into the name and `/PATH` (empty when there is none).
+fn split_path(rest: &str) -> (&str, &str) {
+    match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    }
+}
