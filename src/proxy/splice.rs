@@ -100,8 +100,10 @@ fn take(settings: &Splice) -> Option<Pipe> {
             let pipe = match spare {
                 Some(p) => p,
                 None => {
-                    if PIPES.fetch_add(1, Relaxed) >= settings.maxpipes {
-                        PIPES.fetch_sub(1, Relaxed);
+                    // Reserve only below the limit: an add-then-undo would
+                    // let `usage` see one pipe more than maxpipes meanwhile.
+                    let below = |n: usize| (n < settings.maxpipes).then_some(n + 1);
+                    if PIPES.fetch_update(Relaxed, Relaxed, below).is_err() {
                         return None;
                     }
                     match Pipe::open(settings.pipesize) {
