@@ -1,12 +1,13 @@
-//! Apache httpd's mod_proxy_balancer configurations, read for `fulcrum
-//! convert --from apache` (issue 20). What is here so far: httpd's line
-//! and section syntax ([`words`]) and the tree of directives it makes,
-//! with `Include` followed ([`tree`]), each problem at its `file:line`;
-//! the balancers, their members and the `ProxyPass` lines that use them,
-//! parsed into types and cross-checked ([`balancers`]); and which
-//! directives are read, with the rest reported ([`directives`]).
-//! The translation into a haproxy.cfg model is not built yet, so nothing
-//! outside this module and its tests reads it.
+//! Apache httpd's mod_proxy_balancer configurations, converted by
+//! `fulcrum convert --from apache` (issue 20): httpd's line and section
+//! syntax ([`words`]) and its tree of directives with `Include` followed
+//! ([`tree`]); the balancers and members ([`balancers`]) and the
+//! `ProxyPass` order ([`passes`]), parsed into types; which directives
+//! are read, with the rest reported ([`directives`]); and the
+//! translation: the frontend ([`convert`]), `<Location>` access rules
+//! ([`access`]), a backend per balancer ([`backend`]), header and
+//! reverse-mapping rules ([`headers`]), written as commented haproxy.cfg
+//! text ([`cfg`]).
 
 pub mod access;
 pub mod backend;
