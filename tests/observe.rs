@@ -215,3 +215,52 @@ backend be
         run.stderr
     );
 }
+
+/// `on-error` acts when the error is seen, not at the server's next
+/// check: with `inter 60s`, a refused connection before the first check
+/// takes the server DOWN at once, in fulcrum as in HAProxy. (The Apache
+/// conversion relies on it: httpd takes a member that refused out at once.)
+#[test]
+fn on_error_acts_before_the_first_check() {
+    let closed = free_port();
+    let open = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let open_port = open.local_addr().expect("addr").port();
+    thread::spawn(move || for _c in open.incoming() {});
+    let cfg = |port: u16| {
+        format!(
+            "defaults
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+    retries 0
+listen l4
+    mode tcp
+    bind 127.0.0.1:{port}
+    server s 127.0.0.1:{closed} check port {open_port} inter 60s observe layer4 error-limit 1 on-error mark-down
+    server t {} backup
+",
+            echo_server()
+        )
+    };
+    let (fp, hp) = (free_port(), free_port());
+    let f = Fulcrum::start(&cfg(fp));
+    let h = Haproxy::start(&cfg(hp), &[hp]);
+    tcp_attempt(fp);
+    tcp_attempt(hp);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let (ours, theirs) = (lines(&f.log.lock().expect("log")), lines(&h.log_lines()));
+        let down = |l: &Vec<String>| {
+            l.iter()
+                .any(|l| l.starts_with("Server l4/s is DOWN, reason: Health analyze"))
+        };
+        if down(&ours) && down(&theirs) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "fulcrum:\n{ours:#?}\nhaproxy:\n{theirs:#?}"
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+}

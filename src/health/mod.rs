@@ -174,8 +174,19 @@ async fn check_loop(
     if state.health() == Status::Down {
         health.observe(Verdict::Fail);
     }
-    tokio::time::sleep(jitter(spec.inter)).await;
     let mut last_status = None;
+    // Traffic may call for `on-error` before the first check too.
+    let first = jitter(spec.inter);
+    pause(
+        &shared,
+        &key,
+        &probe,
+        &state,
+        &mut health,
+        &mut last_status,
+        first,
+    )
+    .await;
     loop {
         // `disable health` on the runtime API: no probe; the server counts
         // as UP (set there) and starts from UP when checks resume.
@@ -246,25 +257,40 @@ async fn check_loop(
             Phase::GoingUp | Phase::GoingDown => spec.fastinter,
         };
         let spread = shared.runtime.load().global.spread_checks;
-        // Until the next check, the traffic (`observe`) may call for
-        // `on-error`; the next check then comes after `fastinter`.
-        let woke = tokio::select! {
-            _ = tokio::time::sleep(spread_by(wait, spread)) => false,
-            _ = state.hana_wake.notified() => true,
-        };
-        let event = state.hana.lock().ok().and_then(|mut h| h.take());
-        if let (true, Some(msg), Some(mode)) = (woke, event, probe.on_error) {
-            passive::on_error(
-                &shared,
-                &key,
-                &state,
-                &mut health,
-                &mut last_status,
-                mode,
-                msg,
-            );
-            tokio::time::sleep(spec.fastinter).await;
-        }
+        let wait = spread_by(wait, spread);
+        pause(
+            &shared,
+            &key,
+            &probe,
+            &state,
+            &mut health,
+            &mut last_status,
+            wait,
+        )
+        .await;
+    }
+}
+
+/// Waits `wait` for the next check. Meanwhile the traffic (`observe`)
+/// may call for `on-error`: it acts at once, as HAProxy's does, and the
+/// next check then comes after `fastinter`.
+async fn pause(
+    shared: &Shared,
+    key: &(String, String),
+    probe: &Probe,
+    state: &ServerState,
+    health: &mut Health,
+    last_status: &mut Option<outcome::CheckStatus>,
+    wait: Duration,
+) {
+    let woke = tokio::select! {
+        _ = tokio::time::sleep(wait) => false,
+        _ = state.hana_wake.notified() => true,
+    };
+    let event = state.hana.lock().ok().and_then(|mut h| h.take());
+    if let (true, Some(msg), Some(mode)) = (woke, event, probe.on_error) {
+        passive::on_error(shared, key, state, health, last_status, mode, msg);
+        tokio::time::sleep(probe.spec.fastinter).await;
     }
 }
 
