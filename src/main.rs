@@ -78,6 +78,10 @@ enum Command {
         /// mod_proxy_balancer setup (Include is followed).
         #[arg(long = "from", value_enum)]
         from: Option<Foreign>,
+        /// With --from: HAProxy's keywords only; each fulcrum-only part
+        /// given up is a warning that says what is lost.
+        #[arg(long = "strict-haproxy", requires = "from")]
+        strict_haproxy: bool,
     },
     /// GET a health URL (a `monitor-uri`) once: exit 0 on a 2xx answer,
     /// 1 otherwise. For keepalived's track_script and the like.
@@ -209,9 +213,15 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 
-    if let Some(Command::Convert { file, to, from }) = &cli.command {
+    if let Some(Command::Convert {
+        file,
+        to,
+        from,
+        strict_haproxy,
+    }) = &cli.command
+    {
         return match from {
-            Some(Foreign::Apache) => convert_apache(file, *to),
+            Some(Foreign::Apache) => convert_apache(file, *to, *strict_haproxy),
             None => convert(file, *to),
         };
     }
@@ -465,9 +475,9 @@ fn run_master(config: &config::Config, cli: &Cli, extra: &Extra) -> ExitCode {
 /// result is checked as `fulcrum -c` checks a file, so what is printed is
 /// a configuration fulcrum runs; every problem is reported at its
 /// `file:line` (of httpd's files, or of the result).
-fn convert_apache(file: &std::path::Path, to: Option<Target>) -> ExitCode {
+fn convert_apache(file: &std::path::Path, to: Option<Target>, strict: bool) -> ExitCode {
     let mut diags = Diagnostics::default();
-    let text = config::apache::convert::convert(file, &mut diags);
+    let text = config::apache::convert::convert(file, strict, &mut diags);
     print_diags(&diags, false);
     if diags.has_errors() {
         return ExitCode::from(1);

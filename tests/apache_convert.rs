@@ -4,10 +4,12 @@
 //! apache`'s output. The same requests go to both; what the client got
 //! and what the member saw are compared case by case.
 //!
-//! Two changes to the seed's text, both said here: the `Allow from` of
+//! Three changes to the seed's text, all said here: the `Allow from` of
 //! `/server-status` lost its address in the page (httpd refuses a bare
-//! `Allow from`), so it is 127.0.0.1; and the WebDAV members carry
-//! `retry=1`, so failback is seen in a second instead of httpd's 60.
+//! `Allow from`), so it is 127.0.0.1; the WebDAV members carry `retry=1`,
+//! so failback is seen in a second instead of httpd's 60; and
+//! `ProxyStatus On` (Debian's status.conf has it) puts the balancers in
+//! httpd's status page, to compare them with fulcrum's.
 
 mod common;
 
@@ -137,7 +139,8 @@ fn leak(s: String) -> &'static [u8] {
     Box::leak(s.into_bytes().into_boxed_slice())
 }
 
-const SERVER_STATUS: &str = "<Location /server-status>
+const SERVER_STATUS: &str = "ProxyStatus On
+<Location /server-status>
  SetHandler server-status
  Order deny,allow
  Deny from all
@@ -228,6 +231,120 @@ fn send_from(src: &str, port: u16, req: &str) -> Vec<u8> {
     out
 }
 
+/// The fields httpd's `?auto` has that fulcrum leaves out, having no
+/// figure for them (README: "Moving from Apache mod_proxy_balancer").
+const NOT_SHOWN: [&str; 9] = [
+    "Server Built",
+    "Total Duration",
+    "DurationPerReq",
+    "CPUChildrenUser",
+    "CPUChildrenSystem",
+    "ConnsAsyncWaitIO",
+    "ConnsAsyncWriting",
+    "ConnsAsyncKeepAlive",
+    "ConnsAsyncClosing",
+];
+
+/// `/server-status?auto` and the HTML page from both: the same
+/// Content-Type and first line, every field httpd shows but those in
+/// NOT_SHOWN, the same balancers and members with the same status words;
+/// the HTML ends as Pacemaker's apache agent checks (`</body></html>`).
+fn status_pages_agree(apache: u16, fulcrum: u16) {
+    let page = |port: u16, path: &str| -> (String, String) {
+        let req =
+            format!("GET {path} HTTP/1.1\r\nHost: lb.example:{port}\r\nConnection: close\r\n\r\n");
+        let raw = String::from_utf8_lossy(&send_from("127.0.0.1", port, &req)).into_owned();
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+        let chunked = header(head, "transfer-encoding").is_some_and(|t| t.contains("chunked"));
+        let body = if chunked {
+            dechunk(body)
+        } else {
+            body.to_string()
+        };
+        (head.to_string(), body)
+    };
+    let fields = |body: &str| -> Vec<(String, String)> {
+        body.lines()
+            .skip(1)
+            .filter_map(|l| l.split_once(": "))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let (ah, ab) = page(apache, "/server-status?auto");
+    let (fh, fb) = page(fulcrum, "/server-status?auto");
+    assert_eq!(
+        header(&ah, "content-type").map(|c| c.to_ascii_lowercase()),
+        header(&fh, "content-type").map(|c| c.to_ascii_lowercase()),
+        "{ah}\n{fh}"
+    );
+    assert_eq!(
+        ab.lines().next(),
+        fb.lines().next(),
+        "the first line: the server's name"
+    );
+    let (af, ff) = (fields(&ab), fields(&fb));
+    // mod_status's own fields come before the balancers; other modules'
+    // (mod_ssl's CacheType...) after them.
+    let core = af
+        .iter()
+        .take_while(|(k, _)| !k.starts_with("ProxyBalancer"));
+    for (k, _) in core {
+        assert!(
+            NOT_SHOWN.contains(&k.as_str()) || ff.iter().any(|(fk, _)| fk == k),
+            "fulcrum's ?auto has no '{k}':\n{fb}\nAPACHE:\n{ab}"
+        );
+    }
+    for k in ["Total Accesses", "BusyWorkers", "IdleWorkers", "Uptime"] {
+        let v = &ff.iter().find(|(fk, _)| fk == k).expect("field").1;
+        assert!(v.parse::<u64>().is_ok(), "{k}: {v}");
+    }
+    let members = |f: &[(String, String)]| -> Vec<(String, String)> {
+        f.iter()
+            .filter(|(k, _)| {
+                k.starts_with("ProxyBalancer") && (k.ends_with("Name") || k.ends_with("Status"))
+            })
+            .cloned()
+            .collect()
+    };
+    assert_eq!(members(&af), members(&ff), "balancers and members");
+    assert!(!members(&ff).is_empty(), "{fb}");
+    for port in [apache, fulcrum] {
+        let (h, b) = page(port, "/server-status");
+        assert!(h.starts_with("HTTP/1.1 200"), "{h}");
+        assert!(b.trim_end().ends_with("</body></html>"), "{b}");
+    }
+}
+
+/// The Name and Status lines of `/server-status?auto`'s balancers.
+fn balancer_lines(port: u16) -> Vec<(String, String)> {
+    let req = "GET /server-status?auto HTTP/1.1\r\nHost: lb.example\r\nConnection: close\r\n\r\n";
+    let raw = String::from_utf8_lossy(&send_from("127.0.0.1", port, req)).into_owned();
+    raw.lines()
+        .filter_map(|l| l.split_once(": "))
+        .filter(|(k, _)| {
+            k.starts_with("ProxyBalancer") && (k.ends_with("Name") || k.ends_with("Status"))
+        })
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// A chunked body's data (sizes in hex, each chunk then CRLF).
+fn dechunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    for _ in 0..10_000 {
+        let Some((size, after)) = rest.split_once("\r\n") else {
+            break;
+        };
+        let n = usize::from_str_radix(size.split(';').next().unwrap_or("").trim(), 16).unwrap_or(0);
+        if n == 0 || after.len() < n {
+            break;
+        }
+        out.push_str(&after[..n]);
+        rest = after[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
 /// The route a `Set-Cookie: ROUTEID=.ROUTE; path=...` names.
 fn cookie_route(set_cookies: &[String]) -> Option<String> {
     set_cookies.iter().find_map(|c| {
@@ -236,22 +353,37 @@ fn cookie_route(set_cookies: &[String]) -> Option<String> {
     })
 }
 
-/// Converts `conf` (with `Listen 127.0.0.1:port`) and starts fulcrum on it;
-/// the converted text is checked by Debian's `haproxy -c` too.
-fn converted(conf: &str, port: u16) -> Fulcrum {
-    let site = TempPath::file("apache-site", &format!("Listen 127.0.0.1:{port}\n{conf}"));
+/// `fulcrum convert --from apache [extra...] FILE`: the output, and
+/// standard error.
+fn convert(site: &std::path::Path, extra: &[&str]) -> (String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_fulcrum"))
         .args(["convert", "--from", "apache"])
-        .arg(site.path())
+        .args(extra)
+        .arg(site)
         .output()
         .expect("run convert");
     let cfg = String::from_utf8_lossy(&out.stdout).into_owned();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "convert failed:\n{err}\n{cfg}");
+    (cfg, err)
+}
+
+/// Converts `conf` (with `Listen 127.0.0.1:port`) and starts fulcrum on
+/// it. The `--strict-haproxy` form is checked by Debian's `haproxy -c`,
+/// and says what it gives up: the status page in httpd's layout.
+fn converted(conf: &str, port: u16) -> Fulcrum {
+    let site = TempPath::file("apache-site", &format!("Listen 127.0.0.1:{port}\n{conf}"));
+    let (cfg, _) = convert(site.path(), &[]);
+    assert!(cfg.contains("use-service apache-status"), "{cfg}");
+    let (strict, warnings) = convert(site.path(), &["--strict-haproxy"]);
+    assert!(!strict.contains("apache-status"), "{strict}");
     assert!(
-        out.status.success(),
-        "convert failed:\n{}\n{cfg}",
-        String::from_utf8_lossy(&out.stderr)
+        warnings.contains(
+            "--strict-haproxy: SetHandler server-status at /server-status is HAProxy's stats page"
+        ),
+        "{warnings}"
     );
-    let file = TempPath::file("converted", &cfg);
+    let file = TempPath::file("converted-strict", &strict);
     haproxy_check(file.path());
     Fulcrum::start(&cfg)
 }
@@ -372,6 +504,7 @@ fn seed_000_tenants_are_served_as_apache_serves_them() {
             "{name}"
         );
     }
+    status_pages_agree(apache.port(), fport);
 
     // A request with no route, or a route with no '.', is balanced and
     // told its member's route; the next with that cookie stays there.
@@ -426,6 +559,27 @@ fn seed_000_tenants_are_served_as_apache_serves_them() {
     }
     // Failback: the member comes back and, after retry=1, takes requests
     // again (httpd retries it lazily; fulcrum's check every retry=).
+    // Both status pages now show the stopped members in error (fulcrum
+    // marks them down from the traffic's refusal, in its check task: a
+    // bounded wait).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (a, f) = (balancer_lines(apache.port()), balancer_lines(fport));
+        if a == f {
+            assert!(
+                a.iter()
+                    .any(|(k, v)| k.ends_with("Status") && v.contains("Err")),
+                "{a:?}"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "apache {a:?}\nfulcrum {f:?}\n{}",
+            _fulcrum.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     t1.member_mut("webdav1").revive();
     t1.member_mut("rws2").revive();
     for (name, port) in proxies {

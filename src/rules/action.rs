@@ -158,6 +158,9 @@ pub enum Action {
     NormalizeUri(Normalize),
     /// `use-service prometheus-exporter`
     PrometheusExporter,
+    /// `use-service apache-status` (fulcrum-only): httpd's mod_status
+    /// page, for a site converted from Apache.
+    ApacheStatus,
     /// `capture SAMPLE len N|id N`: into log capture slot `slot`.
     Capture {
         /// What is captured.
@@ -197,6 +200,8 @@ pub enum Verdict {
     Tarpit(Answer),
     /// Serve metrics.
     Prometheus,
+    /// Serve httpd's status page.
+    ApacheStatus,
 }
 
 /// A complete answer to send, built from a [`Reply`], a redirect or auth.
@@ -548,9 +553,10 @@ fn parse_action(set: RuleSet, w: &[String], ctx: &Context) -> Result<Action, Str
         }
         "use-service" => match args {
             [s] if s == "prometheus-exporter" => request_only(Action::PrometheusExporter)?,
+            [s] if s == "apache-status" => request_only(Action::ApacheStatus)?,
             _ => {
                 return Err(format!(
-                    "'{kw} use-service' supports only 'prometheus-exporter'"
+                    "'{kw} use-service' supports 'prometheus-exporter', and 'apache-status' (fulcrum-only)"
                 ))
             }
         },
@@ -984,6 +990,7 @@ fn prepare<'r>(action: &'r Action, f: &Facts, view: View, request: View) -> Step
             body: None,
         })),
         A::PrometheusExporter => Step::Verdict(Verdict::Prometheus),
+        A::ApacheStatus => Step::Verdict(Verdict::ApacheStatus),
         A::Track(t) => {
             t.run(f, true);
             Step::Next

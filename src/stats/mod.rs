@@ -6,6 +6,7 @@
 //! `;json`, `;up` (hide servers that are not UP), `;norefresh`.
 
 pub mod admin;
+pub mod apache;
 pub mod auth;
 pub mod csv;
 pub mod guard;

@@ -66,6 +66,31 @@ pub fn iso_date(t: SystemTime) -> String {
     format!("{y}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{us:06}+00:00")
 }
 
+/// "Monday, 30-Nov-2026 07:29:02 UTC", as httpd's mod_status writes
+/// its CurrentTime and RestartTime.
+pub fn apache_date(t: SystemTime) -> String {
+    const DAYS: [&str; 7] = [
+        "Sunday",
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+    ];
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    // 1970-01-01 was a Thursday.
+    let weekday = DAYS.get(((secs / 86_400 + 4) % 7) as usize).unwrap_or(&"");
+    let (y, m, d, hh, mm, ss, _) = parts(t);
+    format!(
+        "{weekday}, {d:02}-{}-{y} {hh:02}:{mm:02}:{ss:02} UTC",
+        month(m)
+    )
+}
+
 /// "Nov 24 16:50:01" (UTC), the date of a syslog header.
 pub fn syslog_date(t: SystemTime) -> String {
     let (_, m, d, hh, mm, ss, _) = parts(t);
@@ -76,6 +101,13 @@ pub fn syslog_date(t: SystemTime) -> String {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn apache_date_names_the_weekday() {
+        // 2026-11-30 00:00:03 UTC is a Monday.
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_996_803);
+        assert_eq!(apache_date(t), "Monday, 30-Nov-2026 00:00:03 UTC");
+    }
 
     #[test]
     fn dates() {

@@ -20,7 +20,9 @@ const NOT_FOUND: &str = "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\" \"h
 
 /// Converts the httpd configuration at `path`; problems go to `diags`
 /// (the text is still written, for reading, when there are errors).
-pub fn convert(path: &Path, diags: &mut Diagnostics) -> String {
+/// With `strict`, the output uses HAProxy's keywords only, and each
+/// fulcrum-only part it gives up is a warning that says what is lost.
+pub fn convert(path: &Path, strict: bool, diags: &mut Diagnostics) -> String {
     let nodes = tree::read(path, diags);
     report_unread(&nodes, diags);
     let balancers = balancers(&nodes, diags);
@@ -30,7 +32,7 @@ pub fn convert(path: &Path, diags: &mut Diagnostics) -> String {
     let mut fe = Section::new("frontend apache");
     binds(&server, &mut fe);
     let handlers = access::locations(&nodes, &mut fe, diags);
-    status_pages(&handlers, &mut fe, diags);
+    status_pages(&handlers, &mut fe, strict, diags);
     if server.rules.iter().any(|d| d.is("ProxyPassReverse"))
         || balancers
             .iter()
@@ -223,21 +225,45 @@ fn binds(server: &ServerLevel, fe: &mut Section) {
     }
 }
 
-/// `SetHandler server-status|balancer-manager`: HAProxy's stats page at
-/// that path, in HAProxy's layout (Apache's is not built yet). A proxy
-/// has one stats page, so only the first handler gets one.
-fn status_pages(handlers: &[Handler], fe: &mut Section, diags: &mut Diagnostics) {
-    for (i, h) in handlers.iter().enumerate() {
-        if i > 0 {
+/// `SetHandler server-status`: httpd's page in its own layout, from
+/// fulcrum's figures (`use-service apache-status`, fulcrum-only); with
+/// `strict`, HAProxy's stats page instead. `SetHandler balancer-manager`:
+/// HAProxy's stats page. A proxy has one stats page, so a second handler
+/// that needs it is left out with a warning.
+fn status_pages(handlers: &[Handler], fe: &mut Section, strict: bool, diags: &mut Diagnostics) {
+    let mut stats_page = false;
+    for h in handlers {
+        if h.name == "server-status" && !strict {
+            fe.note(format!(
+                "SetHandler server-status at {}: httpd's page and its ?auto form (fulcrum-only)",
+                h.path
+            ));
+            fe.line(format!(
+                "http-request use-service apache-status if {}",
+                h.acl
+            ));
+            continue;
+        }
+        if h.name == "server-status" {
             diags.warning(
                 h.at.clone(),
                 format!(
-                    "SetHandler {} at {}: only the first status page is converted",
+                    "--strict-haproxy: SetHandler server-status at {} is HAProxy's stats page; what reads httpd's layout or ?auto (Pacemaker's apache agent, check_apache) loses it",
+                    h.path
+                ),
+            );
+        }
+        if stats_page {
+            diags.warning(
+                h.at.clone(),
+                format!(
+                    "SetHandler {} at {}: only one stats page per proxy; left out",
                     h.name, h.path
                 ),
             );
             continue;
         }
+        stats_page = true;
         fe.note(format!(
             "SetHandler {} at {}: HAProxy's stats page (in HAProxy's layout)",
             h.name, h.path

@@ -34,6 +34,7 @@ const READ: &[&str] = &[
     "Allow",
     "Deny",
     "SetHandler",
+    "ProxyStatus",
     "RewriteEngine",
     "RewriteRule",
 ];

@@ -29,6 +29,53 @@ pub async fn prometheus(cx: &mut Cx<'_>, req: &Request) -> Next {
     Next::KeepAlive
 }
 
+/// Serves httpd's mod_status page (`use-service apache-status`): the
+/// `?auto` text or the HTML page, GET and HEAD as httpd serves it.
+pub async fn apache_status(cx: &mut Cx<'_>, req: &Request) -> Next {
+    use crate::stats::apache::{render, Form};
+    let (form, host, method) = {
+        let v = view(cx, req);
+        let host = v
+            .lines(b"host")
+            .next()
+            .map(|h| String::from_utf8_lossy(h).into_owned())
+            .unwrap_or_else(|| cx.local.ip().to_string());
+        // httpd names the server as the client asked for it, without the port.
+        let host = match host.rsplit_once(':') {
+            Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) => h.to_string(),
+            _ => host,
+        };
+        (Form::of(v.query()), host, v.method().to_vec())
+    };
+    let (status, body) = match method.as_slice() {
+        b"GET" | b"HEAD" => (200, render(cx.rt, form, &host)),
+        _ => (405, String::new()),
+    };
+    let reason = if status == 200 {
+        "OK"
+    } else {
+        "Method Not Allowed"
+    };
+    let mut out = format!(
+        "HTTP/1.1 {status} {reason}\r\ncache-control: no-cache\r\ncontent-type: {}\r\ncontent-length: {}\r\n\r\n",
+        form.content_type(),
+        body.len()
+    )
+    .into_bytes();
+    if method != b"HEAD" {
+        out.extend_from_slice(body.as_bytes());
+    }
+    cx.access.status.set(status);
+    cx.access.end(Term::new(b'L', b'R'));
+    cx.access.sent(&out, 0);
+    let close = req.head.close || req.head.body != BodyKind::None;
+    cx.cbuf.consume(req.head.len);
+    if !send(cx.client, &out, cx.fe.timeout_client).await || close {
+        return Next::Close;
+    }
+    Next::KeepAlive
+}
+
 /// Answers `monitor-uri`: 200, or 503 when a `monitor fail` condition
 /// holds (an upstream checker then takes this node out).
 pub async fn monitor(cx: &mut Cx<'_>, req: &Request) -> Next {
