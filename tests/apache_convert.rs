@@ -231,6 +231,86 @@ fn send_from(src: &str, port: u16, req: &str) -> Vec<u8> {
     out
 }
 
+/// Beyond the seed: a balancer whose members redirect to their own URL
+/// (`ProxyPassReverse` maps it back) and whose sessions do not fail over
+/// (`nofailover=On`).
+struct Extra {
+    a: HttpBackend,
+    b: HttpBackend,
+}
+
+impl Extra {
+    fn start() -> Extra {
+        let member = || {
+            let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+            let raw = format!(
+                "HTTP/1.1 302 Found\r\nLocation: http://{addr}/app/next?x=1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+            HttpBackend::with_at(addr, Answer::Raw(leak(raw)))
+        };
+        Extra {
+            a: member(),
+            b: member(),
+        }
+    }
+
+    fn conf(&self) -> String {
+        format!(
+            "<Proxy balancer://extra>\nBalancerMember http://{} route=A\nBalancerMember http://{} route=B\n\
+             ProxySet stickysession=ROUTEID nofailover=On\n</Proxy>\n\
+             ProxyPass /extra balancer://extra/app\nProxyPassReverse /extra balancer://extra/app\n",
+            self.a.addr, self.b.addr
+        )
+    }
+
+    fn location(port: u16, cookie: &str) -> (u16, Option<String>) {
+        let req = format!(
+            "GET /extra/x HTTP/1.1\r\nHost: lb.example\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+        );
+        let raw = String::from_utf8_lossy(&send_from("127.0.0.1", port, &req)).into_owned();
+        let head = raw.split_once("\r\n\r\n").map_or(raw.as_str(), |(h, _)| h);
+        let status = head
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        (status, header(head, "location"))
+    }
+
+    /// Location mapped back to the client's Host and the public path;
+    /// with member A stopped, its sessions get 503 (once httpd and fulcrum
+    /// know it is down: see README for the first request).
+    fn check(&mut self, apache: u16, fulcrum: u16) {
+        for port in [apache, fulcrum] {
+            for cookie in ["ROUTEID=.A", "ROUTEID=.B"] {
+                assert_eq!(
+                    Extra::location(port, cookie),
+                    (302, Some("http://lb.example/extra/next?x=1".to_string())),
+                    "port {port}"
+                );
+            }
+        }
+        self.a.kill();
+        for port in [apache, fulcrum] {
+            // The first request finds A refusing: httpd answers 503 at once,
+            // fulcrum's retry goes to B (README: a difference).
+            let _ = Extra::location(port, "ROUTEID=.A");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                let (status, _) = Extra::location(port, "ROUTEID=.A");
+                if status == 503 {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "port {port}: {status}");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            assert_eq!(Extra::location(port, "ROUTEID=.B").0, 302);
+            assert_eq!(Extra::location(port, "ROUTEID=.A").0, 503);
+        }
+        self.a.revive();
+    }
+}
+
 /// The fields httpd's `?auto` has that fulcrum leaves out, having no
 /// figure for them (README: "Moving from Apache mod_proxy_balancer").
 const NOT_SHOWN: [&str; 9] = [
@@ -396,7 +476,8 @@ fn seed_000_tenants_are_served_as_apache_serves_them() {
     }
     let mut t1 = Tenant::start("t1");
     let t2 = Tenant::start("t2");
-    let conf = format!("{SERVER_STATUS}{}{}", t1.conf(), t2.conf());
+    let mut extra = Extra::start();
+    let conf = format!("{SERVER_STATUS}{}{}{}", t1.conf(), t2.conf(), extra.conf());
     let apache = Apache::start(&conf, free_port());
     let fport = free_port();
     let _fulcrum = converted(&conf, fport);
@@ -599,6 +680,7 @@ fn seed_000_tenants_are_served_as_apache_serves_them() {
             std::thread::sleep(Duration::from_millis(200));
         }
     }
+    extra.check(apache.port(), fport);
     drop(apache);
 }
 
