@@ -99,8 +99,17 @@ fn observed_errors_act_as_on_error_says_as_in_haproxy() {
     let (f4, f7, h4, h7) = (free_port(), free_port(), free_port(), free_port());
     let f = Fulcrum::start(&config(f4, f7, closed, open_port, &bad, &good));
     let h = Haproxy::start(&config(h4, h7, closed, open_port, &bad, &good), &[h4, h7]);
-    // Let each proxy's first checks pass.
-    thread::sleep(Duration::from_millis(700));
+    // Wait until each proxy's first checks have passed (its page says
+    // so): an error seen before that is not an analysis in HAProxy.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for port in [f7, h7] {
+        while !(csv_field(port, "l4", "check_status").starts_with("L4OK")
+            && csv_field(port, "l7", "check_status").starts_with("L7OK"))
+        {
+            assert!(Instant::now() < deadline, "port {port}: first checks");
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
     for port in [f4, f4, h4, h4] {
         tcp_attempt(port);
     }
@@ -136,6 +145,11 @@ fn observed_errors_act_as_on_error_says_as_in_haproxy() {
 
 /// The `hanafail` column of server `s` of `proxy` on the stats CSV.
 fn hanafail(port: u16, proxy: &str) -> String {
+    csv_field(port, proxy, "hanafail")
+}
+
+/// Column `column` of server `s` of `proxy` on the stats CSV.
+fn csv_field(port: u16, proxy: &str, column: &str) -> String {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     let _ = s.write_all(b"GET /stats;csv HTTP/1.0\r\n\r\n");
     let mut text = String::new();
@@ -150,8 +164,8 @@ fn hanafail(port: u16, proxy: &str) -> String {
         .collect();
     let col = header
         .iter()
-        .position(|h| *h == "hanafail")
-        .unwrap_or_else(|| panic!("no hanafail column in:\n{text}"));
+        .position(|h| *h == column)
+        .unwrap_or_else(|| panic!("no {column} column in:\n{text}"));
     let row = body
         .lines()
         .find(|l| l.starts_with(&format!("{proxy},s,")))
