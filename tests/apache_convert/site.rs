@@ -159,14 +159,22 @@ impl Extra {
         format!(
             "<Proxy balancer://extra>\nBalancerMember http://{} route=A\nBalancerMember http://{} route=B\n\
              ProxySet stickysession=ROUTEID nofailover=On\n</Proxy>\n\
-             ProxyPass /extra balancer://extra/app\nProxyPassReverse /extra balancer://extra/app\n",
+             ProxyPass /extra balancer://extra/app\nProxyPassReverse /extra balancer://extra/app\n\
+             RewriteEngine On\nRewriteRule ^/old$ /t1/api/x [R=301,L]\n\
+             RewriteRule ^/moved(/.*)?$ http://elsewhere.example/new?from=lb [R]\n\
+             RewriteRule ^/secret - [F]\nRewriteRule ^/gone - [G,NC]\n",
             self.a.addr, self.b.addr
         )
     }
 
     pub fn location(port: u16, cookie: &str) -> (u16, Option<String>) {
+        Extra::answer(port, "/extra/x", cookie)
+    }
+
+    /// The status and Location of `path`.
+    fn answer(port: u16, path: &str, cookie: &str) -> (u16, Option<String>) {
         let req = format!(
-            "GET /extra/x HTTP/1.1\r\nHost: lb.example\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+            "GET {path} HTTP/1.1\r\nHost: lb.example\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
         );
         let raw = String::from_utf8_lossy(&send_from("127.0.0.1", port, &req)).into_owned();
         let head = raw.split_once("\r\n\r\n").map_or(raw.as_str(), |(h, _)| h);
@@ -182,6 +190,32 @@ impl Extra {
     /// with member A stopped, its sessions get 503 (once httpd and fulcrum
     /// know it is down: see README for the first request).
     pub fn check(&mut self, apache: u16, fulcrum: u16) {
+        // mod_rewrite's redirects, with and without the query; [F], [G].
+        let cases: [(&str, (u16, Option<&str>)); 7] = [
+            ("/old", (301, Some("http://lb.example/t1/api/x"))),
+            (
+                "/old?a=1&b",
+                (301, Some("http://lb.example/t1/api/x?a=1&b")),
+            ),
+            (
+                "/moved/x?q",
+                (302, Some("http://elsewhere.example/new?from=lb")),
+            ),
+            ("/oldx", (404, None)),
+            ("/secret/file", (403, None)),
+            ("/GONE", (410, None)),
+            ("/gone", (410, None)),
+        ];
+        for (path, (status, location)) in cases {
+            let want = (status, location.map(String::from));
+            for port in [apache, fulcrum] {
+                assert_eq!(
+                    Extra::answer(port, path, "x=1"),
+                    want,
+                    "{path} on port {port}"
+                );
+            }
+        }
         for port in [apache, fulcrum] {
             for cookie in ["ROUTEID=.A", "ROUTEID=.B"] {
                 assert_eq!(

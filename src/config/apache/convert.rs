@@ -12,6 +12,7 @@ use super::balancers::balancers;
 use super::cfg::{self, apache_line, regex_word, Section};
 use super::directives::report_unread;
 use super::passes::{passes, Match, Pass, Target};
+use super::rewrite;
 use super::tree::{self, Directive, Node};
 use crate::config::Diagnostics;
 
@@ -31,6 +32,7 @@ pub fn convert(path: &Path, strict: bool, diags: &mut Diagnostics) -> String {
 
     let mut fe = Section::new("frontend apache");
     binds(&server, &mut fe);
+    rewrite::rules(&nodes, &mut fe, diags);
     let handlers = access::locations(&nodes, &mut fe, diags);
     status_pages(&handlers, &mut fe, strict, diags);
     if server.rules.iter().any(|d| d.is("ProxyPassReverse"))
@@ -164,11 +166,6 @@ fn server_directive(d: &Directive, s: &mut ServerLevel, diags: &mut Diagnostics)
         diags.warning(
             d.at.clone(),
             format!("{} is not translated", apache_line(d)),
-        );
-    } else if d.is("RewriteRule") || (d.is("RewriteEngine") && on) {
-        diags.warning(
-            d.at.clone(),
-            format!("{} is not translated yet", apache_line(d)),
         );
     } else if [
         "Header",

@@ -37,6 +37,7 @@ const READ: &[&str] = &[
     "ProxyStatus",
     "RewriteEngine",
     "RewriteRule",
+    "RewriteCond",
 ];
 
 /// Whether `name` can be an httpd directive: a letter, then letters,

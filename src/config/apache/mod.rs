@@ -6,7 +6,8 @@
 //! are read, with the rest reported ([`directives`]); and the
 //! translation: the frontend ([`convert`]), `<Location>` access rules
 //! ([`access`]), a backend per balancer ([`backend`]), header and
-//! reverse-mapping rules ([`headers`]), written as commented haproxy.cfg
+//! reverse-mapping rules ([`headers`]), mod_rewrite's simple rules
+//! ([`rewrite`]), written as commented haproxy.cfg
 //! text ([`cfg`]).
 
 pub mod access;
@@ -17,5 +18,6 @@ pub mod convert;
 pub mod directives;
 pub mod headers;
 pub mod passes;
+pub mod rewrite;
 pub mod tree;
 pub mod words;

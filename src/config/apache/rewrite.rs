@@ -1,0 +1,260 @@
+//! mod_rewrite's simple rules, at server level: a `RewriteRule` that
+//! redirects (`[R]`, `[R=301]`), forbids (`[F]`) or says gone (`[G]`).
+//! httpd runs them before access checks and before `ProxyPass`, so they
+//! come first in the frontend. What is not this simple (a rule under
+//! `RewriteCond`, a back-reference in the target, an internal rewrite,
+//! per-directory rules) is a warning at its line, and left out.
+
+use super::cfg::{apache_line, quote, regex_word, Section};
+use super::tree::{Directive, Node};
+use crate::config::Diagnostics;
+
+/// What a rule does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Effect {
+    /// `[R=code]` to this target.
+    Redirect {
+        code: u16,
+        target: String,
+        append_query: bool,
+    },
+    /// `[F]`: 403.
+    Forbidden,
+    /// `[G]`: 410.
+    Gone,
+}
+
+/// Writes the server-level rewrite rules of `nodes` into `fe` (with
+/// `RewriteEngine On` in force, as httpd needs it).
+pub fn rules(nodes: &[Node], fe: &mut Section, diags: &mut Diagnostics) {
+    let mut engine = false;
+    let mut cond: Option<&Directive> = None;
+    for node in nodes {
+        let d = match node {
+            Node::Directive(d) => d,
+            Node::Section(s)
+                if ["VirtualHost", "IfModule", "IfDefine"]
+                    .iter()
+                    .any(|n| s.name.eq_ignore_ascii_case(n)) =>
+            {
+                rules(&s.body, fe, diags);
+                continue;
+            }
+            Node::Section(s) => {
+                warn_inside(&s.body, diags);
+                continue;
+            }
+        };
+        if d.is("RewriteEngine") {
+            engine = d.args.first().is_some_and(|a| a.eq_ignore_ascii_case("on"));
+        } else if d.is("RewriteCond") {
+            cond = Some(d);
+        } else if d.is("RewriteRule") {
+            if !engine {
+                diags.warning(d.at.clone(), "RewriteRule without RewriteEngine On: httpd ignores it, and so does the conversion");
+            } else if let Some(c) = cond.take() {
+                diags.warning(
+                    d.at.clone(),
+                    format!(
+                        "{}: under {} ({}); conditions are not translated, the rule is left out",
+                        apache_line(d),
+                        apache_line(c),
+                        c.at
+                    ),
+                );
+            } else {
+                rule(d, fe, diags);
+            }
+        }
+    }
+}
+
+/// Rules inside `<Location>`, `<Directory>`... match per directory: not
+/// translated.
+fn warn_inside(nodes: &[Node], diags: &mut Diagnostics) {
+    for node in nodes {
+        match node {
+            Node::Directive(d) if d.is("RewriteRule") => diags.warning(
+                d.at.clone(),
+                format!(
+                    "{}: per-directory rewrite rules are not translated",
+                    apache_line(d)
+                ),
+            ),
+            Node::Section(s) => warn_inside(&s.body, diags),
+            Node::Directive(_) => {}
+        }
+    }
+}
+
+fn rule(d: &Directive, fe: &mut Section, diags: &mut Diagnostics) {
+    let (Some(pattern), Some(target)) = (d.args.first(), d.args.get(1)) else {
+        diags.error(
+            d.at.clone(),
+            "RewriteRule needs a pattern and a substitution",
+        );
+        return;
+    };
+    let flags: Vec<String> = d
+        .args
+        .get(2)
+        .map(|f| {
+            f.trim_start_matches('[')
+                .trim_end_matches(']')
+                .split(',')
+                .map(|s| s.trim().to_ascii_lowercase())
+                .collect()
+        })
+        .unwrap_or_default();
+    let (negated, pattern) = match pattern.strip_prefix('!') {
+        Some(p) => (true, p),
+        None => (false, pattern.as_str()),
+    };
+    if let Err(e) = regex::Regex::new(pattern) {
+        diags.error(d.at.clone(), format!("RewriteRule '{pattern}': {e}"));
+        return;
+    }
+    let effect = match effect(target, &flags) {
+        Ok(e) => e,
+        Err(why) => {
+            diags.warning(
+                d.at.clone(),
+                format!("{}: {why}; the rule is left out", apache_line(d)),
+            );
+            return;
+        }
+    };
+    let nocase = if flags.iter().any(|f| f == "nc" || f == "nocase") {
+        " -i"
+    } else {
+        ""
+    };
+    let cond = format!(
+        "{}{{ path_reg{nocase} {} }}",
+        if negated { "!" } else { "" },
+        regex_word(pattern)
+    );
+    fe.from(d);
+    match effect {
+        Effect::Forbidden => fe.line(format!("http-request deny deny_status 403 if {cond}")),
+        Effect::Gone => fe.line(format!("http-request return status 410 if {cond}")),
+        Effect::Redirect {
+            code,
+            target,
+            append_query,
+        } => {
+            // httpd answers with an absolute URL: this server's, as the
+            // client named it, when the target is a path.
+            let url = if target.starts_with('/') {
+                format!("http://%[req.hdr(host)]{}", target.replace('%', "%%"))
+            } else {
+                target.replace('%', "%%")
+            };
+            if append_query {
+                // The request's query goes along, after `?` or `&`.
+                let sep = if target.contains('?') { "&" } else { "?" };
+                fe.line(format!(
+                    "http-request redirect location {} code {code} if {cond} {{ query -m found }}",
+                    quote(&format!("{url}{sep}%[query]"))
+                ));
+            }
+            fe.line(format!(
+                "http-request redirect location {} code {code} if {cond}",
+                quote(&url)
+            ));
+        }
+    }
+}
+
+/// What a rule with these flags and target does, or why it is not simple.
+fn effect(target: &str, flags: &[String]) -> Result<Effect, String> {
+    let flag = |name: &str| {
+        flags
+            .iter()
+            .any(|f| f == name || f.starts_with(&format!("{name}=")))
+    };
+    if flag("f") || flag("forbidden") {
+        return Ok(Effect::Forbidden);
+    }
+    if flag("g") || flag("gone") {
+        return Ok(Effect::Gone);
+    }
+    let Some(r) = flags
+        .iter()
+        .find(|f| *f == "r" || f.starts_with("r=") || f.starts_with("redirect"))
+    else {
+        return Err("only redirects ([R]), [F] and [G] are translated".into());
+    };
+    if target.contains('$') || target.contains("%{") {
+        return Err("back-references and variables in the target are not translated".into());
+    }
+    let code = match r.split_once('=').map(|(_, c)| c) {
+        None => 302,
+        Some("permanent") => 301,
+        Some("temp") => 302,
+        Some("seeother") => 303,
+        Some(c) => c
+            .parse::<u16>()
+            .ok()
+            .filter(|c| (300..400).contains(c))
+            .ok_or_else(|| format!("redirect code '{c}' is not translated"))?,
+    };
+    if ![301, 302, 303, 307, 308].contains(&code) {
+        return Err(format!(
+            "HAProxy redirects with 301, 302, 303, 307 or 308, not {code}"
+        ));
+    }
+    // httpd appends the request's query unless the target has one (then
+    // only with QSA), or QSD drops it.
+    let qsa = flag("qsa") || flag("qsappend");
+    let qsd = flag("qsd") || flag("qsdiscard");
+    let append_query = !qsd && (!target.contains('?') || qsa);
+    let target = target.trim_end_matches('?').to_string();
+    Ok(Effect::Redirect {
+        code,
+        target,
+        append_query,
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn flags(f: &[&str]) -> Vec<String> {
+        f.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn redirect_flags_and_queries_as_httpd_reads_them() {
+        assert_eq!(
+            effect("/new", &flags(&["r=301", "l"])).unwrap(),
+            Effect::Redirect {
+                code: 301,
+                target: "/new".into(),
+                append_query: true
+            }
+        );
+        assert_eq!(
+            effect("/new?a=1", &flags(&["r"])).unwrap(),
+            Effect::Redirect {
+                code: 302,
+                target: "/new?a=1".into(),
+                append_query: false
+            }
+        );
+        assert_eq!(
+            effect("/new?a=1", &flags(&["r", "qsa"])).unwrap(),
+            Effect::Redirect {
+                code: 302,
+                target: "/new?a=1".into(),
+                append_query: true
+            }
+        );
+        assert_eq!(effect("-", &flags(&["f"])).unwrap(), Effect::Forbidden);
+        assert!(effect("/x/$1", &flags(&["r"])).is_err());
+        assert!(effect("/x", &flags(&["pt"])).is_err());
+        assert!(effect("/x", &flags(&["r=305"])).is_err());
+    }
+}
