@@ -6,6 +6,7 @@
 
 use super::cfg::{apache_line, Section};
 use super::tree::{Directive, Node};
+use super::vhosts::{cond, number_at, VHost};
 use crate::config::Diagnostics;
 
 /// httpd's order of `Allow` and `Deny`.
@@ -39,6 +40,8 @@ pub struct Handler {
     pub path: String,
     /// Where its `<Location>` opens.
     pub at: crate::config::Span,
+    /// The `<VirtualHost>` it is in, if any.
+    pub vhost: Option<usize>,
 }
 
 /// What a `<Location>` holds that the conversion reads.
@@ -54,60 +57,89 @@ struct Rules {
 
 /// Writes the rules of every `<Location>` in `nodes` into `fe`, numbered
 /// from 1; the handlers they name are returned with the location's ACL.
-pub fn locations(nodes: &[Node], fe: &mut Section, diags: &mut Diagnostics) -> Vec<Handler> {
+pub fn locations(
+    nodes: &[Node],
+    vhosts: &[VHost],
+    fe: &mut Section,
+    diags: &mut Diagnostics,
+) -> Vec<Handler> {
     let mut handlers = Vec::new();
     let mut n = 0;
-    walk(nodes, fe, diags, &mut n, &mut handlers);
+    let mut w = Walk {
+        vhosts,
+        fe,
+        diags,
+        n: &mut n,
+        handlers: &mut handlers,
+    };
+    w.walk(nodes, None);
     handlers
 }
 
-fn walk(
-    nodes: &[Node],
-    fe: &mut Section,
-    diags: &mut Diagnostics,
-    n: &mut usize,
-    handlers: &mut Vec<Handler>,
-) {
-    for node in nodes {
-        let Node::Section(s) = node else { continue };
-        if !s.name.eq_ignore_ascii_case("Location") {
-            walk(&s.body, fe, diags, n, handlers);
-            continue;
+struct Walk<'a, 'd> {
+    vhosts: &'a [VHost],
+    fe: &'d mut Section,
+    diags: &'d mut Diagnostics,
+    n: &'d mut usize,
+    handlers: &'d mut Vec<Handler>,
+}
+
+impl Walk<'_, '_> {
+    fn walk(&mut self, nodes: &[Node], vhost: Option<usize>) {
+        for node in nodes {
+            let Node::Section(s) = node else { continue };
+            if !s.name.eq_ignore_ascii_case("Location") {
+                let vhost = number_at(self.vhosts, &s.at).or(vhost);
+                self.walk(&s.body, vhost);
+                continue;
+            }
+            self.location(s, vhost);
         }
-        let Some(path) = s.args.first() else {
-            diags.error(s.at.clone(), "<Location> needs a path");
-            continue;
-        };
-        let mut rules = Rules::default();
-        let mut read = Vec::new();
-        for node in &s.body {
-            if let Node::Directive(d) = node {
-                if rule(d, &mut rules, diags) {
-                    read.push(d);
+    }
+
+    fn location(&mut self, s: &super::tree::Section, vhost: Option<usize>) {
+        let (fe, diags, n, handlers) = (
+            &mut *self.fe,
+            &mut *self.diags,
+            &mut *self.n,
+            &mut *self.handlers,
+        );
+        {
+            let Some(path) = s.args.first() else {
+                diags.error(s.at.clone(), "<Location> needs a path");
+                return;
+            };
+            let mut rules = Rules::default();
+            let mut read = Vec::new();
+            for node in &s.body {
+                if let Node::Directive(d) = node {
+                    if rule(d, &mut rules, diags) {
+                        read.push(d);
+                    }
                 }
             }
-        }
-        if read.is_empty() {
-            continue;
-        }
-        *n += 1;
-        let acl = format!("location{n}");
-        fe.note(format!("<Location {path}>    ({})", s.at));
-        for d in &read {
-            fe.note(format!("  {}    ({})", apache_line(d), d.at));
-        }
-        fe.line(format!("acl {acl} path {path}"));
-        if !path.ends_with('/') {
-            fe.line(format!("acl {acl} path_beg {path}/"));
-        }
-        deny_rules(&acl, &rules, fe);
-        if let Some(name) = rules.handler {
-            handlers.push(Handler {
-                name,
-                acl,
-                path: path.clone(),
-                at: s.at.clone(),
-            });
+            if read.is_empty() {
+                return;
+            }
+            *n += 1;
+            let acl = format!("location{n}");
+            fe.note(format!("<Location {path}>    ({})", s.at));
+            for d in &read {
+                fe.note(format!("  {}    ({})", apache_line(d), d.at));
+            }
+            for line in super::cfg::segment_acl(&acl, path) {
+                fe.line(line);
+            }
+            deny_rules(&format!("{acl}{}", cond(vhost)), &acl, &rules, fe);
+            if let Some(name) = rules.handler {
+                handlers.push(Handler {
+                    name,
+                    acl: format!("{acl}{}", cond(vhost)),
+                    path: path.clone(),
+                    at: s.at.clone(),
+                    vhost,
+                });
+            }
         }
     }
 }
@@ -214,11 +246,12 @@ fn sources(hosts: &[&str], d: &Directive, diags: &mut Diagnostics) -> Sources {
     Sources::Nets(nets)
 }
 
-/// The `http-request deny` lines for one location.
-fn deny_rules(acl: &str, r: &Rules, fe: &mut Section) {
+/// The `http-request deny` lines for one location: `when` is its ACL and
+/// its virtual host's condition; `acl` names its own ACLs.
+fn deny_rules(when: &str, acl: &str, r: &Rules, fe: &mut Section) {
     let deny = "http-request deny deny_status 403";
     if r.require_denied {
-        fe.line(format!("{deny} if {acl}"));
+        fe.line(format!("{deny} if {when}"));
         return;
     }
     let allowed = write_acl(&format!("{acl}_allow"), &r.allow, fe);
@@ -226,26 +259,26 @@ fn deny_rules(acl: &str, r: &Rules, fe: &mut Section) {
     if r.order.is_some() || !r.allow.is_empty() || !r.deny.is_empty() {
         match r.order.unwrap_or(Order::DenyAllow) {
             Order::DenyAllow => match (&denied, &allowed) {
-                (Some(dn), Some(al)) => fe.line(format!("{deny} if {acl} {dn} !{al}")),
-                (Some(dn), None) => fe.line(format!("{deny} if {acl} {dn}")),
+                (Some(dn), Some(al)) => fe.line(format!("{deny} if {when} {dn} !{al}")),
+                (Some(dn), None) => fe.line(format!("{deny} if {when} {dn}")),
                 (None, _) => {}
             },
             Order::AllowDeny => {
                 match &allowed {
-                    Some(al) => fe.line(format!("{deny} if {acl} !{al}")),
-                    None => fe.line(format!("{deny} if {acl}")),
+                    Some(al) => fe.line(format!("{deny} if {when} !{al}")),
+                    None => fe.line(format!("{deny} if {when}")),
                 }
                 if let Some(dn) = &denied {
-                    fe.line(format!("{deny} if {acl} {dn}"));
+                    fe.line(format!("{deny} if {when} {dn}"));
                 }
             }
         }
     }
     if !r.require.is_empty() {
         if let Some(req) = write_acl(&format!("{acl}_require"), &r.require, fe) {
-            fe.line(format!("{deny} if {acl} !{req}"));
+            fe.line(format!("{deny} if {when} !{req}"));
         } else {
-            fe.line(format!("{deny} if {acl}"));
+            fe.line(format!("{deny} if {when}"));
         }
     }
 }

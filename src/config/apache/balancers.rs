@@ -346,7 +346,7 @@ mod tests {
         let mut diags = Diagnostics::default();
         let nodes = tree::read(&path, &mut diags);
         let b = balancers(&nodes, &mut diags);
-        let p = passes(&nodes, &b, &mut diags);
+        let p = passes(&nodes, &b, &[], &mut diags);
         let _ = std::fs::remove_file(&path);
         (b, p, diags)
     }
@@ -397,7 +397,7 @@ mod tests {
         let mut diags = Diagnostics::default();
         let nodes = tree::read(&path, &mut diags);
         let b = balancers(&nodes, &mut diags);
-        passes(&nodes, &b, &mut diags);
+        passes(&nodes, &b, &[], &mut diags);
         let lines: Vec<u32> = diags.errors().filter_map(|e| e.span.line).collect();
         // 11, 39, 42: the broken tags (tree); 12, 29, 43, 44: a ProxyPass
         // to `tlrws`, `tlrcs`, `tlwebdav`, where the <Proxy> says `t1`

@@ -51,6 +51,20 @@ impl Section {
     }
 }
 
+/// The ACL lines for a path httpd matches by segment (`ProxyPass`,
+/// `<Location>`): `/a` takes `/a` and `/a/...`; `/a/` takes `/a/...`.
+pub fn segment_acl(acl: &str, path: &str) -> Vec<String> {
+    let p = regex_word(path);
+    if path.ends_with('/') {
+        vec![format!("acl {acl} path_beg {p}")]
+    } else {
+        vec![
+            format!("acl {acl} path {p}"),
+            format!("acl {acl} path_beg {p}/"),
+        ]
+    }
+}
+
 /// `file:line` of a span.
 pub fn place(at: &Span) -> String {
     at.to_string()
@@ -148,5 +162,11 @@ mod tests {
         assert_eq!(regex_word("a\\\\b\\t"), "a\\\\\\b\\\\t");
         assert_eq!(quote("\\1/t1\\2"), "\"\\1/t1\\2\"");
         assert_eq!(log_format_text("100%"), "100%%");
+        assert_eq!(segment_acl("p", "/"), ["acl p path_beg /"]);
+        assert_eq!(segment_acl("p", "/t1/"), ["acl p path_beg /t1/"]);
+        assert_eq!(
+            segment_acl("p", "/t1"),
+            ["acl p path /t1", "acl p path_beg /t1/"]
+        );
     }
 }

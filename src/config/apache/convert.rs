@@ -14,6 +14,7 @@ use super::directives::report_unread;
 use super::passes::{passes, Match, Pass, Target};
 use super::rewrite;
 use super::tree::{self, Directive, Node};
+use super::vhosts;
 use crate::config::Diagnostics;
 
 /// httpd's answer to a path it does not proxy and has no file for.
@@ -27,13 +28,15 @@ pub fn convert(path: &Path, strict: bool, diags: &mut Diagnostics) -> String {
     let nodes = tree::read(path, diags);
     report_unread(&nodes, diags);
     let balancers = balancers(&nodes, diags);
-    let passes = passes(&nodes, &balancers, diags);
+    let vhosts = vhosts::vhosts(&nodes, diags);
+    let passes = passes(&nodes, &balancers, &vhosts, diags);
     let server = server_level(&nodes, diags);
 
     let mut fe = Section::new("frontend apache");
     binds(&server, &mut fe);
-    rewrite::rules(&nodes, &mut fe, diags);
-    let handlers = access::locations(&nodes, &mut fe, diags);
+    vhosts::select(&vhosts, &mut fe);
+    rewrite::rules(&nodes, &vhosts, &mut fe, diags);
+    let handlers = access::locations(&nodes, &vhosts, &mut fe, diags);
     status_pages(&handlers, &mut fe, strict, diags);
     if server.rules.iter().any(|d| d.is("ProxyPassReverse"))
         || balancers
@@ -114,13 +117,7 @@ fn walk_server(nodes: &[Node], s: &mut ServerLevel, vhosts: &mut usize, diags: &
         match node {
             Node::Section(sec) if sec.name.eq_ignore_ascii_case("VirtualHost") => {
                 *vhosts += 1;
-                if *vhosts == 2 {
-                    diags.warning(
-                        sec.at.clone(),
-                        "a second <VirtualHost>: fulcrum converts one site, so their directives are merged",
-                    );
-                }
-                walk_server(&sec.body, s, vhosts, diags);
+                vhost_level(&sec.body, s, diags);
             }
             Node::Section(sec)
                 if sec.name.eq_ignore_ascii_case("IfModule")
@@ -131,6 +128,36 @@ fn walk_server(nodes: &[Node], s: &mut ServerLevel, vhosts: &mut usize, diags: &
             Node::Section(_) => {}
             Node::Directive(d) => server_directive(d, s, diags),
         }
+    }
+}
+
+/// A virtual host's own directives: its names are read by [`vhosts`];
+/// its header rules apply to the backends of every virtual host (said
+/// at their line); the rest as at server level.
+fn vhost_level(nodes: &[Node], s: &mut ServerLevel, diags: &mut Diagnostics) {
+    for node in nodes {
+        let Node::Directive(d) = node else { continue };
+        if d.is("ServerName") || d.is("ServerAlias") {
+            continue;
+        }
+        let rule = [
+            "Header",
+            "RequestHeader",
+            "ProxyPassReverse",
+            "ProxyPassReverseCookiePath",
+        ]
+        .iter()
+        .any(|n| d.is(n));
+        if rule {
+            diags.warning(
+                d.at.clone(),
+                format!(
+                    "{}: in a <VirtualHost>, it is applied to every virtual host's backends",
+                    apache_line(d)
+                ),
+            );
+        }
+        server_directive(d, s, diags);
     }
 }
 
@@ -279,9 +306,8 @@ fn routing(passes: &[Pass], fe: &mut Section) {
         let acl = format!("pass{}", p.number);
         match &p.matches {
             Match::Prefix(path) => {
-                fe.line(format!("acl {acl} path {}", regex_word(path)));
-                if !path.ends_with('/') {
-                    fe.line(format!("acl {acl} path_beg {}/", regex_word(path)));
+                for line in cfg::segment_acl(&acl, path) {
+                    fe.line(line);
                 }
             }
             Match::Regex(re) => fe.line(format!("acl {acl} path_reg {}", regex_word(re))),
@@ -293,8 +319,10 @@ fn routing(passes: &[Pass], fe: &mut Section) {
     fe.note("httpd tries the passes in order, and the first that matches wins");
     for p in passes.iter().rev() {
         fe.line(format!(
-            "http-request set-var(txn.pass) int({}) if pass{}",
-            p.number, p.number
+            "http-request set-var(txn.pass) int({}) if pass{}{}",
+            p.number,
+            p.number,
+            vhosts::cond(p.vhost)
         ));
     }
     for p in passes {

@@ -13,6 +13,7 @@ const READ: &[&str] = &[
     "IncludeOptional",
     "Listen",
     "ServerName",
+    "ServerAlias",
     "BalancerMember",
     "ProxySet",
     "ProxyPass",

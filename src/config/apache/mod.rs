@@ -7,7 +7,7 @@
 //! translation: the frontend ([`convert`]), `<Location>` access rules
 //! ([`access`]), a backend per balancer ([`backend`]), header and
 //! reverse-mapping rules ([`headers`]), mod_rewrite's simple rules
-//! ([`rewrite`]), written as commented haproxy.cfg
+//! ([`rewrite`]), name-based virtual hosts ([`vhosts`]), written as commented haproxy.cfg
 //! text ([`cfg`]).
 
 pub mod access;
@@ -20,4 +20,5 @@ pub mod headers;
 pub mod passes;
 pub mod rewrite;
 pub mod tree;
+pub mod vhosts;
 pub mod words;

@@ -7,6 +7,7 @@
 
 use super::balancers::{authority, Balancer, Scheme};
 use super::tree::{Directive, Node};
+use super::vhosts::{number_at, VHost};
 use crate::config::{Diagnostics, Span};
 
 /// Where a pass sends its requests.
@@ -52,6 +53,8 @@ pub struct Pass {
     pub matches: Match,
     /// Where it sends.
     pub target: Target,
+    /// The `<VirtualHost>` it is in (its number), if any.
+    pub vhost: Option<usize>,
     /// Where it was written.
     pub at: Span,
 }
@@ -60,36 +63,60 @@ pub struct Pass {
 /// `<Location PATH>` takes the location's path. A balancer target that
 /// names no balancer of `known` is an error at its line (seed 001's
 /// `tlrws` for `t1rws`).
-pub fn passes(nodes: &[Node], known: &[Balancer], diags: &mut Diagnostics) -> Vec<Pass> {
+///
+/// The main server's passes come first, then each virtual host's, as
+/// httpd merges a virtual host's list after the main server's; they are
+/// numbered in that order.
+pub fn passes(
+    nodes: &[Node],
+    known: &[Balancer],
+    vhosts: &[VHost],
+    diags: &mut Diagnostics,
+) -> Vec<Pass> {
     let mut out = Vec::new();
-    collect(nodes, None, known, diags, &mut out);
+    let mut walk = Walk {
+        known,
+        vhosts,
+        diags,
+        out: &mut out,
+    };
+    walk.collect(nodes, None, None);
+    out.sort_by_key(|p| p.vhost);
+    for (i, p) in out.iter_mut().enumerate() {
+        p.number = i + 1;
+    }
     out
 }
 
-fn collect(
-    nodes: &[Node],
-    location: Option<&str>,
-    known: &[Balancer],
-    diags: &mut Diagnostics,
-    out: &mut Vec<Pass>,
-) {
-    for node in nodes {
-        match node {
-            Node::Section(s) => {
-                let inner = s
-                    .name
-                    .eq_ignore_ascii_case("Location")
-                    .then(|| s.args.first().map(String::as_str))
-                    .flatten()
-                    .or(location);
-                collect(&s.body, inner, known, diags, out);
-            }
-            Node::Directive(d) if d.is("ProxyPass") || d.is("ProxyPassMatch") => {
-                if let Some(pass) = pass(d, location, known, out.len() + 1, diags) {
-                    out.push(pass);
+struct Walk<'a, 'd> {
+    known: &'a [Balancer],
+    vhosts: &'a [VHost],
+    diags: &'d mut Diagnostics,
+    out: &'d mut Vec<Pass>,
+}
+
+impl Walk<'_, '_> {
+    fn collect(&mut self, nodes: &[Node], location: Option<&str>, vhost: Option<usize>) {
+        for node in nodes {
+            match node {
+                Node::Section(s) => {
+                    let inner = s
+                        .name
+                        .eq_ignore_ascii_case("Location")
+                        .then(|| s.args.first().map(String::as_str))
+                        .flatten()
+                        .or(location);
+                    let vhost = number_at(self.vhosts, &s.at).or(vhost);
+                    self.collect(&s.body, inner, vhost);
                 }
+                Node::Directive(d) if d.is("ProxyPass") || d.is("ProxyPassMatch") => {
+                    if let Some(mut p) = pass(d, location, self.known, 0, self.diags) {
+                        p.vhost = vhost;
+                        self.out.push(p);
+                    }
+                }
+                Node::Directive(_) => {}
             }
-            Node::Directive(_) => {}
         }
     }
 }
@@ -140,6 +167,7 @@ fn pass(
         number,
         matches,
         target,
+        vhost: None,
         at: d.at.clone(),
     })
 }

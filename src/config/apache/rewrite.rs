@@ -7,6 +7,7 @@
 
 use super::cfg::{apache_line, quote, regex_word, Section};
 use super::tree::{Directive, Node};
+use super::vhosts::{self, number_at, VHost};
 use crate::config::Diagnostics;
 
 /// What a rule does.
@@ -25,19 +26,35 @@ enum Effect {
 }
 
 /// Writes the server-level rewrite rules of `nodes` into `fe` (with
-/// `RewriteEngine On` in force, as httpd needs it).
-pub fn rules(nodes: &[Node], fe: &mut Section, diags: &mut Diagnostics) {
+/// `RewriteEngine On` in force, as httpd needs it). A virtual host has
+/// its own engine and rules (httpd does not pass the main server's on
+/// unless told to), which hold when it is the one chosen.
+pub fn rules(nodes: &[Node], vhosts: &[VHost], fe: &mut Section, diags: &mut Diagnostics) {
+    scope(nodes, vhosts, None, fe, diags)
+}
+
+fn scope(
+    nodes: &[Node],
+    vhosts: &[VHost],
+    vhost: Option<usize>,
+    fe: &mut Section,
+    diags: &mut Diagnostics,
+) {
     let mut engine = false;
     let mut cond: Option<&Directive> = None;
     for node in nodes {
         let d = match node {
             Node::Directive(d) => d,
+            Node::Section(s) if s.name.eq_ignore_ascii_case("VirtualHost") => {
+                scope(&s.body, vhosts, number_at(vhosts, &s.at), fe, diags);
+                continue;
+            }
             Node::Section(s)
-                if ["VirtualHost", "IfModule", "IfDefine"]
+                if ["IfModule", "IfDefine"]
                     .iter()
                     .any(|n| s.name.eq_ignore_ascii_case(n)) =>
             {
-                rules(&s.body, fe, diags);
+                scope(&s.body, vhosts, vhost, fe, diags);
                 continue;
             }
             Node::Section(s) => {
@@ -63,7 +80,7 @@ pub fn rules(nodes: &[Node], fe: &mut Section, diags: &mut Diagnostics) {
                     ),
                 );
             } else {
-                rule(d, fe, diags);
+                rule(d, &vhosts::cond(vhost), fe, diags);
             }
         }
     }
@@ -87,7 +104,7 @@ fn warn_inside(nodes: &[Node], diags: &mut Diagnostics) {
     }
 }
 
-fn rule(d: &Directive, fe: &mut Section, diags: &mut Diagnostics) {
+fn rule(d: &Directive, vhost: &str, fe: &mut Section, diags: &mut Diagnostics) {
     let (Some(pattern), Some(target)) = (d.args.first(), d.args.get(1)) else {
         diags.error(
             d.at.clone(),
@@ -130,7 +147,7 @@ fn rule(d: &Directive, fe: &mut Section, diags: &mut Diagnostics) {
         ""
     };
     let cond = format!(
-        "{}{{ path_reg{nocase} {} }}",
+        "{}{{ path_reg{nocase} {} }}{vhost}",
         if negated { "!" } else { "" },
         regex_word(pattern)
     );
