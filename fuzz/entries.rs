@@ -23,7 +23,30 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("basic_auth", basic_auth),
     ("proxy_header", proxy_header),
     ("cli_command", cli_command),
+    ("apache_cfg", apache_cfg),
 ];
+
+/// `convert --from apache`: httpd's syntax and the translation, and its
+/// promise: a conversion without errors is a configuration fulcrum's own
+/// check accepts.
+pub fn apache_cfg(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    // Include reads the file system: not from a fuzzer.
+    if text.to_ascii_lowercase().contains("include") {
+        return;
+    }
+    let mut diags = fulcrum::config::Diagnostics::default();
+    let out = fulcrum::config::apache::convert::convert_text(text, "fuzz.conf", false, &mut diags);
+    if diags.has_errors() {
+        return;
+    }
+    let parsed = fulcrum::config::parse::parse_cfg(&out, "converted");
+    assert!(!parsed.diags.has_errors(), "{}\n{out}", parsed.diags);
+    let checked = fulcrum::config::validate::validate(&parsed.config);
+    assert!(!checked.has_errors(), "{checked}\n{out}");
+}
 
 /// The haproxy.cfg lexer, reader and validation.
 pub fn haproxy_cfg(data: &[u8]) {

@@ -158,11 +158,15 @@ fn server_names(members: &[Member], diags: &mut Diagnostics) -> Vec<String> {
         let valid = name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':'));
-        if !valid || names.contains(&name) {
-            diags.error(
-                m.at.clone(),
-                format!("member {}: two members with one address, or an address HAProxy cannot name a server by", member_url(m)),
-            );
+        let problem = if !valid {
+            Some("HAProxy cannot name a server so (an IPv6 address?), and the name is the Host it sends")
+        } else if names.contains(&name) {
+            Some("a second member with the same address")
+        } else {
+            None
+        };
+        if let Some(why) = problem {
+            diags.error(m.at.clone(), format!("member {}: {why}", member_url(m)));
             name = format!("member{}", names.len() + 1);
         }
         names.push(name);

@@ -26,6 +26,17 @@ const NOT_FOUND: &str = "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\" \"h
 /// fulcrum-only part it gives up is a warning that says what is lost.
 pub fn convert(path: &Path, strict: bool, diags: &mut Diagnostics) -> String {
     let nodes = tree::read(path, diags);
+    convert_tree(&nodes, &path.display().to_string(), strict, diags)
+}
+
+/// [`convert`] of a configuration's text (`Include` is read relative to
+/// the current directory): for the fuzzer, and for tests.
+pub fn convert_text(text: &str, name: &str, strict: bool, diags: &mut Diagnostics) -> String {
+    let nodes = tree::read_str(text, name, diags);
+    convert_tree(&nodes, name, strict, diags)
+}
+
+fn convert_tree(nodes: &[Node], name: &str, strict: bool, diags: &mut Diagnostics) -> String {
     report_unread(&nodes, diags);
     let balancers = balancers(&nodes, diags);
     let vhosts = vhosts::vhosts(&nodes, diags);
@@ -76,10 +87,7 @@ pub fn convert(path: &Path, strict: bool, diags: &mut Diagnostics) -> String {
     }
     sections.push(local());
     let head = [
-        format!(
-            "Converted from {} by `fulcrum convert --from apache`.",
-            path.display()
-        ),
+        format!("Converted from {name} by `fulcrum convert --from apache`."),
         "Each part quotes the httpd line it came from, with its file:line.".to_string(),
     ];
     cfg::write(&head, &sections)

@@ -233,9 +233,10 @@ fn location(d: &Directive, be: &mut Section, members: &Members, diags: &mut Diag
             be.line(format!(
                 "http-response replace-header {header} {} {}",
                 regex_word(&format!("^{p}(.*)$")),
+                // httpd writes PATH, then what followed the member's URL.
                 quote(&format!(
                     "http://%[var(txn.host)]{}\\1",
-                    public.trim_end_matches('/').replace('%', "%%")
+                    public.replace('%', "%%")
                 ))
             ));
         }
@@ -260,5 +261,27 @@ mod tests {
         assert_eq!(expand("100%%", None).unwrap(), "100%%");
         assert!(expand("%t", None).is_err());
         assert!(expand("%{HOME}e", None).is_err());
+    }
+
+    /// httpd writes the public path, then what followed the member's URL
+    /// and path: `/` for `/` keeps its slash.
+    #[test]
+    fn location_keeps_the_public_path_whole() {
+        let mut diags = Diagnostics::default();
+        let out = crate::config::apache::convert::convert_text(
+            "<Proxy balancer://b>\nBalancerMember http://m:8080\n</Proxy>\n\
+             ProxyPass / balancer://b/\nProxyPassReverse / balancer://b/\n\
+             ProxyPassReverse /pub http://n:9000/app\n",
+            "t.conf",
+            false,
+            &mut diags,
+        );
+        assert!(!diags.has_errors(), "{diags}");
+        for line in [
+            r#"http-response replace-header Location ^(?i:http://m:8080)/(.*)$ "http://%[var(txn.host)]/\1""#,
+            r#"http-response replace-header Location ^(?i:http://n:9000/app)(.*)$ "http://%[var(txn.host)]/pub\1""#,
+        ] {
+            assert!(out.contains(line), "{line}\n{out}");
+        }
     }
 }

@@ -65,6 +65,13 @@ pub fn read(path: &Path, diags: &mut Diagnostics) -> Vec<Node> {
     }
 }
 
+/// Reads a configuration's text, named `name`; `Include` paths are
+/// taken from the current directory.
+pub fn read_str(text: &str, name: &str, diags: &mut Diagnostics) -> Vec<Node> {
+    let name: Arc<str> = Arc::from(name);
+    read_text(text, &name, PathBuf::new(), 0, diags)
+}
+
 fn base_dir(path: &Path) -> PathBuf {
     path.parent().map(Path::to_path_buf).unwrap_or_default()
 }
