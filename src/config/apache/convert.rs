@@ -37,17 +37,17 @@ pub fn convert_text(text: &str, name: &str, strict: bool, diags: &mut Diagnostic
 }
 
 fn convert_tree(nodes: &[Node], name: &str, strict: bool, diags: &mut Diagnostics) -> String {
-    report_unread(&nodes, diags);
-    let balancers = balancers(&nodes, diags);
-    let vhosts = vhosts::vhosts(&nodes, diags);
-    let passes = passes(&nodes, &balancers, &vhosts, diags);
-    let server = server_level(&nodes, diags);
+    report_unread(nodes, diags);
+    let balancers = balancers(nodes, diags);
+    let vhosts = vhosts::vhosts(nodes, diags);
+    let passes = passes(nodes, &balancers, &vhosts, diags);
+    let server = server_level(nodes, diags);
 
     let mut fe = Section::new("frontend apache");
     binds(&server, &mut fe);
     vhosts::select(&vhosts, &mut fe);
-    rewrite::rules(&nodes, &vhosts, &mut fe, diags);
-    let handlers = access::locations(&nodes, &vhosts, &mut fe, diags);
+    rewrite::rules(nodes, &vhosts, &mut fe, diags);
+    let handlers = access::locations(nodes, &vhosts, &mut fe, diags);
     status_pages(&handlers, &mut fe, strict, diags);
     if server.rules.iter().any(|d| d.is("ProxyPassReverse"))
         || balancers
