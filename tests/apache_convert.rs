@@ -341,6 +341,63 @@ fn name_based_virtual_hosts_route_as_httpd_does() {
     }
 }
 
+/// A TLS virtual host (mod_ssl's SSLEngine on, certificate and key
+/// files) converted to `bind ... ssl crt`: the same answers over HTTPS,
+/// and the redirect httpd makes says `https://`.
+#[test]
+fn tls_virtual_host_is_served_as_httpd_serves_it() {
+    if apache_bin().is_none() {
+        eprintln!("skipped: apache2 not installed");
+        return;
+    }
+    let member = HttpBackend::start("member");
+    let dir = TempPath::dir("apache-tls");
+    let crt = dir.path().join("site.crt");
+    let key = rcgen::KeyPair::generate().expect("key");
+    let params = rcgen::CertificateParams::new(vec!["lb.example".to_string()]).expect("params");
+    let cert = params.self_signed(&key).expect("cert");
+    std::fs::write(&crt, cert.pem()).expect("write cert");
+    std::fs::write(dir.path().join("site.crt.key"), key.serialize_pem()).expect("write key");
+    let conf = |tls: u16| {
+        format!(
+            "Listen 127.0.0.1:{tls} https\n<Proxy balancer://b>\nBalancerMember http://{}\n</Proxy>\n\
+             <VirtualHost *:{tls}>\nServerName lb.example\nSSLEngine on\nSSLCertificateFile {c}\n\
+             SSLCertificateKeyFile {c}.key\nProxyPass /app balancer://b/app\n\
+             RewriteEngine On\nRewriteRule ^/old$ /app/new [R]\n</VirtualHost>\n",
+            member.addr,
+            c = crt.display()
+        )
+    };
+    let (atls, ftls) = (free_port(), free_port());
+    let _apache = Apache::start(&conf(atls), free_port());
+    let _fulcrum = converted(&conf(ftls), free_port());
+    let get = |port: u16, path: &str| {
+        let out = Command::new("curl")
+            .args(["-sS", "-i", "-k", "--max-time", "10", "--resolve"])
+            .arg(format!("lb.example:{port}:127.0.0.1"))
+            .arg(format!("https://lb.example:{port}{path}"))
+            .output()
+            .expect("run curl");
+        let text = String::from_utf8_lossy(&out.stdout).replace(&port.to_string(), "PORT");
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let status = head.split(' ').nth(1).unwrap_or_default().to_string();
+        let body = if status == "200" { body } else { "" };
+        (status, header(head, "location"), body.to_string())
+    };
+    for path in ["/app/x", "/old", "/nothing"] {
+        assert_eq!(
+            get(atls, path),
+            get(ftls, path),
+            "{path}: apache, then fulcrum"
+        );
+    }
+    assert_eq!(get(ftls, "/app/x").2, "member");
+    assert_eq!(
+        get(ftls, "/old").1.as_deref(),
+        Some("https://lb.example:PORT/app/new")
+    );
+}
+
 /// Seed 001's copy of the page, damaged by OCR: `file:line` errors, exit
 /// status 1, nothing on standard output, no crash.
 #[test]

@@ -20,6 +20,8 @@ pub struct Site<'a> {
     pub server: &'a ServerLevel,
     /// Every pass, in order.
     pub passes: &'a [Pass],
+    /// How the URLs httpd makes start: `http`, or the request's scheme.
+    pub scheme: &'a str,
 }
 
 impl Scheme {
@@ -62,6 +64,7 @@ pub fn balancer(b: &Balancer, site: &Site, diags: &mut Diagnostics) -> Section {
     let view = Members {
         servers: &members,
         sticky: b.sticky.is_some(),
+        scheme: site.scheme,
     };
     for d in b.directives.iter().chain(&site.server.rules) {
         headers::write(d, &mut be, &view, diags);
@@ -100,6 +103,7 @@ pub fn single(p: &Pass, site: &Site, diags: &mut Diagnostics) -> Section {
         let view = Members {
             servers: &[(names.first().cloned().unwrap_or_default(), None, url)],
             sticky: false,
+            scheme: site.scheme,
         };
         for d in &site.server.rules {
             headers::write(d, &mut be, &view, diags);

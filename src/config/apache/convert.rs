@@ -13,6 +13,7 @@ use super::cfg::{self, apache_line, regex_word, Section};
 use super::directives::report_unread;
 use super::passes::{passes, Match, Pass, Target};
 use super::rewrite;
+use super::tls::{self, Certificate};
 use super::tree::{self, Directive, Node};
 use super::vhosts;
 use crate::config::Diagnostics;
@@ -43,10 +44,15 @@ fn convert_tree(nodes: &[Node], name: &str, strict: bool, diags: &mut Diagnostic
     let passes = passes(nodes, &balancers, &vhosts, diags);
     let server = server_level(nodes, diags);
 
+    let certs = tls::certificates(nodes, &vhosts, diags);
     let mut fe = Section::new("frontend apache");
-    binds(&server, &mut fe);
+    let scheme = if binds(&server, &certs, &mut fe, diags) {
+        "%[var(txn.scheme)]"
+    } else {
+        "http"
+    };
     vhosts::select(&vhosts, &mut fe);
-    rewrite::rules(nodes, &vhosts, &mut fe, diags);
+    rewrite::rules(nodes, &vhosts, scheme, &mut fe, diags);
     let handlers = access::locations(nodes, &vhosts, &mut fe, diags);
     status_pages(&handlers, &mut fe, strict, diags);
     if server.rules.iter().any(|d| d.is("ProxyPassReverse"))
@@ -62,6 +68,7 @@ fn convert_tree(nodes: &[Node], name: &str, strict: bool, diags: &mut Diagnostic
     let site = Site {
         server: &server,
         passes: &passes,
+        scheme,
     };
     let mut sections = vec![defaults(), fe];
     for b in &balancers {
@@ -235,7 +242,15 @@ fn defaults() -> Section {
     d
 }
 
-fn binds(server: &ServerLevel, fe: &mut Section) {
+/// The binds, with `ssl crt` where mod_ssl serves certificates; true if
+/// any is TLS.
+fn binds(
+    server: &ServerLevel,
+    certs: &[Certificate],
+    fe: &mut Section,
+    diags: &mut Diagnostics,
+) -> bool {
+    let mut any_tls = false;
     if server.listen.is_empty() {
         fe.note("no Listen in these files: httpd's port 80");
         fe.line("bind :80");
@@ -243,18 +258,40 @@ fn binds(server: &ServerLevel, fe: &mut Section) {
     for l in &server.listen {
         fe.from(l);
         let Some(addr) = l.args.first() else { continue };
-        if l.args
-            .get(1)
-            .is_some_and(|p| p.eq_ignore_ascii_case("https"))
-        {
-            fe.note("(https: give this bind `ssl crt` with the site's certificate)");
-        }
-        if addr.contains(':') {
-            fe.line(format!("bind {addr}"));
+        let addr = if addr.contains(':') {
+            addr.clone()
         } else {
-            fe.line(format!("bind :{addr}"));
+            format!(":{addr}")
+        };
+        let port = addr
+            .rsplit_once(':')
+            .and_then(|(_, p)| p.parse::<u16>().ok());
+        let crts = tls::for_port(certs, port);
+        let https = l
+            .args
+            .get(1)
+            .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+        if crts.is_empty() {
+            if https {
+                diags.warning(l.at.clone(), "Listen ... https, but no SSLEngine on with a certificate for it: it is converted as plain HTTP");
+            }
+            fe.line(format!("bind {addr}"));
+            continue;
         }
+        any_tls = true;
+        let crts: Vec<String> = crts
+            .iter()
+            .map(|c| format!(" crt {}", cfg::quote(c)))
+            .collect();
+        fe.note("SSLEngine on with SSLCertificateFile: TLS, the certificate chosen by SNI");
+        fe.line(format!("bind {addr} ssl{}", crts.concat()));
     }
+    if any_tls {
+        fe.note("the scheme httpd writes in the URLs it makes (redirects, ProxyPassReverse)");
+        fe.line("http-request set-var(txn.scheme) str(https) if { ssl_fc }");
+        fe.line("http-request set-var(txn.scheme) str(http) if !{ ssl_fc }");
+    }
+    any_tls
 }
 
 /// `SetHandler server-status`: httpd's page in its own layout, from

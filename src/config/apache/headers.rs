@@ -20,6 +20,8 @@ pub struct Members<'a> {
     pub servers: &'a [(String, Option<String>, String)],
     /// The balancer has `stickysession` (so a route can change).
     pub sticky: bool,
+    /// How the URLs httpd makes start: `http`, or the request's scheme.
+    pub scheme: &'a str,
 }
 
 /// Writes `d` (a Header, RequestHeader, ProxyPassReverse or
@@ -235,7 +237,8 @@ fn location(d: &Directive, be: &mut Section, members: &Members, diags: &mut Diag
                 regex_word(&format!("^{p}(.*)$")),
                 // httpd writes PATH, then what followed the member's URL.
                 quote(&format!(
-                    "http://%[var(txn.host)]{}\\1",
+                    "{}://%[var(txn.host)]{}\\1",
+                    members.scheme,
                     public.replace('%', "%%")
                 ))
             ));

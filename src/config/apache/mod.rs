@@ -7,7 +7,8 @@
 //! translation: the frontend ([`convert`]), `<Location>` access rules
 //! ([`access`]), a backend per balancer ([`backend`]), header and
 //! reverse-mapping rules ([`headers`]), mod_rewrite's simple rules
-//! ([`rewrite`]), name-based virtual hosts ([`vhosts`]), written as commented haproxy.cfg
+//! ([`rewrite`]), name-based virtual hosts ([`vhosts`]), mod_ssl's
+//! certificates ([`tls`]), written as commented haproxy.cfg
 //! text ([`cfg`]).
 
 pub mod access;
@@ -19,6 +20,7 @@ pub mod directives;
 pub mod headers;
 pub mod passes;
 pub mod rewrite;
+pub mod tls;
 pub mod tree;
 pub mod vhosts;
 pub mod words;

@@ -29,14 +29,21 @@ enum Effect {
 /// `RewriteEngine On` in force, as httpd needs it). A virtual host has
 /// its own engine and rules (httpd does not pass the main server's on
 /// unless told to), which hold when it is the one chosen.
-pub fn rules(nodes: &[Node], vhosts: &[VHost], fe: &mut Section, diags: &mut Diagnostics) {
-    scope(nodes, vhosts, None, fe, diags)
+pub fn rules(
+    nodes: &[Node],
+    vhosts: &[VHost],
+    scheme: &str,
+    fe: &mut Section,
+    diags: &mut Diagnostics,
+) {
+    scope(nodes, vhosts, None, scheme, fe, diags)
 }
 
 fn scope(
     nodes: &[Node],
     vhosts: &[VHost],
     vhost: Option<usize>,
+    scheme: &str,
     fe: &mut Section,
     diags: &mut Diagnostics,
 ) {
@@ -46,7 +53,7 @@ fn scope(
         let d = match node {
             Node::Directive(d) => d,
             Node::Section(s) if s.name.eq_ignore_ascii_case("VirtualHost") => {
-                scope(&s.body, vhosts, number_at(vhosts, &s.at), fe, diags);
+                scope(&s.body, vhosts, number_at(vhosts, &s.at), scheme, fe, diags);
                 continue;
             }
             Node::Section(s)
@@ -54,7 +61,7 @@ fn scope(
                     .iter()
                     .any(|n| s.name.eq_ignore_ascii_case(n)) =>
             {
-                scope(&s.body, vhosts, vhost, fe, diags);
+                scope(&s.body, vhosts, vhost, scheme, fe, diags);
                 continue;
             }
             Node::Section(s) => {
@@ -80,7 +87,7 @@ fn scope(
                     ),
                 );
             } else {
-                rule(d, &vhosts::cond(vhost), fe, diags);
+                rule(d, &vhosts::cond(vhost), scheme, fe, diags);
             }
         }
     }
@@ -104,7 +111,7 @@ fn warn_inside(nodes: &[Node], diags: &mut Diagnostics) {
     }
 }
 
-fn rule(d: &Directive, vhost: &str, fe: &mut Section, diags: &mut Diagnostics) {
+fn rule(d: &Directive, vhost: &str, scheme: &str, fe: &mut Section, diags: &mut Diagnostics) {
     let (Some(pattern), Some(target)) = (d.args.first(), d.args.get(1)) else {
         diags.error(
             d.at.clone(),
@@ -163,7 +170,7 @@ fn rule(d: &Directive, vhost: &str, fe: &mut Section, diags: &mut Diagnostics) {
             // httpd answers with an absolute URL: this server's, as the
             // client named it, when the target is a path.
             let url = if target.starts_with('/') {
-                format!("http://%[req.hdr(host)]{}", target.replace('%', "%%"))
+                format!("{scheme}://%[req.hdr(host)]{}", target.replace('%', "%%"))
             } else {
                 target.replace('%', "%%")
             };
