@@ -398,6 +398,45 @@ fn tls_virtual_host_is_served_as_httpd_serves_it() {
     );
 }
 
+/// https members: `SSLProxyVerify require` with
+/// `SSLProxyCACertificateFile` verifies them against that CA (a member
+/// whose certificate another CA signed gets no request: 503), and
+/// `Timeout`/`ProxyTimeout` set the waits.
+#[test]
+fn https_members_are_verified_as_ssl_proxy_verify_says() {
+    let member = common::openssl::tls_server();
+    let other = common::openssl::tls_server();
+    for (ca, status) in [(member.cert_path(), 200), (other.cert_path(), 503)] {
+        let port = free_port();
+        let conf = format!(
+            "Listen 127.0.0.1:{port}\nTimeout 30\nProxyTimeout 7\nSSLProxyEngine On\nSSLProxyVerify require\n\
+             SSLProxyCACertificateFile {}\n<Proxy balancer://tls>\nBalancerMember https://127.0.0.1:{}\n</Proxy>\n\
+             ProxyPass /s balancer://tls/\n",
+            ca.display(),
+            member.port
+        );
+        let site = TempPath::file("apache-https", &conf);
+        let (cfg, _) = convert(site.path(), &[]);
+        for line in [
+            "timeout client 30000ms",
+            "timeout server 7000ms",
+            "timeout connect 30000ms",
+        ] {
+            assert!(cfg.contains(line), "{line}\n{cfg}");
+        }
+        assert!(cfg.contains(" ssl verify required ca-file "), "{cfg}");
+        let _f = Fulcrum::start(&cfg);
+        let req = "GET /s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+        let raw = String::from_utf8_lossy(&send_from("127.0.0.1", port, req)).into_owned();
+        let first = raw.lines().next().unwrap_or_default();
+        assert_eq!(
+            first.split(' ').nth(1),
+            Some(status.to_string().as_str()),
+            "{first}"
+        );
+    }
+}
+
 /// Seed 001's copy of the page, damaged by OCR: `file:line` errors, exit
 /// status 1, nothing on standard output, no crash.
 #[test]

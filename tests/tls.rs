@@ -1185,3 +1185,36 @@ listen web
         "{line}"
     );
 }
+
+/// `verify required ca-file` to a server by address: as in HAProxy, the
+/// chain is checked and the name only when there is one to check
+/// (`verifyhost`, or `sni`); `verifyhost` names the certificate must
+/// hold. The server's certificate is for check.example. Compared with
+/// Debian's HAProxy 2.6.
+#[test]
+fn verify_required_checks_the_name_only_when_given_one() {
+    let server = common::openssl::tls_server();
+    let ca = server.cert_path();
+    let cfg = |port: u16, params: &str| {
+        format!(
+            "defaults\n    mode http\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n\
+             listen l\n    bind 127.0.0.1:{port}\n    server s 127.0.0.1:{} ssl verify required ca-file {} {params}\n",
+            server.port,
+            ca.display()
+        )
+    };
+    for (params, status) in [
+        ("", 200),
+        ("verifyhost check.example", 200),
+        ("verifyhost other.example", 503),
+        ("sni str(check.example)", 200),
+        ("sni str(other.example)", 503),
+    ] {
+        let (fp, hp) = (free_port(), free_port());
+        let _f = Fulcrum::start(&cfg(fp, params));
+        let _h = common::haproxy::Haproxy::start(&cfg(hp, params), &[hp]);
+        for (who, port) in [("fulcrum", fp), ("haproxy", hp)] {
+            assert_eq!(get(port, "/").status, status, "{who} with '{params}'");
+        }
+    }
+}

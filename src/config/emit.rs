@@ -987,6 +987,9 @@ fn server_words(s: &Server) -> String {
     if let Some(sni) = &s.sni {
         let _ = write!(w, " sni {}", quote(sni));
     }
+    if let Some(h) = &s.verifyhost {
+        let _ = write!(w, " verifyhost {}", quote(h));
+    }
     if let Some(o) = s.observe {
         let o = match o {
             super::model::ObserveLayer::Layer4 => "layer4",

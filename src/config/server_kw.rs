@@ -191,6 +191,7 @@ pub fn server(p: &mut Proxy, l: &mut Line) -> Result<(), String> {
             }
             "ca-file" => s.ca_file = Some(PathBuf::from(value(&mut it, "ca-file")?)),
             "sni" => s.sni = Some(value(&mut it, "sni")?),
+            "verifyhost" => s.verifyhost = Some(value(&mut it, "verifyhost")?),
             "check-ssl" => s.check_ssl = true,
             "crt" => s.crt = Some(PathBuf::from(value(&mut it, "crt")?)),
             "alpn" => {

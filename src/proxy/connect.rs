@@ -370,7 +370,12 @@ async fn tls_handshake(
     timeout: Option<Duration>,
 ) -> std::io::Result<crate::proxy::stream::Stream> {
     use rustls::pki_types::ServerName;
-    let name = match sni.and_then(|n| ServerName::try_from(n).ok()) {
+    // The name to check: the SNI sent, else `verifyhost`, else the
+    // address (whose name is not checked: see tls::ChainVerifier).
+    let name = match sni
+        .or_else(|| tls.verifyhost.clone())
+        .and_then(|n| ServerName::try_from(n).ok())
+    {
         Some(n) => n,
         None => ServerName::IpAddress(s.addr.ip().into()),
     };

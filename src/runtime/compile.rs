@@ -291,7 +291,7 @@ pub fn compile(c: &Config, prev: Option<&Runtime>) -> Result<Runtime, CompileErr
                 proxy_v2_options: s.proxy_v2_options,
                 shutdown_on_down: s.shutdown_on_down,
                 shutdown_backups_on_up: s.shutdown_backups_on_up,
-                tls: server_tls(c, p, s)?,
+                tls: server_tls(c, p, s, Purpose::Traffic)?,
                 state,
                 dns,
                 observe: s.observe.filter(|_| s.check).map(|layer| super::Observe {
@@ -696,7 +696,8 @@ fn check_tls(
     }
     let mut with_ssl = s.clone();
     with_ssl.ssl = true;
-    let Some(tls) = server_tls(c, p, &with_ssl)? else {
+    let purpose = Purpose::Check(s.check_sni.is_some());
+    let Some(tls) = server_tls(c, p, &with_ssl, purpose)? else {
         return Ok(None);
     };
     Ok(Some(super::check::CheckTls {
@@ -899,6 +900,16 @@ fn bind_tls(
     Ok(out)
 }
 
+/// What a server's TLS configuration is for: its traffic (SNI from `sni`,
+/// the name checked if it has `sni` or `verifyhost`), or its checks
+/// (SNI and the name checked when it has `check-sni`; `verifyhost` is the
+/// traffic's).
+#[derive(Debug, Clone, Copy)]
+enum Purpose {
+    Traffic,
+    Check(bool),
+}
+
 /// The TLS settings of a `server ... ssl` line: verification from the
 /// server's `verify` (else global `ssl-server-verify`, else required) and
 /// `ca-file` (under `ca-base`), and its `sni` expression.
@@ -906,6 +917,7 @@ fn server_tls(
     c: &Config,
     p: &crate::config::model::Proxy,
     s: &crate::config::model::Server,
+    purpose: Purpose,
 ) -> Result<Option<super::ServerTls>, CompileError> {
     use crate::config::model::Verify;
     if !s.ssl {
@@ -937,6 +949,14 @@ fn server_tls(
             _ => crt.clone(),
         }),
         no_reuse: s.no_ssl_reuse,
+        check_name: match purpose {
+            Purpose::Traffic => s.sni.is_some() || s.verifyhost.is_some(),
+            Purpose::Check(sni) => sni,
+        },
+        send_sni: match purpose {
+            Purpose::Traffic => s.sni.is_some(),
+            Purpose::Check(sni) => sni,
+        },
     };
     let config = crate::tls::client_config(&verify, &opts).map_err(|e| err(e.to_string()))?;
     let sni = s
@@ -947,7 +967,11 @@ fn server_tls(
         })
         .transpose()
         .map_err(|e| err(format!("'sni': {e}")))?;
-    Ok(Some(super::ServerTls { config, sni }))
+    Ok(Some(super::ServerTls {
+        config,
+        sni,
+        verifyhost: s.verifyhost.clone(),
+    }))
 }
 
 /// The splicing settings of `global`: None under `nosplice`. `maxpipes`

@@ -195,6 +195,8 @@ pub struct ServerTls {
     pub config: Arc<rustls::ClientConfig>,
     /// `sni EXPR`: the server name to send, evaluated per request.
     pub sni: Option<crate::rules::sample::Expr>,
+    /// `verifyhost NAME`: the name to check when no SNI was sent.
+    pub verifyhost: Option<String>,
 }
 
 /// The TLS side of one `bind ... ssl` line.

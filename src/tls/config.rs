@@ -181,6 +181,11 @@ pub struct ClientOptions {
     pub crt: Option<PathBuf>,
     /// `no-ssl-reuse`: no session resumption.
     pub no_reuse: bool,
+    /// The certificate must name the server: it has `sni` or `verifyhost`.
+    /// Otherwise, as in HAProxy, `verify required` checks the chain only.
+    pub check_name: bool,
+    /// SNI is sent (the server has `sni`); `verifyhost` alone sends none.
+    pub send_sni: bool,
 }
 
 /// The rustls configuration for TLS to a server.
@@ -193,7 +198,20 @@ pub fn client_config(
         .with_protocol_versions(&versions(None, None)?)
         .map_err(|e| TlsError::Rustls(e.to_string()))?;
     let builder = match verify {
-        ServerVerify::Ca(path) => builder.with_root_certificates(roots(path)?),
+        ServerVerify::Ca(path) => {
+            let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
+                Arc::new(roots(path)?),
+                provider.clone(),
+            )
+            .build()
+            .map_err(|e| TlsError::Rustls(e.to_string()))?;
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(ChainVerifier {
+                    webpki,
+                    check_name: opts.check_name,
+                }))
+        }
         ServerVerify::None => builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(AcceptAny(provider))),
@@ -206,6 +224,7 @@ pub fn client_config(
         }
     };
     cfg.alpn_protocols = opts.alpn.iter().map(|a| a.as_bytes().to_vec()).collect();
+    cfg.enable_sni = opts.send_sni;
     if opts.no_reuse {
         cfg.resumption = rustls::client::Resumption::disabled();
     }
@@ -294,6 +313,59 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAny {
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// `verify required`: the chain must lead to a CA of the `ca-file`; the
+/// name is checked only when the server has one to check (`sni` or
+/// `verifyhost`), as HAProxy does.
+#[derive(Debug)]
+struct ChainVerifier {
+    webpki: Arc<rustls::client::WebPkiServerVerifier>,
+    check_name: bool,
+}
+
+impl rustls::client::danger::ServerCertVerifier for ChainVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        name: &rustls::pki_types::ServerName<'_>,
+        ocsp: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        use rustls::CertificateError::{NotValidForName, NotValidForNameContext};
+        match self
+            .webpki
+            .verify_server_cert(end_entity, intermediates, name, ocsp, now)
+        {
+            Err(rustls::Error::InvalidCertificate(
+                NotValidForName | NotValidForNameContext { .. },
+            )) if !self.check_name => Ok(rustls::client::danger::ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.webpki.supported_verify_schemes()
     }
 }
 

@@ -17,6 +17,11 @@ pub struct TlsServer {
 }
 
 impl TlsServer {
+    /// Its certificate (self-signed: also the CA that verifies it).
+    pub fn cert_path(&self) -> std::path::PathBuf {
+        self.dir.path().join("c.pem")
+    }
+
     /// Stops it (connections are refused until `start`).
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {

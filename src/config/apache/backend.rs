@@ -367,11 +367,26 @@ fn server(m: &Member, name: &str, site: &ServerLevel, be: &mut Section, diags: &
                 "an https member without SSLProxyEngine On: httpd answers 500 for it; fulcrum connects with TLS",
             );
         }
-        match &site.verify_ca {
-            Some(ca) => line.push_str(&format!(" ssl verify required ca-file {ca}")),
-            None => line.push_str(" ssl verify none"),
+        let named = m.host.parse::<std::net::IpAddr>().is_err();
+        match (&site.verify, &site.verify_ca) {
+            (None, _) => line.push_str(" ssl verify none"),
+            (Some(_), Some(ca)) => {
+                line.push_str(&format!(" ssl verify required ca-file {}", quote(ca)));
+                // SSLProxyCheckPeerName (on by default): the member's
+                // certificate must name it.
+                if named && !site.no_peer_name_check {
+                    line.push_str(&format!(" verifyhost {}", m.host));
+                }
+            }
+            (Some(v), None) => {
+                diags.error(
+                    v.at.clone(),
+                    "SSLProxyVerify require without SSLProxyCACertificateFile: no CA to verify the members against",
+                );
+                line.push_str(" ssl verify none");
+            }
         }
-        if m.host.parse::<std::net::IpAddr>().is_err() {
+        if named {
             line.push_str(&format!(" sni str({})", m.host));
         }
     }

@@ -320,7 +320,7 @@ fn status(value: &str) -> Result<Status, String> {
 }
 
 /// httpd's durations: seconds, or a number with `ms`.
-fn duration(value: &str) -> Result<Duration, String> {
+pub(super) fn duration(value: &str) -> Result<Duration, String> {
     let bad = || format!("'{value}' is not a duration (seconds, or NNNms)");
     match value.strip_suffix("ms") {
         Some(ms) => ms.parse().map(Duration::from_millis).map_err(|_| bad()),

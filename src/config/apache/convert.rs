@@ -5,6 +5,7 @@
 //! it has no file for.
 
 use std::path::Path;
+use std::time::Duration;
 
 use super::access::{self, Handler};
 use super::backend::{self, Site};
@@ -70,7 +71,7 @@ fn convert_tree(nodes: &[Node], name: &str, strict: bool, diags: &mut Diagnostic
         passes: &passes,
         scheme,
     };
-    let mut sections = vec![defaults(), fe];
+    let mut sections = vec![defaults(&server), fe];
     for b in &balancers {
         if passes
             .iter()
@@ -109,10 +110,16 @@ pub struct ServerLevel {
     pub server_name: Option<String>,
     /// `ProxyPreserveHost On`.
     pub preserve_host: bool,
-    /// `ProxyTimeout`.
-    pub proxy_timeout: Option<Directive>,
-    /// `SSLProxyVerify require` with `SSLProxyCACertificateFile`.
+    /// `Timeout` (httpd's default: 60 s).
+    pub timeout: Option<Duration>,
+    /// `ProxyTimeout`: waiting on a member (default: `Timeout`).
+    pub proxy_timeout: Option<Duration>,
+    /// `SSLProxyVerify require`.
+    pub verify: Option<Directive>,
+    /// `SSLProxyCACertificateFile`.
     pub verify_ca: Option<String>,
+    /// `SSLProxyCheckPeerName off`.
+    pub no_peer_name_check: bool,
     /// `SSLProxyEngine On`.
     pub ssl_proxy: bool,
     /// Header, RequestHeader, ProxyPassReverse, ProxyPassReverseCookiePath:
@@ -187,18 +194,20 @@ fn server_directive(d: &Directive, s: &mut ServerLevel, diags: &mut Diagnostics)
         s.server_name = Some(host.to_string());
     } else if d.is("ProxyPreserveHost") {
         s.preserve_host = on;
-    } else if d.is("ProxyTimeout") {
-        s.proxy_timeout = Some(d.clone());
+    } else if d.is("ProxyTimeout") || d.is("Timeout") {
+        match super::balancers::duration(arg) {
+            Ok(t) if d.is("Timeout") => s.timeout = Some(t),
+            Ok(t) => s.proxy_timeout = Some(t),
+            Err(e) => diags.error(d.at.clone(), format!("{}: {e}", d.name)),
+        }
     } else if d.is("SSLProxyEngine") {
         s.ssl_proxy = on;
     } else if d.is("SSLProxyVerify") {
-        if arg.eq_ignore_ascii_case("require") {
-            diags.warning(
-                d.at.clone(),
-                "SSLProxyVerify require: members are verified against the system's CAs (ca-file @system-ca)",
-            );
-            s.verify_ca = Some("@system-ca".into());
-        }
+        s.verify = arg.eq_ignore_ascii_case("require").then(|| d.clone());
+    } else if d.is("SSLProxyCACertificateFile") {
+        s.verify_ca = Some(arg.to_string());
+    } else if d.is("SSLProxyCheckPeerName") {
+        s.no_peer_name_check = arg.eq_ignore_ascii_case("off");
     } else if d.is("ProxyRequests") && on {
         diags.error(
             d.at.clone(),
@@ -222,14 +231,21 @@ fn server_directive(d: &Directive, s: &mut ServerLevel, diags: &mut Diagnostics)
     }
 }
 
-fn defaults() -> Section {
+fn defaults(server: &ServerLevel) -> Section {
     let mut d = Section::new("defaults");
     d.line("mode http");
-    d.note("httpd's Timeout (60 s): waiting on the client, and on a member (ProxyTimeout");
-    d.note("and a member's timeout= change the latter); connecting too, unless connectiontimeout=");
-    d.line("timeout client 60s");
-    d.line("timeout server 60s");
-    d.line("timeout connect 60s");
+    let ms = |t: Duration| format!("{}ms", t.as_millis());
+    let timeout = server.timeout.unwrap_or(Duration::from_secs(60));
+    d.note("httpd's Timeout (60 s unless set): waiting on the client, and on a member");
+    d.note(
+        "(unless ProxyTimeout or a member's timeout=); connecting too (unless connectiontimeout=)",
+    );
+    d.line(format!("timeout client {}", ms(timeout)));
+    d.line(format!(
+        "timeout server {}",
+        ms(server.proxy_timeout.unwrap_or(timeout))
+    ));
+    d.line(format!("timeout connect {}", ms(timeout)));
     d.note(
         "KeepAliveTimeout (5 s), and mod_reqtimeout's 20 s for a request head (Debian's default)",
     );

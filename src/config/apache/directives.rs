@@ -32,6 +32,8 @@ const READ: &[&str] = &[
     "SSLCertificateChainFile",
     "SSLProxyVerify",
     "SSLProxyCheckPeerName",
+    "SSLProxyCACertificateFile",
+    "Timeout",
     "Header",
     "RequestHeader",
     "Require",

@@ -134,6 +134,11 @@ pub struct Server {
     /// expression such as `str(www.example.com)` or `req.hdr(host)`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sni: Option<String>,
+    /// `verifyhost NAME`: with `verify required`, the name the server's
+    /// certificate must hold when no SNI was sent. Without it and without
+    /// `sni`, only the chain is checked, as in HAProxy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verifyhost: Option<String>,
     /// `send-proxy`: PROXY protocol v1 header before the data.
     #[serde(default, skip_serializing_if = "is_false")]
     pub send_proxy: bool,
@@ -358,6 +363,7 @@ impl Server {
             verify: None,
             ca_file: None,
             sni: None,
+            verifyhost: None,
             check_ssl: false,
             crt: None,
             alpn: Vec::new(),
