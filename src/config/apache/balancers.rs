@@ -129,6 +129,17 @@ fn balancer(s: &Section, name: &str, diags: &mut Diagnostics) -> Balancer {
         directives: Vec::new(),
         at: s.at.clone(),
     };
+    // It names a HAProxy backend: letters, digits, '-', '_', '.', ':'.
+    let valid = !b.name.is_empty()
+        && b.name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+    if !valid {
+        diags.error(
+            s.at.clone(),
+            format!("balancer://{}: a balancer's name becomes a backend's, which holds only letters, digits, '-', '_', '.' and ':'", b.name),
+        );
+    }
     for node in &s.body {
         let Node::Directive(d) = node else { continue };
         if d.is("BalancerMember") {
@@ -161,6 +172,17 @@ fn proxy_set(b: &mut Balancer, arg: &str) -> Result<(), String> {
     match key.to_ascii_lowercase().as_str() {
         "stickysession" => {
             let (cookie, param) = value.split_once('|').unwrap_or((value, value));
+            // Names of a cookie and of a URL parameter: RFC 6265's token.
+            let token = |s: &str| {
+                !s.is_empty()
+                    && s.bytes()
+                        .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b))
+            };
+            if !token(cookie) || !token(param) {
+                return Err(format!(
+                    "'{value}' is not a cookie name (and URL parameter name)"
+                ));
+            }
             b.sticky = Some(Sticky {
                 cookie: cookie.to_string(),
                 param: param.to_string(),

@@ -274,14 +274,14 @@ fn binds(
     for l in &server.listen {
         fe.from(l);
         let Some(addr) = l.args.first() else { continue };
-        let addr = if addr.contains(':') {
-            addr.clone()
-        } else {
-            format!(":{addr}")
+        let Some((addr, port)) = listen_address(addr) else {
+            diags.error(
+                l.at.clone(),
+                format!("Listen {addr}: not [address:]port (httpd refuses it too)"),
+            );
+            continue;
         };
-        let port = addr
-            .rsplit_once(':')
-            .and_then(|(_, p)| p.parse::<u16>().ok());
+        let port = Some(port);
         let crts = tls::for_port(certs, port);
         let https = l
             .args
@@ -308,6 +308,23 @@ fn binds(
         fe.line("http-request set-var(txn.scheme) str(http) if !{ ssl_fc }");
     }
     any_tls
+}
+
+/// `Listen [IP:]PORT` as a bind address, and its port.
+fn listen_address(text: &str) -> Option<(String, u16)> {
+    let (host, port) = match text.rsplit_once(':') {
+        Some((h, p)) => (Some(h), p),
+        None => (None, text),
+    };
+    let port = port.parse::<u16>().ok().filter(|p| *p > 0)?;
+    match host {
+        None => Some((format!(":{port}"), port)),
+        Some(h) => {
+            let ip = h.trim_start_matches('[').trim_end_matches(']');
+            let ip: std::net::IpAddr = ip.parse().ok()?;
+            Some((std::net::SocketAddr::new(ip, port).to_string(), port))
+        }
+    }
 }
 
 /// `SetHandler server-status`: httpd's page in its own layout, from

@@ -134,9 +134,10 @@ pub fn select(vhosts: &[VHost], fe: &mut Section) {
                     quote(suffix)
                 ));
             } else if n.contains(['*', '?']) {
-                let re = n.replace('.', "\\.").replace('*', ".*").replace('?', ".");
+                let re = regex::escape(n).replace("\\*", ".*").replace("\\?", ".");
                 fe.line(format!(
-                    "acl {acl} req.hdr(host),field(1,:),lower -m reg ^{re}$"
+                    "acl {acl} req.hdr(host),field(1,:),lower -m reg {}",
+                    super::cfg::regex_word(&format!("^{re}$"))
                 ));
             } else {
                 fe.line(format!(
