@@ -80,6 +80,14 @@ pub fn lines(text: &str) -> Vec<Result<Line, LineError>> {
 
 fn line(number: u32, text: &str) -> Result<Line, LineError> {
     let error = |message: String| LineError { number, message };
+    // httpd reads a line as a C string: a NUL ends it early, and no
+    // directive holds other control characters.
+    if let Some(c) = text.chars().find(|c| c.is_control() && *c != '\t') {
+        return Err(error(format!(
+            "control character 0x{:02x} in the line",
+            u32::from(c)
+        )));
+    }
     if let Some(inner) = text.strip_prefix("</") {
         let name = inner
             .strip_suffix('>')
