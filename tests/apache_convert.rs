@@ -437,6 +437,85 @@ fn https_members_are_verified_as_ssl_proxy_verify_says() {
     }
 }
 
+/// A ProxyPass line's balancer parameters act as ProxySet's
+/// (`stickysession=` there): compared with httpd.
+#[test]
+fn pass_parameters_act_as_in_httpd() {
+    if apache_bin().is_none() {
+        eprintln!("skipped: apache2 not installed");
+        return;
+    }
+    let a = HttpBackend::start("a");
+    let b = HttpBackend::start("b");
+    let conf = format!(
+        "<Proxy balancer://s>\nBalancerMember http://{} route=r1\nBalancerMember http://{} route=r2\n</Proxy>\n\
+         ProxyPass /s balancer://s/ stickysession=KC_ROUTEID\n",
+        a.addr, b.addr
+    );
+    let apache = Apache::start(&conf, free_port());
+    let fport = free_port();
+    let _fulcrum = converted(&conf, fport);
+    for port in [apache.port(), fport] {
+        for _ in 0..3 {
+            assert_eq!(body_of(port, "/s/x", "KC_ROUTEID=.r2"), "b", "port {port}");
+            assert_eq!(body_of(port, "/s/x", "KC_ROUTEID=.r1"), "a", "port {port}");
+        }
+    }
+}
+
+/// mod_proxy_hcheck's `hcmethod=GET hcuri=/health hcinterval=1`: a
+/// member whose check fails (503) gets no more requests, in httpd (with
+/// mod_proxy_hcheck loaded) and in fulcrum.
+#[test]
+fn health_check_parameters_take_a_failing_member_out() {
+    if apache_bin().is_none() {
+        eprintln!("skipped: apache2 not installed");
+        return;
+    }
+    let a = HttpBackend::start("a");
+    let sick = HttpBackend::start("sick");
+    sick.health.store(503, std::sync::atomic::Ordering::Relaxed);
+    let conf = format!(
+        "LoadModule proxy_hcheck_module {}/mod_proxy_hcheck.so\n\
+         <Proxy balancer://h>\nBalancerMember http://{} hcmethod=GET hcuri=/health hcinterval=1\n\
+         BalancerMember http://{} hcmethod=GET hcuri=/health hcinterval=1 hcfails=1\n</Proxy>\n\
+         ProxyPass /h balancer://h/\n",
+        common::apache::MODULES,
+        a.addr,
+        sick.addr
+    );
+    let apache = Apache::start(&conf, free_port());
+    let fport = free_port();
+    let _fulcrum = converted(&conf, fport);
+    for (who, port) in [("apache", apache.port()), ("fulcrum", fport)] {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let answers: Vec<String> = (0..4).map(|_| body_of(port, "/h/x", "")).collect();
+            if answers.iter().all(|b| b == "a") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{who}: {answers:?}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    let checks = sick
+        .requests()
+        .iter()
+        .filter(|s| s.head.starts_with("GET /health "))
+        .count();
+    assert!(checks >= 2, "{checks} checks");
+}
+
+/// The body of `path` (with `cookie`) from `port`.
+fn body_of(port: u16, path: &str, cookie: &str) -> String {
+    let req =
+        format!("GET {path} HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n");
+    let raw = String::from_utf8_lossy(&send_from("127.0.0.1", port, &req)).into_owned();
+    raw.split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default()
+}
+
 /// Seed 001's copy of the page, damaged by OCR: `file:line` errors, exit
 /// status 1, nothing on standard output, no crash.
 #[test]

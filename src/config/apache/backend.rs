@@ -50,6 +50,10 @@ pub fn balancer(b: &Balancer, site: &Site, diags: &mut Diagnostics) -> Section {
         be.line("option allbackups");
     }
     timeouts(&b.members, &mut be, diags);
+    health_checks(&b.members, &mut be, diags);
+    for why in &b.untranslated {
+        diags.warning(b.at.clone(), format!("balancer://{}: {why}", b.name));
+    }
     forwarded(site.server, &mut be);
     if let Some(sticky) = &b.sticky {
         stickiness(b, sticky, &names, &mut be, diags);
@@ -85,7 +89,7 @@ pub fn single(p: &Pass, site: &Site, diags: &mut Diagnostics) -> Section {
         scheme, host, port, ..
     } = &p.target
     {
-        let m = Member {
+        let mut m = Member {
             scheme: *scheme,
             host: host.clone(),
             port: *port,
@@ -95,9 +99,18 @@ pub fn single(p: &Pass, site: &Site, diags: &mut Diagnostics) -> Section {
             connect_timeout: None,
             timeout: None,
             lbset: 0,
+            hc: Default::default(),
             retry: Duration::from_secs(60),
             at: p.at.clone(),
         };
+        // A direct target's parameters are its server's (as BalancerMember's).
+        for param in &p.params {
+            if let Err(e) = super::balancers::parameter(&mut m, param) {
+                diags.error(p.at.clone(), format!("ProxyPass {param}: {e}"));
+            }
+        }
+        timeouts(std::slice::from_ref(&m), &mut be, diags);
+        health_checks(std::slice::from_ref(&m), &mut be, diags);
         let names = server_names(std::slice::from_ref(&m), diags);
         let url = member_url(&m);
         let view = Members {
@@ -223,6 +236,34 @@ fn timeouts(members: &[Member], be: &mut Section, diags: &mut Diagnostics) {
         }
         be.note(format!("the members' {param}="));
         be.line(format!("{keyword} {}ms", v.as_millis()));
+    }
+}
+
+/// mod_proxy_hcheck's checks: `option httpchk METHOD URI` for HTTP ones
+/// (a backend has one; members that differ are a warning), a TCP connect
+/// for `hcmethod=TCP`. The interval and counts go on each server line.
+fn health_checks(members: &[Member], be: &mut Section, diags: &mut Diagnostics) {
+    let Some(first) = members.iter().find(|m| m.hc.method.is_some()) else {
+        return;
+    };
+    for m in members {
+        for u in &m.hc.untranslated {
+            diags.warning(
+                m.at.clone(),
+                format!("{u}: not translated; the check passes on a 2xx or 3xx status"),
+            );
+        }
+        if m.hc.method != first.hc.method || m.hc.uri != first.hc.uri {
+            diags.warning(
+                m.at.clone(),
+                "members check differently: the backend checks all as its first checked member does",
+            );
+        }
+    }
+    if let Some(method) = first.hc.method.as_deref().filter(|m| *m != "TCP") {
+        let uri = first.hc.uri.as_deref().unwrap_or("/");
+        be.note("mod_proxy_hcheck's hcmethod= and hcuri=");
+        be.line(format!("option httpchk {method} {}", quote(uri)));
     }
 }
 
@@ -390,11 +431,20 @@ fn server(m: &Member, name: &str, site: &ServerLevel, be: &mut Section, diags: &
             line.push_str(&format!(" sni str({})", m.host));
         }
     }
-    if !m.status.ignore_errors {
+    let retry = m.retry.as_millis().max(1);
+    if m.hc.method.is_some() {
+        // mod_proxy_hcheck: checks every hcinterval= (30 s), hcpasses=
+        // to come back, hcfails= to go.
+        let inter = m.hc.interval.map_or(30_000, |d| d.as_millis().max(1));
+        let (rise, fall) = (m.hc.passes.unwrap_or(1), m.hc.fails.unwrap_or(1));
+        line.push_str(&format!(" check inter {inter}ms rise {rise} fall {fall}"));
+        if !m.status.ignore_errors {
+            line.push_str(" observe layer4 error-limit 1 on-error mark-down");
+        }
+    } else if !m.status.ignore_errors {
         // httpd takes a member that refused a connection out for retry=
         // seconds, then tries it again: the first refusal marks the
         // server down, and a check every retry= brings it back.
-        let retry = m.retry.as_millis().max(1);
         line.push_str(&format!(
             " check inter {retry}ms downinter {retry}ms rise 1 fall 1 observe layer4 error-limit 1 on-error mark-down"
         ));

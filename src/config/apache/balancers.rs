@@ -52,11 +52,30 @@ pub struct Member {
     pub timeout: Option<Duration>,
     /// `lbset=`: members of a lower set are used first.
     pub lbset: u32,
+    /// mod_proxy_hcheck's `hc*` parameters: active health checks.
+    pub hc: HealthCheck,
     /// `retry=`: how long a member in error waits before it is tried again
     /// (default 60 s).
     pub retry: Duration,
     /// Where it was written.
     pub at: Span,
+}
+
+/// mod_proxy_hcheck's parameters of a member.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HealthCheck {
+    /// `hcmethod=`: TCP, or the HTTP method (none: no checks).
+    pub method: Option<String>,
+    /// `hcuri=`.
+    pub uri: Option<String>,
+    /// `hcinterval=` (httpd's default 30 s).
+    pub interval: Option<Duration>,
+    /// `hcpasses=` (default 1).
+    pub passes: Option<u32>,
+    /// `hcfails=` (default 1).
+    pub fails: Option<u32>,
+    /// `hcexpr=`, `hctemplate=`: read, not translated.
+    pub untranslated: Vec<String>,
 }
 
 /// One balancer.
@@ -75,6 +94,8 @@ pub struct Balancer {
     /// The other directives of its `<Proxy>` section (Header,
     /// ProxyPassReverseCookiePath...): they apply to what it proxies.
     pub directives: Vec<Directive>,
+    /// Parameters read and not translated, with why (a warning each).
+    pub untranslated: Vec<String>,
     /// Where its `<Proxy>` opens.
     pub at: Span,
 }
@@ -127,6 +148,7 @@ fn balancer(s: &Section, name: &str, diags: &mut Diagnostics) -> Balancer {
         lbmethod: LbMethod::default(),
         nofailover: false,
         directives: Vec::new(),
+        untranslated: Vec::new(),
         at: s.at.clone(),
     };
     // It names a HAProxy backend: letters, digits, '-', '_', '.', ':'.
@@ -160,7 +182,7 @@ fn balancer(s: &Section, name: &str, diags: &mut Diagnostics) -> Balancer {
 }
 
 /// One `key=value` of `ProxySet`.
-fn proxy_set(b: &mut Balancer, arg: &str) -> Result<(), String> {
+pub(super) fn proxy_set(b: &mut Balancer, arg: &str) -> Result<(), String> {
     let Some((key, value)) = arg.split_once('=') else {
         return Err("not key=value".into());
     };
@@ -202,6 +224,9 @@ fn proxy_set(b: &mut Balancer, arg: &str) -> Result<(), String> {
         "forcerecovery" | "scolonpathdelim" => {
             on()?;
         }
+        "failonstatus" | "failontimeout" => b.untranslated.push(format!(
+            "{key}={value}: members are not taken out on a status or a timeout (HAProxy's observe layer7 would take any 5xx)"
+        )),
         "maxattempts" | "timeout" | "growth" => {
             value
                 .parse::<u32>()
@@ -219,12 +244,17 @@ fn proxy_set(b: &mut Balancer, arg: &str) -> Result<(), String> {
 /// `scheme://host[:port][/path]`: the scheme, host, port (80 or 443
 /// when not written) and path.
 pub fn authority(url: &str) -> Result<(Scheme, String, u16, String), String> {
-    let (scheme, rest) = if let Some(r) = url.strip_prefix("http://") {
+    // ws:// and wss:// (mod_proxy_wstunnel) are HTTP with an upgrade,
+    // which HAProxy passes on as it is.
+    let (scheme, rest) = if let Some(r) = url.strip_prefix("http://").or(url.strip_prefix("ws://"))
+    {
         (Scheme::Http, r)
-    } else if let Some(r) = url.strip_prefix("https://") {
+    } else if let Some(r) = url.strip_prefix("https://").or(url.strip_prefix("wss://")) {
         (Scheme::Https, r)
+    } else if url.starts_with("ajp://") {
+        return Err("AJP is not converted: HAProxy and fulcrum speak HTTP to servers; point the member at Tomcat's HTTP connector".into());
     } else {
-        return Err("only http:// and https:// servers are converted".into());
+        return Err("only http://, https://, ws:// and wss:// servers are converted".into());
     };
     let (authority, path) = match rest.find('/') {
         Some(i) => rest.split_at(i),
@@ -271,6 +301,7 @@ fn member(d: &Directive, diags: &mut Diagnostics) -> Option<Member> {
         connect_timeout: None,
         timeout: None,
         lbset: 0,
+        hc: HealthCheck::default(),
         retry: Duration::from_secs(60),
         at: d.at.clone(),
     };
@@ -283,7 +314,7 @@ fn member(d: &Directive, diags: &mut Diagnostics) -> Option<Member> {
 }
 
 /// One `key=value` of a member.
-fn parameter(m: &mut Member, arg: &str) -> Result<(), String> {
+pub(super) fn parameter(m: &mut Member, arg: &str) -> Result<(), String> {
     let Some((key, value)) = arg.split_once('=') else {
         return Err(format!("'{arg}' is not key=value"));
     };
@@ -300,6 +331,40 @@ fn parameter(m: &mut Member, arg: &str) -> Result<(), String> {
         "connectiontimeout" => m.connect_timeout = Some(duration(value)?),
         "retry" => m.retry = duration(value)?,
         "timeout" => m.timeout = Some(duration(value)?),
+        "hcmethod" => {
+            let method = value.to_ascii_uppercase();
+            if ![
+                "TCP",
+                "OPTIONS",
+                "HEAD",
+                "GET",
+                "OPTIONS11",
+                "HEAD11",
+                "GET11",
+            ]
+            .contains(&method.as_str())
+            {
+                return Err(format!(
+                    "hcmethod '{value}' is not TCP, OPTIONS, HEAD or GET"
+                ));
+            }
+            m.hc.method = Some(method.trim_end_matches("11").to_string());
+        }
+        "hcuri" => m.hc.uri = Some(value.to_string()),
+        "hcinterval" => m.hc.interval = Some(duration(value)?),
+        "hcpasses" | "hcfails" => {
+            let n = value
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| format!("{key} '{value}' is not a count"))?;
+            if key.eq_ignore_ascii_case("hcpasses") {
+                m.hc.passes = Some(n);
+            } else {
+                m.hc.fails = Some(n);
+            }
+        }
+        "hcexpr" | "hctemplate" => m.hc.untranslated.push(format!("{key}={value}")),
         "lbset" => {
             m.lbset = value
                 .parse()

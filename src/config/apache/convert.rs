@@ -40,9 +40,10 @@ pub fn convert_text(text: &str, name: &str, strict: bool, diags: &mut Diagnostic
 
 fn convert_tree(nodes: &[Node], name: &str, strict: bool, diags: &mut Diagnostics) -> String {
     report_unread(nodes, diags);
-    let balancers = balancers(nodes, diags);
+    let mut balancers = balancers(nodes, diags);
     let vhosts = vhosts::vhosts(nodes, diags);
     let passes = passes(nodes, &balancers, &vhosts, diags);
+    pass_parameters(&passes, &mut balancers, diags);
     let server = server_level(nodes, diags);
 
     let certs = tls::certificates(nodes, &vhosts, diags);
@@ -99,6 +100,28 @@ fn convert_tree(nodes: &[Node], name: &str, strict: bool, diags: &mut Diagnostic
         "Each part quotes the httpd line it came from, with its file:line.".to_string(),
     ];
     cfg::write(&head, &sections)
+}
+
+/// A `ProxyPass` to a balancer may set its parameters, as `ProxySet`
+/// does (`stickysession=`, `nofailover=`, `lbmethod=`...).
+fn pass_parameters(
+    passes: &[Pass],
+    balancers: &mut [super::balancers::Balancer],
+    diags: &mut Diagnostics,
+) {
+    for p in passes {
+        let Target::Balancer { name, .. } = &p.target else {
+            continue;
+        };
+        let Some(b) = balancers.iter_mut().find(|b| b.name == *name) else {
+            continue;
+        };
+        for param in &p.params {
+            if let Err(e) = super::balancers::proxy_set(b, param) {
+                diags.error(p.at.clone(), format!("ProxyPass {param}: {e}"));
+            }
+        }
+    }
 }
 
 /// What httpd reads outside `<Proxy>` and `<Location>` sections.

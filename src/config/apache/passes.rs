@@ -55,6 +55,9 @@ pub struct Pass {
     pub target: Target,
     /// The `<VirtualHost>` it is in (its number), if any.
     pub vhost: Option<usize>,
+    /// Its `key=value` parameters: the balancer's (as `ProxySet` says
+    /// them) or, for a single server, the server's.
+    pub params: Vec<String>,
     /// Where it was written.
     pub at: Span,
 }
@@ -147,12 +150,6 @@ fn pass(
         diags.error(d.at.clone(), format!("{} {path}: no target", d.name));
         return None;
     };
-    for p in params {
-        diags.warning(
-            d.at.clone(),
-            format!("{} {path}: parameter '{p}' is not translated", d.name),
-        );
-    }
     let matches = if d.is("ProxyPassMatch") {
         if let Err(e) = regex::Regex::new(&path) {
             diags.error(d.at.clone(), format!("ProxyPassMatch '{path}': {e}"));
@@ -168,6 +165,7 @@ fn pass(
         matches,
         target,
         vhost: None,
+        params: params.to_vec(),
         at: d.at.clone(),
     })
 }
