@@ -290,7 +290,8 @@ fn seed_000_tenants_are_served_as_apache_serves_them() {
 /// Name-based virtual hosts: the first whose ServerName or ServerAlias
 /// (a wildcard too) is the host asked for, in any case, with or without
 /// a port; else the first. Each one's ProxyPass and RewriteRule hold for
-/// it alone. Compared with httpd.
+/// it alone; the main server's RewriteEngine On holds in them. Compared
+/// with httpd.
 #[test]
 fn name_based_virtual_hosts_route_as_httpd_does() {
     if apache_bin().is_none() {
@@ -301,10 +302,10 @@ fn name_based_virtual_hosts_route_as_httpd_does() {
     let two = HttpBackend::start("two");
     let conf = format!(
         "<Proxy balancer://one>\nBalancerMember http://{}\n</Proxy>\n\
-         <Proxy balancer://two>\nBalancerMember http://{}\n</Proxy>\n\
+         <Proxy balancer://two>\nBalancerMember http://{}\n</Proxy>\nRewriteEngine On\n\
          <VirtualHost *>\nServerName one.example\nProxyPass / balancer://one/\n</VirtualHost>\n\
          <VirtualHost *>\nServerName two.example\nServerAlias *.two.example alias.example\n\
-         ProxyPass / balancer://two/\nRewriteEngine On\nRewriteRule ^/old$ /new [R]\n</VirtualHost>\n",
+         ProxyPass / balancer://two/\nRewriteRule ^/old$ /new [R]\n</VirtualHost>\n",
         one.addr, two.addr
     );
     let apache = Apache::start(&conf, free_port());

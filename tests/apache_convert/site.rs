@@ -162,7 +162,8 @@ impl Extra {
              ProxyPass /extra balancer://extra/app\nProxyPassReverse /extra balancer://extra/app\n\
              RewriteEngine On\nRewriteRule ^/old$ /t1/api/x [R=301,L]\n\
              RewriteRule ^/moved(/.*)?$ http://elsewhere.example/new?from=lb [R]\n\
-             RewriteRule ^/secret - [F]\nRewriteRule ^/gone - [G,NC]\n",
+             RewriteRule ^/secret - [F]\nRewriteRule ^/gone - [G,NC]\n\
+             RewriteRule ^/rp/(.*)$ balancer://extra/app/$1 [P,L]\n",
             self.a.addr, self.b.addr
         )
     }
@@ -191,7 +192,9 @@ impl Extra {
     /// know it is down: see README for the first request).
     pub fn check(&mut self, apache: u16, fulcrum: u16) {
         // mod_rewrite's redirects, with and without the query; [F], [G].
-        let cases: [(&str, (u16, Option<&str>)); 7] = [
+        let cases: [(&str, (u16, Option<&str>)); 8] = [
+            // [P]: proxied to the balancer, the redirect mapped back.
+            ("/rp/zzz", (302, Some("http://lb.example/extra/next?x=1"))),
             ("/old", (301, Some("http://lb.example/t1/api/x"))),
             (
                 "/old?a=1&b",

@@ -362,6 +362,15 @@ fn rewrite_paths(backend: &str, passes: &[Pass], be: &mut Section) {
             // httpd: $N are the captures; with none, the whole path follows the target.
             Match::Regex(re) if target_path.contains('$') => (re.clone(), dollars(target_path)),
             Match::Regex(_) => ("^(.*)$".to_string(), format!("{target_path}\\1")),
+            // mod_rewrite: the target is the whole path, `$N` its captures.
+            Match::Rewrite(re, nocase) => (
+                if *nocase {
+                    format!("(?i){re}")
+                } else {
+                    re.clone()
+                },
+                dollars(target_path),
+            ),
         };
         be.line(format!(
             "http-request replace-path {} {} {when}",

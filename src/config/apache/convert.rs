@@ -42,7 +42,9 @@ fn convert_tree(nodes: &[Node], name: &str, strict: bool, diags: &mut Diagnostic
     report_unread(nodes, diags);
     let mut balancers = balancers(nodes, diags);
     let vhosts = vhosts::vhosts(nodes, diags);
+    let rewrites = rewrite::collect(nodes, &vhosts, diags);
     let passes = passes(nodes, &balancers, &vhosts, diags);
+    let passes = super::passes::with_rewrites(&rewrites, &balancers, passes, diags);
     pass_parameters(&passes, &mut balancers, diags);
     let server = server_level(nodes, diags);
 
@@ -54,7 +56,7 @@ fn convert_tree(nodes: &[Node], name: &str, strict: bool, diags: &mut Diagnostic
         "http"
     };
     vhosts::select(&vhosts, &mut fe);
-    rewrite::rules(nodes, &vhosts, scheme, &mut fe, diags);
+    rewrite::rules(&rewrites, scheme, &mut fe, diags);
     let handlers = access::locations(nodes, &vhosts, &mut fe, diags);
     status_pages(&handlers, &mut fe, strict, diags);
     if server.rules.iter().any(|d| d.is("ProxyPassReverse"))
@@ -411,7 +413,12 @@ fn routing(passes: &[Pass], fe: &mut Section) {
                     fe.line(line);
                 }
             }
-            Match::Regex(re) => fe.line(format!("acl {acl} path_reg {}", regex_word(re))),
+            Match::Regex(re) | Match::Rewrite(re, false) => {
+                fe.line(format!("acl {acl} path_reg {}", regex_word(re)))
+            }
+            Match::Rewrite(re, true) => {
+                fe.line(format!("acl {acl} path_reg -i {}", regex_word(re)))
+            }
         }
     }
     if passes.is_empty() {
@@ -445,6 +452,7 @@ pub fn describe(p: &Pass) -> String {
     let (kw, m) = match &p.matches {
         Match::Prefix(s) => ("ProxyPass", s),
         Match::Regex(s) => ("ProxyPassMatch", s),
+        Match::Rewrite(s, _) => ("RewriteRule [P]", s),
     };
     let target = match &p.target {
         Target::Balancer { name, path } => format!("balancer://{name}{path}"),

@@ -42,6 +42,9 @@ pub enum Match {
     Prefix(String),
     /// `ProxyPassMatch REGEX`.
     Regex(String),
+    /// `RewriteRule REGEX URL [P]` (with `NC`: without case): the
+    /// target, with `$N`, is the whole path the member is sent.
+    Rewrite(String, bool),
 }
 
 /// One `ProxyPass` or `ProxyPassMatch`.
@@ -170,7 +173,12 @@ fn pass(
     })
 }
 
-fn target(url: &str, known: &[Balancer], d: &Directive, diags: &mut Diagnostics) -> Option<Target> {
+pub(super) fn target(
+    url: &str,
+    known: &[Balancer],
+    d: &Directive,
+    diags: &mut Diagnostics,
+) -> Option<Target> {
     if url == "!" {
         return Some(Target::Exclude);
     }
@@ -205,6 +213,45 @@ fn target(url: &str, known: &[Balancer], d: &Directive, diags: &mut Diagnostics)
             None
         }
     }
+}
+
+/// The passes of mod_rewrite's `[P]` rules, which httpd runs before any
+/// `ProxyPass`, then `later`, numbered again in that order.
+pub fn with_rewrites(
+    rules: &[super::rewrite::Rule],
+    known: &[Balancer],
+    later: Vec<Pass>,
+    diags: &mut Diagnostics,
+) -> Vec<Pass> {
+    let mut out = Vec::new();
+    for r in rules {
+        let Some((pattern, nocase, url)) = super::rewrite::proxy_rule(r) else {
+            continue;
+        };
+        if let Err(e) = regex::Regex::new(&pattern) {
+            diags.error(
+                r.directive.at.clone(),
+                format!("RewriteRule '{pattern}': {e}"),
+            );
+            continue;
+        }
+        if let Some(target) = target(&url, known, r.directive, diags) {
+            out.push(Pass {
+                number: 0,
+                matches: Match::Rewrite(pattern, nocase),
+                target,
+                vhost: r.vhost,
+                params: Vec::new(),
+                at: r.directive.at.clone(),
+            });
+        }
+    }
+    out.sort_by_key(|p| p.vhost);
+    out.extend(later);
+    for (i, p) in out.iter_mut().enumerate() {
+        p.number = i + 1;
+    }
+    out
 }
 
 /// `NAME/PATH` into the name and `/PATH` (empty when there is none).

@@ -25,43 +25,87 @@ enum Effect {
     Gone,
 }
 
-/// Writes the server-level rewrite rules of `nodes` into `fe` (with
-/// `RewriteEngine On` in force, as httpd needs it). A virtual host has
-/// its own engine and rules (httpd does not pass the main server's on
-/// unless told to), which hold when it is the one chosen.
-pub fn rules(
-    nodes: &[Node],
-    vhosts: &[VHost],
-    scheme: &str,
-    fe: &mut Section,
-    diags: &mut Diagnostics,
-) {
-    scope(nodes, vhosts, None, scheme, fe, diags)
+/// A rule httpd runs: RewriteEngine On in force for its server (a
+/// virtual host inherits the main server's engine, not its rules), no
+/// RewriteCond before it.
+#[derive(Debug, Clone, Copy)]
+pub struct Rule<'a> {
+    /// The `RewriteRule` line.
+    pub directive: &'a Directive,
+    /// The `<VirtualHost>` it is in.
+    pub vhost: Option<usize>,
 }
 
-fn scope(
-    nodes: &[Node],
+/// The rules of `nodes` httpd runs at server level; the rest are
+/// warnings at their line.
+pub fn collect<'a>(nodes: &'a [Node], vhosts: &[VHost], diags: &mut Diagnostics) -> Vec<Rule<'a>> {
+    let mut out = Vec::new();
+    scope(nodes, vhosts, None, false, diags, &mut out);
+    out
+}
+
+/// The last `RewriteEngine` of a server's own directives, if any.
+fn engine_of(nodes: &[Node]) -> Option<bool> {
+    let mut engine = None;
+    for node in nodes {
+        match node {
+            Node::Directive(d) if d.is("RewriteEngine") => {
+                engine = Some(d.args.first().is_some_and(|a| a.eq_ignore_ascii_case("on")));
+            }
+            Node::Section(s) if is_conditional(&s.name) => {
+                if let Some(e) = engine_of(&s.body) {
+                    engine = Some(e);
+                }
+            }
+            _ => {}
+        }
+    }
+    engine
+}
+
+fn is_conditional(name: &str) -> bool {
+    ["IfModule", "IfDefine"]
+        .iter()
+        .any(|n| name.eq_ignore_ascii_case(n))
+}
+
+fn scope<'a>(
+    nodes: &'a [Node],
     vhosts: &[VHost],
     vhost: Option<usize>,
-    scheme: &str,
-    fe: &mut Section,
+    inherited: bool,
     diags: &mut Diagnostics,
+    out: &mut Vec<Rule<'a>>,
 ) {
-    let mut engine = false;
+    let engine = engine_of(nodes).unwrap_or(inherited);
+    walk(nodes, vhosts, vhost, engine, diags, out);
+}
+
+fn walk<'a>(
+    nodes: &'a [Node],
+    vhosts: &[VHost],
+    vhost: Option<usize>,
+    engine: bool,
+    diags: &mut Diagnostics,
+    out: &mut Vec<Rule<'a>>,
+) {
     let mut cond: Option<&Directive> = None;
     for node in nodes {
         let d = match node {
             Node::Directive(d) => d,
             Node::Section(s) if s.name.eq_ignore_ascii_case("VirtualHost") => {
-                scope(&s.body, vhosts, number_at(vhosts, &s.at), scheme, fe, diags);
+                scope(
+                    &s.body,
+                    vhosts,
+                    number_at(vhosts, &s.at),
+                    engine,
+                    diags,
+                    out,
+                );
                 continue;
             }
-            Node::Section(s)
-                if ["IfModule", "IfDefine"]
-                    .iter()
-                    .any(|n| s.name.eq_ignore_ascii_case(n)) =>
-            {
-                scope(&s.body, vhosts, vhost, scheme, fe, diags);
+            Node::Section(s) if is_conditional(&s.name) => {
+                walk(&s.body, vhosts, vhost, engine, diags, out);
                 continue;
             }
             Node::Section(s) => {
@@ -69,9 +113,7 @@ fn scope(
                 continue;
             }
         };
-        if d.is("RewriteEngine") {
-            engine = d.args.first().is_some_and(|a| a.eq_ignore_ascii_case("on"));
-        } else if d.is("RewriteCond") {
+        if d.is("RewriteCond") {
             cond = Some(d);
         } else if d.is("RewriteRule") {
             if !engine {
@@ -87,10 +129,53 @@ fn scope(
                     ),
                 );
             } else {
-                rule(d, &vhosts::cond(vhost), scheme, fe, diags);
+                out.push(Rule {
+                    directive: d,
+                    vhost,
+                });
             }
         }
     }
+}
+
+/// Writes the redirect, [F] and [G] rules into `fe`; [P] rules are
+/// passes (see [`proxy_rule`]).
+pub fn rules(rules: &[Rule], scheme: &str, fe: &mut Section, diags: &mut Diagnostics) {
+    for r in rules.iter().filter(|r| !proxies(r.directive)) {
+        rule(r.directive, &vhosts::cond(r.vhost), scheme, fe, diags);
+    }
+}
+
+/// The flags of a rule, lower case, without brackets.
+fn flags_of(d: &Directive) -> Vec<String> {
+    d.args
+        .get(2)
+        .map(|f| {
+            f.trim_start_matches('[')
+                .trim_end_matches(']')
+                .split(',')
+                .map(|s| s.trim().to_ascii_lowercase())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `[P]`: the rule proxies.
+fn proxies(d: &Directive) -> bool {
+    flags_of(d).iter().any(|f| f == "p" || f == "proxy")
+}
+
+/// A `[P]` rule as a pass: its pattern matches the path (as
+/// ProxyPassMatch does), and its target, with `$N` from the pattern,
+/// is the whole URL the member is sent (httpd appends nothing).
+pub fn proxy_rule(r: &Rule) -> Option<(String, bool, String)> {
+    let d = r.directive;
+    if !proxies(d) {
+        return None;
+    }
+    let (pattern, target) = (d.args.first()?, d.args.get(1)?);
+    let nocase = flags_of(d).iter().any(|f| f == "nc" || f == "nocase");
+    Some((pattern.clone(), nocase, target.clone()))
 }
 
 /// Rules inside `<Location>`, `<Directory>`... match per directory: not
@@ -119,17 +204,7 @@ fn rule(d: &Directive, vhost: &str, scheme: &str, fe: &mut Section, diags: &mut 
         );
         return;
     };
-    let flags: Vec<String> = d
-        .args
-        .get(2)
-        .map(|f| {
-            f.trim_start_matches('[')
-                .trim_end_matches(']')
-                .split(',')
-                .map(|s| s.trim().to_ascii_lowercase())
-                .collect()
-        })
-        .unwrap_or_default();
+    let flags = flags_of(d);
     let (negated, pattern) = match pattern.strip_prefix('!') {
         Some(p) => (true, p),
         None => (false, pattern.as_str()),
