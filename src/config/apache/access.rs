@@ -147,6 +147,14 @@ impl Walk<'_, '_> {
 /// Reads one directive of a location; false if it is not one of these.
 fn rule(d: &Directive, r: &mut Rules, diags: &mut Diagnostics) -> bool {
     let args: Vec<&str> = d.args.iter().map(String::as_str).collect();
+    let access = d.is("Allow") || d.is("Deny") || d.is("Require") || d.is("Order");
+    if access && args.iter().any(|a| a.starts_with('#')) {
+        diags.error(
+            d.at.clone(),
+            format!("{}: a comment after the arguments (httpd refuses it: comments take a line of their own)", d.name),
+        );
+        return false;
+    }
     if d.is("Order") {
         r.order = match args.first().map(|a| a.to_ascii_lowercase()).as_deref() {
             Some("deny,allow") => Some(Order::DenyAllow),
@@ -302,4 +310,25 @@ fn write_acl(name: &str, lists: &[Sources], fe: &mut Section) -> Option<String> 
     let words: Vec<&str> = nets.iter().map(|s| s.as_str()).collect();
     fe.line(format!("acl {name} src {}", words.join(" ")));
     Some(name.to_string())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use crate::config::Diagnostics;
+
+    /// httpd refuses a comment after `Require`'s or `Allow`'s arguments
+    /// (a public configuration had one); so does the conversion.
+    #[test]
+    fn a_comment_after_access_arguments_is_an_error() {
+        let mut diags = Diagnostics::default();
+        crate::config::apache::convert::convert_text(
+            "<Location /s>\nRequire ip 10.0.0.0/24  # office\n</Location>\n<Location /t>\nAllow from 10.1 #x\n</Location>\n",
+            "t.conf",
+            false,
+            &mut diags,
+        );
+        let lines: Vec<Option<u32>> = diags.errors().map(|e| e.span.line).collect();
+        assert_eq!(lines, [Some(2), Some(5)], "{diags}");
+    }
 }

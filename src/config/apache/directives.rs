@@ -11,6 +11,9 @@ use crate::config::Diagnostics;
 const READ: &[&str] = &[
     "Include",
     "IncludeOptional",
+    "ServerRoot",
+    "Define",
+    "UnDefine",
     "Listen",
     "ServerName",
     "ServerAlias",

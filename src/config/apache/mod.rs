@@ -16,6 +16,7 @@ pub mod backend;
 pub mod balancers;
 pub mod cfg;
 pub mod convert;
+pub mod defines;
 pub mod directives;
 pub mod headers;
 pub mod passes;

@@ -57,7 +57,10 @@ const MAX_DEPTH: usize = 16;
 pub fn read(path: &Path, diags: &mut Diagnostics) -> Vec<Node> {
     let name: Arc<str> = Arc::from(path.display().to_string());
     match std::fs::read_to_string(path) {
-        Ok(text) => read_text(&text, &name, base_dir(path), 0, diags),
+        Ok(text) => {
+            let nodes = read_text(&text, &name, base_dir(path), 0, diags);
+            super::defines::resolve(nodes, diags)
+        }
         Err(e) => {
             diags.error(Span::file(&name), format!("cannot read it: {e}"));
             Vec::new()
@@ -69,7 +72,8 @@ pub fn read(path: &Path, diags: &mut Diagnostics) -> Vec<Node> {
 /// taken from the current directory.
 pub fn read_str(text: &str, name: &str, diags: &mut Diagnostics) -> Vec<Node> {
     let name: Arc<str> = Arc::from(name);
-    read_text(text, &name, PathBuf::new(), 0, diags)
+    let nodes = read_text(text, &name, PathBuf::new(), 0, diags);
+    super::defines::resolve(nodes, diags)
 }
 
 fn base_dir(path: &Path) -> PathBuf {
@@ -77,10 +81,14 @@ fn base_dir(path: &Path) -> PathBuf {
 }
 
 /// Reads one file's text: its lines, sections matched, includes followed.
+///
+/// `dir` is where a relative `Include` is looked for: httpd's ServerRoot
+/// once a `ServerRoot` line says it, else the main file's directory (the
+/// compiled-in ServerRoot is not known here); included files keep it.
 fn read_text(
     text: &str,
     file: &Arc<str>,
-    dir: PathBuf,
+    mut dir: PathBuf,
     depth: usize,
     diags: &mut Diagnostics,
 ) -> Vec<Node> {
@@ -111,6 +119,11 @@ fn read_text(
             LineKind::Close { name } => close(&mut open, &name, &at, diags),
             LineKind::Directive { name, args } => {
                 let d = Directive { name, args, at };
+                if d.is("ServerRoot") {
+                    if let Some(root) = d.args.first() {
+                        dir = PathBuf::from(root);
+                    }
+                }
                 let nodes = if d.is("Include") || d.is("IncludeOptional") {
                     include(&d, &dir, depth, diags)
                 } else {
@@ -213,7 +226,7 @@ fn include(d: &Directive, dir: &Path, depth: usize, diags: &mut Diagnostics) -> 
     for path in matches {
         let name: Arc<str> = Arc::from(path.display().to_string());
         match std::fs::read_to_string(&path) {
-            Ok(text) => nodes.extend(read_text(&text, &name, base_dir(&path), depth + 1, diags)),
+            Ok(text) => nodes.extend(read_text(&text, &name, dir.to_path_buf(), depth + 1, diags)),
             Err(e) => diags.error(
                 d.at.clone(),
                 format!("{}: cannot read {}: {e}", d.name, path.display()),
