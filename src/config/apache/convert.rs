@@ -302,7 +302,10 @@ fn binds(
         let Some((addr, port)) = listen_address(addr) else {
             diags.error(
                 l.at.clone(),
-                format!("Listen {addr}: not [address:]port (httpd refuses it too)"),
+                match addr.contains("${") {
+                    true => format!("Listen {addr}: the variable is not defined here; set it in the conversion's environment (httpd takes it from its own)"),
+                    false => format!("Listen {addr}: not [address:]port (httpd refuses it too)"),
+                },
             );
             continue;
         };
