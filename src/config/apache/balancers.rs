@@ -271,6 +271,16 @@ pub fn authority(url: &str) -> Result<(Scheme, String, u16, String), String> {
     if host.is_empty() {
         return Err("no host".into());
     }
+    let bracketed = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .is_some_and(|h| h.parse::<std::net::Ipv6Addr>().is_ok());
+    let name = host
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    if !bracketed && !name {
+        return Err(format!("'{host}' is not a host name or address"));
+    }
     Ok((scheme, host.to_string(), port, path.to_string()))
 }
 
