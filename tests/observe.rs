@@ -117,8 +117,22 @@ fn observed_errors_act_as_on_error_says_as_in_haproxy() {
         assert!(http_attempt(port).starts_with("HTTP/1.1 500"));
     }
     let deadline = Instant::now() + Duration::from_secs(15);
+    let mut resent = 0;
+    let mut last_send = Instant::now();
     loop {
         let (ours, theirs) = (lines(&f.log.lock().expect("log")), lines(&h.log_lines()));
+        // Under the full suite's load, HAProxy 2.6 once took no analysis
+        // from the three errors (its count seems to start again between
+        // them; not explained yet): it then gets three more, up to three
+        // times. fulcrum needs none; both must end with one analysis.
+        let l7_down = |l: &Vec<String>| l.iter().any(|l| l.starts_with("Server l7/s is DOWN"));
+        if !l7_down(&theirs) && last_send.elapsed() > Duration::from_secs(2) && resent < 3 {
+            for _ in 0..3 {
+                let _ = http_attempt(h7);
+            }
+            resent += 1;
+            last_send = Instant::now();
+        }
         // Each server: DOWN by the analysis, then UP by its next check.
         if ours.len() >= 4 && theirs.len() >= 4 {
             let mut a = ours.clone();
