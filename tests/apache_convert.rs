@@ -303,6 +303,8 @@ fn name_based_virtual_hosts_route_as_httpd_does() {
     let conf = format!(
         "<Proxy balancer://one>\nBalancerMember http://{}\n</Proxy>\n\
          <Proxy balancer://two>\nBalancerMember http://{}\n</Proxy>\nRewriteEngine On\n\
+         <LocationMatch \"^/private/\">\nRequire all denied\n</LocationMatch>\n\
+         <Location ~ \"^/hidden[0-9]\">\nRequire all denied\n</Location>\n\
          <VirtualHost *>\nServerName one.example\nProxyPass / balancer://one/\n</VirtualHost>\n\
          <VirtualHost *>\nServerName two.example\nServerAlias *.two.example alias.example\n\
          ProxyPass / balancer://two/\nRewriteRule ^/old$ /new [R]\n</VirtualHost>\n",
@@ -320,6 +322,8 @@ fn name_based_virtual_hosts_route_as_httpd_does() {
         ("other.example", "/a"),
         ("two.example", "/old"),
         ("one.example", "/old"),
+        ("one.example", "/private/x"),
+        ("two.example", "/hidden7"),
     ];
     for (host, path) in cases {
         let answer = |port: u16| {
@@ -335,6 +339,7 @@ fn name_based_virtual_hosts_route_as_httpd_does() {
         assert_eq!(a, f, "{host}{path}: apache, then fulcrum");
         let want = match (host, path) {
             (_, "/old") if host.starts_with("two") => "",
+            (_, "/private/x" | "/hidden7") => "",
             ("one.example" | "other.example", _) => "one",
             _ => "two",
         };

@@ -145,7 +145,9 @@ impl Extra {
         let member = || {
             let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
             let raw = format!(
-                "HTTP/1.1 302 Found\r\nLocation: http://{addr}/app/next?x=1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                "HTTP/1.1 302 Found\r\nLocation: http://{addr}/app/next?x=1\r\n\
+                 Set-Cookie: s=1; Domain=Backend.Internal; Path=/app/deep; HttpOnly\r\n\
+                 Content-Length: 0\r\nConnection: close\r\n\r\n"
             );
             HttpBackend::with_at(addr, Answer::Raw(leak(raw)))
         };
@@ -158,7 +160,9 @@ impl Extra {
     pub fn conf(&self) -> String {
         format!(
             "<Proxy balancer://extra>\nBalancerMember http://{} route=A\nBalancerMember http://{} route=B\n\
-             ProxySet stickysession=ROUTEID nofailover=On\n</Proxy>\n\
+             ProxySet stickysession=ROUTEID nofailover=On\n\
+             ProxyPassReverseCookieDomain backend.internal lb.example\n\
+             ProxyPassReverseCookiePath /app /extra\n</Proxy>\n\
              ProxyPass /extra balancer://extra/app\nProxyPassReverse /extra balancer://extra/app\n\
              RewriteEngine On\nRewriteRule ^/old$ /t1/api/x [R=301,L]\n\
              RewriteRule ^/moved(/.*)?$ http://elsewhere.example/new?from=lb [R]\n\
@@ -174,6 +178,16 @@ impl Extra {
 
     /// The status and Location of `path`.
     fn answer(port: u16, path: &str, cookie: &str) -> (u16, Option<String>) {
+        let (status, location, _) = Extra::answer_with_cookie(port, path, cookie);
+        (status, location)
+    }
+
+    /// The status, Location and Set-Cookie of `path`.
+    fn answer_with_cookie(
+        port: u16,
+        path: &str,
+        cookie: &str,
+    ) -> (u16, Option<String>, Option<String>) {
         let req = format!(
             "GET {path} HTTP/1.1\r\nHost: lb.example\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
         );
@@ -184,7 +198,7 @@ impl Extra {
             .nth(1)
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
-        (status, header(head, "location"))
+        (status, header(head, "location"), header(head, "set-cookie"))
     }
 
     /// Location mapped back to the client's Host and the public path;
@@ -209,6 +223,12 @@ impl Extra {
             ("/GONE", (410, None)),
             ("/gone", (410, None)),
         ];
+        // The cookie's domain (without case) and path mapped back.
+        let want = Some("s=1; Domain=lb.example; Path=/extra; HttpOnly".to_string());
+        for port in [apache, fulcrum] {
+            let got = Extra::answer_with_cookie(port, "/extra/x", "ROUTEID=.A").2;
+            assert_eq!(got, want, "port {port}");
+        }
         for (path, (status, location)) in cases {
             let want = (status, location.map(String::from));
             for port in [apache, fulcrum] {

@@ -88,7 +88,7 @@ impl Walk<'_, '_> {
     fn walk(&mut self, nodes: &[Node], vhost: Option<usize>) {
         for node in nodes {
             let Node::Section(s) = node else { continue };
-            if !s.name.eq_ignore_ascii_case("Location") {
+            if s.location().is_none() {
                 let vhost = number_at(self.vhosts, &s.at).or(vhost);
                 self.walk(&s.body, vhost);
                 continue;
@@ -105,10 +105,17 @@ impl Walk<'_, '_> {
             &mut *self.handlers,
         );
         {
-            let Some(path) = s.args.first() else {
-                diags.error(s.at.clone(), "<Location> needs a path");
+            let Some((path, regex)) = s.location() else {
+                diags.error(s.at.clone(), format!("<{}> needs a path", s.name));
                 return;
             };
+            if regex {
+                if let Err(e) = regex::Regex::new(path) {
+                    diags.error(s.at.clone(), format!("<{} {path}>: {e}", s.name));
+                    return;
+                }
+            }
+            let path = &path.to_string();
             let mut rules = Rules::default();
             let mut read = Vec::new();
             for node in &s.body {
@@ -123,12 +130,19 @@ impl Walk<'_, '_> {
             }
             *n += 1;
             let acl = format!("location{n}");
-            fe.note(format!("<Location {path}>    ({})", s.at));
+            fe.note(format!("<{} {}>    ({})", s.name, s.args.join(" "), s.at));
             for d in &read {
                 fe.note(format!("  {}    ({})", apache_line(d), d.at));
             }
-            for line in super::cfg::segment_acl(&acl, path) {
-                fe.line(line);
+            if regex {
+                fe.line(format!(
+                    "acl {acl} path_reg {}",
+                    super::cfg::regex_word(path)
+                ));
+            } else {
+                for line in super::cfg::segment_acl(&acl, path) {
+                    fe.line(line);
+                }
             }
             deny_rules(&format!("{acl}{}", cond(vhost)), &acl, &rules, fe);
             if let Some(name) = rules.handler {

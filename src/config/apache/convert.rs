@@ -192,6 +192,7 @@ fn vhost_level(nodes: &[Node], s: &mut ServerLevel, diags: &mut Diagnostics) {
             "RequestHeader",
             "ProxyPassReverse",
             "ProxyPassReverseCookiePath",
+            "ProxyPassReverseCookieDomain",
         ]
         .iter()
         .any(|n| d.is(n));
@@ -248,6 +249,7 @@ fn server_directive(d: &Directive, s: &mut ServerLevel, diags: &mut Diagnostics)
         "RequestHeader",
         "ProxyPassReverse",
         "ProxyPassReverseCookiePath",
+        "ProxyPassReverseCookieDomain",
     ]
     .iter()
     .any(|n| d.is(n))

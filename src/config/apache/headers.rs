@@ -30,7 +30,9 @@ pub fn write(d: &Directive, be: &mut Section, members: &Members, diags: &mut Dia
     if d.is("Header") || d.is("RequestHeader") {
         header(d, be, members, diags)
     } else if d.is("ProxyPassReverseCookiePath") {
-        cookie_path(d, be, diags)
+        cookie_attribute(d, "path", be, diags)
+    } else if d.is("ProxyPassReverseCookieDomain") {
+        cookie_attribute(d, "domain", be, diags)
     } else if d.is("ProxyPassReverse") {
         location(d, be, members, diags)
     }
@@ -182,17 +184,25 @@ fn expand(value: &str, worker: Option<(&str, &str)>) -> Result<String, String> {
 
 /// `ProxyPassReverseCookiePath INTERNAL PUBLIC`: a Set-Cookie whose
 /// `path=` starts with INTERNAL gets PUBLIC as its whole path (httpd
-/// replaces the value, not the prefix; `path=` in any case).
-fn cookie_path(d: &Directive, be: &mut Section, diags: &mut Diagnostics) {
+/// replaces the value, not the prefix; `path=` in any case). The same
+/// for `ProxyPassReverseCookieDomain` and `domain=`, whose value httpd
+/// compares without case.
+fn cookie_attribute(d: &Directive, attribute: &str, be: &mut Section, diags: &mut Diagnostics) {
     let (Some(internal), Some(public)) = (d.args.first(), d.args.get(1)) else {
-        diags.error(d.at.clone(), "ProxyPassReverseCookiePath needs two paths");
+        diags.error(d.at.clone(), format!("{} needs two values", d.name));
         return;
     };
     be.from(d);
-    let re = format!(
-        "^((?:.*;)?\\s*)([Pp][Aa][Tt][Hh]=){}[^;]*(.*)$",
-        regex::escape(internal)
-    );
+    // The attribute's name in any case: [Pp][Aa][Tt][Hh].
+    let name: String = attribute
+        .chars()
+        .map(|c| format!("[{}{}]", c.to_ascii_uppercase(), c))
+        .collect();
+    let value = match attribute {
+        "domain" => format!("(?i:{})", regex::escape(internal)),
+        _ => regex::escape(internal),
+    };
+    let re = format!("^((?:.*;)?\\s*)({name}=){value}[^;]*(.*)$");
     be.line(format!(
         "http-response replace-header Set-Cookie {} {}",
         regex_word(&re),

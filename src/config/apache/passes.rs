@@ -102,16 +102,11 @@ struct Walk<'a, 'd> {
 }
 
 impl Walk<'_, '_> {
-    fn collect(&mut self, nodes: &[Node], location: Option<&str>, vhost: Option<usize>) {
+    fn collect(&mut self, nodes: &[Node], location: Option<(&str, bool)>, vhost: Option<usize>) {
         for node in nodes {
             match node {
                 Node::Section(s) => {
-                    let inner = s
-                        .name
-                        .eq_ignore_ascii_case("Location")
-                        .then(|| s.args.first().map(String::as_str))
-                        .flatten()
-                        .or(location);
+                    let inner = s.location().or(location);
                     let vhost = number_at(self.vhosts, &s.at).or(vhost);
                     self.collect(&s.body, inner, vhost);
                 }
@@ -129,7 +124,7 @@ impl Walk<'_, '_> {
 
 fn pass(
     d: &Directive,
-    location: Option<&str>,
+    location: Option<(&str, bool)>,
     known: &[Balancer],
     number: usize,
     diags: &mut Diagnostics,
@@ -137,7 +132,7 @@ fn pass(
     // Inside <Location>, the path is the location's and only the target
     // is written.
     let (path, rest) = match location {
-        Some(loc) => (loc.to_string(), d.args.as_slice()),
+        Some((loc, _)) => (loc.to_string(), d.args.as_slice()),
         None => {
             let (first, rest) = d.args.split_first().or_else(|| {
                 diags.error(
@@ -153,7 +148,9 @@ fn pass(
         diags.error(d.at.clone(), format!("{} {path}: no target", d.name));
         return None;
     };
-    let matches = if d.is("ProxyPassMatch") {
+    // In <LocationMatch>, a ProxyPass takes the section's regex.
+    let regex = d.is("ProxyPassMatch") || location.is_some_and(|(_, re)| re);
+    let matches = if regex {
         if let Err(e) = regex::Regex::new(&path) {
             diags.error(d.at.clone(), format!("ProxyPassMatch '{path}': {e}"));
             return None;

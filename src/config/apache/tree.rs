@@ -49,6 +49,25 @@ pub struct Section {
     pub body: Vec<Node>,
 }
 
+impl Section {
+    /// For `<Location PATH>`: the path; for `<LocationMatch RE>` or
+    /// `<Location ~ RE>`: the regex (true). None for other sections.
+    pub fn location(&self) -> Option<(&str, bool)> {
+        let first = self.args.first().map(String::as_str);
+        if self.name.eq_ignore_ascii_case("LocationMatch") {
+            return first.map(|re| (re, true));
+        }
+        if !self.name.eq_ignore_ascii_case("Location") {
+            return None;
+        }
+        match first {
+            Some("~") => self.args.get(1).map(|re| (re.as_str(), true)),
+            Some(path) => Some((path, false)),
+            None => None,
+        }
+    }
+}
+
 /// How deep `Include` may go: a file that includes itself stops here.
 const MAX_DEPTH: usize = 16;
 
