@@ -97,63 +97,58 @@ impl Walk<'_, '_> {
         }
     }
 
+    /// One location: its directives read, then its ACL, its deny rules,
+    /// and its handler.
     fn location(&mut self, s: &super::tree::Section, vhost: Option<usize>) {
-        let (fe, diags, n, handlers) = (
-            &mut *self.fe,
-            &mut *self.diags,
-            &mut *self.n,
-            &mut *self.handlers,
-        );
-        {
-            let Some((path, regex)) = s.location() else {
-                diags.error(s.at.clone(), format!("<{}> needs a path", s.name));
-                return;
-            };
-            if regex {
-                if let Err(e) = regex::Regex::new(path) {
-                    diags.error(s.at.clone(), format!("<{} {path}>: {e}", s.name));
-                    return;
+        let Some((path, regex)) = s.location() else {
+            self.diags
+                .error(s.at.clone(), format!("<{}> needs a path", s.name));
+            return;
+        };
+        if let (true, Err(e)) = (regex, regex::Regex::new(path)) {
+            self.diags
+                .error(s.at.clone(), format!("<{} {path}>: {e}", s.name));
+            return;
+        }
+        let mut rules = Rules::default();
+        let mut read = Vec::new();
+        for node in &s.body {
+            if let Node::Directive(d) = node {
+                if rule(d, &mut rules, self.diags) {
+                    read.push(d);
                 }
             }
-            let path = &path.to_string();
-            let mut rules = Rules::default();
-            let mut read = Vec::new();
-            for node in &s.body {
-                if let Node::Directive(d) = node {
-                    if rule(d, &mut rules, diags) {
-                        read.push(d);
-                    }
-                }
+        }
+        if read.is_empty() {
+            return;
+        }
+        *self.n += 1;
+        let acl = format!("location{}", self.n);
+        let fe = &mut *self.fe;
+        fe.note(format!("<{} {}>    ({})", s.name, s.args.join(" "), s.at));
+        for d in &read {
+            fe.note(format!("  {}    ({})", apache_line(d), d.at));
+        }
+        if regex {
+            fe.line(format!(
+                "acl {acl} path_reg {}",
+                super::cfg::regex_word(path)
+            ));
+        } else {
+            for line in super::cfg::segment_acl(&acl, path) {
+                fe.line(line);
             }
-            if read.is_empty() {
-                return;
-            }
-            *n += 1;
-            let acl = format!("location{n}");
-            fe.note(format!("<{} {}>    ({})", s.name, s.args.join(" "), s.at));
-            for d in &read {
-                fe.note(format!("  {}    ({})", apache_line(d), d.at));
-            }
-            if regex {
-                fe.line(format!(
-                    "acl {acl} path_reg {}",
-                    super::cfg::regex_word(path)
-                ));
-            } else {
-                for line in super::cfg::segment_acl(&acl, path) {
-                    fe.line(line);
-                }
-            }
-            deny_rules(&format!("{acl}{}", cond(vhost)), &acl, &rules, fe);
-            if let Some(name) = rules.handler {
-                handlers.push(Handler {
-                    name,
-                    acl: format!("{acl}{}", cond(vhost)),
-                    path: path.clone(),
-                    at: s.at.clone(),
-                    vhost,
-                });
-            }
+        }
+        let when = format!("{acl}{}", cond(vhost));
+        deny_rules(&when, &acl, &rules, fe);
+        if let Some(name) = rules.handler {
+            self.handlers.push(Handler {
+                name,
+                acl: when,
+                path: path.to_string(),
+                at: s.at.clone(),
+                vhost,
+            });
         }
     }
 }
