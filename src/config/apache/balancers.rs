@@ -275,9 +275,14 @@ pub fn authority(url: &str) -> Result<(Scheme, String, u16, String), String> {
         .strip_prefix('[')
         .and_then(|h| h.strip_suffix(']'))
         .is_some_and(|h| h.parse::<std::net::Ipv6Addr>().is_ok());
-    let name = host
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    // A host name: labels of 1 to 63 letters, digits, '-' or '_'.
+    let name = host.len() <= 253
+        && host.trim_end_matches('.').split('.').all(|label| {
+            (1..=63).contains(&label.len())
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        });
     if !bracketed && !name {
         return Err(format!("'{host}' is not a host name or address"));
     }
