@@ -29,7 +29,7 @@ use common::haproxy::haproxy_check;
 use common::net::{free_port, Fulcrum, HttpBackend};
 use common::TempPath;
 use site::{Extra, Tenant, SERVER_STATUS};
-use status::{balancer_lines, status_pages_agree};
+use status::{balancer_lines, manager_pages_agree, status_pages_agree};
 
 /// `fulcrum convert --from apache [extra...] FILE`: the output, and
 /// standard error.
@@ -280,6 +280,7 @@ fn seed_000_tenants_are_served_as_apache_serves_them() {
     bench.fixed_cases_agree();
     bench.fixed_cases_are_right();
     status_pages_agree(bench.apache.port(), bench.fport);
+    manager_pages_agree(bench.apache.port(), bench.fport);
     bench.new_sessions_get_their_route();
     bench.failover();
     bench.failback();

@@ -110,6 +110,11 @@ impl Balancer {
         self.algo.store(std::sync::Arc::new(algo));
     }
 
+    /// The `balance` setting it was built from.
+    pub fn balance(&self) -> &Balance {
+        &self.balance
+    }
+
     /// The servers, in configuration order.
     pub fn servers(&self) -> &[Candidate] {
         &self.servers

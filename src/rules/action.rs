@@ -158,9 +158,10 @@ pub enum Action {
     NormalizeUri(Normalize),
     /// `use-service prometheus-exporter`
     PrometheusExporter,
-    /// `use-service apache-status` (fulcrum-only): httpd's mod_status
-    /// page, for a site converted from Apache.
-    ApacheStatus,
+    /// `use-service apache-status` or `apache-balancer-manager`
+    /// (fulcrum-only): httpd's mod_status or balancer-manager page, for a
+    /// site converted from Apache.
+    ApacheStatus(ApachePage),
     /// `capture SAMPLE len N|id N`: into log capture slot `slot`.
     Capture {
         /// What is captured.
@@ -200,8 +201,17 @@ pub enum Verdict {
     Tarpit(Answer),
     /// Serve metrics.
     Prometheus,
-    /// Serve httpd's status page.
-    ApacheStatus,
+    /// Serve one of httpd's pages.
+    ApacheStatus(ApachePage),
+}
+
+/// Which of httpd's pages `use-service` serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApachePage {
+    /// mod_status's `/server-status` (and `?auto`).
+    Status,
+    /// mod_proxy_balancer's `/balancer-manager`, read only.
+    BalancerManager,
 }
 
 /// A complete answer to send, built from a [`Reply`], a redirect or auth.
@@ -553,10 +563,13 @@ fn parse_action(set: RuleSet, w: &[String], ctx: &Context) -> Result<Action, Str
         }
         "use-service" => match args {
             [s] if s == "prometheus-exporter" => request_only(Action::PrometheusExporter)?,
-            [s] if s == "apache-status" => request_only(Action::ApacheStatus)?,
+            [s] if s == "apache-status" => request_only(Action::ApacheStatus(ApachePage::Status))?,
+            [s] if s == "apache-balancer-manager" => {
+                request_only(Action::ApacheStatus(ApachePage::BalancerManager))?
+            }
             _ => {
                 return Err(format!(
-                    "'{kw} use-service' supports 'prometheus-exporter', and 'apache-status' (fulcrum-only)"
+                    "'{kw} use-service' supports 'prometheus-exporter', and 'apache-status' and 'apache-balancer-manager' (fulcrum-only)"
                 ))
             }
         },
@@ -990,7 +1003,7 @@ fn prepare<'r>(action: &'r Action, f: &Facts, view: View, request: View) -> Step
             body: None,
         })),
         A::PrometheusExporter => Step::Verdict(Verdict::Prometheus),
-        A::ApacheStatus => Step::Verdict(Verdict::ApacheStatus),
+        A::ApacheStatus(page) => Step::Verdict(Verdict::ApacheStatus(*page)),
         A::Track(t) => {
             t.run(f, true);
             Step::Next

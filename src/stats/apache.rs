@@ -131,7 +131,7 @@ fn scoreboard(f: &Figures) -> String {
 
 /// httpd's status words for a member: the flags, then `Ok` if usable,
 /// each followed by a space (as httpd writes them).
-fn worker_status(s: &Server) -> String {
+pub(super) fn worker_status(s: &Server) -> String {
     let mut out = String::from("Init ");
     match s.state.status() {
         Status::Maint => out.push_str("Dis "),
@@ -149,7 +149,7 @@ fn worker_status(s: &Server) -> String {
 }
 
 /// A server as httpd names a member: scheme://host[:port].
-fn worker_name(s: &Server) -> String {
+pub(super) fn worker_name(s: &Server) -> String {
     let scheme = if s.tls.is_some() { "https" } else { "http" };
     let looks_like_authority = s
         .name
@@ -225,14 +225,14 @@ fn auto(rt: &Runtime, f: &Figures, server_name: &str) -> String {
 }
 
 /// The backends with servers: httpd's balancers.
-fn balancers(rt: &Runtime) -> impl Iterator<Item = &crate::runtime::Backend> {
+pub(super) fn balancers(rt: &Runtime) -> impl Iterator<Item = &crate::runtime::Backend> {
     rt.backends
         .iter()
         .map(|b| &**b)
         .filter(|b| !b.servers.is_empty())
 }
 
-fn esc(s: &str) -> String {
+pub(super) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

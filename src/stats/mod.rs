@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod apache;
 pub mod auth;
+pub mod balancer_manager;
 pub mod csv;
 pub mod guard;
 pub mod html;

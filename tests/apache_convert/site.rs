@@ -130,6 +130,10 @@ pub const SERVER_STATUS: &str = "ProxyStatus On
  Deny from all
  Allow from 127.0.0.1
 </Location>
+<Location /balancer-manager>
+ SetHandler balancer-manager
+ Require ip 127.0.0.1
+</Location>
 ";
 
 /// Beyond the seed: a balancer whose members redirect to their own URL

@@ -98,3 +98,46 @@ pub fn balancer_lines(port: u16) -> Vec<(String, String)> {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
 }
+
+/// `/balancer-manager` from both: the same members, in the same order,
+/// with the same status words.
+pub fn manager_pages_agree(apache: u16, fulcrum: u16) {
+    let rows = |port: u16| -> Vec<(String, String)> {
+        let req = "GET /balancer-manager HTTP/1.1\r\nHost: lb.example\r\nConnection: close\r\n\r\n";
+        let raw = String::from_utf8_lossy(&send_from("127.0.0.1", port, req)).into_owned();
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        let chunked = header(head, "transfer-encoding").is_some_and(|t| t.contains("chunked"));
+        let body = if chunked {
+            dechunk(body)
+        } else {
+            body.to_string()
+        };
+        body.split("<tr>")
+            .filter_map(|row| {
+                let cells: Vec<String> = row.split("<td>").skip(1).map(strip_tags).collect();
+                let url = cells.first()?;
+                url.contains("://")
+                    .then(|| (url.clone(), cells.get(5).cloned().unwrap_or_default()))
+            })
+            .collect()
+    };
+    let (a, f) = (rows(apache), rows(fulcrum));
+    assert!(!a.is_empty(), "no members on httpd's page");
+    assert_eq!(a, f, "httpd's members, then fulcrum's");
+}
+
+/// A cell's text, without its tags.
+fn strip_tags(cell: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in cell.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}

@@ -357,34 +357,39 @@ fn listen_address(text: &str) -> Option<(String, u16)> {
     }
 }
 
-/// `SetHandler server-status`: httpd's page in its own layout, from
-/// fulcrum's figures (`use-service apache-status`, fulcrum-only); with
-/// `strict`, HAProxy's stats page instead. `SetHandler balancer-manager`:
-/// HAProxy's stats page. A proxy has one stats page, so a second handler
-/// that needs it is left out with a warning.
+/// `SetHandler server-status` and `balancer-manager`: httpd's pages in
+/// their own layout, from fulcrum's figures (`use-service apache-status`
+/// and `apache-balancer-manager`, fulcrum-only); with `strict`, HAProxy's
+/// stats page instead, with a warning that says what is lost. A proxy
+/// has one stats page: a second handler that needs it is left out.
 fn status_pages(handlers: &[Handler], fe: &mut Section, strict: bool, diags: &mut Diagnostics) {
     let mut stats_page = false;
     for h in handlers {
-        if h.name == "server-status" && !strict {
+        let (service, readers) = match h.name.as_str() {
+            "server-status" => (
+                "apache-status",
+                "what reads httpd's layout or ?auto (Pacemaker's apache agent, check_apache)",
+            ),
+            _ => (
+                "apache-balancer-manager",
+                "what reads httpd's balancer-manager tables",
+            ),
+        };
+        if !strict {
             fe.note(format!(
-                "SetHandler server-status at {}: httpd's page and its ?auto form (fulcrum-only)",
-                h.path
+                "SetHandler {} at {}: httpd's page in its layout (fulcrum-only)",
+                h.name, h.path
             ));
-            fe.line(format!(
-                "http-request use-service apache-status if {}",
-                h.acl
-            ));
+            fe.line(format!("http-request use-service {service} if {}", h.acl));
             continue;
         }
-        if h.name == "server-status" {
-            diags.warning(
-                h.at.clone(),
-                format!(
-                    "--strict-haproxy: SetHandler server-status at {} is HAProxy's stats page; what reads httpd's layout or ?auto (Pacemaker's apache agent, check_apache) loses it",
-                    h.path
-                ),
-            );
-        }
+        diags.warning(
+            h.at.clone(),
+            format!(
+                "--strict-haproxy: SetHandler {} at {} is HAProxy's stats page; {readers} loses it",
+                h.name, h.path
+            ),
+        );
         if stats_page {
             diags.warning(
                 h.at.clone(),

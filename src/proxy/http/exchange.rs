@@ -303,7 +303,9 @@ async fn request_rules(
     match verdict {
         Verdict::Continue => Flow::Continue,
         Verdict::Prometheus => Flow::Done(super::service::prometheus(cx, req).await),
-        Verdict::ApacheStatus => Flow::Done(super::service::apache_status(cx, req).await),
+        Verdict::ApacheStatus(page) => {
+            Flow::Done(super::service::apache_status(cx, req, page).await)
+        }
         Verdict::Answer(a) => Flow::Done(answer_request(cx, req, &a, be, false).await),
         Verdict::Tarpit(a) => Flow::Done(answer_request(cx, req, &a, be, true).await),
     }

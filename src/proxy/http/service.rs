@@ -31,7 +31,12 @@ pub async fn prometheus(cx: &mut Cx<'_>, req: &Request) -> Next {
 
 /// Serves httpd's mod_status page (`use-service apache-status`): the
 /// `?auto` text or the HTML page, GET and HEAD as httpd serves it.
-pub async fn apache_status(cx: &mut Cx<'_>, req: &Request) -> Next {
+pub async fn apache_status(
+    cx: &mut Cx<'_>,
+    req: &Request,
+    page: crate::rules::action::ApachePage,
+) -> Next {
+    use crate::rules::action::ApachePage;
     use crate::stats::apache::{render, Form};
     let (form, host, method) = {
         let v = view(cx, req);
@@ -45,10 +50,17 @@ pub async fn apache_status(cx: &mut Cx<'_>, req: &Request) -> Next {
             Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) => h.to_string(),
             _ => host,
         };
-        (Form::of(v.query()), host, v.method().to_vec())
+        let form = match page {
+            ApachePage::Status => Form::of(v.query()),
+            ApachePage::BalancerManager => Form::Html,
+        };
+        (form, host, v.method().to_vec())
     };
-    let (status, body) = match method.as_slice() {
-        b"GET" | b"HEAD" => (200, render(cx.rt, form, &host)),
+    let (status, body) = match (method.as_slice(), page) {
+        (b"GET" | b"HEAD", ApachePage::Status) => (200, render(cx.rt, form, &host)),
+        (b"GET" | b"HEAD", ApachePage::BalancerManager) => {
+            (200, crate::stats::balancer_manager::render(cx.rt, &host))
+        }
         _ => (405, String::new()),
     };
     let reason = if status == 200 {
