@@ -368,6 +368,8 @@ fn tls_virtual_host_is_served_as_httpd_serves_it() {
     let conf = |tls: u16| {
         format!(
             "Listen 127.0.0.1:{tls} https\n<Proxy balancer://b>\nBalancerMember http://{}\n</Proxy>\n\
+             RewriteEngine On\nRewriteCond %{{HTTPS}} off\n\
+             RewriteRule ^ https://%{{HTTP_HOST}}%{{REQUEST_URI}} [R=301,L]\n\
              <VirtualHost *:{tls}>\nServerName lb.example\nSSLEngine on\nSSLCertificateFile {c}\n\
              SSLCertificateKeyFile {c}.key\nProxyPass /app balancer://b/app\n\
              RewriteEngine On\nRewriteRule ^/old$ /app/new [R]\n</VirtualHost>\n",
@@ -375,9 +377,22 @@ fn tls_virtual_host_is_served_as_httpd_serves_it() {
             c = crt.display()
         )
     };
-    let (atls, ftls) = (free_port(), free_port());
-    let _apache = Apache::start(&conf(atls), free_port());
-    let _fulcrum = converted(&conf(ftls), free_port());
+    let (atls, ftls, fplain) = (free_port(), free_port(), free_port());
+    let apache = Apache::start(&conf(atls), free_port());
+    let _fulcrum = converted(&conf(ftls), fplain);
+    // Plain HTTP: the main server's RewriteCond %{HTTPS} off sends it to
+    // https://, its path and query kept.
+    for port in [apache.port(), fplain] {
+        let req = "GET /app/x?q=1 HTTP/1.1\r\nHost: lb.example\r\nConnection: close\r\n\r\n";
+        let raw = String::from_utf8_lossy(&send_from("127.0.0.1", port, req)).into_owned();
+        let head = raw.split_once("\r\n\r\n").map_or(raw.as_str(), |(h, _)| h);
+        assert!(head.starts_with("HTTP/1.1 301"), "port {port}: {head}");
+        assert_eq!(
+            header(head, "location").as_deref(),
+            Some("https://lb.example/app/x?q=1"),
+            "port {port}"
+        );
+    }
     let get = |port: u16, path: &str| {
         let out = Command::new("curl")
             .args(["-sS", "-i", "-k", "--max-time", "10", "--resolve"])

@@ -21,6 +21,7 @@ pub mod directives;
 pub mod headers;
 pub mod passes;
 pub mod rewrite;
+pub mod rewrite_cond;
 pub mod tls;
 pub mod tree;
 pub mod vhosts;

@@ -222,8 +222,13 @@ pub fn with_rewrites(
 ) -> Vec<Pass> {
     let mut out = Vec::new();
     for r in rules {
-        let Some((pattern, nocase, url)) = super::rewrite::proxy_rule(r) else {
-            continue;
+        let (pattern, nocase, url) = match super::rewrite::proxy_rule(r) {
+            None => continue,
+            Some(Ok(rule)) => rule,
+            Some(Err(why)) => {
+                diags.warning(r.directive.at.clone(), why);
+                continue;
+            }
         };
         if let Err(e) = regex::Regex::new(&pattern) {
             diags.error(

@@ -28,10 +28,12 @@ enum Effect {
 /// A rule httpd runs: RewriteEngine On in force for its server (a
 /// virtual host inherits the main server's engine, not its rules), no
 /// RewriteCond before it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Rule<'a> {
     /// The `RewriteRule` line.
     pub directive: &'a Directive,
+    /// The `RewriteCond` lines before it, all of which must hold.
+    pub conds: Vec<&'a Directive>,
     /// The `<VirtualHost>` it is in.
     pub vhost: Option<usize>,
 }
@@ -89,7 +91,7 @@ fn walk<'a>(
     diags: &mut Diagnostics,
     out: &mut Vec<Rule<'a>>,
 ) {
-    let mut cond: Option<&Directive> = None;
+    let mut conds: Vec<&Directive> = Vec::new();
     for node in nodes {
         let d = match node {
             Node::Directive(d) => d,
@@ -114,23 +116,15 @@ fn walk<'a>(
             }
         };
         if d.is("RewriteCond") {
-            cond = Some(d);
+            conds.push(d);
         } else if d.is("RewriteRule") {
+            let conds = std::mem::take(&mut conds);
             if !engine {
                 diags.warning(d.at.clone(), "RewriteRule without RewriteEngine On: httpd ignores it, and so does the conversion");
-            } else if let Some(c) = cond.take() {
-                diags.warning(
-                    d.at.clone(),
-                    format!(
-                        "{}: under {} ({}); conditions are not translated, the rule is left out",
-                        apache_line(d),
-                        apache_line(c),
-                        c.at
-                    ),
-                );
             } else {
                 out.push(Rule {
                     directive: d,
+                    conds,
                     vhost,
                 });
             }
@@ -142,7 +136,33 @@ fn walk<'a>(
 /// passes (see [`proxy_rule`]).
 pub fn rules(rules: &[Rule], scheme: &str, fe: &mut Section, diags: &mut Diagnostics) {
     for r in rules.iter().filter(|r| !proxies(r.directive)) {
-        rule(r.directive, &vhosts::cond(r.vhost), scheme, fe, diags);
+        // Every RewriteCond before the rule must hold too.
+        let mut when = vhosts::cond(r.vhost);
+        for c in &r.conds {
+            match super::rewrite_cond::condition(c) {
+                Ok(term) => {
+                    when.push(' ');
+                    when.push_str(&term);
+                }
+                Err(why) => {
+                    diags.warning(
+                        r.directive.at.clone(),
+                        format!(
+                            "{}: under {} ({}): {why}; the rule is left out",
+                            apache_line(r.directive),
+                            apache_line(c),
+                            c.at
+                        ),
+                    );
+                    when.clear();
+                    break;
+                }
+            }
+        }
+        if when.is_empty() && !r.conds.is_empty() {
+            continue;
+        }
+        rule(r.directive, &when, scheme, fe, diags);
     }
 }
 
@@ -168,14 +188,22 @@ fn proxies(d: &Directive) -> bool {
 /// A `[P]` rule as a pass: its pattern matches the path (as
 /// ProxyPassMatch does), and its target, with `$N` from the pattern,
 /// is the whole URL the member is sent (httpd appends nothing).
-pub fn proxy_rule(r: &Rule) -> Option<(String, bool, String)> {
+pub fn proxy_rule(r: &Rule) -> Option<Result<(String, bool, String), String>> {
     let d = r.directive;
     if !proxies(d) {
         return None;
     }
+    if let Some(c) = r.conds.first() {
+        return Some(Err(format!(
+            "{}: a [P] rule under {} ({}) is not translated",
+            apache_line(d),
+            apache_line(c),
+            c.at
+        )));
+    }
     let (pattern, target) = (d.args.first()?, d.args.get(1)?);
     let nocase = flags_of(d).iter().any(|f| f == "nc" || f == "nocase");
-    Some((pattern.clone(), nocase, target.clone()))
+    Some(Ok((pattern.clone(), nocase, target.clone())))
 }
 
 /// Rules inside `<Location>`, `<Directory>`... match per directory: not
@@ -244,10 +272,16 @@ fn rule(d: &Directive, vhost: &str, scheme: &str, fe: &mut Section, diags: &mut 
         } => {
             // httpd answers with an absolute URL: this server's, as the
             // client named it, when the target is a path.
-            let url = if target.starts_with('/') {
-                format!("{scheme}://%[req.hdr(host)]{}", target.replace('%', "%%"))
-            } else {
-                target.replace('%', "%%")
+            let url = match super::rewrite_cond::target_url(&target, pattern) {
+                Ok(u) if target.starts_with('/') => format!("{scheme}://%[req.hdr(host)]{u}"),
+                Ok(u) => u,
+                Err(why) => {
+                    diags.warning(
+                        d.at.clone(),
+                        format!("{}: {why}; the rule is left out", apache_line(d)),
+                    );
+                    return;
+                }
             };
             if append_query {
                 // The request's query goes along, after `?` or `&`.
@@ -284,9 +318,6 @@ fn effect(target: &str, flags: &[String]) -> Result<Effect, String> {
     else {
         return Err("only redirects ([R]), [F] and [G] are translated".into());
     };
-    if target.contains('$') || target.contains("%{") {
-        return Err("back-references and variables in the target are not translated".into());
-    }
     let code = match r.split_once('=').map(|(_, c)| c) {
         None => 302,
         Some("permanent") => 301,
@@ -352,7 +383,6 @@ mod tests {
             }
         );
         assert_eq!(effect("-", &flags(&["f"])).unwrap(), Effect::Forbidden);
-        assert!(effect("/x/$1", &flags(&["r"])).is_err());
         assert!(effect("/x", &flags(&["pt"])).is_err());
         assert!(effect("/x", &flags(&["r=305"])).is_err());
     }
