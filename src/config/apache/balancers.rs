@@ -127,17 +127,38 @@ pub enum LbMethod {
 /// Reads the balancers of `nodes` (at any depth: a `<VirtualHost>` may
 /// hold them); problems go to `diags`.
 pub fn balancers(nodes: &[Node], diags: &mut Diagnostics) -> Vec<Balancer> {
-    let mut out = Vec::new();
+    let mut out: Vec<Balancer> = Vec::new();
+    collect(nodes, diags, &mut out);
+    out
+}
+
+/// A second `<Proxy balancer://NAME>` adds to the first, as httpd finds
+/// the balancer it already defined.
+fn collect(nodes: &[Node], diags: &mut Diagnostics, out: &mut Vec<Balancer>) {
     for node in nodes {
         let Node::Section(s) = node else { continue };
         match s.args.first().and_then(|a| a.strip_prefix("balancer://")) {
             Some(name) if s.name.eq_ignore_ascii_case("Proxy") => {
-                out.push(balancer(s, name, diags))
+                let b = balancer(s, name, diags);
+                match out.iter_mut().find(|o| o.name == b.name) {
+                    Some(first) => {
+                        first.members.extend(b.members);
+                        first.directives.extend(b.directives);
+                        first.untranslated.extend(b.untranslated);
+                        if b.sticky.is_some() {
+                            first.sticky = b.sticky;
+                        }
+                        if b.lbmethod != LbMethod::default() {
+                            first.lbmethod = b.lbmethod;
+                        }
+                        first.nofailover |= b.nofailover;
+                    }
+                    None => out.push(b),
+                }
             }
-            _ => out.extend(balancers(&s.body, diags)),
+            _ => collect(&s.body, diags, out),
         }
     }
-    out
 }
 
 fn balancer(s: &Section, name: &str, diags: &mut Diagnostics) -> Balancer {
