@@ -296,9 +296,12 @@ pub fn authority(url: &str) -> Result<(Scheme, String, u16, String), String> {
         .strip_prefix('[')
         .and_then(|h| h.strip_suffix(']'))
         .is_some_and(|h| h.parse::<std::net::Ipv6Addr>().is_ok());
-    // A host name: labels of 1 to 63 letters, digits, '-' or '_'.
+    // A host name: labels of 1 to 63 letters, digits, '-' or '_' (no
+    // trailing dot); digits and dots alone must be an IPv4 address.
+    let numeric = host.chars().all(|c| c.is_ascii_digit() || c == '.');
     let name = host.len() <= 253
-        && host.trim_end_matches('.').split('.').all(|label| {
+        && (!numeric || host.parse::<std::net::Ipv4Addr>().is_ok())
+        && host.split('.').all(|label| {
             (1..=63).contains(&label.len())
                 && label
                     .chars()
