@@ -23,7 +23,7 @@ mod status;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use client::{ask, cookie_route, header, send_from, Outcome};
+use client::{ask, cookie_route, get, header, Outcome};
 use common::apache::{apache_bin, Apache};
 use common::haproxy::haproxy_check;
 use common::net::{free_port, Fulcrum, HttpBackend};
@@ -328,13 +328,14 @@ fn name_based_virtual_hosts_route_as_httpd_does() {
     ];
     for (host, path) in cases {
         let answer = |port: u16| {
-            let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-            let raw = String::from_utf8_lossy(&send_from("127.0.0.1", port, &req)).into_owned();
-            let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-            let status = head.split(' ').nth(1).unwrap_or_default().to_string();
+            let r = get(port, path, host, "");
             // A member's body; the bodies of redirects differ (README).
-            let body = if status == "200" { body } else { "" };
-            (status, header(head, "location"), body.to_string())
+            let body = if r.status() == 200 {
+                r.body.clone()
+            } else {
+                String::new()
+            };
+            (r.status(), r.header("location"), body)
         };
         let (a, f) = (answer(apache.port()), answer(fport));
         assert_eq!(a, f, "{host}{path}: apache, then fulcrum");
@@ -383,17 +384,19 @@ fn tls_virtual_host_is_served_as_httpd_serves_it() {
     // Plain HTTP: the main server's RewriteCond %{HTTPS} off sends it to
     // https://, its path and query kept.
     for port in [apache.port(), fplain] {
-        let req = "GET /app/x?q=1 HTTP/1.1\r\nHost: lb.example\r\nConnection: close\r\n\r\n";
-        let raw = String::from_utf8_lossy(&send_from("127.0.0.1", port, req)).into_owned();
-        let head = raw.split_once("\r\n\r\n").map_or(raw.as_str(), |(h, _)| h);
-        assert!(head.starts_with("HTTP/1.1 301"), "port {port}: {head}");
+        let r = get(port, "/app/x?q=1", "lb.example", "");
+        assert!(
+            r.head.starts_with("HTTP/1.1 301"),
+            "port {port}: {}",
+            r.head
+        );
         assert_eq!(
-            header(head, "location").as_deref(),
+            r.header("location").as_deref(),
             Some("https://lb.example/app/x?q=1"),
             "port {port}"
         );
     }
-    let get = |port: u16, path: &str| {
+    let curl = |port: u16, path: &str| {
         let out = Command::new("curl")
             .args(["-sS", "-i", "-k", "--max-time", "10", "--resolve"])
             .arg(format!("lb.example:{port}:127.0.0.1"))
@@ -408,14 +411,14 @@ fn tls_virtual_host_is_served_as_httpd_serves_it() {
     };
     for path in ["/app/x", "/old", "/nothing"] {
         assert_eq!(
-            get(atls, path),
-            get(ftls, path),
+            curl(atls, path),
+            curl(ftls, path),
             "{path}: apache, then fulcrum"
         );
     }
-    assert_eq!(get(ftls, "/app/x").2, "member");
+    assert_eq!(curl(ftls, "/app/x").2, "member");
     assert_eq!(
-        get(ftls, "/old").1.as_deref(),
+        curl(ftls, "/old").1.as_deref(),
         Some("https://lb.example:PORT/app/new")
     );
 }
@@ -448,14 +451,8 @@ fn https_members_are_verified_as_ssl_proxy_verify_says() {
         }
         assert!(cfg.contains(" ssl verify required ca-file "), "{cfg}");
         let _f = Fulcrum::start(&cfg);
-        let req = "GET /s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-        let raw = String::from_utf8_lossy(&send_from("127.0.0.1", port, req)).into_owned();
-        let first = raw.lines().next().unwrap_or_default();
-        assert_eq!(
-            first.split(' ').nth(1),
-            Some(status.to_string().as_str()),
-            "{first}"
-        );
+        let r = get(port, "/s", "x", "");
+        assert_eq!(r.status(), status, "{}", r.head);
     }
 }
 
@@ -530,12 +527,7 @@ fn health_check_parameters_take_a_failing_member_out() {
 
 /// The body of `path` (with `cookie`) from `port`.
 fn body_of(port: u16, path: &str, cookie: &str) -> String {
-    let req =
-        format!("GET {path} HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n");
-    let raw = String::from_utf8_lossy(&send_from("127.0.0.1", port, &req)).into_owned();
-    raw.split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default()
+    get(port, path, "x", &format!("Cookie: {cookie}\r\n")).body
 }
 
 /// Seed 001's copy of the page, damaged by OCR: `file:line` errors, exit

@@ -22,20 +22,13 @@ pub struct Outcome {
 /// members saw it.
 pub fn ask(port: u16, src: &str, path: &str, cookie: Option<&str>, tenants: &[&Tenant]) -> Outcome {
     let before: Vec<usize> = all(tenants).map(|m| m.1.requests().len()).collect();
-    let mut req = format!("GET {path} HTTP/1.1\r\nHost: lb.example\r\nConnection: close\r\n");
-    if let Some(c) = cookie {
-        req.push_str(&format!("Cookie: {c}\r\n"));
-    }
-    req.push_str("\r\n");
-    let raw = send_from(src, port, &req);
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let set_cookies = head
+    let cookie = cookie
+        .map(|c| format!("Cookie: {c}\r\n"))
+        .unwrap_or_default();
+    let reply = get_from(src, port, path, "lb.example", &cookie);
+    let status = reply.status();
+    let set_cookies = reply
+        .head
         .lines()
         .filter_map(|l| l.split_once(':'))
         .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
@@ -53,7 +46,7 @@ pub fn ask(port: u16, src: &str, path: &str, cookie: Option<&str>, tenants: &[&T
     Outcome {
         status,
         body: if status == 200 {
-            body.to_string()
+            reply.body
         } else {
             String::new()
         },
@@ -64,6 +57,50 @@ pub fn ask(port: u16, src: &str, path: &str, cookie: Option<&str>, tenants: &[&T
 
 pub fn all<'a>(tenants: &'a [&'a Tenant]) -> impl Iterator<Item = &'a (String, HttpBackend)> {
     tenants.iter().flat_map(|t| t.members.iter())
+}
+
+/// An answer as read: its head, and its body (chunks joined).
+pub struct Reply {
+    pub head: String,
+    pub body: String,
+}
+
+impl Reply {
+    /// The status code (0 if there is none).
+    pub fn status(&self) -> u16 {
+        self.head
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// The first field named `name`.
+    pub fn header(&self, name: &str) -> Option<String> {
+        header(&self.head, name)
+    }
+}
+
+/// `GET path` with `Host: host`, the `extra` header lines and
+/// `Connection: close`, from 127.0.0.1 to `port`.
+pub fn get(port: u16, path: &str, host: &str, extra: &str) -> Reply {
+    get_from("127.0.0.1", port, path, host, extra)
+}
+
+/// [`get`] from the local address `src`.
+pub fn get_from(src: &str, port: u16, path: &str, host: &str, extra: &str) -> Reply {
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Connection: close\r\n\r\n");
+    let raw = String::from_utf8_lossy(&send_from(src, port, &req)).into_owned();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let chunked = header(head, "transfer-encoding").is_some_and(|t| t.contains("chunked"));
+    Reply {
+        head: head.to_string(),
+        body: if chunked {
+            dechunk(body)
+        } else {
+            body.to_string()
+        },
+    }
 }
 
 pub fn header(head: &str, name: &str) -> Option<String> {

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use super::client::{header, send_from};
+use super::client::get;
 use super::common::net::{free_port, Answer, HttpBackend};
 
 /// One tenant's members, named as in the seed.
@@ -192,17 +192,8 @@ impl Extra {
         path: &str,
         cookie: &str,
     ) -> (u16, Option<String>, Option<String>) {
-        let req = format!(
-            "GET {path} HTTP/1.1\r\nHost: lb.example\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
-        );
-        let raw = String::from_utf8_lossy(&send_from("127.0.0.1", port, &req)).into_owned();
-        let head = raw.split_once("\r\n\r\n").map_or(raw.as_str(), |(h, _)| h);
-        let status = head
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        (status, header(head, "location"), header(head, "set-cookie"))
+        let r = get(port, path, "lb.example", &format!("Cookie: {cookie}\r\n"));
+        (r.status(), r.header("location"), r.header("set-cookie"))
     }
 
     /// Location mapped back to the client's Host and the public path;

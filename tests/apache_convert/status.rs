@@ -1,6 +1,6 @@
 //! `/server-status` from httpd and from fulcrum, compared.
 
-use super::client::{dechunk, header, send_from};
+use super::client::{get, header};
 
 /// The fields httpd's `?auto` has that fulcrum leaves out, having no
 /// figure for them (README: "Moving from Apache mod_proxy_balancer").
@@ -22,17 +22,8 @@ pub const NOT_SHOWN: [&str; 9] = [
 /// the HTML ends as Pacemaker's apache agent checks (`</body></html>`).
 pub fn status_pages_agree(apache: u16, fulcrum: u16) {
     let page = |port: u16, path: &str| -> (String, String) {
-        let req =
-            format!("GET {path} HTTP/1.1\r\nHost: lb.example:{port}\r\nConnection: close\r\n\r\n");
-        let raw = String::from_utf8_lossy(&send_from("127.0.0.1", port, &req)).into_owned();
-        let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-        let chunked = header(head, "transfer-encoding").is_some_and(|t| t.contains("chunked"));
-        let body = if chunked {
-            dechunk(body)
-        } else {
-            body.to_string()
-        };
-        (head.to_string(), body)
+        let r = get(port, path, &format!("lb.example:{port}"), "");
+        (r.head, r.body)
     };
     let fields = |body: &str| -> Vec<(String, String)> {
         body.lines()
@@ -88,9 +79,9 @@ pub fn status_pages_agree(apache: u16, fulcrum: u16) {
 
 /// The Name and Status lines of `/server-status?auto`'s balancers.
 pub fn balancer_lines(port: u16) -> Vec<(String, String)> {
-    let req = "GET /server-status?auto HTTP/1.1\r\nHost: lb.example\r\nConnection: close\r\n\r\n";
-    let raw = String::from_utf8_lossy(&send_from("127.0.0.1", port, req)).into_owned();
-    raw.lines()
+    get(port, "/server-status?auto", "lb.example", "")
+        .body
+        .lines()
         .filter_map(|l| l.split_once(": "))
         .filter(|(k, _)| {
             k.starts_with("ProxyBalancer") && (k.ends_with("Name") || k.ends_with("Status"))
@@ -103,17 +94,10 @@ pub fn balancer_lines(port: u16) -> Vec<(String, String)> {
 /// with the same status words.
 pub fn manager_pages_agree(apache: u16, fulcrum: u16) {
     let rows = |port: u16| -> Vec<(String, String)> {
-        let req = "GET /balancer-manager HTTP/1.1\r\nHost: lb.example\r\nConnection: close\r\n\r\n";
-        let raw = String::from_utf8_lossy(&send_from("127.0.0.1", port, req)).into_owned();
-        let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-        let chunked = header(head, "transfer-encoding").is_some_and(|t| t.contains("chunked"));
-        let body = if chunked {
-            dechunk(body)
-        } else {
-            body.to_string()
-        };
-        body.split("<tr>")
+        let r = get(port, "/balancer-manager", "lb.example", "");
+        assert!(r.head.starts_with("HTTP/1.1 200"), "{}", r.head);
+        r.body
+            .split("<tr>")
             .filter_map(|row| {
                 let cells: Vec<String> = row.split("<td>").skip(1).map(strip_tags).collect();
                 let url = cells.first()?;

@@ -28,8 +28,8 @@ enum Sources {
     Nets(Vec<String>),
 }
 
-/// A `SetHandler` of a location: the handler, the location's ACL, and
-/// its path.
+/// A `SetHandler` of a location: the handler, the location's ACL (with
+/// its virtual host's condition), and its path.
 #[derive(Debug, Clone)]
 pub struct Handler {
     /// `server-status` or `balancer-manager`.
@@ -40,8 +40,6 @@ pub struct Handler {
     pub path: String,
     /// Where its `<Location>` opens.
     pub at: crate::config::Span,
-    /// The `<VirtualHost>` it is in, if any.
-    pub vhost: Option<usize>,
 }
 
 /// What a `<Location>` holds that the conversion reads.
@@ -147,7 +145,6 @@ impl Walk<'_, '_> {
                 acl: when,
                 path: path.to_string(),
                 at: s.at.clone(),
-                vhost,
             });
         }
     }

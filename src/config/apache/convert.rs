@@ -154,28 +154,40 @@ pub struct ServerLevel {
 
 fn server_level(nodes: &[Node], diags: &mut Diagnostics) -> ServerLevel {
     let mut s = ServerLevel::default();
-    let mut vhosts = 0;
-    walk_server(nodes, &mut s, &mut vhosts, diags);
+    walk_server(nodes, &mut s, diags);
     s
 }
 
-fn walk_server(nodes: &[Node], s: &mut ServerLevel, vhosts: &mut usize, diags: &mut Diagnostics) {
+fn walk_server(nodes: &[Node], s: &mut ServerLevel, diags: &mut Diagnostics) {
     for node in nodes {
         match node {
             Node::Section(sec) if sec.name.eq_ignore_ascii_case("VirtualHost") => {
-                *vhosts += 1;
                 vhost_level(&sec.body, s, diags);
             }
             Node::Section(sec)
                 if sec.name.eq_ignore_ascii_case("IfModule")
                     || sec.name.eq_ignore_ascii_case("IfDefine") =>
             {
-                walk_server(&sec.body, s, vhosts, diags)
+                walk_server(&sec.body, s, diags)
             }
             Node::Section(_) => {}
             Node::Directive(d) => server_directive(d, s, diags),
         }
     }
+}
+
+/// A header or reverse-mapping line: it applies to what a backend
+/// proxies (see [`super::headers`]).
+fn is_response_rule(d: &Directive) -> bool {
+    [
+        "Header",
+        "RequestHeader",
+        "ProxyPassReverse",
+        "ProxyPassReverseCookiePath",
+        "ProxyPassReverseCookieDomain",
+    ]
+    .iter()
+    .any(|n| d.is(n))
 }
 
 /// A virtual host's own directives: its names are read by [`vhosts`];
@@ -187,15 +199,7 @@ fn vhost_level(nodes: &[Node], s: &mut ServerLevel, diags: &mut Diagnostics) {
         if d.is("ServerName") || d.is("ServerAlias") {
             continue;
         }
-        let rule = [
-            "Header",
-            "RequestHeader",
-            "ProxyPassReverse",
-            "ProxyPassReverseCookiePath",
-            "ProxyPassReverseCookieDomain",
-        ]
-        .iter()
-        .any(|n| d.is(n));
+        let rule = is_response_rule(d);
         if rule {
             diags.warning(
                 d.at.clone(),
@@ -244,16 +248,7 @@ fn server_directive(d: &Directive, s: &mut ServerLevel, diags: &mut Diagnostics)
             d.at.clone(),
             format!("{} is not translated", apache_line(d)),
         );
-    } else if [
-        "Header",
-        "RequestHeader",
-        "ProxyPassReverse",
-        "ProxyPassReverseCookiePath",
-        "ProxyPassReverseCookieDomain",
-    ]
-    .iter()
-    .any(|n| d.is(n))
-    {
+    } else if is_response_rule(d) {
         s.rules.push(d.clone());
     }
 }

@@ -166,8 +166,9 @@ pub fn rules(rules: &[Rule], scheme: &str, fe: &mut Section, diags: &mut Diagnos
     }
 }
 
-/// The flags of a rule, lower case, without brackets.
-fn flags_of(d: &Directive) -> Vec<String> {
+/// The `[flags]` of a RewriteRule or RewriteCond (its third word), lower
+/// case, without brackets.
+pub(super) fn flags_of(d: &Directive) -> Vec<String> {
     d.args
         .get(2)
         .map(|f| {
@@ -224,7 +225,9 @@ fn warn_inside(nodes: &[Node], diags: &mut Diagnostics) {
     }
 }
 
-fn rule(d: &Directive, vhost: &str, scheme: &str, fe: &mut Section, diags: &mut Diagnostics) {
+/// One rule; `when` is what else must hold (its virtual host, its
+/// conditions), written after its pattern's term.
+fn rule(d: &Directive, when: &str, scheme: &str, fe: &mut Section, diags: &mut Diagnostics) {
     let (Some(pattern), Some(target)) = (d.args.first(), d.args.get(1)) else {
         diags.error(
             d.at.clone(),
@@ -257,7 +260,7 @@ fn rule(d: &Directive, vhost: &str, scheme: &str, fe: &mut Section, diags: &mut 
         ""
     };
     let cond = format!(
-        "{}{{ path_reg{nocase} {} }}{vhost}",
+        "{}{{ path_reg{nocase} {} }}{when}",
         if negated { "!" } else { "" },
         regex_word(pattern)
     );

@@ -13,17 +13,7 @@ pub fn condition(d: &Directive) -> Result<String, String> {
     let (Some(test), Some(pattern)) = (d.args.first(), d.args.get(1)) else {
         return Err("RewriteCond needs a test string and a pattern".into());
     };
-    let flags: Vec<String> = d
-        .args
-        .get(2)
-        .map(|f| {
-            f.trim_start_matches('[')
-                .trim_end_matches(']')
-                .split(',')
-                .map(|s| s.trim().to_ascii_lowercase())
-                .collect()
-        })
-        .unwrap_or_default();
+    let flags = super::rewrite::flags_of(d);
     if flags.iter().any(|f| f == "or" || f == "ornext") {
         return Err("[OR] is not translated".into());
     }
